@@ -1,0 +1,1 @@
+//! Tendermint BFT consensus among masternodes.
