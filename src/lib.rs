@@ -5,3 +5,4 @@
 //! `consensus` (pure core) <- `p2p`, `rpc`, `wallet` <- `node` <- binaries.
 
 pub mod consensus;
+pub mod types;

@@ -1,0 +1,521 @@
+//! Signed consensus messages: votes, proposals, commit certificates, equivocation evidence, and
+//! the weighted validator set that checks them.
+
+use super::encoding::{put, Decode, DecodeError, Encode, Reader};
+use super::hash::{Domain, Hash};
+use super::keys::{PublicKey, SecretKey, Signature};
+use thiserror::Error;
+
+/// Most validators in one set (bounds certificate decoding).
+pub const MAX_VALIDATORS: usize = 1_000;
+
+/// The two voting steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VoteKind {
+    /// First voting step.
+    Prevote,
+    /// Second voting step; >2/3 precommits for a block finalize it.
+    Precommit,
+}
+
+/// A signed prevote or precommit. `block: None` is a vote for nil.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Vote {
+    /// Chain the vote belongs to.
+    pub chain_id: Hash,
+    /// Height.
+    pub height: u64,
+    /// Round.
+    pub round: u32,
+    /// Step.
+    pub kind: VoteKind,
+    /// The block voted for, or nil.
+    pub block: Option<Hash>,
+    /// The voting masternode's node key.
+    pub voter: PublicKey,
+    /// Signature over [`Vote::signing_bytes`].
+    pub signature: Signature,
+}
+
+/// A signed proposal of a block (the block travels beside it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proposal {
+    /// Chain.
+    pub chain_id: Hash,
+    /// Height.
+    pub height: u64,
+    /// Round.
+    pub round: u32,
+    /// Proof-of-lock round (the paper's validRound; `None` is -1).
+    pub pol_round: Option<u32>,
+    /// Id of the proposed block.
+    pub block_hash: Hash,
+    /// Proposer's node key.
+    pub proposer: PublicKey,
+    /// Signature over [`Proposal::signing_bytes`].
+    pub signature: Signature,
+}
+
+/// One precommit signature inside a certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommitSig {
+    /// Signer.
+    pub voter: PublicKey,
+    /// Precommit signature.
+    pub signature: Signature,
+}
+
+/// Proof of finality: more than 2/3 of the voting weight precommitted this block in this round.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CommitCertificate {
+    /// Height.
+    pub height: u64,
+    /// Round of the precommits.
+    pub round: u32,
+    /// The finalized block.
+    pub block_hash: Hash,
+    /// Precommit signatures.
+    pub sigs: Vec<CommitSig>,
+}
+
+/// Two different signed votes by one masternode for one height, round and step.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Evidence {
+    /// First vote.
+    pub a: Vote,
+    /// Second, conflicting vote.
+    pub b: Vote,
+}
+
+/// One validator with its weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Validator {
+    /// Node key.
+    pub key: PublicKey,
+    /// Voting weight (> 0).
+    pub weight: u64,
+}
+
+/// The weighted set of masternodes that vote at one height, sorted by key.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ValidatorSet {
+    validators: Vec<Validator>,
+    total: u64,
+}
+
+/// Why a certificate, vote or piece of evidence is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConsensusMsgError {
+    /// Signer not in the validator set.
+    #[error("signer {0:?} is not in the validator set")]
+    NotAValidator(PublicKey),
+    /// Same signer twice.
+    #[error("signer {0:?} counted twice")]
+    DuplicateSigner(PublicKey),
+    /// Bad signature.
+    #[error("invalid signature from {0:?}")]
+    BadSignature(PublicKey),
+    /// Not more than 2/3.
+    #[error("certificate weight {have} is not above 2/3 of {total}")]
+    NoQuorum {
+        /// Weight present.
+        have: u64,
+        /// Total weight.
+        total: u64,
+    },
+    /// Certificate is for another block or height.
+    #[error("certificate does not match the block")]
+    Mismatch,
+    /// Evidence votes do not conflict.
+    #[error("evidence votes are not a conflicting pair")]
+    NotConflicting,
+}
+
+impl VoteKind {
+    fn tag(self) -> u8 {
+        match self {
+            VoteKind::Prevote => 1,
+            VoteKind::Precommit => 2,
+        }
+    }
+}
+
+/// The bytes a vote signs (chain id included).
+pub fn vote_signing_bytes(
+    chain_id: &Hash,
+    height: u64,
+    round: u32,
+    kind: VoteKind,
+    block: Option<Hash>,
+) -> Hash {
+    let mut buf = Vec::with_capacity(80);
+    chain_id.encode_to(&mut buf);
+    put::u64(&mut buf, height);
+    put::u32(&mut buf, round);
+    buf.push(kind.tag());
+    put::option(&mut buf, &block);
+    Hash::of(Domain::Vote, &buf)
+}
+
+impl Vote {
+    /// Creates and signs a vote.
+    pub fn new_signed(
+        chain_id: Hash,
+        height: u64,
+        round: u32,
+        kind: VoteKind,
+        block: Option<Hash>,
+        key: &SecretKey,
+    ) -> Vote {
+        let msg = vote_signing_bytes(&chain_id, height, round, kind, block);
+        Vote {
+            chain_id,
+            height,
+            round,
+            kind,
+            block,
+            voter: key.public(),
+            signature: key.sign(&msg.0),
+        }
+    }
+
+    /// The hash this vote signs.
+    pub fn signing_bytes(&self) -> Hash {
+        vote_signing_bytes(
+            &self.chain_id,
+            self.height,
+            self.round,
+            self.kind,
+            self.block,
+        )
+    }
+
+    /// Checks the signature.
+    pub fn verify(&self) -> Result<(), ConsensusMsgError> {
+        self.voter
+            .verify(&self.signing_bytes().0, &self.signature)
+            .map_err(|_| ConsensusMsgError::BadSignature(self.voter))
+    }
+}
+
+impl Proposal {
+    /// Creates and signs a proposal.
+    pub fn new_signed(
+        chain_id: Hash,
+        height: u64,
+        round: u32,
+        pol_round: Option<u32>,
+        block_hash: Hash,
+        key: &SecretKey,
+    ) -> Proposal {
+        let mut p = Proposal {
+            chain_id,
+            height,
+            round,
+            pol_round,
+            block_hash,
+            proposer: key.public(),
+            signature: Signature::default(),
+        };
+        p.signature = key.sign(&p.signing_bytes().0);
+        p
+    }
+
+    /// The hash this proposal signs.
+    pub fn signing_bytes(&self) -> Hash {
+        let mut buf = Vec::with_capacity(96);
+        self.chain_id.encode_to(&mut buf);
+        put::u64(&mut buf, self.height);
+        put::u32(&mut buf, self.round);
+        put::option(&mut buf, &self.pol_round);
+        self.block_hash.encode_to(&mut buf);
+        self.proposer.encode_to(&mut buf);
+        Hash::of(Domain::Proposal, &buf)
+    }
+
+    /// Checks the signature.
+    pub fn verify(&self) -> Result<(), ConsensusMsgError> {
+        self.proposer
+            .verify(&self.signing_bytes().0, &self.signature)
+            .map_err(|_| ConsensusMsgError::BadSignature(self.proposer))
+    }
+}
+
+impl CommitCertificate {
+    /// Commitment stored in the next block's header.
+    pub fn hash(&self) -> Hash {
+        Hash::of(Domain::Commit, &self.to_bytes())
+    }
+
+    /// Checks that the certificate finalizes `block_hash` at `height` on `chain_id`: every
+    /// signer is in `set`, no signer appears twice, every precommit signature verifies, and the
+    /// signers hold strictly more than 2/3 of the weight.
+    pub fn verify(
+        &self,
+        chain_id: &Hash,
+        height: u64,
+        block_hash: &Hash,
+        set: &ValidatorSet,
+    ) -> Result<(), ConsensusMsgError> {
+        if self.height != height || self.block_hash != *block_hash {
+            return Err(ConsensusMsgError::Mismatch);
+        }
+        let msg = vote_signing_bytes(
+            chain_id,
+            height,
+            self.round,
+            VoteKind::Precommit,
+            Some(*block_hash),
+        );
+        let mut seen = std::collections::HashSet::with_capacity(self.sigs.len());
+        let mut weight: u64 = 0;
+        let mut items = Vec::with_capacity(self.sigs.len());
+        for s in &self.sigs {
+            let w = set
+                .weight_of(&s.voter)
+                .ok_or(ConsensusMsgError::NotAValidator(s.voter))?;
+            if !seen.insert(s.voter) {
+                return Err(ConsensusMsgError::DuplicateSigner(s.voter));
+            }
+            weight = weight.saturating_add(w);
+            items.push((&msg.0[..], &s.signature, &s.voter));
+        }
+        if !set.is_quorum(weight) {
+            return Err(ConsensusMsgError::NoQuorum {
+                have: weight,
+                total: set.total_weight(),
+            });
+        }
+        let verdicts = super::keys::verify_batch(&items);
+        if let Some(i) = verdicts.iter().position(|ok| !ok) {
+            return Err(ConsensusMsgError::BadSignature(self.sigs[i].voter));
+        }
+        Ok(())
+    }
+}
+
+impl Evidence {
+    /// Evidence id.
+    pub fn id(&self) -> Hash {
+        Hash::of(Domain::Evidence, &self.to_bytes())
+    }
+
+    /// The equivocating masternode.
+    pub fn offender(&self) -> PublicKey {
+        self.a.voter
+    }
+
+    /// Checks that both votes are validly signed by one voter for one height/round/step and
+    /// differ, with `a` sorted before `b` so one equivocation has one encoding.
+    pub fn verify(&self, chain_id: &Hash) -> Result<(), ConsensusMsgError> {
+        let (a, b) = (&self.a, &self.b);
+        let same_slot = a.voter == b.voter
+            && a.height == b.height
+            && a.round == b.round
+            && a.kind == b.kind
+            && a.chain_id == *chain_id
+            && b.chain_id == *chain_id;
+        if !same_slot || a.block >= b.block {
+            return Err(ConsensusMsgError::NotConflicting);
+        }
+        a.verify()?;
+        b.verify()
+    }
+
+    /// Builds evidence from two conflicting votes in canonical order.
+    pub fn from_pair(x: Vote, y: Vote) -> Evidence {
+        if x.block <= y.block {
+            Evidence { a: x, b: y }
+        } else {
+            Evidence { a: y, b: x }
+        }
+    }
+}
+
+impl ValidatorSet {
+    /// A set from (key, weight) pairs; zero weights are dropped, keys sorted, duplicates merged
+    /// by keeping the first.
+    pub fn new(mut validators: Vec<Validator>) -> ValidatorSet {
+        validators.retain(|v| v.weight > 0);
+        validators.sort_by(|a, b| a.key.cmp(&b.key));
+        validators.dedup_by(|a, b| a.key == b.key);
+        let total = validators
+            .iter()
+            .map(|v| v.weight)
+            .fold(0u64, u64::saturating_add);
+        ValidatorSet { validators, total }
+    }
+
+    /// Validators sorted by key.
+    pub fn validators(&self) -> &[Validator] {
+        &self.validators
+    }
+
+    /// Number of validators.
+    pub fn len(&self) -> usize {
+        self.validators.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty()
+    }
+
+    /// Sum of weights.
+    pub fn total_weight(&self) -> u64 {
+        self.total
+    }
+
+    /// Index of a key.
+    pub fn index_of(&self, key: &PublicKey) -> Option<usize> {
+        self.validators.binary_search_by(|v| v.key.cmp(key)).ok()
+    }
+
+    /// Weight of a key, `None` when not a member.
+    pub fn weight_of(&self, key: &PublicKey) -> Option<u64> {
+        self.index_of(key).map(|i| self.validators[i].weight)
+    }
+
+    /// Strictly more than 2/3 of the total weight.
+    pub fn is_quorum(&self, weight: u64) -> bool {
+        (weight as u128) * 3 > (self.total as u128) * 2
+    }
+
+    /// Strictly more than 1/3 of the total weight (f+1: at least one honest).
+    pub fn is_one_third(&self, weight: u64) -> bool {
+        (weight as u128) * 3 > self.total as u128
+    }
+
+    /// Commitment to the set.
+    pub fn hash(&self) -> Hash {
+        let mut buf = Vec::with_capacity(self.validators.len() * 40);
+        for v in &self.validators {
+            v.key.encode_to(&mut buf);
+            put::u64(&mut buf, v.weight);
+        }
+        Hash::of(Domain::ValidatorSet, &buf)
+    }
+}
+
+impl Encode for VoteKind {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.push(self.tag());
+    }
+}
+impl Decode for VoteKind {
+    const MIN_LEN: usize = 1;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            1 => Ok(VoteKind::Prevote),
+            2 => Ok(VoteKind::Precommit),
+            tag => Err(DecodeError::InvalidTag {
+                what: "vote kind",
+                tag,
+            }),
+        }
+    }
+}
+
+impl Encode for Vote {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.chain_id.encode_to(out);
+        put::u64(out, self.height);
+        put::u32(out, self.round);
+        self.kind.encode_to(out);
+        put::option(out, &self.block);
+        self.voter.encode_to(out);
+        self.signature.encode_to(out);
+    }
+}
+impl Decode for Vote {
+    const MIN_LEN: usize = 32 + 8 + 4 + 1 + 1 + 32 + 64;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Vote {
+            chain_id: Hash::decode_from(r)?,
+            height: r.u64()?,
+            round: r.u32()?,
+            kind: VoteKind::decode_from(r)?,
+            block: r.option("vote block")?,
+            voter: PublicKey::decode_from(r)?,
+            signature: Signature::decode_from(r)?,
+        })
+    }
+}
+
+impl Encode for Proposal {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.chain_id.encode_to(out);
+        put::u64(out, self.height);
+        put::u32(out, self.round);
+        put::option(out, &self.pol_round);
+        self.block_hash.encode_to(out);
+        self.proposer.encode_to(out);
+        self.signature.encode_to(out);
+    }
+}
+impl Decode for Proposal {
+    const MIN_LEN: usize = 32 + 8 + 4 + 1 + 32 + 32 + 64;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Proposal {
+            chain_id: Hash::decode_from(r)?,
+            height: r.u64()?,
+            round: r.u32()?,
+            pol_round: r.option("pol round")?,
+            block_hash: Hash::decode_from(r)?,
+            proposer: PublicKey::decode_from(r)?,
+            signature: Signature::decode_from(r)?,
+        })
+    }
+}
+
+impl Encode for CommitSig {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.voter.encode_to(out);
+        self.signature.encode_to(out);
+    }
+}
+impl Decode for CommitSig {
+    const MIN_LEN: usize = 96;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(CommitSig {
+            voter: PublicKey::decode_from(r)?,
+            signature: Signature::decode_from(r)?,
+        })
+    }
+}
+
+impl Encode for CommitCertificate {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        put::u64(out, self.height);
+        put::u32(out, self.round);
+        self.block_hash.encode_to(out);
+        put::vec(out, &self.sigs);
+    }
+}
+impl Decode for CommitCertificate {
+    const MIN_LEN: usize = 8 + 4 + 32 + 4;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(CommitCertificate {
+            height: r.u64()?,
+            round: r.u32()?,
+            block_hash: Hash::decode_from(r)?,
+            sigs: r.vec("certificate signatures", MAX_VALIDATORS)?,
+        })
+    }
+}
+
+impl Encode for Evidence {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.a.encode_to(out);
+        self.b.encode_to(out);
+    }
+}
+impl Decode for Evidence {
+    const MIN_LEN: usize = 2 * Vote::MIN_LEN;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Evidence {
+            a: Vote::decode_from(r)?,
+            b: Vote::decode_from(r)?,
+        })
+    }
+}
