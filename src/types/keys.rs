@@ -224,6 +224,7 @@ impl Decode for Signature {
 mod tests {
     use super::*;
 
+    #[allow(clippy::unwrap_used)]
     fn h(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()
     }

@@ -337,7 +337,7 @@ impl ValidatorSet {
     /// by keeping the first.
     pub fn new(mut validators: Vec<Validator>) -> ValidatorSet {
         validators.retain(|v| v.weight > 0);
-        validators.sort_by(|a, b| a.key.cmp(&b.key));
+        validators.sort_by_key(|v| v.key);
         validators.dedup_by(|a, b| a.key == b.key);
         let total = validators
             .iter()
