@@ -6,5 +6,6 @@
 
 pub mod consensus;
 pub mod ledger;
+pub mod mempool;
 pub mod storage;
 pub mod types;
