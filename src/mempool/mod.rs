@@ -30,7 +30,11 @@ pub struct MempoolLimits {
 
 impl Default for MempoolLimits {
     fn default() -> Self {
-        MempoolLimits { max_txs: 10_000, max_bytes: 300 * 1024 * 1024, min_fee_rate: 1 }
+        MempoolLimits {
+            max_txs: 10_000,
+            max_bytes: 300 * 1024 * 1024,
+            min_fee_rate: 1,
+        }
     }
 }
 
@@ -134,7 +138,9 @@ struct PoolView<'a> {
 
 impl UtxoView for PoolView<'_> {
     fn utxo(&self, o: &OutPoint) -> Option<Utxo> {
-        self.state.utxo(o).or_else(|| self.pool.created.get(o).copied())
+        self.state
+            .utxo(o)
+            .or_else(|| self.pool.created.get(o).copied())
     }
 }
 
@@ -265,10 +271,15 @@ impl Mempool {
         if rate < min {
             return Err(MempoolError::FeeRateTooLow { rate, min });
         }
-        if self.entries.len() >= self.limits.max_txs || self.bytes + check.size > self.limits.max_bytes {
+        if self.entries.len() >= self.limits.max_txs
+            || self.bytes + check.size > self.limits.max_bytes
+        {
             let lowest = self.by_rate.iter().next().map(|(r, _, _)| *r).unwrap_or(0);
             if rate <= lowest {
-                return Err(MempoolError::FeeRateTooLow { rate, min: lowest + 1 });
+                return Err(MempoolError::FeeRateTooLow {
+                    rate,
+                    min: lowest + 1,
+                });
             }
         }
         Ok((txid, check))
@@ -280,19 +291,43 @@ impl Mempool {
             self.spends.insert(i.prev, txid);
         }
         for (idx, out) in tx.outputs.iter().enumerate() {
-            let o = OutPoint { txid, index: idx as u32 };
-            self.created.insert(o, Utxo { output: *out, height: u64::MAX, coinbase: false });
+            let o = OutPoint {
+                txid,
+                index: idx as u32,
+            };
+            self.created.insert(
+                o,
+                Utxo {
+                    output: *out,
+                    height: u64::MAX,
+                    coinbase: false,
+                },
+            );
         }
         self.seq += 1;
-        self.by_rate.insert((fee_rate, std::cmp::Reverse(self.seq), txid));
+        self.by_rate
+            .insert((fee_rate, std::cmp::Reverse(self.seq), txid));
         self.bytes += size;
-        self.entries.insert(txid, PoolEntry { tx, txid, fee, size, fee_rate, added: now, seq: self.seq });
+        self.entries.insert(
+            txid,
+            PoolEntry {
+                tx,
+                txid,
+                fee,
+                size,
+                fee_rate,
+                added: now,
+                seq: self.seq,
+            },
+        );
         self.evict_to_limits();
     }
 
     fn evict_to_limits(&mut self) {
         while self.entries.len() > self.limits.max_txs || self.bytes > self.limits.max_bytes {
-            let Some(&(rate, _, txid)) = self.by_rate.iter().next() else { break };
+            let Some(&(rate, _, txid)) = self.by_rate.iter().next() else {
+                break;
+            };
             self.evicted_floor = self.evicted_floor.max(rate + 1);
             self.remove_with_descendants(&txid);
         }
@@ -300,7 +335,8 @@ impl Mempool {
 
     fn remove_entry(&mut self, txid: &Hash) -> Option<PoolEntry> {
         let e = self.entries.remove(txid)?;
-        self.by_rate.remove(&(e.fee_rate, std::cmp::Reverse(e.seq), *txid));
+        self.by_rate
+            .remove(&(e.fee_rate, std::cmp::Reverse(e.seq), *txid));
         self.bytes -= e.size;
         for i in &e.tx.inputs {
             if self.spends.get(&i.prev) == Some(txid) {
@@ -308,7 +344,10 @@ impl Mempool {
             }
         }
         for idx in 0..e.tx.outputs.len() {
-            self.created.remove(&OutPoint { txid: *txid, index: idx as u32 });
+            self.created.remove(&OutPoint {
+                txid: *txid,
+                index: idx as u32,
+            });
         }
         Some(e)
     }
@@ -319,7 +358,10 @@ impl Mempool {
         while let Some(t) = stack.pop() {
             if let Some(e) = self.remove_entry(&t) {
                 for idx in 0..e.tx.outputs.len() {
-                    if let Some(child) = self.spends.get(&OutPoint { txid: t, index: idx as u32 }) {
+                    if let Some(child) = self.spends.get(&OutPoint {
+                        txid: t,
+                        index: idx as u32,
+                    }) {
                         stack.push(*child);
                     }
                 }
@@ -336,13 +378,17 @@ impl Mempool {
         let mut bytes = 0usize;
         let mut deferred: Vec<&PoolEntry> = Vec::new();
         let ready = |e: &PoolEntry, ids: &HashSet<Hash>| {
-            e.tx.inputs.iter().all(|i| !self.entries.contains_key(&i.prev.txid) || ids.contains(&i.prev.txid))
+            e.tx.inputs
+                .iter()
+                .all(|i| !self.entries.contains_key(&i.prev.txid) || ids.contains(&i.prev.txid))
         };
         for (_, _, txid) in self.by_rate.iter().rev() {
             if chosen.len() >= max_txs {
                 break;
             }
-            let Some(e) = self.entries.get(txid) else { continue };
+            let Some(e) = self.entries.get(txid) else {
+                continue;
+            };
             if bytes + e.size > max_bytes {
                 continue;
             }
@@ -378,7 +424,12 @@ impl Mempool {
     /// After `block` was finalized and applied to `state`: drops included and conflicting
     /// transactions and revalidates the rest against the new state. Returns the ids that left
     /// because they conflicted or became invalid.
-    pub fn on_block(&mut self, block: &Block, state: &LedgerState, params: &ChainParams) -> Vec<Hash> {
+    pub fn on_block(
+        &mut self,
+        block: &Block,
+        state: &LedgerState,
+        params: &ChainParams,
+    ) -> Vec<Hash> {
         let mut dropped = Vec::new();
         let mut spent_by_block = HashSet::new();
         for tx in &block.txs {
@@ -390,7 +441,10 @@ impl Mempool {
                 spent_by_block.insert(i.prev);
             }
         }
-        let conflicting: Vec<Hash> = spent_by_block.iter().filter_map(|o| self.spends.get(o).copied()).collect();
+        let conflicting: Vec<Hash> = spent_by_block
+            .iter()
+            .filter_map(|o| self.spends.get(o).copied())
+            .collect();
         for id in conflicting {
             if self.entries.contains_key(&id) {
                 self.remove_with_descendants(&id);
@@ -403,8 +457,14 @@ impl Mempool {
         order.sort();
         let mut invalid = Vec::new();
         for (_, id) in &order {
-            let Some(e) = self.entries.get(id) else { continue };
-            let view = PoolViewExcluding { state, pool: self, exclude: *id };
+            let Some(e) = self.entries.get(id) else {
+                continue;
+            };
+            let view = PoolViewExcluding {
+                state,
+                pool: self,
+                exclude: *id,
+            };
             if check_tx_stateful(&e.tx, &view, state, params, state.height + 1).is_err() {
                 invalid.push(*id);
             }
@@ -434,7 +494,14 @@ impl Mempool {
             newest: recent
                 .into_iter()
                 .take(newest)
-                .map(|e| (e.txid, e.size, e.fee_rate, now.saturating_duration_since(e.added)))
+                .map(|e| {
+                    (
+                        e.txid,
+                        e.size,
+                        e.fee_rate,
+                        now.saturating_duration_since(e.added),
+                    )
+                })
                 .collect(),
         }
     }
@@ -457,7 +524,9 @@ impl UtxoView for PoolViewExcluding<'_> {
         if o.txid == self.exclude {
             return None;
         }
-        self.state.utxo(o).or_else(|| self.pool.created.get(o).copied())
+        self.state
+            .utxo(o)
+            .or_else(|| self.pool.created.get(o).copied())
     }
 }
 

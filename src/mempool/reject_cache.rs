@@ -15,7 +15,12 @@ pub struct RejectCache {
 impl RejectCache {
     /// A cache of at most `cap` entries living `ttl` each.
     pub fn new(cap: usize, ttl: Duration) -> RejectCache {
-        RejectCache { cap, ttl, map: HashMap::new(), order: VecDeque::new() }
+        RejectCache {
+            cap,
+            ttl,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
     }
 
     /// Remembers a rejection.
