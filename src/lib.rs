@@ -5,4 +5,5 @@
 //! `consensus` (pure core) <- `p2p`, `rpc`, `wallet` <- `node` <- binaries.
 
 pub mod consensus;
+pub mod p2p;
 pub mod types;
