@@ -78,7 +78,14 @@ async fn two_nodes_connect_and_gossip_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_in_a_triangle_do_not_storm() {
-    let mk = |s| start_node(s, |_| {}, Arc::new(MemoryPeerStore::new()), true);
+    let mk = |s| {
+        start_node(
+            s,
+            |c| c.ping_interval = Duration::from_secs(30),
+            Arc::new(MemoryPeerStore::new()),
+            true,
+        )
+    };
     let a = mk(11).await;
     let b = mk(12).await;
     let c = mk(13).await;
@@ -88,6 +95,8 @@ async fn three_nodes_in_a_triangle_do_not_storm() {
     for n in [&a, &b, &c] {
         assert_eq!(n.handle.peer_count(), 2);
     }
+    // Snapshots refresh at least every second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let before: u64 = [&a, &b, &c]
         .iter()
         .flat_map(|n| n.handle.peers().borrow().clone())
@@ -109,7 +118,7 @@ async fn three_nodes_in_a_triangle_do_not_storm() {
             && b.count(is_tx(999)) >= 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     for i in 0..20 {
         assert_eq!(b.count(is_vote(100 + i)), 1);
         assert_eq!(c.count(is_vote(100 + i)), 1);
