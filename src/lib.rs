@@ -8,5 +8,8 @@ pub mod config;
 pub mod consensus;
 pub mod ledger;
 pub mod mempool;
+pub mod node;
+pub mod p2p;
 pub mod storage;
 pub mod types;
+pub mod wallet;
