@@ -6,3 +6,4 @@
 
 pub mod consensus;
 pub mod types;
+pub mod wallet;
