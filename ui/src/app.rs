@@ -232,14 +232,17 @@ impl App {
     pub(crate) fn contexts(&self) -> Vec<Context> {
         match self.popups.last() {
             Some(popup) => vec![popup.context(), Context::Always],
-            None => {
-                let mut ctx = Vec::with_capacity(3);
-                ctx.extend(self.tab.context());
-                ctx.push(Context::Global);
-                ctx.push(Context::Always);
-                ctx
-            }
+            None => self.main_contexts(),
         }
+    }
+
+    /// Keymap contexts of the main screen (no popup), most specific first.
+    pub(crate) fn main_contexts(&self) -> Vec<Context> {
+        let mut ctx = Vec::with_capacity(3);
+        ctx.extend(self.tab.context());
+        ctx.push(Context::Global);
+        ctx.push(Context::Always);
+        ctx
     }
 
     fn set_notice(&mut self, text: impl Into<String>, is_error: bool) {

@@ -52,17 +52,36 @@ pub fn sample_view_model() -> ViewModel {
             },
         })
         .collect();
+    // Newest first: 4242 is in round 1 after round 0 timed out; 4238
+    // needed a second round after a nil round.
     let recent_rounds = (0..12u64)
-        .map(|i| RoundRecord {
-            height: 4242 - i.div_ceil(2),
-            round: if i == 0 { 1 } else { ((i + 1) % 2) as u32 },
-            duration_ms: Some(if i == 0 { 420 } else { 300 + (i * 37) % 400 }),
-            outcome: match i {
-                0 => RoundOutcome::InProgress,
-                1 => RoundOutcome::TimedOut,
-                5 => RoundOutcome::Nil,
-                _ => RoundOutcome::Committed(hash(4242 - i)[..8].to_string()),
-            },
+        .map(|i| {
+            let (height, round, outcome) = match i {
+                0 => (4242, 1, RoundOutcome::InProgress),
+                1 => (4242, 0, RoundOutcome::TimedOut),
+                2..=4 => (
+                    4243 - i,
+                    0,
+                    RoundOutcome::Committed(hash(4243 - i)[..8].to_string()),
+                ),
+                5 => (
+                    4238,
+                    1,
+                    RoundOutcome::Committed(hash(4238)[..8].to_string()),
+                ),
+                6 => (4238, 0, RoundOutcome::Nil),
+                _ => (
+                    4244 - i,
+                    0,
+                    RoundOutcome::Committed(hash(4244 - i)[..8].to_string()),
+                ),
+            };
+            RoundRecord {
+                height,
+                round,
+                duration_ms: Some(if i == 0 { 420 } else { 300 + (i * 37) % 400 }),
+                outcome,
+            }
         })
         .collect();
     let peers = (0..9u64)

@@ -95,6 +95,16 @@ pub fn format_time(units: u64) -> String {
     format!("{}.{}", group_thousands(whole), frac_text)
 }
 
+/// Formats base units as TIME with all eight decimals, for aligned columns:
+/// 150_000_000 -> "1.50000000".
+pub fn format_time_fixed(units: u64) -> String {
+    format!(
+        "{}.{:08}",
+        group_thousands(units / UNITS_PER_TIME),
+        units % UNITS_PER_TIME
+    )
+}
+
 /// Formats base units as "<amount> TIME".
 pub fn format_time_unit(units: u64) -> String {
     format!("{} TIME", format_time(units))
@@ -268,6 +278,7 @@ mod tests {
             "1,000,000.12345"
         );
         assert_eq!(format_time(u64::MAX), "184,467,440,737.09551615");
+        assert_eq!(format_time_fixed(150_000_000), "1.50000000");
     }
 
     #[test]

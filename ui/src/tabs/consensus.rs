@@ -69,7 +69,7 @@ fn vote_cell(vote: &VoteState) -> Cell<'static> {
     match vote {
         VoteState::Value(v) => Cell::from(Span::styled(format!("✓ {v}"), good())),
         VoteState::Nil => Cell::from(Span::styled("nil", warn())),
-        VoteState::NotVoted => Cell::from(Span::styled("· waiting", dim())),
+        VoteState::NotVoted => Cell::from(Span::styled("· none", dim())),
     }
 }
 
@@ -121,7 +121,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     );
 
     let [votes_area, rounds_area] =
-        Layout::horizontal([Constraint::Min(46), Constraint::Length(34)]).areas(rest);
+        Layout::horizontal([Constraint::Min(46), Constraint::Length(32)]).areas(rest);
 
     let rows: Vec<Row> = c
         .validators
@@ -143,7 +143,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         })
         .collect();
     let title = format!(
-        " Votes this round ({} masternodes, weight {total}) ",
+        " Votes ({} masternodes, weight {total}) ",
         c.validators.len()
     );
     let table = Table::new(
@@ -151,8 +151,8 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         [
             Constraint::Min(12),
             Constraint::Length(6),
-            Constraint::Length(12),
-            Constraint::Length(12),
+            Constraint::Length(10),
+            Constraint::Length(10),
         ],
     )
     .header(Row::new(["Masternode", "Weight", "Prevote", "Precommit"]).style(header_style()))

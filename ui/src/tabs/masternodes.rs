@@ -7,7 +7,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
 use crate::app::{App, Tab};
-use crate::format::{group_thousands, truncate_middle};
+use crate::format::{group_thousands, truncate, truncate_middle};
 use crate::widgets::{bad, dim, good, header_style, panel, selected_style, warn};
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -35,7 +35,9 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(p, area);
         return;
     }
-    let payout_width = usize::from(area.width.saturating_sub(2 + 12 + 7 + 6 + 12 + 12 + 5)).max(10);
+    let status_width: u16 = if area.width >= 110 { 28 } else { 14 };
+    let fixed = 2 + 15 + 6 + 6 + status_width + 9 + 5;
+    let payout_width = usize::from(area.width.saturating_sub(fixed)).max(10);
     let rows: Vec<Row> = rows_vm
         .iter()
         .map(|r| {
@@ -59,7 +61,10 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Cell::from(id),
                 Cell::from(r.tier.clone()),
                 Cell::from(Line::from(r.weight.to_string()).right_aligned()),
-                Cell::from(Line::styled(r.status.clone(), status_style)),
+                Cell::from(Line::styled(
+                    truncate(&r.status, usize::from(status_width)),
+                    status_style,
+                )),
                 Cell::from(Line::from(last_vote).right_aligned()),
                 Cell::from(truncate_middle(&r.payout_address, payout_width)),
             ]);
@@ -73,11 +78,11 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(12),
-            Constraint::Length(7),
+            Constraint::Length(15),
             Constraint::Length(6),
-            Constraint::Length(12),
-            Constraint::Length(12),
+            Constraint::Length(6),
+            Constraint::Length(status_width),
+            Constraint::Length(9),
             Constraint::Min(10),
         ],
     )

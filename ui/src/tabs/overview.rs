@@ -14,7 +14,7 @@ use crate::widgets::{dim, kv, panel, value_or_unknown};
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let vm = &app.view;
     let [left, right] =
-        Layout::horizontal([Constraint::Length(40), Constraint::Min(30)]).areas(area);
+        Layout::horizontal([Constraint::Length(44), Constraint::Min(30)]).areas(area);
     let w = 13;
     let node = &vm.node;
     let ov = &vm.overview;

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use crate::app::{App, WalletPane};
 use crate::format::{
-    format_duration_secs, format_time, format_time_unit, format_utc_minutes, group_thousands,
+    format_duration_secs, format_time_fixed, format_time_unit, format_utc_minutes, group_thousands,
     truncate_middle, UNKNOWN,
 };
 use crate::view_model::{AddressKind, TxDirection, TxStatus};
@@ -106,10 +106,13 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
                 Cell::from(h.txid_short.clone()),
                 Cell::from(dir),
                 Cell::from(
-                    Line::styled(format!("{sign}{}", format_time(h.amount_units)), style)
-                        .right_aligned(),
+                    Line::styled(
+                        format!("{sign}{}", format_time_fixed(h.amount_units)),
+                        style,
+                    )
+                    .right_aligned(),
                 ),
-                right(h.fee_units.map_or_else(|| "".to_string(), format_time)),
+                right(h.fee_units.map_or_else(String::new, format_time_fixed)),
                 Cell::from(status),
                 right(
                     h.height

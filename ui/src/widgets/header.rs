@@ -84,16 +84,20 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         sep(),
         sync_span(&vm.node.sync),
     ];
+    let age = age_span(app);
+    let age_width = u16::try_from(age.width() + 2).unwrap_or(u16::MAX);
     if vm.wallet.loaded {
-        spans.push(sep());
-        spans.push(if vm.wallet.locked {
+        let wallet = if vm.wallet.locked {
             Span::styled("wallet locked", warn())
         } else {
             Span::styled("wallet unlocked", good())
-        });
+        };
+        let used: usize = spans.iter().map(Span::width).sum();
+        if used + 3 + wallet.width() + usize::from(age_width) <= usize::from(area.width) {
+            spans.push(sep());
+            spans.push(wallet);
+        }
     }
-    let age = age_span(app);
-    let age_width = u16::try_from(age.width() + 1).unwrap_or(u16::MAX);
     let [left, right] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(age_width)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(spans)), left);

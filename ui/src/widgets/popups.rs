@@ -13,10 +13,12 @@ use crate::input::TextInput;
 use crate::keymap;
 use crate::popup::{PassphrasePrompt, Popup, SendForm, TIERS};
 use crate::qr::qr_lines;
+use qrcode::EcLevel;
 
-/// Draws every open popup, bottom of the stack first, inside `area`.
+/// Draws the top popup of the stack inside `area`.
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
-    for popup in &app.popups {
+    // Only the top popup is drawn: stacked boxes would be unreadable.
+    if let Some(popup) = app.popups.last() {
         render_one(app, popup, frame, area);
     }
 }
@@ -116,7 +118,7 @@ fn render_one(app: &App, popup: &Popup, frame: &mut Frame, area: Rect) {
         }
         Popup::SendForm(form) => render_send_form(app, form, frame, area),
         Popup::SendConfirm(p) => {
-            let inner = open_box(frame, area, 72, 14, "Confirm send", Color::Yellow);
+            let inner = open_box(frame, area, 72, 12, "Confirm send", Color::Yellow);
             let total = p.amount_units.checked_add(p.fee_units);
             let w = 12;
             let row = |label: &str, value: String| {
@@ -126,9 +128,13 @@ fn render_one(app: &App, popup: &Popup, frame: &mut Frame, area: Rect) {
                 ])
             };
             let fee_rate = if p.size_bytes > 0 {
-                format!(" ({} units/byte)", p.fee_units / p.size_bytes as u64)
+                format!(
+                    " ({} units, {} units/byte)",
+                    group_thousands(p.fee_units),
+                    p.fee_units / p.size_bytes as u64
+                )
             } else {
-                String::new()
+                format!(" ({} units)", group_thousands(p.fee_units))
             };
             paragraph(
                 frame,
@@ -389,15 +395,21 @@ fn render_receive(app: &App, frame: &mut Frame, area: Rect) {
         );
         return;
     };
-    // Text rows below the code: blank, address, URI, hint.
-    let text_rows = 4u16;
-    let fit = |quiet: usize| {
-        qr_lines(&address.to_uppercase(), quiet).ok().filter(|qr| {
+    // Text rows below the code: blank, address, URI.
+    let text_rows = 3u16;
+    // Upper case bech32 uses the compact alphanumeric QR mode. Prefer more
+    // error correction and a wider quiet zone when they fit.
+    let upper = address.to_uppercase();
+    let fit = |ec: EcLevel, quiet: usize| {
+        qr_lines(&upper, ec, quiet).ok().filter(|qr| {
             qr.lines.len() as u16 + text_rows + 2 <= area.height
                 && qr.width as u16 + 4 <= area.width
         })
     };
-    let qr = fit(2).or_else(|| fit(1));
+    let qr = fit(EcLevel::M, 2)
+        .or_else(|| fit(EcLevel::M, 1))
+        .or_else(|| fit(EcLevel::L, 2))
+        .or_else(|| fit(EcLevel::L, 1));
     let uri = wallet
         .receive_uri
         .clone()
@@ -435,7 +447,6 @@ fn render_receive(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled("URI     ", label_style()),
         Span::raw(truncate_middle(&uri, max.saturating_sub(8))),
     ]));
-    lines.push(Line::styled("Esc/Enter to close", dim()));
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
@@ -446,11 +457,7 @@ fn render_help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
         if let Some(p) = app.popups.iter().rev().nth(1) {
             ctx.push(p.context());
         } else {
-            ctx.extend(
-                app.contexts()
-                    .into_iter()
-                    .filter(|c| *c != keymap::Context::Help),
-            );
+            ctx.extend(app.main_contexts());
         }
         ctx
     };
