@@ -394,6 +394,14 @@ pub static KEYMAP: &[Binding] = &[
         description: "cancel",
     },
     Binding {
+        keys: &[ch('q')],
+        label: "q",
+        context: Context::Confirm,
+        command: Command::Quit,
+        hint: None,
+        description: "quit (asks first if a send is pending)",
+    },
+    Binding {
         keys: &[ch('j'), code(KeyCode::Down)],
         label: "j/↓",
         context: Context::Select,

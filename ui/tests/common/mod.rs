@@ -10,11 +10,21 @@ use ratatui::Terminal;
 use timecoin_ui::fixture::sample_view_model;
 use timecoin_ui::{AddressValidator, App, UiAction};
 
-/// Accepts devnet-looking addresses of the right length; rejects others with
-/// a checksum message, like the node's bech32m validator would.
+/// Stands in for the node's bech32m validator: accepts the addresses of the
+/// sample data; anything else fails with the message the node would give.
 pub fn validator() -> AddressValidator {
-    Arc::new(|addr: &str| {
-        if addr.starts_with("dtime1") && addr.len() == 45 {
+    let vm = sample_view_model();
+    let known: Vec<String> = vm
+        .wallet
+        .contacts
+        .iter()
+        .map(|c| c.address.clone())
+        .chain(vm.wallet.addresses.iter().map(|a| a.address.clone()))
+        .collect();
+    Arc::new(move |addr: &str| {
+        if !addr.starts_with("dtime1") {
+            Err("wrong network: devnet addresses start with dtime1".to_string())
+        } else if known.iter().any(|k| k == addr) {
             Ok(())
         } else {
             Err("invalid checksum".to_string())
