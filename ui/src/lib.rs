@@ -23,7 +23,7 @@ pub use action::{
     AddressValidator, Secret, SecretString, SecretWords, SendPreview, UiAction, UiEvent,
 };
 pub use app::{App, Tab, WalletPane};
-pub use run::{init_terminal, restore_terminal, run};
+pub use run::{init_terminal, restore_terminal, run, run_with};
 pub use view_model::*;
 
 /// Smallest terminal width the UI draws in.

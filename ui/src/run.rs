@@ -2,14 +2,15 @@
 //! node events and a tick; redraws only when something changed, at most
 //! [`MAX_FPS`] times a second, each frame inside synchronized output.
 
-use std::io;
+use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use crossterm::ExecutableCommand;
-use futures::StreamExt;
-use ratatui::DefaultTerminal;
+use futures::{Stream, StreamExt};
+use ratatui::backend::Backend;
+use ratatui::{DefaultTerminal, Terminal};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -39,7 +40,10 @@ pub fn restore_terminal() {
 
 /// Draws one frame wrapped in synchronized output, so terminals over SSH
 /// show it at once instead of line by line.
-fn draw(terminal: &mut DefaultTerminal, app: &App) -> io::Result<()> {
+fn draw<B>(terminal: &mut Terminal<B>, app: &App) -> io::Result<()>
+where
+    B: Backend<Error = io::Error> + Write,
+{
     terminal.backend_mut().execute(BeginSynchronizedUpdate)?;
     let drawn = terminal.draw(|frame| app.render(frame)).map(|_| ());
     let ended = terminal
@@ -66,17 +70,49 @@ fn forward(app: &mut App, actions: &mpsc::Sender<UiAction>, action: UiAction) {
 }
 
 /// Runs the UI until the user quits (after sending [`UiAction::Quit`]) or
-/// `shutdown` is cancelled. The caller restores the terminal afterwards.
+/// `shutdown` is cancelled. The caller restores the terminal afterwards
+/// (see [`restore_terminal`]).
 pub async fn run(
     mut terminal: DefaultTerminal,
+    app: App,
+    view: watch::Receiver<ViewModel>,
+    events: mpsc::Receiver<UiEvent>,
+    actions: mpsc::Sender<UiAction>,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    run_with(
+        &mut terminal,
+        EventStream::new(),
+        app,
+        view,
+        events,
+        actions,
+        shutdown,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// [`run`] with any crossterm-style backend and any source of terminal
+/// events (tests feed a channel and write into a `Vec<u8>`). Returns the
+/// final app state.
+///
+/// Node answers and view updates are handled before pending key presses
+/// (`biased` select), so a key typed after an answer arrived sees it.
+pub async fn run_with<B, S>(
+    terminal: &mut Terminal<B>,
+    mut input: S,
     mut app: App,
     mut view: watch::Receiver<ViewModel>,
     mut events: mpsc::Receiver<UiEvent>,
     actions: mpsc::Sender<UiAction>,
     shutdown: CancellationToken,
-) -> io::Result<()> {
+) -> io::Result<App>
+where
+    B: Backend<Error = io::Error> + Write,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+{
     let min_frame = Duration::from_secs(1) / MAX_FPS;
-    let mut input = EventStream::new();
     let mut tick = tokio::time::interval(min_frame);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     app.set_view(view.borrow_and_update().clone());
@@ -87,31 +123,19 @@ pub async fn run(
 
     loop {
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= min_frame) {
-            draw(&mut terminal, &app)?;
+            draw(terminal, &app)?;
             last_draw = Some(Instant::now());
             dirty = false;
         }
         tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            maybe = input.next() => match maybe {
-                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
-                    if let Some(action) = app.handle_key(key) {
-                        if matches!(action, UiAction::Quit) {
-                            // Best effort: the node may already be gone.
-                            let _ = tokio::time::timeout(QUIT_SEND_TIMEOUT, actions.send(UiAction::Quit)).await;
-                            return Ok(());
-                        }
-                        forward(&mut app, &actions, action);
-                    }
+            biased;
+            () = shutdown.cancelled() => return Ok(app),
+            ev = events.recv(), if events_open => match ev {
+                Some(ev) => {
+                    app.handle_event(ev);
                     dirty = true;
                 }
-                Some(Ok(Event::Resize(..))) => {
-                    terminal.autoresize()?;
-                    dirty = true;
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e),
-                None => return Ok(()),
+                None => events_open = false,
             },
             changed = view.changed(), if view_open => match changed {
                 Ok(()) => {
@@ -125,12 +149,25 @@ pub async fn run(
                     dirty = true;
                 }
             },
-            ev = events.recv(), if events_open => match ev {
-                Some(ev) => {
-                    app.handle_event(ev);
+            maybe = input.next() => match maybe {
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                    if let Some(action) = app.handle_key(key) {
+                        if matches!(action, UiAction::Quit) {
+                            // Best effort: the node may already be gone.
+                            let _ = tokio::time::timeout(QUIT_SEND_TIMEOUT, actions.send(UiAction::Quit)).await;
+                            return Ok(app);
+                        }
+                        forward(&mut app, &actions, action);
+                    }
                     dirty = true;
                 }
-                None => events_open = false,
+                Some(Ok(Event::Resize(..))) => {
+                    terminal.autoresize()?;
+                    dirty = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Ok(app),
             },
             _ = tick.tick() => {
                 if app.tick(Instant::now()) {
@@ -143,7 +180,7 @@ pub async fn run(
             dirty = true;
         }
         if app.should_quit() {
-            return Ok(());
+            return Ok(app);
         }
     }
 }
