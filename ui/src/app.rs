@@ -501,7 +501,14 @@ impl App {
         let validator = self.validator.clone();
         let top = self.popups.last_mut()?;
         match (top, command) {
-            (Popup::Help { scroll }, Command::Down) => *scroll = scroll.saturating_add(1),
+            (Popup::Help { scroll }, Command::Down) => {
+                // Never scroll past the last line of the help text.
+                let total: usize = keymap::help_sections(&[])
+                    .iter()
+                    .map(|(_, rows)| rows.len() + 2)
+                    .sum();
+                *scroll = (*scroll + 1).min(total.saturating_sub(1));
+            }
             (Popup::Help { scroll }, Command::Up) => *scroll = scroll.saturating_sub(1),
             (Popup::QuitConfirm, Command::Yes) => {
                 self.popups.clear();

@@ -120,8 +120,11 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         summary_area,
     );
 
-    let [votes_area, rounds_area] =
-        Layout::horizontal([Constraint::Min(46), Constraint::Length(32)]).areas(rest);
+    let [votes_area, rounds_area] = Layout::horizontal([
+        Constraint::Min(46),
+        Constraint::Length(if rest.width >= 100 { 40 } else { 32 }),
+    ])
+    .areas(rest);
 
     let rows: Vec<Row> = c
         .validators

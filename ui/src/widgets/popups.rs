@@ -349,7 +349,7 @@ fn render_passphrase(prompt: &PassphrasePrompt, title: &str, frame: &mut Frame, 
 }
 
 fn render_send_form(app: &App, form: &SendForm, frame: &mut Frame, area: Rect) {
-    let inner = open_box(frame, area, 76, 12, "Send TIME", Color::Cyan);
+    let inner = open_box(frame, area, 76, 10, "Send TIME", Color::Cyan);
     let finalized = app.view.wallet.balance_finalized;
     let labels = ["To", "Amount", "Fee rate"];
     let suffixes = ["", " TIME", " units/byte"];
