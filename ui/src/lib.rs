@@ -4,6 +4,8 @@
 //! [`ViewModel`] on a `watch` channel and answers [`UiAction`]s with
 //! [`UiEvent`]s; [`run`] drives an [`App`] from those and the keyboard.
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod app;
 pub mod fixture;
@@ -23,7 +25,7 @@ pub use action::{
     AddressValidator, Secret, SecretString, SecretWords, SendPreview, UiAction, UiEvent,
 };
 pub use app::{App, Tab, WalletPane};
-pub use run::{init_terminal, restore_terminal, run, run_with};
+pub use run::{init_terminal, restore_terminal, run, run_with, try_init_terminal};
 pub use view_model::*;
 
 /// Smallest terminal width the UI draws in.

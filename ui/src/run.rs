@@ -32,6 +32,12 @@ pub fn init_terminal() -> DefaultTerminal {
     ratatui::init()
 }
 
+/// Like [`init_terminal`], but returns the error instead of panicking when
+/// stdout is not a terminal or raw mode cannot be entered.
+pub fn try_init_terminal() -> io::Result<DefaultTerminal> {
+    ratatui::try_init()
+}
+
 /// Leaves raw mode and the alternate screen. Safe to call more than once and
 /// on every exit path (errors, SIGTERM, after a panic).
 pub fn restore_terminal() {

@@ -276,7 +276,7 @@ fn render_one(app: &App, popup: &Popup, frame: &mut Frame, area: Rect) {
                 frame,
                 area,
                 60,
-                9,
+                7,
                 "Register this node as masternode",
                 Color::Cyan,
             );
@@ -415,7 +415,7 @@ fn render_receive(app: &App, frame: &mut Frame, area: Rect) {
         .clone()
         .unwrap_or_else(|| format!("timecoin:{address}"));
     let width = area.width.min(
-        u16::try_from(uri.chars().count().max(address.chars().count()).max(40) + 4)
+        u16::try_from(uri.chars().count().max(address.chars().count()).max(40) + 8 + 2)
             .unwrap_or(u16::MAX),
     );
     let height = qr.as_ref().map_or(0, |q| q.lines.len() as u16) + text_rows + 2;
