@@ -280,14 +280,14 @@ impl App {
     }
 
     fn request_quit(&mut self) -> Option<UiAction> {
-        if matches!(self.popups.last(), Some(Popup::QuitConfirm)) {
-            return None;
-        }
+        let asked = matches!(self.popups.last(), Some(Popup::QuitConfirm));
         let editing = self.popups.iter().any(Popup::is_form);
-        if self.send_pending() || editing {
+        // Asking again while the question is shown counts as yes.
+        if (self.send_pending() || editing) && !asked {
             self.popups.push(Popup::QuitConfirm);
             None
         } else {
+            self.popups.clear();
             self.quit = true;
             Some(UiAction::Quit)
         }
@@ -407,7 +407,8 @@ impl App {
         }
     }
 
-    fn row_count(&self, tab: Tab) -> usize {
+    /// Number of selectable rows of a tab (for the wallet: of one pane).
+    fn row_count(&self, tab: Tab, pane: WalletPane) -> usize {
         let vm = &self.view;
         match tab {
             Tab::Overview => 0,
@@ -415,7 +416,7 @@ impl App {
             Tab::Peers => vm.peers.rows.len(),
             Tab::Mempool => vm.mempool.newest.len(),
             Tab::Masternodes => vm.masternodes.rows.len(),
-            Tab::Wallet => match self.wallet_pane {
+            Tab::Wallet => match pane {
                 WalletPane::History => vm.wallet.history.len(),
                 WalletPane::Addresses => vm.wallet.addresses.len(),
                 WalletPane::Contacts => vm.wallet.contacts.len(),
@@ -426,16 +427,14 @@ impl App {
 
     fn selection_mut(&mut self) -> &mut usize {
         if self.tab == Tab::Wallet {
-            let i = self.wallet_pane as usize;
-            &mut self.wallet_selection[i]
+            &mut self.wallet_selection[self.wallet_pane as usize]
         } else {
             &mut self.selection[self.tab.index()]
         }
     }
 
     fn move_selection(&mut self, delta: isize) {
-        let count = self.row_count(self.tab);
-        let last = count.saturating_sub(1);
+        let last = self.row_count(self.tab, self.wallet_pane).saturating_sub(1);
         let sel = self.selection_mut();
         *sel = if delta < 0 {
             sel.saturating_sub(delta.unsigned_abs())
@@ -448,29 +447,22 @@ impl App {
         }
     }
 
+    /// Keeps every selection inside its (possibly shrunk) list.
     fn clamp_selections(&mut self) {
-        let tab = self.tab;
-        let pane = self.wallet_pane;
-        for t in Tab::ALL {
-            self.tab = t;
-            let last = self.row_count(t).saturating_sub(1);
-            let sel = &mut self.selection[t.index()];
+        for tab in Tab::ALL {
+            let last = self.row_count(tab, self.wallet_pane).saturating_sub(1);
+            let sel = &mut self.selection[tab.index()];
             *sel = (*sel).min(last);
         }
-        for (i, p) in [
+        for pane in [
             WalletPane::History,
             WalletPane::Addresses,
             WalletPane::Contacts,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            self.wallet_pane = p;
-            let last = self.row_count(Tab::Wallet).saturating_sub(1);
-            self.wallet_selection[i] = self.wallet_selection[i].min(last);
+        ] {
+            let last = self.row_count(Tab::Wallet, pane).saturating_sub(1);
+            let sel = &mut self.wallet_selection[pane as usize];
+            *sel = (*sel).min(last);
         }
-        self.tab = tab;
-        self.wallet_pane = pane;
         if self.logs_follow {
             self.selection[Tab::Logs.index()] = self.view.logs.lines.len().saturating_sub(1);
         }
@@ -729,6 +721,8 @@ impl App {
                 {
                     self.popups.remove(pos);
                 }
+                // The node confirmed; the next snapshot will say so too.
+                self.view.wallet.locked = false;
                 self.set_notice("wallet unlocked", false);
             }
             UiEvent::Unlocked(Err(e)) => {

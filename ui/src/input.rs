@@ -1,6 +1,6 @@
 //! Single-line text input whose content is zeroized when dropped or cleared.
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Longest text accepted in one field (addresses and labels are far shorter).
 const MAX_CHARS: usize = 256;
@@ -18,10 +18,12 @@ impl TextInput {
         Self::default()
     }
 
-    /// An empty field that displays `*` per character.
+    /// An empty field that displays `*` per character. Its buffer is
+    /// allocated at full size up front so typing never reallocates and leaves
+    /// no unwiped copy of a passphrase behind.
     pub(crate) fn masked() -> Self {
         TextInput {
-            value: Zeroizing::new(String::new()),
+            value: Zeroizing::new(String::with_capacity(MAX_CHARS * 4)),
             masked: true,
         }
     }
@@ -38,6 +40,7 @@ impl TextInput {
     /// Appends a character (control characters and overlong input are ignored).
     pub(crate) fn insert(&mut self, c: char) {
         if !c.is_control() && self.value.chars().count() < MAX_CHARS {
+            // Within the reserved capacity for masked fields: no reallocation.
             self.value.push(c);
         }
     }
@@ -47,10 +50,9 @@ impl TextInput {
         self.value.pop();
     }
 
-    /// Empties the field (the old content is overwritten).
+    /// Empties the field (the old content is overwritten, the buffer kept).
     pub(crate) fn clear(&mut self) {
-        // Replacing drops the old Zeroizing<String>, which wipes it.
-        self.value = Zeroizing::new(String::new());
+        self.value.zeroize();
     }
 
     /// The content.

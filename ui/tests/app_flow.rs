@@ -159,7 +159,7 @@ fn locked_wallet_asks_to_unlock_before_sending() {
     let mut app = App::new(validator());
     let mut vm = sample_view_model();
     vm.wallet.locked = true;
-    app.set_view(vm.clone());
+    app.set_view(vm);
     press(&mut app, &[ch('6'), ch('s')]);
     assert!(screen(&app).contains("The wallet is locked. Unlock it to send."));
     assert_eq!(
@@ -180,9 +180,7 @@ fn locked_wallet_asks_to_unlock_before_sending() {
     type_text(&mut app, "right");
     assert!(app.handle_key(key(KeyCode::Enter)).is_some());
     app.handle_event(UiEvent::Unlocked(Ok(())));
-    vm.wallet.locked = false;
-    app.set_view(vm);
-    // The send form is back on top.
+    // The send form is back on top and usable before the next snapshot.
     type_text(&mut app, SAMPLE_OTHER_ADDRESS);
     press(&mut app, &[key(KeyCode::Tab)]);
     type_text(&mut app, "2");
@@ -282,6 +280,9 @@ fn quit_while_send_result_is_awaited_asks_first() {
     assert!(screen(&app).contains("Quit TimeCoin?"));
     assert_eq!(app.handle_key(key(KeyCode::Esc)), None);
     assert!(!app.should_quit());
+    // Asking twice is an answer.
+    assert_eq!(app.handle_key(ch('q')), None);
+    assert_eq!(app.handle_key(ch('q')), Some(UiAction::Quit));
 }
 
 #[test]
