@@ -4,6 +4,7 @@
 //! Dependencies flow one way: `types` (sync, no tokio) <- `ledger`/`storage` <- `mempool`,
 //! `consensus` (pure core) <- `p2p`, `rpc`, `wallet` <- `node` <- binaries.
 
+pub mod app;
 pub mod config;
 pub mod consensus;
 pub mod ledger;

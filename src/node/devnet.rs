@@ -61,11 +61,20 @@ impl DevnetLayout {
 
     /// Peers of node `i`: every other node.
     pub fn peers_of(&self, i: u32) -> Vec<String> {
-        (0..self.nodes).filter(|j| *j != i).map(|j| format!("127.0.0.1:{}", self.p2p_port(j))).collect()
+        (0..self.nodes)
+            .filter(|j| *j != i)
+            .map(|j| format!("127.0.0.1:{}", self.p2p_port(j)))
+            .collect()
     }
 
     /// The spec of node `i` running inside this process.
-    pub fn node_spec(&self, i: u32, genesis: &Genesis, consensus: ConsensusParams, mempool: MempoolLimits) -> NodeSpec {
+    pub fn node_spec(
+        &self,
+        i: u32,
+        genesis: &Genesis,
+        consensus: ConsensusParams,
+        mempool: MempoolLimits,
+    ) -> NodeSpec {
         NodeSpec {
             name: format!("node{i}"),
             network: Network::Devnet,
@@ -99,7 +108,11 @@ impl DevnetLayout {
             std::fs::create_dir_all(&dir)?;
             let key_path = dir.join("node_key");
             write_node_key(&key_path, &devnet_node_key(i))?;
-            let peers: Vec<String> = self.peers_of(i).iter().map(|p| format!("\"{p}\"")).collect();
+            let peers: Vec<String> = self
+                .peers_of(i)
+                .iter()
+                .map(|p| format!("\"{p}\""))
+                .collect();
             let cfg = format!(
                 "# Devnet node {i} of {n}, written by `timed devnet init`.\n\
                  # Run it with: timed --config {cfg} --headless\n\n\

@@ -12,7 +12,8 @@ use crate::p2p::{InboundMessage, Message, Misbehaviour, P2pHandle, PeerId};
 use crate::storage::Storage;
 use crate::types::block::MAX_BLOCK_SIZE;
 use crate::types::{
-    Address, Block, CommitCertificate, Evidence, Hash, OutPoint, Proposal, PublicKey, Transaction, Vote,
+    Address, Block, CommitCertificate, Evidence, Hash, OutPoint, Proposal, PublicKey, Transaction,
+    Vote,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -145,6 +146,8 @@ pub struct Driver {
     last_published: Instant,
     tps_second: (Instant, u64),
     last_votes: HashMap<PublicKey, LastVote>,
+    /// Certificate of the tip, carried by the next block as its `last_commit`.
+    tip_cert: CommitCertificate,
 }
 
 impl Driver {
@@ -165,6 +168,10 @@ impl Driver {
         let mempool = Mempool::new(spec.mempool.clone());
         let now = Instant::now();
         let snapshot = snapshot_tx.borrow().clone();
+        let tip_cert = match storage.certificate(state.height) {
+            Ok(Some(c)) if state.height > 0 => c,
+            _ => CommitCertificate::default(),
+        };
         Driver {
             spec,
             storage,
@@ -192,6 +199,7 @@ impl Driver {
             last_published: now,
             tps_second: (now, 0),
             last_votes: HashMap::new(),
+            tip_cert,
         }
     }
 
@@ -271,11 +279,14 @@ impl Driver {
         }
         if proposal.height > h || self.run.is_none() {
             if proposal.height <= h + 1 && self.buffered.len() < MAX_BUFFERED {
-                self.buffered.push_back((peer, Message::Proposal { proposal, block }));
+                self.buffered
+                    .push_back((peer, Message::Proposal { proposal, block }));
             }
             return;
         }
-        if proposal.verify().is_err() || block.hash() != proposal.block_hash || block.header.proposer != proposal.proposer
+        if proposal.verify().is_err()
+            || block.hash() != proposal.block_hash
+            || block.header.proposer != proposal.proposer
         {
             self.p2p.report(peer, Misbehaviour::InvalidSignature);
             return;
@@ -291,7 +302,13 @@ impl Driver {
             let mempool = &self.mempool;
             let skip = |id: &Hash| mempool.contains(id);
             let fx = tokio::task::block_in_place(|| {
-                validate_block(&block, &self.state, &self.spec.genesis.params, &set, SigPolicy::SkipVerified(&skip))
+                validate_block(
+                    &block,
+                    &self.state,
+                    &self.spec.genesis.params,
+                    &set,
+                    SigPolicy::SkipVerified(&skip),
+                )
             });
             let fx = match fx {
                 Ok(fx) => Some(fx),
@@ -305,10 +322,20 @@ impl Driver {
             };
             run.blocks.insert(hash, (block.clone(), fx));
             if let Some(p) = from {
-                self.p2p.broadcast_except(p, Message::Proposal { proposal: proposal.clone(), block });
+                self.p2p.broadcast_except(
+                    p,
+                    Message::Proposal {
+                        proposal: proposal.clone(),
+                        block,
+                    },
+                );
             }
         }
-        let valid = run.blocks.get(&hash).map(|(_, fx)| fx.is_some()).unwrap_or(false);
+        let valid = run
+            .blocks
+            .get(&hash)
+            .map(|(_, fx)| fx.is_some())
+            .unwrap_or(false);
         let effects = run.tm.handle(Input::Proposal { proposal, valid });
         self.apply_effects(effects);
     }
@@ -337,7 +364,13 @@ impl Driver {
 
     fn accept_vote(&mut self, from: Option<PeerId>, vote: Vote) {
         let Some(run) = self.run.as_mut() else { return };
-        self.last_votes.insert(vote.voter, LastVote { height: vote.height, round: vote.round });
+        self.last_votes.insert(
+            vote.voter,
+            LastVote {
+                height: vote.height,
+                round: vote.round,
+            },
+        );
         if let Some(p) = from {
             self.p2p.broadcast_except(p, Message::Vote(vote.clone()));
         }
@@ -373,11 +406,16 @@ impl Driver {
     // ----- sync -----
 
     fn best_peer(&self) -> Option<(PeerId, u64)> {
-        self.peer_heights.iter().max_by_key(|(_, h)| **h).map(|(p, h)| (*p, *h))
+        self.peer_heights
+            .iter()
+            .max_by_key(|(_, h)| **h)
+            .map(|(p, h)| (*p, *h))
     }
 
     fn check_sync(&mut self) {
-        let Some((peer, best)) = self.best_peer() else { return };
+        let Some((peer, best)) = self.best_peer() else {
+            return;
+        };
         let ours = self.state.height;
         if best <= ours {
             self.behind_since = None;
@@ -390,7 +428,13 @@ impl Driver {
         let outstanding = matches!(self.sync_request, Some((_, _, at)) if now.duration_since(at) < Duration::from_secs(5));
         if should && !outstanding {
             let count = (best - ours).min(SYNC_BATCH as u64) as u32;
-            if self.p2p.send(peer, Message::GetBlocks { from: ours + 1, count }) {
+            if self.p2p.send(
+                peer,
+                Message::GetBlocks {
+                    from: ours + 1,
+                    count,
+                },
+            ) {
                 self.sync_request = Some((peer, ours + 1, now));
                 tracing::debug!(target: "sync", from = ours + 1, count, "requesting blocks");
             }
@@ -402,7 +446,10 @@ impl Driver {
         let mut bytes = 0usize;
         let end = from.saturating_add(count.min(SYNC_BATCH) as u64);
         for h in from..end {
-            let (Ok(Some(b)), Ok(Some(c))) = (self.storage.block(h), self.storage.certificate(h)) else { break };
+            let (Ok(Some(b)), Ok(Some(c))) = (self.storage.block(h), self.storage.certificate(h))
+            else {
+                break;
+            };
             bytes += 200 + b.txs.len() * 200;
             out.push((b, c));
             if bytes > SYNC_REPLY_BYTES {
@@ -418,7 +465,11 @@ impl Driver {
         let requested = matches!(self.sync_request, Some((p, _, _)) if p == peer);
         if !requested {
             // A reply that arrives after we caught up is harmless; blocks nobody asked for are not.
-            if blocks.first().map(|(b, _)| b.header.height > self.current_height()).unwrap_or(true) {
+            if blocks
+                .first()
+                .map(|(b, _)| b.header.height > self.current_height())
+                .unwrap_or(true)
+            {
                 self.p2p.report(peer, Misbehaviour::UnsolicitedBlocks);
                 return;
             }
@@ -432,7 +483,12 @@ impl Driver {
                 break;
             }
             let set = self.state.next_validator_set();
-            if let Err(e) = cert.verify(&self.spec.genesis.params.chain_id, block.header.height, &block.hash(), &set) {
+            if let Err(e) = cert.verify(
+                &self.spec.genesis.params.chain_id,
+                block.header.height,
+                &block.hash(),
+                &set,
+            ) {
                 tracing::warn!(target: "sync", height = block.header.height, "bad certificate from peer: {e}");
                 self.p2p.report(peer, Misbehaviour::InvalidBlock);
                 return;
@@ -440,7 +496,13 @@ impl Driver {
             let mempool = &self.mempool;
             let skip = |id: &Hash| mempool.contains(id);
             let fx = tokio::task::block_in_place(|| {
-                validate_block(&block, &self.state, &self.spec.genesis.params, &set, SigPolicy::SkipVerified(&skip))
+                validate_block(
+                    &block,
+                    &self.state,
+                    &self.spec.genesis.params,
+                    &set,
+                    SigPolicy::SkipVerified(&skip),
+                )
             });
             match fx {
                 Ok(fx) => {
@@ -465,7 +527,11 @@ impl Driver {
         match c {
             Command::SubmitTx { tx, reply } => {
                 let r = self.admit_batch(vec![(tx, Source::Local)]);
-                let _ = reply.send(r.into_iter().next().unwrap_or(Err(MempoolError::AlreadyKnown)));
+                let _ = reply.send(
+                    r.into_iter()
+                        .next()
+                        .unwrap_or(Err(MempoolError::AlreadyKnown)),
+                );
             }
             Command::SubmitTxs { txs, reply } => {
                 let r = self.admit_batch(txs.into_iter().map(|t| (t, Source::Local)).collect());
@@ -479,7 +545,10 @@ impl Driver {
             }
             Command::Utxo { outpoint, reply } => {
                 use crate::ledger::UtxoView;
-                let _ = reply.send((self.state.utxo(&outpoint), self.mempool.spender_of(&outpoint).is_some()));
+                let _ = reply.send((
+                    self.state.utxo(&outpoint),
+                    self.mempool.spender_of(&outpoint).is_some(),
+                ));
             }
         }
     }
@@ -536,9 +605,14 @@ impl Driver {
     /// relays the accepted ones.
     fn admit_batch(&mut self, txs: Vec<(Transaction, Source)>) -> Vec<Result<Hash, MempoolError>> {
         let chain_id = self.spec.genesis.params.chain_id;
-        let fresh: Vec<bool> = txs.iter().map(|(t, _)| !self.mempool.contains(&t.txid())).collect();
+        let fresh: Vec<bool> = txs
+            .iter()
+            .map(|(t, _)| !self.mempool.contains(&t.txid()))
+            .collect();
         let verdicts: Vec<Result<(), crate::ledger::TxError>> = tokio::task::block_in_place(|| {
-            parallel_map(&txs, |(t, _)| crate::ledger::validate::verify_tx_signatures(t, &chain_id))
+            parallel_map(&txs, |(t, _)| {
+                crate::ledger::validate::verify_tx_signatures(t, &chain_id)
+            })
         });
         let now = Instant::now();
         let mut out = Vec::with_capacity(txs.len());
@@ -552,7 +626,9 @@ impl Driver {
                 continue;
             }
             let relay = tx.clone();
-            let r = self.mempool.insert_verified(tx, &self.state, &self.spec.genesis.params, now);
+            let r = self
+                .mempool
+                .insert_verified(tx, &self.state, &self.spec.genesis.params, now);
             if r.is_ok() {
                 match src {
                     Source::Peer(p) => self.p2p.broadcast_except(p, Message::Tx(relay)),
@@ -614,9 +690,22 @@ impl Driver {
             (tm, effects)
         } else {
             tracing::info!(target: "consensus", height = h, n = own_inputs.len(), "resuming height from own-message log");
-            Tendermint::restore(chain_id, h, set, own, self.spec.consensus.clone(), own_inputs)
+            Tendermint::restore(
+                chain_id,
+                h,
+                set,
+                own,
+                self.spec.consensus.clone(),
+                own_inputs,
+            )
         };
-        self.run = Some(HeightRun { tm, started: now, round_started: now, step_since: now, blocks });
+        self.run = Some(HeightRun {
+            tm,
+            started: now,
+            round_started: now,
+            step_since: now,
+            blocks,
+        });
         self.apply_effects(effects);
         let buffered = std::mem::take(&mut self.buffered);
         for (peer, m) in buffered {
@@ -641,17 +730,30 @@ impl Driver {
         let chain_id = self.spec.genesis.params.chain_id;
         match e {
             Effect::BuildProposal { height, round } => {
-                let Some(block) = self.build_proposal(height) else { return vec![] };
+                let Some(block) = self.build_proposal(height) else {
+                    return vec![];
+                };
                 let hash = block.hash();
-                let Some(run) = self.run.as_mut() else { return vec![] };
+                let Some(run) = self.run.as_mut() else {
+                    return vec![];
+                };
                 let set = self.state.next_validator_set();
                 let mempool = &self.mempool;
                 let skip = |id: &Hash| mempool.contains(id);
-                let fx = validate_block(&block, &self.state, &self.spec.genesis.params, &set, SigPolicy::SkipVerified(&skip));
+                let fx = validate_block(
+                    &block,
+                    &self.state,
+                    &self.spec.genesis.params,
+                    &set,
+                    SigPolicy::SkipVerified(&skip),
+                );
                 match fx {
                     Ok(fx) => {
                         run.blocks.insert(hash, (block, Some(fx)));
-                        run.tm.handle(Input::ProposalValue { round, block_hash: hash })
+                        run.tm.handle(Input::ProposalValue {
+                            round,
+                            block_hash: hash,
+                        })
                     }
                     Err(err) => {
                         tracing::error!(target: "consensus", "own block is invalid, not proposing: {err}");
@@ -659,21 +761,51 @@ impl Driver {
                     }
                 }
             }
-            Effect::CastProposal { height, round, block_hash, pol_round } => {
-                let Some(block) = self.run.as_ref().and_then(|r| r.blocks.get(&block_hash)).map(|(b, _)| b.clone()) else {
+            Effect::CastProposal {
+                height,
+                round,
+                block_hash,
+                pol_round,
+            } => {
+                let Some(block) = self
+                    .run
+                    .as_ref()
+                    .and_then(|r| r.blocks.get(&block_hash))
+                    .map(|(b, _)| b.clone())
+                else {
                     return vec![];
                 };
-                let p = Proposal::new_signed(chain_id, height, round, pol_round, block_hash, &self.spec.node_key);
+                let p = Proposal::new_signed(
+                    chain_id,
+                    height,
+                    round,
+                    pol_round,
+                    block_hash,
+                    &self.spec.node_key,
+                );
                 if !self.guard_allows(height, round, SignStep::Propose, p.signing_bytes()) {
                     return vec![];
                 }
-                let msg = Message::Proposal { proposal: p.clone(), block };
+                let msg = Message::Proposal {
+                    proposal: p.clone(),
+                    block,
+                };
                 self.signer.log(height, &msg);
                 self.p2p.broadcast(msg);
-                let Some(run) = self.run.as_mut() else { return vec![] };
-                run.tm.handle(Input::Proposal { proposal: p, valid: true })
+                let Some(run) = self.run.as_mut() else {
+                    return vec![];
+                };
+                run.tm.handle(Input::Proposal {
+                    proposal: p,
+                    valid: true,
+                })
             }
-            Effect::CastVote { height, round, kind, block } => {
+            Effect::CastVote {
+                height,
+                round,
+                kind,
+                block,
+            } => {
                 let v = Vote::new_signed(chain_id, height, round, kind, block, &self.spec.node_key);
                 if !self.guard_allows(height, round, SignStep::from(kind), v.signing_bytes()) {
                     return vec![];
@@ -681,10 +813,17 @@ impl Driver {
                 self.signer.log(height, &Message::Vote(v.clone()));
                 self.p2p.broadcast(Message::Vote(v.clone()));
                 self.last_votes.insert(v.voter, LastVote { height, round });
-                let Some(run) = self.run.as_mut() else { return vec![] };
+                let Some(run) = self.run.as_mut() else {
+                    return vec![];
+                };
                 run.tm.handle(Input::Vote(v))
             }
-            Effect::ScheduleTimeout { height, round, step, duration } => {
+            Effect::ScheduleTimeout {
+                height,
+                round,
+                step,
+                duration,
+            } => {
                 let tx = self.timeout_tx.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(duration).await;
@@ -692,7 +831,12 @@ impl Driver {
                 });
                 vec![]
             }
-            Effect::Decide { height, round, block_hash, certificate } => {
+            Effect::Decide {
+                height,
+                round,
+                block_hash,
+                certificate,
+            } => {
                 self.on_decide(height, round, block_hash, certificate);
                 vec![]
             }
@@ -700,14 +844,23 @@ impl Driver {
                 self.on_evidence(None, ev);
                 vec![]
             }
-            Effect::RoundStarted { height, round, proposer: _ } => {
+            Effect::RoundStarted {
+                height,
+                round,
+                proposer: _,
+            } => {
                 if let Some(run) = self.run.as_mut() {
                     let now = Instant::now();
                     if round > 0 {
                         let d = now.duration_since(run.round_started).as_millis() as u64;
                         push_bounded(
                             &mut self.snapshot.recent_rounds,
-                            RoundTiming { height, round: round - 1, duration_ms: d, end: RoundEnd::NextRound },
+                            RoundTiming {
+                                height,
+                                round: round - 1,
+                                duration_ms: d,
+                                end: RoundEnd::NextRound,
+                            },
                             50,
                         );
                         self.snapshot.rounds_over_0 += 1;
@@ -730,7 +883,13 @@ impl Driver {
     }
 
     /// Records the signing intent durably; false if the guard refuses (it would double-sign).
-    fn guard_allows(&mut self, height: u64, round: u32, step: SignStep, signing_hash: Hash) -> bool {
+    fn guard_allows(
+        &mut self,
+        height: u64,
+        round: u32,
+        step: SignStep,
+        signing_hash: Hash,
+    ) -> bool {
         match self.guard.authorize(height, round, step, signing_hash) {
             Ok(state) => match self.signer.save_state(&state) {
                 Ok(()) => true,
@@ -748,9 +907,15 @@ impl Driver {
 
     fn build_proposal(&mut self, height: u64) -> Option<Block> {
         let set = self.state.next_validator_set();
-        let (txs, fees) = self.mempool.select(MAX_BLOCK_SIZE - BLOCK_OVERHEAD, usize::MAX);
-        let banned: HashSet<PublicKey> =
-            self.state.masternodes().filter(|m| m.banned).map(|m| m.node_key).collect();
+        let (txs, fees) = self
+            .mempool
+            .select(MAX_BLOCK_SIZE - BLOCK_OVERHEAD, usize::MAX);
+        let banned: HashSet<PublicKey> = self
+            .state
+            .masternodes()
+            .filter(|m| m.banned)
+            .map(|m| m.node_key)
+            .collect();
         let mut offenders = HashSet::new();
         let evidence: Vec<Evidence> = self
             .evidence_pool
@@ -765,8 +930,21 @@ impl Driver {
             .take(crate::types::block::MAX_BLOCK_EVIDENCE)
             .cloned()
             .collect();
-        let now_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        build_block(&self.state, &self.spec.genesis.params, &set, self.spec.node_key.public(), txs, fees, evidence, now_ms)
+        let now_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        build_block(
+            &self.state,
+            &self.spec.genesis.params,
+            &set,
+            self.spec.node_key.public(),
+            txs,
+            fees,
+            evidence,
+            self.tip_cert.clone(),
+            now_ms,
+        )
     }
 
     fn on_decide(&mut self, height: u64, round: u32, block_hash: Hash, cert: CommitCertificate) {
@@ -787,28 +965,55 @@ impl Driver {
     }
 
     /// Commits a finalized block: storage (atomic + flush) first, then state, mempool, reports.
-    fn commit(&mut self, block: Block, cert: CommitCertificate, fx: BlockEffects, round: u32, end: RoundEnd) -> bool {
+    fn commit(
+        &mut self,
+        block: Block,
+        cert: CommitCertificate,
+        fx: BlockEffects,
+        round: u32,
+        end: RoundEnd,
+    ) -> bool {
         let height = block.header.height;
-        let res = tokio::task::block_in_place(|| self.storage.commit_block(&block, &cert, &fx, &self.state));
+        let res = tokio::task::block_in_place(|| {
+            self.storage.commit_block(&block, &cert, &fx, &self.state)
+        });
         if let Err(e) = res {
             tracing::error!(target: "storage", height, "commit failed, stopping consensus: {e}");
             self.snapshot.error = Some(e.to_string());
             self.dirty = true;
             return false;
         }
-        self.state.apply(&fx, block.header.time_ms, cert.hash());
-        let dropped = self.mempool.on_block(&block, &self.state, &self.spec.genesis.params);
+        self.state.apply(&fx, block.header.time_ms);
+        self.tip_cert = cert;
+        let dropped = self
+            .mempool
+            .on_block(&block, &self.state, &self.spec.genesis.params);
         if !dropped.is_empty() {
             tracing::debug!(target: "mempool", n = dropped.len(), "dropped conflicting or invalid transactions");
         }
-        let banned: HashSet<PublicKey> = self.state.masternodes().filter(|m| m.banned).map(|m| m.node_key).collect();
-        self.evidence_pool.retain(|e| !banned.contains(&e.offender()));
+        let banned: HashSet<PublicKey> = self
+            .state
+            .masternodes()
+            .filter(|m| m.banned)
+            .map(|m| m.node_key)
+            .collect();
+        self.evidence_pool
+            .retain(|e| !banned.contains(&e.offender()));
         self.signer.clear_wal_below(height + 1);
         let now = Instant::now();
         if let Some(run) = self.run.take() {
             let total = now.duration_since(run.started).as_millis() as u64;
             let d = now.duration_since(run.round_started).as_millis() as u64;
-            push_bounded(&mut self.snapshot.recent_rounds, RoundTiming { height, round, duration_ms: d, end }, 50);
+            push_bounded(
+                &mut self.snapshot.recent_rounds,
+                RoundTiming {
+                    height,
+                    round,
+                    duration_ms: d,
+                    end,
+                },
+                50,
+            );
             push_bounded(&mut self.snapshot.finality_ms, total, 120);
         }
         self.last_decided = now;
@@ -856,7 +1061,9 @@ impl Driver {
 
     fn publish(&mut self, force: bool) {
         let now = Instant::now();
-        if !force && (!self.dirty || now.duration_since(self.last_published) < Duration::from_millis(50)) {
+        if !force
+            && (!self.dirty || now.duration_since(self.last_published) < Duration::from_millis(50))
+        {
             return;
         }
         self.dirty = false;
@@ -867,7 +1074,10 @@ impl Driver {
         s.tip_time_ms = self.state.tip_time_ms;
         s.supply = self.state.supply;
         s.best_peer_height = self.peer_heights.values().max().copied();
-        s.synced = s.best_peer_height.map(|b| b <= self.state.height + 1).unwrap_or(true);
+        s.synced = s
+            .best_peer_height
+            .map(|b| b <= self.state.height + 1)
+            .unwrap_or(true);
         s.consensus = self.run.as_ref().map(|r| r.tm.snapshot());
         s.step_since = self.run.as_ref().map(|r| r.step_since);
         s.mempool = self.mempool.snapshot(now, 20);
@@ -878,7 +1088,9 @@ impl Driver {
         s.own_status = match self.state.masternode_by_key(&me) {
             None => "not a masternode".into(),
             Some(m) if m.banned => "banned (equivocation)".into(),
-            Some(m) if m.active_from > self.state.height + 1 => format!("registered, active from height {}", m.active_from),
+            Some(m) if m.active_from > self.state.height + 1 => {
+                format!("registered, active from height {}", m.active_from)
+            }
             Some(m) if self.spec.masternode => format!("active {} masternode", m.tier.name()),
             Some(_) => "registered, but masternode mode is off ([masternode] enabled)".into(),
         };
@@ -903,13 +1115,18 @@ fn msg_height(m: &Message) -> Option<u64> {
 
 /// Maps `f` over `items` on all cores (scoped threads), keeping order.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     if items.len() < 16 || threads == 1 {
         return items.iter().map(&f).collect();
     }
     let chunk = items.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>())).collect();
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
         let mut out = Vec::with_capacity(items.len());
         for h in handles {
             match h.join() {

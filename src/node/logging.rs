@@ -35,7 +35,10 @@ pub struct LogRing {
 impl LogRing {
     /// A ring holding at most `cap` lines.
     pub fn new(cap: usize) -> LogRing {
-        LogRing { inner: Arc::new(Mutex::new(VecDeque::with_capacity(cap))), cap }
+        LogRing {
+            inner: Arc::new(Mutex::new(VecDeque::with_capacity(cap))),
+            cap,
+        }
     }
 
     fn push(&self, r: LogRecord) {
@@ -81,7 +84,10 @@ impl<S: Subscriber> Layer<S> for RingLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut v = MessageVisitor(String::new());
         event.record(&mut v);
-        let time_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let time_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         self.0.push(LogRecord {
             time_ms,
             level: *event.metadata().level(),
@@ -99,12 +105,20 @@ pub fn init(filter: &str, log_dir: Option<&Path>, stderr: bool) -> std::io::Resu
     let file_layer = match log_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
-            let f = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("timed.log"))?;
-            Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(Arc::new(f)))
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("timed.log"))?;
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(Arc::new(f)),
+            )
         }
         None => None,
     };
-    let stderr_layer = stderr.then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let stderr_layer =
+        stderr.then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
     // A second init (tests, several commands in one process) keeps the first subscriber.
     let _ = tracing_subscriber::registry()
         .with(env)

@@ -76,23 +76,41 @@ pub struct NodeHandle {
 
 impl NodeHandle {
     /// Submits a transaction to the mempool (and the network).
-    pub async fn submit_tx(&self, tx: Transaction) -> Result<Result<Hash, MempoolError>, NodeError> {
+    pub async fn submit_tx(
+        &self,
+        tx: Transaction,
+    ) -> Result<Result<Hash, MempoolError>, NodeError> {
         let (reply, rx) = oneshot::channel();
-        self.commands.send(Command::SubmitTx { tx, reply }).await.map_err(|_| NodeError::Stopped)?;
+        self.commands
+            .send(Command::SubmitTx { tx, reply })
+            .await
+            .map_err(|_| NodeError::Stopped)?;
         rx.await.map_err(|_| NodeError::Stopped)
     }
 
     /// Submits many transactions; verdicts in order.
-    pub async fn submit_txs(&self, txs: Vec<Transaction>) -> Result<Vec<Result<Hash, MempoolError>>, NodeError> {
+    pub async fn submit_txs(
+        &self,
+        txs: Vec<Transaction>,
+    ) -> Result<Vec<Result<Hash, MempoolError>>, NodeError> {
         let (reply, rx) = oneshot::channel();
-        self.commands.send(Command::SubmitTxs { txs, reply }).await.map_err(|_| NodeError::Stopped)?;
+        self.commands
+            .send(Command::SubmitTxs { txs, reply })
+            .await
+            .map_err(|_| NodeError::Stopped)?;
         rx.await.map_err(|_| NodeError::Stopped)
     }
 
     /// Chain data for a wallet's addresses.
-    pub async fn wallet_data(&self, addrs: Vec<crate::types::Address>) -> Result<WalletChainData, NodeError> {
+    pub async fn wallet_data(
+        &self,
+        addrs: Vec<crate::types::Address>,
+    ) -> Result<WalletChainData, NodeError> {
         let (reply, rx) = oneshot::channel();
-        self.commands.send(Command::WalletData { addrs, reply }).await.map_err(|_| NodeError::Stopped)?;
+        self.commands
+            .send(Command::WalletData { addrs, reply })
+            .await
+            .map_err(|_| NodeError::Stopped)?;
         rx.await.map_err(|_| NodeError::Stopped)
     }
 
@@ -104,9 +122,14 @@ impl NodeHandle {
 
 /// Opens storage (rebuilding it first with `--reindex`), then starts p2p and the driver. The
 /// node stops when `shutdown` is cancelled; await the returned task to know it flushed.
-pub async fn start(spec: NodeSpec, shutdown: CancellationToken) -> Result<(NodeHandle, JoinHandle<()>), NodeError> {
-    std::fs::create_dir_all(&spec.data_dir)
-        .map_err(|source| NodeError::DataDir { path: spec.data_dir.clone(), source })?;
+pub async fn start(
+    spec: NodeSpec,
+    shutdown: CancellationToken,
+) -> Result<(NodeHandle, JoinHandle<()>), NodeError> {
+    std::fs::create_dir_all(&spec.data_dir).map_err(|source| NodeError::DataDir {
+        path: spec.data_dir.clone(),
+        source,
+    })?;
     let (storage, state) = {
         let dir = spec.data_dir.clone();
         let genesis = spec.genesis.clone();
@@ -137,8 +160,12 @@ pub async fn start(spec: NodeSpec, shutdown: CancellationToken) -> Result<(NodeH
     p2p_cfg.fixed_peers = spec.connect.clone();
     p2p_cfg.max_inbound = spec.max_inbound;
     p2p_cfg.max_outbound = spec.max_outbound;
-    let store = Arc::new(SledPeerStore::new(storage.tree("bans")?, storage.tree("peers")?));
-    let (p2p, inbound) = crate::p2p::start(p2p_cfg, store, height_rx, shutdown.child_token()).await?;
+    let store = Arc::new(SledPeerStore::new(
+        storage.tree("bans")?,
+        storage.tree("peers")?,
+    ));
+    let (p2p, inbound) =
+        crate::p2p::start(p2p_cfg, store, height_rx, shutdown.child_token()).await?;
     let signer = signer_store::SignerStore::new(storage.tree("signer")?);
     let snapshot = NodeSnapshot {
         name: spec.name.clone(),

@@ -5,8 +5,8 @@
 //! replays them into consensus and resumes its round instead of voting again differently.
 
 use crate::consensus::{LastSigned, SignStep, SignerState};
-use crate::types::Hash;
 use crate::p2p::Message;
+use crate::types::Hash;
 use crate::types::{Decode, Encode};
 
 const STATE_KEY: &[u8] = b"signer_state";
@@ -54,7 +54,7 @@ impl SignerStore {
     pub fn log(&self, height: u64, msg: &Message) {
         let mut key = vec![WAL_PREFIX];
         key.extend_from_slice(&height.to_be_bytes());
-        let seq = self.tree.generate_id().unwrap_or(0);
+        let seq = self.tree.scan_prefix(&key).count() as u64;
         key.extend_from_slice(&seq.to_be_bytes());
         if let Err(e) = self.tree.insert(key, msg.to_bytes()) {
             tracing::warn!(target: "consensus", "own-message log write failed: {e}");
@@ -76,8 +76,12 @@ impl SignerStore {
     pub fn clear_wal_below(&self, height: u64) {
         let mut end = vec![WAL_PREFIX];
         end.extend_from_slice(&height.to_be_bytes());
-        let keys: Vec<sled::IVec> =
-            self.tree.range(vec![WAL_PREFIX]..end).filter_map(|kv| kv.ok()).map(|(k, _)| k).collect();
+        let keys: Vec<sled::IVec> = self
+            .tree
+            .range(vec![WAL_PREFIX]..end)
+            .filter_map(|kv| kv.ok())
+            .map(|(k, _)| k)
+            .collect();
         for k in keys {
             let _ = self.tree.remove(k);
         }
@@ -87,6 +91,11 @@ impl SignerStore {
 /// A state that authorizes nothing (every message would be a regression).
 fn refuse_all() -> SignerState {
     SignerState {
-        last: Some(LastSigned { height: u64::MAX, round: u32::MAX, step: SignStep::Precommit, signing_hash: Hash::ZERO }),
+        last: Some(LastSigned {
+            height: u64::MAX,
+            round: u32::MAX,
+            step: SignStep::Precommit,
+            signing_hash: Hash::ZERO,
+        }),
     }
 }

@@ -72,11 +72,15 @@ pub enum KeyFileError {
 
 /// Loads the node key from `path`, creating a fresh one (mode 0600) if the file does not exist.
 pub fn load_or_create_node_key(path: &Path) -> Result<SecretKey, KeyFileError> {
-    let io = |source| KeyFileError::Io { path: path.to_path_buf(), source };
+    let io = |source| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-            hex::decode_to_slice(text.trim(), &mut seed[..]).map_err(|_| KeyFileError::Format(path.to_path_buf()))?;
+            hex::decode_to_slice(text.trim(), &mut seed[..])
+                .map_err(|_| KeyFileError::Format(path.to_path_buf()))?;
             Ok(SecretKey::from_seed(&seed))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -96,7 +100,12 @@ pub fn write_node_key(path: &Path, key: &SecretKey) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?;
     let hexed = zeroize::Zeroizing::new(hex::encode(&key.seed()[..]));
     f.write_all(hexed.as_bytes())?;
     f.write_all(b"\n")?;

@@ -39,6 +39,7 @@ fn sample_block() -> Block {
         },
         txs: vec![sample_tx(1), sample_tx(2)],
         evidence: vec![],
+        last_commit: Default::default(),
     }
 }
 
