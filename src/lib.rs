@@ -5,4 +5,6 @@
 //! `consensus` (pure core) <- `p2p`, `rpc`, `wallet` <- `node` <- binaries.
 
 pub mod consensus;
+pub mod metrics;
+pub mod rpc;
 pub mod types;
