@@ -144,6 +144,11 @@ impl Storage {
         self.db.open_tree(name).map_err(|e| self.sled_err(e))
     }
 
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
     /// Flushes everything to disk.
     pub fn flush(&self) -> Result<(), StorageError> {
         self.db.flush().map(|_| ()).map_err(|e| self.sled_err(e))
