@@ -216,3 +216,55 @@ async fn flooding_peer_is_rate_limited_then_banned() {
     wait_for("flooder gone", || h.peer_count() == 1).await;
     report_rss("flooding_peer_is_rate_limited_then_banned");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_peer_gets_drops_then_disconnected() {
+    let a = start_node(
+        70,
+        |c| {
+            c.peer_queue = 64;
+            c.peer_queue_bytes = 1024 * 1024;
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    let good = node(71).await;
+    connect_pair(&a, &good).await;
+    // A peer that completes the handshake and then never reads.
+    let k = SecretKey::from_seed(&[0xEE; 32]);
+    let (_s, _) = raw_peer(a.addr(), &k, chain(), None).await;
+    let h = a.handle.clone();
+    wait_for("slow peer connected", || h.peer_count() == 2).await;
+    let ids: Vec<Hash> = (0..1000u32)
+        .map(|i| {
+            let mut b = [0u8; 32];
+            b[..4].copy_from_slice(&i.to_le_bytes());
+            Hash(b)
+        })
+        .collect();
+    let (mut accepted, mut dropped) = (0u64, 0u64);
+    let start = Instant::now();
+    while h.peers().borrow().len() == 2 || h.peer_count() == 2 {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "slow peer never dropped: {accepted} queued, {dropped} dropped"
+        );
+        if h.send(k.public(), Message::TxAnnounce(ids.clone())) {
+            accepted += 1;
+        } else {
+            dropped += 1;
+            tokio::task::yield_now().await;
+        }
+        if h.peer_count() == 1 {
+            break;
+        }
+    }
+    println!(
+        "slow peer: {accepted} frames queued, {dropped} dropped, disconnected after {:?}",
+        start.elapsed()
+    );
+    assert!(dropped >= 1000);
+    good_peer_still_served(&a, &good, 8).await;
+    report_rss("slow_peer_gets_drops_then_disconnected");
+}

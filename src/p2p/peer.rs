@@ -876,8 +876,8 @@ async fn run_peer(
     }
     let reason = read_loop(&sh, rd, &peer).await;
     cancel.cancel();
-    let _ = writer.await;
     sh.peers.remove_if(&id, |_, p| p.conn_id == conn_id);
+    let _ = writer.await;
     sh.changed.notify_one();
     tracing::info!(target: "p2p::peer", peer = %id.short(), "disconnected {remote}: {reason}");
 }
@@ -932,9 +932,12 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 return;
             }
         }
-        match tokio::time::timeout(WRITE_TIMEOUT, wr.flush()).await {
-            Ok(Ok(())) => {}
-            _ => break,
+        let flushed = tokio::select! {
+            _ = peer.cancel.cancelled() => break,
+            r = tokio::time::timeout(WRITE_TIMEOUT, wr.flush()) => r,
+        };
+        if !matches!(flushed, Ok(Ok(()))) {
+            break;
         }
     }
     peer.cancel.cancel();
@@ -942,7 +945,11 @@ async fn write_loop<W: AsyncWrite + Unpin>(
 }
 
 async fn write_one<W: AsyncWrite + Unpin>(wr: &mut W, f: &[u8], peer: &Peer) -> Result<(), ()> {
-    match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(f)).await {
+    let res = tokio::select! {
+        _ = peer.cancel.cancelled() => return Err(()),
+        r = tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(f)) => r,
+    };
+    match res {
         Ok(Ok(())) => {
             peer.bytes_out.fetch_add(f.len() as u64, Ordering::Relaxed);
             peer.msgs_out.fetch_add(1, Ordering::Relaxed);
