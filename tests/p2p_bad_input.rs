@@ -268,3 +268,33 @@ async fn slow_peer_gets_drops_then_disconnected() {
     good_peer_still_served(&a, &good, 8).await;
     report_rss("slow_peer_gets_drops_then_disconnected");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_peers_time_out_and_inbound_limit_holds() {
+    let a = start_node(
+        74,
+        |c| {
+            c.idle_timeout = Duration::from_millis(800);
+            c.max_inbound = 2;
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    let good = node(75).await;
+    connect_pair(&a, &good).await;
+    // One slot left: the first raw peer gets it; the next connection is refused at accept.
+    let k1 = SecretKey::from_seed(&[0xA1; 32]);
+    let (mut s1, _) = raw_peer(a.addr(), &k1, chain(), None).await;
+    let h = a.handle.clone();
+    wait_for("first raw peer in", || h.peer_count() == 2).await;
+    let mut s2 = TcpStream::connect(a.addr()).await.unwrap();
+    assert!(tcp_closed(&mut s2).await, "over max_inbound refused");
+    assert_eq!(h.peer_count(), 2);
+    // The silent raw peer is dropped by the idle timeout; the good peer (pinging) stays.
+    let t = Instant::now();
+    assert!(closed_by_node(&mut s1).await, "idle peer dropped");
+    println!("idle peer dropped after {:?}", t.elapsed());
+    wait_for("back to the good peer", || h.peer_count() == 1).await;
+    good_peer_still_served(&a, &good, 9).await;
+}

@@ -267,3 +267,24 @@ async fn address_in_use_names_the_flag() {
         "{msg}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_1_2_is_refused() {
+    let a = node(61).await;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(a.addr()).await.unwrap();
+    let r = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(timecoin::p2p::tls::server_name(), tcp)
+        .await;
+    let e = r.err().expect("TLS 1.2 handshake must fail").to_string();
+    assert!(
+        e.to_lowercase().contains("version") || e.contains("Incompatible"),
+        "{e}"
+    );
+    assert_eq!(a.handle.peer_count(), 0);
+}

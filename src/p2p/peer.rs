@@ -21,7 +21,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 use tokio_util::sync::CancellationToken;
 
 /// Gossip ids remembered per peer (sent to or received from it).
-const PEER_KNOWN_CAP: usize = 16_384;
+const PEER_KNOWN_CAP: usize = 8_192;
 /// Gossip ids remembered node-wide (already delivered to the node or sent by it).
 const SEEN_CAP: usize = 65_536;
 /// Largest frame accepted before the Hello is verified.
@@ -219,8 +219,12 @@ pub(crate) async fn start(
         .advertised_addr
         .clone()
         .unwrap_or_else(|| local_addr.to_string());
-    let mut fixed = cfg.fixed_peers.clone();
-    fixed.dedup();
+    let mut fixed: Vec<String> = Vec::new();
+    for a in &cfg.fixed_peers {
+        if !fixed.contains(a) {
+            fixed.push(a.clone());
+        }
+    }
     let shared = Arc::new(Shared {
         local_id: cfg.node_key.public(),
         local_addr,
@@ -559,6 +563,9 @@ async fn accept_loop(sh: Arc<Shared>, listener: TcpListener) {
             match handshake {
                 Ok(Ok((tls, hello))) => {
                     run_peer(sh2, tls, remote, Direction::Inbound, hello, None).await
+                }
+                Ok(Err(reason)) if reason.starts_with("TLS") => {
+                    tracing::info!(target: "p2p::tls", "inbound {remote} rejected: {reason}")
                 }
                 Ok(Err(reason)) => {
                     tracing::info!(target: "p2p::peer", "inbound {remote} rejected: {reason}")
