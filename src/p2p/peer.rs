@@ -865,6 +865,7 @@ async fn run_peer(
         peer.clone(),
         sh.cfg.ping_interval,
         sh.nonce.fetch_add(1 << 32, Ordering::Relaxed),
+        sh.cfg.max_frame,
     ));
     if direction == Direction::Outbound {
         peer.enqueue(
@@ -908,36 +909,44 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     peer: Arc<Peer>,
     ping_every: Duration,
     nonce_base: u64,
+    max_frame: usize,
 ) {
     let mut tick = tokio::time::interval(ping_every.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut nonce = nonce_base;
+    let mut held: Option<Frame> = None;
     loop {
-        let frame: Frame = tokio::select! {
-            _ = peer.cancel.cancelled() => break,
-            _ = tick.tick() => {
-                nonce = nonce.wrapping_add(1);
-                *lock(&peer.ping) = Some((nonce, Instant::now()));
-                Arc::new(frame::encode_frame(&Message::Ping(nonce).to_bytes()))
-            }
-            f = rx.recv() => match f {
-                Some(f) => {
-                    peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
-                    f
+        let first: Frame = match held.take() {
+            Some(f) => f,
+            None => tokio::select! {
+                _ = peer.cancel.cancelled() => break,
+                _ = tick.tick() => {
+                    nonce = nonce.wrapping_add(1);
+                    *lock(&peer.ping) = Some((nonce, Instant::now()));
+                    Arc::new(frame::encode_frame(&Message::Ping(nonce).to_bytes()))
                 }
-                None => break,
+                f = rx.recv() => match f {
+                    Some(f) => {
+                        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+                        f
+                    }
+                    None => break,
+                },
             },
         };
+        let frame = coalesce_txs(first, &mut rx, &mut held, &peer, max_frame);
         if write_one(&mut wr, &frame, &peer).await.is_err() {
             break;
         }
-        // Batch whatever else is queued before flushing.
-        while let Ok(f) = rx.try_recv() {
-            peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
-            if write_one(&mut wr, &f, &peer).await.is_err() {
-                peer.cancel.cancel();
-                return;
+        // Keep writing whatever is queued; flush once the queue is empty.
+        if held.is_none() {
+            if let Ok(f) = rx.try_recv() {
+                peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+                held = Some(f);
             }
+        }
+        if held.is_some() {
+            continue;
         }
         let flushed = tokio::select! {
             _ = peer.cancel.cancelled() => break,
@@ -949,6 +958,45 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     }
     peer.cancel.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
+}
+
+/// Transaction frames already queued behind `first` are sent as one `Txs` batch, so a busy
+/// network needs few messages per second (the receiver unpacks the batch). Nothing waits for
+/// a batch to fill: only what is already queued is combined.
+fn coalesce_txs(
+    first: Frame,
+    rx: &mut mpsc::Receiver<Frame>,
+    held: &mut Option<Frame>,
+    peer: &Peer,
+    max_frame: usize,
+) -> Frame {
+    const HEADER: usize = 5; // length prefix + tag
+    if first.get(4) != Some(&message::TX_TAG) {
+        return first;
+    }
+    let cap = message::TX_BATCH_BYTES.min(max_frame.saturating_sub(16));
+    let mut total = first.len() - HEADER;
+    let mut parts = vec![first];
+    while parts.len() < message::MAX_TX_BATCH {
+        let Ok(f) = rx.try_recv() else { break };
+        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+        if f.get(4) != Some(&message::TX_TAG) || total + (f.len() - HEADER) > cap {
+            *held = Some(f);
+            break;
+        }
+        total += f.len() - HEADER;
+        parts.push(f);
+    }
+    if parts.len() == 1 {
+        return parts.swap_remove(0);
+    }
+    let mut payload = Vec::with_capacity(total + 5);
+    payload.push(message::TXS_TAG);
+    crate::types::encoding::put::len(&mut payload, parts.len());
+    for p in &parts {
+        payload.extend_from_slice(&p[HEADER..]);
+    }
+    Arc::new(frame::encode_frame(&payload))
 }
 
 async fn write_one<W: AsyncWrite + Unpin>(wr: &mut W, f: &[u8], peer: &Peer) -> Result<(), ()> {
@@ -1052,6 +1100,19 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                     sh.add_to_book(&a);
                 }
             }
+            Message::Txs(txs) => {
+                // A batch is delivered to the node as individual transactions.
+                for tx in txs {
+                    let k = tx.txid();
+                    lock(&peer.known).insert(k);
+                    if !lock(&sh.seen).insert(k) {
+                        continue;
+                    }
+                    if let Err(reason) = deliver(sh, peer, Message::Tx(tx)).await {
+                        return reason;
+                    }
+                }
+            }
             other => {
                 if let Message::Status { height, .. } = &other {
                     peer.height.store(*height, Ordering::Relaxed);
@@ -1062,18 +1123,20 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                         continue; // already delivered (from another peer, or our own)
                     }
                 }
-                let m = InboundMessage {
-                    peer: peer.id,
-                    msg: other,
-                };
-                tokio::select! {
-                    _ = peer.cancel.cancelled() => return "closed locally".into(),
-                    r = sh.inbound_tx.send(m) => if r.is_err() {
-                        return "node stopped receiving".into();
-                    }
+                if let Err(reason) = deliver(sh, peer, other).await {
+                    return reason;
                 }
             }
         }
+    }
+}
+
+/// Hands a message to the node, waiting while its channel is full (backpressure).
+async fn deliver(sh: &Shared, peer: &Peer, msg: Message) -> Result<(), String> {
+    let m = InboundMessage { peer: peer.id, msg };
+    tokio::select! {
+        _ = peer.cancel.cancelled() => Err("closed locally".into()),
+        r = sh.inbound_tx.send(m) => r.map_err(|_| "node stopped receiving".into()),
     }
 }
 
