@@ -24,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 const PEER_KNOWN_CAP: usize = 8_192;
 /// Gossip ids remembered node-wide (already delivered to the node or sent by it).
 const SEEN_CAP: usize = 65_536;
+/// Disconnected peers whose scores are remembered.
+const SCORES_CAP: usize = 1_000;
 /// Largest frame accepted before the Hello is verified.
 const HELLO_MAX_FRAME: usize = 1024;
 /// Consecutive queue-full drops after which a slow peer is disconnected.
@@ -171,6 +173,8 @@ pub(crate) struct Shared {
     dialing: Mutex<HashSet<String>>,
     backoff: Mutex<HashMap<String, Backoff>>,
     pending_inbound: AtomicUsize,
+    /// Scores of disconnected peers, restored when they reconnect (bounded).
+    scores: Mutex<HashMap<PeerId, i32>>,
     inbound_tx: mpsc::Sender<InboundMessage>,
     seen: Mutex<SeenSet>,
     store: Arc<dyn PeerStore>,
@@ -238,6 +242,7 @@ pub(crate) async fn start(
         dialing: Mutex::new(HashSet::new()),
         backoff: Mutex::new(HashMap::new()),
         pending_inbound: AtomicUsize::new(0),
+        scores: Mutex::new(HashMap::new()),
         inbound_tx,
         seen: Mutex::new(SeenSet::new(SEEN_CAP)),
         store,
@@ -312,7 +317,24 @@ impl Shared {
 
     pub(crate) fn report(&self, peer: &PeerId, offence: Misbehaviour) {
         let Some(p) = self.peers.get(peer).map(|p| p.clone()) else {
-            tracing::debug!(target: "p2p", peer = %peer.short(), "offence {} by a peer no longer connected", offence.name());
+            // Gone already: remember the points for a reconnect; an offence worth a ban on
+            // its own bans the node key wherever it comes from.
+            let score = {
+                let mut scores = lock(&self.scores);
+                let s = scores.entry(*peer).or_insert(0);
+                *s = s.saturating_add(offence.score());
+                *s
+            };
+            tracing::info!(target: "p2p", peer = %peer.short(), "misbehaviour by a disconnected peer: {} (score {score})", offence.name());
+            if score >= self.cfg.ban_threshold {
+                lock(&self.scores).remove(peer);
+                self.ban(
+                    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                    Some(*peer),
+                    self.cfg.ban_duration,
+                    format!("score {score}, last offence: {}", offence.name()),
+                );
+            }
             return;
         };
         self.report_peer(&p, offence);
@@ -814,7 +836,7 @@ async fn run_peer(
         msgs_out: Arc::new(AtomicU64::new(0)),
         dropped: AtomicU64::new(0),
         consecutive_drops: AtomicU32::new(0),
-        score: AtomicI32::new(0),
+        score: AtomicI32::new(lock(&sh.scores).remove(&id).unwrap_or(0)),
         latency_ms: AtomicU64::new(UNKNOWN),
         height: AtomicU64::new(hello.height),
         ping: Arc::new(Mutex::new(None)),
@@ -885,6 +907,17 @@ async fn run_peer(
     let reason = read_loop(&sh, rd, &peer).await;
     cancel.cancel();
     sh.peers.remove_if(&id, |_, p| p.conn_id == conn_id);
+    let score = peer.score.load(Ordering::Relaxed);
+    if score > 0 {
+        let mut scores = lock(&sh.scores);
+        if scores.len() >= SCORES_CAP {
+            scores.retain(|_, s| *s >= sh.cfg.ban_threshold / 2);
+            if scores.len() >= SCORES_CAP {
+                scores.clear();
+            }
+        }
+        scores.insert(id, score);
+    }
     let _ = writer.await;
     sh.changed.notify_one();
     tracing::info!(target: "p2p::peer", peer = %id.short(), "disconnected {remote}: {reason}");
