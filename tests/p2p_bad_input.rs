@@ -298,3 +298,58 @@ async fn idle_peers_time_out_and_inbound_limit_holds() {
     wait_for("back to the good peer", || h.peer_count() == 1).await;
     good_peer_still_served(&a, &good, 9).await;
 }
+
+/// A local non-loopback address, if the machine has one.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?; // no packet is sent
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_ip_cannot_hold_every_handshake_slot() {
+    let Some(ip) = non_loopback_ip() else {
+        println!("skipped: no non-loopback address on this machine");
+        return;
+    };
+    let a = start_node(
+        76,
+        |c| {
+            c.listen = "0.0.0.0:0".parse().unwrap();
+            c.handshake_timeout = Duration::from_secs(3);
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    let target = std::net::SocketAddr::new(ip, a.addr().port());
+    let mut conns = Vec::new();
+    for _ in 0..20 {
+        conns.push(TcpStream::connect(target).await.unwrap());
+    }
+    // Within a second (well before the 3 s handshake timeout) all but 8 are refused.
+    let mut closed = [false; 20];
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(1500) && closed.iter().filter(|c| **c).count() < 12 {
+        for (i, c) in conns.iter_mut().enumerate() {
+            let mut b = [0u8; 1];
+            if !closed[i] {
+                if let Ok(Ok(0) | Err(_)) =
+                    tokio::time::timeout(Duration::from_millis(5), c.read(&mut b)).await
+                {
+                    closed[i] = true;
+                }
+            }
+        }
+    }
+    let refused = closed.iter().filter(|c| **c).count();
+    println!("per-IP handshake limit: {refused} of 20 refused at once from {ip}");
+    assert_eq!(refused, 12);
+    // Loopback is exempt, so devnet peers still get in.
+    let good = node(77).await;
+    good.handle
+        .connect(format!("127.0.0.1:{}", a.addr().port()));
+    let h = a.handle.clone();
+    wait_for("loopback peer accepted", || h.peer_count() == 1).await;
+}

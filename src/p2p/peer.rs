@@ -24,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 const PEER_KNOWN_CAP: usize = 8_192;
 /// Gossip ids remembered node-wide (already delivered to the node or sent by it).
 const SEEN_CAP: usize = 65_536;
+/// Handshakes one non-loopback IP may have in progress at once.
+const MAX_PENDING_PER_IP: usize = 8;
 /// Disconnected peers whose scores are remembered.
 const SCORES_CAP: usize = 1_000;
 /// Largest frame accepted before the Hello is verified.
@@ -173,6 +175,7 @@ pub(crate) struct Shared {
     dialing: Mutex<HashSet<String>>,
     backoff: Mutex<HashMap<String, Backoff>>,
     pending_inbound: AtomicUsize,
+    pending_per_ip: Mutex<HashMap<IpAddr, usize>>,
     /// Scores of disconnected peers, restored when they reconnect (bounded).
     scores: Mutex<HashMap<PeerId, i32>>,
     inbound_tx: mpsc::Sender<InboundMessage>,
@@ -242,6 +245,7 @@ pub(crate) async fn start(
         dialing: Mutex::new(HashSet::new()),
         backoff: Mutex::new(HashMap::new()),
         pending_inbound: AtomicUsize::new(0),
+        pending_per_ip: Mutex::new(HashMap::new()),
         scores: Mutex::new(HashMap::new()),
         inbound_tx,
         seen: Mutex::new(SeenSet::new(SEEN_CAP)),
@@ -526,10 +530,21 @@ fn valid_addr(a: &str) -> bool {
     }
 }
 
-struct PendingGuard<'a>(&'a AtomicUsize);
+/// Releases a pending-handshake slot (global and per IP) when the handshake ends.
+struct PendingGuard<'a> {
+    sh: &'a Shared,
+    ip: IpAddr,
+}
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.sh.pending_inbound.fetch_sub(1, Ordering::Relaxed);
+        let mut per_ip = lock(&self.sh.pending_per_ip);
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -559,12 +574,28 @@ async fn accept_loop(sh: Arc<Shared>, listener: TcpListener) {
             tracing::debug!(target: "p2p", "refusing {remote}: {} inbound peers (max_inbound)", sh.cfg.max_inbound);
             continue;
         }
+        // One remote IP may not hold every handshake slot (loopback is exempt: all devnet
+        // nodes share it).
+        if !remote.ip().is_loopback() {
+            let mut per_ip = lock(&sh.pending_per_ip);
+            let n = per_ip.entry(remote.ip()).or_insert(0);
+            if *n >= MAX_PENDING_PER_IP {
+                tracing::debug!(target: "p2p", "refusing {remote}: too many handshakes from this IP");
+                continue;
+            }
+            *n += 1;
+        } else {
+            *lock(&sh.pending_per_ip).entry(remote.ip()).or_insert(0) += 1;
+        }
         sh.pending_inbound.fetch_add(1, Ordering::Relaxed);
         let sh2 = sh.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let handshake = {
-                let _g = PendingGuard(&sh2.pending_inbound);
+                let _g = PendingGuard {
+                    sh: &sh2,
+                    ip: remote.ip(),
+                };
                 let sh3 = sh2.clone();
                 tokio::time::timeout(sh2.cfg.handshake_timeout, async move {
                     let tls = sh3
