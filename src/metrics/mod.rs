@@ -11,7 +11,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -28,13 +28,23 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Peer connection direction label.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+/// Peer connection direction label (`inbound` / `outbound`).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Direction {
     /// Connected by the peer.
     Inbound,
     /// Connected by us.
     Outbound,
+}
+
+impl EncodeLabelValue for Direction {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write;
+        encoder.write_str(match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        })
+    }
 }
 
 /// `{direction="inbound|outbound"}`.
@@ -46,7 +56,8 @@ pub struct DirectionLabel {
 
 /// `{reason="..."}`. Use a fixed set of short reasons (e.g. `fee_too_low`, `double_spend`,
 /// `bad_signature`, `missing_inputs`, `too_large`, `mempool_full`): every distinct value is a
-/// new time series.
+/// new time series. [`Metrics::reject`] reduces the reason to `[a-z0-9_]` (at most 64 chars),
+/// because prometheus-client 0.23 does not escape label values.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
     /// Reason.
@@ -231,10 +242,19 @@ impl Metrics {
 
     /// Counts a rejected transaction.
     pub fn reject(&self, reason: &str) {
-        self.rejected_txs
-            .get_or_create(&ReasonLabel {
-                reason: reason.to_string(),
+        let reason: String = reason
+            .chars()
+            .take(64)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
             })
+            .collect();
+        self.rejected_txs
+            .get_or_create(&ReasonLabel { reason })
             .inc();
     }
 
