@@ -348,6 +348,7 @@ async fn large_proposal_and_blocks_reply_flow() {
         },
         txs: (0..30_000).map(tx).collect(),
         evidence: vec![],
+        last_commit: Default::default(),
     };
     let proposal = Proposal::new_signed(chain(), 9, 0, None, block.hash(), &a.key);
     let msg = Message::Proposal {
