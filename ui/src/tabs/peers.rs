@@ -1,6 +1,6 @@
 //! Peers tab: one row per connection.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
@@ -78,7 +78,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let mut widths = vec![
         Constraint::Length(10),
-        Constraint::Min(15),
+        Constraint::Length(21),
         Constraint::Length(3),
         Constraint::Length(7),
         Constraint::Length(7),
@@ -94,6 +94,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         header.push("Up");
     }
     let table = Table::new(rows, widths)
+        .flex(Flex::Start)
         .header(Row::new(header).style(header_style()))
         .row_highlight_style(selected_style())
         .block(panel(title, true));
