@@ -279,6 +279,15 @@ impl App {
         }
     }
 
+    /// Handles pasted text (bracketed paste): inserted into the focused text
+    /// field, line breaks dropped so a paste never submits a form. Ignored
+    /// when no field has focus.
+    pub fn handle_paste(&mut self, text: &str) {
+        for c in text.chars().filter(|c| !c.is_control()) {
+            self.type_char(c);
+        }
+    }
+
     fn request_quit(&mut self) -> Option<UiAction> {
         let asked = matches!(self.popups.last(), Some(Popup::QuitConfirm));
         let editing = self.popups.iter().any(Popup::is_form);

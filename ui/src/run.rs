@@ -167,6 +167,10 @@ where
                     }
                     dirty = true;
                 }
+                Some(Ok(Event::Paste(text))) => {
+                    app.handle_paste(&text);
+                    dirty = true;
+                }
                 Some(Ok(Event::Resize(..))) => {
                     terminal.autoresize()?;
                     dirty = true;

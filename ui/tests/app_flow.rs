@@ -547,3 +547,20 @@ fn help_scrolls_within_bounds() {
     press(&mut app, &[key(KeyCode::Esc)]);
     assert!(!app.popup_open());
 }
+
+#[test]
+fn pasted_address_goes_into_the_field_without_submitting() {
+    let mut app = sample_app();
+    press(&mut app, &[ch('6'), ch('s')]);
+    app.handle_paste(&format!("{SAMPLE_OTHER_ADDRESS}\n"));
+    press(&mut app, &[key(KeyCode::Tab)]);
+    app.handle_paste("0.5");
+    assert!(matches!(
+        app.handle_key(key(KeyCode::Enter)),
+        Some(UiAction::PreviewSend { ref to, amount_units: 50_000_000, .. }) if to == SAMPLE_OTHER_ADDRESS
+    ));
+    // Without a focused field a paste does nothing.
+    let mut idle = sample_app();
+    idle.handle_paste("q");
+    assert!(!idle.should_quit());
+}
