@@ -193,7 +193,7 @@ impl App {
     }
 
     /// Actions the app decided on outside of a key press (e.g. cancelling a
-    /// preview nobody waits for any more). [`crate::run`] forwards them.
+    /// preview nobody waits for any more). [`crate::run()`] forwards them.
     pub fn take_action(&mut self) -> Option<UiAction> {
         self.outbox.pop_front()
     }

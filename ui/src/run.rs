@@ -99,7 +99,7 @@ pub async fn run(
     .map(|_| ())
 }
 
-/// [`run`] with any crossterm-style backend and any source of terminal
+/// [`run()`] with any crossterm-style backend and any source of terminal
 /// events (tests feed a channel and write into a `Vec<u8>`). Returns the
 /// final app state.
 ///
