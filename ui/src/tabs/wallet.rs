@@ -1,6 +1,6 @@
 //! Wallet tab: lock state, balances, history, addresses and address book.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
@@ -128,7 +128,7 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
     let table = Table::new(
         rows,
         [
-            Constraint::Min(9),
+            Constraint::Length(10),
             Constraint::Length(4),
             Constraint::Length(15),
             Constraint::Length(10),
@@ -137,6 +137,7 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(16),
         ],
     )
+    .flex(Flex::Start)
     .header(
         Row::new(vec![
             Cell::from("Txid"),
