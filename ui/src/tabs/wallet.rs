@@ -128,9 +128,10 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(10),
+            Constraint::Length(8),
             Constraint::Length(4),
-            Constraint::Length(15),
+            // Up to +999,999.99999999 TIME without truncation.
+            Constraint::Length(17),
             Constraint::Length(10),
             Constraint::Length(10),
             Constraint::Length(7),
