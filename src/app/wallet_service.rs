@@ -172,9 +172,11 @@ impl WalletService {
                 vec![ui::UiEvent::Notice("send cancelled".into())]
             }
             ui::UiAction::Unlock { passphrase } => {
-                let r = wallet
-                    .unlock(passphrase.expose(), self.auto_lock)
-                    .map_err(|e| e.to_string());
+                // Argon2 takes a few hundred ms: keep it off the async worker's budget.
+                let auto_lock = self.auto_lock;
+                let r =
+                    tokio::task::block_in_place(|| wallet.unlock(passphrase.expose(), auto_lock))
+                        .map_err(|e| e.to_string());
                 vec![ui::UiEvent::Unlocked(r)]
             }
             ui::UiAction::Lock => {
@@ -188,9 +190,9 @@ impl WalletService {
                 ))],
                 Err(e) => vec![ui::UiEvent::Error(e.to_string())],
             },
-            ui::UiAction::RevealMnemonic { passphrase } => match wallet
-                .reveal_mnemonic(passphrase.expose())
-            {
+            ui::UiAction::RevealMnemonic { passphrase } => match tokio::task::block_in_place(|| {
+                wallet.reveal_mnemonic(passphrase.expose())
+            }) {
                 Ok(words) => {
                     let list: Vec<String> = words.split_whitespace().map(str::to_string).collect();
                     vec![ui::UiEvent::Mnemonic(ui::Secret::new(list))]
