@@ -14,9 +14,20 @@ use timecoin::types::Hash;
 /// The `timed` binary under test.
 pub const TIMED: &str = env!("CARGO_BIN_EXE_timed");
 
-/// Base port of test `k`: every test owns the range `28000 + 100 k .. + 100`.
+/// Base port of test `k`: every test owns the range `28000 + 100 k .. + 100`. When another run
+/// of this suite (another worktree) holds it, the range moves up by 600 (staying below the
+/// kernel's ephemeral range, 32768+), so concurrent runs do not collide.
 pub fn base_port(k: u16) -> u16 {
-    28000 + 100 * k
+    for attempt in 0..8u16 {
+        let base = 28000 + 100 * k + 600 * attempt;
+        let free = (0..10u16).all(|i| {
+            (0..3u16).all(|j| std::net::TcpListener::bind(("127.0.0.1", base + 10 * i + j)).is_ok())
+        });
+        if free {
+            return base;
+        }
+    }
+    panic!("no free port range for test {k}");
 }
 
 /// Polls `f` every 100 ms until it returns true; panics with `what` (and `context()`, e.g. log
@@ -486,4 +497,46 @@ pub fn strip_ansi(s: &str) -> String {
         }
     }
     out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// SPEC 8: the state a (stopped, possibly SIGKILLed) node reopens with equals a replay of its
+/// stored blocks from genesis (`Storage::reindex` on a copy of its database).
+pub fn assert_state_equals_replay(dir: &Path, genesis: &Genesis) -> u64 {
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&dir.join("chain.sled"), &copy.path().join("chain.sled"));
+    let (s, opened) = Storage::open(dir, genesis).expect("open node db");
+    drop(s);
+    let (s, replayed) = Storage::reindex(copy.path(), genesis).expect("reindex copy of node db");
+    drop(s);
+    let what = dir.display();
+    assert_eq!(opened.height, replayed.height, "{what}: height vs replay");
+    assert_eq!(opened.tip_hash, replayed.tip_hash, "{what}: tip vs replay");
+    assert_eq!(opened.supply, replayed.supply, "{what}: supply vs replay");
+    assert_eq!(
+        opened.utxo_count(),
+        replayed.utxo_count(),
+        "{what}: utxo count vs replay"
+    );
+    assert_eq!(
+        opened.utxo_set_hash(),
+        replayed.utxo_set_hash(),
+        "{what}: utxo set vs replay"
+    );
+    let a: Vec<_> = opened.masternodes().cloned().collect();
+    let b: Vec<_> = replayed.masternodes().cloned().collect();
+    assert_eq!(a, b, "{what}: masternodes vs replay");
+    opened.height
 }
