@@ -216,3 +216,140 @@ async fn flooding_peer_is_rate_limited_then_banned() {
     wait_for("flooder gone", || h.peer_count() == 1).await;
     report_rss("flooding_peer_is_rate_limited_then_banned");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_peer_gets_drops_then_disconnected() {
+    let a = start_node(
+        70,
+        |c| {
+            c.peer_queue = 64;
+            c.peer_queue_bytes = 1024 * 1024;
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    let good = node(71).await;
+    connect_pair(&a, &good).await;
+    // A peer that completes the handshake and then never reads.
+    let k = SecretKey::from_seed(&[0xEE; 32]);
+    let (_s, _) = raw_peer(a.addr(), &k, chain(), None).await;
+    let h = a.handle.clone();
+    wait_for("slow peer connected", || h.peer_count() == 2).await;
+    let ids: Vec<Hash> = (0..1000u32)
+        .map(|i| {
+            let mut b = [0u8; 32];
+            b[..4].copy_from_slice(&i.to_le_bytes());
+            Hash(b)
+        })
+        .collect();
+    let (mut accepted, mut dropped) = (0u64, 0u64);
+    let start = Instant::now();
+    while h.peers().borrow().len() == 2 || h.peer_count() == 2 {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "slow peer never dropped: {accepted} queued, {dropped} dropped"
+        );
+        if h.send(k.public(), Message::TxAnnounce(ids.clone())) {
+            accepted += 1;
+        } else {
+            dropped += 1;
+            tokio::task::yield_now().await;
+        }
+        if h.peer_count() == 1 {
+            break;
+        }
+    }
+    println!(
+        "slow peer: {accepted} frames queued, {dropped} dropped, disconnected after {:?}",
+        start.elapsed()
+    );
+    assert!(dropped >= 1000);
+    good_peer_still_served(&a, &good, 8).await;
+    report_rss("slow_peer_gets_drops_then_disconnected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_peers_time_out_and_inbound_limit_holds() {
+    let a = start_node(
+        74,
+        |c| {
+            c.idle_timeout = Duration::from_millis(800);
+            c.max_inbound = 2;
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    let good = node(75).await;
+    connect_pair(&a, &good).await;
+    // One slot left: the first raw peer gets it; the next connection is refused at accept.
+    let k1 = SecretKey::from_seed(&[0xA1; 32]);
+    let (mut s1, _) = raw_peer(a.addr(), &k1, chain(), None).await;
+    let h = a.handle.clone();
+    wait_for("first raw peer in", || h.peer_count() == 2).await;
+    let mut s2 = TcpStream::connect(a.addr()).await.unwrap();
+    assert!(tcp_closed(&mut s2).await, "over max_inbound refused");
+    assert_eq!(h.peer_count(), 2);
+    // The silent raw peer is dropped by the idle timeout; the good peer (pinging) stays.
+    let t = Instant::now();
+    assert!(closed_by_node(&mut s1).await, "idle peer dropped");
+    println!("idle peer dropped after {:?}", t.elapsed());
+    wait_for("back to the good peer", || h.peer_count() == 1).await;
+    good_peer_still_served(&a, &good, 9).await;
+}
+
+/// A local non-loopback address, if the machine has one.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?; // no packet is sent
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_ip_cannot_hold_every_handshake_slot() {
+    let Some(ip) = non_loopback_ip() else {
+        println!("skipped: no non-loopback address on this machine");
+        return;
+    };
+    let a = start_node(
+        76,
+        |c| {
+            c.listen = "0.0.0.0:0".parse().unwrap();
+            c.handshake_timeout = Duration::from_secs(3);
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    let target = std::net::SocketAddr::new(ip, a.addr().port());
+    let mut conns = Vec::new();
+    for _ in 0..20 {
+        conns.push(TcpStream::connect(target).await.unwrap());
+    }
+    // Within a second (well before the 3 s handshake timeout) all but 8 are refused.
+    let mut closed = [false; 20];
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(1500) && closed.iter().filter(|c| **c).count() < 12 {
+        for (i, c) in conns.iter_mut().enumerate() {
+            let mut b = [0u8; 1];
+            if !closed[i] {
+                if let Ok(Ok(0) | Err(_)) =
+                    tokio::time::timeout(Duration::from_millis(5), c.read(&mut b)).await
+                {
+                    closed[i] = true;
+                }
+            }
+        }
+    }
+    let refused = closed.iter().filter(|c| **c).count();
+    println!("per-IP handshake limit: {refused} of 20 refused at once from {ip}");
+    assert_eq!(refused, 12);
+    // Loopback is exempt, so devnet peers still get in.
+    let good = node(77).await;
+    good.handle
+        .connect(format!("127.0.0.1:{}", a.addr().port()));
+    let h = a.handle.clone();
+    wait_for("loopback peer accepted", || h.peer_count() == 1).await;
+}

@@ -148,3 +148,34 @@ async fn expired_ban_lapses_in_a_running_node() {
     wait_for("ban lapses", || h.bans().is_empty()).await;
     wait_for("b accepted after expiry", || h.peer_count() == 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scores_survive_reconnects_and_late_reports_ban() {
+    let a = node(85).await;
+    let k = timecoin::types::SecretKey::from_seed(&[0x85; 32]);
+    let (s, _) = raw_peer(a.addr(), &k, chain(), None).await;
+    let h = a.handle.clone();
+    wait_for("raw peer in", || h.peer_count() == 1).await;
+    for _ in 0..5 {
+        a.handle.report(k.public(), Misbehaviour::InvalidTx);
+    }
+    drop(s);
+    wait_for("raw peer gone", || h.peer_count() == 0).await;
+    // Reconnecting does not reset the score.
+    let (s, _) = raw_peer(a.addr(), &k, chain(), None).await;
+    let pa = a.handle.peers();
+    wait_for("score restored", || {
+        pa.borrow()
+            .iter()
+            .any(|p| p.id == k.public() && p.score == 50)
+    })
+    .await;
+    drop(s);
+    wait_for("raw peer gone again", || h.peer_count() == 0).await;
+    // A report arriving after the disconnect still bans the node key.
+    a.handle.report(k.public(), Misbehaviour::InvalidBlock);
+    assert!(a.handle.bans().iter().any(|b| b.node == Some(k.public())));
+    let (mut s, _) = raw_peer(a.addr(), &k, chain(), None).await;
+    assert!(closed_by_node(&mut s).await);
+    assert_eq!(h.peer_count(), 0);
+}

@@ -267,3 +267,108 @@ async fn address_in_use_names_the_flag() {
         "{msg}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_1_2_is_refused() {
+    let a = node(61).await;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(a.addr()).await.unwrap();
+    let r = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(timecoin::p2p::tls::server_name(), tcp)
+        .await;
+    let e = match r {
+        Ok(_) => panic!("TLS 1.2 handshake must fail"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.to_lowercase().contains("version") || e.contains("Incompatible"),
+        "{e}"
+    );
+    assert_eq!(a.handle.peer_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_txs_a_second_are_batched_not_rate_limited() {
+    let a = node(91).await;
+    let b = node(92).await;
+    connect_pair(&a, &b).await;
+    let start = std::time::Instant::now();
+    let total = 20_000u64;
+    for chunk in 0..(total / 1000) {
+        for i in 0..1000 {
+            a.handle
+                .broadcast(Message::Tx(tx(1_000_000 + chunk * 1000 + i)));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = || {
+        b.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| matches!(&m.msg, Message::Tx(t) if t.lock_time >= 1_000_000))
+            .count() as u64
+    };
+    wait_for("all txs delivered", || got() == total).await;
+    let elapsed = start.elapsed();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let info = b.handle.peers().borrow().first().cloned().unwrap();
+    println!(
+        "tx gossip: {total} txs in {elapsed:?} ({:.0} tx/s) carried by {} frames, score {}",
+        total as f64 / elapsed.as_secs_f64(),
+        info.msgs_in,
+        info.score
+    );
+    assert_eq!(info.score, 0, "honest high-rate gossip is not penalised");
+    assert_eq!(got(), total, "each delivered once");
+    assert!(b.handle.bans().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_proposal_and_blocks_reply_flow() {
+    use timecoin::types::{Block, BlockHeader, CommitCertificate, Proposal, PublicKey};
+    let a = node(95).await;
+    let b = node(96).await;
+    connect_pair(&a, &b).await;
+    let block = Block {
+        header: BlockHeader {
+            version: timecoin::types::block::BLOCK_VERSION,
+            height: 9,
+            prev_hash: Hash([1; 32]),
+            time_ms: 1,
+            merkle_root: Hash([2; 32]),
+            proposer: PublicKey([3; 32]),
+            validator_set_hash: Hash([4; 32]),
+            last_commit_hash: Hash([5; 32]),
+        },
+        txs: (0..30_000).map(tx).collect(),
+        evidence: vec![],
+    };
+    let proposal = Proposal::new_signed(chain(), 9, 0, None, block.hash(), &a.key);
+    let msg = Message::Proposal {
+        proposal,
+        block: block.clone(),
+    };
+    let size = timecoin::types::encoding::Encode::to_bytes(&msg).len();
+    println!("proposal message: {size} bytes");
+    assert!(size > 1_000_000);
+    a.handle.broadcast(msg.clone());
+    a.handle.broadcast(msg.clone()); // deduplicated
+    wait_for("proposal delivered", || {
+        b.count(|m| matches!(m, Message::Proposal { .. })) == 1
+    })
+    .await;
+    let reply = Message::Blocks(vec![(block, CommitCertificate::default())]);
+    assert!(b.handle.send(a.key.public(), reply));
+    wait_for("blocks delivered", || {
+        a.count(|m| matches!(m, Message::Blocks(v) if v.len() == 1)) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(b.count(|m| matches!(m, Message::Proposal { .. })), 1);
+}

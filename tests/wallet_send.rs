@@ -471,3 +471,36 @@ fn mnemonic_reveal_and_restore_give_same_keys() {
     assert!(!d.contains(words.as_str()));
     assert!(d.contains("locked: false"));
 }
+
+#[test]
+fn restore_discovers_used_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _) = new_wallet(&dir, "w.dat");
+    let words = w.reveal_mnemonic("correct horse").unwrap();
+    let chain = FakeChain::new(1);
+    let mut last = None;
+    for i in 0..6 {
+        last = Some(w.new_address(&format!("a{i}")).unwrap());
+    }
+    chain.fund(last.unwrap(), time(4));
+    let change = w.new_change_address().unwrap();
+    let change2 = w.new_change_address().unwrap();
+    chain.fund(change2, time(1));
+    let _ = change;
+
+    let mut r = Wallet::restore(&dir.path().join("r.dat"), &words, "pw", NET, FAST).unwrap();
+    assert_eq!(r.balances(&chain).finalized, Amount::ZERO);
+    assert!(matches!(r.discover(&chain, 20), Err(WalletError::Locked)));
+    r.unlock("pw", Duration::ZERO).unwrap();
+    // Receive index 6 is beyond a gap of 3 after index 0; change index 1 is within it.
+    assert_eq!(r.discover(&chain, 3).unwrap(), 2);
+    assert_eq!(r.discover(&chain, 10).unwrap(), 6);
+    assert_eq!(r.balances(&chain).finalized, time(5));
+    assert_eq!(r.discover(&chain, 3).unwrap(), 0);
+    let uri = r.receive_uri(Some(time(1)), Some("tip jar")).unwrap();
+    assert!(uri.starts_with("timecoin:dtime1"), "{uri}");
+    assert!(
+        uri.contains("amount=1.0") && uri.contains("label=tip%20jar"),
+        "{uri}"
+    );
+}

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod resolve;
+pub mod rpc_backend;
 pub mod run;
 pub mod servers;
 pub mod view;

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timecoin_ui as ui;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -44,11 +44,25 @@ pub async fn run_nodes(
     spawn_signal_handler(root.clone());
     let mut handles: Vec<NodeHandle> = Vec::new();
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let mut wallet = opts.wallet;
+    let mut service: Option<Arc<Mutex<WalletService>>> = None;
     for spec in specs {
         let name = spec.name.clone();
         match node::start(spec, root.child_token()).await {
             Ok((h, t)) => {
-                let servers = super::servers::start(&h, root.clone()).await;
+                // The first node holds the wallet: its RPC wallet methods and the UI share it.
+                let w = if handles.is_empty() {
+                    let s = Arc::new(Mutex::new(WalletService::new(
+                        wallet.take(),
+                        h.clone(),
+                        opts.auto_lock,
+                    )));
+                    service = Some(s.clone());
+                    Some(s)
+                } else {
+                    None
+                };
+                let servers = super::servers::start(&h, w, root.clone()).await;
                 match servers {
                     Ok(mut ts) => tasks.append(&mut ts),
                     Err(e) => {
@@ -72,8 +86,16 @@ pub async fn run_nodes(
         return Err("no node to run".into());
     };
     tracing::info!(target: "node", nodes = handles.len(), "running");
-    let result = if wants_ui(opts.headless) {
-        run_ui(first, opts, logs, root.clone()).await
+    let result = if let (true, Some(service)) = (wants_ui(opts.headless), service) {
+        run_ui(
+            first,
+            service,
+            opts.refresh,
+            opts.devnet_nodes,
+            logs,
+            root.clone(),
+        )
+        .await
     } else {
         root.cancelled().await;
         Ok(())
@@ -126,7 +148,9 @@ fn spawn_signal_handler(root: CancellationToken) {
 
 async fn run_ui(
     node: NodeHandle,
-    opts: RunOptions,
+    service: Arc<Mutex<WalletService>>,
+    refresh: Duration,
+    devnet_nodes: u32,
     logs: LogRing,
     root: CancellationToken,
 ) -> Result<(), String> {
@@ -140,7 +164,6 @@ async fn run_ui(
     let (view_tx, view_rx) = watch::channel(ui::ViewModel::default());
     let (event_tx, event_rx) = mpsc::channel(64);
     let (action_tx, action_rx) = mpsc::channel(64);
-    let service = WalletService::new(opts.wallet, node.clone(), opts.auto_lock);
     let bridge = tokio::spawn(bridge(
         node,
         service,
@@ -148,8 +171,8 @@ async fn run_ui(
         view_tx,
         event_tx,
         action_rx,
-        opts.refresh,
-        opts.devnet_nodes,
+        refresh,
+        devnet_nodes,
         root.clone(),
     ));
     let terminal = ui::try_init_terminal()
@@ -165,7 +188,7 @@ async fn run_ui(
 #[allow(clippy::too_many_arguments)]
 async fn bridge(
     node: NodeHandle,
-    mut service: WalletService,
+    service: Arc<Mutex<WalletService>>,
     logs: LogRing,
     view_tx: watch::Sender<ui::ViewModel>,
     event_tx: mpsc::Sender<ui::UiEvent>,
@@ -189,7 +212,8 @@ async fn bridge(
                     root.cancel();
                     break;
                 }
-                for ev in service.handle(a).await {
+                let events = service.lock().await.handle(a).await;
+                for ev in events {
                     let _ = event_tx.send(ev).await;
                 }
                 last_wallet = Instant::now() - Duration::from_secs(10);
@@ -197,10 +221,13 @@ async fn bridge(
             r = snap_rx.changed() => { if r.is_err() { break } }
             _ = tick.tick() => {}
         }
-        service.tick();
-        if last_wallet.elapsed() >= refresh {
-            wallet = service.summary().await;
-            last_wallet = Instant::now();
+        {
+            let mut s = service.lock().await;
+            s.tick();
+            if last_wallet.elapsed() >= refresh {
+                wallet = s.summary().await;
+                last_wallet = Instant::now();
+            }
         }
         let snap = node.snapshot.borrow().clone();
         let peers = node.peers.borrow().clone();

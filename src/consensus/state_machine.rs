@@ -325,6 +325,11 @@ impl Tendermint {
         self.proposals.get(&round).and_then(|l| l.first())
     }
 
+    /// Every proposal kept for `round` (more than one only from an equivocating proposer).
+    pub fn proposals(&self, round: u32) -> &[(Proposal, bool)] {
+        self.proposals.get(&round).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// A plain view for RPC and the UI.
     pub fn snapshot(&self) -> ConsensusSnapshot {
         let r = self.round;

@@ -15,3 +15,6 @@ pub use genesis::{devnet_genesis, DevnetSpec, Genesis};
 pub use params::ChainParams;
 pub use state::{BlockEffects, LedgerState, MasternodeEntry, Utxo, UtxoView};
 pub use validate::{validate_block, validate_tx, SigPolicy, TxCheck};
+
+#[cfg(test)]
+mod tests;

@@ -26,7 +26,8 @@ pub struct TestChain {
     pub node_keys: Vec<SecretKey>,
     spendable: Vec<(OutPoint, Amount)>,
     clock_ms: u64,
-    last_cert: CommitCertificate,
+    /// Certificate of the tip (the next block's `last_commit`).
+    pub last_cert: CommitCertificate,
 }
 
 impl TestChain {

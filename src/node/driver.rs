@@ -62,6 +62,21 @@ pub struct WalletChainData {
     pub height: u64,
 }
 
+/// A pooled transaction as RPC shows it.
+#[derive(Clone, Debug)]
+pub struct MempoolEntryInfo {
+    /// Id.
+    pub txid: Hash,
+    /// Size in bytes.
+    pub size: usize,
+    /// Fee.
+    pub fee: crate::types::Amount,
+    /// Time in the pool.
+    pub age: Duration,
+    /// Pooled transactions it spends from.
+    pub depends: Vec<Hash>,
+}
+
 /// Requests to the driver.
 pub enum Command {
     /// Submit one transaction (RPC sendrawtransaction, wallet).
@@ -91,6 +106,11 @@ pub enum Command {
         txid: Hash,
         /// Answer.
         reply: oneshot::Sender<Option<Transaction>>,
+    },
+    /// Every pooled transaction: id, size, fee, age, pooled parents.
+    MempoolEntries {
+        /// Answer.
+        reply: oneshot::Sender<Vec<MempoolEntryInfo>>,
     },
     /// A UTXO from the finalized state.
     Utxo {
@@ -539,6 +559,29 @@ impl Driver {
             }
             Command::WalletData { addrs, reply } => {
                 let _ = reply.send(self.wallet_data(&addrs));
+            }
+            Command::MempoolEntries { reply } => {
+                let now = Instant::now();
+                let entries = self
+                    .mempool
+                    .txids()
+                    .into_iter()
+                    .filter_map(|id| self.mempool.get(&id))
+                    .map(|e| MempoolEntryInfo {
+                        txid: e.txid,
+                        size: e.size,
+                        fee: e.fee,
+                        age: now.saturating_duration_since(e.added),
+                        depends: e
+                            .tx
+                            .inputs
+                            .iter()
+                            .map(|i| i.prev.txid)
+                            .filter(|t| self.mempool.contains(t))
+                            .collect(),
+                    })
+                    .collect();
+                let _ = reply.send(entries);
             }
             Command::MempoolTx { txid, reply } => {
                 let _ = reply.send(self.mempool.get(&txid).map(|e| e.tx.clone()));

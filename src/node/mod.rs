@@ -9,7 +9,7 @@ pub mod signer_store;
 pub mod snapshot;
 pub mod spec;
 
-pub use driver::{Command, Finalized, WalletChainData};
+pub use driver::{Command, Finalized, MempoolEntryInfo, WalletChainData};
 pub use snapshot::NodeSnapshot;
 pub use spec::NodeSpec;
 

@@ -17,6 +17,14 @@ pub const MAX_PEERS_REPLY: usize = 100;
 pub const MAX_BLOCKS_PER_MSG: usize = 128;
 /// Most transaction ids in one TxAnnounce / GetTxs.
 pub const MAX_TX_IDS: usize = 1_000;
+/// Most transactions in one `Txs` batch.
+pub const MAX_TX_BATCH: usize = 4_096;
+/// Bytes of transactions the writer combines into one `Txs` batch at most.
+pub const TX_BATCH_BYTES: usize = 1024 * 1024;
+/// Tag byte of [`Message::Tx`] (the writer recognises queued transactions by it).
+pub const TX_TAG: u8 = tag::TX;
+/// Tag byte of [`Message::Txs`].
+pub const TXS_TAG: u8 = tag::TXS;
 /// Label of the TLS exporter whose value the Hello signs.
 pub const EXPORTER_LABEL: &[u8] = b"EXPORTER-timecoin-p2p-v1";
 
@@ -151,6 +159,9 @@ pub enum Message {
     Blocks(Vec<(Block, CommitCertificate)>),
     /// Equivocation evidence.
     Evidence(Evidence),
+    /// Several transactions in one frame, at most [`MAX_TX_BATCH`]. The p2p layer forms
+    /// batches from queued `Tx` messages and unpacks received ones: the node sees only `Tx`.
+    Txs(Vec<Transaction>),
 }
 
 mod tag {
@@ -168,6 +179,7 @@ mod tag {
     pub const GET_BLOCKS: u8 = 11;
     pub const BLOCKS: u8 = 12;
     pub const EVIDENCE: u8 = 13;
+    pub const TXS: u8 = 14;
 }
 
 /// Largest encoded message of each kind, tag byte included; `None` for an unknown tag.
@@ -186,6 +198,7 @@ pub fn max_len_for_tag(t: u8) -> Option<usize> {
         tag::GET_BLOCKS => 1 + 8 + 4,
         tag::BLOCKS => 4 * MIB,
         tag::EVIDENCE => 1024,
+        tag::TXS => 4 * MIB,
         _ => return None,
     })
 }
@@ -208,6 +221,7 @@ impl Message {
             Message::GetBlocks { .. } => "getblocks",
             Message::Blocks(_) => "blocks",
             Message::Evidence(_) => "evidence",
+            Message::Txs(_) => "txs",
         }
     }
 
@@ -227,6 +241,7 @@ impl Message {
             Message::GetBlocks { .. } => tag::GET_BLOCKS,
             Message::Blocks(_) => tag::BLOCKS,
             Message::Evidence(_) => tag::EVIDENCE,
+            Message::Txs(_) => tag::TXS,
         }
     }
 
@@ -301,6 +316,7 @@ impl Encode for Message {
                 }
             }
             Message::Evidence(e) => e.encode_to(out),
+            Message::Txs(txs) => put::vec(out, txs),
         }
     }
 }
@@ -361,6 +377,7 @@ impl Decode for Message {
                 Message::Blocks(v)
             }
             tag::EVIDENCE => Message::Evidence(Evidence::decode_from(r)?),
+            tag::TXS => Message::Txs(r.vec("batched transactions", MAX_TX_BATCH)?),
             tag => {
                 return Err(DecodeError::InvalidTag {
                     what: "message",

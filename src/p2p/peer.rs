@@ -21,9 +21,13 @@ use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 use tokio_util::sync::CancellationToken;
 
 /// Gossip ids remembered per peer (sent to or received from it).
-const PEER_KNOWN_CAP: usize = 16_384;
+const PEER_KNOWN_CAP: usize = 8_192;
 /// Gossip ids remembered node-wide (already delivered to the node or sent by it).
 const SEEN_CAP: usize = 65_536;
+/// Handshakes one non-loopback IP may have in progress at once.
+const MAX_PENDING_PER_IP: usize = 8;
+/// Disconnected peers whose scores are remembered.
+const SCORES_CAP: usize = 1_000;
 /// Largest frame accepted before the Hello is verified.
 const HELLO_MAX_FRAME: usize = 1024;
 /// Consecutive queue-full drops after which a slow peer is disconnected.
@@ -171,6 +175,9 @@ pub(crate) struct Shared {
     dialing: Mutex<HashSet<String>>,
     backoff: Mutex<HashMap<String, Backoff>>,
     pending_inbound: AtomicUsize,
+    pending_per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Scores of disconnected peers, restored when they reconnect (bounded).
+    scores: Mutex<HashMap<PeerId, i32>>,
     inbound_tx: mpsc::Sender<InboundMessage>,
     seen: Mutex<SeenSet>,
     store: Arc<dyn PeerStore>,
@@ -219,8 +226,12 @@ pub(crate) async fn start(
         .advertised_addr
         .clone()
         .unwrap_or_else(|| local_addr.to_string());
-    let mut fixed = cfg.fixed_peers.clone();
-    fixed.dedup();
+    let mut fixed: Vec<String> = Vec::new();
+    for a in &cfg.fixed_peers {
+        if !fixed.contains(a) {
+            fixed.push(a.clone());
+        }
+    }
     let shared = Arc::new(Shared {
         local_id: cfg.node_key.public(),
         local_addr,
@@ -234,6 +245,8 @@ pub(crate) async fn start(
         dialing: Mutex::new(HashSet::new()),
         backoff: Mutex::new(HashMap::new()),
         pending_inbound: AtomicUsize::new(0),
+        pending_per_ip: Mutex::new(HashMap::new()),
+        scores: Mutex::new(HashMap::new()),
         inbound_tx,
         seen: Mutex::new(SeenSet::new(SEEN_CAP)),
         store,
@@ -308,7 +321,24 @@ impl Shared {
 
     pub(crate) fn report(&self, peer: &PeerId, offence: Misbehaviour) {
         let Some(p) = self.peers.get(peer).map(|p| p.clone()) else {
-            tracing::debug!(target: "p2p", peer = %peer.short(), "offence {} by a peer no longer connected", offence.name());
+            // Gone already: remember the points for a reconnect; an offence worth a ban on
+            // its own bans the node key wherever it comes from.
+            let score = {
+                let mut scores = lock(&self.scores);
+                let s = scores.entry(*peer).or_insert(0);
+                *s = s.saturating_add(offence.score());
+                *s
+            };
+            tracing::info!(target: "p2p", peer = %peer.short(), "misbehaviour by a disconnected peer: {} (score {score})", offence.name());
+            if score >= self.cfg.ban_threshold {
+                lock(&self.scores).remove(peer);
+                self.ban(
+                    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                    Some(*peer),
+                    self.cfg.ban_duration,
+                    format!("score {score}, last offence: {}", offence.name()),
+                );
+            }
             return;
         };
         self.report_peer(&p, offence);
@@ -500,10 +530,21 @@ fn valid_addr(a: &str) -> bool {
     }
 }
 
-struct PendingGuard<'a>(&'a AtomicUsize);
+/// Releases a pending-handshake slot (global and per IP) when the handshake ends.
+struct PendingGuard<'a> {
+    sh: &'a Shared,
+    ip: IpAddr,
+}
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.sh.pending_inbound.fetch_sub(1, Ordering::Relaxed);
+        let mut per_ip = lock(&self.sh.pending_per_ip);
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -533,12 +574,28 @@ async fn accept_loop(sh: Arc<Shared>, listener: TcpListener) {
             tracing::debug!(target: "p2p", "refusing {remote}: {} inbound peers (max_inbound)", sh.cfg.max_inbound);
             continue;
         }
+        // One remote IP may not hold every handshake slot (loopback is exempt: all devnet
+        // nodes share it).
+        if !remote.ip().is_loopback() {
+            let mut per_ip = lock(&sh.pending_per_ip);
+            let n = per_ip.entry(remote.ip()).or_insert(0);
+            if *n >= MAX_PENDING_PER_IP {
+                tracing::debug!(target: "p2p", "refusing {remote}: too many handshakes from this IP");
+                continue;
+            }
+            *n += 1;
+        } else {
+            *lock(&sh.pending_per_ip).entry(remote.ip()).or_insert(0) += 1;
+        }
         sh.pending_inbound.fetch_add(1, Ordering::Relaxed);
         let sh2 = sh.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let handshake = {
-                let _g = PendingGuard(&sh2.pending_inbound);
+                let _g = PendingGuard {
+                    sh: &sh2,
+                    ip: remote.ip(),
+                };
                 let sh3 = sh2.clone();
                 tokio::time::timeout(sh2.cfg.handshake_timeout, async move {
                     let tls = sh3
@@ -559,6 +616,9 @@ async fn accept_loop(sh: Arc<Shared>, listener: TcpListener) {
             match handshake {
                 Ok(Ok((tls, hello))) => {
                     run_peer(sh2, tls, remote, Direction::Inbound, hello, None).await
+                }
+                Ok(Err(reason)) if reason.starts_with("TLS") => {
+                    tracing::info!(target: "p2p::tls", "inbound {remote} rejected: {reason}")
                 }
                 Ok(Err(reason)) => {
                     tracing::info!(target: "p2p::peer", "inbound {remote} rejected: {reason}")
@@ -833,9 +893,15 @@ async fn run_peer(
                     return;
                 }
                 old.cancel.cancel();
+                peer.score
+                    .store(old.score.load(Ordering::Relaxed), Ordering::Relaxed);
                 e.insert(peer.clone());
             }
             Entry::Vacant(e) => {
+                // Reconnecting does not reset a score.
+                if let Some(s) = lock(&sh.scores).remove(&id) {
+                    peer.score.store(s, Ordering::Relaxed);
+                }
                 e.insert(peer.clone());
             }
         }
@@ -843,7 +909,13 @@ async fn run_peer(
     tracing::info!(target: "p2p::peer", peer = %id.short(), "connected {direction:?} {remote} (height {})", hello.height);
     // Addresses: the peer's advertised listen address goes to the book.
     if let Some(a) = listen_addr_of(&hello.listen_addr, remote) {
-        sh.addr_keys.insert(a.clone(), id);
+        // Only an address at the peer's own IP is taken as "this key is connected there", so
+        // a peer cannot stop us dialing someone else by claiming their address.
+        if a.parse::<SocketAddr>()
+            .is_ok_and(|sa| sa.ip() == remote.ip())
+        {
+            sh.addr_keys.insert(a.clone(), id);
+        }
         sh.add_to_book(&a);
     }
     if let Some(a) = &dialed {
@@ -858,6 +930,7 @@ async fn run_peer(
         peer.clone(),
         sh.cfg.ping_interval,
         sh.nonce.fetch_add(1 << 32, Ordering::Relaxed),
+        sh.cfg.max_frame,
     ));
     if direction == Direction::Outbound {
         peer.enqueue(
@@ -876,8 +949,19 @@ async fn run_peer(
     }
     let reason = read_loop(&sh, rd, &peer).await;
     cancel.cancel();
-    let _ = writer.await;
     sh.peers.remove_if(&id, |_, p| p.conn_id == conn_id);
+    let score = peer.score.load(Ordering::Relaxed);
+    if score > 0 {
+        let mut scores = lock(&sh.scores);
+        if scores.len() >= SCORES_CAP {
+            scores.retain(|_, s| *s >= sh.cfg.ban_threshold / 2);
+            if scores.len() >= SCORES_CAP {
+                scores.clear();
+            }
+        }
+        scores.insert(id, score);
+    }
+    let _ = writer.await;
     sh.changed.notify_one();
     tracing::info!(target: "p2p::peer", peer = %id.short(), "disconnected {remote}: {reason}");
 }
@@ -901,48 +985,102 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     peer: Arc<Peer>,
     ping_every: Duration,
     nonce_base: u64,
+    max_frame: usize,
 ) {
     let mut tick = tokio::time::interval(ping_every.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut nonce = nonce_base;
+    let mut held: Option<Frame> = None;
     loop {
-        let frame: Frame = tokio::select! {
-            _ = peer.cancel.cancelled() => break,
-            _ = tick.tick() => {
-                nonce = nonce.wrapping_add(1);
-                *lock(&peer.ping) = Some((nonce, Instant::now()));
-                Arc::new(frame::encode_frame(&Message::Ping(nonce).to_bytes()))
-            }
-            f = rx.recv() => match f {
-                Some(f) => {
-                    peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
-                    f
+        let first: Frame = match held.take() {
+            Some(f) => f,
+            None => tokio::select! {
+                _ = peer.cancel.cancelled() => break,
+                _ = tick.tick() => {
+                    nonce = nonce.wrapping_add(1);
+                    *lock(&peer.ping) = Some((nonce, Instant::now()));
+                    Arc::new(frame::encode_frame(&Message::Ping(nonce).to_bytes()))
                 }
-                None => break,
+                f = rx.recv() => match f {
+                    Some(f) => {
+                        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+                        f
+                    }
+                    None => break,
+                },
             },
         };
+        let frame = coalesce_txs(first, &mut rx, &mut held, &peer, max_frame);
         if write_one(&mut wr, &frame, &peer).await.is_err() {
             break;
         }
-        // Batch whatever else is queued before flushing.
-        while let Ok(f) = rx.try_recv() {
-            peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
-            if write_one(&mut wr, &f, &peer).await.is_err() {
-                peer.cancel.cancel();
-                return;
+        // Keep writing whatever is queued; flush once the queue is empty.
+        if held.is_none() {
+            if let Ok(f) = rx.try_recv() {
+                peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+                held = Some(f);
             }
         }
-        match tokio::time::timeout(WRITE_TIMEOUT, wr.flush()).await {
-            Ok(Ok(())) => {}
-            _ => break,
+        if held.is_some() {
+            continue;
+        }
+        let flushed = tokio::select! {
+            _ = peer.cancel.cancelled() => break,
+            r = tokio::time::timeout(WRITE_TIMEOUT, wr.flush()) => r,
+        };
+        if !matches!(flushed, Ok(Ok(()))) {
+            break;
         }
     }
     peer.cancel.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
 }
 
+/// Transaction frames already queued behind `first` are sent as one `Txs` batch, so a busy
+/// network needs few messages per second (the receiver unpacks the batch). Nothing waits for
+/// a batch to fill: only what is already queued is combined.
+fn coalesce_txs(
+    first: Frame,
+    rx: &mut mpsc::Receiver<Frame>,
+    held: &mut Option<Frame>,
+    peer: &Peer,
+    max_frame: usize,
+) -> Frame {
+    const HEADER: usize = 5; // length prefix + tag
+    if first.get(4) != Some(&message::TX_TAG) {
+        return first;
+    }
+    let cap = message::TX_BATCH_BYTES.min(max_frame.saturating_sub(16));
+    let mut total = first.len() - HEADER;
+    let mut parts = vec![first];
+    while parts.len() < message::MAX_TX_BATCH {
+        let Ok(f) = rx.try_recv() else { break };
+        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+        if f.get(4) != Some(&message::TX_TAG) || total + (f.len() - HEADER) > cap {
+            *held = Some(f);
+            break;
+        }
+        total += f.len() - HEADER;
+        parts.push(f);
+    }
+    if parts.len() == 1 {
+        return parts.swap_remove(0);
+    }
+    let mut payload = Vec::with_capacity(total + 5);
+    payload.push(message::TXS_TAG);
+    crate::types::encoding::put::len(&mut payload, parts.len());
+    for p in &parts {
+        payload.extend_from_slice(&p[HEADER..]);
+    }
+    Arc::new(frame::encode_frame(&payload))
+}
+
 async fn write_one<W: AsyncWrite + Unpin>(wr: &mut W, f: &[u8], peer: &Peer) -> Result<(), ()> {
-    match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(f)).await {
+    let res = tokio::select! {
+        _ = peer.cancel.cancelled() => return Err(()),
+        r = tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(f)) => r,
+    };
+    match res {
         Ok(Ok(())) => {
             peer.bytes_out.fetch_add(f.len() as u64, Ordering::Relaxed);
             peer.msgs_out.fetch_add(1, Ordering::Relaxed);
@@ -1038,6 +1176,19 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                     sh.add_to_book(&a);
                 }
             }
+            Message::Txs(txs) => {
+                // A batch is delivered to the node as individual transactions.
+                for tx in txs {
+                    let k = tx.txid();
+                    lock(&peer.known).insert(k);
+                    if !lock(&sh.seen).insert(k) {
+                        continue;
+                    }
+                    if let Err(reason) = deliver(sh, peer, Message::Tx(tx)).await {
+                        return reason;
+                    }
+                }
+            }
             other => {
                 if let Message::Status { height, .. } = &other {
                     peer.height.store(*height, Ordering::Relaxed);
@@ -1048,18 +1199,20 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                         continue; // already delivered (from another peer, or our own)
                     }
                 }
-                let m = InboundMessage {
-                    peer: peer.id,
-                    msg: other,
-                };
-                tokio::select! {
-                    _ = peer.cancel.cancelled() => return "closed locally".into(),
-                    r = sh.inbound_tx.send(m) => if r.is_err() {
-                        return "node stopped receiving".into();
-                    }
+                if let Err(reason) = deliver(sh, peer, other).await {
+                    return reason;
                 }
             }
         }
+    }
+}
+
+/// Hands a message to the node, waiting while its channel is full (backpressure).
+async fn deliver(sh: &Shared, peer: &Peer, msg: Message) -> Result<(), String> {
+    let m = InboundMessage { peer: peer.id, msg };
+    tokio::select! {
+        _ = peer.cancel.cancelled() => Err("closed locally".into()),
+        r = sh.inbound_tx.send(m) => r.map_err(|_| "node stopped receiving".into()),
     }
 }
 

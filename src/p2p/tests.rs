@@ -105,6 +105,8 @@ pub(crate) fn all_variants() -> Vec<Message> {
         )]),
         Message::Blocks(vec![]),
         Message::Evidence(Evidence::from_pair(v, v2)),
+        Message::Txs(vec![sample_tx(3), sample_tx(4)]),
+        Message::Txs(vec![]),
     ]
 }
 
@@ -128,7 +130,7 @@ fn every_variant_round_trips() {
         longer.push(0);
         assert!(Message::decode(&longer).is_err());
     }
-    assert_eq!(kinds.len(), 14, "every variant covered");
+    assert_eq!(kinds.len(), 15, "every variant covered");
 }
 
 #[test]
@@ -175,7 +177,7 @@ fn limits_are_enforced() {
     b.extend_from_slice(&u32::MAX.to_le_bytes());
     assert!(Message::decode(&b).is_err());
     // Every kind's limit fits in the default frame limit.
-    for t in 0..=13u8 {
+    for t in 0..=14u8 {
         assert!(max_len_for_tag(t).unwrap() <= super::frame::DEFAULT_MAX_FRAME);
     }
 }
@@ -211,7 +213,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_variants_never_panic(i in 0usize..16, pos in any::<usize>(), byte in any::<u8>()) {
+    fn mutated_variants_never_panic(i in 0usize..18, pos in any::<usize>(), byte in any::<u8>()) {
         let all = all_variants();
         let m = &all[i % all.len()];
         let mut b = m.to_bytes();

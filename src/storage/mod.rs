@@ -88,9 +88,16 @@ impl Storage {
     /// Opens (or creates from `genesis`) the database in `dir` and loads the chain state.
     /// Checks the schema version, the chain id and the consistency of tip and UTXO counters.
     pub fn open(dir: &Path, genesis: &Genesis) -> Result<(Storage, LedgerState), StorageError> {
+        let sled_dir = dir.join("chain.sled");
+        let existed = sled_dir.join("conf").exists() || sled_dir.join("db").exists();
         let s = Self::open_raw(dir)?;
         let fresh = s.get(Table::Meta, META_SCHEMA)?.is_none();
         if fresh {
+            // sled opens a damaged or truncated log as an empty (or shorter) database: an
+            // existing database without a schema is damaged, never silently re-created.
+            if existed {
+                return Err(s.corrupt("schema version missing (the database files are damaged or were never fully created)"));
+            }
             s.init(genesis)?;
         }
         s.check_header(genesis)?;
@@ -100,14 +107,31 @@ impl Storage {
 
     fn open_raw(dir: &Path) -> Result<Storage, StorageError> {
         let path = dir.join("chain.sled");
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(256 * 1024 * 1024)
-            .open()
-            .map_err(|source| StorageError::Sled {
-                path: path.clone(),
-                source,
-            })?;
+        // sled 0.34 releases its file lock from a background thread after the last handle is
+        // dropped (spacejam/sled#1234), so reopening in the same process can briefly find the
+        // lock still held: retry for a short while before reporting it.
+        let mut attempts = 0;
+        let db = loop {
+            match sled::Config::new()
+                .path(&path)
+                .cache_capacity(256 * 1024 * 1024)
+                .open()
+            {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if attempts < 40 && e.to_string().contains("could not acquire lock") =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(source) => {
+                    return Err(StorageError::Sled {
+                        path: path.clone(),
+                        source,
+                    })
+                }
+            }
+        };
         let chain = db.open_tree("chain").map_err(|source| StorageError::Sled {
             path: path.clone(),
             source,
@@ -142,6 +166,11 @@ impl Storage {
     /// A sled tree of this database (for peers, bans, signer state).
     pub fn tree(&self, name: &str) -> Result<sled::Tree, StorageError> {
         self.db.open_tree(name).map_err(|e| self.sled_err(e))
+    }
+
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
     }
 
     /// Flushes everything to disk.
@@ -349,6 +378,28 @@ impl Storage {
     /// Rebuilds indexes, UTXO set and masternodes from the stored blocks.
     pub fn reindex(dir: &Path, genesis: &Genesis) -> Result<(Storage, LedgerState), StorageError> {
         let s = Self::open_raw(dir)?;
+        // Never wipe the database of another chain: check the stored chain id and genesis
+        // block (when readable) before dropping anything.
+        if let Some(id) = s.get(Table::Meta, META_CHAIN_ID)? {
+            if let Ok(id) = Hash::from_bytes(&id) {
+                if id != genesis.params.chain_id {
+                    return Err(StorageError::WrongChain {
+                        path: s.path.clone(),
+                        found: id.to_hex(),
+                        expected: genesis.params.chain_id.to_hex(),
+                    });
+                }
+            }
+        }
+        if let Some(b0) = s.get(Table::Block, &be64(0))? {
+            if b0.as_ref() != genesis.block.to_bytes().as_slice() {
+                return Err(StorageError::WrongChain {
+                    path: s.path.clone(),
+                    found: "unknown, its genesis block differs".into(),
+                    expected: genesis.params.chain_id.to_hex(),
+                });
+            }
+        }
         let mut blocks = Vec::new();
         let mut h = 1u64;
         while let Some(b) = s.get(Table::Block, &be64(h))? {

@@ -63,7 +63,8 @@ const META_FORMAT: u32 = 1;
 /// Largest state file read.
 const MAX_META: u64 = 64 * 1024 * 1024;
 
-/// The key of the devnet faucet's receive address `index` (for the genesis builder).
+/// The key of the devnet faucet's receive address `index` (for the genesis builder), at
+/// `m/44'/6060'/0'/0'/<index>'` of [`DEVNET_FAUCET_MNEMONIC`]; `index` is taken below 2^31.
 pub fn devnet_faucet_key(index: u32) -> SecretKey {
     let entropy = mnemonic::parse(DEVNET_FAUCET_MNEMONIC)
         .expect("DEVNET_FAUCET_MNEMONIC is a valid 24-word phrase");
@@ -798,7 +799,9 @@ impl Wallet {
         self.unlock_at(passphrase, auto_lock, Instant::now())
     }
 
-    /// Unlocks with `passphrase` (runs the KDF: about half a second with default parameters).
+    /// Unlocks with `passphrase`. This runs the KDF (about 0.15 s with the default parameters on
+    /// a current x86-64 core, 64 MiB of memory): call it from a blocking thread, not from an
+    /// async task.
     /// The wallet locks again at `now + auto_lock` when [`Wallet::tick`] sees that time;
     /// `Duration::ZERO` means no auto-lock. A wrong passphrase changes nothing. In-memory
     /// wallets (the faucet) accept any passphrase.
@@ -1534,6 +1537,71 @@ impl Wallet {
         Ok(tx)
     }
 
+    /// Finds used addresses beyond the known ones (after a restore): scans the receive and the
+    /// change chain in windows of `gap` addresses, adopting every address up to the last one
+    /// that holds unspent outputs, until a whole window is unused. Needs the wallet unlocked.
+    /// Returns how many addresses were added. Only unspent outputs are visible to the wallet,
+    /// so addresses whose coins were all spent are not found (their history is not needed).
+    pub fn discover(&mut self, chain: &dyn WalletChain, gap: u32) -> Result<usize> {
+        let seed = self.seed()?;
+        let gap = gap.clamp(1, 1_000);
+        let mut added = 0;
+        for change in [false, true] {
+            loop {
+                let start = if change {
+                    self.state.next_change
+                } else {
+                    self.state.next_receive
+                };
+                let mut window = Vec::with_capacity(gap as usize);
+                for i in 0..gap {
+                    let Some(index) = start.checked_add(i) else {
+                        break;
+                    };
+                    let key = derive(&seed, change, index)?;
+                    window.push((index, Address::from_pubkey(&key.public())));
+                }
+                let addrs: Vec<Address> = window.iter().map(|(_, a)| *a).collect();
+                let used: HashSet<Address> = chain
+                    .utxos(&addrs)
+                    .into_iter()
+                    .map(|u| u.output.address)
+                    .collect();
+                let Some(last) = window
+                    .iter()
+                    .filter(|(_, a)| used.contains(a))
+                    .map(|(i, _)| *i)
+                    .max()
+                else {
+                    break;
+                };
+                for _ in start..=last {
+                    self.push_address(&seed, change, if change { "change" } else { "" })?;
+                    added += 1;
+                }
+            }
+        }
+        if added > 0 {
+            self.save()?;
+            tracing::info!(target: "wallet", added, "addresses discovered");
+        }
+        Ok(added)
+    }
+
+    /// A `timecoin:` payment URI for the newest receive address (for the receive screen's QR
+    /// code), with an optional amount and label.
+    pub fn receive_uri(&self, amount: Option<Amount>, label: Option<&str>) -> Option<String> {
+        let address = self.receive_address()?;
+        Some(
+            crate::types::PaymentUri {
+                address,
+                amount,
+                label: label.map(str::to_string),
+            }
+            .format(self.network),
+        )
+    }
+
     /// Collateral outputs the wallet holds: (outpoint, tier, registration txid if any).
     pub fn collaterals(&self) -> Vec<(OutPoint, Tier, Option<Hash>)> {
         self.state
@@ -1541,5 +1609,100 @@ impl Wallet {
             .iter()
             .map(|c| (c.outpoint, c.tier, c.registration))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn utxo(i: u32, amount: u64) -> WalletUtxo {
+        WalletUtxo {
+            outpoint: OutPoint {
+                txid: Hash::ZERO,
+                index: i,
+            },
+            output: TxOut {
+                amount: Amount(amount),
+                address: Address::default(),
+            },
+            height: Some(1),
+        }
+    }
+
+    fn template(target: u64) -> Transaction {
+        Transaction {
+            version: crate::types::tx::TX_VERSION,
+            inputs: Vec::new(),
+            outputs: vec![TxOut {
+                amount: Amount(target),
+                address: Address::default(),
+            }],
+            lock_time: 0,
+            kind: TxKind::Transfer,
+        }
+    }
+
+    #[test]
+    fn wallet_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Wallet>();
+        check::<SendPreview>();
+    }
+
+    #[test]
+    fn too_many_inputs_is_refused() {
+        let coins: Vec<WalletUtxo> = (0..2_100).map(|i| utxo(i, 10_000)).collect();
+        let r = select_coins(coins, Amount(2_050 * 10_000), &template(0), 0);
+        assert!(
+            matches!(r, Err(WalletError::TooManyInputs { .. })),
+            "{:?}",
+            r.err()
+        );
+    }
+
+    proptest! {
+        /// Selection pays exactly amount + fee + change, the fee covers the exact size, change
+        /// is zero or at least the dust limit, fewer of the largest coins would not do, and an
+        /// error means even all coins cannot pay.
+        #[test]
+        fn selection_invariants(
+            amounts in proptest::collection::vec(1u64..5_000_000, 0..40),
+            target in 1_000u64..50_000_000,
+            rate in 0u64..50,
+        ) {
+            let coins: Vec<WalletUtxo> =
+                amounts.iter().enumerate().map(|(i, a)| utxo(i as u32, *a)).collect();
+            let t = template(target);
+            let total: u64 = amounts.iter().sum();
+            let base = t.size();
+            match select_coins(coins, Amount(target), &t, rate) {
+                Ok(sel) => {
+                    let k = sel.inputs.len();
+                    let ins: u64 = sel.inputs.iter().map(|u| u.output.amount.0).sum();
+                    prop_assert_eq!(ins, target + sel.fee.0 + sel.change.0);
+                    prop_assert!(sel.change.0 == 0 || sel.change >= DUST_LIMIT);
+                    let size = base + k * input_len() + usize::from(sel.change.0 > 0) * output_len();
+                    prop_assert_eq!(sel.size, size);
+                    prop_assert!(sel.fee.0 >= rate * size as u64);
+                    if sel.change.0 > 0 {
+                        prop_assert_eq!(sel.fee.0, rate * size as u64);
+                    } else {
+                        prop_assert!(sel.fee.0 < rate * (size + output_len()) as u64 + DUST_LIMIT.0);
+                    }
+                    // Largest first: the k - 1 largest coins were not enough.
+                    let mut sorted = amounts.clone();
+                    sorted.sort_unstable_by(|a, b| b.cmp(a));
+                    let prev: u64 = sorted[..k - 1].iter().sum();
+                    prop_assert!(prev < target + rate * (base + (k - 1) * input_len()) as u64);
+                }
+                Err(WalletError::InsufficientFunds { needed, available }) => {
+                    prop_assert_eq!(available.0, total);
+                    prop_assert!(needed.0 > total);
+                }
+                Err(e) => prop_assert!(false, "unexpected {e:?}"),
+            }
+        }
     }
 }

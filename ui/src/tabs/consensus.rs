@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use crate::app::{App, Tab};
 use crate::format::{format_ms, group_thousands, UNKNOWN};
-use crate::view_model::{RoundOutcome, ValidatorVoteRow, VoteState};
+use crate::view_model::{ConsensusStep, RoundOutcome, ValidatorVoteRow, VoteState};
 use crate::widgets::{
     bad, dim, good, header_style, label_style, panel, selected_style, value_or_unknown, warn,
 };
@@ -65,11 +65,15 @@ fn tally_line(name: &str, t: &Tally, total: u64) -> Line<'static> {
     Line::from(spans)
 }
 
-fn vote_cell(vote: &VoteState) -> Cell<'static> {
+/// A vote cell. A missing vote is "waiting" while its step is running and
+/// "missing" (highlighted) once the round has moved past that step, so a
+/// slow or stuck masternode stands out.
+fn vote_cell(vote: &VoteState, step_passed: bool) -> Cell<'static> {
     match vote {
         VoteState::Value(v) => Cell::from(Span::styled(format!("✓ {v}"), good())),
         VoteState::Nil => Cell::from(Span::styled("nil", warn())),
-        VoteState::NotVoted => Cell::from(Span::styled("· none", dim())),
+        VoteState::NotVoted if step_passed => Cell::from(Span::styled("✗ missing", bad())),
+        VoteState::NotVoted => Cell::from(Span::styled("· waiting", dim())),
     }
 }
 
@@ -126,6 +130,11 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     ])
     .areas(rest);
 
+    let prevote_passed = matches!(
+        c.step,
+        Some(ConsensusStep::Precommit | ConsensusStep::Commit)
+    );
+    let precommit_passed = matches!(c.step, Some(ConsensusStep::Commit));
     let rows: Vec<Row> = c
         .validators
         .iter()
@@ -140,8 +149,8 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             Row::new(vec![
                 Cell::from(name),
                 Cell::from(Line::from(v.weight.to_string()).right_aligned()),
-                vote_cell(&v.prevote),
-                vote_cell(&v.precommit),
+                vote_cell(&v.prevote, prevote_passed),
+                vote_cell(&v.precommit, precommit_passed),
             ])
         })
         .collect();
