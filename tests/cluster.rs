@@ -477,3 +477,79 @@ fn bad_input_on_p2p_port() {
     c.term_all();
     c.assert_no_fork();
 }
+
+/// 6. Quorum loss: with 2 of 4 nodes SIGKILLed the other two must not finalize anything (1/2
+///    of the weight is not > 2/3); once the two are restarted, the four must resume.
+///
+/// Fails today: the cluster never gets past the height that was open when quorum was lost.
+/// Nodes 0 and 1 sent their proposal and prevotes for that height while 2 and 3 were down, and
+/// nothing ever sends them again (src/node/driver.rs broadcasts each own proposal/vote once, in
+/// `apply_effect` `CastProposal`/`CastVote`; nothing re-gossips current-height messages to a
+/// peer that (re)connects, and no periodic re-broadcast exists). The restarted nodes prevote nil
+/// after their propose timeout and then wait in the prevote step for 2/3 prevotes they will never
+/// see (no timeout is scheduled before 2/3 of any prevotes); nodes 0 and 1 precommit nil and
+/// wait for 2/3 precommits that never come. No `round change` is ever logged again.
+#[test]
+#[ignore = "node bug: current-height votes are not re-gossiped to reconnecting peers, so the \
+            cluster deadlocks after a quorum loss (see the test's doc comment)"]
+fn quorum_loss_then_recovery() {
+    let mut c = Cluster::init("quorum", 4, base_port(6));
+    c.start_all();
+    c.wait_height(&ALL, 3, Duration::from_secs(60));
+
+    c.kill(2);
+    c.kill(3);
+    // A block whose precommits were already out may still complete; then nothing may.
+    std::thread::sleep(Duration::from_secs(1));
+    let stalled = c.max_height(&[0, 1]);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        c.max_height(&[0, 1]),
+        stalled,
+        "two of four nodes finalized a block without a quorum\n{}",
+        c.tails(20)
+    );
+    println!("[quorum] nodes 0, 1 alone stayed at height {stalled} for 5 s");
+    let t = Instant::now();
+    c.start(2);
+    c.start(3);
+    c.wait_height(&ALL, stalled + 3, Duration::from_secs(60));
+    println!(
+        "[quorum] quorum restored: all four at {} {:.2} s after restarting nodes 2, 3",
+        stalled + 3,
+        t.elapsed().as_secs_f64()
+    );
+    c.term_all();
+    c.assert_no_fork();
+}
+
+/// 7. All four nodes SIGKILLed at once at a random moment and restarted from their databases:
+///    every state equals a replay of its blocks, and the cluster resumes without a fork (a
+///    double-signed vote after the restart would show as a fork or a stall).
+#[test]
+fn whole_cluster_sigkill_and_restart() {
+    let mut c = Cluster::init("allkill", 4, base_port(7));
+    c.start_all();
+    c.wait_height(&ALL, 3, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(rand::thread_rng().gen_range(0..1000)));
+    for i in ALL {
+        c.kill(i);
+    }
+    let mut stored = Vec::new();
+    for i in ALL {
+        stored.push(c.chain(i).len() as u64 - 1);
+        assert_state_equals_replay(&c.node_dir(i), &c.genesis);
+    }
+    c.assert_no_fork();
+    let top = *stored.iter().max().unwrap();
+    let t = Instant::now();
+    c.start_all();
+    c.wait_height(&ALL, top + 3, Duration::from_secs(60));
+    println!(
+        "[allkill] whole cluster SIGKILLed at heights {stored:?}; after restart all four reached {} in {:.2} s",
+        top + 3,
+        t.elapsed().as_secs_f64()
+    );
+    c.term_all();
+    c.assert_no_fork();
+}
