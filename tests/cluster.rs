@@ -167,6 +167,8 @@ fn fresh_node_syncs_from_empty_dir() {
     // It reaches the live tip and finalizes with the others.
     let now = c.max_height(&ALL);
     c.wait_height(&ALL, now + 3, Duration::from_secs(60));
+    let (hwm, rss) = c.rss_kib(3);
+    println!("FIGURE rss: node3 after syncing {tip} blocks from an empty dir: peak {hwm} KiB, current {rss} KiB");
     // Node3 now votes: with node0 stopped, nodes 1, 2, 3 still make progress.
     c.term(0, Duration::from_secs(10));
     let now = c.max_height(&[1, 2, 3]);
@@ -342,6 +344,24 @@ fn bad_input_on_p2p_port() {
             assert!(
                 closed_within(&mut s, Duration::from_secs(15)).await,
                 "node kept a TLS connection sending a {len}-byte garbage frame"
+            );
+        }
+        // After a valid Hello: a frame that is no message (unknown tag + junk) is dropped.
+        for (k, len) in [1usize, 100, 100_000].into_iter().enumerate() {
+            let key = SecretKey::from_seed(&[0xB0 + k as u8; 32]);
+            let mut s = raw_tls(addr).await;
+            let exp = tls::exporter(&**s.get_ref().1).unwrap();
+            let h = Hello::new_signed(&key, chain_id, &exp, ROLE_DIALER, String::new(), 0);
+            s.write_all(&encode_frame(&Message::Hello(h).to_bytes()))
+                .await
+                .unwrap();
+            let mut junk = vec![0xFFu8; len];
+            rand::thread_rng().fill_bytes(&mut junk[1..]);
+            let _ = s.write_all(&encode_frame(&junk)).await;
+            let _ = s.flush().await;
+            assert!(
+                closed_within(&mut s, Duration::from_secs(15)).await,
+                "node kept a peer sending a {len}-byte garbage message after its Hello"
             );
         }
     });
