@@ -167,6 +167,8 @@ fn fresh_node_syncs_from_empty_dir() {
     // It reaches the live tip and finalizes with the others.
     let now = c.max_height(&ALL);
     c.wait_height(&ALL, now + 3, Duration::from_secs(60));
+    let (hwm, rss) = c.rss_kib(3);
+    println!("FIGURE rss: node3 after syncing {tip} blocks from an empty dir: peak {hwm} KiB, current {rss} KiB");
     // Node3 now votes: with node0 stopped, nodes 1, 2, 3 still make progress.
     c.term(0, Duration::from_secs(10));
     let now = c.max_height(&[1, 2, 3]);
@@ -176,17 +178,19 @@ fn fresh_node_syncs_from_empty_dir() {
 }
 
 /// 4. SIGKILL a node at random moments, 10 times: after each kill its database holds every
-///    height it logged as finalized (with the logged hash), and it restarts from there. At the
-///    end the cluster agrees.
+///    height it logged as finalized (with the logged hash), its state equals a replay of its
+///    blocks, and it restarts from there. At the end the cluster agrees.
 #[test]
 fn sigkill_at_random_moments_loses_nothing() {
     let mut c = Cluster::init("crash", 4, base_port(4));
+    // Blocks every ~50 ms, so that kills often land near a commit.
+    c.append_config("[consensus]\nempty_block_interval_ms = 50");
     c.start_all();
     c.wait_height(&ALL, 2, Duration::from_secs(60));
     let mut rng = rand::thread_rng();
     for round in 0..10 {
         let victim = rng.gen_range(0..4u32);
-        let delay = Duration::from_millis(rng.gen_range(0..2500));
+        let delay = Duration::from_millis(rng.gen_range(0..1500));
         std::thread::sleep(delay);
         c.assert_alive(victim);
         c.kill(victim);
@@ -194,6 +198,11 @@ fn sigkill_at_random_moments_loses_nothing() {
         // `chain` checks every logged finalized height and hash against the stored blocks.
         let stored = c.chain(victim).len() as u64 - 1;
         assert!(stored >= logged);
+        // Its UTXO set, supply and masternodes equal a replay of its blocks from genesis.
+        assert_eq!(
+            assert_state_equals_replay(&c.node_dir(victim), &c.genesis),
+            stored
+        );
         println!(
             "[crash] round {round}: SIGKILL node{victim} after {delay:?}: logged {logged}, stored {stored}"
         );
@@ -209,8 +218,7 @@ fn sigkill_at_random_moments_loses_nothing() {
         let log = c.log(victim);
         let reopened: u64 = log
             .lines()
-            .filter(|l| l.contains("storage open"))
-            .last()
+            .rfind(|l| l.contains("storage open"))
             .and_then(|l| field(l, "height"))
             .and_then(|h| h.parse().ok())
             .unwrap();
@@ -338,6 +346,24 @@ fn bad_input_on_p2p_port() {
                 "node kept a TLS connection sending a {len}-byte garbage frame"
             );
         }
+        // After a valid Hello: a frame that is no message (unknown tag + junk) is dropped.
+        for (k, len) in [1usize, 100, 100_000].into_iter().enumerate() {
+            let key = SecretKey::from_seed(&[0xB0 + k as u8; 32]);
+            let mut s = raw_tls(addr).await;
+            let exp = tls::exporter(&**s.get_ref().1).unwrap();
+            let h = Hello::new_signed(&key, chain_id, &exp, ROLE_DIALER, String::new(), 0);
+            s.write_all(&encode_frame(&Message::Hello(h).to_bytes()))
+                .await
+                .unwrap();
+            let mut junk = vec![0xFFu8; len];
+            rand::thread_rng().fill_bytes(&mut junk[1..]);
+            let _ = s.write_all(&encode_frame(&junk)).await;
+            let _ = s.flush().await;
+            assert!(
+                closed_within(&mut s, Duration::from_secs(15)).await,
+                "node kept a peer sending a {len}-byte garbage message after its Hello"
+            );
+        }
     });
     progress(&mut c, "garbage TLS frames");
 
@@ -389,21 +415,23 @@ fn bad_input_on_p2p_port() {
     progress(&mut c, "1,000 silent connections");
 
     // A handshaken peer that floods 10,000 pings a second for 3 s.
-    let (sent, dropped) = rt.block_on(async {
-        let key = SecretKey::from_seed(&[0xF1; 32]);
+    let flooder = SecretKey::from_seed(&[0xF1; 32]);
+    let (sent, dropped, dropped_after) = rt.block_on(async {
         let mut s = raw_tls(addr).await;
         let exp = tls::exporter(&**s.get_ref().1).unwrap();
-        let h = Hello::new_signed(&key, chain_id, &exp, ROLE_DIALER, String::new(), 0);
+        let h = Hello::new_signed(&flooder, chain_id, &exp, ROLE_DIALER, String::new(), 0);
         s.write_all(&encode_frame(&Message::Hello(h).to_bytes()))
             .await
             .unwrap();
         let (mut rd, mut wr) = tokio::io::split(s);
-        let closed =
-            tokio::spawn(async move { closed_within(&mut rd, Duration::from_secs(20)).await });
         let start = tokio::time::Instant::now();
+        let closed = tokio::spawn(async move {
+            let closed = closed_within(&mut rd, Duration::from_secs(20)).await;
+            (closed, start.elapsed())
+        });
         let mut sent = 0u64;
         let mut n = 0u64;
-        'flood: while start.elapsed() < Duration::from_secs(3) {
+        while start.elapsed() < Duration::from_secs(3) {
             // Paced at 10,000 pings a second, sent in batches every ~5 ms.
             let due = (start.elapsed().as_secs_f64() * 10_000.0) as u64;
             let mut batch = Vec::new();
@@ -413,19 +441,52 @@ fn bad_input_on_p2p_port() {
             }
             let k = n - sent;
             if wr.write_all(&batch).await.is_err() {
-                break 'flood;
+                break;
             }
             sent += k;
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let _ = wr.flush().await;
-        (sent, closed.await.unwrap())
+        let (dropped, after) = closed.await.unwrap();
+        (sent, dropped, after)
     });
-    println!("[bad] flood: sent {sent} pings in <= 3 s; node dropped the flooder: {dropped}");
+    println!(
+        "[bad] flood: sent {sent} pings at 10,000/s; node dropped the flooder: {dropped} \
+         ({:.2} s after the Hello)",
+        dropped_after.as_secs_f64()
+    );
     assert!(
         dropped,
         "node kept a peer flooding 10,000 messages a second"
     );
+    for l in c.log(0).lines().filter(|l| l.contains("banning")) {
+        println!("[bad] node0: {l}");
+    }
+    // The flooder's key is banned: a new connection with it gets no session.
+    let refused = rt.block_on(async {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let Ok(mut s) = tokio_rustls::TlsConnector::from(tls::client_config().unwrap())
+            .connect(tls::server_name(), tcp)
+            .await
+        else {
+            return true;
+        };
+        let exp = tls::exporter(&**s.get_ref().1).unwrap();
+        let h = Hello::new_signed(&flooder, chain_id, &exp, ROLE_DIALER, String::new(), 0);
+        let _ = s
+            .write_all(&encode_frame(&Message::Hello(h).to_bytes()))
+            .await;
+        let _ = s.flush().await;
+        // Either no Hello comes back, or the connection is closed right after it.
+        match tokio::time::timeout(Duration::from_secs(10), frame::read_frame(&mut s, 1 << 20))
+            .await
+        {
+            Ok(Ok(_)) => closed_within(&mut s, Duration::from_secs(5)).await,
+            Ok(Err(_)) => true,
+            Err(_) => false,
+        }
+    });
+    assert!(refused, "the flooder's key was not banned: it reconnected");
     progress(&mut c, "a 10,000 msg/s flood");
 
     let (hwm, rss) = c.rss_kib(0);
@@ -433,6 +494,82 @@ fn bad_input_on_p2p_port() {
     for i in ALL {
         c.assert_alive(i);
     }
+    c.term_all();
+    c.assert_no_fork();
+}
+
+/// 6. Quorum loss: with 2 of 4 nodes SIGKILLed the other two must not finalize anything (1/2
+///    of the weight is not > 2/3); once the two are restarted, the four must resume.
+///
+/// Fails today: the cluster never gets past the height that was open when quorum was lost.
+/// Nodes 0 and 1 sent their proposal and prevotes for that height while 2 and 3 were down, and
+/// nothing ever sends them again (src/node/driver.rs broadcasts each own proposal/vote once, in
+/// `apply_effect` `CastProposal`/`CastVote`; nothing re-gossips current-height messages to a
+/// peer that (re)connects, and no periodic re-broadcast exists). The restarted nodes prevote nil
+/// after their propose timeout and then wait in the prevote step for 2/3 prevotes they will never
+/// see (no timeout is scheduled before 2/3 of any prevotes); nodes 0 and 1 precommit nil and
+/// wait for 2/3 precommits that never come. No `round change` is ever logged again.
+#[test]
+#[ignore = "node bug: current-height votes are not re-gossiped to reconnecting peers, so the \
+            cluster deadlocks after a quorum loss (see the test's doc comment)"]
+fn quorum_loss_then_recovery() {
+    let mut c = Cluster::init("quorum", 4, base_port(6));
+    c.start_all();
+    c.wait_height(&ALL, 3, Duration::from_secs(60));
+
+    c.kill(2);
+    c.kill(3);
+    // A block whose precommits were already out may still complete; then nothing may.
+    std::thread::sleep(Duration::from_secs(1));
+    let stalled = c.max_height(&[0, 1]);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        c.max_height(&[0, 1]),
+        stalled,
+        "two of four nodes finalized a block without a quorum\n{}",
+        c.tails(20)
+    );
+    println!("[quorum] nodes 0, 1 alone stayed at height {stalled} for 5 s");
+    let t = Instant::now();
+    c.start(2);
+    c.start(3);
+    c.wait_height(&ALL, stalled + 3, Duration::from_secs(60));
+    println!(
+        "[quorum] quorum restored: all four at {} {:.2} s after restarting nodes 2, 3",
+        stalled + 3,
+        t.elapsed().as_secs_f64()
+    );
+    c.term_all();
+    c.assert_no_fork();
+}
+
+/// 7. All four nodes SIGKILLed at once at a random moment and restarted from their databases:
+///    every state equals a replay of its blocks, and the cluster resumes without a fork (a
+///    double-signed vote after the restart would show as a fork or a stall).
+#[test]
+fn whole_cluster_sigkill_and_restart() {
+    let mut c = Cluster::init("allkill", 4, base_port(7));
+    c.start_all();
+    c.wait_height(&ALL, 3, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(rand::thread_rng().gen_range(0..1000)));
+    for i in ALL {
+        c.kill(i);
+    }
+    let mut stored = Vec::new();
+    for i in ALL {
+        stored.push(c.chain(i).len() as u64 - 1);
+        assert_state_equals_replay(&c.node_dir(i), &c.genesis);
+    }
+    c.assert_no_fork();
+    let top = *stored.iter().max().unwrap();
+    let t = Instant::now();
+    c.start_all();
+    c.wait_height(&ALL, top + 3, Duration::from_secs(60));
+    println!(
+        "[allkill] whole cluster SIGKILLed at heights {stored:?}; after restart all four reached {} in {:.2} s",
+        top + 3,
+        t.elapsed().as_secs_f64()
+    );
     c.term_all();
     c.assert_no_fork();
 }

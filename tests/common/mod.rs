@@ -14,9 +14,20 @@ use timecoin::types::Hash;
 /// The `timed` binary under test.
 pub const TIMED: &str = env!("CARGO_BIN_EXE_timed");
 
-/// Base port of test `k`: every test owns the range `28000 + 100 k .. + 100`.
+/// Base port of test `k`: every test owns the range `28000 + 100 k .. + 100`. When another run
+/// of this suite (another worktree) holds it, the range moves up by 600 (staying below the
+/// kernel's ephemeral range, 32768+), so concurrent runs do not collide.
 pub fn base_port(k: u16) -> u16 {
-    28000 + 100 * k
+    for attempt in 0..8u16 {
+        let base = 28000 + 100 * k + 600 * attempt;
+        let free = (0..10u16).all(|i| {
+            (0..3u16).all(|j| std::net::TcpListener::bind(("127.0.0.1", base + 10 * i + j)).is_ok())
+        });
+        if free {
+            return base;
+        }
+    }
+    panic!("no free port range for test {k}");
 }
 
 /// Polls `f` every 100 ms until it returns true; panics with `what` (and `context()`, e.g. log
@@ -210,25 +221,16 @@ impl Cluster {
         let _ = c.wait();
     }
 
-    /// SIGTERM; the node must exit within `timeout`. Returns its exit status and how long it took.
-    pub fn term(&mut self, i: u32, timeout: Duration) -> (ExitStatus, Duration) {
+    /// SIGTERM; the node must exit 0 within `timeout`. Returns how long it took.
+    pub fn term(&mut self, i: u32, timeout: Duration) -> Duration {
         self.signal(i, "TERM");
-        let start = Instant::now();
-        let mut c = self.procs[i as usize].take().expect("node running");
-        loop {
-            if let Some(st) = c.try_wait().unwrap() {
-                return (st, start.elapsed());
-            }
-            if start.elapsed() > timeout {
-                let _ = c.kill();
-                let _ = c.wait();
-                panic!(
-                    "node{i} did not exit within {timeout:?} of SIGTERM\n{}",
-                    self.tail(i, 20)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (st, took) = self.term_wait(i, timeout);
+        assert!(
+            st.success(),
+            "node{i} exited with {st} after SIGTERM\n{}",
+            self.tail(i, 20)
+        );
+        took
     }
 
     /// SIGTERM every running node; each must exit 0 within 10 s.
@@ -421,18 +423,14 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        for (i, p) in self.procs.iter_mut().enumerate() {
-            if let Some(c) = p.as_mut() {
-                // A stopped process must be continued to die promptly on some kernels; SIGKILL
-                // works on stopped processes on Linux, but be safe.
-                let _ = Command::new("kill")
-                    .args(["-CONT", &c.id().to_string()])
-                    .stderr(Stdio::null())
-                    .status();
-                let _ = c.kill();
-                let _ = c.wait();
-                let _ = i;
-            }
+        for c in self.procs.iter_mut().flatten() {
+            // SIGKILL works on SIGSTOPped processes on Linux; SIGCONT first anyway.
+            let _ = Command::new("kill")
+                .args(["-CONT", &c.id().to_string()])
+                .stderr(Stdio::null())
+                .status();
+            let _ = c.kill();
+            let _ = c.wait();
         }
         if std::thread::panicking() {
             // Keep the logs of a failed test for inspection.
@@ -486,4 +484,46 @@ pub fn strip_ansi(s: &str) -> String {
         }
     }
     out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// SPEC 8: the state a (stopped, possibly SIGKILLed) node reopens with equals a replay of its
+/// stored blocks from genesis (`Storage::reindex` on a copy of its database).
+pub fn assert_state_equals_replay(dir: &Path, genesis: &Genesis) -> u64 {
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&dir.join("chain.sled"), &copy.path().join("chain.sled"));
+    let (s, opened) = Storage::open(dir, genesis).expect("open node db");
+    drop(s);
+    let (s, replayed) = Storage::reindex(copy.path(), genesis).expect("reindex copy of node db");
+    drop(s);
+    let what = dir.display();
+    assert_eq!(opened.height, replayed.height, "{what}: height vs replay");
+    assert_eq!(opened.tip_hash, replayed.tip_hash, "{what}: tip vs replay");
+    assert_eq!(opened.supply, replayed.supply, "{what}: supply vs replay");
+    assert_eq!(
+        opened.utxo_count(),
+        replayed.utxo_count(),
+        "{what}: utxo count vs replay"
+    );
+    assert_eq!(
+        opened.utxo_set_hash(),
+        replayed.utxo_set_hash(),
+        "{what}: utxo set vs replay"
+    );
+    let a: Vec<_> = opened.masternodes().cloned().collect();
+    let b: Vec<_> = replayed.masternodes().cloned().collect();
+    assert_eq!(a, b, "{what}: masternodes vs replay");
+    opened.height
 }
