@@ -1,8 +1,8 @@
 //! The interface between the RPC layer and the node.
 //!
 //! The node implements [`RpcBackend`]; the RPC layer turns the plain structs returned here into
-//! Bitcoin Core shaped JSON. Every method is synchronous. Methods the method table marks as
-//! "blocking" (block, transaction and utxo lookups, `submit_tx`, every wallet method, `stop`) are
+//! Bitcoin Core shaped JSON. Every method is synchronous. Methods documented as "Blocking"
+//! (block, block hash, transaction and utxo lookups, `submit_tx`, every wallet method, `stop`) are
 //! called on tokio's blocking thread pool (`spawn_blocking`), so an implementation may do sled
 //! reads, run Argon2 or wait for an async task there, e.g. with
 //! `tokio::runtime::Handle::block_on(fut)` on a handle it kept. The other methods are called on a
@@ -35,7 +35,7 @@ pub trait RpcBackend: Send + Sync + 'static {
 
     /// Tip and sync state.
     fn chain_info(&self) -> ChainInfo;
-    /// Hash of the finalized block at `height` on the best chain.
+    /// Hash of the finalized block at `height` on the best chain. Blocking.
     fn block_hash(&self, height: u64) -> Option<Hash>;
     /// A finalized block with its commit certificate. Blocking.
     fn block(&self, hash: &Hash) -> Option<BlockWithCert>;

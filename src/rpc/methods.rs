@@ -81,7 +81,7 @@ pub static METHODS: &[MethodSpec] = &[
     ], "Returns a finalized block with its commit certificate."),
     m("getblockchaininfo", "Blockchain", false, &[], "Returns chain state: chain, blocks, headers, bestblockhash, time, verificationprogress, initialblockdownload, size_on_disk, chainid, totalsupply, synced."),
     m("getblockcount", "Blockchain", false, &[], "Returns the height of the last finalized block."),
-    m("getblockhash", "Blockchain", false, &[req("height", "numeric", "The height index")], "Returns the hash of the finalized block at a height."),
+    m("getblockhash", "Blockchain", true, &[req("height", "numeric", "The height index")], "Returns the hash of the finalized block at a height."),
     m("getblockheader", "Blockchain", true, &[
         req("blockhash", "string", "The block hash"),
         opt("verbose", "boolean", "true for a JSON object, false for hex-encoded data (default true)"),
