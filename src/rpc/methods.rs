@@ -1147,6 +1147,25 @@ mod tests {
     }
 
     #[test]
+    fn every_table_method_has_a_handler() {
+        let mock = crate::rpc::mock::MockBackend::new();
+        for spec in METHODS {
+            let p = Params {
+                spec,
+                v: vec![Value::Null; spec.params.len()],
+            };
+            if let Err(e) = call(&mock, spec, &p) {
+                assert_ne!(
+                    e.code,
+                    code::METHOD_NOT_FOUND,
+                    "{} has no handler",
+                    spec.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn subnets() {
         assert_eq!(normalize_subnet("1.2.3.4").as_deref(), Some("1.2.3.4"));
         assert_eq!(
