@@ -114,6 +114,7 @@ impl MockBackend {
                 },
                 txs,
                 evidence: vec![],
+                last_commit: CommitCertificate::default(),
             };
             block.header.merkle_root = block.compute_merkle_root();
             let hash = block.hash();

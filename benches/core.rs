@@ -1,0 +1,183 @@
+//! Criterion micro-benchmarks of the foundation: signature verification (single and batch),
+//! transaction validation, block validation + apply (1,000 transactions), encoding and decoding,
+//! and the durable commit of a 1,000-transaction block.
+//!
+//! `cargo bench --bench core` (add `-- --quick` for a fast pass).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::hint::black_box;
+use std::time::Duration;
+use timecoin::ledger::testkit::TestChain;
+use timecoin::ledger::{validate_block, validate_tx, BlockEffects, LedgerState, SigPolicy};
+use timecoin::storage::Storage;
+use timecoin::types::keys::verify_batch;
+use timecoin::types::{
+    Block, CommitCertificate, Decode, Encode, Hash, PublicKey, SecretKey, Signature, Transaction,
+};
+
+/// A chain whose state holds enough faucet outputs, plus the next block of `n` transfers
+/// (valid against `before`) with its certificate and effects.
+struct Fixture {
+    chain: TestChain,
+    before: LedgerState,
+    block: Block,
+    cert: CommitCertificate,
+    fx: BlockEffects,
+    tx: Transaction,
+}
+
+fn fixture(n: usize) -> Fixture {
+    let mut chain = TestChain::devnet(4);
+    // 100 genesis outputs -> 100 transfers of 11 outputs each.
+    let split: Vec<Transaction> = (0..100).map(|_| chain.transfer(11).unwrap()).collect();
+    chain.next_block(split).unwrap();
+    // One loose transfer for the single-tx benchmarks, valid against the state below.
+    let tx = chain.transfer(2).unwrap();
+    let txs: Vec<Transaction> = (0..n).map(|_| chain.transfer(1).unwrap()).collect();
+    let before = chain.state.clone();
+    let (block, cert, fx) = chain.next_block(txs).unwrap();
+    Fixture {
+        chain,
+        before,
+        block,
+        cert,
+        fx,
+        tx,
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+fn bench_signatures(c: &mut Criterion) {
+    let keys: Vec<SecretKey> = (0..64u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+    let msgs: Vec<Hash> = (0..64u8)
+        .map(|i| Hash::of(timecoin::types::Domain::SigHash, &[i]))
+        .collect();
+    let sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(&m.0)).collect();
+    let pubs: Vec<PublicKey> = keys.iter().map(SecretKey::public).collect();
+
+    let mut g = c.benchmark_group("signature");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("verify_single", |b| {
+        b.iter(|| pubs[0].verify(black_box(&msgs[0].0), black_box(&sigs[0])))
+    });
+    let items: Vec<(&[u8], &Signature, &PublicKey)> = msgs
+        .iter()
+        .zip(&sigs)
+        .zip(&pubs)
+        .map(|((m, s), k)| (&m.0[..], s, k))
+        .collect();
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("verify_batch_64", |b| {
+        b.iter(|| {
+            let v = verify_batch(black_box(&items));
+            assert!(v.iter().all(|ok| *ok));
+        })
+    });
+    g.finish();
+}
+
+fn bench_ledger(c: &mut Criterion, f: &Fixture) {
+    let params = &f.chain.genesis.params;
+    let h = f.before.height + 1;
+    let mut g = c.benchmark_group("ledger");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("validate_tx", |b| {
+        b.iter(|| validate_tx(black_box(&f.tx), &f.before, &f.before, params, h).unwrap())
+    });
+    let n = f.block.txs.len() as u64 - 1;
+    g.throughput(Throughput::Elements(n));
+    let set = f.before.next_validator_set();
+    g.bench_function(format!("block_apply_{n}/verify_all"), |b| {
+        b.iter_batched(
+            || f.before.clone(),
+            |mut state| {
+                let fx =
+                    validate_block(&f.block, &state, params, &set, SigPolicy::VerifyAll).unwrap();
+                state.apply(&fx, f.block.header.time_ms);
+                state
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let verified = |_: &Hash| true;
+    g.bench_function(format!("block_apply_{n}/skip_verified"), |b| {
+        b.iter_batched(
+            || f.before.clone(),
+            |mut state| {
+                let fx = validate_block(
+                    &f.block,
+                    &state,
+                    params,
+                    &set,
+                    SigPolicy::SkipVerified(&verified),
+                )
+                .unwrap();
+                state.apply(&fx, f.block.header.time_ms);
+                state
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+fn bench_encoding(c: &mut Criterion, f: &Fixture) {
+    let mut g = c.benchmark_group("encoding");
+    let tx_bytes = f.tx.to_bytes();
+    g.throughput(Throughput::Bytes(tx_bytes.len() as u64));
+    g.bench_function("encode_tx", |b| b.iter(|| black_box(&f.tx).to_bytes()));
+    g.bench_function("decode_tx", |b| {
+        b.iter(|| Transaction::from_bytes(black_box(&tx_bytes)).unwrap())
+    });
+    let block_bytes = f.block.to_bytes();
+    let n = f.block.txs.len() - 1;
+    g.throughput(Throughput::Bytes(block_bytes.len() as u64));
+    g.bench_function(format!("encode_block_{n}"), |b| {
+        b.iter(|| black_box(&f.block).to_bytes())
+    });
+    g.bench_function(format!("decode_block_{n}"), |b| {
+        b.iter(|| Block::from_bytes(black_box(&block_bytes)).unwrap())
+    });
+    g.finish();
+}
+
+fn bench_storage(c: &mut Criterion, f: &Fixture) {
+    let dir = tempfile::tempdir().unwrap();
+    let (storage, _) = Storage::open(dir.path(), &f.chain.genesis).unwrap();
+    let n = f.block.txs.len() as u64 - 1;
+    let mut g = c.benchmark_group("storage");
+    g.throughput(Throughput::Elements(n));
+    // The same block rewritten each time: same keys, same batch size, one flush each.
+    g.bench_function(format!("commit_block_{n}"), |b| {
+        b.iter(|| {
+            storage
+                .commit_block(&f.block, &f.cert, &f.fx, &f.before)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    bench_signatures(c);
+    let f = fixture(1_000);
+    assert_eq!(f.block.txs.len(), 1_001);
+    bench_ledger(c, &f);
+    bench_encoding(c, &f);
+    bench_storage(c, &f);
+}
+
+criterion_group! {
+    name = core;
+    config = config();
+    targets = benches
+}
+criterion_main!(core);

@@ -1,0 +1,179 @@
+//! Support for tests and benchmarks: a devnet chain driven in memory, with a funded key, valid
+//! transfers and blocks certified by the devnet masternode keys. Not used by the node itself.
+
+use super::genesis::{devnet_genesis, devnet_node_key, DevnetSpec};
+use super::state::{BlockEffects, LedgerState};
+use super::validate::{validate_block, SigPolicy};
+use super::{build_block, BlockError, Genesis};
+use crate::types::tx::TX_VERSION;
+use crate::types::{
+    Address, Amount, Block, CommitCertificate, CommitSig, Hash, OutPoint, SecretKey, Transaction,
+    TxIn, TxKind, TxOut, Vote, VoteKind,
+};
+
+/// Seed of the test chain's funded key.
+pub const TEST_FAUCET_SEED: [u8; 32] = [0x5a; 32];
+
+/// An in-memory devnet chain for tests.
+pub struct TestChain {
+    /// The genesis.
+    pub genesis: Genesis,
+    /// Current state.
+    pub state: LedgerState,
+    /// The funded key (owns every output the kit creates).
+    pub faucet: SecretKey,
+    /// Masternode node keys, index i = devnet node i.
+    pub node_keys: Vec<SecretKey>,
+    spendable: Vec<(OutPoint, Amount)>,
+    clock_ms: u64,
+    /// Certificate of the tip (the next block's `last_commit`).
+    pub last_cert: CommitCertificate,
+}
+
+impl TestChain {
+    /// A devnet with `nodes` masternodes whose faucet is [`TEST_FAUCET_SEED`].
+    pub fn devnet(nodes: u32) -> TestChain {
+        let faucet = SecretKey::from_seed(&TEST_FAUCET_SEED);
+        let genesis = devnet_genesis(&DevnetSpec {
+            nodes,
+            base_port: 24300,
+            faucet: Address::from_pubkey(&faucet.public()),
+        });
+        let state = genesis.state();
+        let addr = Address::from_pubkey(&faucet.public());
+        let mut spendable: Vec<(OutPoint, Amount)> = state
+            .utxos()
+            .filter(|(_, u)| u.output.address == addr)
+            .map(|(o, u)| (*o, u.output.amount))
+            .collect();
+        spendable.sort();
+        TestChain {
+            clock_ms: genesis.block.header.time_ms,
+            genesis,
+            state,
+            faucet,
+            node_keys: (0..nodes).map(devnet_node_key).collect(),
+            spendable,
+            last_cert: CommitCertificate::default(),
+        }
+    }
+
+    /// Outputs the faucet can spend right now.
+    pub fn spendable(&self) -> usize {
+        self.spendable.len()
+    }
+
+    /// A valid transfer spending one faucet output into `outputs` faucet outputs, fee 1 unit/byte.
+    /// `None` when nothing is spendable or the output is too small to split.
+    pub fn transfer(&mut self, outputs: usize) -> Option<Transaction> {
+        let (prev, amount) = self.spendable.pop()?;
+        let addr = Address::from_pubkey(&self.faucet.public());
+        let outputs = outputs.max(1);
+        let fee = 200 + 40 * outputs as u64 + 200;
+        let each = amount.0.checked_sub(fee)? / outputs as u64;
+        if each == 0 {
+            return None;
+        }
+        let mut tx = Transaction {
+            version: TX_VERSION,
+            inputs: vec![TxIn {
+                prev,
+                pubkey: self.faucet.public(),
+                signature: Default::default(),
+            }],
+            outputs: (0..outputs)
+                .map(|_| TxOut {
+                    amount: Amount(each),
+                    address: addr,
+                })
+                .collect(),
+            lock_time: 0,
+            kind: TxKind::Transfer,
+        };
+        tx.sign_inputs(&self.genesis.params.chain_id, &[&self.faucet], None);
+        Some(tx)
+    }
+
+    /// Builds, validates and certifies the next block with `txs`, applies it to the state, and
+    /// returns it with its certificate and effects. The proposer rotates over the nodes.
+    pub fn next_block(
+        &mut self,
+        txs: Vec<Transaction>,
+    ) -> Result<(Block, CommitCertificate, BlockEffects), BlockError> {
+        let height = self.state.height + 1;
+        let set = self.state.next_validator_set();
+        let proposer = &self.node_keys[(height as usize) % self.node_keys.len()];
+        let mut fees = Amount::ZERO;
+        for tx in &txs {
+            let check =
+                super::validate_tx(tx, &self.state, &self.state, &self.genesis.params, height)
+                    .map_err(|err| BlockError::Tx {
+                        index: 0,
+                        txid: tx.txid(),
+                        err,
+                    })?;
+            fees = Amount(fees.0 + check.fee.0);
+        }
+        self.clock_ms += 1000;
+        let block = build_block(
+            &self.state,
+            &self.genesis.params,
+            &set,
+            proposer.public(),
+            txs,
+            fees,
+            vec![],
+            self.last_cert.clone(),
+            self.clock_ms,
+        )
+        .ok_or_else(|| BlockError::Proposer(proposer.public()))?;
+        let fx = validate_block(
+            &block,
+            &self.state,
+            &self.genesis.params,
+            &set,
+            SigPolicy::VerifyAll,
+        )?;
+        let cert = self.certify(&block, 0);
+        self.state.apply(&fx, block.header.time_ms);
+        self.last_cert = cert.clone();
+        let addr = Address::from_pubkey(&self.faucet.public());
+        let spent: std::collections::HashSet<OutPoint> = fx.spent.iter().map(|(o, _)| *o).collect();
+        self.spendable.retain(|(o, _)| !spent.contains(o));
+        for (o, u) in &fx.created {
+            if u.output.address == addr {
+                self.spendable.push((*o, u.output.amount));
+            }
+        }
+        Ok((block, cert, fx))
+    }
+
+    /// A certificate with precommits from every node for `block` in `round`.
+    pub fn certify(&self, block: &Block, round: u32) -> CommitCertificate {
+        let hash: Hash = block.hash();
+        let sigs = self
+            .node_keys
+            .iter()
+            .map(|k| {
+                let v = Vote::new_signed(
+                    self.genesis.params.chain_id,
+                    block.header.height,
+                    round,
+                    VoteKind::Precommit,
+                    Some(hash),
+                    k,
+                );
+                CommitSig {
+                    voter: v.voter,
+                    signature: v.signature,
+                }
+            })
+            .collect();
+        CommitCertificate {
+            height: block.header.height,
+            round,
+            block_hash: hash,
+            sigs,
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! Transaction and block validation. Validation produces [`BlockEffects`]; nothing changes until
+//! the caller applies them.
+
+use super::error::{BlockError, TxError};
+use super::params::ChainParams;
+use super::state::{BlockEffects, LedgerState, MasternodeEntry, Utxo, UtxoView};
+use crate::types::block::MAX_BLOCK_SIZE;
+use crate::types::keys::verify_batch;
+use crate::types::tx::{MAX_TX_SIZE, TX_VERSION};
+use crate::types::{
+    Address, Amount, Block, CommitCertificate, Encode, Hash, OutPoint, PublicKey, Signature, Tier,
+    Transaction, TxKind, ValidatorSet,
+};
+use std::collections::{HashMap, HashSet};
+
+/// What a valid non-coinbase transaction pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxCheck {
+    /// Fee (inputs - outputs).
+    pub fee: Amount,
+    /// Encoded size.
+    pub size: usize,
+}
+
+/// How block validation treats signatures.
+#[derive(Clone, Copy)]
+pub enum SigPolicy<'a> {
+    /// Verify every signature.
+    VerifyAll,
+    /// Skip transactions whose id the predicate reports as already verified (the txid commits
+    /// to the signatures, so a verified txid has valid signatures forever on this chain).
+    SkipVerified(&'a (dyn Fn(&Hash) -> bool + Sync)),
+}
+
+/// One signature to check: message, signature, key, and the index of the owning tx.
+type SigItem = (Hash, Signature, PublicKey);
+
+/// The signatures a transaction carries, with the messages they sign.
+pub fn signature_items(tx: &Transaction, chain_id: &Hash) -> Vec<SigItem> {
+    let msg = tx.signing_hash(chain_id);
+    let mut items: Vec<SigItem> = tx
+        .inputs
+        .iter()
+        .map(|i| (msg, i.signature, i.pubkey))
+        .collect();
+    match &tx.kind {
+        TxKind::MasternodeRegister(r) => items.push((msg, r.owner_signature, r.owner)),
+        TxKind::MasternodeUpdate(u) => items.push((msg, u.owner_signature, u.owner)),
+        TxKind::MasternodeExit(x) => items.push((msg, x.owner_signature, x.owner)),
+        TxKind::Transfer | TxKind::Coinbase { .. } => {}
+    }
+    items
+}
+
+/// Verifies every signature of `tx`.
+pub fn verify_tx_signatures(tx: &Transaction, chain_id: &Hash) -> Result<(), TxError> {
+    let items = signature_items(tx, chain_id);
+    let refs: Vec<(&[u8], &Signature, &PublicKey)> =
+        items.iter().map(|(m, s, k)| (&m.0[..], s, k)).collect();
+    let verdicts = if refs.len() == 1 {
+        vec![refs[0].2.verify(refs[0].0, refs[0].1).is_ok()]
+    } else {
+        verify_batch(&refs)
+    };
+    match verdicts.iter().position(|ok| !ok) {
+        None => Ok(()),
+        Some(i) if i < tx.inputs.len() => Err(TxError::BadSignature(i)),
+        Some(_) => Err(TxError::BadOwnerSignature),
+    }
+}
+
+/// Checks everything about a non-coinbase transaction except signatures, against `utxos` (the
+/// spendable outputs) and `state` (the masternode registry), for inclusion at `height`.
+pub fn check_tx_stateful(
+    tx: &Transaction,
+    utxos: &dyn UtxoView,
+    state: &LedgerState,
+    params: &ChainParams,
+    height: u64,
+) -> Result<TxCheck, TxError> {
+    if tx.version != TX_VERSION {
+        return Err(TxError::Version);
+    }
+    if tx.is_coinbase() {
+        return Err(TxError::UnexpectedCoinbase);
+    }
+    let size = tx.size();
+    if size > MAX_TX_SIZE {
+        return Err(TxError::TooLarge(size));
+    }
+    if tx.lock_time > height {
+        return Err(TxError::Locked(tx.lock_time));
+    }
+    if tx.inputs.is_empty() {
+        return Err(TxError::NoInputs);
+    }
+    if tx.outputs.is_empty() && matches!(tx.kind, TxKind::Transfer) {
+        return Err(TxError::NoOutputs);
+    }
+    if let Some(i) = tx.outputs.iter().position(|o| o.amount.0 == 0) {
+        return Err(TxError::ZeroOutput(i));
+    }
+    let mut seen = HashSet::with_capacity(tx.inputs.len());
+    let mut total_in = Amount::ZERO;
+    for (i, input) in tx.inputs.iter().enumerate() {
+        if !seen.insert(input.prev) {
+            return Err(TxError::DuplicateInput(input.prev));
+        }
+        let u = utxos
+            .utxo(&input.prev)
+            .ok_or(TxError::MissingInput(input.prev))?;
+        if Address::from_pubkey(&input.pubkey) != u.output.address {
+            return Err(TxError::WrongOwner(i));
+        }
+        total_in = total_in
+            .checked_add(u.output.amount)
+            .ok_or(TxError::Overflow)?;
+    }
+    let total_out = tx.output_total().ok_or(TxError::Overflow)?;
+    let fee = total_in
+        .checked_sub(total_out)
+        .ok_or(TxError::OutputsExceedInputs)?;
+    let min = params.min_fee_rate.saturating_mul(size as u64);
+    if fee.0 < min {
+        return Err(TxError::FeeTooLow {
+            fee: fee.0,
+            min,
+            size,
+        });
+    }
+    check_masternode_kind(tx, utxos, state, &seen)?;
+    Ok(TxCheck { fee, size })
+}
+
+fn check_owner(
+    collateral: &OutPoint,
+    owner: &PublicKey,
+    utxos: &dyn UtxoView,
+) -> Result<Utxo, TxError> {
+    let u = utxos.utxo(collateral).ok_or_else(|| {
+        TxError::Masternode(format!("collateral {collateral:?} is missing or spent"))
+    })?;
+    if u.output.address != Address::from_pubkey(owner) {
+        return Err(TxError::Masternode(
+            "owner key does not own the collateral".into(),
+        ));
+    }
+    Ok(u)
+}
+
+fn check_masternode_kind(
+    tx: &Transaction,
+    utxos: &dyn UtxoView,
+    state: &LedgerState,
+    spent_by_tx: &HashSet<OutPoint>,
+) -> Result<(), TxError> {
+    match &tx.kind {
+        TxKind::Transfer | TxKind::Coinbase { .. } => Ok(()),
+        TxKind::MasternodeRegister(r) => {
+            let u = check_owner(&r.collateral, &r.owner, utxos)?;
+            if spent_by_tx.contains(&r.collateral) {
+                return Err(TxError::Masternode(
+                    "registration spends its own collateral".into(),
+                ));
+            }
+            if r.tier != Tier::Free && u.output.amount != r.tier.collateral() {
+                return Err(TxError::Masternode(format!(
+                    "collateral holds {} TIME, tier {} needs exactly {} TIME",
+                    u.output.amount,
+                    r.tier.name(),
+                    r.tier.collateral()
+                )));
+            }
+            if !r.node_key.is_valid() {
+                return Err(TxError::Masternode("invalid node key".into()));
+            }
+            if r.p2p_addr.is_empty() {
+                return Err(TxError::Masternode("empty p2p address".into()));
+            }
+            if state.masternode(&r.collateral).is_some() {
+                return Err(TxError::Masternode("collateral already registered".into()));
+            }
+            if state.masternode_by_key(&r.node_key).is_some() {
+                return Err(TxError::Masternode("node key already registered".into()));
+            }
+            Ok(())
+        }
+        TxKind::MasternodeUpdate(u) => {
+            let m = state
+                .masternode(&u.collateral)
+                .ok_or_else(|| TxError::Masternode("no masternode with this collateral".into()))?;
+            if m.owner != u.owner {
+                return Err(TxError::Masternode("not the masternode owner".into()));
+            }
+            if u.p2p_addr.is_empty() {
+                return Err(TxError::Masternode("empty p2p address".into()));
+            }
+            Ok(())
+        }
+        TxKind::MasternodeExit(x) => {
+            let m = state
+                .masternode(&x.collateral)
+                .ok_or_else(|| TxError::Masternode("no masternode with this collateral".into()))?;
+            if m.owner != x.owner {
+                return Err(TxError::Masternode("not the masternode owner".into()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Full validation of a loose transaction for inclusion at `height`.
+pub fn validate_tx(
+    tx: &Transaction,
+    utxos: &dyn UtxoView,
+    state: &LedgerState,
+    params: &ChainParams,
+    height: u64,
+) -> Result<TxCheck, TxError> {
+    let check = check_tx_stateful(tx, utxos, state, params, height)?;
+    verify_tx_signatures(tx, &params.chain_id)?;
+    Ok(check)
+}
+
+/// UTXO view of the state plus the outputs created and minus those spent earlier in a block.
+struct BlockOverlay<'a> {
+    base: &'a LedgerState,
+    created: HashMap<OutPoint, Utxo>,
+    spent: HashSet<OutPoint>,
+}
+
+impl UtxoView for BlockOverlay<'_> {
+    fn utxo(&self, o: &OutPoint) -> Option<Utxo> {
+        if self.spent.contains(o) {
+            return None;
+        }
+        self.created.get(o).copied().or_else(|| self.base.utxo(o))
+    }
+}
+
+/// Verifies all signatures of the given transactions in parallel batches; returns the index of
+/// the first transaction with a bad signature.
+fn verify_block_signatures(
+    txs: &[(usize, &Transaction)],
+    chain_id: &Hash,
+) -> Result<(), (usize, TxError)> {
+    let mut items: Vec<(usize, SigItem)> = Vec::new();
+    for (i, tx) in txs {
+        for it in signature_items(tx, chain_id) {
+            items.push((*i, it));
+        }
+    }
+    if items.is_empty() {
+        return Ok(());
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let chunk = items.len().div_ceil(threads).max(64);
+    let bad: Option<usize> = std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| {
+                s.spawn(move || {
+                    let refs: Vec<(&[u8], &Signature, &PublicKey)> = c
+                        .iter()
+                        .map(|(_, (m, sig, k))| (&m.0[..], sig, k))
+                        .collect();
+                    let v = verify_batch(&refs);
+                    v.iter().position(|ok| !ok).map(|p| c[p].0)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok().flatten())
+            .min()
+    });
+    match bad {
+        None => Ok(()),
+        Some(i) => {
+            let tx = txs.iter().find(|(j, _)| *j == i).map(|(_, t)| *t);
+            let err = tx
+                .map(|t| {
+                    verify_tx_signatures(t, chain_id)
+                        .err()
+                        .unwrap_or(TxError::BadSignature(0))
+                })
+                .unwrap_or(TxError::BadSignature(0));
+            Err((i, err))
+        }
+    }
+}
+
+/// Validates `block` as the next block after `state`, with `validators` the set for its height.
+/// Returns the effects to apply and persist.
+pub fn validate_block(
+    block: &Block,
+    state: &LedgerState,
+    params: &ChainParams,
+    validators: &ValidatorSet,
+    sigs: SigPolicy<'_>,
+) -> Result<BlockEffects, BlockError> {
+    let h = &block.header;
+    let height = state.height + 1;
+    if h.height != height {
+        return Err(BlockError::Height {
+            expected: height,
+            got: h.height,
+        });
+    }
+    if h.prev_hash != state.tip_hash {
+        return Err(BlockError::PrevHash(state.tip_hash));
+    }
+    if h.time_ms < state.tip_time_ms {
+        return Err(BlockError::Time);
+    }
+    if h.validator_set_hash != validators.hash() {
+        return Err(BlockError::ValidatorSet);
+    }
+    if h.last_commit_hash != block.last_commit.hash() {
+        return Err(BlockError::LastCommit);
+    }
+    if height == 1 {
+        if block.last_commit != CommitCertificate::default() {
+            return Err(BlockError::LastCommit);
+        }
+    } else {
+        block
+            .last_commit
+            .verify(
+                &params.chain_id,
+                height - 1,
+                &state.tip_hash,
+                &state.tip_validators,
+            )
+            .map_err(|e| BlockError::LastCommitInvalid(e.to_string()))?;
+    }
+    if validators.weight_of(&h.proposer).is_none() {
+        return Err(BlockError::Proposer(h.proposer));
+    }
+    let size = block.to_bytes().len();
+    if size > MAX_BLOCK_SIZE {
+        return Err(BlockError::TooLarge(size));
+    }
+    if block.compute_merkle_root() != h.merkle_root {
+        return Err(BlockError::MerkleRoot);
+    }
+    let (coinbase, rest) = block
+        .txs
+        .split_first()
+        .ok_or_else(|| BlockError::Coinbase("block has no coinbase".into()))?;
+    match coinbase.kind {
+        TxKind::Coinbase { height: ch } if ch == height => {}
+        _ => {
+            return Err(BlockError::Coinbase(
+                "first transaction is not the coinbase of this height".into(),
+            ))
+        }
+    }
+    if !coinbase.inputs.is_empty() || coinbase.lock_time != 0 {
+        return Err(BlockError::Coinbase(
+            "coinbase must have no inputs and lock time 0".into(),
+        ));
+    }
+
+    let mut overlay = BlockOverlay {
+        base: state,
+        created: HashMap::new(),
+        spent: HashSet::new(),
+    };
+    let mut fx = BlockEffects {
+        height,
+        block_hash: block.hash(),
+        validators: validators.clone(),
+        ..Default::default()
+    };
+    let mut registry_changes: HashMap<OutPoint, Option<MasternodeEntry>> = HashMap::new();
+    let mut fees = Amount::ZERO;
+    let mut to_verify: Vec<(usize, &Transaction)> = Vec::new();
+
+    for (idx, tx) in rest.iter().enumerate() {
+        let index = idx + 1;
+        let txid = tx.txid();
+        let tx_err = |err| BlockError::Tx { index, txid, err };
+        let check = check_tx_stateful(tx, &overlay, state, params, height).map_err(tx_err)?;
+        if let TxKind::MasternodeRegister(r) = &tx.kind {
+            let dup = registry_changes
+                .values()
+                .flatten()
+                .any(|m| m.collateral == r.collateral || m.node_key == r.node_key);
+            if dup {
+                return Err(tx_err(TxError::Masternode(
+                    "registered twice in one block".into(),
+                )));
+            }
+        }
+        match sigs {
+            SigPolicy::VerifyAll => to_verify.push((index, tx)),
+            SigPolicy::SkipVerified(f) => {
+                if !f(&txid) {
+                    to_verify.push((index, tx))
+                }
+            }
+        }
+        fees = fees
+            .checked_add(check.fee)
+            .ok_or(tx_err(TxError::Overflow))?;
+        for input in &tx.inputs {
+            let u = overlay
+                .utxo(&input.prev)
+                .ok_or(BlockError::DoubleSpend(input.prev))?;
+            overlay.spent.insert(input.prev);
+            if overlay.created.remove(&input.prev).is_none() {
+                fx.spent.push((input.prev, u));
+            } else {
+                fx.created.retain(|(o, _)| *o != input.prev);
+            }
+            // Spending a collateral removes its masternode.
+            if state.masternode(&input.prev).is_some()
+                || matches!(registry_changes.get(&input.prev), Some(Some(_)))
+            {
+                registry_changes.insert(input.prev, None);
+            }
+        }
+        for (i, out) in tx.outputs.iter().enumerate() {
+            let o = OutPoint {
+                txid,
+                index: i as u32,
+            };
+            let u = Utxo {
+                output: *out,
+                height,
+                coinbase: false,
+            };
+            overlay.created.insert(o, u);
+            fx.created.push((o, u));
+        }
+        apply_masternode_kind(tx, state, params, height, &mut registry_changes);
+    }
+
+    if !to_verify.is_empty() {
+        verify_block_signatures(&to_verify, &params.chain_id).map_err(|(index, err)| {
+            BlockError::Tx {
+                index,
+                txid: block.txs[index].txid(),
+                err,
+            }
+        })?;
+    }
+
+    // Coinbase: reward + fees, 90% to the proposer's payout, 10% to the treasury.
+    let total = params
+        .block_reward
+        .checked_add(fees)
+        .ok_or_else(|| BlockError::Coinbase("overflow".into()))?;
+    let (proposer_share, treasury_share) = params.split_reward(total);
+    let payout = state
+        .masternode_by_key(&h.proposer)
+        .map(|m| m.payout)
+        .ok_or(BlockError::Proposer(h.proposer))?;
+    let expected: Vec<(Amount, Address)> =
+        vec![(proposer_share, payout), (treasury_share, params.treasury)]
+            .into_iter()
+            .filter(|(a, _)| a.0 > 0)
+            .collect();
+    let got: Vec<(Amount, Address)> = coinbase
+        .outputs
+        .iter()
+        .map(|o| (o.amount, o.address))
+        .collect();
+    if got != expected {
+        return Err(BlockError::Coinbase(format!(
+            "expected {proposer_share} TIME to the proposer and {treasury_share} TIME to the treasury"
+        )));
+    }
+    let cb_txid = coinbase.txid();
+    for (i, out) in coinbase.outputs.iter().enumerate() {
+        let o = OutPoint {
+            txid: cb_txid,
+            index: i as u32,
+        };
+        fx.created.push((
+            o,
+            Utxo {
+                output: *out,
+                height,
+                coinbase: true,
+            },
+        ));
+    }
+    fx.minted = params.block_reward;
+
+    // Evidence bans the offender.
+    let mut offenders = HashSet::new();
+    for ev in &block.evidence {
+        ev.verify(&params.chain_id)
+            .map_err(|e| BlockError::Evidence(e.to_string()))?;
+        let off = ev.offender();
+        if !offenders.insert(off) {
+            return Err(BlockError::Evidence(
+                "duplicate evidence for one masternode".into(),
+            ));
+        }
+        let entry = state
+            .masternodes()
+            .find(|m| m.node_key == off && !m.banned)
+            .ok_or_else(|| BlockError::Evidence("offender is not an unbanned masternode".into()))?;
+        let current = match registry_changes.get(&entry.collateral) {
+            Some(Some(m)) => m.clone(),
+            Some(None) => continue,
+            None => entry.clone(),
+        };
+        registry_changes.insert(
+            entry.collateral,
+            Some(MasternodeEntry {
+                banned: true,
+                ..current
+            }),
+        );
+    }
+
+    for (collateral, change) in registry_changes {
+        match change {
+            Some(m) => fx.masternodes_upserted.push(m),
+            None => {
+                if state.masternode(&collateral).is_some() {
+                    fx.masternodes_removed.push(collateral)
+                }
+            }
+        }
+    }
+    fx.masternodes_upserted.sort_by_key(|m| m.collateral);
+    fx.masternodes_removed.sort();
+    Ok(fx)
+}
+
+fn apply_masternode_kind(
+    tx: &Transaction,
+    state: &LedgerState,
+    params: &ChainParams,
+    height: u64,
+    changes: &mut HashMap<OutPoint, Option<MasternodeEntry>>,
+) {
+    let current =
+        |c: &OutPoint, changes: &HashMap<OutPoint, Option<MasternodeEntry>>| match changes.get(c) {
+            Some(x) => x.clone(),
+            None => state.masternode(c).cloned(),
+        };
+    match &tx.kind {
+        TxKind::MasternodeRegister(r) => {
+            changes.insert(
+                r.collateral,
+                Some(MasternodeEntry {
+                    collateral: r.collateral,
+                    tier: r.tier,
+                    node_key: r.node_key,
+                    p2p_addr: r.p2p_addr.clone(),
+                    payout: r.payout,
+                    owner: r.owner,
+                    registered_height: height,
+                    active_from: height + params.activation_delay,
+                    banned: false,
+                }),
+            );
+        }
+        TxKind::MasternodeUpdate(u) => {
+            if let Some(m) = current(&u.collateral, changes) {
+                changes.insert(
+                    u.collateral,
+                    Some(MasternodeEntry {
+                        p2p_addr: u.p2p_addr.clone(),
+                        payout: u.payout,
+                        ..m
+                    }),
+                );
+            }
+        }
+        TxKind::MasternodeExit(x) => {
+            changes.insert(x.collateral, None);
+        }
+        TxKind::Transfer | TxKind::Coinbase { .. } => {}
+    }
+}

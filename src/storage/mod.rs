@@ -1,0 +1,569 @@
+//! Durable storage on sled.
+//!
+//! The chain lives in one sled tree with one key prefix per table (blocks by height, commit
+//! certificates, block index, tx index, UTXOs, address index, masternodes, meta), because sled
+//! applies a batch atomically within one tree: a finalized block and all its effects land in one
+//! `apply_batch`, followed by `flush()`, before anything reports the block final. Peers, bans and
+//! the consensus signer state live in their own trees.
+
+mod keys;
+
+use crate::ledger::{BlockEffects, Genesis, LedgerState, MasternodeEntry, SigPolicy, Utxo};
+use crate::types::{
+    Address, Amount, Block, CommitCertificate, Decode, DecodeError, Encode, Hash, OutPoint,
+    Transaction, ValidatorSet,
+};
+use keys::{Table, META_CHAIN_ID, META_SCHEMA, META_SUPPLY, META_TIP, META_UTXO_COUNT};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use thiserror::Error;
+
+/// Version of the on-disk layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Why storage cannot be used.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// sled failed (I/O, locked by another process, corrupt log).
+    #[error("database error in {path}: {source} (is another timed using this data dir? if the files are damaged, restart with --reindex)")]
+    Sled {
+        /// Database path.
+        path: PathBuf,
+        /// The sled error.
+        source: sled::Error,
+    },
+    /// The database belongs to another chain.
+    #[error("database in {path} belongs to another chain (chain id {found}, expected {expected}); use another --datadir or --network")]
+    WrongChain {
+        /// Database path.
+        path: PathBuf,
+        /// Stored chain id.
+        found: String,
+        /// This node's chain id.
+        expected: String,
+    },
+    /// Unknown schema.
+    #[error("database in {path} has schema version {found}, this timed reads version {expected}; restart with --reindex")]
+    Schema {
+        /// Database path.
+        path: PathBuf,
+        /// Stored version.
+        found: u32,
+        /// Supported version.
+        expected: u32,
+    },
+    /// Inconsistent or undecodable content.
+    #[error("database in {path} is inconsistent: {what}; restart with `timed --reindex` to rebuild it from the stored blocks")]
+    Corrupt {
+        /// Database path.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// The node's database.
+#[derive(Clone)]
+pub struct Storage {
+    path: PathBuf,
+    db: sled::Db,
+    chain: sled::Tree,
+}
+
+/// Where a transaction is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+}
+
+fn be64(v: u64) -> [u8; 8] {
+    v.to_be_bytes()
+}
+
+impl Storage {
+    /// Opens (or creates from `genesis`) the database in `dir` and loads the chain state.
+    /// Checks the schema version, the chain id and the consistency of tip and UTXO counters.
+    pub fn open(dir: &Path, genesis: &Genesis) -> Result<(Storage, LedgerState), StorageError> {
+        let sled_dir = dir.join("chain.sled");
+        let existed = sled_dir.join("conf").exists() || sled_dir.join("db").exists();
+        let s = Self::open_raw(dir)?;
+        let fresh = s.get(Table::Meta, META_SCHEMA)?.is_none();
+        if fresh {
+            // sled opens a damaged or truncated log as an empty (or shorter) database: an
+            // existing database without a schema is damaged, never silently re-created.
+            if existed {
+                return Err(s.corrupt("schema version missing (the database files are damaged or were never fully created)"));
+            }
+            s.init(genesis)?;
+        }
+        s.check_header(genesis)?;
+        let state = s.load_state()?;
+        Ok((s, state))
+    }
+
+    fn open_raw(dir: &Path) -> Result<Storage, StorageError> {
+        let path = dir.join("chain.sled");
+        // sled 0.34 releases its file lock from a background thread after the last handle is
+        // dropped (spacejam/sled#1234), so reopening in the same process can briefly find the
+        // lock still held: retry for a short while before reporting it.
+        let mut attempts = 0;
+        let db = loop {
+            match sled::Config::new()
+                .path(&path)
+                .cache_capacity(256 * 1024 * 1024)
+                .open()
+            {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if attempts < 40 && e.to_string().contains("could not acquire lock") =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(source) => {
+                    return Err(StorageError::Sled {
+                        path: path.clone(),
+                        source,
+                    })
+                }
+            }
+        };
+        let chain = db.open_tree("chain").map_err(|source| StorageError::Sled {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Storage { path, db, chain })
+    }
+
+    fn sled_err(&self, source: sled::Error) -> StorageError {
+        StorageError::Sled {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, what: impl Into<String>) -> StorageError {
+        StorageError::Corrupt {
+            path: self.path.clone(),
+            what: what.into(),
+        }
+    }
+
+    fn get(&self, t: Table, k: &[u8]) -> Result<Option<sled::IVec>, StorageError> {
+        self.chain
+            .get(keys::key(t, k))
+            .map_err(|e| self.sled_err(e))
+    }
+
+    fn decode<T: Decode>(&self, what: &str, b: &[u8]) -> Result<T, StorageError> {
+        T::from_bytes(b).map_err(|e: DecodeError| self.corrupt(format!("{what}: {e}")))
+    }
+
+    /// A sled tree of this database (for peers, bans, signer state).
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StorageError> {
+        self.db.open_tree(name).map_err(|e| self.sled_err(e))
+    }
+
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Flushes everything to disk.
+    pub fn flush(&self) -> Result<(), StorageError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.sled_err(e))
+    }
+
+    fn init(&self, genesis: &Genesis) -> Result<(), StorageError> {
+        let mut batch = sled::Batch::default();
+        put_meta_header(&mut batch, genesis);
+        write_block(
+            &mut batch,
+            &genesis.block,
+            &CommitCertificate::default(),
+            &genesis.effects,
+            Amount::ZERO,
+            0,
+        );
+        self.chain
+            .apply_batch(batch)
+            .map_err(|e| self.sled_err(e))?;
+        self.flush()
+    }
+
+    fn check_header(&self, genesis: &Genesis) -> Result<(), StorageError> {
+        let schema = self
+            .get(Table::Meta, META_SCHEMA)?
+            .ok_or_else(|| self.corrupt("schema version missing"))?;
+        let schema =
+            u32::from_bytes(&schema).map_err(|_| self.corrupt("schema version unreadable"))?;
+        if schema != SCHEMA_VERSION {
+            return Err(StorageError::Schema {
+                path: self.path.clone(),
+                found: schema,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        let id = self
+            .get(Table::Meta, META_CHAIN_ID)?
+            .ok_or_else(|| self.corrupt("chain id missing"))?;
+        let id: Hash = self.decode("chain id", &id)?;
+        if id != genesis.params.chain_id {
+            return Err(StorageError::WrongChain {
+                path: self.path.clone(),
+                found: id.to_hex(),
+                expected: genesis.params.chain_id.to_hex(),
+            });
+        }
+        Ok(())
+    }
+
+    fn load_state(&self) -> Result<LedgerState, StorageError> {
+        let tip = self
+            .get(Table::Meta, META_TIP)?
+            .ok_or_else(|| self.corrupt("tip missing"))?;
+        let (height, tip_hash, tip_time, tip_validators) =
+            decode_tip(&tip).ok_or_else(|| self.corrupt("tip unreadable"))?;
+        let block = self
+            .block(height)?
+            .ok_or_else(|| self.corrupt(format!("tip block {height} missing")))?;
+        if block.hash() != tip_hash {
+            return Err(self.corrupt(format!("tip block {height} does not match the tip hash")));
+        }
+        let supply = self
+            .get(Table::Meta, META_SUPPLY)?
+            .ok_or_else(|| self.corrupt("supply missing"))?;
+        let supply: Amount = self.decode("supply", &supply)?;
+        let count = self
+            .get(Table::Meta, META_UTXO_COUNT)?
+            .ok_or_else(|| self.corrupt("utxo count missing"))?;
+        let count: u64 = self.decode("utxo count", &count)?;
+        let mut utxos = HashMap::new();
+        for kv in self.chain.scan_prefix([Table::Utxo as u8]) {
+            let (k, v) = kv.map_err(|e| self.sled_err(e))?;
+            let o: OutPoint = self.decode("utxo key", &k[1..])?;
+            let u: Utxo = self.decode("utxo", &v)?;
+            utxos.insert(o, u);
+        }
+        if utxos.len() as u64 != count {
+            return Err(self.corrupt(format!(
+                "{} UTXOs stored but the counter says {count}",
+                utxos.len()
+            )));
+        }
+        let mut mns = Vec::new();
+        for kv in self.chain.scan_prefix([Table::Masternode as u8]) {
+            let (_, v) = kv.map_err(|e| self.sled_err(e))?;
+            mns.push(self.decode::<MasternodeEntry>("masternode", &v)?);
+        }
+        Ok(LedgerState::from_parts(
+            utxos,
+            mns,
+            height,
+            tip_hash,
+            tip_time,
+            supply,
+            tip_validators,
+        ))
+    }
+
+    /// Persists a finalized block, its certificate and all its effects atomically, then flushes.
+    /// `state_before` is the state the block was validated against. Returns the flush time.
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        cert: &CommitCertificate,
+        fx: &BlockEffects,
+        state_before: &LedgerState,
+    ) -> Result<std::time::Duration, StorageError> {
+        let mut batch = sled::Batch::default();
+        let count = state_before.utxo_count() as u64;
+        write_block(&mut batch, block, cert, fx, state_before.supply, count);
+        self.chain
+            .apply_batch(batch)
+            .map_err(|e| self.sled_err(e))?;
+        let t = Instant::now();
+        self.flush()?;
+        Ok(t.elapsed())
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
+        match self.get(Table::Block, &be64(height))? {
+            None => Ok(None),
+            Some(b) => Ok(Some(self.decode("block", &b)?)),
+        }
+    }
+
+    /// The raw encoded block at `height`.
+    pub fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.get(Table::Block, &be64(height))?.map(|b| b.to_vec()))
+    }
+
+    /// The commit certificate of the block at `height`.
+    pub fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, StorageError> {
+        match self.get(Table::Cert, &be64(height))? {
+            None => Ok(None),
+            Some(b) => Ok(Some(self.decode("certificate", &b)?)),
+        }
+    }
+
+    /// Height of the block with this hash.
+    pub fn height_of(&self, hash: &Hash) -> Result<Option<u64>, StorageError> {
+        match self.get(Table::BlockIndex, &hash.0)? {
+            None => Ok(None),
+            Some(b) => Ok(Some(
+                self.decode::<[u8; 8]>("block index", &b)
+                    .map(u64::from_be_bytes)?,
+            )),
+        }
+    }
+
+    /// Where a finalized transaction is.
+    pub fn tx_location(&self, txid: &Hash) -> Result<Option<TxLocation>, StorageError> {
+        match self.get(Table::TxIndex, &txid.0)? {
+            None => Ok(None),
+            Some(b) if b.len() == 12 => {
+                let mut h = [0u8; 8];
+                h.copy_from_slice(&b[..8]);
+                let mut i = [0u8; 4];
+                i.copy_from_slice(&b[8..]);
+                Ok(Some(TxLocation {
+                    height: u64::from_be_bytes(h),
+                    index: u32::from_be_bytes(i),
+                }))
+            }
+            Some(_) => Err(self.corrupt("tx index entry has the wrong length")),
+        }
+    }
+
+    /// A finalized transaction and its location.
+    pub fn transaction(
+        &self,
+        txid: &Hash,
+    ) -> Result<Option<(Transaction, TxLocation)>, StorageError> {
+        let Some(loc) = self.tx_location(txid)? else {
+            return Ok(None);
+        };
+        let block = self
+            .block(loc.height)?
+            .ok_or_else(|| self.corrupt("tx index points at a missing block"))?;
+        let tx = block
+            .txs
+            .get(loc.index as usize)
+            .cloned()
+            .ok_or_else(|| self.corrupt("tx index points past the block"))?;
+        Ok(Some((tx, loc)))
+    }
+
+    /// Unspent outputs of an address (from the address index).
+    pub fn utxos_of(&self, address: &Address) -> Result<Vec<(OutPoint, Utxo)>, StorageError> {
+        let mut prefix = vec![Table::AddrIndex as u8];
+        address.encode_to(&mut prefix);
+        let mut out = Vec::new();
+        for kv in self.chain.scan_prefix(&prefix) {
+            let (k, _) = kv.map_err(|e| self.sled_err(e))?;
+            let o: OutPoint = self.decode("address index", &k[prefix.len()..])?;
+            if let Some(u) = self.get(Table::Utxo, &keys::outpoint_key(&o))? {
+                out.push((o, self.decode("utxo", &u)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds indexes, UTXO set and masternodes from the stored blocks.
+    pub fn reindex(dir: &Path, genesis: &Genesis) -> Result<(Storage, LedgerState), StorageError> {
+        let s = Self::open_raw(dir)?;
+        // Never wipe the database of another chain: check the stored chain id and genesis
+        // block (when readable) before dropping anything.
+        if let Some(id) = s.get(Table::Meta, META_CHAIN_ID)? {
+            if let Ok(id) = Hash::from_bytes(&id) {
+                if id != genesis.params.chain_id {
+                    return Err(StorageError::WrongChain {
+                        path: s.path.clone(),
+                        found: id.to_hex(),
+                        expected: genesis.params.chain_id.to_hex(),
+                    });
+                }
+            }
+        }
+        if let Some(b0) = s.get(Table::Block, &be64(0))? {
+            if b0.as_ref() != genesis.block.to_bytes().as_slice() {
+                return Err(StorageError::WrongChain {
+                    path: s.path.clone(),
+                    found: "unknown, its genesis block differs".into(),
+                    expected: genesis.params.chain_id.to_hex(),
+                });
+            }
+        }
+        let mut blocks = Vec::new();
+        let mut h = 1u64;
+        while let Some(b) = s.get(Table::Block, &be64(h))? {
+            let cert = s
+                .get(Table::Cert, &be64(h))?
+                .ok_or_else(|| s.corrupt(format!("certificate {h} missing")))?;
+            blocks.push((b, cert));
+            h += 1;
+        }
+        // Blocks and certificates stay; everything derived from them is dropped and rebuilt.
+        let mut batch = sled::Batch::default();
+        for t in [
+            Table::BlockIndex,
+            Table::TxIndex,
+            Table::Utxo,
+            Table::AddrIndex,
+            Table::Masternode,
+            Table::Meta,
+        ] {
+            for kv in s.chain.scan_prefix([t as u8]) {
+                let (k, _) = kv.map_err(|e| s.sled_err(e))?;
+                batch.remove(k);
+            }
+        }
+        s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
+        s.init(genesis)?;
+        let mut state = genesis.state();
+        for (i, (b, c)) in blocks.iter().enumerate() {
+            let block: Block = match Block::from_bytes(b) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(target: "storage", height = i + 1, "reindex stopped at an undecodable block: {e}");
+                    break;
+                }
+            };
+            let Ok(cert) = CommitCertificate::from_bytes(c) else {
+                break;
+            };
+            let set = state.next_validator_set();
+            if cert
+                .verify(
+                    &genesis.params.chain_id,
+                    block.header.height,
+                    &block.hash(),
+                    &set,
+                )
+                .is_err()
+            {
+                tracing::warn!(target: "storage", height = i + 1, "reindex stopped at a block without a valid certificate");
+                break;
+            }
+            let fx = match crate::ledger::validate_block(
+                &block,
+                &state,
+                &genesis.params,
+                &set,
+                SigPolicy::VerifyAll,
+            ) {
+                Ok(fx) => fx,
+                Err(e) => {
+                    tracing::warn!(target: "storage", height = i + 1, "reindex stopped at an invalid block: {e}");
+                    break;
+                }
+            };
+            let mut batch = sled::Batch::default();
+            write_block(
+                &mut batch,
+                &block,
+                &cert,
+                &fx,
+                state.supply,
+                state.utxo_count() as u64,
+            );
+            s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
+            state.apply(&fx, block.header.time_ms);
+        }
+        s.flush()?;
+        let state = s.load_state()?;
+        Ok((s, state))
+    }
+}
+
+fn put_meta_header(batch: &mut sled::Batch, genesis: &Genesis) {
+    batch.insert(
+        keys::key(Table::Meta, META_SCHEMA),
+        SCHEMA_VERSION.to_bytes(),
+    );
+    batch.insert(
+        keys::key(Table::Meta, META_CHAIN_ID),
+        genesis.params.chain_id.to_bytes(),
+    );
+}
+
+/// The tip record: height, hash, block time and the validator set that finalized it.
+fn encode_tip(height: u64, hash: &Hash, time_ms: u64, validators: &ValidatorSet) -> Vec<u8> {
+    let mut v = Vec::with_capacity(80);
+    height.encode_to(&mut v);
+    hash.encode_to(&mut v);
+    time_ms.encode_to(&mut v);
+    validators.encode_to(&mut v);
+    v
+}
+
+fn decode_tip(b: &[u8]) -> Option<(u64, Hash, u64, ValidatorSet)> {
+    let mut r = crate::types::Reader::new(b);
+    let t = (
+        r.u64().ok()?,
+        Hash::decode_from(&mut r).ok()?,
+        r.u64().ok()?,
+        ValidatorSet::decode_from(&mut r).ok()?,
+    );
+    r.finish().ok()?;
+    Some(t)
+}
+
+/// Adds a block, its certificate and its effects to `batch`.
+fn write_block(
+    batch: &mut sled::Batch,
+    block: &Block,
+    cert: &CommitCertificate,
+    fx: &BlockEffects,
+    supply_before: Amount,
+    utxo_count_before: u64,
+) {
+    let h = be64(fx.height);
+    batch.insert(keys::key(Table::Block, &h), block.to_bytes());
+    batch.insert(keys::key(Table::Cert, &h), cert.to_bytes());
+    batch.insert(keys::key(Table::BlockIndex, &fx.block_hash.0), &h[..]);
+    for (i, tx) in block.txs.iter().enumerate() {
+        let mut loc = h.to_vec();
+        loc.extend_from_slice(&(i as u32).to_be_bytes());
+        batch.insert(keys::key(Table::TxIndex, &tx.txid().0), loc);
+    }
+    for (o, u) in &fx.spent {
+        batch.remove(keys::key(Table::Utxo, &keys::outpoint_key(o)));
+        batch.remove(keys::addr_index_key(&u.output.address, o));
+    }
+    for (o, u) in &fx.created {
+        batch.insert(keys::key(Table::Utxo, &keys::outpoint_key(o)), u.to_bytes());
+        batch.insert(keys::addr_index_key(&u.output.address, o), &[][..]);
+    }
+    for c in &fx.masternodes_removed {
+        batch.remove(keys::key(Table::Masternode, &keys::outpoint_key(c)));
+    }
+    for m in &fx.masternodes_upserted {
+        batch.insert(
+            keys::key(Table::Masternode, &keys::outpoint_key(&m.collateral)),
+            m.to_bytes(),
+        );
+    }
+    let count = utxo_count_before + fx.created.len() as u64 - fx.spent.len() as u64;
+    batch.insert(keys::key(Table::Meta, META_UTXO_COUNT), count.to_bytes());
+    let supply = Amount(supply_before.0.saturating_add(fx.minted.0));
+    batch.insert(keys::key(Table::Meta, META_SUPPLY), supply.to_bytes());
+    batch.insert(
+        keys::key(Table::Meta, META_TIP),
+        encode_tip(
+            fx.height,
+            &fx.block_hash,
+            block.header.time_ms,
+            &fx.validators,
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests;
