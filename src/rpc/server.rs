@@ -384,15 +384,13 @@ async fn run(st: &Arc<State>, obj: &Map<String, Value>) -> Result<Value, RpcErr>
         .ok_or_else(|| RpcErr::new(code::METHOD_NOT_FOUND, "Method not found"))?;
     let params = Params::new(spec, obj.get("params"))?;
     tracing::debug!(target: "rpc", method = name, "RPC call");
-    if spec.blocking {
-        let backend = st.backend.clone();
-        tokio::task::spawn_blocking(move || methods::call(&*backend, spec, &params))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(target: "rpc", method = spec.name, "RPC handler failed: {e}");
-                Err(RpcErr::new(code::INTERNAL_ERROR, "Internal error"))
-            })
-    } else {
-        methods::call(&*st.backend, spec, &params)
-    }
+    // Every backend call runs on the blocking pool: the node may read sled, run Argon2 or
+    // `Handle::block_on` inside any method without stalling or panicking a runtime worker.
+    let backend = st.backend.clone();
+    tokio::task::spawn_blocking(move || methods::call(&*backend, spec, &params))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(target: "rpc", method = spec.name, "RPC handler failed: {e}");
+            Err(RpcErr::new(code::INTERNAL_ERROR, "Internal error"))
+        })
 }
