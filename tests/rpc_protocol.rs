@@ -270,3 +270,37 @@ async fn only_post() {
     let (st, _) = rpc_common::http_request(t.addr, "GET", "/", "").await;
     assert_eq!(st, 401);
 }
+
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = TestServer::with_limits(RpcLimits {
+        header_read_timeout: Duration::from_millis(300),
+        body_read_timeout: Duration::from_millis(300),
+        ..RpcLimits::default()
+    })
+    .await;
+    // Headers never finish: the connection is closed.
+    let mut s = tokio::net::TcpStream::connect(t.addr).await.unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf))
+        .await
+        .expect("server closes a connection whose headers never end")
+        .unwrap();
+    // Body never finishes: 408.
+    let mut s = tokio::net::TcpStream::connect(t.addr).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Length: 100\r\n\r\n{{",
+        basic_header(USER, PASS)
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut buf))
+        .await
+        .expect("server answers a stalled body")
+        .unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 408");
+}

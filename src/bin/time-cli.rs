@@ -6,6 +6,7 @@
 
 use clap::Parser;
 use serde_json::{Map, Value};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -158,14 +159,18 @@ fn main() -> ExitCode {
             ExitCode::from(3)
         }
         Ok(Ok(v)) => {
-            match &v {
-                Value::Null => {}
-                Value::String(s) => println!("{}", s.trim_end_matches('\n')),
-                other => println!(
-                    "{}",
-                    String::from_utf8_lossy(&json::write_json(other, true))
-                ),
-            }
+            let out = match &v {
+                Value::Null => Vec::new(),
+                Value::String(s) => format!("{}\n", s.trim_end_matches('\n')).into_bytes(),
+                other => {
+                    let mut b = json::write_json(other, true);
+                    b.push(b'\n');
+                    b
+                }
+            };
+            // A closed pipe (e.g. `| head`) is not an error worth a panic.
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(&out).and_then(|()| stdout.flush());
             ExitCode::SUCCESS
         }
         Ok(Err(ClientError::Rpc(e))) => {

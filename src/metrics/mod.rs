@@ -310,6 +310,15 @@ pub trait HealthSource: Send + Sync + 'static {
     fn health(&self) -> HealthSnapshot;
 }
 
+impl<F> HealthSource for F
+where
+    F: Fn() -> HealthSnapshot + Send + Sync + 'static,
+{
+    fn health(&self) -> HealthSnapshot {
+        self()
+    }
+}
+
 /// Why the metrics server could not start.
 #[derive(Debug, Error)]
 #[error("cannot bind the metrics server to {addr}: {source}; choose another address with --metrics-bind or [metrics] bind")]
@@ -326,6 +335,9 @@ struct State {
 }
 
 type Resp = Response<Full<Bytes>>;
+
+/// Open scrape connections at most.
+const MAX_CONNECTIONS: usize = 64;
 
 /// Serves `GET /metrics` and `GET /health` on `bind` until `shutdown`; returns the bound
 /// address and the server task.
@@ -347,7 +359,15 @@ pub async fn start(
     let state = Arc::new(State { registry, health });
     let handle = tokio::spawn(async move {
         let tracker = TaskTracker::new();
+        let conns = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         loop {
+            let permit = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                p = conns.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
             let stream = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 r = listener.accept() => match r {
@@ -362,6 +382,7 @@ pub async fn start(
             let st = state.clone();
             let sd = shutdown.clone();
             tracker.spawn(async move {
+                let _permit = permit;
                 let svc = service_fn(move |req| {
                     let st = st.clone();
                     async move { Ok::<_, Infallible>(respond(&req, &st)) }
@@ -426,4 +447,51 @@ fn respond(req: &Request<Incoming>, st: &State) -> Resp {
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_encodes_every_family() {
+        let (m, r) = Metrics::new();
+        m.reject("Fee too low!");
+        let text = r.encode();
+        for name in [
+            "timecoin_chain_height",
+            "timecoin_blocks_finalized_total",
+            "timecoin_txs_finalized_total",
+            "timecoin_consensus_round",
+            "timecoin_consensus_step",
+            "timecoin_consensus_rounds_per_height_bucket",
+            "timecoin_consensus_finality_latency_seconds_bucket",
+            "timecoin_p2p_peers{direction=\"inbound\"}",
+            "timecoin_p2p_bytes_received_total",
+            "timecoin_p2p_bytes_sent_total",
+            "timecoin_p2p_bans_total",
+            "timecoin_mempool_txs",
+            "timecoin_mempool_bytes",
+            "timecoin_mempool_rejected_total{reason=\"fee_too_low_\"}",
+            "timecoin_sync_synced",
+            "timecoin_storage_flush_seconds_bucket",
+        ] {
+            assert!(text.contains(name), "{name} missing in\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn health_status() {
+        let h = HealthSnapshot {
+            height: 1,
+            peers: 1,
+            last_block_age_secs: Some(0),
+            synced: true,
+        };
+        assert!(h.healthy());
+        assert_eq!(h.status(), "ok");
+        let f = move || h.clone();
+        assert_eq!(HealthSource::health(&f).height, 1);
+    }
 }

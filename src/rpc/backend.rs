@@ -1,12 +1,12 @@
 //! The interface between the RPC layer and the node.
 //!
 //! The node implements [`RpcBackend`]; the RPC layer turns the plain structs returned here into
-//! Bitcoin Core shaped JSON. Every method is synchronous. Methods the method table marks as
-//! "blocking" (block, transaction and utxo lookups, `submit_tx`, every wallet method, `stop`) are
-//! called on tokio's blocking thread pool (`spawn_blocking`), so an implementation may do sled
-//! reads, run Argon2 or wait for an async task there, e.g. with
-//! `tokio::runtime::Handle::block_on(fut)` on a handle it kept. The other methods are called on a
-//! runtime worker thread and must answer from in-memory snapshots without blocking.
+//! Bitcoin Core shaped JSON. Every method is synchronous and every call is made on tokio's
+//! blocking thread pool (`spawn_blocking`), never on a runtime worker thread: an implementation
+//! may read sled, run Argon2 or wait for an async task, e.g. with
+//! `tokio::runtime::Handle::block_on(fut)` on a handle it kept. Methods marked "Blocking" below
+//! are the ones expected to be slow; the others should answer from in-memory snapshots so that
+//! cheap calls stay cheap (they hold one of the server's request slots while they run).
 
 use crate::types::{
     Address, Amount, Block, BlockHeader, CommitCertificate, Hash, Network, OutPoint, PublicKey,
@@ -35,7 +35,7 @@ pub trait RpcBackend: Send + Sync + 'static {
 
     /// Tip and sync state.
     fn chain_info(&self) -> ChainInfo;
-    /// Hash of the finalized block at `height` on the best chain.
+    /// Hash of the finalized block at `height` on the best chain. Blocking.
     fn block_hash(&self, height: u64) -> Option<Hash>;
     /// A finalized block with its commit certificate. Blocking.
     fn block(&self, hash: &Hash) -> Option<BlockWithCert>;

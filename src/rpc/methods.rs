@@ -36,8 +36,6 @@ pub struct MethodSpec {
     pub params: &'static [Param],
     /// What it does and returns.
     pub help: &'static str,
-    /// Called on the blocking pool (sled reads, wallet, submission).
-    pub blocking: bool,
 }
 
 const fn req(name: &'static str, ty: &'static str, help: &'static str) -> Param {
@@ -59,7 +57,6 @@ const fn opt(name: &'static str, ty: &'static str, help: &'static str) -> Param 
 const fn m(
     name: &'static str,
     category: &'static str,
-    blocking: bool,
     params: &'static [Param],
     help: &'static str,
 ) -> MethodSpec {
@@ -68,94 +65,93 @@ const fn m(
         category,
         params,
         help,
-        blocking,
     }
 }
 
 /// Every method, in help order.
 pub static METHODS: &[MethodSpec] = &[
-    m("getbestblockhash", "Blockchain", false, &[], "Returns the hash of the last finalized block (hex)."),
-    m("getblock", "Blockchain", true, &[
+    m("getbestblockhash", "Blockchain", &[], "Returns the hash of the last finalized block (hex)."),
+    m("getblock", "Blockchain", &[
         req("blockhash", "string", "The block hash"),
         opt("verbosity", "numeric", "0 for hex-encoded data, 1 for a JSON object with transaction ids, 2 with full transactions (default 1; true = 1, false = 0)"),
     ], "Returns a finalized block with its commit certificate."),
-    m("getblockchaininfo", "Blockchain", false, &[], "Returns chain state: chain, blocks, headers, bestblockhash, time, verificationprogress, initialblockdownload, size_on_disk, chainid, totalsupply, synced."),
-    m("getblockcount", "Blockchain", false, &[], "Returns the height of the last finalized block."),
-    m("getblockhash", "Blockchain", false, &[req("height", "numeric", "The height index")], "Returns the hash of the finalized block at a height."),
-    m("getblockheader", "Blockchain", true, &[
+    m("getblockchaininfo", "Blockchain", &[], "Returns chain state: chain, blocks, headers, bestblockhash, time, verificationprogress, initialblockdownload, size_on_disk, chainid, totalsupply, synced."),
+    m("getblockcount", "Blockchain", &[], "Returns the height of the last finalized block."),
+    m("getblockhash", "Blockchain", &[req("height", "numeric", "The height index")], "Returns the hash of the finalized block at a height."),
+    m("getblockheader", "Blockchain", &[
         req("blockhash", "string", "The block hash"),
         opt("verbose", "boolean", "true for a JSON object, false for hex-encoded data (default true)"),
     ], "Returns a block header."),
-    m("getmempoolinfo", "Blockchain", false, &[], "Returns mempool size, bytes, fees and limits."),
-    m("getrawmempool", "Blockchain", false, &[
+    m("getmempoolinfo", "Blockchain", &[], "Returns mempool size, bytes, fees and limits."),
+    m("getrawmempool", "Blockchain", &[
         opt("verbose", "boolean", "true for an object keyed by txid, false for an array of txids (default false)"),
     ], "Returns the transaction ids in the mempool."),
-    m("gettxout", "Blockchain", true, &[
+    m("gettxout", "Blockchain", &[
         req("txid", "string", "The transaction id"),
         req("n", "numeric", "The output index"),
         opt("include_mempool", "boolean", "Whether to include the mempool (default true)"),
     ], "Returns an unspent transaction output, or null if it is spent or unknown."),
-    m("getconsensusinfo", "Consensus", false, &[], "Returns the live Tendermint state: height, round, step, proposer, validator set with weights and the votes of the current round."),
-    m("listmasternodes", "Consensus", false, &[
+    m("getconsensusinfo", "Consensus", &[], "Returns the live Tendermint state: height, round, step, proposer, validator set with weights and the votes of the current round."),
+    m("listmasternodes", "Consensus", &[
         opt("filter", "string", "Only masternodes whose tier, status, node key or address contains this text"),
     ], "Returns every registered masternode."),
-    m("getmasternodestatus", "Consensus", false, &[], "Returns this node's own masternode status."),
-    m("help", "Control", false, &[opt("command", "string", "The command to get help on")], "Lists all commands, or explains one."),
-    m("stop", "Control", true, &[], "Stops the node gracefully."),
-    m("uptime", "Control", false, &[], "Returns the number of seconds the node has been running."),
-    m("addnode", "Network", false, &[
+    m("getmasternodestatus", "Consensus", &[], "Returns this node's own masternode status."),
+    m("help", "Control", &[opt("command", "string", "The command to get help on")], "Lists all commands, or explains one."),
+    m("stop", "Control", &[], "Stops the node gracefully."),
+    m("uptime", "Control", &[], "Returns the number of seconds the node has been running."),
+    m("addnode", "Network", &[
         req("node", "string", "The node address (host:port)"),
         req("command", "string", "'add' to add to the list, 'remove' to remove from it, 'onetry' to connect once"),
     ], "Adds, removes or tries a peer."),
-    m("getconnectioncount", "Network", false, &[], "Returns the number of connected peers."),
-    m("getnetworkinfo", "Network", false, &[], "Returns version, connections, local addresses and relay fee."),
-    m("getpeerinfo", "Network", false, &[], "Returns one object per connected peer."),
-    m("listbanned", "Network", false, &[], "Returns the banned IPs and subnets."),
-    m("setban", "Network", false, &[
+    m("getconnectioncount", "Network", &[], "Returns the number of connected peers."),
+    m("getnetworkinfo", "Network", &[], "Returns version, connections, local addresses and relay fee."),
+    m("getpeerinfo", "Network", &[], "Returns one object per connected peer."),
+    m("listbanned", "Network", &[], "Returns the banned IPs and subnets."),
+    m("setban", "Network", &[
         req("subnet", "string", "IP or subnet (e.g. 192.168.0.6 or 192.168.0.0/24)"),
         req("command", "string", "'add' to ban, 'remove' to unban"),
         opt("bantime", "numeric", "Seconds to ban for (0 or absent = 86400), or an absolute Unix time with absolute=true"),
         opt("absolute", "boolean", "bantime is an absolute Unix time (default false)"),
     ], "Bans or unbans an IP or subnet."),
-    m("decoderawtransaction", "Rawtransactions", false, &[req("hexstring", "string", "The transaction hex")], "Decodes a raw transaction."),
-    m("getrawtransaction", "Rawtransactions", true, &[
+    m("decoderawtransaction", "Rawtransactions", &[req("hexstring", "string", "The transaction hex")], "Decodes a raw transaction."),
+    m("getrawtransaction", "Rawtransactions", &[
         req("txid", "string", "The transaction id"),
         opt("verbose", "boolean", "false for hex, true for a JSON object (default false; numbers 0/1 accepted)"),
         opt("blockhash", "string", "The block that must contain the transaction"),
     ], "Returns a transaction from the chain or the mempool."),
-    m("sendrawtransaction", "Rawtransactions", true, &[
+    m("sendrawtransaction", "Rawtransactions", &[
         req("hexstring", "string", "The signed transaction hex"),
         opt("maxfeerate", "numeric", "Accepted for compatibility and ignored"),
     ], "Submits a signed transaction to the mempool and relays it; returns the txid."),
-    m("validateaddress", "Util", false, &[req("address", "string", "The address to validate")], "Checks an address for this node's network."),
-    m("getbalance", "Wallet", true, &[
+    m("validateaddress", "Util", &[req("address", "string", "The address to validate")], "Checks an address for this node's network."),
+    m("getbalance", "Wallet", &[
         opt("dummy", "string", "Must be excluded or \"*\""),
         opt("minconf", "numeric", "1 (default): finalized only; 0: finalized plus pending"),
         opt("include_watchonly", "boolean", "Ignored"),
     ], "Returns the wallet balance in TIME."),
-    m("getbalances", "Wallet", true, &[], "Returns finalized (trusted), pending (untrusted_pending) and locked balances."),
-    m("getnewaddress", "Wallet", true, &[
+    m("getbalances", "Wallet", &[], "Returns finalized (trusted), pending (untrusted_pending) and locked balances."),
+    m("getnewaddress", "Wallet", &[
         opt("label", "string", "Label for the address (default \"\")"),
         opt("address_type", "string", "Ignored (one address type)"),
     ], "Returns a new receiving address."),
-    m("gettransaction", "Wallet", true, &[
+    m("gettransaction", "Wallet", &[
         req("txid", "string", "The transaction id"),
         opt("include_watchonly", "boolean", "Ignored"),
         opt("verbose", "boolean", "Also return the decoded transaction (default false)"),
     ], "Returns a wallet transaction."),
-    m("listtransactions", "Wallet", true, &[
+    m("listtransactions", "Wallet", &[
         opt("label", "string", "Must be excluded or \"*\""),
         opt("count", "numeric", "Number of entries (default 10)"),
         opt("skip", "numeric", "Number of newest entries to skip (default 0)"),
         opt("include_watchonly", "boolean", "Ignored"),
     ], "Returns the most recent wallet history entries, oldest first."),
-    m("listunspent", "Wallet", true, &[
+    m("listunspent", "Wallet", &[
         opt("minconf", "numeric", "Minimum confirmations (default 1; 0 includes pending)"),
         opt("maxconf", "numeric", "Maximum confirmations (default 9999999)"),
         opt("addresses", "json array", "Only these addresses"),
         opt("include_unsafe", "boolean", "Include pending outputs not from this wallet (default true)"),
     ], "Returns the wallet's unspent outputs."),
-    m("sendtoaddress", "Wallet", true, &[
+    m("sendtoaddress", "Wallet", &[
         req("address", "string", "The recipient address"),
         req("amount", "numeric or string", "Amount in TIME"),
         opt("comment", "string", "Kept in the wallet"),
@@ -168,8 +164,8 @@ pub static METHODS: &[MethodSpec] = &[
         opt("fee_rate", "numeric", "Fee rate in base units per byte (default: the node's minimum)"),
         opt("verbose", "boolean", "Ignored"),
     ], "Sends TIME to an address; returns the txid. The wallet must be unlocked."),
-    m("walletlock", "Wallet", true, &[], "Locks the wallet."),
-    m("walletpassphrase", "Wallet", true, &[
+    m("walletlock", "Wallet", &[], "Locks the wallet."),
+    m("walletpassphrase", "Wallet", &[
         req("passphrase", "string", "The wallet passphrase"),
         req("timeout", "numeric", "Seconds to stay unlocked (at most 100000000)"),
     ], "Unlocks the wallet for a time."),
@@ -415,7 +411,7 @@ fn decode_tx(bytes: &[u8]) -> Result<Transaction, RpcErr> {
     })
 }
 
-/// Runs one method. The caller has checked warm-up and runs blocking methods off the runtime.
+/// Runs one method (the server calls it on the blocking pool).
 pub fn call(b: &dyn RpcBackend, spec: &'static MethodSpec, p: &Params) -> Result<Value, RpcErr> {
     if !WARMUP_OK.contains(&spec.name) {
         if let Some(msg) = b.warmup() {
@@ -1144,6 +1140,25 @@ mod tests {
             }
         }
         assert!(all_help().contains("getblockchaininfo"));
+    }
+
+    #[test]
+    fn every_table_method_has_a_handler() {
+        let mock = crate::rpc::mock::MockBackend::new();
+        for spec in METHODS {
+            let p = Params {
+                spec,
+                v: vec![Value::Null; spec.params.len()],
+            };
+            if let Err(e) = call(&mock, spec, &p) {
+                assert_ne!(
+                    e.code,
+                    code::METHOD_NOT_FOUND,
+                    "{} has no handler",
+                    spec.name
+                );
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,26 @@
 //! - [`methods::METHODS`]: the method table that drives dispatch and `help`.
 //! - [`client::RpcClient`]: used by `time-cli`.
 //! - [`mock::MockBackend`]: an in-memory backend for tests.
+//!
+//! Wiring in the node (inside the tokio runtime):
+//!
+//! ```ignore
+//! let (auth, _cookie) = match &cfg.rpc.user {          // keep `_cookie` alive until exit:
+//!     Some(u) => (RpcAuth::user_password(u, &pw), None), // dropping it deletes `.cookie`
+//!     None => { let (a, g) = RpcAuth::cookie(&datadir)?; (a, Some(g)) }
+//! };
+//! let limits = RpcLimits { allow_public: cfg.rpc.allow_public, ..RpcLimits::default() };
+//! let (rpc_addr, rpc_task) = rpc::start(bind, auth, backend, limits, token.child_token()).await?;
+//! let (metrics, registry) = metrics::Metrics::new();   // clone `metrics` into subsystems
+//! let (m_addr, m_task) = metrics::start(mbind, registry, health, token.child_token()).await?;
+//! ```
+//!
+//! Conventions: amounts are JSON numbers in TIME, printed with at most 8 decimals (see
+//! [`json`] for the exactness bound) and accepted as numbers or strings; block and header
+//! times are seconds (`time`) plus milliseconds (`timems`); fee rates in results are TIME per
+//! kB like Bitcoin Core, fee rates in parameters are base units per byte. Confirmations of a
+//! finalized block are `tip - height + 1` (every block in the chain is final); mempool
+//! transactions have 0.
 
 pub mod auth;
 pub mod backend;

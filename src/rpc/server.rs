@@ -40,8 +40,12 @@ pub struct RpcLimits {
     pub max_batch: usize,
     /// Requests processed at once; more wait for a slot.
     pub max_concurrent: usize,
+    /// Open connections at most; further ones wait in the kernel's accept queue.
+    pub max_connections: usize,
     /// Time allowed to send the request headers.
     pub header_read_timeout: Duration,
+    /// Time allowed to send the request body (HTTP 408 after it).
+    pub body_read_timeout: Duration,
     /// Pause before answering 401 to wrong credentials (slows guessing).
     pub auth_failure_delay: Duration,
     /// Allow a non-loopback bind address (logged as a warning).
@@ -54,7 +58,9 @@ impl Default for RpcLimits {
             max_body_bytes: 1024 * 1024,
             max_batch: 1000,
             max_concurrent: 64,
+            max_connections: 256,
             header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
             auth_failure_delay: Duration::from_millis(250),
             allow_public: false,
         }
@@ -104,7 +110,15 @@ pub async fn start(
 
 async fn serve(listener: TcpListener, state: Arc<State>, shutdown: CancellationToken) {
     let tracker = TaskTracker::new();
+    let conns = Arc::new(Semaphore::new(state.limits.max_connections.max(1)));
     loop {
+        let conn_permit = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            p = conns.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => break,
             r = listener.accept() => match r {
@@ -120,6 +134,7 @@ async fn serve(listener: TcpListener, state: Arc<State>, shutdown: CancellationT
         let st = state.clone();
         let sd = shutdown.clone();
         tracker.spawn(async move {
+            let _conn_permit = conn_permit;
             let svc_state = st.clone();
             let svc = service_fn(move |req| handle(req, svc_state.clone()));
             let mut builder = http1::Builder::new();
@@ -203,10 +218,11 @@ async fn handle(req: Request<Incoming>, st: Arc<State>) -> Result<Resp, Infallib
     let Ok(_permit) = st.slots.clone().acquire_owned().await else {
         return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down"));
     };
-    let body = match Limited::new(req.into_body(), st.limits.max_body_bytes)
-        .collect()
-        .await
-    {
+    let collect = Limited::new(req.into_body(), st.limits.max_body_bytes).collect();
+    let Ok(collected) = tokio::time::timeout(st.limits.body_read_timeout, collect).await else {
+        return Ok(plain(StatusCode::REQUEST_TIMEOUT, "request body too slow"));
+    };
+    let body = match collected {
         Ok(b) => b.to_bytes(),
         Err(e) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -368,15 +384,13 @@ async fn run(st: &Arc<State>, obj: &Map<String, Value>) -> Result<Value, RpcErr>
         .ok_or_else(|| RpcErr::new(code::METHOD_NOT_FOUND, "Method not found"))?;
     let params = Params::new(spec, obj.get("params"))?;
     tracing::debug!(target: "rpc", method = name, "RPC call");
-    if spec.blocking {
-        let backend = st.backend.clone();
-        tokio::task::spawn_blocking(move || methods::call(&*backend, spec, &params))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(target: "rpc", method = spec.name, "RPC handler failed: {e}");
-                Err(RpcErr::new(code::INTERNAL_ERROR, "Internal error"))
-            })
-    } else {
-        methods::call(&*st.backend, spec, &params)
-    }
+    // Every backend call runs on the blocking pool: the node may read sled, run Argon2 or
+    // `Handle::block_on` inside any method without stalling or panicking a runtime worker.
+    let backend = st.backend.clone();
+    tokio::task::spawn_blocking(move || methods::call(&*backend, spec, &params))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(target: "rpc", method = spec.name, "RPC handler failed: {e}");
+            Err(RpcErr::new(code::INTERNAL_ERROR, "Internal error"))
+        })
 }
