@@ -501,17 +501,10 @@ fn bad_input_on_p2p_port() {
 /// 6. Quorum loss: with 2 of 4 nodes SIGKILLed the other two must not finalize anything (1/2
 ///    of the weight is not > 2/3); once the two are restarted, the four must resume.
 ///
-/// Fails today: the cluster never gets past the height that was open when quorum was lost.
-/// Nodes 0 and 1 sent their proposal and prevotes for that height while 2 and 3 were down, and
-/// nothing ever sends them again (src/node/driver.rs broadcasts each own proposal/vote once, in
-/// `apply_effect` `CastProposal`/`CastVote`; nothing re-gossips current-height messages to a
-/// peer that (re)connects, and no periodic re-broadcast exists). The restarted nodes prevote nil
-/// after their propose timeout and then wait in the prevote step for 2/3 prevotes they will never
-/// see (no timeout is scheduled before 2/3 of any prevotes); nodes 0 and 1 precommit nil and
-/// wait for 2/3 precommits that never come. No `round change` is ever logged again.
+/// Tendermint assumes every message is eventually delivered: the proposal and prevotes sent
+/// while two nodes were down must reach them after restart. The driver re-sends its own messages
+/// of a height that stays open (`rebroadcast_if_stuck`); without that this test deadlocks.
 #[test]
-#[ignore = "node bug: current-height votes are not re-gossiped to reconnecting peers, so the \
-            cluster deadlocks after a quorum loss (see the test's doc comment)"]
 fn quorum_loss_then_recovery() {
     let mut c = Cluster::init("quorum", 4, base_port(6));
     c.start_all();

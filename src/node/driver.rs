@@ -27,6 +27,9 @@ const SYNC_BATCH: u32 = 128;
 const SYNC_REPLY_BYTES: usize = 3 * 1024 * 1024;
 /// Consensus messages buffered for future heights.
 const MAX_BUFFERED: usize = 10_000;
+/// A height open this long re-sends our own proposal and votes (peers that restarted or missed
+/// them would otherwise wait forever: Tendermint assumes eventual delivery).
+const REBROADCAST_AFTER: Duration = Duration::from_secs(2);
 /// Block bytes reserved for header, coinbase and evidence.
 const BLOCK_OVERHEAD: usize = 64 * 1024;
 
@@ -168,6 +171,8 @@ pub struct Driver {
     last_votes: HashMap<PublicKey, LastVote>,
     /// Certificate of the tip, carried by the next block as its `last_commit`.
     tip_cert: CommitCertificate,
+    /// When our own messages of the current height were last re-sent.
+    last_rebroadcast: Instant,
 }
 
 impl Driver {
@@ -220,6 +225,7 @@ impl Driver {
             tps_second: (now, 0),
             last_votes: HashMap::new(),
             tip_cert,
+            last_rebroadcast: now,
         }
     }
 
@@ -740,6 +746,7 @@ impl Driver {
             (tm, effects)
         } else {
             tracing::info!(target: "consensus", height = h, n = own_inputs.len(), "resuming height from own-message log");
+            self.last_rebroadcast = now - REBROADCAST_AFTER;
             Tendermint::restore(chain_id, h, set, own, self.spec.consensus, own_inputs)
         };
         self.run = Some(HeightRun {
@@ -1092,11 +1099,40 @@ impl Driver {
 
     fn on_tick(&mut self) {
         self.check_sync();
+        self.rebroadcast_if_stuck();
         let now = Instant::now();
         if now.duration_since(self.tps_second.0) >= Duration::from_secs(1) {
             push_bounded(&mut self.snapshot.tps, self.tps_second.1, 60);
             self.tps_second = (now, 0);
             self.dirty = true;
+        }
+    }
+
+    /// Re-sends our own signed messages of the current height to every peer when the height has
+    /// been open for a while, so peers that restarted or lost them can still reach a quorum.
+    fn rebroadcast_if_stuck(&mut self) {
+        let Some(run) = self.run.as_ref() else { return };
+        let now = Instant::now();
+        if now.duration_since(run.started) < REBROADCAST_AFTER
+            || now.duration_since(self.last_rebroadcast) < REBROADCAST_AFTER
+        {
+            return;
+        }
+        self.rebroadcast_own();
+    }
+
+    fn rebroadcast_own(&mut self) {
+        self.last_rebroadcast = Instant::now();
+        let msgs = self.signer.wal(self.current_height());
+        if msgs.is_empty() {
+            return;
+        }
+        let peers: Vec<PeerId> = self.p2p.peers().borrow().iter().map(|p| p.id).collect();
+        tracing::debug!(target: "consensus", height = self.current_height(), msgs = msgs.len(), peers = peers.len(), "re-sending own messages");
+        for m in msgs {
+            for p in &peers {
+                self.p2p.send(*p, m.clone());
+            }
         }
     }
 
