@@ -305,6 +305,9 @@ impl Config {
             let Some(rest) = k.strip_prefix("TIMECOIN_") else {
                 continue;
             };
+            if NOT_CONFIG.contains(&k.as_str()) {
+                continue;
+            }
             let Some((section, key)) = rest.split_once('_') else {
                 continue;
             };
@@ -378,6 +381,9 @@ impl Config {
         Ok(())
     }
 }
+
+/// Variables with the config prefix that are secrets for commands, not config keys.
+const NOT_CONFIG: [&str; 2] = ["TIMECOIN_WALLET_PASSPHRASE", "TIMECOIN_WALLET_MNEMONIC"];
 
 const SECTIONS: [&str; 10] = [
     "node",

@@ -68,6 +68,10 @@ impl RpcBackend for BlockOn {
         self.wait();
         self.inner.utxo(outpoint, include_mempool)
     }
+    fn address_utxos(&self, addrs: &[Address], include_mempool: bool) -> Vec<AddressUtxo> {
+        self.wait();
+        self.inner.address_utxos(addrs, include_mempool)
+    }
     fn submit_tx(&self, tx: Transaction) -> Result<Hash, SubmitError> {
         self.wait();
         self.inner.submit_tx(tx)

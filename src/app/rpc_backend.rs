@@ -168,6 +168,26 @@ impl RpcBackend for NodeRpc {
         })
     }
 
+    fn address_utxos(&self, addrs: &[Address], include_mempool: bool) -> Vec<rb::AddressUtxo> {
+        let Ok(data) = self.rt.block_on(self.node.wallet_data(addrs.to_vec())) else {
+            return vec![];
+        };
+        let fin = data.finalized.iter().map(|(o, u)| (o, u, Some(u.height)));
+        let pend = data
+            .pending
+            .iter()
+            .filter(|_| include_mempool)
+            .map(|(o, u)| (o, u, None));
+        fin.chain(pend)
+            .map(|(o, u, height)| rb::AddressUtxo {
+                outpoint: *o,
+                output: u.output,
+                height,
+                spent_in_mempool: data.spent_in_mempool.contains(o),
+            })
+            .collect()
+    }
+
     fn submit_tx(&self, tx: Transaction) -> Result<Hash, rb::SubmitError> {
         if self
             .node

@@ -282,7 +282,7 @@ impl RpcChain {
         let min_fee_rate = rpc_call(c, "getmempoolinfo", json!([]))
             .ok()
             .and_then(|v| v.get("minrelaytxfee").and_then(Value::as_f64))
-            .map(|btc_per_kb| ((btc_per_kb * 1e8) / 1000.0).ceil().max(1.0) as u64)
+            .map(|per_kb| ((per_kb * 1e8) / 1000.0).round().max(1.0) as u64)
             .unwrap_or(1);
         Ok(RpcChain {
             utxos,

@@ -110,10 +110,18 @@ fn main() -> ExitCode {
         (Some(u), Some(p)) => basic_header(u, p),
         _ => {
             let path = cli.cookie.clone().unwrap_or_else(|| {
-                cli.datadir
+                let dir = cli
+                    .datadir
                     .clone()
-                    .unwrap_or_else(|| default_data_dir(cli.network))
-                    .join(COOKIE_FILE)
+                    .unwrap_or_else(|| default_data_dir(cli.network));
+                // The in-process devnet (`timed devnet`, `cargo run`) keeps node 0 in node0/.
+                let direct = dir.join(COOKIE_FILE);
+                let node0 = dir.join("node0").join(COOKIE_FILE);
+                if !direct.exists() && node0.exists() {
+                    node0
+                } else {
+                    direct
+                }
             });
             match read_cookie(&path) {
                 Ok((u, p)) => basic_header(&u, &p),

@@ -46,6 +46,9 @@ pub trait RpcBackend: Send + Sync + 'static {
     /// An unspent output; with `include_mempool`, outputs spent in the mempool are hidden and
     /// outputs created there are shown. Blocking.
     fn utxo(&self, outpoint: &OutPoint, include_mempool: bool) -> Option<UtxoEntry>;
+    /// Unspent outputs paying any of `addrs` (finalized; plus outputs of mempool transactions
+    /// when `include_mempool`), each flagged when a mempool transaction spends it.
+    fn address_utxos(&self, addrs: &[Address], include_mempool: bool) -> Vec<AddressUtxo>;
 
     // ----- mempool -----
 
@@ -179,6 +182,19 @@ pub struct UtxoEntry {
 }
 
 /// Why a submitted transaction was not accepted. Mapped to Bitcoin Core's codes.
+/// An unspent output of an address (`getaddressutxos`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressUtxo {
+    /// Where it is.
+    pub outpoint: OutPoint,
+    /// Amount and address.
+    pub output: TxOut,
+    /// Height of its block; `None` while its transaction is in the mempool.
+    pub height: Option<u64>,
+    /// A mempool transaction spends it.
+    pub spent_in_mempool: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum SubmitError {
     /// Already in the mempool: `sendrawtransaction` still answers with the txid, like Bitcoin

@@ -86,6 +86,9 @@ pub static METHODS: &[MethodSpec] = &[
     m("getrawmempool", "Blockchain", &[
         opt("verbose", "boolean", "true for an object keyed by txid, false for an array of txids (default false)"),
     ], "Returns the transaction ids in the mempool."),
+    m("getaddressutxos", "Blockchain", &[
+        req("addresses", "object", "{\"addresses\": [\"address\", ...], \"mempool\": bool} or an array of addresses (at most 1,000)"),
+    ], "Returns the unspent outputs of addresses (Dash/Insight style): address, txid, outputIndex, satoshis, height (null while in the mempool), spentinmempool."),
     m("gettxout", "Blockchain", &[
         req("txid", "string", "The transaction id"),
         req("n", "numeric", "The output index"),
@@ -548,6 +551,46 @@ pub fn call(b: &dyn RpcBackend, spec: &'static MethodSpec, p: &Params) -> Result
                 Err(SubmitError::AlreadyKnown) => Ok(json!(txid.to_hex())),
                 Err(e) => Err(e.into()),
             }
+        }
+        "getaddressutxos" => {
+            let (list, mempool) = match p.get(0) {
+                Some(Value::Array(a)) => (a.clone(), false),
+                Some(Value::Object(o)) => (
+                    o.get("addresses")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .ok_or_else(|| RpcErr::param("missing \"addresses\" array"))?,
+                    o.get("mempool").and_then(Value::as_bool).unwrap_or(false),
+                ),
+                Some(_) => return Err(RpcErr::type_err("Expected an object or an array of addresses")),
+                None => return Err(RpcErr::param("missing addresses")),
+            };
+            if list.len() > 1_000 {
+                return Err(RpcErr::param("at most 1,000 addresses per call"));
+            }
+            let mut addrs = Vec::with_capacity(list.len());
+            for v in &list {
+                let s = v.as_str().ok_or_else(|| RpcErr::type_err("addresses must be strings"))?;
+                let a = Address::parse(s, net)
+                    .map_err(|e| RpcErr::new(super::error::code::INVALID_ADDRESS_OR_KEY, format!("Invalid address {s}: {e}")))?;
+                addrs.push(a);
+            }
+            let utxos = b.address_utxos(&addrs, mempool);
+            Ok(Value::Array(
+                utxos
+                    .iter()
+                    .map(|u| {
+                        json!({
+                            "address": u.output.address.encode(net),
+                            "txid": u.outpoint.txid.to_hex(),
+                            "outputIndex": u.outpoint.index,
+                            "satoshis": u.output.amount.0,
+                            "height": u.height,
+                            "spentinmempool": u.spent_in_mempool,
+                        })
+                    })
+                    .collect(),
+            ))
         }
         "gettxout" => {
             let txid = p.hash(0)?;

@@ -352,6 +352,41 @@ impl RpcBackend for MockBackend {
                 location: TxLocation::Mempool,
             })
     }
+    fn address_utxos(&self, addrs: &[Address], include_mempool: bool) -> Vec<AddressUtxo> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        let blocks = st
+            .blocks
+            .iter()
+            .map(|b| (&b.block.txs, Some(b.block.header.height)));
+        let pool = st.mempool.iter().map(|(t, _)| (t, None));
+        let mut txs: Vec<(&Transaction, Option<u64>)> = Vec::new();
+        for (list, h) in blocks {
+            txs.extend(list.iter().map(|t| (t, h)));
+        }
+        if include_mempool {
+            txs.extend(pool.map(|(t, h)| (t, h)));
+        }
+        for (t, height) in txs {
+            let txid = t.txid();
+            for (i, o) in t.outputs.iter().enumerate() {
+                let op = OutPoint {
+                    txid,
+                    index: i as u32,
+                };
+                if addrs.contains(&o.address) && !Self::spent_in_chain(&st, &op) {
+                    out.push(AddressUtxo {
+                        outpoint: op,
+                        output: *o,
+                        height,
+                        spent_in_mempool: Self::spent_in_mempool(&st, &op),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     fn utxo(&self, outpoint: &OutPoint, include_mempool: bool) -> Option<UtxoEntry> {
         let st = self.lock();
         let (output, height, coinbase) = Self::find_output(&st, outpoint)?;
