@@ -365,7 +365,7 @@ impl RpcBackend for MockBackend {
             txs.extend(list.iter().map(|t| (t, h)));
         }
         if include_mempool {
-            txs.extend(pool.map(|(t, h)| (t, h)));
+            txs.extend(pool);
         }
         for (t, height) in txs {
             let txid = t.txid();
