@@ -2,6 +2,7 @@
 //! benchmark and wallet commands.
 
 pub mod args;
+pub mod bench;
 pub mod resolve;
 pub mod rpc_backend;
 pub mod run;
@@ -34,7 +35,7 @@ pub fn main() -> ExitCode {
             }) => devnet_init(nodes, dir, base_port),
             None => run_from_config(&cli.node, Some((d.nodes, d.base_port, d.headless))),
         },
-        Some(Cmd::Bench(_b)) => Err("bench: not wired yet".into()),
+        Some(Cmd::Bench(b)) => bench::run(&b),
         Some(Cmd::Wallet(w)) => wallet_cmd::run(w, &cli.node),
     };
     match result {
