@@ -25,7 +25,7 @@ pub use proposer::proposer;
 pub use signer::{DoubleSignGuard, GuardError, LastSigned, SignStep, SignerState};
 pub use snapshot::{ConsensusSnapshot, RoundOutcome, RoundRecord, ValidatorVotes};
 pub use state_machine::{Effect, Input, Tendermint, FUTURE_ROUNDS, MAX_PROPOSALS_PER_ROUND};
-pub use vote_keeper::{AddVote, VoteKeeper};
+pub use vote_keeper::{AddVote, VoteKeeper, MAX_CONFLICTS};
 
 /// The steps of a round; `Commit` once the height is decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -159,7 +159,7 @@ impl Config {
             relay_votes: false,
             replay_attack: false,
             target: 5,
-            max_time: 120_000,
+            max_time: 60_000,
         }
     }
 }
@@ -268,6 +268,9 @@ pub struct Outcome {
     pub final_heights: Vec<u64>,
     pub banned_offenders: usize,
     pub end_time: Ms,
+    pub crashes: usize,
+    pub guard_refusals: usize,
+    pub messages: u64,
 }
 
 pub struct Sim {
@@ -341,6 +344,9 @@ impl Sim {
                 final_heights: vec![],
                 banned_offenders: 0,
                 end_time: 0,
+                crashes: 0,
+                guard_refusals: 0,
+                messages: 0,
             },
             recorded: vec![],
         }
@@ -407,6 +413,42 @@ impl Sim {
             self.event(q.ev);
         }
         self.out.end_time = self.now;
+        if std::env::var("TIMECOIN_SIM_TRACE").is_ok() {
+            for (i, n) in self.nodes.iter().enumerate() {
+                if let Some(c) = &n.core {
+                    println!(
+                        "node {i} {:?} h={} r={} {:?} locked={:?} valid={:?}",
+                        n.behavior,
+                        c.height(),
+                        c.round(),
+                        c.step(),
+                        c.locked(),
+                        c.valid()
+                    );
+                    for r in 0..=c.round().min(6) {
+                        let props: Vec<_> = c
+                            .proposals(r)
+                            .iter()
+                            .map(|(p, v)| (p.block_hash, p.pol_round, *v))
+                            .collect();
+                        let pv: Vec<_> = c
+                            .votes()
+                            .votes(r, VoteKind::Prevote)
+                            .map(|v| (v.voter.short(), v.block))
+                            .collect();
+                        let pc: Vec<_> = c
+                            .votes()
+                            .votes(r, VoteKind::Precommit)
+                            .map(|v| (v.voter.short(), v.block))
+                            .collect();
+                        println!("   r{r} props={props:?}\n      pv={pv:?}\n      pc={pc:?}");
+                    }
+                }
+            }
+            for i in 0..self.nodes.len() {
+                println!("key {i} = {}", key_of(i).public().short());
+            }
+        }
         self.out.final_heights = self.nodes.iter().map(|n| n.chain.len() as u64).collect();
         let offenders: BTreeSet<PublicKey> = self
             .nodes
@@ -475,6 +517,7 @@ impl Sim {
     }
 
     fn crash(&mut self, i: usize, down: Ms) {
+        self.out.crashes += 1;
         let n = &mut self.nodes[i];
         n.up = false;
         n.inc += 1;
@@ -662,6 +705,7 @@ impl Sim {
     }
 
     fn deliver(&mut self, i: usize, from: usize, msg: NetMsg) {
+        self.out.messages += 1;
         if !self.nodes[i].up || self.nodes[i].core.is_none() {
             return;
         }
@@ -740,9 +784,11 @@ impl Sim {
                         valid,
                     },
                 );
+                let inc = self.nodes[i].inc;
                 for s in &c.cert.sigs {
-                    if self.nodes[i].height() != h || !self.nodes[i].up {
-                        break;
+                    if self.nodes[i].height() != h || !self.nodes[i].up || self.nodes[i].inc != inc
+                    {
+                        return;
                     }
                     let v = Vote {
                         chain_id: self.chain_id,
@@ -754,6 +800,20 @@ impl Sim {
                         signature: s.signature,
                     };
                     self.feed(i, Input::Vote(v));
+                }
+                // The core may not reach the decision from the certificate's votes alone (it
+                // counted an equivocator's other vote first). Like a syncing node, the driver
+                // then commits on the verified certificate.
+                if self.nodes[i].height() == h && self.nodes[i].up && self.nodes[i].inc == inc {
+                    let cert = c.cert.clone();
+                    self.on_decide(
+                        i,
+                        h,
+                        cert.round,
+                        cert.block_hash,
+                        cert,
+                        Some(c.proposal.clone()),
+                    );
                 }
             }
         }
@@ -785,7 +845,10 @@ impl Sim {
             let mut g = DoubleSignGuard::new(n.guard);
             match g.authorize(h, r, step, sh) {
                 Ok(s) => n.guard = s, // "persisted" before the signature leaves
-                Err(_) => return false,
+                Err(_) => {
+                    self.out.guard_refusals += 1;
+                    return false;
+                }
             }
         }
         n.wal.push(entry);
@@ -976,7 +1039,7 @@ impl Sim {
                     block_hash,
                     certificate,
                 } => {
-                    self.on_decide(i, height, round, block_hash, certificate);
+                    self.on_decide(i, height, round, block_hash, certificate, None);
                     return;
                 }
                 Effect::Evidence(e) => {
@@ -1000,6 +1063,7 @@ impl Sim {
         round: u32,
         block_hash: Hash,
         cert: CommitCertificate,
+        known_proposal: Option<Proposal>,
     ) {
         let honest = self.honest(i);
         let set = self.set_for(i, height);
@@ -1030,11 +1094,12 @@ impl Sim {
                 "validity: node {i} decided an invalid block at height {height}"
             ));
         }
-        let Some(proposal) = self.nodes[i]
-            .core
-            .as_ref()
-            .and_then(|c| find_proposal(c, round, block_hash))
-        else {
+        let Some(proposal) = known_proposal.or_else(|| {
+            self.nodes[i]
+                .core
+                .as_ref()
+                .and_then(|c| find_proposal(c, round, block_hash))
+        }) else {
             self.out.violations.push(format!(
                 "node {i} decided without a proposal at height {height}"
             ));
@@ -1186,6 +1251,8 @@ pub fn run_scenario(
     let mut failures = vec![];
     let mut name = "";
     let mut runs = 0;
+    let started = std::time::Instant::now();
+    let (mut crashes, mut refusals, mut messages, mut evidence, mut vtime) = (0, 0, 0u64, 0, 0u64);
     for seed in seeds() {
         let cfg = make_cfg(seed);
         name = cfg.name;
@@ -1196,15 +1263,30 @@ pub fn run_scenario(
         if !v.is_empty() {
             failures.push(format!("scenario {name} seed={seed}: {}", v.join("; ")));
         }
+        crashes += out.crashes;
+        refusals += out.guard_refusals;
+        messages += out.messages;
+        evidence += out.evidence_seen;
+        vtime += out.end_time;
         rounds.extend(out.stats.iter().map(|s| s.rounds));
         latency.extend(out.stats.iter().map(|s| s.latency));
         runs += 1;
     }
+    let over0 = rounds.iter().filter(|r| **r > 1).count();
+    let max_rounds = rounds.iter().copied().max().unwrap_or(0);
+    let mut lat_sorted = latency.clone();
+    lat_sorted.sort();
+    let p90 = lat_sorted
+        .get(lat_sorted.len() * 9 / 10)
+        .copied()
+        .unwrap_or(0);
     println!(
-        "scenario {name}: {runs} seeds, {} decisions, median rounds per height {}, median virtual time to finality {} ms",
+        "scenario {name}: {runs} seeds, {} decisions, median rounds/height {}, decided after round 0: {over0}, max rounds {max_rounds}, median time to finality {} ms (p90 {p90} ms), crashes {crashes}, guard refusals {refusals}, evidence effects {evidence}, deliveries {messages}, mean virtual run {} ms, wall {:.1} s",
         rounds.len(),
-        median(rounds),
-        median(latency)
+        median(rounds.clone()),
+        median(latency),
+        vtime / runs.max(1),
+        started.elapsed().as_secs_f64(),
     );
     assert!(
         failures.is_empty(),
