@@ -237,6 +237,8 @@ struct Node {
     crash_after_sign: Option<Ms>,
     last_sync: HashMap<(usize, u64), Ms>,
     relayed: HashSet<(PublicKey, u64, u32, VoteKind, Option<Hash>)>,
+    /// (height, round, step) at the last gossip tick: rebroadcast only when stuck.
+    last_gossip_state: Option<(u64, u32, Step)>,
 }
 
 impl Node {
@@ -288,7 +290,7 @@ pub struct Sim {
     recorded: Vec<Vote>,
 }
 
-const GOSSIP_MS: Ms = 400;
+const GOSSIP_MS: Ms = 200;
 const FUTURE_BUFFER: usize = 20_000;
 
 pub fn key_of(i: usize) -> SecretKey {
@@ -320,6 +322,7 @@ impl Sim {
                     crash_after_sign: None,
                     last_sync: HashMap::new(),
                     relayed: HashSet::new(),
+                    last_gossip_state: None,
                 }
             })
             .collect();
@@ -381,7 +384,7 @@ impl Sim {
             (self.cfg.members)(h)
                 .into_iter()
                 .map(|j| Validator {
-                    key: key_of(j).public(),
+                    key: self.nodes[j].pk,
                     weight: self.cfg.weights[j],
                 })
                 .filter(|v| !banned.contains(&v.key))
@@ -446,7 +449,7 @@ impl Sim {
                 }
             }
             for i in 0..self.nodes.len() {
-                println!("key {i} = {}", key_of(i).public().short());
+                println!("key {i} = {}", self.nodes[i].pk.short());
             }
         }
         self.out.final_heights = self.nodes.iter().map(|n| n.chain.len() as u64).collect();
@@ -639,6 +642,15 @@ impl Sim {
 
     fn gossip(&mut self, i: usize) {
         let h = self.nodes[i].height();
+        let state = self.nodes[i]
+            .core
+            .as_ref()
+            .map(|c| (c.height(), c.round(), c.step()));
+        if state != self.nodes[i].last_gossip_state {
+            // Progress since the last tick: nothing to repair.
+            self.nodes[i].last_gossip_state = state;
+            return;
+        }
         let msgs: Vec<NetMsg> = self.nodes[i]
             .wal
             .iter()
@@ -1191,7 +1203,7 @@ impl Sim {
                         r,
                         kind,
                         Some(Hash::of(Domain::BlockHeader, b"x")),
-                        &key_of(signer),
+                        &self.nodes[signer].key,
                     );
                     self.push(
                         self.now + 1,
