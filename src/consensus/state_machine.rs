@@ -389,11 +389,15 @@ impl Tendermint {
         let own = Some(p.proposer) == self.own_key;
         let round = p.round;
         let list = self.proposals.entry(round).or_default();
-        if list
-            .iter()
-            .any(|(q, _)| q.block_hash == p.block_hash && q.pol_round == p.pol_round)
-            || list.len() >= MAX_PROPOSALS_PER_ROUND
+        if let Some(known) = list
+            .iter_mut()
+            .find(|(q, _)| q.block_hash == p.block_hash && q.pol_round == p.pol_round)
         {
+            // The driver may learn the block only later: a valid verdict upgrades an invalid one.
+            known.1 |= valid;
+            return;
+        }
+        if list.len() >= MAX_PROPOSALS_PER_ROUND {
             return;
         }
         list.push((p, valid));

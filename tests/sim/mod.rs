@@ -460,6 +460,29 @@ impl Sim {
             .map(|e| e.offender())
             .collect();
         self.out.banned_offenders = offenders.len();
+        // No honest node ever signed two different messages for one (height, round, step),
+        // across crashes and restarts.
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.behavior == Behavior::Equivocator {
+                continue;
+            }
+            let mut signed: HashMap<(u64, u32, SignStep), Hash> = HashMap::new();
+            for w in &n.wal {
+                let (k, sh) = match w {
+                    WalEntry::Proposal(p, _) => {
+                        ((p.height, p.round, SignStep::Propose), p.signing_bytes())
+                    }
+                    WalEntry::Vote(v) => ((v.height, v.round, v.kind.into()), v.signing_bytes()),
+                };
+                if let Some(prev) = signed.insert(k, sh) {
+                    if prev != sh {
+                        self.out
+                            .violations
+                            .push(format!("node {i} double-signed at {k:?}"));
+                    }
+                }
+            }
+        }
         self.out
     }
 
