@@ -285,6 +285,7 @@ pub struct Sim {
     chain_id: Hash,
     params: ConsensusParams,
     verified: HashSet<(PublicKey, Hash, Signature)>,
+    verified_certs: HashSet<(Hash, Hash, u64)>,
     decisions: HashMap<u64, Hash>,
     out: Outcome,
     recorded: Vec<Vote>,
@@ -337,6 +338,7 @@ impl Sim {
             chain_id: Hash::of(Domain::ChainId, b"timecoin-sim"),
             params: ConsensusParams::devnet(),
             verified: HashSet::new(),
+            verified_certs: HashSet::new(),
             decisions: HashMap::new(),
             out: Outcome {
                 violations: vec![],
@@ -695,6 +697,23 @@ impl Sim {
         }
     }
 
+    /// Certificate check, memoized per (certificate, set): verification is a pure function.
+    fn verify_cert(
+        &mut self,
+        cert: &CommitCertificate,
+        height: u64,
+        set: &ValidatorSet,
+    ) -> Result<(), String> {
+        let key = (cert.hash(), set.hash(), height);
+        if self.verified_certs.contains(&key) {
+            return Ok(());
+        }
+        cert.verify(&self.chain_id, height, &cert.block_hash, set)
+            .map_err(|e| e.to_string())?;
+        self.verified_certs.insert(key);
+        Ok(())
+    }
+
     fn verify_cached(&mut self, key: PublicKey, msg: Hash, sig: Signature) -> bool {
         if self.verified.contains(&(key, msg, sig)) {
             return true;
@@ -795,9 +814,8 @@ impl Sim {
             }
             NetMsg::Commit(c) => {
                 let set = self.set_for(i, h);
-                if c.cert
-                    .verify(&self.chain_id, h, &c.proposal.block_hash, &set)
-                    .is_err()
+                if c.cert.block_hash != c.proposal.block_hash
+                    || self.verify_cert(&c.cert, h, &set).is_err()
                     || !self.verify_cached(
                         c.proposal.proposer,
                         c.proposal.signing_bytes(),
@@ -1112,7 +1130,12 @@ impl Sim {
             } else {
                 self.decisions.insert(height, block_hash);
             }
-            if let Err(e) = cert.verify(&self.chain_id, height, &block_hash, &set) {
+            if cert.block_hash != block_hash {
+                self.out
+                    .violations
+                    .push(format!("node {i}: certificate for another block"));
+            }
+            if let Err(e) = self.verify_cert(&cert, height, &set) {
                 self.out.violations.push(format!(
                     "certificate of node {i} at height {height} rejected: {e}"
                 ));
