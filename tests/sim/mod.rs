@@ -14,7 +14,7 @@ use timecoin::consensus::{
     ConsensusParams, DoubleSignGuard, Effect, Input, SignStep, SignerState, Step, Tendermint,
 };
 use timecoin::types::{
-    CommitCertificate, Domain, Encode, Evidence, Hash, Proposal, PublicKey, SecretKey, Signature,
+    CommitCertificate, Domain, Evidence, Hash, Proposal, PublicKey, SecretKey, Signature,
     Validator, ValidatorSet, Vote, VoteKind,
 };
 
@@ -1366,9 +1366,4 @@ pub fn progress(cfg: &Config, out: &Outcome) -> Vec<String> {
         }
     }
     v
-}
-
-#[allow(dead_code)]
-pub fn encoded_len<T: Encode>(t: &T) -> usize {
-    t.to_bytes().len()
 }
