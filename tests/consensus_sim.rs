@@ -261,6 +261,9 @@ fn s8_replays_foreign_chain_and_floods() {
             if o.evidence_seen != 0 {
                 v.push("duplicates or replays were reported as equivocation".into());
             }
+            if o.dup_checks == 0 {
+                v.push("the 1,000-copies check never ran".into());
+            }
             v
         },
     );
