@@ -163,6 +163,7 @@ fn s4_equivocating_masternode() {
             c.behaviors[1] = Behavior::Equivocator;
             c.relay_votes = true;
             c.target = 6;
+            c.until_evidence_included = true;
             c
         },
         |c, o| {

@@ -240,20 +240,24 @@ fn round_skip_on_one_third_and_future_messages_count() {
     let ks = keys(4);
     let me = non_proposer(&ks);
     let (mut t, _) = instance(&ks, me);
-    t.handle(vote(&ks[0], 1, 3, VoteKind::Prevote, None));
+    let others: Vec<&SecretKey> = ks
+        .iter()
+        .filter(|k| k.public() != ks[me].public())
+        .collect();
+    t.handle(vote(others[0], 1, 3, VoteKind::Prevote, None));
     assert_eq!(t.round(), 0);
-    t.handle(vote(&ks[1], 1, 3, VoteKind::Precommit, None));
+    t.handle(vote(others[1], 1, 3, VoteKind::Precommit, None));
     assert_eq!(t.round(), 3, "f+1 of round 3 makes us skip");
     // Far-future messages are dropped.
     t.handle(vote(
-        &ks[0],
+        others[0],
         1,
         3 + FUTURE_ROUNDS + 1,
         VoteKind::Prevote,
         None,
     ));
     t.handle(vote(
-        &ks[1],
+        others[1],
         1,
         3 + FUTURE_ROUNDS + 1,
         VoteKind::Prevote,

@@ -139,6 +139,8 @@ pub struct Config {
     pub replay_attack: bool,
     /// Heights every honest node must commit.
     pub target: u64,
+    /// Also run until an honest node's chain holds evidence (scenario 4).
+    pub until_evidence_included: bool,
     pub max_time: Ms,
 }
 
@@ -159,6 +161,7 @@ impl Config {
             relay_votes: false,
             replay_attack: false,
             target: 5,
+            until_evidence_included: false,
             max_time: 60_000,
         }
     }
@@ -230,6 +233,8 @@ struct Node {
     chain: Vec<Committed>,
     // Volatile.
     core: Option<Tendermint>,
+    /// The finished height's instance, kept to collect late votes as evidence.
+    prev_core: Option<Tendermint>,
     blocks: HashMap<Hash, Rc<SimBlock>>,
     future: Vec<(usize, NetMsg)>,
     pending_evidence: Vec<Evidence>,
@@ -318,6 +323,7 @@ impl Sim {
                     wal: vec![],
                     chain: vec![],
                     core: None,
+                    prev_core: None,
                     blocks: HashMap::new(),
                     future: vec![],
                     pending_evidence: vec![],
@@ -422,6 +428,9 @@ impl Sim {
         }
         self.out.end_time = self.now;
         if std::env::var("TIMECOIN_SIM_TRACE").is_ok() {
+            for (i, d) in self.out.decisions_by.iter().enumerate() {
+                println!("node {i} decisions (height, ms): {d:?}");
+            }
             for (i, n) in self.nodes.iter().enumerate() {
                 if let Some(c) = &n.core {
                     println!(
@@ -496,7 +505,14 @@ impl Sim {
         // crash window is over.
         let windows_over = self.cfg.partitions.iter().all(|p| self.now >= p.1)
             && self.cfg.silent.iter().all(|s| self.now >= s.2);
+        let evidence_ok = !self.cfg.until_evidence_included
+            || self
+                .nodes
+                .iter()
+                .filter(|n| n.behavior == Behavior::Honest)
+                .all(|n| n.chain.iter().any(|c| !c.block.evidence.is_empty()));
         windows_over
+            && evidence_ok
             && (0..self.nodes.len())
                 .filter(|i| self.honest(*i))
                 .all(|i| self.nodes[i].up && self.nodes[i].chain.len() as u64 >= self.cfg.target)
@@ -553,6 +569,7 @@ impl Sim {
         n.up = false;
         n.inc += 1;
         n.core = None;
+        n.prev_core = None;
         n.blocks.clear();
         n.future.clear();
         n.pending_evidence.clear();
@@ -769,6 +786,21 @@ impl Sim {
         let h = self.nodes[i].height();
         let mh = msg.height();
         if mh < h {
+            if let NetMsg::Vote(v) = &msg {
+                // Late votes of the previous height still reveal equivocation.
+                if mh + 1 == h && self.verify_cached(v.voter, v.signing_bytes(), v.signature) {
+                    let effects = self.nodes[i]
+                        .prev_core
+                        .as_mut()
+                        .map(|c| c.handle(Input::Vote(v.clone())))
+                        .unwrap_or_default();
+                    let evidence: Vec<Effect> = effects
+                        .into_iter()
+                        .filter(|e| matches!(e, Effect::Evidence(_)))
+                        .collect();
+                    self.process(i, evidence);
+                }
+            }
             if !matches!(msg, NetMsg::Commit(_)) && mh > 0 {
                 self.sync_reply(i, from, mh);
             }
@@ -1190,6 +1222,7 @@ impl Sim {
         n.pending_evidence.retain(|e| !included.contains(&e.id()));
         n.blocks.clear();
         n.relayed.clear();
+        n.prev_core = n.core.take();
         // The signer state and WAL of finished heights could be pruned here.
         self.start_height(i);
     }
