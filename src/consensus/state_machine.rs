@@ -66,7 +66,9 @@ pub enum Effect {
         round: u32,
     },
     /// Sign (after the double-sign guard and persisting), broadcast the proposal with its
-    /// block, and feed it back as [`Input::Proposal`].
+    /// block, and feed it back as [`Input::Proposal`]. With `pol_round: Some(_)` the block is
+    /// the validValue, a block this height already saw: the driver keeps the blocks of the
+    /// current height's proposals until the height is decided.
     CastProposal {
         /// Height.
         height: u64,
