@@ -137,6 +137,8 @@ pub struct Config {
     pub relay_votes: bool,
     /// Replay old votes, inject 1,000 copies of a vote and other-chain votes.
     pub replay_attack: bool,
+    /// The proposer of height 1, round 0 becomes a [`Behavior::SilentProposer`].
+    pub silent_first_proposer: bool,
     /// Heights every honest node must commit.
     pub target: u64,
     /// Also run until an honest node's chain holds evidence (scenario 4).
@@ -161,6 +163,7 @@ impl Config {
             relay_votes: false,
             replay_attack: false,
             target: 5,
+            silent_first_proposer: false,
             until_evidence_included: false,
             max_time: 60_000,
         }
@@ -273,6 +276,8 @@ pub struct Outcome {
     pub decisions_by: Vec<Vec<(u64, Ms)>>,
     pub evidence_seen: usize,
     pub final_heights: Vec<u64>,
+    /// Behaviour of each node in the run.
+    pub behaviors: Vec<Behavior>,
     pub banned_offenders: usize,
     pub end_time: Ms,
     pub crashes: usize,
@@ -301,10 +306,12 @@ pub struct Sim {
 const GOSSIP_MS: Ms = 200;
 const FUTURE_BUFFER: usize = 20_000;
 
-pub fn key_of(i: usize) -> SecretKey {
-    let mut s = [0u8; 32];
+/// Node `i`'s key in the run of `seed`: keys differ per seed, so the key order, and with it
+/// the proposer schedule, differs per seed.
+pub fn key_of(seed: u64, i: usize) -> SecretKey {
+    let mut s = [0x51u8; 32];
     s[0] = i as u8 + 1;
-    s[1] = 0x51;
+    s[8..16].copy_from_slice(&seed.to_le_bytes());
     SecretKey::from_seed(&s)
 }
 
@@ -312,7 +319,7 @@ impl Sim {
     pub fn new(cfg: Config, seed: u64) -> Sim {
         let nodes = (0..cfg.weights.len())
             .map(|i| {
-                let key = key_of(i);
+                let key = key_of(seed, i);
                 Node {
                     pk: key.public(),
                     key,
@@ -336,6 +343,22 @@ impl Sim {
             })
             .collect();
         let n = cfg.weights.len();
+        let mut nodes: Vec<Node> = nodes;
+        if cfg.silent_first_proposer {
+            let set = ValidatorSet::new(
+                (cfg.members)(1)
+                    .into_iter()
+                    .map(|j| Validator {
+                        key: nodes[j].pk,
+                        weight: cfg.weights[j],
+                    })
+                    .collect(),
+            );
+            let p = timecoin::consensus::proposer(&set, 1, 0);
+            for node in nodes.iter_mut().filter(|x| x.pk == p) {
+                node.behavior = Behavior::SilentProposer;
+            }
+        }
         Sim {
             cfg,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -355,6 +378,7 @@ impl Sim {
                 decisions_by: vec![vec![]; n],
                 evidence_seen: 0,
                 final_heights: vec![],
+                behaviors: vec![],
                 banned_offenders: 0,
                 end_time: 0,
                 crashes: 0,
@@ -467,6 +491,7 @@ impl Sim {
             }
         }
         self.out.final_heights = self.nodes.iter().map(|n| n.chain.len() as u64).collect();
+        self.out.behaviors = self.nodes.iter().map(|n| n.behavior).collect();
         let offenders: BTreeSet<PublicKey> = self
             .nodes
             .iter()
@@ -1452,7 +1477,7 @@ pub fn run_scenario(
 pub fn progress(cfg: &Config, out: &Outcome) -> Vec<String> {
     let mut v = vec![];
     for (i, h) in out.final_heights.iter().enumerate() {
-        if cfg.behaviors[i] == Behavior::Honest && *h < cfg.target {
+        if out.behaviors[i] == Behavior::Honest && *h < cfg.target {
             v.push(format!(
                 "progress: node {i} committed only {h} of {} heights by {} ms",
                 cfg.target, out.end_time
