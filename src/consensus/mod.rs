@@ -12,6 +12,14 @@
 //! [`SignerState`] and writes the signed message to its WAL, then broadcasts it and feeds it
 //! back as an input. After a crash the driver rebuilds the instance with
 //! [`Tendermint::restore`] from the WAL's own messages (see there).
+//!
+//! Driver contract in short: feed every verified proposal (with the block's validity; feed it
+//! again with `valid: true` once a missing block arrives) and vote of this height, deliver the
+//! scheduled timeouts of this height, answer `BuildProposal` with `ProposalValue`, and after
+//! `Decide` commit the block with its certificate and create the instance for the next height
+//! with the validator set that results from the committed chain.
+
+#![deny(missing_docs)]
 
 mod params;
 mod proposer;
@@ -25,7 +33,7 @@ pub use proposer::proposer;
 pub use signer::{DoubleSignGuard, GuardError, LastSigned, SignStep, SignerState};
 pub use snapshot::{ConsensusSnapshot, RoundOutcome, RoundRecord, ValidatorVotes};
 pub use state_machine::{Effect, Input, Tendermint, FUTURE_ROUNDS, MAX_PROPOSALS_PER_ROUND};
-pub use vote_keeper::{AddVote, VoteKeeper};
+pub use vote_keeper::{AddVote, VoteKeeper, MAX_CONFLICTS};
 
 /// The steps of a round; `Commit` once the height is decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

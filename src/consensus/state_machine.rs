@@ -66,7 +66,9 @@ pub enum Effect {
         round: u32,
     },
     /// Sign (after the double-sign guard and persisting), broadcast the proposal with its
-    /// block, and feed it back as [`Input::Proposal`].
+    /// block, and feed it back as [`Input::Proposal`]. With `pol_round: Some(_)` the block is
+    /// the validValue, a block this height already saw: the driver keeps the blocks of the
+    /// current height's proposals until the height is decided.
     CastProposal {
         /// Height.
         height: u64,
@@ -389,11 +391,15 @@ impl Tendermint {
         let own = Some(p.proposer) == self.own_key;
         let round = p.round;
         let list = self.proposals.entry(round).or_default();
-        if list
-            .iter()
-            .any(|(q, _)| q.block_hash == p.block_hash && q.pol_round == p.pol_round)
-            || list.len() >= MAX_PROPOSALS_PER_ROUND
+        if let Some(known) = list
+            .iter_mut()
+            .find(|(q, _)| q.block_hash == p.block_hash && q.pol_round == p.pol_round)
         {
+            // The driver may learn the block only later: a valid verdict upgrades an invalid one.
+            known.1 |= valid;
+            return;
+        }
+        if list.len() >= MAX_PROPOSALS_PER_ROUND {
             return;
         }
         list.push((p, valid));

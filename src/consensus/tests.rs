@@ -118,6 +118,39 @@ fn happy_path_decides_with_valid_certificate() {
 }
 
 #[test]
+fn snapshot_shows_current_round_votes() {
+    let ks = keys(4);
+    let me = non_proposer(&ks);
+    let (mut t, _) = instance(&ks, me);
+    let b = block(4);
+    t.handle(proposal_input(&ks, &t, 0, b, None));
+    t.handle(vote(&ks[0], 1, 0, VoteKind::Prevote, Some(b)));
+    t.handle(vote(&ks[1], 1, 0, VoteKind::Prevote, None));
+    t.handle(vote(&ks[2], 1, 0, VoteKind::Precommit, None));
+    let s = t.snapshot();
+    assert_eq!((s.height, s.round, s.step), (1, 0, Step::Prevote));
+    assert_eq!(s.proposer, proposer(t.validators(), 1, 0));
+    assert_eq!(s.proposal, Some(b));
+    assert_eq!(s.total_weight, 4);
+    assert_eq!(s.validators.len(), 4);
+    let row = |k: &SecretKey| *s.validators.iter().find(|v| v.key == k.public()).unwrap();
+    assert_eq!(row(&ks[0]).prevote, Some(Some(b)));
+    assert_eq!(row(&ks[1]).prevote, Some(None));
+    assert_eq!(row(&ks[2]).prevote, None);
+    assert_eq!(row(&ks[2]).precommit, Some(None));
+    assert_eq!(s.prevote_weight, 2);
+    assert_eq!(s.precommit_weight, 1);
+    assert_eq!(
+        s.recent_rounds,
+        vec![RoundRecord {
+            height: 1,
+            round: 0,
+            outcome: RoundOutcome::InProgress
+        }]
+    );
+}
+
+#[test]
 fn proposer_builds_then_casts() {
     let ks = keys(4);
     let set = set_of(&ks);
@@ -207,20 +240,24 @@ fn round_skip_on_one_third_and_future_messages_count() {
     let ks = keys(4);
     let me = non_proposer(&ks);
     let (mut t, _) = instance(&ks, me);
-    t.handle(vote(&ks[0], 1, 3, VoteKind::Prevote, None));
+    let others: Vec<&SecretKey> = ks
+        .iter()
+        .filter(|k| k.public() != ks[me].public())
+        .collect();
+    t.handle(vote(others[0], 1, 3, VoteKind::Prevote, None));
     assert_eq!(t.round(), 0);
-    t.handle(vote(&ks[1], 1, 3, VoteKind::Precommit, None));
+    t.handle(vote(others[1], 1, 3, VoteKind::Precommit, None));
     assert_eq!(t.round(), 3, "f+1 of round 3 makes us skip");
     // Far-future messages are dropped.
     t.handle(vote(
-        &ks[0],
+        others[0],
         1,
         3 + FUTURE_ROUNDS + 1,
         VoteKind::Prevote,
         None,
     ));
     t.handle(vote(
-        &ks[1],
+        others[1],
         1,
         3 + FUTURE_ROUNDS + 1,
         VoteKind::Prevote,

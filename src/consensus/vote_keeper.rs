@@ -1,10 +1,24 @@
-//! Vote bookkeeping for one height: per round and step, at most one vote per validator is
-//! counted; exact duplicates are ignored; a second, different vote from the same validator for
-//! the same round and step is turned into [`Evidence`] (once per slot) and not counted.
-//! Tallies are by voting weight.
+//! Vote bookkeeping for one height, by voting weight.
+//!
+//! Per round and step, each validator's first vote is its vote: it fills the validator's slot
+//! and counts once in the "any value" total (2f+1 ⟨∗⟩ rules, round skip, the UI). Exact
+//! duplicates are ignored. A second, different vote from the same validator for the same round
+//! and step is an equivocation: it yields [`Evidence`] (once per slot), never replaces the
+//! first vote and never adds to the "any value" total.
+//!
+//! It does, however, add the equivocator's weight to the tally of *its own value* (at most once
+//! per value, at most [`MAX_CONFLICTS`] values per slot). This is Algorithm 1's message-set
+//! semantics ("upon 2f+1 ⟨PREVOTE, h, r, id(v)⟩": messages from distinct senders for v) and is
+//! needed for liveness: if each honest node kept only the equivocator's first vote, honest nodes
+//! that saw different first votes can disagree forever on whether a polka for v exists, so a
+//! node locked on v can never convince the others (a deadlock the simulation found). Safety is
+//! unaffected: two 2f+1 sets still intersect in an honest validator, which never equivocates.
 
 use crate::types::{CommitSig, Evidence, Hash, PublicKey, ValidatorSet, Vote, VoteKind};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Most distinct values counted for one equivocating validator in one round and step.
+pub const MAX_CONFLICTS: usize = 3;
 
 /// What happened to a vote offered to the keeper.
 #[allow(clippy::large_enum_variant)] // short-lived return value
@@ -16,10 +30,11 @@ pub enum AddVote {
     Duplicate,
     /// The voter is not in the validator set; ignored.
     NotMember,
-    /// Conflicts with the counted vote of the same voter, round and step: the first conflict
-    /// for this slot yields evidence. The vote is not counted.
+    /// Conflicts with the first vote of the same voter, round and step: the first conflict for
+    /// this slot yields evidence. The vote counts only toward its own value (module docs).
     Equivocation(Evidence),
-    /// Conflicts with a counted vote, but this slot was already reported.
+    /// Another conflicting vote for a slot already reported (counted toward its own value while
+    /// the slot holds fewer than [`MAX_CONFLICTS`] values).
     AlreadyReported,
 }
 
@@ -27,6 +42,8 @@ pub enum AddVote {
 #[derive(Clone, Debug, Default)]
 struct Tally {
     by_voter: BTreeMap<PublicKey, Vote>,
+    /// Conflicting votes: (voter, value) -> vote.
+    conflicts: BTreeMap<(PublicKey, Option<Hash>), Vote>,
     by_value: BTreeMap<Option<Hash>, u64>,
     total: u64,
 }
@@ -91,7 +108,21 @@ impl VoteKeeper {
             if prev.block == vote.block {
                 return AddVote::Duplicate;
             }
+            let ckey = (vote.voter, vote.block);
+            if tally.conflicts.contains_key(&ckey) {
+                return AddVote::Duplicate;
+            }
             let prev = prev.clone();
+            let held = tally
+                .conflicts
+                .range((vote.voter, None)..)
+                .take_while(|((k, _), _)| *k == vote.voter)
+                .count();
+            if held < MAX_CONFLICTS {
+                let entry = tally.by_value.entry(vote.block).or_default();
+                *entry = entry.saturating_add(weight);
+                tally.conflicts.insert(ckey, vote.clone());
+            }
             if self.reported.insert(slot) {
                 return AddVote::Equivocation(Evidence::from_pair(prev, vote));
             }
@@ -175,15 +206,24 @@ impl VoteKeeper {
             .flat_map(|t| t.by_voter.values())
     }
 
-    /// Precommit signatures for `block` in `round`, sorted by voter (for a certificate).
+    /// Precommit signatures for `block` in `round`, one per voter (equivocators' precommits
+    /// for `block` included), sorted by voter: the signatures of a certificate.
     pub fn commit_sigs(&self, round: u32, block: Hash) -> Vec<CommitSig> {
-        self.votes(round, VoteKind::Precommit)
+        let Some(t) = self.tally(round, VoteKind::Precommit) else {
+            return Vec::new();
+        };
+        let mut sigs: Vec<CommitSig> = t
+            .by_voter
+            .values()
+            .chain(t.conflicts.values())
             .filter(|v| v.block == Some(block))
             .map(|v| CommitSig {
                 voter: v.voter,
                 signature: v.signature,
             })
-            .collect()
+            .collect();
+        sigs.sort_by_key(|s| s.voter);
+        sigs
     }
 }
 
@@ -246,9 +286,28 @@ mod tests {
             }
             other => panic!("expected evidence, got {other:?}"),
         }
-        assert_eq!(vk.add(c), AddVote::AlreadyReported);
-        assert_eq!(vk.weight_for(2, VoteKind::Precommit, Some(h(2))), 0);
+        assert_eq!(vk.add(c.clone()), AddVote::AlreadyReported);
+        assert_eq!(vk.add(c), AddVote::Duplicate);
+        // The first vote stays the voter's vote; the "any" total counts the voter once; each
+        // value counts the equivocator at most once.
+        assert_eq!(
+            vk.vote_of(2, VoteKind::Precommit, &ks[0].public())
+                .map(|v| v.block),
+            Some(Some(h(1)))
+        );
         assert_eq!(vk.total_for(2, VoteKind::Precommit), 1);
+        assert_eq!(vk.weight_for(2, VoteKind::Precommit, Some(h(1))), 1);
+        assert_eq!(vk.weight_for(2, VoteKind::Precommit, Some(h(2))), 1);
+        assert_eq!(vk.weight_for(2, VoteKind::Precommit, None), 1);
+        assert_eq!(vk.commit_sigs(2, h(2)).len(), 1);
+        // Bounded: beyond MAX_CONFLICTS values nothing more is counted.
+        for x in 10..20 {
+            vk.add(vote(&ks[0], 2, VoteKind::Precommit, Some(h(x))));
+        }
+        let counted = (10..20)
+            .filter(|x| vk.weight_for(2, VoteKind::Precommit, Some(h(*x))) > 0)
+            .count();
+        assert_eq!(counted, MAX_CONFLICTS - 2);
         // Same voter, other step: not an equivocation.
         let p = vote(&ks[0], 2, VoteKind::Prevote, Some(h(2)));
         assert_eq!(vk.add(p), AddVote::Added);
