@@ -606,3 +606,23 @@ proptest! {
         prop_assert_eq!(state.height, plan.len() as u64);
     }
 }
+
+#[test]
+fn existing_database_without_a_schema_is_refused_and_reindex_initialises_it() {
+    // What a crash during the very first initialisation (or a wiped log) leaves behind.
+    let dir = tempfile::tempdir().unwrap();
+    let chain = TestChain::devnet(4);
+    {
+        let s = Storage::open_raw(dir.path()).unwrap();
+        s.flush().unwrap();
+    }
+    let e = open_err(dir.path(), &chain.genesis);
+    assert!(matches!(e, StorageError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("--reindex"), "{e}");
+    let (s, state) = Storage::reindex(dir.path(), &chain.genesis).unwrap();
+    same_state(&state, &chain.genesis.state());
+    assert_eq!(s.block(0).unwrap().unwrap(), chain.genesis.block);
+    drop(s);
+    let (_, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
+    same_state(&state, &chain.genesis.state());
+}
