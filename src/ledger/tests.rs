@@ -1761,3 +1761,104 @@ proptest! {
         prop_assert_eq!(replay.utxo_set_hash(), chain.state.utxo_set_hash());
     }
 }
+
+#[test]
+fn oversized_transactions_and_blocks_are_rejected() {
+    use crate::types::block::MAX_BLOCK_SIZE;
+    use crate::types::tx::{MAX_TX_OUTPUTS, MAX_TX_SIZE};
+    let chain = TestChain::devnet(4);
+    let u = faucet_utxo(&chain);
+    // A transaction above the size limit (2,000 inputs of 132 bytes).
+    let ins: Vec<OutPoint> = (0..2_000u32)
+        .map(|index| OutPoint {
+            txid: u.0.txid,
+            index,
+        })
+        .collect();
+    let big = unsigned(
+        &chain.faucet,
+        &ins,
+        vec![TxOut {
+            amount: Amount(1),
+            address: addr(&chain.faucet),
+        }],
+        TxKind::Transfer,
+    );
+    assert!(big.size() > MAX_TX_SIZE);
+    assert_eq!(check(&chain, &big), Err(TxError::TooLarge(big.size())));
+
+    // A block above 2 MB (checked before anything else about its transactions).
+    let wide = unsigned(
+        &chain.faucet,
+        &[u.0],
+        vec![
+            TxOut {
+                amount: Amount(1),
+                address: addr(&chain.faucet),
+            };
+            MAX_TX_OUTPUTS
+        ],
+        TxKind::Transfer,
+    );
+    let mut txs = Vec::new();
+    let mut size = 0;
+    let mut lock = 0;
+    while size <= MAX_BLOCK_SIZE {
+        let mut t = wide.clone();
+        t.lock_time = lock;
+        lock += 1;
+        size += t.size();
+        txs.push(t);
+    }
+    let block = build(&chain, txs, vec![]);
+    assert!(matches!(validate(&chain, &block), Err(BlockError::TooLarge(n)) if n > MAX_BLOCK_SIZE));
+}
+
+#[test]
+fn skipping_verified_signatures_still_checks_everything_else() {
+    let chain = TestChain::devnet(4);
+    let u = faucet_utxo(&chain);
+    let a = pay(&chain, u, &[], TxKind::Transfer, None);
+    let other = SecretKey::from_seed(&[4; 32]);
+    let b = pay(
+        &chain,
+        u,
+        &[(Amount::from_time(1), addr(&other))],
+        TxKind::Transfer,
+        None,
+    );
+    let block = build(&chain, vec![a, b], vec![]);
+    let all = |_: &Hash| true;
+    let r = validate_block(
+        &block,
+        &chain.state,
+        &chain.genesis.params,
+        &chain.state.next_validator_set(),
+        SigPolicy::SkipVerified(&all),
+    );
+    assert!(
+        matches!(
+            r,
+            Err(BlockError::DoubleSpend(_))
+                | Err(BlockError::Tx {
+                    err: TxError::MissingInput(_),
+                    ..
+                })
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn evidence_is_committed_by_the_merkle_root() {
+    let mut chain = TestChain::devnet(4);
+    chain.next_block(vec![]).unwrap();
+    let block = build(&chain, vec![], vec![equivocation(&chain, 1, 1)]);
+    let mut b = block.clone();
+    b.evidence = vec![equivocation(&chain, 2, 1)];
+    assert_eq!(validate(&chain, &b), Err(BlockError::MerkleRoot));
+    let mut b = block.clone();
+    b.evidence.clear();
+    assert_eq!(validate(&chain, &b), Err(BlockError::MerkleRoot));
+    validate(&chain, &block).unwrap();
+}

@@ -626,3 +626,34 @@ fn existing_database_without_a_schema_is_refused_and_reindex_initialises_it() {
     let (_, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
     same_state(&state, &chain.genesis.state());
 }
+
+#[test]
+fn reindex_stops_at_a_missing_or_invalid_block_with_a_consistent_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, blocks) = db_with_blocks(dir.path(), 6);
+    {
+        let (s, _) = Storage::open(dir.path(), &chain.genesis).unwrap();
+        // Block 4 replaced by a tampered copy (its certificate no longer matches).
+        let mut b = blocks[3].0.clone();
+        b.header.time_ms += 1;
+        s.chain
+            .insert(keys::key(Table::Block, &4u64.to_be_bytes()), b.to_bytes())
+            .unwrap();
+        s.flush().unwrap();
+    }
+    let (s, state) = Storage::reindex(dir.path(), &chain.genesis).unwrap();
+    assert_eq!(state.height, 3);
+    assert_eq!(state.tip_hash, blocks[2].0.hash());
+    let mut replay = chain.genesis.state();
+    for (b, c, fx) in &blocks[..3] {
+        replay.apply(fx, b.header.time_ms, c.hash());
+    }
+    same_state(&state, &replay);
+    // The tampered block's transactions are not indexed.
+    for tx in &blocks[3].0.txs {
+        assert_eq!(s.tx_location(&tx.txid()).unwrap(), None);
+    }
+    drop(s);
+    let (_, reopened) = Storage::open(dir.path(), &chain.genesis).unwrap();
+    same_state(&reopened, &replay);
+}
