@@ -101,7 +101,7 @@ fn bench_ledger(c: &mut Criterion, f: &Fixture) {
             |mut state| {
                 let fx =
                     validate_block(&f.block, &state, params, &set, SigPolicy::VerifyAll).unwrap();
-                state.apply(&fx, f.block.header.time_ms, f.cert.hash());
+                state.apply(&fx, f.block.header.time_ms);
                 state
             },
             BatchSize::LargeInput,
@@ -120,7 +120,7 @@ fn bench_ledger(c: &mut Criterion, f: &Fixture) {
                     SigPolicy::SkipVerified(&verified),
                 )
                 .unwrap();
-                state.apply(&fx, f.block.header.time_ms, f.cert.hash());
+                state.apply(&fx, f.block.header.time_ms);
                 state
             },
             BatchSize::LargeInput,

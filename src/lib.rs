@@ -2,9 +2,17 @@
 //! and the node orchestration that ties them together.
 //!
 //! Dependencies flow one way: `types` (sync, no tokio) <- `ledger`/`storage` <- `mempool`,
-//! `consensus` (pure core) <- `p2p`, `rpc`, `wallet` <- `node` <- binaries.
+//! `consensus` (pure core) <- `p2p`, `rpc`, `wallet` <- `node` <- `app` (the `timed` command).
 
+pub mod app;
+pub mod config;
 pub mod consensus;
 pub mod ledger;
+pub mod mempool;
+pub mod metrics;
+pub mod node;
+pub mod p2p;
+pub mod rpc;
 pub mod storage;
 pub mod types;
+pub mod wallet;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `timed`: the TimeCoin node.
+
+fn main() -> std::process::ExitCode {
+    timecoin::app::main()
+}

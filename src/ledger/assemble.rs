@@ -5,11 +5,12 @@ use super::state::LedgerState;
 use crate::types::block::BLOCK_VERSION;
 use crate::types::tx::TX_VERSION;
 use crate::types::{
-    Amount, Block, BlockHeader, Evidence, Hash, PublicKey, Transaction, TxKind, TxOut, ValidatorSet,
+    Amount, Block, BlockHeader, CommitCertificate, Evidence, Hash, PublicKey, Transaction, TxKind,
+    TxOut, ValidatorSet,
 };
 
 /// Builds the next block on `state` proposed by `proposer` with `txs` (valid, in order) whose fees
-/// add up to `fees`. Returns `None` if the proposer is not a registered masternode.
+/// add up to `fees`, carrying `last_commit` (the tip's certificate; empty at height 1). Returns `None` if the proposer is not a registered masternode.
 #[allow(clippy::too_many_arguments)]
 pub fn build_block(
     state: &LedgerState,
@@ -19,6 +20,7 @@ pub fn build_block(
     txs: Vec<Transaction>,
     fees: Amount,
     evidence: Vec<Evidence>,
+    last_commit: CommitCertificate,
     time_ms: u64,
 ) -> Option<Block> {
     let height = state.height + 1;
@@ -57,10 +59,11 @@ pub fn build_block(
             merkle_root: Hash::ZERO,
             proposer,
             validator_set_hash: validators.hash(),
-            last_commit_hash: state.tip_commit_hash,
+            last_commit_hash: last_commit.hash(),
         },
         txs: all,
         evidence,
+        last_commit,
     };
     block.header.merkle_root = block.compute_merkle_root();
     Some(block)

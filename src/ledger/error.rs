@@ -83,9 +83,12 @@ pub enum BlockError {
     /// Validator set hash mismatch.
     #[error("validator set hash does not match")]
     ValidatorSet,
-    /// Last commit hash mismatch.
-    #[error("last commit hash does not match")]
+    /// Last commit hash mismatch, or a last commit at height 1.
+    #[error("last commit hash does not match the block's last commit")]
     LastCommit,
+    /// The previous block's certificate carried in this block is not valid.
+    #[error("last commit is not a valid certificate of the previous block: {0}")]
+    LastCommitInvalid(String),
     /// Proposer is not a validator.
     #[error("proposer {0:?} is not in the validator set")]
     Proposer(PublicKey),

@@ -109,12 +109,13 @@ impl Genesis {
             merkle_root: merkle_root(&[txid]),
             proposer: PublicKey::default(),
             validator_set_hash: validators.hash(),
-            last_commit_hash: Hash::ZERO,
+            last_commit_hash: crate::types::CommitCertificate::default().hash(),
         };
         let block = Block {
             header,
             txs: vec![tx],
             evidence: vec![],
+            last_commit: Default::default(),
         };
         let block_hash = block.hash();
         let mut id = vec![spec.network.tag()];
@@ -174,6 +175,7 @@ impl Genesis {
             masternodes_upserted,
             masternodes_removed: vec![],
             minted,
+            validators,
         };
         let params = ChainParams {
             network: spec.network,
@@ -193,7 +195,7 @@ impl Genesis {
     /// The state after the genesis block.
     pub fn state(&self) -> LedgerState {
         let mut s = LedgerState::default();
-        s.apply(&self.effects, self.block.header.time_ms, Hash::ZERO);
+        s.apply(&self.effects, self.block.header.time_ms);
         s
     }
 

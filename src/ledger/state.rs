@@ -64,6 +64,8 @@ pub struct BlockEffects {
     pub masternodes_removed: Vec<OutPoint>,
     /// Value created by this block (subsidy).
     pub minted: Amount,
+    /// The validator set that finalizes this block (it checks the next block's `last_commit`).
+    pub validators: ValidatorSet,
 }
 
 /// The chain state after some block.
@@ -79,8 +81,9 @@ pub struct LedgerState {
     pub tip_time_ms: u64,
     /// Total coins in existence.
     pub supply: Amount,
-    /// Hash of the commit certificate of the tip (for the next header).
-    pub tip_commit_hash: Hash,
+    /// The validator set that finalized the tip; the next block's `last_commit` must verify
+    /// against it.
+    pub tip_validators: ValidatorSet,
 }
 
 impl UtxoView for LedgerState {
@@ -98,7 +101,7 @@ impl LedgerState {
         tip_hash: Hash,
         tip_time_ms: u64,
         supply: Amount,
-        tip_commit_hash: Hash,
+        tip_validators: ValidatorSet,
     ) -> LedgerState {
         LedgerState {
             utxos,
@@ -107,7 +110,7 @@ impl LedgerState {
             tip_hash,
             tip_time_ms,
             supply,
-            tip_commit_hash,
+            tip_validators,
         }
     }
 
@@ -157,7 +160,7 @@ impl LedgerState {
     }
 
     /// Applies effects produced by validating the next block.
-    pub fn apply(&mut self, fx: &BlockEffects, time_ms: u64, commit_hash: Hash) {
+    pub fn apply(&mut self, fx: &BlockEffects, time_ms: u64) {
         for (o, _) in &fx.spent {
             self.utxos.remove(o);
         }
@@ -174,7 +177,7 @@ impl LedgerState {
         self.tip_hash = fx.block_hash;
         self.tip_time_ms = time_ms;
         self.supply = Amount(self.supply.0.saturating_add(fx.minted.0));
-        self.tip_commit_hash = commit_hash;
+        self.tip_validators = fx.validators.clone();
     }
 
     /// Order-independent digest of the UTXO set (sorted by outpoint), for replay checks.

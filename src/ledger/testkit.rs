@@ -26,6 +26,8 @@ pub struct TestChain {
     pub node_keys: Vec<SecretKey>,
     spendable: Vec<(OutPoint, Amount)>,
     clock_ms: u64,
+    /// Certificate of the tip (the next block's `last_commit`).
+    pub last_cert: CommitCertificate,
 }
 
 impl TestChain {
@@ -52,6 +54,7 @@ impl TestChain {
             faucet,
             node_keys: (0..nodes).map(devnet_node_key).collect(),
             spendable,
+            last_cert: CommitCertificate::default(),
         }
     }
 
@@ -120,6 +123,7 @@ impl TestChain {
             txs,
             fees,
             vec![],
+            self.last_cert.clone(),
             self.clock_ms,
         )
         .ok_or_else(|| BlockError::Proposer(proposer.public()))?;
@@ -131,7 +135,8 @@ impl TestChain {
             SigPolicy::VerifyAll,
         )?;
         let cert = self.certify(&block, 0);
-        self.state.apply(&fx, block.header.time_ms, cert.hash());
+        self.state.apply(&fx, block.header.time_ms);
+        self.last_cert = cert.clone();
         let addr = Address::from_pubkey(&self.faucet.public());
         let spent: std::collections::HashSet<OutPoint> = fx.spent.iter().map(|(o, _)| *o).collect();
         self.spendable.retain(|(o, _)| !spent.contains(o));

@@ -147,6 +147,7 @@ fn build(chain: &TestChain, txs: Vec<Transaction>, evidence: Vec<Evidence>) -> B
         txs,
         Amount(fees),
         evidence,
+        chain.last_cert.clone(),
         time,
     )
     .unwrap()
@@ -175,7 +176,8 @@ fn validate(chain: &TestChain, block: &Block) -> Result<BlockEffects, BlockError
 fn apply(chain: &mut TestChain, block: &Block) -> BlockEffects {
     let fx = validate(chain, block).unwrap();
     let cert = chain.certify(block, 0);
-    chain.state.apply(&fx, block.header.time_ms, cert.hash());
+    chain.state.apply(&fx, block.header.time_ms);
+    chain.last_cert = cert;
     fx
 }
 
@@ -653,8 +655,9 @@ fn header_fields_are_checked() {
 fn last_commit_hash_must_be_the_tip_certificate() {
     let mut chain = TestChain::devnet(4);
     let (b1, cert1, _) = chain.next_block(vec![]).unwrap();
-    assert_eq!(chain.state.tip_commit_hash, cert1.hash());
+    assert_eq!(chain.last_cert, cert1);
     let b2 = build(&chain, vec![], vec![]);
+    assert_eq!(b2.last_commit, cert1);
     assert_eq!(b2.header.last_commit_hash, cert1.hash());
     assert_eq!(b2.header.prev_hash, b1.hash());
     validate(&chain, &b2).unwrap();
@@ -1438,6 +1441,7 @@ fn unknown_proposer_is_rejected_even_with_a_valid_body() {
         vec![],
         Amount::ZERO,
         vec![],
+        chain.last_cert.clone(),
         chain.state.tip_time_ms + 1
     )
     .is_none());
@@ -1526,13 +1530,13 @@ proptest! {
             let fx2 = validate_block(block, &replay, &chain.genesis.params, &set, SigPolicy::VerifyAll)
                 .unwrap();
             prop_assert_eq!(&fx2, fx);
-            replay.apply(&fx2, block.header.time_ms, cert.hash());
+            replay.apply(&fx2, block.header.time_ms);
         }
         prop_assert_eq!(replay.utxo_set_hash(), chain.state.utxo_set_hash());
         prop_assert_eq!(replay.utxo_count(), chain.state.utxo_count());
         prop_assert_eq!(replay.supply, chain.state.supply);
         prop_assert_eq!(replay.tip_hash, chain.state.tip_hash);
-        prop_assert_eq!(replay.tip_commit_hash, chain.state.tip_commit_hash);
+        prop_assert_eq!(&replay.tip_validators, &chain.state.tip_validators);
 
         // A block cannot be applied twice.
         if let Some((block, _, _)) = blocks.last() {
@@ -1565,14 +1569,14 @@ proptest! {
             s.tip_hash,
             s.tip_time_ms,
             s.supply,
-            s.tip_commit_hash,
+            s.tip_validators.clone(),
         );
         prop_assert_eq!(rebuilt.utxo_set_hash(), s.utxo_set_hash());
         // Any change of one output's value changes it.
         let mut changed: std::collections::HashMap<OutPoint, Utxo> = entries.iter().copied().collect();
         let (o, u) = entries[0];
         changed.insert(o, Utxo { output: TxOut { amount: Amount(u.output.amount.0 + 1), ..u.output }, ..u });
-        let other = LedgerState::from_parts(changed, vec![], 0, Hash::ZERO, 0, Amount::ZERO, Hash::ZERO);
+        let other = LedgerState::from_parts(changed, vec![], 0, Hash::ZERO, 0, Amount::ZERO, Default::default());
         prop_assert_ne!(other.utxo_set_hash(), s.utxo_set_hash());
     }
 }

@@ -8,8 +8,8 @@ use crate::types::block::MAX_BLOCK_SIZE;
 use crate::types::keys::verify_batch;
 use crate::types::tx::{MAX_TX_SIZE, TX_VERSION};
 use crate::types::{
-    Address, Amount, Block, Encode, Hash, OutPoint, PublicKey, Signature, Tier, Transaction,
-    TxKind, ValidatorSet,
+    Address, Amount, Block, CommitCertificate, Encode, Hash, OutPoint, PublicKey, Signature, Tier,
+    Transaction, TxKind, ValidatorSet,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -319,8 +319,23 @@ pub fn validate_block(
     if h.validator_set_hash != validators.hash() {
         return Err(BlockError::ValidatorSet);
     }
-    if h.last_commit_hash != state.tip_commit_hash {
+    if h.last_commit_hash != block.last_commit.hash() {
         return Err(BlockError::LastCommit);
+    }
+    if height == 1 {
+        if block.last_commit != CommitCertificate::default() {
+            return Err(BlockError::LastCommit);
+        }
+    } else {
+        block
+            .last_commit
+            .verify(
+                &params.chain_id,
+                height - 1,
+                &state.tip_hash,
+                &state.tip_validators,
+            )
+            .map_err(|e| BlockError::LastCommitInvalid(e.to_string()))?;
     }
     if validators.weight_of(&h.proposer).is_none() {
         return Err(BlockError::Proposer(h.proposer));
@@ -358,6 +373,7 @@ pub fn validate_block(
     let mut fx = BlockEffects {
         height,
         block_hash: block.hash(),
+        validators: validators.clone(),
         ..Default::default()
     };
     let mut registry_changes: HashMap<OutPoint, Option<MasternodeEntry>> = HashMap::new();

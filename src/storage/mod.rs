@@ -11,7 +11,7 @@ mod keys;
 use crate::ledger::{BlockEffects, Genesis, LedgerState, MasternodeEntry, SigPolicy, Utxo};
 use crate::types::{
     Address, Amount, Block, CommitCertificate, Decode, DecodeError, Encode, Hash, OutPoint,
-    Transaction,
+    Transaction, ValidatorSet,
 };
 use keys::{Table, META_CHAIN_ID, META_SCHEMA, META_SUPPLY, META_TIP, META_UTXO_COUNT};
 use std::collections::HashMap;
@@ -168,6 +168,11 @@ impl Storage {
         self.db.open_tree(name).map_err(|e| self.sled_err(e))
     }
 
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
     /// Flushes everything to disk.
     pub fn flush(&self) -> Result<(), StorageError> {
         self.db.flush().map(|_| ()).map_err(|e| self.sled_err(e))
@@ -221,7 +226,7 @@ impl Storage {
         let tip = self
             .get(Table::Meta, META_TIP)?
             .ok_or_else(|| self.corrupt("tip missing"))?;
-        let (height, tip_hash, tip_time, tip_commit) =
+        let (height, tip_hash, tip_time, tip_validators) =
             decode_tip(&tip).ok_or_else(|| self.corrupt("tip unreadable"))?;
         let block = self
             .block(height)?
@@ -256,7 +261,13 @@ impl Storage {
             mns.push(self.decode::<MasternodeEntry>("masternode", &v)?);
         }
         Ok(LedgerState::from_parts(
-            utxos, mns, height, tip_hash, tip_time, supply, tip_commit,
+            utxos,
+            mns,
+            height,
+            tip_hash,
+            tip_time,
+            supply,
+            tip_validators,
         ))
     }
 
@@ -463,7 +474,7 @@ impl Storage {
                 state.utxo_count() as u64,
             );
             s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
-            state.apply(&fx, block.header.time_ms, cert.hash());
+            state.apply(&fx, block.header.time_ms);
         }
         s.flush()?;
         let state = s.load_state()?;
@@ -482,22 +493,23 @@ fn put_meta_header(batch: &mut sled::Batch, genesis: &Genesis) {
     );
 }
 
-fn encode_tip(height: u64, hash: &Hash, time_ms: u64, commit: &Hash) -> Vec<u8> {
+/// The tip record: height, hash, block time and the validator set that finalized it.
+fn encode_tip(height: u64, hash: &Hash, time_ms: u64, validators: &ValidatorSet) -> Vec<u8> {
     let mut v = Vec::with_capacity(80);
     height.encode_to(&mut v);
     hash.encode_to(&mut v);
     time_ms.encode_to(&mut v);
-    commit.encode_to(&mut v);
+    validators.encode_to(&mut v);
     v
 }
 
-fn decode_tip(b: &[u8]) -> Option<(u64, Hash, u64, Hash)> {
+fn decode_tip(b: &[u8]) -> Option<(u64, Hash, u64, ValidatorSet)> {
     let mut r = crate::types::Reader::new(b);
     let t = (
         r.u64().ok()?,
         Hash::decode_from(&mut r).ok()?,
         r.u64().ok()?,
-        Hash::decode_from(&mut r).ok()?,
+        ValidatorSet::decode_from(&mut r).ok()?,
     );
     r.finish().ok()?;
     Some(t)
@@ -542,14 +554,14 @@ fn write_block(
     batch.insert(keys::key(Table::Meta, META_UTXO_COUNT), count.to_bytes());
     let supply = Amount(supply_before.0.saturating_add(fx.minted.0));
     batch.insert(keys::key(Table::Meta, META_SUPPLY), supply.to_bytes());
-    let commit = if fx.height == 0 {
-        Hash::ZERO
-    } else {
-        cert.hash()
-    };
     batch.insert(
         keys::key(Table::Meta, META_TIP),
-        encode_tip(fx.height, &fx.block_hash, block.header.time_ms, &commit),
+        encode_tip(
+            fx.height,
+            &fx.block_hash,
+            block.header.time_ms,
+            &fx.validators,
+        ),
     );
 }
 

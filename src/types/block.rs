@@ -4,7 +4,7 @@ use super::encoding::{put, Decode, DecodeError, Encode, Reader};
 use super::hash::{Domain, Hash};
 use super::keys::PublicKey;
 use super::tx::Transaction;
-use super::vote::Evidence;
+use super::vote::{CommitCertificate, Evidence};
 
 /// Largest encoded block.
 pub const MAX_BLOCK_SIZE: usize = 2 * 1024 * 1024;
@@ -32,7 +32,7 @@ pub struct BlockHeader {
     pub proposer: PublicKey,
     /// Hash of the validator set that finalizes this block.
     pub validator_set_hash: Hash,
-    /// Hash of the commit certificate of the previous block ([`Hash::ZERO`] at heights 0 and 1).
+    /// Hash of `Block::last_commit`, the commit certificate of the previous block.
     pub last_commit_hash: Hash,
 }
 
@@ -45,6 +45,9 @@ pub struct Block {
     pub txs: Vec<Transaction>,
     /// Equivocation evidence.
     pub evidence: Vec<Evidence>,
+    /// The commit certificate of the previous block (empty at heights 0 and 1); its hash is the
+    /// header's `last_commit_hash`, so every certificate becomes part of the chain.
+    pub last_commit: CommitCertificate,
 }
 
 impl BlockHeader {
@@ -137,16 +140,18 @@ impl Encode for Block {
         self.header.encode_to(out);
         put::vec(out, &self.txs);
         put::vec(out, &self.evidence);
+        self.last_commit.encode_to(out);
     }
 }
 
 impl Decode for Block {
-    const MIN_LEN: usize = BlockHeader::MIN_LEN + 8;
+    const MIN_LEN: usize = BlockHeader::MIN_LEN + 8 + CommitCertificate::MIN_LEN;
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Block {
             header: BlockHeader::decode_from(r)?,
             txs: r.vec("block transactions", MAX_BLOCK_TXS)?,
             evidence: r.vec("block evidence", MAX_BLOCK_EVIDENCE)?,
+            last_commit: CommitCertificate::decode_from(r)?,
         })
     }
 }

@@ -204,7 +204,7 @@ proptest! {
 
     #[test]
     fn block_round_trip(h in header(), txs in prop::collection::vec(transaction(), 0..3), ev in prop::collection::vec((vote(), vote()).prop_map(|(a, b)| Evidence { a, b }), 0..2)) {
-        round_trip(&Block { header: h, txs, evidence: ev })?;
+        round_trip(&Block { header: h, txs, evidence: ev, last_commit: CommitCertificate::default() })?;
     }
 
     #[test]

@@ -519,3 +519,33 @@ impl Decode for Evidence {
         })
     }
 }
+
+impl Encode for ValidatorSet {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        put::len(out, self.validators.len());
+        for v in &self.validators {
+            v.key.encode_to(out);
+            put::u64(out, v.weight);
+        }
+    }
+}
+
+impl Decode for ValidatorSet {
+    const MIN_LEN: usize = 4;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let n = r.len_prefix("validator set", MAX_VALIDATORS, 40)?;
+        let mut vs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let key = PublicKey::decode_from(r)?;
+            let weight = r.u64()?;
+            vs.push(Validator { key, weight });
+        }
+        let set = ValidatorSet::new(vs);
+        if set.len() != n {
+            return Err(DecodeError::InvalidValue(
+                "validator set (duplicate or zero weight)",
+            ));
+        }
+        Ok(set)
+    }
+}

@@ -1,0 +1,165 @@
+//! Command-line flags of `timed` (clap). Flags override the environment, which overrides the file.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// TimeCoin full node with masternodes, instant-finality BFT consensus and a terminal wallet.
+///
+/// With no subcommand, runs a node per ./config.toml (else the data dir's config.toml): the
+/// terminal UI when stdout is a terminal, plain logs otherwise. The shipped config.toml runs a
+/// local 4-masternode devnet with a funded faucet wallet.
+#[derive(Parser, Debug)]
+#[command(name = "timed", version, about, long_about = None)]
+pub struct Cli {
+    /// Node options (used when no subcommand is given).
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Subcommand.
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// Options of a running node.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NodeArgs {
+    /// Configuration file (default: ./config.toml, else <datadir>/config.toml).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory (overrides [node] datadir).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub datadir: Option<PathBuf>,
+    /// Network: mainnet, testnet or devnet (overrides [node] network).
+    #[arg(long, value_name = "NET")]
+    pub network: Option<String>,
+    /// P2P listen address (overrides [p2p] bind).
+    #[arg(long, value_name = "ADDR")]
+    pub p2p_bind: Option<String>,
+    /// JSON-RPC listen address (overrides [rpc] bind).
+    #[arg(long, value_name = "ADDR")]
+    pub rpc_bind: Option<String>,
+    /// Metrics listen address (overrides [metrics] bind).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_bind: Option<String>,
+    /// Fixed peer to connect to (repeatable; adds to [p2p] connect).
+    #[arg(long, value_name = "ADDR")]
+    pub connect: Vec<String>,
+    /// No terminal UI: logs to stderr and the log file.
+    #[arg(long)]
+    pub headless: bool,
+    /// Rebuild indexes and the UTXO set from the stored blocks before starting.
+    #[arg(long)]
+    pub reindex: bool,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run a local devnet of N masternodes in this process, or write configs for N processes.
+    Devnet(DevnetArgs),
+    /// End-to-end load test on an in-process devnet over real TLS sockets.
+    Bench(BenchArgs),
+    /// Wallet file management without the UI.
+    Wallet(WalletArgs),
+}
+
+/// `timed devnet`.
+#[derive(Args, Debug)]
+pub struct DevnetArgs {
+    /// Number of masternodes.
+    #[arg(long, default_value_t = 4)]
+    pub nodes: u32,
+    /// Base port: node i uses p2p base+10*i, rpc +1, metrics +2.
+    #[arg(long, default_value_t = 24300)]
+    pub base_port: u16,
+    /// No terminal UI.
+    #[arg(long)]
+    pub headless: bool,
+    /// `init`: write DIR/node<i>/config.toml for an N-process devnet instead of running.
+    #[command(subcommand)]
+    pub action: Option<DevnetAction>,
+}
+
+/// `timed devnet init`.
+#[derive(Subcommand, Debug)]
+pub enum DevnetAction {
+    /// Write DIR/node<i>/config.toml and keys so each node can run as its own process.
+    Init {
+        /// Number of masternodes.
+        #[arg(long, default_value_t = 4)]
+        nodes: u32,
+        /// Directory to write into.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Base port.
+        #[arg(long, default_value_t = 24300)]
+        base_port: u16,
+    },
+}
+
+/// `timed bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Number of masternodes.
+    #[arg(long, default_value_t = 4)]
+    pub nodes: u32,
+    /// Transactions to submit.
+    #[arg(long, default_value_t = 10_000)]
+    pub txs: u64,
+    /// Inputs per transaction.
+    #[arg(long, default_value_t = 1)]
+    pub inputs: u32,
+    /// Outputs per transaction.
+    #[arg(long, default_value_t = 2)]
+    pub outputs: u32,
+    /// Print one JSON object instead of a human summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Base port of the bench devnet.
+    #[arg(long, default_value_t = 25300)]
+    pub base_port: u16,
+}
+
+/// `timed wallet`.
+#[derive(Args, Debug)]
+pub struct WalletArgs {
+    /// Wallet file (default: [wallet] file, else <datadir>/wallet.dat).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub wallet: Option<PathBuf>,
+    /// Read the passphrase from this file (else TIMECOIN_WALLET_PASSPHRASE, else a prompt).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Network of the wallet's addresses.
+    #[arg(long, value_name = "NET", global = true)]
+    pub network: Option<String>,
+    /// Action.
+    #[command(subcommand)]
+    pub action: WalletAction,
+}
+
+/// Wallet actions.
+#[derive(Subcommand, Debug)]
+pub enum WalletAction {
+    /// Create a new wallet and print its 24-word mnemonic once.
+    Create,
+    /// Restore a wallet from its mnemonic (read from the prompt or TIMECOIN_WALLET_MNEMONIC).
+    Restore,
+    /// Show addresses and balances (balances from a running node over RPC).
+    Show,
+    /// List addresses.
+    Addresses,
+    /// Send coins through a running node.
+    Send {
+        /// Recipient address or timecoin: URI.
+        to: String,
+        /// Amount in TIME (e.g. 1.5).
+        amount: String,
+        /// Fee rate in units per byte.
+        #[arg(long, default_value_t = 1)]
+        fee_rate: u64,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Lock the wallet of a running node (RPC walletlock).
+    Lock,
+}

@@ -1,0 +1,157 @@
+//! The `timed` command: flags, configuration resolution, and running nodes, the devnet, the
+//! benchmark and wallet commands.
+
+pub mod args;
+pub mod resolve;
+pub mod rpc_backend;
+pub mod run;
+pub mod servers;
+pub mod view;
+pub mod wallet_service;
+
+use crate::node::devnet::DevnetLayout;
+use crate::node::logging;
+use crate::types::Network;
+use crate::wallet::Wallet;
+use args::{Cli, Cmd, DevnetAction, NodeArgs};
+use clap::Parser;
+use resolve::Plan;
+use run::{run_nodes, wants_ui, RunOptions};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Entry point of `timed`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run_from_config(&cli.node, None),
+        Some(Cmd::Devnet(d)) => match d.action {
+            Some(DevnetAction::Init {
+                nodes,
+                dir,
+                base_port,
+            }) => devnet_init(nodes, dir, base_port),
+            None => run_from_config(&cli.node, Some((d.nodes, d.base_port, d.headless))),
+        },
+        Some(Cmd::Bench(_b)) => Err("bench: not wired yet".into()),
+        Some(Cmd::Wallet(_w)) => Err("wallet: not wired yet".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn devnet_init(nodes: u32, dir: std::path::PathBuf, base_port: u16) -> Result<(), String> {
+    if nodes == 0 || nodes > 100 {
+        return Err("--nodes must be between 1 and 100".into());
+    }
+    let layout = DevnetLayout {
+        nodes,
+        base_port,
+        dir: dir.clone(),
+    };
+    let written = layout
+        .init()
+        .map_err(|e| format!("cannot write into {} (--dir): {e}", dir.display()))?;
+    for p in written {
+        println!("wrote {}", p.display());
+    }
+    println!(
+        "run node i with: timed --config {}/node<i>/config.toml --headless",
+        dir.display()
+    );
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("timed")
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// Runs what the configuration says; `devnet` forces an in-process devnet with these settings.
+fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<(), String> {
+    let mut config = resolve::load_config(args).map_err(|e| e.to_string())?;
+    let mut headless = args.headless;
+    if let Some((nodes, base_port, h)) = devnet {
+        config.node.network = Network::Devnet;
+        config.devnet.in_process = true;
+        config.devnet.nodes = nodes;
+        config.devnet.base_port = base_port;
+        headless |= h;
+        config.check().map_err(|e| e.to_string())?;
+    }
+    let plan = resolve::plan(&config, args.reindex).map_err(|e| e.to_string())?;
+    let ui = wants_ui(headless);
+    let auto_lock = Duration::from_secs(config.wallet.auto_lock_secs);
+    let refresh = Duration::from_millis(config.tui.refresh_ms);
+    match plan {
+        Plan::Devnet {
+            layout,
+            consensus,
+            mempool,
+            empty_block_interval,
+        } => {
+            let logs =
+                logging::init(&config.node.log_level, Some(&layout.dir), !ui).map_err(|e| {
+                    format!("cannot open the log file in {}: {e}", layout.dir.display())
+                })?;
+            let genesis = layout.genesis();
+            let specs = (0..layout.nodes)
+                .map(|i| {
+                    let mut s = layout.node_spec(i, &genesis, consensus.clone(), mempool.clone());
+                    s.empty_block_interval = empty_block_interval;
+                    s.reindex = args.reindex;
+                    s
+                })
+                .collect();
+            let wallet = Wallet::devnet_faucet(Network::Devnet).map_err(|e| e.to_string())?;
+            tracing::warn!(target: "wallet", "devnet faucet wallet loaded from a PUBLIC, INSECURE mnemonic: devnet only");
+            let opts = RunOptions {
+                headless,
+                wallet: Some(wallet),
+                auto_lock,
+                refresh,
+                devnet_nodes: layout.nodes,
+            };
+            runtime()?.block_on(run_nodes(specs, opts, logs))
+        }
+        Plan::Single(spec) => {
+            let logs =
+                logging::init(&config.node.log_level, Some(&spec.data_dir), !ui).map_err(|e| {
+                    format!(
+                        "cannot open the log file in {}: {e}",
+                        spec.data_dir.display()
+                    )
+                })?;
+            let wpath = resolve::wallet_path(&config);
+            let wallet = if wpath.exists() {
+                Some(
+                    Wallet::open(&wpath, spec.network)
+                        .map_err(|e| format!("wallet {}: {e}", wpath.display()))?,
+                )
+            } else {
+                None
+            };
+            let nodes = if spec.network == Network::Devnet {
+                config.devnet.nodes
+            } else {
+                0
+            };
+            let opts = RunOptions {
+                headless,
+                wallet,
+                auto_lock,
+                refresh,
+                devnet_nodes: nodes,
+            };
+            runtime()?.block_on(run_nodes(vec![*spec], opts, logs))
+        }
+    }
+}

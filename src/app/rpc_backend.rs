@@ -1,0 +1,445 @@
+//! The node's answers to the RPC server: [`RpcBackend`] over a [`NodeHandle`], its snapshots,
+//! its storage and (for the node that holds one) the wallet service.
+
+use super::wallet_service::WalletService;
+use crate::consensus::Step;
+use crate::mempool::MempoolError;
+use crate::node::{Command, NodeHandle};
+use crate::rpc::backend::{self as rb, RpcBackend};
+use crate::types::{Address, BlockHeader, Hash, Network, OutPoint, Transaction};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{oneshot, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// RPC backend of one node.
+pub struct NodeRpc {
+    node: NodeHandle,
+    rt: tokio::runtime::Handle,
+    wallet: Option<Arc<Mutex<WalletService>>>,
+    stop: CancellationToken,
+}
+
+impl NodeRpc {
+    /// A backend for `node`; `stop` is cancelled by the `stop` method.
+    pub fn new(
+        node: NodeHandle,
+        rt: tokio::runtime::Handle,
+        wallet: Option<Arc<Mutex<WalletService>>>,
+        stop: CancellationToken,
+    ) -> NodeRpc {
+        NodeRpc {
+            node,
+            rt,
+            wallet,
+            stop,
+        }
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let cmds = self.node.commands.clone();
+        self.rt.block_on(async move {
+            cmds.send(make(tx)).await.ok()?;
+            rx.await.ok()
+        })
+    }
+
+    fn with_wallet<T>(
+        &self,
+        f: impl FnOnce(&mut WalletService) -> futures::future::BoxFuture<'_, Result<T, rb::WalletError>>,
+    ) -> Result<T, rb::WalletError> {
+        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+        self.rt.block_on(async {
+            let mut guard = w.lock().await;
+            f(&mut guard).await
+        })
+    }
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Maps a mempool verdict to the RPC layer's submit error.
+pub fn submit_error(e: MempoolError) -> rb::SubmitError {
+    match e {
+        MempoolError::AlreadyKnown => rb::SubmitError::AlreadyKnown,
+        MempoolError::AlreadyInChain => rb::SubmitError::AlreadyInChain,
+        MempoolError::Conflict(other) => rb::SubmitError::Conflict(other.to_hex()),
+        MempoolError::Invalid(crate::ledger::TxError::MissingInput(o)) => {
+            rb::SubmitError::MissingInputs(format!("{}:{}", o.txid, o.index))
+        }
+        MempoolError::FeeRateTooLow { .. } => rb::SubmitError::MempoolFull,
+        other => rb::SubmitError::Rejected(other.to_string()),
+    }
+}
+
+impl RpcBackend for NodeRpc {
+    fn network(&self) -> Network {
+        self.node.spec.network
+    }
+
+    fn uptime_secs(&self) -> u64 {
+        self.node.snapshot.borrow().started.elapsed().as_secs()
+    }
+
+    fn stop(&self) {
+        tracing::info!(target: "rpc", "stop requested over RPC");
+        self.stop.cancel();
+    }
+
+    fn chain_info(&self) -> rb::ChainInfo {
+        let s = self.node.snapshot.borrow().clone();
+        rb::ChainInfo {
+            network: s.network,
+            chain_id: s.chain_id,
+            height: s.height,
+            best_hash: s.tip_hash,
+            best_time_ms: s.tip_time_ms,
+            best_known_height: s.best_peer_height,
+            synced: s.synced,
+            total_supply: s.supply,
+            size_on_disk: self.node.storage.size_on_disk(),
+        }
+    }
+
+    fn block_hash(&self, height: u64) -> Option<Hash> {
+        self.node
+            .storage
+            .block(height)
+            .ok()
+            .flatten()
+            .map(|b| b.hash())
+    }
+
+    fn block(&self, hash: &Hash) -> Option<rb::BlockWithCert> {
+        let h = self.node.storage.height_of(hash).ok().flatten()?;
+        let block = self.node.storage.block(h).ok().flatten()?;
+        let cert = if h == 0 {
+            None
+        } else {
+            self.node.storage.certificate(h).ok().flatten()
+        };
+        Some(rb::BlockWithCert { block, cert })
+    }
+
+    fn header(&self, hash: &Hash) -> Option<BlockHeader> {
+        self.block(hash).map(|b| b.block.header)
+    }
+
+    fn transaction(&self, txid: &Hash) -> Option<rb::TxLookup> {
+        if let Ok(Some((tx, loc))) = self.node.storage.transaction(txid) {
+            let block = self.node.storage.block(loc.height).ok().flatten()?;
+            return Some(rb::TxLookup {
+                tx,
+                location: rb::TxLocation::Block {
+                    height: loc.height,
+                    hash: block.hash(),
+                    time_ms: block.header.time_ms,
+                },
+            });
+        }
+        let tx = self
+            .ask(|reply| Command::MempoolTx { txid: *txid, reply })
+            .flatten()?;
+        Some(rb::TxLookup {
+            tx,
+            location: rb::TxLocation::Mempool,
+        })
+    }
+
+    fn utxo(&self, outpoint: &OutPoint, include_mempool: bool) -> Option<rb::UtxoEntry> {
+        let (u, spent_in_pool) = self.ask(|reply| Command::Utxo {
+            outpoint: *outpoint,
+            reply,
+        })?;
+        let u = u?;
+        if include_mempool && spent_in_pool {
+            return None;
+        }
+        Some(rb::UtxoEntry {
+            output: u.output,
+            height: Some(u.height),
+            coinbase: u.coinbase,
+        })
+    }
+
+    fn submit_tx(&self, tx: Transaction) -> Result<Hash, rb::SubmitError> {
+        if self
+            .node
+            .storage
+            .tx_location(&tx.txid())
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            return Err(rb::SubmitError::AlreadyInChain);
+        }
+        match self.rt.block_on(self.node.submit_tx(tx)) {
+            Ok(Ok(id)) => Ok(id),
+            Ok(Err(e)) => Err(submit_error(e)),
+            Err(e) => Err(rb::SubmitError::Internal(e.to_string())),
+        }
+    }
+
+    fn mempool_entries(&self) -> Vec<rb::MempoolEntry> {
+        let now = unix_secs(SystemTime::now());
+        self.ask(|reply| Command::MempoolEntries { reply })
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| rb::MempoolEntry {
+                txid: e.txid,
+                size: e.size,
+                fee: e.fee,
+                time_secs: now.saturating_sub(e.age.as_secs()),
+                depends: e.depends,
+            })
+            .collect()
+    }
+
+    fn mempool_info(&self) -> rb::MempoolInfo {
+        let s = self.node.snapshot.borrow().clone();
+        let limits = &self.node.spec.mempool;
+        rb::MempoolInfo {
+            count: s.mempool.count,
+            bytes: s.mempool.bytes,
+            total_fee: crate::types::Amount::ZERO,
+            max_count: limits.max_txs,
+            max_bytes: limits.max_bytes,
+            min_fee_rate: s.mempool.entry_fee_rate,
+            min_relay_fee_rate: limits.min_fee_rate,
+        }
+    }
+
+    fn peers(&self) -> Vec<rb::PeerInfo> {
+        self.node
+            .peers
+            .borrow()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| rb::PeerInfo {
+                id: i as u64,
+                addr: p.addr.to_string(),
+                node_key: Some(p.id),
+                inbound: p.direction == crate::p2p::Direction::Inbound,
+                latency_ms: p.latency_ms.map(|l| l as f64),
+                height: p.height,
+                bytes_sent: p.bytes_out,
+                bytes_recv: p.bytes_in,
+                score: p.score as i64,
+                connected_since_secs: unix_secs(p.connected_since),
+                protocol_version: crate::p2p::message::PROTOCOL_VERSION,
+                user_agent: format!("/timecoin:{}/", env!("CARGO_PKG_VERSION")),
+            })
+            .collect()
+    }
+
+    fn node_info(&self) -> rb::NodeInfo {
+        rb::NodeInfo {
+            version: 100,
+            user_agent: format!("/timecoin:{}/", env!("CARGO_PKG_VERSION")),
+            protocol_version: crate::p2p::message::PROTOCOL_VERSION,
+            local_addresses: vec![self.node.p2p_addr.to_string()],
+            network_active: true,
+            relay_fee_rate: self.node.spec.mempool.min_fee_rate,
+        }
+    }
+
+    fn add_node(&self, addr: &str, command: rb::AddNodeCommand) -> Result<(), rb::NetError> {
+        if addr.parse::<std::net::SocketAddr>().is_err() && !addr.contains(':') {
+            return Err(rb::NetError::InvalidParameter(format!(
+                "{addr}: expected host:port"
+            )));
+        }
+        match command {
+            rb::AddNodeCommand::Add | rb::AddNodeCommand::OneTry => {
+                self.node.p2p.connect(addr.to_string());
+                Ok(())
+            }
+            rb::AddNodeCommand::Remove => Err(rb::NetError::NodeNotAdded),
+        }
+    }
+
+    fn set_ban(&self, subnet: &str, action: rb::BanAction) -> Result<(), rb::NetError> {
+        match action {
+            rb::BanAction::Add { until_secs } => {
+                let now = unix_secs(SystemTime::now());
+                let secs = until_secs.saturating_sub(now).max(1);
+                self.node
+                    .p2p
+                    .ban(subnet, Duration::from_secs(secs))
+                    .map_err(|e| rb::NetError::InvalidParameter(e.to_string()))
+            }
+            rb::BanAction::Remove => match self.node.p2p.unban(subnet) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(rb::NetError::NotBanned),
+                Err(e) => Err(rb::NetError::InvalidParameter(e.to_string())),
+            },
+        }
+    }
+
+    fn list_banned(&self) -> Vec<rb::BanEntry> {
+        let now = unix_secs(SystemTime::now());
+        self.node
+            .p2p
+            .bans()
+            .into_iter()
+            .map(|b| rb::BanEntry {
+                subnet: match b.node {
+                    Some(k) => format!("{}/{}", b.ip, k.to_hex()),
+                    None => format!("{}/32", b.ip),
+                },
+                created_secs: now,
+                until_secs: unix_secs(b.until),
+                reason: b.reason,
+            })
+            .collect()
+    }
+
+    fn consensus_info(&self) -> rb::ConsensusInfo {
+        let s = self.node.snapshot.borrow().clone();
+        let round_started_ms = s
+            .step_since
+            .map(|t| t.elapsed().as_millis() as u64)
+            .unwrap_or(0);
+        match s.consensus {
+            Some(c) => rb::ConsensusInfo {
+                height: c.height,
+                round: c.round,
+                step: match c.step {
+                    Step::Propose => rb::ConsensusStep::Propose,
+                    Step::Prevote => rb::ConsensusStep::Prevote,
+                    Step::Precommit => rb::ConsensusStep::Precommit,
+                    Step::Commit => rb::ConsensusStep::Commit,
+                },
+                proposer: Some(c.proposer),
+                proposal: c.proposal,
+                locked: c.locked,
+                validators: c.validators.iter().map(|v| (v.key, v.weight)).collect(),
+                prevotes: c
+                    .validators
+                    .iter()
+                    .filter_map(|v| {
+                        v.prevote.map(|b| rb::VoteSeen {
+                            voter: v.key,
+                            block: b,
+                        })
+                    })
+                    .collect(),
+                precommits: c
+                    .validators
+                    .iter()
+                    .filter_map(|v| {
+                        v.precommit.map(|b| rb::VoteSeen {
+                            voter: v.key,
+                            block: b,
+                        })
+                    })
+                    .collect(),
+                round_started_ms,
+            },
+            None => rb::ConsensusInfo {
+                height: s.height + 1,
+                round: 0,
+                step: rb::ConsensusStep::Propose,
+                proposer: None,
+                proposal: None,
+                locked: None,
+                validators: s
+                    .validators
+                    .validators()
+                    .iter()
+                    .map(|v| (v.key, v.weight))
+                    .collect(),
+                prevotes: vec![],
+                precommits: vec![],
+                round_started_ms,
+            },
+        }
+    }
+
+    fn masternodes(&self) -> Vec<rb::MasternodeInfo> {
+        let s = self.node.snapshot.borrow().clone();
+        let last: std::collections::HashMap<_, _> = s.last_votes.iter().copied().collect();
+        s.masternodes
+            .iter()
+            .map(|m| rb::MasternodeInfo {
+                node_key: m.node_key,
+                tier: m.tier,
+                collateral: m.collateral,
+                p2p_addr: m.p2p_addr.clone(),
+                payout: m.payout,
+                state: if m.banned {
+                    rb::MasternodeState::Banned
+                } else if m.active_from > s.height + 1 {
+                    rb::MasternodeState::Pending
+                } else {
+                    rb::MasternodeState::Active
+                },
+                registered_height: m.registered_height,
+                last_vote_height: last.get(&m.node_key).map(|v| v.height),
+            })
+            .collect()
+    }
+
+    fn masternode_status(&self) -> rb::OwnMasternodeStatus {
+        if !self.node.spec.masternode {
+            return rb::OwnMasternodeStatus::Disabled;
+        }
+        let me = self.node.spec.node_key.public();
+        match self.masternodes().into_iter().find(|m| m.node_key == me) {
+            Some(m) => rb::OwnMasternodeStatus::Registered(m),
+            None => rb::OwnMasternodeStatus::NotRegistered { node_key: me },
+        }
+    }
+
+    fn wallet_balances(&self) -> Result<rb::WalletBalances, rb::WalletError> {
+        self.with_wallet(|w| Box::pin(async move { w.rpc_balances().await }))
+    }
+
+    fn wallet_new_address(&self, label: &str) -> Result<Address, rb::WalletError> {
+        let label = label.to_string();
+        self.with_wallet(move |w| Box::pin(async move { w.rpc_new_address(&label) }))
+    }
+
+    fn wallet_unspent(&self) -> Result<Vec<rb::WalletUtxo>, rb::WalletError> {
+        self.with_wallet(|w| Box::pin(async move { w.rpc_unspent().await }))
+    }
+
+    fn wallet_transactions(
+        &self,
+        count: usize,
+        skip: usize,
+    ) -> Result<Vec<rb::WalletTxEntry>, rb::WalletError> {
+        self.with_wallet(move |w| Box::pin(async move { w.rpc_transactions(count, skip).await }))
+    }
+
+    fn wallet_transaction(
+        &self,
+        txid: &Hash,
+    ) -> Result<Option<rb::WalletTransaction>, rb::WalletError> {
+        let txid = *txid;
+        self.with_wallet(move |w| Box::pin(async move { w.rpc_transaction(&txid).await }))
+    }
+
+    fn wallet_send(&self, req: rb::SendRequest) -> Result<Hash, rb::WalletError> {
+        self.with_wallet(move |w| Box::pin(async move { w.rpc_send(req).await }))
+    }
+
+    fn wallet_unlock(
+        &self,
+        passphrase: &SecretString,
+        timeout_secs: u64,
+    ) -> Result<(), rb::WalletError> {
+        let p = zeroize::Zeroizing::new(passphrase.expose_secret().to_string());
+        self.with_wallet(move |w| Box::pin(async move { w.rpc_unlock(&p, timeout_secs) }))
+    }
+
+    fn wallet_lock(&self) -> Result<(), rb::WalletError> {
+        self.with_wallet(|w| Box::pin(async move { w.rpc_lock() }))
+    }
+}

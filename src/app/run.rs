@@ -1,0 +1,244 @@
+//! Running nodes: headless or with the terminal UI, until Ctrl-C, SIGTERM, `stop` or `q`.
+
+use super::view::{devnet_names, view_model, WalletSummary};
+use super::wallet_service::WalletService;
+use crate::node::logging::LogRing;
+use crate::node::{self, NodeHandle, NodeSpec};
+use crate::types::Address;
+use crate::wallet::Wallet;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use timecoin_ui as ui;
+use tokio::sync::{mpsc, watch, Mutex};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How to present the running node(s).
+pub struct RunOptions {
+    /// No UI even on a terminal.
+    pub headless: bool,
+    /// The wallet shown in the UI (attached to the first node).
+    pub wallet: Option<Wallet>,
+    /// Wallet auto-lock.
+    pub auto_lock: Duration,
+    /// UI snapshot refresh interval.
+    pub refresh: Duration,
+    /// Number of devnet masternodes, for display names.
+    pub devnet_nodes: u32,
+}
+
+/// Whether the UI will be used: a terminal on stdout and not headless.
+pub fn wants_ui(headless: bool) -> bool {
+    !headless && std::io::stdout().is_terminal()
+}
+
+/// Starts every node (plus its RPC and metrics servers), then runs the UI or waits for a
+/// signal; shuts everything down gracefully. Returns an error message for the user.
+pub async fn run_nodes(
+    specs: Vec<NodeSpec>,
+    opts: RunOptions,
+    logs: LogRing,
+) -> Result<(), String> {
+    let root = CancellationToken::new();
+    spawn_signal_handler(root.clone());
+    let mut handles: Vec<NodeHandle> = Vec::new();
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let mut wallet = opts.wallet;
+    let mut service: Option<Arc<Mutex<WalletService>>> = None;
+    for spec in specs {
+        let name = spec.name.clone();
+        match node::start(spec, root.child_token()).await {
+            Ok((h, t)) => {
+                // The first node holds the wallet: its RPC wallet methods and the UI share it.
+                let w = if handles.is_empty() {
+                    let s = Arc::new(Mutex::new(WalletService::new(
+                        wallet.take(),
+                        h.clone(),
+                        opts.auto_lock,
+                    )));
+                    service = Some(s.clone());
+                    Some(s)
+                } else {
+                    None
+                };
+                let servers = super::servers::start(&h, w, root.clone()).await;
+                match servers {
+                    Ok(mut ts) => tasks.append(&mut ts),
+                    Err(e) => {
+                        root.cancel();
+                        return Err(format!("{name}: {e}"));
+                    }
+                }
+                handles.push(h);
+                tasks.push(t);
+            }
+            Err(e) => {
+                root.cancel();
+                for t in tasks {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+                }
+                return Err(format!("{name}: {e}"));
+            }
+        }
+    }
+    let Some(first) = handles.first().cloned() else {
+        return Err("no node to run".into());
+    };
+    tracing::info!(target: "node", nodes = handles.len(), "running");
+    let result = if let (true, Some(service)) = (wants_ui(opts.headless), service) {
+        run_ui(
+            first,
+            service,
+            opts.refresh,
+            opts.devnet_nodes,
+            logs,
+            root.clone(),
+        )
+        .await
+    } else {
+        root.cancelled().await;
+        Ok(())
+    };
+    root.cancel();
+    for t in tasks {
+        if tokio::time::timeout(Duration::from_secs(10), t)
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "node", "a task did not stop within 10 s");
+        }
+    }
+    for h in &handles {
+        if let Err(e) = h.storage.flush() {
+            tracing::error!(target: "storage", "final flush failed: {e}");
+        }
+    }
+    result
+}
+
+fn spawn_signal_handler(root: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = match signal(SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(target: "node", "cannot listen for SIGTERM: {e}");
+                    let _ = tokio::signal::ctrl_c().await;
+                    root.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+                _ = root.cancelled() => return,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!(target: "node", "shutdown requested");
+        root.cancel();
+    });
+}
+
+async fn run_ui(
+    node: NodeHandle,
+    service: Arc<Mutex<WalletService>>,
+    refresh: Duration,
+    devnet_nodes: u32,
+    logs: LogRing,
+    root: CancellationToken,
+) -> Result<(), String> {
+    let network = node.spec.network;
+    let validator: ui::AddressValidator = Arc::new(move |s: &str| {
+        Address::parse(s, network)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    let app = ui::App::new(validator);
+    let (view_tx, view_rx) = watch::channel(ui::ViewModel::default());
+    let (event_tx, event_rx) = mpsc::channel(64);
+    let (action_tx, action_rx) = mpsc::channel(64);
+    let bridge = tokio::spawn(bridge(
+        node,
+        service,
+        logs,
+        view_tx,
+        event_tx,
+        action_rx,
+        refresh,
+        devnet_nodes,
+        root.clone(),
+    ));
+    let terminal = ui::try_init_terminal()
+        .map_err(|e| format!("cannot start the terminal UI: {e}; use --headless"))?;
+    let r = ui::run(terminal, app, view_rx, event_rx, action_tx, root.clone()).await;
+    ui::restore_terminal();
+    root.cancel();
+    let _ = bridge.await;
+    r.map_err(|e| format!("terminal UI failed: {e}"))
+}
+
+/// Feeds the UI: rebuilds the view model on node changes and ticks, and carries out actions.
+#[allow(clippy::too_many_arguments)]
+async fn bridge(
+    node: NodeHandle,
+    service: Arc<Mutex<WalletService>>,
+    logs: LogRing,
+    view_tx: watch::Sender<ui::ViewModel>,
+    event_tx: mpsc::Sender<ui::UiEvent>,
+    mut actions: mpsc::Receiver<ui::UiAction>,
+    refresh: Duration,
+    devnet_nodes: u32,
+    root: CancellationToken,
+) {
+    let names = devnet_names(node.spec.network, devnet_nodes);
+    let mut snap_rx = node.snapshot.clone();
+    let mut tick = tokio::time::interval(refresh);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut wallet = WalletSummary::default();
+    let mut last_wallet = Instant::now() - Duration::from_secs(10);
+    loop {
+        tokio::select! {
+            _ = root.cancelled() => break,
+            a = actions.recv() => {
+                let Some(a) = a else { break };
+                if matches!(a, ui::UiAction::Quit) {
+                    root.cancel();
+                    break;
+                }
+                let events = service.lock().await.handle(a).await;
+                for ev in events {
+                    let _ = event_tx.send(ev).await;
+                }
+                last_wallet = Instant::now() - Duration::from_secs(10);
+            }
+            r = snap_rx.changed() => { if r.is_err() { break } }
+            _ = tick.tick() => {}
+        }
+        {
+            let mut s = service.lock().await;
+            s.tick();
+            if last_wallet.elapsed() >= refresh {
+                wallet = s.summary().await;
+                last_wallet = Instant::now();
+            }
+        }
+        let snap = node.snapshot.borrow().clone();
+        let peers = node.peers.borrow().clone();
+        let vm = view_model(
+            &snap,
+            &peers,
+            &wallet,
+            &logs.tail(500),
+            &names,
+            Instant::now(),
+        );
+        let _ = view_tx.send(vm);
+    }
+}

@@ -1,0 +1,132 @@
+//! RPC and metrics servers of a node, and the task that keeps its Prometheus metrics current.
+
+use super::rpc_backend::NodeRpc;
+use super::wallet_service::WalletService;
+use crate::metrics::{HealthSnapshot, HealthSource, Metrics};
+use crate::node::NodeHandle;
+use crate::p2p::Direction;
+use crate::rpc::{RpcAuth, RpcLimits};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+struct NodeHealth(NodeHandle);
+
+impl HealthSource for NodeHealth {
+    fn health(&self) -> HealthSnapshot {
+        let s = self.0.snapshot.borrow();
+        HealthSnapshot {
+            height: s.height,
+            peers: self.0.peers.borrow().len(),
+            last_block_age_secs: s
+                .tip_finalized_at
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .map(|d| d.as_secs()),
+            synced: s.synced,
+        }
+    }
+}
+
+/// Starts the RPC server (cookie or user/password auth) and the metrics server configured for
+/// `node`; `stop` is what the RPC `stop` method cancels. Returns their tasks.
+pub async fn start(
+    node: &NodeHandle,
+    wallet: Option<Arc<Mutex<WalletService>>>,
+    stop: CancellationToken,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    let mut tasks = Vec::new();
+    let shutdown = node.shutdown.clone();
+    if let Some(bind) = node.spec.rpc_bind {
+        let (auth, guard) = match &node.spec.rpc_user {
+            Some((u, p)) => (
+                RpcAuth::user_password(u, &secrecy::SecretString::from(p.clone())),
+                None,
+            ),
+            None => {
+                let (a, g) = RpcAuth::cookie(&node.spec.data_dir).map_err(|e| e.to_string())?;
+                (a, Some(g))
+            }
+        };
+        let backend = Arc::new(NodeRpc::new(
+            node.clone(),
+            tokio::runtime::Handle::current(),
+            wallet,
+            stop,
+        ));
+        let limits = RpcLimits {
+            allow_public: node.spec.rpc_allow_public,
+            ..RpcLimits::default()
+        };
+        let (_addr, task) = crate::rpc::start(bind, auth, backend, limits, shutdown.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        // The cookie file lives as long as the server: removed at clean shutdown.
+        tasks.push(tokio::spawn(async move {
+            let _ = task.await;
+            drop(guard);
+        }));
+    }
+    if let Some(bind) = node.spec.metrics_bind {
+        let (metrics, registry) = Metrics::new();
+        let health = Arc::new(NodeHealth(node.clone()));
+        let (_addr, task) = crate::metrics::start(bind, registry, health, shutdown.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        tasks.push(task);
+        tasks.push(tokio::spawn(update_metrics(
+            node.clone(),
+            metrics,
+            shutdown,
+        )));
+    }
+    Ok(tasks)
+}
+
+/// Keeps the metrics current from the node's snapshots and finalized blocks.
+async fn update_metrics(node: NodeHandle, m: Metrics, shutdown: CancellationToken) {
+    let mut finalized = node.finalized.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_blocks = 0u64;
+    let mut last_txs = 0u64;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            f = finalized.recv() => {
+                if let Ok(f) = f {
+                    m.rounds_per_height.observe(f64::from(f.round + 1));
+                }
+                continue;
+            }
+            _ = tick.tick() => {}
+        }
+        let s = node.snapshot.borrow().clone();
+        m.height.set(s.height as i64);
+        m.blocks_finalized
+            .inc_by(s.blocks_finalized.saturating_sub(last_blocks));
+        m.txs_finalized
+            .inc_by(s.txs_finalized.saturating_sub(last_txs));
+        last_blocks = s.blocks_finalized;
+        last_txs = s.txs_finalized;
+        if let Some(c) = &s.consensus {
+            m.round.set(c.round as i64);
+            m.step.set(c.step as i64);
+        }
+        if let Some(ms) = s.finality_ms.back() {
+            m.finality_latency.observe(*ms as f64 / 1000.0);
+        }
+        let peers = node.peers.borrow().clone();
+        let inbound = peers
+            .iter()
+            .filter(|p| p.direction == Direction::Inbound)
+            .count();
+        m.set_peers(inbound, peers.len() - inbound);
+        m.banned.set(node.p2p.bans().len() as i64);
+        m.mempool_txs.set(s.mempool.count as i64);
+        m.mempool_bytes.set(s.mempool.bytes as i64);
+        m.synced.set(i64::from(s.synced));
+        m.sync_target_height
+            .set(s.best_peer_height.unwrap_or(s.height) as i64);
+    }
+}

@@ -1,0 +1,553 @@
+//! The wallet beside a running node: answers the UI's wallet actions and computes the wallet
+//! part of the view model from chain data the node hands out.
+
+use super::view::WalletSummary;
+use crate::node::{NodeHandle, WalletChainData};
+use crate::storage::Storage;
+use crate::types::{Address, Amount, Hash, Network, OutPoint, Tier};
+use crate::wallet::{ChainTxStatus, SendPreview, Wallet, WalletChain, WalletUtxo};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use timecoin_ui as ui;
+
+/// A [`WalletChain`] over data fetched from the node.
+pub struct NodeChainView {
+    data: WalletChainData,
+    storage: Storage,
+    chain_id: Hash,
+    min_fee_rate: u64,
+}
+
+impl NodeChainView {
+    /// Fetches the chain data for `wallet`'s addresses from `node`.
+    pub async fn fetch(node: &NodeHandle, wallet: &Wallet) -> Option<NodeChainView> {
+        let addrs: Vec<Address> = wallet.addresses().iter().map(|a| a.address).collect();
+        let data = node.wallet_data(addrs).await.ok()?;
+        Some(NodeChainView {
+            data,
+            storage: node.storage.clone(),
+            chain_id: node.spec.genesis.params.chain_id,
+            min_fee_rate: node
+                .spec
+                .mempool
+                .min_fee_rate
+                .max(node.spec.genesis.params.min_fee_rate),
+        })
+    }
+}
+
+impl WalletChain for NodeChainView {
+    fn utxos(&self, addrs: &[Address]) -> Vec<WalletUtxo> {
+        let wanted = |a: &Address| addrs.contains(a);
+        let fin = self
+            .data
+            .finalized
+            .iter()
+            .map(|(o, u)| (o, u, Some(u.height)));
+        let pend = self.data.pending.iter().map(|(o, u)| (o, u, None));
+        fin.chain(pend)
+            .filter(|(_, u, _)| wanted(&u.output.address))
+            .map(|(o, u, h)| WalletUtxo {
+                outpoint: *o,
+                output: u.output,
+                height: h,
+            })
+            .collect()
+    }
+
+    fn spent_in_mempool(&self, o: &OutPoint) -> bool {
+        self.data.spent_in_mempool.contains(o)
+    }
+
+    fn tx_status(&self, txid: &Hash) -> ChainTxStatus {
+        if self.data.mempool_txids.contains(txid) {
+            return ChainTxStatus::Pending;
+        }
+        match self.storage.tx_location(txid) {
+            Ok(Some(loc)) => ChainTxStatus::Final { height: loc.height },
+            _ => ChainTxStatus::Unknown,
+        }
+    }
+
+    fn chain_id(&self) -> Hash {
+        self.chain_id
+    }
+
+    fn min_fee_rate(&self) -> u64 {
+        self.min_fee_rate
+    }
+}
+
+/// Owns the wallet for the UI.
+pub struct WalletService {
+    wallet: Option<Wallet>,
+    node: NodeHandle,
+    network: Network,
+    previews: HashMap<u64, SendPreview>,
+    next_preview: u64,
+    auto_lock: Duration,
+}
+
+impl WalletService {
+    /// A service for `wallet` (or none) beside `node`.
+    pub fn new(wallet: Option<Wallet>, node: NodeHandle, auto_lock: Duration) -> WalletService {
+        let network = node.spec.network;
+        WalletService {
+            wallet,
+            node,
+            network,
+            previews: HashMap::new(),
+            next_preview: 1,
+            auto_lock,
+        }
+    }
+
+    /// Locks the wallet when its auto-lock time has passed.
+    pub fn tick(&mut self) {
+        if let Some(w) = self.wallet.as_mut() {
+            w.tick(Instant::now());
+        }
+    }
+
+    /// Carries out one UI action; returns the events to show.
+    pub async fn handle(&mut self, action: ui::UiAction) -> Vec<ui::UiEvent> {
+        let Some(wallet) = self.wallet.as_mut() else {
+            return vec![ui::UiEvent::Error(
+                "no wallet is loaded: create one with `timed wallet create`".into(),
+            )];
+        };
+        match action {
+            ui::UiAction::Quit => vec![],
+            ui::UiAction::PreviewSend {
+                to,
+                amount_units,
+                fee_rate,
+            } => {
+                let to = match Address::parse(&to, self.network) {
+                    Ok(a) => a,
+                    Err(e) => return vec![ui::UiEvent::Error(e.to_string())],
+                };
+                let Some(chain) = NodeChainView::fetch(&self.node, wallet).await else {
+                    return vec![ui::UiEvent::Error("the node is not answering".into())];
+                };
+                match wallet.prepare_send(&chain, to, Amount(amount_units), fee_rate) {
+                    Ok(p) => {
+                        let id = self.next_preview;
+                        self.next_preview += 1;
+                        let ev = ui::UiEvent::SendPreview {
+                            preview_id: id,
+                            recipient: p.recipient.encode(self.network),
+                            amount_units: p.amount.0,
+                            fee_units: p.fee.0,
+                            change_units: p.change.0,
+                            inputs: p.inputs.len(),
+                            size_bytes: p.size,
+                        };
+                        self.previews.insert(id, p);
+                        vec![ev]
+                    }
+                    Err(e) => vec![ui::UiEvent::Error(e.to_string())],
+                }
+            }
+            ui::UiAction::ConfirmSend { preview_id } => {
+                let Some(p) = self.previews.remove(&preview_id) else {
+                    return vec![ui::UiEvent::SendResult(Err(
+                        "that preview expired; prepare the send again".into(),
+                    ))];
+                };
+                let tx = match wallet.confirm_send(p) {
+                    Ok(tx) => tx,
+                    Err(e) => return vec![ui::UiEvent::SendResult(Err(e.to_string()))],
+                };
+                match self.node.submit_tx(tx).await {
+                    Ok(Ok(txid)) => vec![ui::UiEvent::SendResult(Ok(txid.to_hex()))],
+                    Ok(Err(e)) => vec![ui::UiEvent::SendResult(Err(format!(
+                        "the node rejected it: {e}"
+                    )))],
+                    Err(e) => vec![ui::UiEvent::SendResult(Err(e.to_string()))],
+                }
+            }
+            ui::UiAction::CancelSend { preview_id } => {
+                self.previews.remove(&preview_id);
+                vec![ui::UiEvent::Notice("send cancelled".into())]
+            }
+            ui::UiAction::Unlock { passphrase } => {
+                let r = wallet
+                    .unlock(passphrase.expose(), self.auto_lock)
+                    .map_err(|e| e.to_string());
+                vec![ui::UiEvent::Unlocked(r)]
+            }
+            ui::UiAction::Lock => {
+                wallet.lock();
+                vec![ui::UiEvent::Notice("wallet locked".into())]
+            }
+            ui::UiAction::NewAddress { label } => match wallet.new_address(&label) {
+                Ok(a) => vec![ui::UiEvent::Notice(format!(
+                    "new address {}",
+                    a.encode(self.network)
+                ))],
+                Err(e) => vec![ui::UiEvent::Error(e.to_string())],
+            },
+            ui::UiAction::RevealMnemonic { passphrase } => match wallet
+                .reveal_mnemonic(passphrase.expose())
+            {
+                Ok(words) => {
+                    let list: Vec<String> = words.split_whitespace().map(str::to_string).collect();
+                    vec![ui::UiEvent::Mnemonic(ui::Secret::new(list))]
+                }
+                Err(e) => vec![ui::UiEvent::Error(e.to_string())],
+            },
+            ui::UiAction::AddContact { label, address } => {
+                match Address::parse(&address, self.network) {
+                    Ok(a) => match wallet.add_contact(&label, a) {
+                        Ok(()) => vec![ui::UiEvent::Notice(format!("contact {label} saved"))],
+                        Err(e) => vec![ui::UiEvent::Error(e.to_string())],
+                    },
+                    Err(e) => vec![ui::UiEvent::Error(e.to_string())],
+                }
+            }
+            ui::UiAction::RegisterMasternode { tier } => {
+                let Some(tier) = Tier::from_name(&tier) else {
+                    return vec![ui::UiEvent::Error(format!("unknown tier {tier}"))];
+                };
+                let Some(chain) = NodeChainView::fetch(&self.node, wallet).await else {
+                    return vec![ui::UiEvent::Error("the node is not answering".into())];
+                };
+                let node_key = self.node.spec.node_key.public();
+                let addr = self
+                    .node
+                    .spec
+                    .advertise
+                    .clone()
+                    .unwrap_or_else(|| self.node.p2p_addr.to_string());
+                match wallet.prepare_register_masternode(&chain, tier, node_key, &addr, None) {
+                    Ok(step) => {
+                        let what = match &step {
+                            crate::wallet::MasternodeStep::FundCollateral { .. } => {
+                                "collateral transfer sent; register again once it is final"
+                            }
+                            crate::wallet::MasternodeStep::Register { .. } => {
+                                "registration sent; the masternode activates 2 blocks after it is final"
+                            }
+                        };
+                        match self.node.submit_tx(step.tx().clone()).await {
+                            Ok(Ok(_)) => vec![ui::UiEvent::Notice(what.into())],
+                            Ok(Err(e)) => {
+                                vec![ui::UiEvent::Error(format!("the node rejected it: {e}"))]
+                            }
+                            Err(e) => vec![ui::UiEvent::Error(e.to_string())],
+                        }
+                    }
+                    Err(e) => vec![ui::UiEvent::Error(e.to_string())],
+                }
+            }
+            ui::UiAction::LeaveMasternode => {
+                let Some(chain) = NodeChainView::fetch(&self.node, wallet).await else {
+                    return vec![ui::UiEvent::Error("the node is not answering".into())];
+                };
+                let Some((collateral, _, _)) = wallet.collaterals().into_iter().next() else {
+                    return vec![ui::UiEvent::Error(
+                        "this wallet holds no masternode collateral".into(),
+                    )];
+                };
+                match wallet.prepare_exit_masternode(&chain, collateral) {
+                    Ok(tx) => match self.node.submit_tx(tx).await {
+                        Ok(Ok(_)) => vec![ui::UiEvent::Notice("exit sent".into())],
+                        Ok(Err(e)) => {
+                            vec![ui::UiEvent::Error(format!("the node rejected it: {e}"))]
+                        }
+                        Err(e) => vec![ui::UiEvent::Error(e.to_string())],
+                    },
+                    Err(e) => vec![ui::UiEvent::Error(e.to_string())],
+                }
+            }
+        }
+    }
+
+    /// The wallet part of the view model.
+    pub async fn summary(&self) -> WalletSummary {
+        let Some(w) = self.wallet.as_ref() else {
+            return WalletSummary {
+                view: ui::WalletView {
+                    loaded: false,
+                    ..Default::default()
+                },
+            };
+        };
+        let Some(chain) = NodeChainView::fetch(&self.node, w).await else {
+            return WalletSummary {
+                view: ui::WalletView {
+                    loaded: true,
+                    name: Some(w.name().into()),
+                    ..Default::default()
+                },
+            };
+        };
+        let net = self.network;
+        let b = w.balances(&chain);
+        let receive = w.receive_address();
+        let view = ui::WalletView {
+            loaded: true,
+            name: Some(w.name().to_string()),
+            locked: w.is_locked(),
+            auto_lock_remaining_secs: w.auto_lock_remaining(Instant::now()).map(|d| d.as_secs()),
+            balance_finalized: b.finalized.0,
+            balance_pending: b.pending.0,
+            addresses: w
+                .addresses()
+                .iter()
+                .map(|a| ui::AddressRow {
+                    address: a.address.encode(net),
+                    label: a.label.clone(),
+                    kind: if a.change {
+                        ui::AddressKind::Change
+                    } else {
+                        ui::AddressKind::Receive
+                    },
+                })
+                .collect(),
+            history: w
+                .history(&chain)
+                .iter()
+                .take(200)
+                .map(|h| ui::HistoryRow {
+                    txid_short: h.txid.short(),
+                    direction: match h.direction {
+                        crate::wallet::Direction::Incoming => ui::TxDirection::Incoming,
+                        crate::wallet::Direction::Outgoing => ui::TxDirection::Outgoing,
+                        crate::wallet::Direction::SelfTransfer => ui::TxDirection::SelfTransfer,
+                    },
+                    amount_units: h.amount.0,
+                    fee_units: h.fee.map(|f| f.0),
+                    status: match h.status {
+                        crate::wallet::TxStatus::Pending | crate::wallet::TxStatus::Dropped => {
+                            ui::TxStatus::Pending
+                        }
+                        crate::wallet::TxStatus::Final { .. } => ui::TxStatus::Final,
+                        crate::wallet::TxStatus::Conflicted => ui::TxStatus::Conflicted,
+                    },
+                    height: match h.status {
+                        crate::wallet::TxStatus::Final { height } => Some(height),
+                        _ => None,
+                    },
+                    time_unix: h.time,
+                })
+                .collect(),
+            contacts: w
+                .contacts()
+                .iter()
+                .map(|c| ui::ContactRow {
+                    label: c.label.clone(),
+                    address: c.address.encode(net),
+                })
+                .collect(),
+            receive_address: receive.map(|a| a.encode(net)),
+            receive_uri: receive.map(|a| {
+                crate::types::PaymentUri {
+                    address: a,
+                    amount: None,
+                    label: None,
+                }
+                .format(net)
+            }),
+        };
+        WalletSummary { view }
+    }
+}
+
+/// Wallet operations for the RPC server (Bitcoin Core's wallet methods).
+pub mod rpc_ops {
+    use super::{NodeChainView, WalletService};
+    use crate::rpc::backend as rb;
+    use crate::types::{Address, Amount, Hash, Transaction};
+    use crate::wallet::{WalletChain, WalletError};
+    use std::time::Duration;
+
+    fn map_err(e: WalletError) -> rb::WalletError {
+        match e {
+            WalletError::Locked => rb::WalletError::Locked,
+            WalletError::WrongPassphrase => rb::WalletError::WrongPassphrase,
+            WalletError::InsufficientFunds { .. } => rb::WalletError::InsufficientFunds,
+            WalletError::AmountTooSmall { .. }
+            | WalletError::FeeTooLow { .. }
+            | WalletError::Overflow => rb::WalletError::InvalidAmount(e.to_string()),
+            other => rb::WalletError::Other(other.to_string()),
+        }
+    }
+
+    impl WalletService {
+        async fn chain(&self) -> Result<NodeChainView, rb::WalletError> {
+            let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+            NodeChainView::fetch(&self.node, w)
+                .await
+                .ok_or_else(|| rb::WalletError::Other("the node is shutting down".into()))
+        }
+
+        /// `getbalances`.
+        pub async fn rpc_balances(&self) -> Result<rb::WalletBalances, rb::WalletError> {
+            let chain = self.chain().await?;
+            let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+            let b = w.balances(&chain);
+            Ok(rb::WalletBalances {
+                finalized: b.spendable(),
+                pending: b.pending,
+                locked: b.collateral,
+            })
+        }
+
+        /// `getnewaddress`.
+        pub fn rpc_new_address(&mut self, label: &str) -> Result<Address, rb::WalletError> {
+            let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+            w.new_address(label).map_err(map_err)
+        }
+
+        /// `listunspent`.
+        pub async fn rpc_unspent(&self) -> Result<Vec<rb::WalletUtxo>, rb::WalletError> {
+            let chain = self.chain().await?;
+            let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+            let entries = w.addresses();
+            let addrs: Vec<Address> = entries.iter().map(|a| a.address).collect();
+            let collateral: std::collections::HashSet<_> =
+                w.collaterals().iter().map(|c| c.0).collect();
+            Ok(chain
+                .utxos(&addrs)
+                .into_iter()
+                .map(|u| rb::WalletUtxo {
+                    outpoint: u.outpoint,
+                    address: u.output.address,
+                    label: entries
+                        .iter()
+                        .find(|a| a.address == u.output.address)
+                        .map(|a| a.label.clone())
+                        .unwrap_or_default(),
+                    amount: u.output.amount,
+                    height: u.height,
+                    spendable: !chain.spent_in_mempool(&u.outpoint)
+                        && !collateral.contains(&u.outpoint),
+                })
+                .collect())
+        }
+
+        /// `listtransactions`.
+        pub async fn rpc_transactions(
+            &self,
+            count: usize,
+            skip: usize,
+        ) -> Result<Vec<rb::WalletTxEntry>, rb::WalletError> {
+            let chain = self.chain().await?;
+            let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+            let mut out = Vec::new();
+            for h in w.history(&chain).into_iter().skip(skip).take(count) {
+                out.push(history_entry(&self.node, &h));
+            }
+            Ok(out)
+        }
+
+        /// `gettransaction`.
+        pub async fn rpc_transaction(
+            &self,
+            txid: &Hash,
+        ) -> Result<Option<rb::WalletTransaction>, rb::WalletError> {
+            let chain = self.chain().await?;
+            let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+            let Some(h) = w.history(&chain).into_iter().find(|h| h.txid == *txid) else {
+                return Ok(None);
+            };
+            let tx = match w.raw_transaction(txid) {
+                Some(raw) => <Transaction as crate::types::Decode>::from_bytes(&raw).ok(),
+                None => self
+                    .node
+                    .storage
+                    .transaction(txid)
+                    .ok()
+                    .flatten()
+                    .map(|(t, _)| t),
+            };
+            let Some(tx) = tx else { return Ok(None) };
+            Ok(Some(rb::WalletTransaction {
+                tx,
+                entries: vec![history_entry(&self.node, &h)],
+            }))
+        }
+
+        /// `sendtoaddress`: prepare, sign and submit in one go.
+        pub async fn rpc_send(&mut self, req: rb::SendRequest) -> Result<Hash, rb::WalletError> {
+            let chain = self.chain().await?;
+            let min = chain.min_fee_rate();
+            let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+            let rate = req.fee_rate.unwrap_or(min);
+            let mut preview = w
+                .prepare_send(&chain, req.address, req.amount, rate)
+                .map_err(map_err)?;
+            if req.subtract_fee_from_amount {
+                let amount = req
+                    .amount
+                    .checked_sub(preview.fee)
+                    .filter(|a| a.0 > 0)
+                    .ok_or_else(|| {
+                        rb::WalletError::InvalidAmount("amount does not cover the fee".into())
+                    })?;
+                preview = w
+                    .prepare_send(&chain, req.address, amount, rate)
+                    .map_err(map_err)?;
+            }
+            let tx = w.confirm_send(preview).map_err(map_err)?;
+            match self.node.submit_tx(tx).await {
+                Ok(Ok(id)) => Ok(id),
+                Ok(Err(e)) => Err(rb::WalletError::Submit(
+                    super::super::rpc_backend::submit_error(e),
+                )),
+                Err(e) => Err(rb::WalletError::Other(e.to_string())),
+            }
+        }
+
+        /// `walletpassphrase`.
+        pub fn rpc_unlock(
+            &mut self,
+            passphrase: &str,
+            timeout_secs: u64,
+        ) -> Result<(), rb::WalletError> {
+            let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+            w.unlock(passphrase, Duration::from_secs(timeout_secs))
+                .map_err(map_err)
+        }
+
+        /// `walletlock`.
+        pub fn rpc_lock(&mut self) -> Result<(), rb::WalletError> {
+            let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+            w.lock();
+            Ok(())
+        }
+    }
+
+    fn history_entry(
+        node: &crate::node::NodeHandle,
+        h: &crate::wallet::HistoryEntry,
+    ) -> rb::WalletTxEntry {
+        use crate::wallet::{Direction, TxStatus};
+        let block = match h.status {
+            TxStatus::Final { height } => node
+                .storage
+                .block(height)
+                .ok()
+                .flatten()
+                .map(|b| (height, b.hash())),
+            _ => None,
+        };
+        rb::WalletTxEntry {
+            txid: h.txid,
+            category: match h.direction {
+                Direction::Incoming => rb::WalletTxCategory::Receive,
+                Direction::Outgoing | Direction::SelfTransfer => rb::WalletTxCategory::Send,
+            },
+            address: None,
+            amount: h.amount,
+            fee: h.fee.map(|f: Amount| f),
+            vout: 0,
+            label: h.memo.clone(),
+            block,
+            time_secs: h.time.unwrap_or(0),
+            abandoned: matches!(h.status, TxStatus::Conflicted),
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! Configuration: TOML file, `TIMECOIN_<SECTION>_<KEY>` environment overrides, then flags.
+//!
+//! Every section is `deny_unknown_fields` with defaults, so a typo is an error that names the key.
+
+use crate::types::Network;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why the configuration is unusable.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// File unreadable.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Bad TOML, unknown key or bad value.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// Path.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// Bad environment override.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// Variable.
+        var: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("config key {key}: {message}")]
+    Value {
+        /// `section.key`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[node]`.
+    pub node: NodeSection,
+    /// `[p2p]`.
+    pub p2p: P2pSection,
+    /// `[rpc]`.
+    pub rpc: RpcSection,
+    /// `[metrics]`.
+    pub metrics: MetricsSection,
+    /// `[consensus]`.
+    pub consensus: ConsensusSection,
+    /// `[mempool]`.
+    pub mempool: MempoolSection,
+    /// `[masternode]`.
+    pub masternode: MasternodeSection,
+    /// `[wallet]`.
+    pub wallet: WalletSection,
+    /// `[tui]`.
+    pub tui: TuiSection,
+    /// `[devnet]`.
+    pub devnet: DevnetSection,
+}
+
+/// `[node]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    /// mainnet, testnet or devnet.
+    pub network: Network,
+    /// Data directory; default per network from the OS conventions.
+    pub datadir: Option<PathBuf>,
+    /// Log filter (tracing EnvFilter syntax), e.g. "info" or "info,p2p=debug".
+    pub log_level: String,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        NodeSection {
+            network: Network::Devnet,
+            datadir: None,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// `[p2p]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pSection {
+    /// Listen address; default 0.0.0.0:<network p2p port> (devnet: 127.0.0.1).
+    pub bind: Option<String>,
+    /// Address announced to peers.
+    pub advertise: Option<String>,
+    /// Seed peers (host:port).
+    pub seeds: Vec<String>,
+    /// Fixed peers, always redialed.
+    pub connect: Vec<String>,
+    /// Inbound connection limit.
+    pub max_inbound: usize,
+    /// Outbound connection limit.
+    pub max_outbound: usize,
+}
+
+impl Default for P2pSection {
+    fn default() -> Self {
+        P2pSection {
+            bind: None,
+            advertise: None,
+            seeds: vec![],
+            connect: vec![],
+            max_inbound: 64,
+            max_outbound: 16,
+        }
+    }
+}
+
+/// `[rpc]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RpcSection {
+    /// Listen address; default 127.0.0.1:<network rpc port>.
+    pub bind: Option<String>,
+    /// User name (with password) instead of the cookie file.
+    pub user: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Allow binding a non-loopback address.
+    pub allow_public: bool,
+}
+
+/// `[metrics]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// Listen address; default 127.0.0.1:<network metrics port>.
+    pub bind: Option<String>,
+}
+
+/// `[consensus]` timeouts in milliseconds; unset values take the network's defaults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusSection {
+    /// Propose timeout of round 0.
+    pub timeout_propose_ms: Option<u64>,
+    /// Added per round.
+    pub timeout_propose_delta_ms: Option<u64>,
+    /// Prevote timeout of round 0.
+    pub timeout_prevote_ms: Option<u64>,
+    /// Added per round.
+    pub timeout_prevote_delta_ms: Option<u64>,
+    /// Precommit timeout of round 0.
+    pub timeout_precommit_ms: Option<u64>,
+    /// Added per round.
+    pub timeout_precommit_delta_ms: Option<u64>,
+    /// Longest wait for transactions before an empty block (devnet 1000, else 60000).
+    pub empty_block_interval_ms: Option<u64>,
+}
+
+/// `[mempool]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolSection {
+    /// Most transactions.
+    pub max_txs: usize,
+    /// Most bytes.
+    pub max_bytes: usize,
+    /// Fee floor in units per byte.
+    pub min_fee_rate: u64,
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        MempoolSection {
+            max_txs: 10_000,
+            max_bytes: 300 * 1024 * 1024,
+            min_fee_rate: 1,
+        }
+    }
+}
+
+/// `[masternode]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MasternodeSection {
+    /// Run as a masternode (vote and propose) when the key is in the active set.
+    pub enabled: bool,
+    /// Node key file (hex seed); default `<datadir>/node_key`.
+    pub key_file: Option<PathBuf>,
+    /// Collateral outpoint `txid:index` (informational; the chain is the source of truth).
+    pub collateral: Option<String>,
+}
+
+/// `[wallet]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WalletSection {
+    /// Wallet file; default `<datadir>/wallet.dat`.
+    pub file: Option<PathBuf>,
+    /// Lock again after this many seconds unlocked.
+    pub auto_lock_secs: u64,
+}
+
+impl Default for WalletSection {
+    fn default() -> Self {
+        WalletSection {
+            file: None,
+            auto_lock_secs: 300,
+        }
+    }
+}
+
+/// `[tui]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TuiSection {
+    /// Snapshot refresh interval.
+    pub refresh_ms: u64,
+    /// Theme name.
+    pub theme: String,
+}
+
+impl Default for TuiSection {
+    fn default() -> Self {
+        TuiSection {
+            refresh_ms: 250,
+            theme: "default".into(),
+        }
+    }
+}
+
+/// `[devnet]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevnetSection {
+    /// Run all devnet masternodes inside this process (`timed` with network devnet).
+    pub in_process: bool,
+    /// Number of masternodes of the devnet.
+    pub nodes: u32,
+    /// Base port: node i uses p2p base+10i, rpc +1, metrics +2.
+    pub base_port: u16,
+    /// This process's node index when `in_process` is false.
+    pub index: u32,
+}
+
+impl Default for DevnetSection {
+    fn default() -> Self {
+        DevnetSection {
+            in_process: true,
+            nodes: 4,
+            base_port: 24300,
+            index: 0,
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML text; errors name the key.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let value: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: one_line(&e),
+        })?;
+        Self::from_table(value, path)
+    }
+
+    fn from_table(t: toml::Table, path: &Path) -> Result<Config, ConfigError> {
+        Config::deserialize(toml::Value::Table(t)).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: one_line(&e),
+        })
+    }
+
+    /// Loads `path` (or defaults when `None`), then applies `TIMECOIN_<SECTION>_<KEY>` variables
+    /// from `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (mut table, shown) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.into(),
+                    source,
+                })?;
+                let t: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: p.into(),
+                    message: one_line(&e),
+                })?;
+                (t, p.to_path_buf())
+            }
+            None => (toml::Table::new(), PathBuf::from("<defaults>")),
+        };
+        // Validate the file alone first so its errors name the file.
+        Self::from_table(table.clone(), &shown)?;
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("TIMECOIN_") else {
+                continue;
+            };
+            let Some((section, key)) = rest.split_once('_') else {
+                continue;
+            };
+            let section = section.to_ascii_lowercase();
+            if !SECTIONS.contains(&section.as_str()) {
+                continue;
+            }
+            let key = key.to_ascii_lowercase();
+            let value = parse_env_value(&v);
+            let entry = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => {
+                    t.insert(key, value);
+                }
+                _ => {
+                    return Err(ConfigError::Env {
+                        var: k.clone(),
+                        message: format!("[{section}] is not a section"),
+                    })
+                }
+            }
+            Self::from_table(table.clone(), &shown).map_err(|e| ConfigError::Env {
+                var: k.clone(),
+                message: match e {
+                    ConfigError::Parse { message, .. } => message,
+                    other => other.to_string(),
+                },
+            })?;
+        }
+        let c = Self::from_table(table, &shown)?;
+        c.check()?;
+        Ok(c)
+    }
+
+    /// Range checks that serde cannot express.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| {
+            Err(ConfigError::Value {
+                key: key.into(),
+                message: message.into(),
+            })
+        };
+        if self.devnet.nodes == 0 || self.devnet.nodes > 100 {
+            return bad("devnet.nodes", "must be between 1 and 100");
+        }
+        if self.devnet.index >= self.devnet.nodes {
+            return bad("devnet.index", "must be below devnet.nodes");
+        }
+        if self
+            .devnet
+            .base_port
+            .checked_add((self.devnet.nodes as u16).saturating_mul(10))
+            .is_none()
+        {
+            return bad("devnet.base_port", "too high for the number of nodes");
+        }
+        if self.mempool.max_txs == 0 {
+            return bad("mempool.max_txs", "must be at least 1");
+        }
+        if self.tui.refresh_ms < 50 {
+            return bad("tui.refresh_ms", "must be at least 50");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.node.log_level).map_err(|e| {
+            ConfigError::Value {
+                key: "node.log_level".into(),
+                message: e.to_string(),
+            }
+        })?;
+        Ok(())
+    }
+}
+
+const SECTIONS: [&str; 10] = [
+    "node",
+    "p2p",
+    "rpc",
+    "metrics",
+    "consensus",
+    "mempool",
+    "masternode",
+    "wallet",
+    "tui",
+    "devnet",
+];
+
+fn parse_env_value(v: &str) -> toml::Value {
+    // A TOML scalar or array when it parses as one, else a string.
+    let doc = format!("v = {v}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(v.into())),
+        Err(_) => toml::Value::String(v.into()),
+    }
+}
+
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_config_parses_and_matches_defaults_where_documented() {
+        let text = include_str!("../config.toml");
+        let c = Config::parse(text, Path::new("config.toml")).unwrap();
+        assert_eq!(c.node.network, Network::Devnet);
+        assert!(c.devnet.in_process);
+        assert_eq!(c.devnet.nodes, 4);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::parse("[p2p]\nmax_inbund = 3\n", Path::new("x.toml")).unwrap_err();
+        assert!(e.to_string().contains("max_inbund"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let env = vec![
+            ("TIMECOIN_MEMPOOL_MAX_TXS".to_string(), "42".to_string()),
+            ("TIMECOIN_NODE_NETWORK".to_string(), "testnet".to_string()),
+            ("UNRELATED".to_string(), "1".to_string()),
+        ];
+        let c = Config::load(None, env.into_iter()).unwrap();
+        assert_eq!(c.mempool.max_txs, 42);
+        assert_eq!(c.node.network, Network::Testnet);
+    }
+
+    #[test]
+    fn bad_env_value_names_variable() {
+        let env = vec![("TIMECOIN_MEMPOOL_MAX_TXS".to_string(), "many".to_string())];
+        let e = Config::load(None, env.into_iter()).unwrap_err();
+        assert!(e.to_string().contains("TIMECOIN_MEMPOOL_MAX_TXS"), "{e}");
+    }
+
+    #[test]
+    fn range_errors_name_key() {
+        let e = Config::load(
+            None,
+            vec![("TIMECOIN_DEVNET_NODES".into(), "0".into())].into_iter(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("devnet.nodes"), "{e}");
+    }
+}

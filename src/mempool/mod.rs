@@ -1,0 +1,534 @@
+//! The mempool: validated transactions waiting for a block.
+//!
+//! Admission runs full validation against the UTXO set plus the outputs of pooled transactions; a
+//! second spend of an outpoint already spent in the pool is rejected (first seen wins). The pool
+//! is bounded by count and bytes; when full, the lowest fee rate leaves and the entry fee rate
+//! rises above it. Rejected transactions are remembered for a while so they are not validated
+//! again. After each finalized block, included and conflicting transactions leave and the rest
+//! are revalidated.
+
+mod reject_cache;
+
+use crate::ledger::validate::{check_tx_stateful, verify_tx_signatures};
+use crate::ledger::{ChainParams, LedgerState, TxError, Utxo, UtxoView};
+use crate::types::{Amount, Block, Hash, OutPoint, Transaction};
+pub use reject_cache::RejectCache;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// Pool limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MempoolLimits {
+    /// Most transactions.
+    pub max_txs: usize,
+    /// Most bytes.
+    pub max_bytes: usize,
+    /// Local fee floor (units per byte), at least the chain's.
+    pub min_fee_rate: u64,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            max_txs: 10_000,
+            max_bytes: 300 * 1024 * 1024,
+            min_fee_rate: 1,
+        }
+    }
+}
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MempoolError {
+    /// Already in the pool.
+    #[error("transaction already in the mempool")]
+    AlreadyKnown,
+    /// Already in a block.
+    #[error("transaction already in the chain")]
+    AlreadyInChain,
+    /// Rejected recently.
+    #[error("transaction was rejected recently: {0}")]
+    RecentlyRejected(String),
+    /// Spends an outpoint another pooled transaction spends.
+    #[error("conflicts with pooled transaction {0} (first seen wins)")]
+    Conflict(Hash),
+    /// Invalid.
+    #[error("invalid transaction: {0}")]
+    Invalid(#[from] TxError),
+    /// Pool full and the fee rate is not above the lowest.
+    #[error("mempool full: fee rate {rate} is not above the minimum {min}")]
+    FeeRateTooLow {
+        /// Offered rate.
+        rate: u64,
+        /// Required rate.
+        min: u64,
+    },
+}
+
+impl MempoolError {
+    /// Short reason label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            MempoolError::AlreadyKnown => "already_known",
+            MempoolError::AlreadyInChain => "already_in_chain",
+            MempoolError::RecentlyRejected(_) => "recently_rejected",
+            MempoolError::Conflict(_) => "conflict",
+            MempoolError::Invalid(_) => "invalid",
+            MempoolError::FeeRateTooLow { .. } => "fee_rate",
+        }
+    }
+}
+
+/// A pooled transaction.
+#[derive(Clone, Debug)]
+pub struct PoolEntry {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Its id.
+    pub txid: Hash,
+    /// Fee paid.
+    pub fee: Amount,
+    /// Encoded size.
+    pub size: usize,
+    /// Fee per byte (floor).
+    pub fee_rate: u64,
+    /// When it entered.
+    pub added: Instant,
+    seq: u64,
+}
+
+/// Summary for RPC and the UI.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MempoolSnapshot {
+    /// Transactions pooled.
+    pub count: usize,
+    /// Bytes pooled.
+    pub bytes: usize,
+    /// Lowest fee rate.
+    pub min_fee_rate: Option<u64>,
+    /// Median fee rate.
+    pub median_fee_rate: Option<u64>,
+    /// Highest fee rate.
+    pub max_fee_rate: Option<u64>,
+    /// Current admission floor (rises when full).
+    pub entry_fee_rate: u64,
+    /// Newest transactions: id, size, fee rate, age.
+    pub newest: Vec<(Hash, usize, u64, Duration)>,
+}
+
+/// The pool.
+pub struct Mempool {
+    limits: MempoolLimits,
+    entries: HashMap<Hash, PoolEntry>,
+    spends: HashMap<OutPoint, Hash>,
+    created: HashMap<OutPoint, Utxo>,
+    by_rate: BTreeSet<(u64, std::cmp::Reverse<u64>, Hash)>,
+    bytes: usize,
+    seq: u64,
+    rejected: RejectCache,
+    evicted_floor: u64,
+}
+
+/// UTXO view = chain state + pooled outputs not yet spent in the pool.
+struct PoolView<'a> {
+    state: &'a LedgerState,
+    pool: &'a Mempool,
+}
+
+impl UtxoView for PoolView<'_> {
+    fn utxo(&self, o: &OutPoint) -> Option<Utxo> {
+        self.state
+            .utxo(o)
+            .or_else(|| self.pool.created.get(o).copied())
+    }
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(limits: MempoolLimits) -> Mempool {
+        Mempool {
+            limits,
+            entries: HashMap::new(),
+            spends: HashMap::new(),
+            created: HashMap::new(),
+            by_rate: BTreeSet::new(),
+            bytes: 0,
+            seq: 0,
+            rejected: RejectCache::new(1_000, Duration::from_secs(3600)),
+            evicted_floor: 0,
+        }
+    }
+
+    /// Number of pooled transactions.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes pooled.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether `txid` is pooled (its signatures were verified at admission).
+    pub fn contains(&self, txid: &Hash) -> bool {
+        self.entries.contains_key(txid)
+    }
+
+    /// A pooled transaction.
+    pub fn get(&self, txid: &Hash) -> Option<&PoolEntry> {
+        self.entries.get(txid)
+    }
+
+    /// The pooled transaction spending `o`, if any.
+    pub fn spender_of(&self, o: &OutPoint) -> Option<Hash> {
+        self.spends.get(o).copied()
+    }
+
+    /// Outputs created by pooled transactions (pending outputs).
+    pub fn pending_outputs(&self) -> impl Iterator<Item = (&OutPoint, &Utxo)> {
+        self.created.iter()
+    }
+
+    /// Pooled transaction ids.
+    pub fn txids(&self) -> Vec<Hash> {
+        self.entries.keys().copied().collect()
+    }
+
+    /// Current admission fee floor: the configured minimum, raised after evictions.
+    pub fn entry_fee_rate(&self) -> u64 {
+        self.limits.min_fee_rate.max(self.evicted_floor)
+    }
+
+    /// Validates and admits `tx` for inclusion at `state.height + 1`.
+    pub fn insert(
+        &mut self,
+        tx: Transaction,
+        state: &LedgerState,
+        params: &ChainParams,
+        now: Instant,
+    ) -> Result<Hash, MempoolError> {
+        let (txid, check) = self.check(&tx, state, params, now)?;
+        verify_tx_signatures(&tx, &params.chain_id).map_err(|e| {
+            self.rejected.insert(txid, e.to_string(), now);
+            MempoolError::Invalid(e)
+        })?;
+        self.admit(tx, txid, check.fee, check.size, now);
+        Ok(txid)
+    }
+
+    /// Like [`Mempool::insert`] for a transaction whose signatures the caller already verified
+    /// (e.g. in a parallel batch off the node's main task).
+    pub fn insert_verified(
+        &mut self,
+        tx: Transaction,
+        state: &LedgerState,
+        params: &ChainParams,
+        now: Instant,
+    ) -> Result<Hash, MempoolError> {
+        let (txid, check) = self.check(&tx, state, params, now)?;
+        self.admit(tx, txid, check.fee, check.size, now);
+        Ok(txid)
+    }
+
+    fn check(
+        &mut self,
+        tx: &Transaction,
+        state: &LedgerState,
+        params: &ChainParams,
+        now: Instant,
+    ) -> Result<(Hash, crate::ledger::TxCheck), MempoolError> {
+        let txid = tx.txid();
+        if self.entries.contains_key(&txid) {
+            return Err(MempoolError::AlreadyKnown);
+        }
+        if let Some(reason) = self.rejected.get(&txid, now) {
+            return Err(MempoolError::RecentlyRejected(reason));
+        }
+        for i in &tx.inputs {
+            if let Some(other) = self.spends.get(&i.prev) {
+                return Err(MempoolError::Conflict(*other));
+            }
+        }
+        let view = PoolView { state, pool: self };
+        let check = match check_tx_stateful(tx, &view, state, params, state.height + 1) {
+            Ok(c) => c,
+            Err(e) => {
+                // A missing input may only mean "not yet seen"; do not cache that verdict.
+                if !matches!(e, TxError::MissingInput(_)) {
+                    self.rejected.insert(txid, e.to_string(), now);
+                }
+                return Err(e.into());
+            }
+        };
+        let rate = check.fee.0 / check.size.max(1) as u64;
+        let min = self.entry_fee_rate();
+        if rate < min {
+            return Err(MempoolError::FeeRateTooLow { rate, min });
+        }
+        if self.entries.len() >= self.limits.max_txs
+            || self.bytes + check.size > self.limits.max_bytes
+        {
+            let lowest = self.by_rate.iter().next().map(|(r, _, _)| *r).unwrap_or(0);
+            if rate <= lowest {
+                return Err(MempoolError::FeeRateTooLow {
+                    rate,
+                    min: lowest + 1,
+                });
+            }
+        }
+        Ok((txid, check))
+    }
+
+    fn admit(&mut self, tx: Transaction, txid: Hash, fee: Amount, size: usize, now: Instant) {
+        let fee_rate = fee.0 / size.max(1) as u64;
+        for i in &tx.inputs {
+            self.spends.insert(i.prev, txid);
+        }
+        for (idx, out) in tx.outputs.iter().enumerate() {
+            let o = OutPoint {
+                txid,
+                index: idx as u32,
+            };
+            self.created.insert(
+                o,
+                Utxo {
+                    output: *out,
+                    height: u64::MAX,
+                    coinbase: false,
+                },
+            );
+        }
+        self.seq += 1;
+        self.by_rate
+            .insert((fee_rate, std::cmp::Reverse(self.seq), txid));
+        self.bytes += size;
+        self.entries.insert(
+            txid,
+            PoolEntry {
+                tx,
+                txid,
+                fee,
+                size,
+                fee_rate,
+                added: now,
+                seq: self.seq,
+            },
+        );
+        self.evict_to_limits();
+    }
+
+    fn evict_to_limits(&mut self) {
+        while self.entries.len() > self.limits.max_txs || self.bytes > self.limits.max_bytes {
+            let Some(&(rate, _, txid)) = self.by_rate.iter().next() else {
+                break;
+            };
+            self.evicted_floor = self.evicted_floor.max(rate + 1);
+            self.remove_with_descendants(&txid);
+        }
+    }
+
+    fn remove_entry(&mut self, txid: &Hash) -> Option<PoolEntry> {
+        let e = self.entries.remove(txid)?;
+        self.by_rate
+            .remove(&(e.fee_rate, std::cmp::Reverse(e.seq), *txid));
+        self.bytes -= e.size;
+        for i in &e.tx.inputs {
+            if self.spends.get(&i.prev) == Some(txid) {
+                self.spends.remove(&i.prev);
+            }
+        }
+        for idx in 0..e.tx.outputs.len() {
+            self.created.remove(&OutPoint {
+                txid: *txid,
+                index: idx as u32,
+            });
+        }
+        Some(e)
+    }
+
+    /// Removes `txid` and every pooled transaction spending its outputs.
+    fn remove_with_descendants(&mut self, txid: &Hash) {
+        let mut stack = vec![*txid];
+        while let Some(t) = stack.pop() {
+            if let Some(e) = self.remove_entry(&t) {
+                for idx in 0..e.tx.outputs.len() {
+                    if let Some(child) = self.spends.get(&OutPoint {
+                        txid: t,
+                        index: idx as u32,
+                    }) {
+                        stack.push(*child);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transactions for the next block: highest fee rate first, a transaction only after the
+    /// pooled transactions it spends from, within `max_bytes`. Returns them with their fees.
+    pub fn select(&self, max_bytes: usize, max_txs: usize) -> (Vec<Transaction>, Amount) {
+        let mut chosen: Vec<Transaction> = Vec::new();
+        let mut chosen_ids: HashSet<Hash> = HashSet::new();
+        let mut fees = Amount::ZERO;
+        let mut bytes = 0usize;
+        let mut deferred: Vec<&PoolEntry> = Vec::new();
+        let ready = |e: &PoolEntry, ids: &HashSet<Hash>| {
+            e.tx.inputs
+                .iter()
+                .all(|i| !self.entries.contains_key(&i.prev.txid) || ids.contains(&i.prev.txid))
+        };
+        for (_, _, txid) in self.by_rate.iter().rev() {
+            if chosen.len() >= max_txs {
+                break;
+            }
+            let Some(e) = self.entries.get(txid) else {
+                continue;
+            };
+            if bytes + e.size > max_bytes {
+                continue;
+            }
+            if ready(e, &chosen_ids) {
+                bytes += e.size;
+                fees = Amount(fees.0.saturating_add(e.fee.0));
+                chosen_ids.insert(*txid);
+                chosen.push(e.tx.clone());
+            } else {
+                deferred.push(e);
+            }
+        }
+        // Children whose parents were chosen after them get a second chance, in order.
+        let mut progress = true;
+        while progress && !deferred.is_empty() && chosen.len() < max_txs {
+            progress = false;
+            deferred.retain(|e| {
+                if chosen.len() < max_txs && bytes + e.size <= max_bytes && ready(e, &chosen_ids) {
+                    bytes += e.size;
+                    fees = Amount(fees.0.saturating_add(e.fee.0));
+                    chosen_ids.insert(e.txid);
+                    chosen.push(e.tx.clone());
+                    progress = true;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        (chosen, fees)
+    }
+
+    /// After `block` was finalized and applied to `state`: drops included and conflicting
+    /// transactions and revalidates the rest against the new state. Returns the ids that left
+    /// because they conflicted or became invalid.
+    pub fn on_block(
+        &mut self,
+        block: &Block,
+        state: &LedgerState,
+        params: &ChainParams,
+    ) -> Vec<Hash> {
+        let mut dropped = Vec::new();
+        let mut spent_by_block = HashSet::new();
+        for tx in &block.txs {
+            let id = tx.txid();
+            if self.entries.contains_key(&id) {
+                self.remove_entry(&id);
+            }
+            for i in &tx.inputs {
+                spent_by_block.insert(i.prev);
+            }
+        }
+        let conflicting: Vec<Hash> = spent_by_block
+            .iter()
+            .filter_map(|o| self.spends.get(o).copied())
+            .collect();
+        for id in conflicting {
+            if self.entries.contains_key(&id) {
+                self.remove_with_descendants(&id);
+                dropped.push(id);
+            }
+        }
+        // Revalidate the rest (inputs, fees, masternode rules) against the new state, cheaply:
+        // signatures do not change.
+        let mut order: Vec<(u64, Hash)> = self.entries.values().map(|e| (e.seq, e.txid)).collect();
+        order.sort();
+        let mut invalid = Vec::new();
+        for (_, id) in &order {
+            let Some(e) = self.entries.get(id) else {
+                continue;
+            };
+            let view = PoolViewExcluding {
+                state,
+                pool: self,
+                exclude: *id,
+            };
+            if check_tx_stateful(&e.tx, &view, state, params, state.height + 1).is_err() {
+                invalid.push(*id);
+            }
+        }
+        for id in invalid {
+            if self.entries.contains_key(&id) {
+                self.remove_with_descendants(&id);
+                dropped.push(id);
+            }
+        }
+        dropped
+    }
+
+    /// Summary for RPC and UI.
+    pub fn snapshot(&self, now: Instant, newest: usize) -> MempoolSnapshot {
+        let mut rates: Vec<u64> = self.by_rate.iter().map(|(r, _, _)| *r).collect();
+        rates.sort_unstable();
+        let mut recent: Vec<&PoolEntry> = self.entries.values().collect();
+        recent.sort_by_key(|e| std::cmp::Reverse(e.seq));
+        MempoolSnapshot {
+            count: self.entries.len(),
+            bytes: self.bytes,
+            min_fee_rate: rates.first().copied(),
+            median_fee_rate: rates.get(rates.len() / 2).copied(),
+            max_fee_rate: rates.last().copied(),
+            entry_fee_rate: self.entry_fee_rate(),
+            newest: recent
+                .into_iter()
+                .take(newest)
+                .map(|e| {
+                    (
+                        e.txid,
+                        e.size,
+                        e.fee_rate,
+                        now.saturating_duration_since(e.added),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The configured limits.
+    pub fn limits(&self) -> &MempoolLimits {
+        &self.limits
+    }
+}
+
+/// Pool view for revalidating one pooled tx: its own outputs do not count.
+struct PoolViewExcluding<'a> {
+    state: &'a LedgerState,
+    pool: &'a Mempool,
+    exclude: Hash,
+}
+
+impl UtxoView for PoolViewExcluding<'_> {
+    fn utxo(&self, o: &OutPoint) -> Option<Utxo> {
+        if o.txid == self.exclude {
+            return None;
+        }
+        self.state
+            .utxo(o)
+            .or_else(|| self.pool.created.get(o).copied())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,429 @@
+//! Prometheus metrics (`GET /metrics`, OpenMetrics text from prometheus-client) and a JSON health
+//! check (`GET /health`) on the metrics address.
+//!
+//! [`Metrics::new`] returns cheap, clonable handles for the node to update and the
+//! [`MetricsRegistry`] to serve. Every metric name starts with `timecoin_`.
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use serde_json::json;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Peer connection direction label (`inbound` / `outbound`).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Direction {
+    /// Connected by the peer.
+    Inbound,
+    /// Connected by us.
+    Outbound,
+}
+
+impl EncodeLabelValue for Direction {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write;
+        encoder.write_str(match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        })
+    }
+}
+
+/// `{direction="inbound|outbound"}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabel {
+    /// Direction.
+    pub direction: Direction,
+}
+
+/// `{reason="..."}`. Use a fixed set of short reasons (e.g. `fee_too_low`, `double_spend`,
+/// `bad_signature`, `missing_inputs`, `too_large`, `mempool_full`): every distinct value is a
+/// new time series. [`Metrics::reject`] reduces the reason to `[a-z0-9_]` (at most 64 chars),
+/// because prometheus-client 0.23 does not escape label values.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// Reason.
+    pub reason: String,
+}
+
+/// Handles to every node metric (clone freely; updates are atomic).
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    /// `timecoin_chain_height`: height of the last finalized block.
+    pub height: Gauge,
+    /// `timecoin_blocks_finalized_total`.
+    pub blocks_finalized: Counter,
+    /// `timecoin_txs_finalized_total`.
+    pub txs_finalized: Counter,
+    /// `timecoin_consensus_round`: current round.
+    pub round: Gauge,
+    /// `timecoin_consensus_step`: 0 propose, 1 prevote, 2 precommit, 3 commit.
+    pub step: Gauge,
+    /// `timecoin_consensus_rounds_per_height`: rounds needed to finalize each height (1 = first
+    /// round).
+    pub rounds_per_height: Histogram,
+    /// `timecoin_consensus_finality_latency_seconds`: from height start to the block final.
+    pub finality_latency: Histogram,
+    /// `timecoin_p2p_peers{direction}`.
+    pub peers: Family<DirectionLabel, Gauge>,
+    /// `timecoin_p2p_bytes_received_total`.
+    pub bytes_in: Counter,
+    /// `timecoin_p2p_bytes_sent_total`.
+    pub bytes_out: Counter,
+    /// `timecoin_p2p_bans_total`: bans issued.
+    pub bans: Counter,
+    /// `timecoin_p2p_banned`: bans in force.
+    pub banned: Gauge,
+    /// `timecoin_mempool_txs`.
+    pub mempool_txs: Gauge,
+    /// `timecoin_mempool_bytes`.
+    pub mempool_bytes: Gauge,
+    /// `timecoin_mempool_rejected_total{reason}`.
+    pub rejected_txs: Family<ReasonLabel, Counter>,
+    /// `timecoin_sync_synced`: 1 when caught up with peers.
+    pub synced: Gauge,
+    /// `timecoin_sync_target_height`: best height announced by peers.
+    pub sync_target_height: Gauge,
+    /// `timecoin_storage_flush_seconds`: duration of each block commit + flush.
+    pub storage_flush: Histogram,
+}
+
+/// The registry the metrics server encodes.
+#[derive(Clone)]
+pub struct MetricsRegistry(Arc<Registry>);
+
+impl std::fmt::Debug for MetricsRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsRegistry")
+    }
+}
+
+impl MetricsRegistry {
+    /// Wraps a registry with extra metrics of the caller's.
+    pub fn from_registry(r: Registry) -> MetricsRegistry {
+        MetricsRegistry(Arc::new(r))
+    }
+
+    /// OpenMetrics text exposition.
+    pub fn encode(&self) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut s, &self.0);
+        s
+    }
+}
+
+impl Metrics {
+    /// Handles plus the registry that holds them.
+    pub fn new() -> (Metrics, MetricsRegistry) {
+        let mut r = Registry::with_prefix("timecoin");
+        let m = Metrics::register(&mut r);
+        (m, MetricsRegistry::from_registry(r))
+    }
+
+    /// Registers every family in `r` (which should have the `timecoin` prefix).
+    pub fn register(r: &mut Registry) -> Metrics {
+        let m = Metrics {
+            height: Gauge::default(),
+            blocks_finalized: Counter::default(),
+            txs_finalized: Counter::default(),
+            round: Gauge::default(),
+            step: Gauge::default(),
+            rounds_per_height: Histogram::new([1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0]),
+            finality_latency: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
+            peers: Family::default(),
+            bytes_in: Counter::default(),
+            bytes_out: Counter::default(),
+            bans: Counter::default(),
+            banned: Gauge::default(),
+            mempool_txs: Gauge::default(),
+            mempool_bytes: Gauge::default(),
+            rejected_txs: Family::default(),
+            synced: Gauge::default(),
+            sync_target_height: Gauge::default(),
+            storage_flush: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+        };
+        r.register(
+            "chain_height",
+            "Height of the last finalized block",
+            m.height.clone(),
+        );
+        r.register(
+            "blocks_finalized",
+            "Blocks finalized",
+            m.blocks_finalized.clone(),
+        );
+        r.register(
+            "txs_finalized",
+            "Transactions finalized",
+            m.txs_finalized.clone(),
+        );
+        r.register(
+            "consensus_round",
+            "Current consensus round",
+            m.round.clone(),
+        );
+        r.register(
+            "consensus_step",
+            "Current consensus step (0 propose, 1 prevote, 2 precommit, 3 commit)",
+            m.step.clone(),
+        );
+        r.register(
+            "consensus_rounds_per_height",
+            "Rounds needed to finalize a height",
+            m.rounds_per_height.clone(),
+        );
+        r.register(
+            "consensus_finality_latency_seconds",
+            "Time from the start of a height to its block being final",
+            m.finality_latency.clone(),
+        );
+        r.register("p2p_peers", "Connected peers by direction", m.peers.clone());
+        r.register(
+            "p2p_bytes_received",
+            "Bytes received from peers",
+            m.bytes_in.clone(),
+        );
+        r.register("p2p_bytes_sent", "Bytes sent to peers", m.bytes_out.clone());
+        r.register("p2p_bans", "Peer bans issued", m.bans.clone());
+        r.register("p2p_banned", "Bans in force", m.banned.clone());
+        r.register(
+            "mempool_txs",
+            "Transactions in the mempool",
+            m.mempool_txs.clone(),
+        );
+        r.register(
+            "mempool_bytes",
+            "Bytes of transactions in the mempool",
+            m.mempool_bytes.clone(),
+        );
+        r.register(
+            "mempool_rejected",
+            "Transactions rejected by the mempool, by reason",
+            m.rejected_txs.clone(),
+        );
+        r.register(
+            "sync_synced",
+            "1 when caught up with peers",
+            m.synced.clone(),
+        );
+        r.register(
+            "sync_target_height",
+            "Best height announced by peers",
+            m.sync_target_height.clone(),
+        );
+        r.register(
+            "storage_flush_seconds",
+            "Duration of a block commit and flush",
+            m.storage_flush.clone(),
+        );
+        // Both directions exist from the start, so dashboards see 0 rather than no data.
+        m.set_peers(0, 0);
+        m
+    }
+
+    /// Counts a rejected transaction.
+    pub fn reject(&self, reason: &str) {
+        let reason: String = reason
+            .chars()
+            .take(64)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.rejected_txs
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// Sets the peer gauges.
+    pub fn set_peers(&self, inbound: usize, outbound: usize) {
+        self.peers
+            .get_or_create(&DirectionLabel {
+                direction: Direction::Inbound,
+            })
+            .set(inbound as i64);
+        self.peers
+            .get_or_create(&DirectionLabel {
+                direction: Direction::Outbound,
+            })
+            .set(outbound as i64);
+    }
+}
+
+/// What `/health` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthSnapshot {
+    /// Height of the last finalized block.
+    pub height: u64,
+    /// Connected peers.
+    pub peers: usize,
+    /// Seconds since the last finalized block (`None` before the first).
+    pub last_block_age_secs: Option<u64>,
+    /// Caught up with peers.
+    pub synced: bool,
+}
+
+impl HealthSnapshot {
+    /// Healthy: synced and at least one peer.
+    pub fn healthy(&self) -> bool {
+        self.synced && self.peers > 0
+    }
+
+    /// `ok`, `no_peers` or `syncing`.
+    pub fn status(&self) -> &'static str {
+        if self.peers == 0 {
+            "no_peers"
+        } else if !self.synced {
+            "syncing"
+        } else {
+            "ok"
+        }
+    }
+}
+
+/// The node's source of health data (answer from a snapshot, do not block).
+pub trait HealthSource: Send + Sync + 'static {
+    /// Current state.
+    fn health(&self) -> HealthSnapshot;
+}
+
+/// Why the metrics server could not start.
+#[derive(Debug, Error)]
+#[error("cannot bind the metrics server to {addr}: {source}; choose another address with --metrics-bind or [metrics] bind")]
+pub struct MetricsError {
+    /// Address.
+    pub addr: SocketAddr,
+    /// Cause.
+    pub source: std::io::Error,
+}
+
+struct State {
+    registry: MetricsRegistry,
+    health: Arc<dyn HealthSource>,
+}
+
+type Resp = Response<Full<Bytes>>;
+
+/// Serves `GET /metrics` and `GET /health` on `bind` until `shutdown`; returns the bound
+/// address and the server task.
+pub async fn start(
+    bind: SocketAddr,
+    registry: MetricsRegistry,
+    health: Arc<dyn HealthSource>,
+    shutdown: CancellationToken,
+) -> Result<(SocketAddr, JoinHandle<()>), MetricsError> {
+    let listener = TcpListener::bind(bind)
+        .await
+        .map_err(|source| MetricsError { addr: bind, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| MetricsError { addr: bind, source })?;
+    if !bind.ip().is_loopback() {
+        tracing::info!(target: "metrics", %local, "metrics server listens on a non-loopback address");
+    }
+    let state = Arc::new(State { registry, health });
+    let handle = tokio::spawn(async move {
+        let tracker = TaskTracker::new();
+        loop {
+            let stream = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = listener.accept() => match r {
+                    Ok((s, _)) => s,
+                    Err(e) => {
+                        tracing::warn!(target: "metrics", "accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let st = state.clone();
+            let sd = shutdown.clone();
+            tracker.spawn(async move {
+                let svc = service_fn(move |req| {
+                    let st = st.clone();
+                    async move { Ok::<_, Infallible>(respond(&req, &st)) }
+                });
+                let mut b = http1::Builder::new();
+                b.timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(10));
+                let conn = b.serve_connection(TokioIo::new(stream), svc);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    _ = sd.cancelled() => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
+                    }
+                }
+            });
+        }
+        tracker.close();
+        let _ = tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await;
+    });
+    tracing::info!(target: "metrics", %local, "metrics server listening");
+    Ok((local, handle))
+}
+
+fn respond(req: &Request<Incoming>, st: &State) -> Resp {
+    let (status, ctype, body) = match (req.method(), req.uri().path()) {
+        (&Method::GET, "/metrics") => (
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            st.registry.encode(),
+        ),
+        (&Method::GET, "/health") => {
+            let h = st.health.health();
+            let body = json!({
+                "status": h.status(),
+                "height": h.height,
+                "peers": h.peers,
+                "last_block_age_secs": h.last_block_age_secs,
+                "synced": h.synced,
+            });
+            let status = if h.healthy() {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, "application/json", format!("{body}\n"))
+        }
+        (_, "/metrics" | "/health") => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "GET only\n".to_string(),
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /metrics or /health\n".to_string(),
+        ),
+    };
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+    r
+}

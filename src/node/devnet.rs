@@ -1,0 +1,146 @@
+//! The local devnet: N masternodes on 127.0.0.1 with deterministic keys, either inside one
+//! process (`timed devnet`, `cargo run`) or as N processes (`timed devnet init`).
+
+use super::spec::{write_node_key, NodeSpec};
+use crate::consensus::ConsensusParams;
+use crate::ledger::genesis::{devnet_genesis, devnet_node_key, DevnetSpec};
+use crate::ledger::Genesis;
+use crate::mempool::MempoolLimits;
+use crate::types::Network;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default empty-block interval of the devnet.
+pub const DEVNET_EMPTY_BLOCK_INTERVAL: Duration = Duration::from_millis(1000);
+
+/// Where the devnet's nodes live and listen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevnetLayout {
+    /// Number of masternodes.
+    pub nodes: u32,
+    /// Node i uses p2p base + 10 i, rpc + 1, metrics + 2.
+    pub base_port: u16,
+    /// Node i's data dir is `dir/node<i>`.
+    pub dir: PathBuf,
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+}
+
+impl DevnetLayout {
+    /// P2P port of node `i`.
+    pub fn p2p_port(&self, i: u32) -> u16 {
+        self.base_port + 10 * i as u16
+    }
+
+    /// RPC port of node `i`.
+    pub fn rpc_port(&self, i: u32) -> u16 {
+        self.p2p_port(i) + 1
+    }
+
+    /// Metrics port of node `i`.
+    pub fn metrics_port(&self, i: u32) -> u16 {
+        self.p2p_port(i) + 2
+    }
+
+    /// Data dir of node `i`.
+    pub fn node_dir(&self, i: u32) -> PathBuf {
+        self.dir.join(format!("node{i}"))
+    }
+
+    /// The devnet genesis for this layout (faucet from the wallet's insecure devnet mnemonic).
+    pub fn genesis(&self) -> Genesis {
+        devnet_genesis(&DevnetSpec {
+            nodes: self.nodes,
+            base_port: self.base_port,
+            faucet: crate::wallet::devnet_faucet_address(0),
+        })
+    }
+
+    /// Peers of node `i`: every other node.
+    pub fn peers_of(&self, i: u32) -> Vec<String> {
+        (0..self.nodes)
+            .filter(|j| *j != i)
+            .map(|j| format!("127.0.0.1:{}", self.p2p_port(j)))
+            .collect()
+    }
+
+    /// The spec of node `i` running inside this process.
+    pub fn node_spec(
+        &self,
+        i: u32,
+        genesis: &Genesis,
+        consensus: ConsensusParams,
+        mempool: MempoolLimits,
+    ) -> NodeSpec {
+        NodeSpec {
+            name: format!("node{i}"),
+            network: Network::Devnet,
+            data_dir: self.node_dir(i),
+            genesis: genesis.clone(),
+            node_key: devnet_node_key(i),
+            masternode: true,
+            p2p_bind: local(self.p2p_port(i)),
+            advertise: Some(format!("127.0.0.1:{}", self.p2p_port(i))),
+            seeds: vec![],
+            connect: self.peers_of(i),
+            max_inbound: 64,
+            max_outbound: 16,
+            rpc_bind: Some(local(self.rpc_port(i))),
+            rpc_user: None,
+            rpc_allow_public: false,
+            metrics_bind: Some(local(self.metrics_port(i))),
+            consensus,
+            empty_block_interval: DEVNET_EMPTY_BLOCK_INTERVAL,
+            mempool,
+            reindex: false,
+        }
+    }
+
+    /// Writes `dir/node<i>/config.toml` and `dir/node<i>/node_key` for every node, so that
+    /// `timed --config dir/node<i>/config.toml --headless` runs node i as its own process.
+    pub fn init(&self) -> std::io::Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        for i in 0..self.nodes {
+            let dir = self.node_dir(i);
+            std::fs::create_dir_all(&dir)?;
+            let key_path = dir.join("node_key");
+            write_node_key(&key_path, &devnet_node_key(i))?;
+            let peers: Vec<String> = self
+                .peers_of(i)
+                .iter()
+                .map(|p| format!("\"{p}\""))
+                .collect();
+            let cfg = format!(
+                "# Devnet node {i} of {n}, written by `timed devnet init`.\n\
+                 # Run it with: timed --config {cfg} --headless\n\n\
+                 [node]\nnetwork = \"devnet\"\ndatadir = \"{dir}\"\nlog_level = \"info\"\n\n\
+                 [p2p]\nbind = \"127.0.0.1:{p2p}\"\nadvertise = \"127.0.0.1:{p2p}\"\nconnect = [{peers}]\n\n\
+                 [rpc]\nbind = \"127.0.0.1:{rpc}\"\n\n\
+                 [metrics]\nbind = \"127.0.0.1:{metrics}\"\n\n\
+                 [masternode]\nenabled = true\nkey_file = \"{key}\"\n\n\
+                 [devnet]\nin_process = false\nnodes = {n}\nbase_port = {base}\nindex = {i}\n",
+                n = self.nodes,
+                cfg = dir.join("config.toml").display(),
+                dir = dir.display(),
+                p2p = self.p2p_port(i),
+                rpc = self.rpc_port(i),
+                metrics = self.metrics_port(i),
+                peers = peers.join(", "),
+                key = key_path.display(),
+                base = self.base_port,
+            );
+            let path = dir.join("config.toml");
+            std::fs::write(&path, cfg)?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+/// True when `dir` looks like a devnet directory written by [`DevnetLayout::init`].
+pub fn is_initialized(dir: &Path) -> bool {
+    dir.join("node0").join("config.toml").exists()
+}

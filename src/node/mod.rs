@@ -1,0 +1,224 @@
+//! Node orchestration: opens storage, starts the p2p layer, the consensus driver and the RPC and
+//! metrics servers, and hands out a [`NodeHandle`] with the snapshots and command channel that
+//! the RPC server, the wallet and the UI use.
+
+pub mod devnet;
+pub mod driver;
+pub mod logging;
+pub mod signer_store;
+pub mod snapshot;
+pub mod spec;
+
+pub use driver::{Command, Finalized, MempoolEntryInfo, WalletChainData};
+pub use snapshot::NodeSnapshot;
+pub use spec::NodeSpec;
+
+use crate::mempool::MempoolError;
+use crate::p2p::{P2pConfig, P2pError, P2pHandle, PeerInfo, SledPeerStore};
+use crate::storage::{Storage, StorageError};
+use crate::types::{Hash, Transaction};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use thiserror::Error;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Why a node could not start or answer.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// P2P failed.
+    #[error(transparent)]
+    P2p(#[from] P2pError),
+    /// The data dir is unusable.
+    #[error("data dir {path}: {source}; check --datadir and its permissions")]
+    DataDir {
+        /// Path.
+        path: std::path::PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The node stopped.
+    #[error("the node is shutting down")]
+    Stopped,
+    /// RPC or metrics server failed to start.
+    #[error("{0}")]
+    Server(String),
+}
+
+/// A running node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    /// Its configuration.
+    pub spec: Arc<NodeSpec>,
+    /// Latest node snapshot.
+    pub snapshot: watch::Receiver<NodeSnapshot>,
+    /// Latest peers snapshot.
+    pub peers: watch::Receiver<Vec<PeerInfo>>,
+    /// Requests to the driver.
+    pub commands: mpsc::Sender<Command>,
+    /// Finalized blocks as they are committed.
+    pub finalized: broadcast::Sender<Finalized>,
+    /// Read access to the database.
+    pub storage: Storage,
+    /// The p2p layer.
+    pub p2p: P2pHandle,
+    /// Cancelling this stops the node.
+    pub shutdown: CancellationToken,
+    /// Bound p2p address.
+    pub p2p_addr: SocketAddr,
+}
+
+impl NodeHandle {
+    /// Submits a transaction to the mempool (and the network).
+    pub async fn submit_tx(
+        &self,
+        tx: Transaction,
+    ) -> Result<Result<Hash, MempoolError>, NodeError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::SubmitTx { tx, reply })
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Submits many transactions; verdicts in order.
+    pub async fn submit_txs(
+        &self,
+        txs: Vec<Transaction>,
+    ) -> Result<Vec<Result<Hash, MempoolError>>, NodeError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::SubmitTxs { txs, reply })
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Chain data for a wallet's addresses.
+    pub async fn wallet_data(
+        &self,
+        addrs: Vec<crate::types::Address>,
+    ) -> Result<WalletChainData, NodeError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::WalletData { addrs, reply })
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Current finalized height.
+    pub fn height(&self) -> u64 {
+        self.snapshot.borrow().height
+    }
+}
+
+/// Opens storage (rebuilding it first with `--reindex`), then starts p2p and the driver. The
+/// node stops when `shutdown` is cancelled; await the returned task to know it flushed.
+pub async fn start(
+    spec: NodeSpec,
+    shutdown: CancellationToken,
+) -> Result<(NodeHandle, JoinHandle<()>), NodeError> {
+    std::fs::create_dir_all(&spec.data_dir).map_err(|source| NodeError::DataDir {
+        path: spec.data_dir.clone(),
+        source,
+    })?;
+    let (storage, state) = {
+        let dir = spec.data_dir.clone();
+        let genesis = spec.genesis.clone();
+        let reindex = spec.reindex;
+        tokio::task::spawn_blocking(move || {
+            if reindex {
+                tracing::info!(target: "storage", "reindexing from stored blocks");
+                Storage::reindex(&dir, &genesis)
+            } else {
+                Storage::open(&dir, &genesis)
+            }
+        })
+        .await
+        .map_err(|e| NodeError::Server(format!("storage open task failed: {e}")))??
+    };
+    tracing::info!(target: "node", name = %spec.name, height = state.height, tip = %state.tip_hash.short(), "storage open");
+    let spec = Arc::new(spec);
+    let (height_tx, height_rx) = watch::channel((state.height, state.tip_hash));
+    let mut p2p_cfg = P2pConfig::new(
+        spec.network,
+        spec.genesis.params.chain_id,
+        spec.node_key.clone(),
+        spec.p2p_bind,
+        spec.data_dir.clone(),
+    );
+    p2p_cfg.advertised_addr = spec.advertise.clone();
+    p2p_cfg.seeds = spec.seeds.clone();
+    p2p_cfg.fixed_peers = spec.connect.clone();
+    p2p_cfg.max_inbound = spec.max_inbound;
+    p2p_cfg.max_outbound = spec.max_outbound;
+    let store = Arc::new(SledPeerStore::new(
+        storage.tree("bans")?,
+        storage.tree("peers")?,
+    ));
+    let (p2p, inbound) =
+        crate::p2p::start(p2p_cfg, store, height_rx, shutdown.child_token()).await?;
+    let signer = signer_store::SignerStore::new(storage.tree("signer")?);
+    let snapshot = NodeSnapshot {
+        name: spec.name.clone(),
+        network: spec.network,
+        chain_id: spec.genesis.params.chain_id,
+        node_key: spec.node_key.public(),
+        own_status: String::new(),
+        height: state.height,
+        tip_hash: state.tip_hash,
+        tip_time_ms: state.tip_time_ms,
+        tip_finalized_at: None,
+        supply: state.supply,
+        best_peer_height: None,
+        synced: false,
+        consensus: None,
+        step_since: None,
+        recent_rounds: VecDeque::new(),
+        finality_ms: VecDeque::new(),
+        tps: VecDeque::new(),
+        mempool: Default::default(),
+        masternodes: vec![],
+        validators: Default::default(),
+        last_votes: vec![],
+        blocks_finalized: 0,
+        txs_finalized: 0,
+        rounds_over_0: 0,
+        started: Instant::now(),
+        error: None,
+    };
+    let (snapshot_tx, snapshot_rx) = watch::channel(snapshot);
+    let (finalized_tx, _) = broadcast::channel(1024);
+    let (cmd_tx, cmd_rx) = mpsc::channel(4096);
+    let driver = driver::Driver::new(
+        spec.clone(),
+        storage.clone(),
+        state,
+        p2p.clone(),
+        signer,
+        snapshot_tx,
+        height_tx,
+        finalized_tx.clone(),
+    );
+    let task = tokio::spawn(driver.run(inbound, cmd_rx, shutdown.clone()));
+    let handle = NodeHandle {
+        spec,
+        snapshot: snapshot_rx,
+        peers: p2p.peers(),
+        commands: cmd_tx,
+        finalized: finalized_tx,
+        storage,
+        p2p_addr: p2p.local_addr(),
+        p2p,
+        shutdown,
+    };
+    Ok((handle, task))
+}

@@ -1,0 +1,333 @@
+//! Peer-to-peer layer: TCP + TLS 1.3, a Hello that binds each node key to its TLS session,
+//! length-prefixed frames, gossip with per-peer deduplication, rate limits, misbehaviour scores
+//! with persisted timed bans, inbound/outbound limits and an address book.
+//!
+//! [`start`] binds the listener and spawns the tasks; it returns a [`P2pHandle`] to send to
+//! peers and a bounded receiver of [`InboundMessage`]s for the node (consensus, transactions,
+//! blocks, status, evidence; handshake, ping and peer exchange stay inside this module).
+//!
+//! Ban policy: a peer whose score reaches the threshold is banned for `ban_duration`. For
+//! non-loopback peers the ban covers the whole IP. All devnet nodes share 127.0.0.1, so a
+//! loopback peer is banned by (IP, node key) and honest local peers stay connected.
+//!
+//! Tracing targets: `p2p` (listener, dialer, bans), `p2p::peer` (per connection), `p2p::tls`.
+
+pub mod frame;
+pub mod message;
+mod peer;
+pub mod score;
+pub mod store;
+pub mod tls;
+
+pub use message::{Hello, Message};
+pub use score::{Misbehaviour, TokenBucket};
+pub use store::{BanEntry, MemoryPeerStore, PeerStore, SledPeerStore};
+
+use crate::types::{Hash, Network, PublicKey, SecretKey};
+use peer::Shared;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// A peer is identified by its node key; there is at most one connection per node key.
+pub type PeerId = PublicKey;
+
+/// Who opened the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// The peer dialed us.
+    Inbound,
+    /// We dialed the peer.
+    Outbound,
+}
+
+/// A snapshot of one connected peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Node key.
+    pub id: PeerId,
+    /// Remote socket address.
+    pub addr: SocketAddr,
+    /// Who dialed.
+    pub direction: Direction,
+    /// Last measured ping round trip; `None` until the first pong.
+    pub latency_ms: Option<u64>,
+    /// Height from the Hello or the latest Status; `None` if unknown.
+    pub height: Option<u64>,
+    /// Bytes received (frames, before TLS).
+    pub bytes_in: u64,
+    /// Bytes sent (frames, before TLS).
+    pub bytes_out: u64,
+    /// Messages received.
+    pub msgs_in: u64,
+    /// Messages sent.
+    pub msgs_out: u64,
+    /// Misbehaviour points (0 is clean; reaching the ban threshold bans the peer).
+    pub score: i32,
+    /// When the connection was established.
+    pub connected_since: SystemTime,
+}
+
+/// A message from a peer for the node.
+#[derive(Clone, Debug)]
+pub struct InboundMessage {
+    /// Who sent it.
+    pub peer: PeerId,
+    /// What it said.
+    pub msg: Message,
+}
+
+/// A token-bucket rate: `per_sec` sustained, `burst` at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    /// Tokens per second.
+    pub per_sec: f64,
+    /// Bucket size.
+    pub burst: f64,
+}
+
+/// Configuration of the p2p layer.
+#[derive(Clone, Debug)]
+pub struct P2pConfig {
+    /// Network (for logs and defaults).
+    pub network: Network,
+    /// Chain id every peer must share.
+    pub chain_id: Hash,
+    /// Our node key (our peer id); signs the Hello.
+    pub node_key: SecretKey,
+    /// Listen address (`--p2p-bind`, `[p2p] bind`).
+    pub listen: SocketAddr,
+    /// Address announced to peers; defaults to the bound address.
+    pub advertised_addr: Option<String>,
+    /// Addresses dialed at start to find peers.
+    pub seeds: Vec<String>,
+    /// Addresses always kept connected (`--connect`), redialed forever.
+    pub fixed_peers: Vec<String>,
+    /// Most inbound connections.
+    pub max_inbound: usize,
+    /// Most outbound connections (fixed peers are dialed regardless).
+    pub max_outbound: usize,
+    /// Largest frame payload in bytes.
+    pub max_frame: usize,
+    /// Time allowed for TCP connect + TLS + Hello exchange.
+    pub handshake_timeout: Duration,
+    /// A peer silent for this long is disconnected.
+    pub idle_timeout: Duration,
+    /// Interval between pings.
+    pub ping_interval: Duration,
+    /// Where the TLS certificate and key live.
+    pub data_dir: PathBuf,
+    /// Messages per second a peer may send.
+    pub msg_rate: RateLimit,
+    /// Bytes per second a peer may send.
+    pub byte_rate: RateLimit,
+    /// Score at which a peer is banned.
+    pub ban_threshold: i32,
+    /// How long a misbehaviour ban lasts.
+    pub ban_duration: Duration,
+    /// Most inbound connections still in the TLS/Hello handshake.
+    pub max_pending_handshakes: usize,
+    /// Frames queued per peer before messages to it are dropped.
+    pub peer_queue: usize,
+    /// Bytes queued per peer before messages to it are dropped.
+    pub peer_queue_bytes: usize,
+    /// Capacity of the channel to the node.
+    pub inbound_queue: usize,
+}
+
+impl P2pConfig {
+    /// A configuration with the defaults: 64 inbound, 16 outbound, 4 MiB frames, 10 s
+    /// handshake, 60 s idle timeout with pings every 10 s, 2,000 msgs/s (burst 4,000) and
+    /// 32 MiB/s (burst 64 MiB) per peer, bans of 24 h at 100 points.
+    pub fn new(
+        network: Network,
+        chain_id: Hash,
+        node_key: SecretKey,
+        listen: SocketAddr,
+        data_dir: PathBuf,
+    ) -> P2pConfig {
+        P2pConfig {
+            network,
+            chain_id,
+            node_key,
+            listen,
+            advertised_addr: None,
+            seeds: Vec::new(),
+            fixed_peers: Vec::new(),
+            max_inbound: 64,
+            max_outbound: 16,
+            max_frame: frame::DEFAULT_MAX_FRAME,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            ping_interval: Duration::from_secs(10),
+            data_dir,
+            msg_rate: RateLimit {
+                per_sec: 2_000.0,
+                burst: 4_000.0,
+            },
+            byte_rate: RateLimit {
+                per_sec: 32.0 * 1024.0 * 1024.0,
+                burst: 64.0 * 1024.0 * 1024.0,
+            },
+            ban_threshold: 100,
+            ban_duration: Duration::from_secs(24 * 3600),
+            max_pending_handshakes: 128,
+            peer_queue: 4096,
+            peer_queue_bytes: 64 * 1024 * 1024,
+            inbound_queue: 8192,
+        }
+    }
+}
+
+/// Errors of the p2p layer; each says what to do.
+#[derive(Debug, Error)]
+pub enum P2pError {
+    /// The listen address could not be bound.
+    #[error("cannot listen for peers on {addr}: {source}; choose another address with --p2p-bind or the [p2p] bind key")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The data dir (certificate, key) is not usable.
+    #[error(
+        "cannot use {path} for the p2p certificate: {source}; check --datadir and its permissions"
+    )]
+    DataDir {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// TLS setup failed.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// A configuration value is unusable.
+    #[error("invalid p2p configuration: {0}")]
+    Config(String),
+    /// An address, IP or node key given to ban/unban/connect could not be parsed.
+    #[error("{0:?} is neither an IP address, a socket address nor a node key in hex")]
+    BadTarget(String),
+}
+
+/// Handle to the running p2p layer; cheap to clone.
+#[derive(Clone)]
+pub struct P2pHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for P2pHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("P2pHandle")
+            .field("local_addr", &self.shared.local_addr)
+            .field("peers", &self.shared.peers.len())
+            .finish()
+    }
+}
+
+/// Binds the listener, loads or creates the TLS identity, and spawns the listener, dialer,
+/// status and snapshot tasks. Everything stops when `shutdown` is cancelled.
+pub async fn start(
+    config: P2pConfig,
+    store: Arc<dyn PeerStore>,
+    height: watch::Receiver<(u64, Hash)>,
+    shutdown: CancellationToken,
+) -> Result<(P2pHandle, mpsc::Receiver<InboundMessage>), P2pError> {
+    if config.max_frame < 1024 || config.max_frame > u32::MAX as usize {
+        return Err(P2pError::Config(format!(
+            "max_frame {} must be between 1 KiB and 4 GiB",
+            config.max_frame
+        )));
+    }
+    let (shared, rx) = peer::start(config, store, height, shutdown).await?;
+    Ok((P2pHandle { shared }, rx))
+}
+
+impl P2pHandle {
+    /// Sends `msg` to every connected peer (gossip kinds at most once per peer).
+    pub fn broadcast(&self, msg: Message) {
+        self.shared.broadcast(msg, None);
+    }
+
+    /// Sends `msg` to every connected peer except `peer` (usually the one it came from).
+    pub fn broadcast_except(&self, peer: PeerId, msg: Message) {
+        self.shared.broadcast(msg, Some(peer));
+    }
+
+    /// Sends `msg` to one peer; `false` if it is not connected or its queue is full.
+    pub fn send(&self, peer: PeerId, msg: Message) -> bool {
+        self.shared.send(peer, msg)
+    }
+
+    /// Records an offence; at the threshold the peer is banned and disconnected.
+    pub fn report(&self, peer: PeerId, offence: Misbehaviour) {
+        self.shared.report(&peer, offence);
+    }
+
+    /// Dials `addr` now and keeps it connected like a `--connect` peer (RPC `addnode`).
+    pub fn connect(&self, addr: String) {
+        self.shared.add_fixed(addr);
+    }
+
+    /// Bans an IP (or `ip:port`, whose port is ignored) or a node key (64 hex digits) for
+    /// `duration`, disconnecting matching peers.
+    pub fn ban(&self, addr_or_ip: &str, duration: Duration) -> Result<(), P2pError> {
+        let (ip, node) = parse_target(addr_or_ip)?;
+        self.shared
+            .ban(ip, node, duration, "banned by the operator".into());
+        Ok(())
+    }
+
+    /// Lifts the bans on an IP (every ban on it) or on a node key; `Ok(false)` if none existed.
+    pub fn unban(&self, addr_or_ip: &str) -> Result<bool, P2pError> {
+        let (ip, node) = parse_target(addr_or_ip)?;
+        Ok(self.shared.unban(ip, node))
+    }
+
+    /// Bans in force.
+    pub fn bans(&self) -> Vec<BanEntry> {
+        self.shared.active_bans()
+    }
+
+    /// Snapshots of the connected peers, refreshed on change and at least every second.
+    pub fn peers(&self) -> watch::Receiver<Vec<PeerInfo>> {
+        self.shared.peers_tx.subscribe()
+    }
+
+    /// Number of connected (handshaken) peers.
+    pub fn peer_count(&self) -> usize {
+        self.shared.peers.len()
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// Our peer id.
+    pub fn local_id(&self) -> PeerId {
+        self.shared.local_id
+    }
+}
+
+fn parse_target(s: &str) -> Result<(IpAddr, Option<PublicKey>), P2pError> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok((ip, None));
+    }
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Ok((sa.ip(), None));
+    }
+    if let Some(k) = PublicKey::from_hex(s) {
+        return Ok((IpAddr::V4(Ipv4Addr::UNSPECIFIED), Some(k)));
+    }
+    Err(P2pError::BadTarget(s.to_owned()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1239 @@
+//! The running p2p layer: shared state, listener, dialer, per-connection handshake and
+//! reader/writer tasks.
+
+use super::frame::{self, FrameError};
+use super::message::{self, gossip_key, Hello, Message, ROLE_DIALER, ROLE_LISTENER};
+use super::score::{Misbehaviour, TokenBucket};
+use super::store::{BanEntry, PeerStore};
+use super::{tls, Direction, InboundMessage, P2pConfig, P2pError, PeerId, PeerInfo};
+use crate::types::encoding::Encode;
+use crate::types::{Hash, PublicKey};
+use dashmap::DashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Notify};
+use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
+use tokio_util::sync::CancellationToken;
+
+/// Gossip ids remembered per peer (sent to or received from it).
+const PEER_KNOWN_CAP: usize = 8_192;
+/// Gossip ids remembered node-wide (already delivered to the node or sent by it).
+const SEEN_CAP: usize = 65_536;
+/// Handshakes one non-loopback IP may have in progress at once.
+const MAX_PENDING_PER_IP: usize = 8;
+/// Disconnected peers whose scores are remembered.
+const SCORES_CAP: usize = 1_000;
+/// Largest frame accepted before the Hello is verified.
+const HELLO_MAX_FRAME: usize = 1024;
+/// Consecutive queue-full drops after which a slow peer is disconnected.
+const MAX_CONSECUTIVE_DROPS: u32 = 1_024;
+/// A single frame write may take at most this long.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest backoff between dials of a fixed peer.
+const FIXED_BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// Longest backoff between dials of other addresses.
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A bounded set of recent ids; the oldest is forgotten first.
+#[derive(Debug)]
+pub(crate) struct SeenSet {
+    set: HashSet<Hash>,
+    order: VecDeque<Hash>,
+    cap: usize,
+}
+
+impl SeenSet {
+    pub(crate) fn new(cap: usize) -> SeenSet {
+        SeenSet {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
+    /// Inserts `h`; `true` if it was not present.
+    pub(crate) fn insert(&mut self, h: Hash) -> bool {
+        if !self.set.insert(h) {
+            return false;
+        }
+        self.order.push_back(h);
+        if self.order.len() > self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+type Frame = Arc<Vec<u8>>;
+
+/// One connected, handshaken peer.
+pub(crate) struct Peer {
+    id: PeerId,
+    conn_id: u64,
+    addr: SocketAddr,
+    direction: Direction,
+    connected_since: SystemTime,
+    queue: mpsc::Sender<Frame>,
+    queued_bytes: Arc<AtomicUsize>,
+    cancel: CancellationToken,
+    known: Mutex<SeenSet>,
+    bytes_in: AtomicU64,
+    bytes_out: Arc<AtomicU64>,
+    msgs_in: AtomicU64,
+    msgs_out: Arc<AtomicU64>,
+    dropped: AtomicU64,
+    consecutive_drops: AtomicU32,
+    score: AtomicI32,
+    latency_ms: AtomicU64,
+    height: AtomicU64,
+    ping: Arc<Mutex<Option<(u64, Instant)>>>,
+}
+
+const UNKNOWN: u64 = u64::MAX;
+
+impl Peer {
+    fn info(&self) -> PeerInfo {
+        let opt = |v: u64| (v != UNKNOWN).then_some(v);
+        PeerInfo {
+            id: self.id,
+            addr: self.addr,
+            direction: self.direction,
+            latency_ms: opt(self.latency_ms.load(Ordering::Relaxed)),
+            height: opt(self.height.load(Ordering::Relaxed)),
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            msgs_in: self.msgs_in.load(Ordering::Relaxed),
+            msgs_out: self.msgs_out.load(Ordering::Relaxed),
+            score: self.score.load(Ordering::Relaxed),
+            connected_since: self.connected_since,
+        }
+    }
+
+    /// Queues a frame; drops it (counted) when the queue is full, and disconnects a peer whose
+    /// queue stays full.
+    fn enqueue(&self, frame: Frame, max_bytes: usize) -> bool {
+        let len = frame.len();
+        if self.queued_bytes.load(Ordering::Relaxed) + len > max_bytes {
+            self.note_drop();
+            return false;
+        }
+        self.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        match self.queue.try_send(frame) {
+            Ok(()) => {
+                self.consecutive_drops.store(0, Ordering::Relaxed);
+                true
+            }
+            Err(_) => {
+                self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+                self.note_drop();
+                false
+            }
+        }
+    }
+
+    fn note_drop(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        let n = self.consecutive_drops.fetch_add(1, Ordering::Relaxed) + 1;
+        if n == MAX_CONSECUTIVE_DROPS {
+            tracing::warn!(target: "p2p::peer", peer = %self.id.short(), addr = %self.addr,
+                "disconnecting slow peer: its send queue stayed full ({} messages dropped)",
+                self.dropped.load(Ordering::Relaxed));
+            self.cancel.cancel();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    failures: u32,
+    next: Instant,
+}
+
+/// State shared by all tasks and handles.
+pub(crate) struct Shared {
+    cfg: P2pConfig,
+    pub(crate) local_id: PeerId,
+    pub(crate) local_addr: SocketAddr,
+    advertised: String,
+    pub(crate) peers: DashMap<PeerId, Arc<Peer>>,
+    bans: Mutex<Vec<BanEntry>>,
+    book: Mutex<Vec<String>>,
+    fixed: Mutex<Vec<String>>,
+    self_addrs: Mutex<HashSet<String>>,
+    addr_keys: DashMap<String, PeerId>,
+    dialing: Mutex<HashSet<String>>,
+    backoff: Mutex<HashMap<String, Backoff>>,
+    pending_inbound: AtomicUsize,
+    pending_per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Scores of disconnected peers, restored when they reconnect (bounded).
+    scores: Mutex<HashMap<PeerId, i32>>,
+    inbound_tx: mpsc::Sender<InboundMessage>,
+    seen: Mutex<SeenSet>,
+    store: Arc<dyn PeerStore>,
+    height: watch::Receiver<(u64, Hash)>,
+    pub(crate) peers_tx: watch::Sender<Vec<PeerInfo>>,
+    changed: Notify,
+    dial_wake: Notify,
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+    shutdown: CancellationToken,
+    next_conn_id: AtomicU64,
+    nonce: AtomicU64,
+}
+
+pub(crate) async fn start(
+    cfg: P2pConfig,
+    store: Arc<dyn PeerStore>,
+    height: watch::Receiver<(u64, Hash)>,
+    shutdown: CancellationToken,
+) -> Result<(Arc<Shared>, mpsc::Receiver<InboundMessage>), P2pError> {
+    let dir = cfg.data_dir.clone();
+    let (cert, key) = tokio::task::spawn_blocking(move || tls::load_or_create_identity(&dir))
+        .await
+        .map_err(|e| P2pError::Tls(format!("certificate task failed: {e}")))??;
+    let acceptor = TlsAcceptor::from(tls::server_config(cert, key)?);
+    let connector = TlsConnector::from(tls::client_config()?);
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| P2pError::Bind {
+            addr: cfg.listen,
+            source: e,
+        })?;
+    let local_addr = listener.local_addr().map_err(|e| P2pError::Bind {
+        addr: cfg.listen,
+        source: e,
+    })?;
+    let st = store.clone();
+    let (bans, addrs) = tokio::task::spawn_blocking(move || (st.load_bans(), st.load_addrs()))
+        .await
+        .unwrap_or_default();
+    let mut book = addrs;
+    book.truncate(super::store::MAX_ADDR_BOOK);
+    let (inbound_tx, inbound_rx) = mpsc::channel(cfg.inbound_queue.max(1));
+    let (peers_tx, _) = watch::channel(Vec::new());
+    let advertised = cfg
+        .advertised_addr
+        .clone()
+        .unwrap_or_else(|| local_addr.to_string());
+    let mut fixed: Vec<String> = Vec::new();
+    for a in &cfg.fixed_peers {
+        if !fixed.contains(a) {
+            fixed.push(a.clone());
+        }
+    }
+    let shared = Arc::new(Shared {
+        local_id: cfg.node_key.public(),
+        local_addr,
+        advertised,
+        peers: DashMap::new(),
+        bans: Mutex::new(bans),
+        book: Mutex::new(book),
+        fixed: Mutex::new(fixed),
+        self_addrs: Mutex::new(HashSet::new()),
+        addr_keys: DashMap::new(),
+        dialing: Mutex::new(HashSet::new()),
+        backoff: Mutex::new(HashMap::new()),
+        pending_inbound: AtomicUsize::new(0),
+        pending_per_ip: Mutex::new(HashMap::new()),
+        scores: Mutex::new(HashMap::new()),
+        inbound_tx,
+        seen: Mutex::new(SeenSet::new(SEEN_CAP)),
+        store,
+        height,
+        peers_tx,
+        changed: Notify::new(),
+        dial_wake: Notify::new(),
+        acceptor,
+        connector,
+        shutdown,
+        next_conn_id: AtomicU64::new(1),
+        nonce: AtomicU64::new(rand::random()),
+        cfg,
+    });
+    tracing::info!(target: "p2p", "listening for peers on {local_addr} as {} ({})",
+        shared.local_id.short(), shared.cfg.network);
+    tokio::spawn(accept_loop(shared.clone(), listener));
+    tokio::spawn(dial_loop(shared.clone()));
+    tokio::spawn(snapshot_loop(shared.clone()));
+    tokio::spawn(status_loop(shared.clone()));
+    Ok((shared, inbound_rx))
+}
+
+impl Shared {
+    fn max_queue_bytes(&self) -> usize {
+        self.cfg.peer_queue_bytes.max(self.cfg.max_frame + 4)
+    }
+
+    pub(crate) fn broadcast(&self, msg: Message, except: Option<PeerId>) {
+        let payload = msg.to_bytes();
+        if payload.len() > self.cfg.max_frame {
+            tracing::warn!(target: "p2p", "not broadcasting a {}-byte {} message: above the frame limit",
+                payload.len(), msg.kind());
+            return;
+        }
+        let key = gossip_key(&msg, &payload);
+        if let Some(k) = key {
+            lock(&self.seen).insert(k);
+        }
+        let frame = Arc::new(frame::encode_frame(&payload));
+        for p in self.peers.iter() {
+            if Some(p.id) == except {
+                continue;
+            }
+            if let Some(k) = key {
+                if !lock(&p.known).insert(k) {
+                    continue;
+                }
+            }
+            p.enqueue(frame.clone(), self.max_queue_bytes());
+        }
+    }
+
+    pub(crate) fn send(&self, peer: PeerId, msg: Message) -> bool {
+        let Some(p) = self.peers.get(&peer).map(|p| p.clone()) else {
+            return false;
+        };
+        let payload = msg.to_bytes();
+        if payload.len() > self.cfg.max_frame {
+            tracing::warn!(target: "p2p", "not sending a {}-byte {} message: above the frame limit",
+                payload.len(), msg.kind());
+            return false;
+        }
+        if let Some(k) = gossip_key(&msg, &payload) {
+            lock(&p.known).insert(k);
+        }
+        p.enqueue(
+            Arc::new(frame::encode_frame(&payload)),
+            self.max_queue_bytes(),
+        )
+    }
+
+    pub(crate) fn report(&self, peer: &PeerId, offence: Misbehaviour) {
+        let Some(p) = self.peers.get(peer).map(|p| p.clone()) else {
+            // Gone already: remember the points for a reconnect; an offence worth a ban on
+            // its own bans the node key wherever it comes from.
+            let score = {
+                let mut scores = lock(&self.scores);
+                let s = scores.entry(*peer).or_insert(0);
+                *s = s.saturating_add(offence.score());
+                *s
+            };
+            tracing::info!(target: "p2p", peer = %peer.short(), "misbehaviour by a disconnected peer: {} (score {score})", offence.name());
+            if score >= self.cfg.ban_threshold {
+                lock(&self.scores).remove(peer);
+                self.ban(
+                    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                    Some(*peer),
+                    self.cfg.ban_duration,
+                    format!("score {score}, last offence: {}", offence.name()),
+                );
+            }
+            return;
+        };
+        self.report_peer(&p, offence);
+    }
+
+    fn report_peer(&self, p: &Peer, offence: Misbehaviour) {
+        let pts = offence.score();
+        let score = p
+            .score
+            .fetch_add(pts, Ordering::Relaxed)
+            .saturating_add(pts);
+        tracing::info!(target: "p2p::peer", peer = %p.id.short(), addr = %p.addr,
+            "misbehaviour: {} (+{pts}, score {score})", offence.name());
+        if score >= self.cfg.ban_threshold {
+            let node = p.addr.ip().is_loopback().then_some(p.id);
+            self.ban(
+                p.addr.ip(),
+                node,
+                self.cfg.ban_duration,
+                format!("score {score}, last offence: {}", offence.name()),
+            );
+            p.cancel.cancel();
+        }
+        self.changed.notify_one();
+    }
+
+    pub(crate) fn ban(&self, ip: IpAddr, node: Option<PublicKey>, d: Duration, reason: String) {
+        let entry = BanEntry {
+            ip,
+            node,
+            until: SystemTime::now() + d,
+            reason,
+        };
+        tracing::warn!(target: "p2p", "banning {}{} for {}s: {}",
+            ip, node.map(|k| format!(" node {}", k.short())).unwrap_or_default(),
+            d.as_secs(), entry.reason);
+        {
+            let mut bans = lock(&self.bans);
+            bans.retain(|b| !(b.ip == entry.ip && b.node == entry.node));
+            bans.push(entry.clone());
+        }
+        let store = self.store.clone();
+        let e = entry.clone();
+        tokio::task::spawn_blocking(move || store.save_ban(&e));
+        for p in self.peers.iter() {
+            if entry.matches(p.addr.ip(), Some(&p.id)) {
+                p.cancel.cancel();
+            }
+        }
+    }
+
+    pub(crate) fn unban(&self, ip: IpAddr, node: Option<PublicKey>) -> bool {
+        let (removed, keep_same_ip) = {
+            let mut bans = lock(&self.bans);
+            let before = bans.len();
+            let ip_of_node: Vec<IpAddr> = match node {
+                Some(k) => bans
+                    .iter()
+                    .filter(|b| b.node == Some(k))
+                    .map(|b| b.ip)
+                    .collect(),
+                None => vec![ip],
+            };
+            bans.retain(|b| match node {
+                Some(k) => b.node != Some(k),
+                None => b.ip != ip,
+            });
+            let keep: Vec<BanEntry> = bans
+                .iter()
+                .filter(|b| ip_of_node.contains(&b.ip))
+                .cloned()
+                .collect();
+            (before != bans.len(), (ip_of_node, keep))
+        };
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let (ips, keep) = keep_same_ip;
+            for ip in ips {
+                store.remove_ban(ip);
+            }
+            for b in keep {
+                store.save_ban(&b);
+            }
+        });
+        removed
+    }
+
+    pub(crate) fn active_bans(&self) -> Vec<BanEntry> {
+        let now = SystemTime::now();
+        let mut bans = lock(&self.bans);
+        bans.retain(|b| b.active_at(now));
+        bans.clone()
+    }
+
+    fn is_banned(&self, ip: IpAddr, node: Option<&PublicKey>) -> bool {
+        let now = SystemTime::now();
+        lock(&self.bans)
+            .iter()
+            .any(|b| b.active_at(now) && b.matches(ip, node))
+    }
+
+    pub(crate) fn add_fixed(&self, addr: String) {
+        {
+            let mut f = lock(&self.fixed);
+            if !f.contains(&addr) {
+                f.push(addr.clone());
+            }
+        }
+        lock(&self.backoff).remove(&addr);
+        self.dial_wake.notify_one();
+    }
+
+    fn add_to_book(&self, addr: &str) {
+        if !valid_addr(addr) || addr == self.advertised || lock(&self.self_addrs).contains(addr) {
+            return;
+        }
+        {
+            let mut book = lock(&self.book);
+            if book.iter().any(|a| a == addr) {
+                return;
+            }
+            if book.len() >= super::store::MAX_ADDR_BOOK {
+                book.remove(0);
+            }
+            book.push(addr.to_owned());
+        }
+        let store = self.store.clone();
+        let a = addr.to_owned();
+        tokio::task::spawn_blocking(move || store.save_addr(&a));
+    }
+
+    fn peers_reply(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for e in self.addr_keys.iter() {
+            if self.peers.contains_key(e.value()) && out.len() < message::MAX_PEERS_REPLY / 2 {
+                out.push(e.key().clone());
+            }
+        }
+        let book = lock(&self.book);
+        for a in book.iter().rev() {
+            if out.len() >= message::MAX_PEERS_REPLY {
+                break;
+            }
+            if !out.contains(a) {
+                out.push(a.clone());
+            }
+        }
+        out
+    }
+
+    fn outbound_count(&self) -> usize {
+        self.peers
+            .iter()
+            .filter(|p| p.direction == Direction::Outbound)
+            .count()
+    }
+
+    fn inbound_count(&self) -> usize {
+        self.peers
+            .iter()
+            .filter(|p| p.direction == Direction::Inbound)
+            .count()
+    }
+
+    fn snapshot(&self) -> Vec<PeerInfo> {
+        let mut v: Vec<PeerInfo> = self.peers.iter().map(|p| p.info()).collect();
+        v.sort_by_key(|p| p.connected_since);
+        v
+    }
+}
+
+/// Host:port of sane length; no DNS lookups here (they happen when dialing).
+fn valid_addr(a: &str) -> bool {
+    if a.is_empty() || a.len() > message::MAX_ADDR_LEN {
+        return false;
+    }
+    match a.parse::<SocketAddr>() {
+        Ok(sa) => sa.port() != 0 && !sa.ip().is_unspecified(),
+        Err(_) => match a.rsplit_once(':') {
+            Some((host, port)) => {
+                port.parse::<u16>().is_ok_and(|p| p != 0)
+                    && !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            }
+            None => false,
+        },
+    }
+}
+
+/// Releases a pending-handshake slot (global and per IP) when the handshake ends.
+struct PendingGuard<'a> {
+    sh: &'a Shared,
+    ip: IpAddr,
+}
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.sh.pending_inbound.fetch_sub(1, Ordering::Relaxed);
+        let mut per_ip = lock(&self.sh.pending_per_ip);
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+async fn accept_loop(sh: Arc<Shared>, listener: TcpListener) {
+    loop {
+        let (stream, remote) = tokio::select! {
+            _ = sh.shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(target: "p2p", "accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // IP-wide bans are refused before any TLS work.
+        if sh.is_banned(remote.ip(), None) {
+            tracing::debug!(target: "p2p", "refusing banned {remote}");
+            continue;
+        }
+        if sh.pending_inbound.load(Ordering::Relaxed) >= sh.cfg.max_pending_handshakes {
+            tracing::debug!(target: "p2p", "refusing {remote}: too many handshakes in progress");
+            continue;
+        }
+        if sh.inbound_count() >= sh.cfg.max_inbound {
+            tracing::debug!(target: "p2p", "refusing {remote}: {} inbound peers (max_inbound)", sh.cfg.max_inbound);
+            continue;
+        }
+        // One remote IP may not hold every handshake slot (loopback is exempt: all devnet
+        // nodes share it).
+        if !remote.ip().is_loopback() {
+            let mut per_ip = lock(&sh.pending_per_ip);
+            let n = per_ip.entry(remote.ip()).or_insert(0);
+            if *n >= MAX_PENDING_PER_IP {
+                tracing::debug!(target: "p2p", "refusing {remote}: too many handshakes from this IP");
+                continue;
+            }
+            *n += 1;
+        } else {
+            *lock(&sh.pending_per_ip).entry(remote.ip()).or_insert(0) += 1;
+        }
+        sh.pending_inbound.fetch_add(1, Ordering::Relaxed);
+        let sh2 = sh.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let handshake = {
+                let _g = PendingGuard {
+                    sh: &sh2,
+                    ip: remote.ip(),
+                };
+                let sh3 = sh2.clone();
+                tokio::time::timeout(sh2.cfg.handshake_timeout, async move {
+                    let tls = sh3
+                        .acceptor
+                        .accept(stream)
+                        .await
+                        .map_err(|e| format!("TLS handshake failed: {e}"))?;
+                    let tls = TlsStream::Server(tls);
+                    let exp = match &tls {
+                        TlsStream::Server(s) => tls::exporter(&**s.get_ref().1),
+                        TlsStream::Client(s) => tls::exporter(&**s.get_ref().1),
+                    }
+                    .map_err(|e| e.to_string())?;
+                    hello_exchange(&sh3, tls, exp, ROLE_LISTENER).await
+                })
+                .await
+            };
+            match handshake {
+                Ok(Ok((tls, hello))) => {
+                    run_peer(sh2, tls, remote, Direction::Inbound, hello, None).await
+                }
+                Ok(Err(reason)) if reason.starts_with("TLS") => {
+                    tracing::info!(target: "p2p::tls", "inbound {remote} rejected: {reason}")
+                }
+                Ok(Err(reason)) => {
+                    tracing::info!(target: "p2p::peer", "inbound {remote} rejected: {reason}")
+                }
+                Err(_) => {
+                    tracing::info!(target: "p2p::peer", "inbound {remote} rejected: handshake timeout")
+                }
+            }
+        });
+    }
+}
+
+/// Sends our Hello, reads and checks theirs.
+async fn hello_exchange<S>(
+    sh: &Shared,
+    mut tls: S,
+    exporter: [u8; 32],
+    our_role: u8,
+) -> Result<(S, Hello), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let height = sh.height.borrow().0;
+    let ours = Hello::new_signed(
+        &sh.cfg.node_key,
+        sh.cfg.chain_id,
+        &exporter,
+        our_role,
+        sh.advertised.clone(),
+        height,
+    );
+    frame::write_frame(&mut tls, &Message::Hello(ours).to_bytes(), HELLO_MAX_FRAME)
+        .await
+        .map_err(|e| format!("sending hello: {e}"))?;
+    tls.flush()
+        .await
+        .map_err(|e| format!("sending hello: {e}"))?;
+    let bytes = frame::read_frame(&mut tls, HELLO_MAX_FRAME)
+        .await
+        .map_err(|e| format!("reading hello: {e}"))?;
+    let hello = match Message::decode(&bytes) {
+        Ok(Message::Hello(h)) => h,
+        Ok(other) => return Err(format!("expected hello, got {}", other.kind())),
+        Err(e) => return Err(format!("malformed hello: {e}")),
+    };
+    if hello.protocol_version != message::PROTOCOL_VERSION {
+        return Err(format!(
+            "protocol version {} (we speak {})",
+            hello.protocol_version,
+            message::PROTOCOL_VERSION
+        ));
+    }
+    if hello.chain_id != sh.cfg.chain_id {
+        return Err(format!(
+            "wrong chain id {} (ours {}): the peer is on another network or genesis",
+            hello.chain_id.short(),
+            sh.cfg.chain_id.short()
+        ));
+    }
+    let their_role = if our_role == ROLE_DIALER {
+        ROLE_LISTENER
+    } else {
+        ROLE_DIALER
+    };
+    if !hello.verify(&exporter, their_role) {
+        return Err(format!(
+            "hello signature by {} does not verify for this TLS session",
+            hello.node_key.short()
+        ));
+    }
+    Ok((tls, hello))
+}
+
+async fn dial_loop(sh: Arc<Shared>) {
+    for s in sh.cfg.seeds.clone() {
+        sh.add_to_book(&s);
+    }
+    loop {
+        let mut candidates: Vec<(String, bool)> =
+            lock(&sh.fixed).iter().map(|a| (a.clone(), true)).collect();
+        let outbound = sh.outbound_count() + lock(&sh.dialing).len();
+        if outbound < sh.cfg.max_outbound {
+            let mut others: Vec<String> = sh.cfg.seeds.clone();
+            others.extend(lock(&sh.book).iter().cloned());
+            use rand::seq::SliceRandom;
+            others.shuffle(&mut rand::thread_rng());
+            let room = sh.cfg.max_outbound - outbound;
+            candidates.extend(others.into_iter().take(room * 4).map(|a| (a, false)));
+        }
+        let now = Instant::now();
+        let mut started = 0usize;
+        let room = sh.cfg.max_outbound.saturating_sub(outbound);
+        for (addr, fixed) in candidates {
+            if !fixed && started >= room {
+                continue;
+            }
+            if addr == sh.advertised || lock(&sh.self_addrs).contains(&addr) {
+                continue;
+            }
+            if let Some(k) = sh.addr_keys.get(&addr).map(|k| *k) {
+                if sh.peers.contains_key(&k) {
+                    continue;
+                }
+            }
+            if lock(&sh.backoff).get(&addr).is_some_and(|b| b.next > now) {
+                continue;
+            }
+            if !lock(&sh.dialing).insert(addr.clone()) {
+                continue;
+            }
+            started += 1;
+            tokio::spawn(dial(sh.clone(), addr, fixed));
+        }
+        tokio::select! {
+            _ = sh.shutdown.cancelled() => break,
+            _ = sh.dial_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+fn record_failure(sh: &Shared, addr: &str, fixed: bool) {
+    let mut b = lock(&sh.backoff);
+    let e = b.entry(addr.to_owned()).or_insert(Backoff {
+        failures: 0,
+        next: Instant::now(),
+    });
+    e.failures = e.failures.saturating_add(1);
+    let cap = if fixed {
+        FIXED_BACKOFF_CAP
+    } else {
+        BACKOFF_CAP
+    };
+    let d = Duration::from_millis(500)
+        .saturating_mul(1u32 << e.failures.min(12))
+        .min(cap);
+    e.next = Instant::now() + d;
+}
+
+async fn dial(sh: Arc<Shared>, addr: String, fixed: bool) {
+    let res = tokio::time::timeout(sh.cfg.handshake_timeout, async {
+        let tcp = TcpStream::connect(addr.as_str())
+            .await
+            .map_err(|e| format!("connect failed: {e}"))?;
+        let remote = tcp.peer_addr().map_err(|e| e.to_string())?;
+        if sh.is_banned(remote.ip(), None) {
+            return Err(format!("{} is banned", remote.ip()));
+        }
+        let _ = tcp.set_nodelay(true);
+        let tls = sh
+            .connector
+            .connect(tls::server_name(), tcp)
+            .await
+            .map_err(|e| format!("TLS handshake failed: {e}"))?;
+        let exp = tls::exporter(&**tls.get_ref().1).map_err(|e| e.to_string())?;
+        let (tls, hello) = hello_exchange(&sh, TlsStream::Client(tls), exp, ROLE_DIALER).await?;
+        Ok::<_, String>((tls, hello, remote))
+    })
+    .await;
+    lock(&sh.dialing).remove(&addr);
+    match res {
+        Ok(Ok((tls, hello, remote))) => {
+            if hello.node_key == sh.local_id {
+                lock(&sh.self_addrs).insert(addr.clone());
+                lock(&sh.book).retain(|a| a != &addr);
+                tracing::info!(target: "p2p::peer", "{addr} is ourselves; not dialing it again");
+                return;
+            }
+            sh.addr_keys.insert(addr.clone(), hello.node_key);
+            lock(&sh.backoff).remove(&addr);
+            run_peer(
+                sh.clone(),
+                tls,
+                remote,
+                Direction::Outbound,
+                hello,
+                Some(addr.clone()),
+            )
+            .await;
+            // Allow a redial after a short pause.
+            lock(&sh.backoff).insert(
+                addr,
+                Backoff {
+                    failures: 0,
+                    next: Instant::now() + Duration::from_secs(1),
+                },
+            );
+        }
+        Ok(Err(reason)) => {
+            tracing::debug!(target: "p2p::peer", "dial {addr}: {reason}");
+            record_failure(&sh, &addr, fixed);
+        }
+        Err(_) => {
+            tracing::debug!(target: "p2p::peer", "dial {addr}: handshake timeout");
+            record_failure(&sh, &addr, fixed);
+        }
+    }
+}
+
+/// Registers the peer and runs its reader and writer until either ends.
+async fn run_peer(
+    sh: Arc<Shared>,
+    tls: TlsStream<TcpStream>,
+    remote: SocketAddr,
+    direction: Direction,
+    hello: Hello,
+    dialed: Option<String>,
+) {
+    let id = hello.node_key;
+    if id == sh.local_id {
+        tracing::info!(target: "p2p::peer", "dropping connection to ourselves from {remote}");
+        return;
+    }
+    if sh.is_banned(remote.ip(), Some(&id)) {
+        tracing::info!(target: "p2p::peer", peer = %id.short(), "refusing banned peer at {remote}");
+        return;
+    }
+    let is_fixed = dialed.as_ref().is_some_and(|a| lock(&sh.fixed).contains(a));
+    match direction {
+        Direction::Inbound if sh.inbound_count() >= sh.cfg.max_inbound => {
+            tracing::info!(target: "p2p::peer", "refusing {remote}: max_inbound reached");
+            return;
+        }
+        Direction::Outbound if !is_fixed && sh.outbound_count() >= sh.cfg.max_outbound => {
+            tracing::debug!(target: "p2p::peer", "dropping {remote}: max_outbound reached");
+            return;
+        }
+        _ => {}
+    }
+    let (qtx, qrx) = mpsc::channel::<Frame>(sh.cfg.peer_queue.max(16));
+    let conn_id = sh.next_conn_id.fetch_add(1, Ordering::Relaxed);
+    let cancel = sh.shutdown.child_token();
+    let peer = Arc::new(Peer {
+        id,
+        conn_id,
+        addr: remote,
+        direction,
+        connected_since: SystemTime::now(),
+        queue: qtx,
+        queued_bytes: Arc::new(AtomicUsize::new(0)),
+        cancel: cancel.clone(),
+        known: Mutex::new(SeenSet::new(PEER_KNOWN_CAP)),
+        bytes_in: AtomicU64::new(0),
+        bytes_out: Arc::new(AtomicU64::new(0)),
+        msgs_in: AtomicU64::new(0),
+        msgs_out: Arc::new(AtomicU64::new(0)),
+        dropped: AtomicU64::new(0),
+        consecutive_drops: AtomicU32::new(0),
+        score: AtomicI32::new(lock(&sh.scores).remove(&id).unwrap_or(0)),
+        latency_ms: AtomicU64::new(UNKNOWN),
+        height: AtomicU64::new(hello.height),
+        ping: Arc::new(Mutex::new(None)),
+    });
+    // One connection per node key. When both sides dialed each other at once, both keep the
+    // connection dialed by the smaller node key, so they agree on which one survives.
+    let dialer = |d: Direction| {
+        if d == Direction::Outbound {
+            sh.local_id
+        } else {
+            id
+        }
+    };
+    {
+        use dashmap::mapref::entry::Entry;
+        match sh.peers.entry(id) {
+            Entry::Occupied(mut e) => {
+                let old = e.get().clone();
+                let keep_new =
+                    old.direction != direction && dialer(direction) < dialer(old.direction);
+                if !keep_new {
+                    tracing::debug!(target: "p2p::peer", peer = %id.short(), "duplicate connection from {remote} dropped");
+                    return;
+                }
+                old.cancel.cancel();
+                e.insert(peer.clone());
+            }
+            Entry::Vacant(e) => {
+                e.insert(peer.clone());
+            }
+        }
+    }
+    tracing::info!(target: "p2p::peer", peer = %id.short(), "connected {direction:?} {remote} (height {})", hello.height);
+    // Addresses: the peer's advertised listen address goes to the book.
+    if let Some(a) = listen_addr_of(&hello.listen_addr, remote) {
+        sh.addr_keys.insert(a.clone(), id);
+        sh.add_to_book(&a);
+    }
+    if let Some(a) = &dialed {
+        sh.addr_keys.insert(a.clone(), id);
+    }
+    sh.changed.notify_one();
+
+    let (rd, wr) = tokio::io::split(tls);
+    let writer = tokio::spawn(write_loop(
+        wr,
+        qrx,
+        peer.clone(),
+        sh.cfg.ping_interval,
+        sh.nonce.fetch_add(1 << 32, Ordering::Relaxed),
+        sh.cfg.max_frame,
+    ));
+    if direction == Direction::Outbound {
+        peer.enqueue(
+            Arc::new(frame::encode_frame(&Message::GetPeers.to_bytes())),
+            sh.max_queue_bytes(),
+        );
+    }
+    {
+        let (h, tip) = *sh.height.borrow();
+        peer.enqueue(
+            Arc::new(frame::encode_frame(
+                &Message::Status { height: h, tip }.to_bytes(),
+            )),
+            sh.max_queue_bytes(),
+        );
+    }
+    let reason = read_loop(&sh, rd, &peer).await;
+    cancel.cancel();
+    sh.peers.remove_if(&id, |_, p| p.conn_id == conn_id);
+    let score = peer.score.load(Ordering::Relaxed);
+    if score > 0 {
+        let mut scores = lock(&sh.scores);
+        if scores.len() >= SCORES_CAP {
+            scores.retain(|_, s| *s >= sh.cfg.ban_threshold / 2);
+            if scores.len() >= SCORES_CAP {
+                scores.clear();
+            }
+        }
+        scores.insert(id, score);
+    }
+    let _ = writer.await;
+    sh.changed.notify_one();
+    tracing::info!(target: "p2p::peer", peer = %id.short(), "disconnected {remote}: {reason}");
+}
+
+fn listen_addr_of(announced: &str, remote: SocketAddr) -> Option<String> {
+    let sa: SocketAddr = announced.parse().ok()?;
+    if sa.port() == 0 {
+        return None;
+    }
+    let ip = if sa.ip().is_unspecified() {
+        remote.ip()
+    } else {
+        sa.ip()
+    };
+    Some(SocketAddr::new(ip, sa.port()).to_string())
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut wr: W,
+    mut rx: mpsc::Receiver<Frame>,
+    peer: Arc<Peer>,
+    ping_every: Duration,
+    nonce_base: u64,
+    max_frame: usize,
+) {
+    let mut tick = tokio::time::interval(ping_every.max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut nonce = nonce_base;
+    let mut held: Option<Frame> = None;
+    loop {
+        let first: Frame = match held.take() {
+            Some(f) => f,
+            None => tokio::select! {
+                _ = peer.cancel.cancelled() => break,
+                _ = tick.tick() => {
+                    nonce = nonce.wrapping_add(1);
+                    *lock(&peer.ping) = Some((nonce, Instant::now()));
+                    Arc::new(frame::encode_frame(&Message::Ping(nonce).to_bytes()))
+                }
+                f = rx.recv() => match f {
+                    Some(f) => {
+                        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+                        f
+                    }
+                    None => break,
+                },
+            },
+        };
+        let frame = coalesce_txs(first, &mut rx, &mut held, &peer, max_frame);
+        if write_one(&mut wr, &frame, &peer).await.is_err() {
+            break;
+        }
+        // Keep writing whatever is queued; flush once the queue is empty.
+        if held.is_none() {
+            if let Ok(f) = rx.try_recv() {
+                peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+                held = Some(f);
+            }
+        }
+        if held.is_some() {
+            continue;
+        }
+        let flushed = tokio::select! {
+            _ = peer.cancel.cancelled() => break,
+            r = tokio::time::timeout(WRITE_TIMEOUT, wr.flush()) => r,
+        };
+        if !matches!(flushed, Ok(Ok(()))) {
+            break;
+        }
+    }
+    peer.cancel.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
+}
+
+/// Transaction frames already queued behind `first` are sent as one `Txs` batch, so a busy
+/// network needs few messages per second (the receiver unpacks the batch). Nothing waits for
+/// a batch to fill: only what is already queued is combined.
+fn coalesce_txs(
+    first: Frame,
+    rx: &mut mpsc::Receiver<Frame>,
+    held: &mut Option<Frame>,
+    peer: &Peer,
+    max_frame: usize,
+) -> Frame {
+    const HEADER: usize = 5; // length prefix + tag
+    if first.get(4) != Some(&message::TX_TAG) {
+        return first;
+    }
+    let cap = message::TX_BATCH_BYTES.min(max_frame.saturating_sub(16));
+    let mut total = first.len() - HEADER;
+    let mut parts = vec![first];
+    while parts.len() < message::MAX_TX_BATCH {
+        let Ok(f) = rx.try_recv() else { break };
+        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+        if f.get(4) != Some(&message::TX_TAG) || total + (f.len() - HEADER) > cap {
+            *held = Some(f);
+            break;
+        }
+        total += f.len() - HEADER;
+        parts.push(f);
+    }
+    if parts.len() == 1 {
+        return parts.swap_remove(0);
+    }
+    let mut payload = Vec::with_capacity(total + 5);
+    payload.push(message::TXS_TAG);
+    crate::types::encoding::put::len(&mut payload, parts.len());
+    for p in &parts {
+        payload.extend_from_slice(&p[HEADER..]);
+    }
+    Arc::new(frame::encode_frame(&payload))
+}
+
+async fn write_one<W: AsyncWrite + Unpin>(wr: &mut W, f: &[u8], peer: &Peer) -> Result<(), ()> {
+    let res = tokio::select! {
+        _ = peer.cancel.cancelled() => return Err(()),
+        r = tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(f)) => r,
+    };
+    match res {
+        Ok(Ok(())) => {
+            peer.bytes_out.fetch_add(f.len() as u64, Ordering::Relaxed);
+            peer.msgs_out.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(target: "p2p::peer", peer = %peer.id.short(), "write failed: {e}");
+            Err(())
+        }
+        Err(_) => {
+            tracing::info!(target: "p2p::peer", peer = %peer.id.short(), "write timed out: peer not reading");
+            Err(())
+        }
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer>) -> String {
+    let cfg = &sh.cfg;
+    let mut msg_bucket = TokenBucket::new(cfg.msg_rate.per_sec, cfg.msg_rate.burst);
+    let mut byte_bucket = TokenBucket::new(cfg.byte_rate.per_sec, cfg.byte_rate.burst);
+    let drop_quantum = (cfg.msg_rate.per_sec.max(1.0) as u64).max(1);
+    let mut rate_dropped: u64 = 0;
+    loop {
+        let res = tokio::select! {
+            _ = peer.cancel.cancelled() => return "closed locally".into(),
+            r = tokio::time::timeout(cfg.idle_timeout, frame::read_frame(&mut rd, cfg.max_frame)) => r,
+        };
+        let bytes = match res {
+            Err(_) => return format!("idle for {}s", cfg.idle_timeout.as_secs()),
+            Ok(Err(FrameError::Closed)) => return "closed by peer".into(),
+            Ok(Err(e @ FrameError::Oversized { .. })) => {
+                sh.report_peer(peer, Misbehaviour::OversizedFrame);
+                return e.to_string();
+            }
+            Ok(Err(e @ FrameError::Empty)) => {
+                sh.report_peer(peer, Misbehaviour::MalformedFrame);
+                return e.to_string();
+            }
+            Ok(Err(e)) => return e.to_string(),
+            Ok(Ok(b)) => b,
+        };
+        let wire = bytes.len() as u64 + 4;
+        peer.bytes_in.fetch_add(wire, Ordering::Relaxed);
+        peer.msgs_in.fetch_add(1, Ordering::Relaxed);
+        let byte_ok = byte_bucket.try_take(wire as f64);
+        if !(byte_ok && msg_bucket.try_take(1.0)) {
+            rate_dropped += 1;
+            if rate_dropped % drop_quantum == 1 || drop_quantum == 1 {
+                sh.report_peer(peer, Misbehaviour::RateLimited);
+            }
+            if peer.cancel.is_cancelled() {
+                return "banned: rate limit".into();
+            }
+            continue;
+        }
+        let msg = match Message::decode(&bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                sh.report_peer(peer, Misbehaviour::MalformedFrame);
+                return format!("malformed message: {e}");
+            }
+        };
+        match msg {
+            Message::Hello(_) => {
+                sh.report_peer(peer, Misbehaviour::MalformedFrame);
+                return "second hello".into();
+            }
+            Message::Ping(n) => {
+                peer.enqueue(
+                    Arc::new(frame::encode_frame(&Message::Pong(n).to_bytes())),
+                    sh.max_queue_bytes(),
+                );
+            }
+            Message::Pong(n) => {
+                let mut g = lock(&peer.ping);
+                if let Some((want, at)) = *g {
+                    if want == n {
+                        peer.latency_ms
+                            .store(at.elapsed().as_millis() as u64, Ordering::Relaxed);
+                        *g = None;
+                    }
+                }
+            }
+            Message::GetPeers => {
+                let reply = Message::Peers(sh.peers_reply());
+                peer.enqueue(
+                    Arc::new(frame::encode_frame(&reply.to_bytes())),
+                    sh.max_queue_bytes(),
+                );
+            }
+            Message::Peers(addrs) => {
+                for a in addrs {
+                    sh.add_to_book(&a);
+                }
+            }
+            Message::Txs(txs) => {
+                // A batch is delivered to the node as individual transactions.
+                for tx in txs {
+                    let k = tx.txid();
+                    lock(&peer.known).insert(k);
+                    if !lock(&sh.seen).insert(k) {
+                        continue;
+                    }
+                    if let Err(reason) = deliver(sh, peer, Message::Tx(tx)).await {
+                        return reason;
+                    }
+                }
+            }
+            other => {
+                if let Message::Status { height, .. } = &other {
+                    peer.height.store(*height, Ordering::Relaxed);
+                }
+                if let Some(k) = gossip_key(&other, &bytes) {
+                    lock(&peer.known).insert(k);
+                    if !lock(&sh.seen).insert(k) {
+                        continue; // already delivered (from another peer, or our own)
+                    }
+                }
+                if let Err(reason) = deliver(sh, peer, other).await {
+                    return reason;
+                }
+            }
+        }
+    }
+}
+
+/// Hands a message to the node, waiting while its channel is full (backpressure).
+async fn deliver(sh: &Shared, peer: &Peer, msg: Message) -> Result<(), String> {
+    let m = InboundMessage { peer: peer.id, msg };
+    tokio::select! {
+        _ = peer.cancel.cancelled() => Err("closed locally".into()),
+        r = sh.inbound_tx.send(m) => r.map_err(|_| "node stopped receiving".into()),
+    }
+}
+
+async fn snapshot_loop(sh: Arc<Shared>) {
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = sh.shutdown.cancelled() => break,
+            _ = sh.changed.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                ticks += 1;
+                if ticks % 60 == 0 {
+                    // Scores decay by one point a minute.
+                    for p in sh.peers.iter() {
+                        let _ = p.score.fetch_update(Ordering::Relaxed, Ordering::Relaxed,
+                            |s| (s > 0).then(|| s - 1));
+                    }
+                }
+            }
+        }
+        sh.peers_tx.send_replace(sh.snapshot());
+    }
+    sh.peers_tx.send_replace(Vec::new());
+}
+
+async fn status_loop(sh: Arc<Shared>) {
+    let mut rx = sh.height.clone();
+    loop {
+        tokio::select! {
+            _ = sh.shutdown.cancelled() => break,
+            r = rx.changed() => if r.is_err() { break },
+        }
+        let (height, tip) = *rx.borrow_and_update();
+        sh.broadcast(Message::Status { height, tip }, None);
+    }
+}

@@ -1,0 +1,311 @@
+//! Persistence of bans and the address book.
+//!
+//! Bans are timed and keyed by IP address. Because every devnet node shares 127.0.0.1, a ban
+//! that the node imposes on a loopback peer also names the peer's node key and applies only to
+//! that (IP, node key) pair; bans of non-loopback peers (and bans the operator sets on an IP)
+//! apply to the whole IP. [`PeerStore::remove_ban`] lifts every ban on an IP.
+
+use crate::types::encoding::{put, Decode, Encode, Reader};
+use crate::types::PublicKey;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Most entries the address book keeps.
+pub const MAX_ADDR_BOOK: usize = 1_000;
+
+/// One timed ban.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BanEntry {
+    /// Banned IP address.
+    pub ip: IpAddr,
+    /// When set, the ban applies only to this node key at `ip` (used for loopback peers, and
+    /// for bans by node key, where `ip` is the unspecified address).
+    pub node: Option<PublicKey>,
+    /// When the ban lapses.
+    pub until: SystemTime,
+    /// Why (for `listbanned` and logs).
+    pub reason: String,
+}
+
+impl BanEntry {
+    /// Whether the ban is still in force at `now`.
+    pub fn active_at(&self, now: SystemTime) -> bool {
+        self.until > now
+    }
+
+    /// Whether the ban applies to a peer at `ip` with `node` (when known).
+    pub fn matches(&self, ip: IpAddr, node: Option<&PublicKey>) -> bool {
+        match &self.node {
+            None => self.ip == ip,
+            Some(k) => (self.ip == ip || self.ip.is_unspecified()) && node.is_some_and(|n| n == k),
+        }
+    }
+
+    fn key(&self) -> Vec<u8> {
+        ban_key(self.ip, self.node.as_ref())
+    }
+
+    fn value(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        put::u64(&mut v, to_secs(self.until));
+        put::bytes(&mut v, self.reason.as_bytes());
+        v
+    }
+
+    fn from_kv(k: &[u8], v: &[u8]) -> Option<BanEntry> {
+        let mut r = Reader::new(k);
+        let ip = match r.u8().ok()? {
+            4 => IpAddr::V4(Ipv4Addr::from(r.array::<4>().ok()?)),
+            6 => IpAddr::V6(Ipv6Addr::from(r.array::<16>().ok()?)),
+            _ => return None,
+        };
+        let node = if r.remaining() == 32 {
+            Some(PublicKey::decode_from(&mut r).ok()?)
+        } else {
+            None
+        };
+        r.finish().ok()?;
+        let mut r = Reader::new(v);
+        let until = UNIX_EPOCH + Duration::from_secs(r.u64().ok()?);
+        let reason = r.string("ban reason", 1024).ok()?;
+        Some(BanEntry {
+            ip,
+            node,
+            until,
+            reason,
+        })
+    }
+}
+
+fn ip_key(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(a) => {
+            let mut v = vec![4u8];
+            v.extend_from_slice(&a.octets());
+            v
+        }
+        IpAddr::V6(a) => {
+            let mut v = vec![6u8];
+            v.extend_from_slice(&a.octets());
+            v
+        }
+    }
+}
+
+fn ban_key(ip: IpAddr, node: Option<&PublicKey>) -> Vec<u8> {
+    let mut k = ip_key(ip);
+    if let Some(n) = node {
+        n.encode_to(&mut k);
+    }
+    k
+}
+
+fn to_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Where the p2p layer keeps bans and known addresses across restarts.
+pub trait PeerStore: Send + Sync {
+    /// Bans still in force (expired ones are dropped).
+    fn load_bans(&self) -> Vec<BanEntry>;
+    /// Stores or replaces a ban.
+    fn save_ban(&self, b: &BanEntry);
+    /// Removes every ban on `ip`.
+    fn remove_ban(&self, ip: IpAddr);
+    /// Known peer addresses.
+    fn load_addrs(&self) -> Vec<String>;
+    /// Remembers a peer address (the book is bounded; the oldest entry makes room).
+    fn save_addr(&self, addr: &str);
+}
+
+/// A store that forgets everything at exit (tests, ephemeral nodes).
+#[derive(Debug, Default)]
+pub struct MemoryPeerStore {
+    bans: Mutex<HashMap<Vec<u8>, BanEntry>>,
+    addrs: Mutex<Vec<String>>,
+}
+
+impl MemoryPeerStore {
+    /// An empty store.
+    pub fn new() -> MemoryPeerStore {
+        MemoryPeerStore::default()
+    }
+}
+
+impl PeerStore for MemoryPeerStore {
+    fn load_bans(&self) -> Vec<BanEntry> {
+        let now = SystemTime::now();
+        let mut g = self.bans.lock().unwrap_or_else(|e| e.into_inner());
+        g.retain(|_, b| b.active_at(now));
+        g.values().cloned().collect()
+    }
+    fn save_ban(&self, b: &BanEntry) {
+        let mut g = self.bans.lock().unwrap_or_else(|e| e.into_inner());
+        g.insert(b.key(), b.clone());
+    }
+    fn remove_ban(&self, ip: IpAddr) {
+        let mut g = self.bans.lock().unwrap_or_else(|e| e.into_inner());
+        g.retain(|_, b| b.ip != ip);
+    }
+    fn load_addrs(&self) -> Vec<String> {
+        self.addrs.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn save_addr(&self, addr: &str) {
+        let mut g = self.addrs.lock().unwrap_or_else(|e| e.into_inner());
+        if g.iter().any(|a| a == addr) {
+            return;
+        }
+        if g.len() >= MAX_ADDR_BOOK {
+            g.remove(0);
+        }
+        g.push(addr.to_owned());
+    }
+}
+
+/// A store in two sled trees (bans, addresses). Write errors are logged, not fatal: losing a
+/// ban or an address is harmless.
+#[derive(Debug, Clone)]
+pub struct SledPeerStore {
+    bans: sled::Tree,
+    addrs: sled::Tree,
+}
+
+impl SledPeerStore {
+    /// A store over these trees.
+    pub fn new(bans: sled::Tree, addrs: sled::Tree) -> SledPeerStore {
+        SledPeerStore { bans, addrs }
+    }
+}
+
+impl PeerStore for SledPeerStore {
+    fn load_bans(&self) -> Vec<BanEntry> {
+        let now = SystemTime::now();
+        let mut out = Vec::new();
+        for item in self.bans.iter() {
+            let Ok((k, v)) = item else { continue };
+            match BanEntry::from_kv(&k, &v) {
+                Some(b) if b.active_at(now) => out.push(b),
+                _ => {
+                    // Expired or unreadable: drop it.
+                    let _ = self.bans.remove(&k);
+                }
+            }
+        }
+        out
+    }
+
+    fn save_ban(&self, b: &BanEntry) {
+        if let Err(e) = self.bans.insert(b.key(), b.value()) {
+            tracing::warn!(target: "p2p", "could not persist ban on {}: {e}", b.ip);
+        }
+        let _ = self.bans.flush();
+    }
+
+    fn remove_ban(&self, ip: IpAddr) {
+        for (k, _) in self.bans.scan_prefix(ip_key(ip)).flatten() {
+            let _ = self.bans.remove(&k);
+        }
+        let _ = self.bans.flush();
+    }
+
+    fn load_addrs(&self) -> Vec<String> {
+        self.addrs
+            .iter()
+            .filter_map(|i| i.ok())
+            .filter_map(|(k, _)| String::from_utf8(k.to_vec()).ok())
+            .collect()
+    }
+
+    fn save_addr(&self, addr: &str) {
+        let now = to_secs(SystemTime::now()).to_le_bytes();
+        if !self.addrs.contains_key(addr).unwrap_or(false) && self.addrs.len() >= MAX_ADDR_BOOK {
+            // Evict the least recently seen entry.
+            let oldest = self
+                .addrs
+                .iter()
+                .filter_map(|i| i.ok())
+                .min_by_key(|(_, v)| {
+                    let mut r = Reader::new(v);
+                    r.u64().unwrap_or(0)
+                })
+                .map(|(k, _)| k);
+            if let Some(k) = oldest {
+                let _ = self.addrs.remove(k);
+            }
+        }
+        if let Err(e) = self.addrs.insert(addr.as_bytes(), &now[..]) {
+            tracing::warn!(target: "p2p", "could not persist peer address {addr}: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(ip: &str, node: Option<PublicKey>, secs: i64) -> BanEntry {
+        let now = SystemTime::now();
+        let until = if secs >= 0 {
+            now + Duration::from_secs(secs as u64)
+        } else {
+            now - Duration::from_secs((-secs) as u64)
+        };
+        BanEntry {
+            ip: ip.parse().unwrap(),
+            node,
+            until,
+            reason: "test".into(),
+        }
+    }
+
+    #[test]
+    fn ban_matching() {
+        let k = PublicKey([1; 32]);
+        let other = PublicKey([2; 32]);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let b = entry("127.0.0.1", Some(k), 60);
+        assert!(b.matches(ip, Some(&k)));
+        assert!(!b.matches(ip, Some(&other)));
+        assert!(!b.matches(ip, None));
+        let b = entry("10.0.0.1", None, 60);
+        assert!(b.matches("10.0.0.1".parse().unwrap(), None));
+        assert!(!b.matches(ip, None));
+        let b = entry("0.0.0.0", Some(k), 60);
+        assert!(b.matches("10.9.9.9".parse().unwrap(), Some(&k)));
+    }
+
+    #[test]
+    fn memory_store_expires_and_bounds() {
+        let s = MemoryPeerStore::new();
+        s.save_ban(&entry("10.0.0.1", None, 60));
+        s.save_ban(&entry("10.0.0.2", None, -1));
+        assert_eq!(s.load_bans().len(), 1);
+        s.remove_ban("10.0.0.1".parse().unwrap());
+        assert!(s.load_bans().is_empty());
+        for i in 0..(MAX_ADDR_BOOK + 10) {
+            s.save_addr(&format!("10.0.{}.{}:1", i / 256, i % 256));
+        }
+        assert_eq!(s.load_addrs().len(), MAX_ADDR_BOOK);
+    }
+
+    #[test]
+    fn sled_store_kv_round_trip() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let s = SledPeerStore::new(db.open_tree("b").unwrap(), db.open_tree("a").unwrap());
+        let e = entry("::1", Some(PublicKey([3; 32])), 3600);
+        s.save_ban(&e);
+        let loaded = s.load_bans();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].node, e.node);
+        assert_eq!(loaded[0].ip, e.ip);
+        assert_eq!(to_secs(loaded[0].until), to_secs(e.until));
+        for i in 0..(MAX_ADDR_BOOK + 5) {
+            s.save_addr(&format!("10.1.{}.{}:1", i / 256, i % 256));
+        }
+        assert_eq!(s.load_addrs().len(), MAX_ADDR_BOOK);
+    }
+}

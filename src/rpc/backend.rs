@@ -1,0 +1,586 @@
+//! The interface between the RPC layer and the node.
+//!
+//! The node implements [`RpcBackend`]; the RPC layer turns the plain structs returned here into
+//! Bitcoin Core shaped JSON. Every method is synchronous. Methods the method table marks as
+//! "blocking" (block, transaction and utxo lookups, `submit_tx`, every wallet method, `stop`) are
+//! called on tokio's blocking thread pool (`spawn_blocking`), so an implementation may do sled
+//! reads, run Argon2 or wait for an async task there, e.g. with
+//! `tokio::runtime::Handle::block_on(fut)` on a handle it kept. The other methods are called on a
+//! runtime worker thread and must answer from in-memory snapshots without blocking.
+
+use crate::types::{
+    Address, Amount, Block, BlockHeader, CommitCertificate, Hash, Network, OutPoint, PublicKey,
+    Tier, Transaction, TxOut,
+};
+use secrecy::SecretString;
+use thiserror::Error;
+
+/// What the node tells the RPC layer. See the module documentation for threading rules.
+pub trait RpcBackend: Send + Sync + 'static {
+    // ----- node -----
+
+    /// `Some(message)` while the node is starting (loading the chain, replaying): every method
+    /// except `help`, `uptime` and `stop` then fails with -28 and that message.
+    fn warmup(&self) -> Option<String> {
+        None
+    }
+    /// The network this node runs on (addresses are parsed and shown for it).
+    fn network(&self) -> Network;
+    /// Seconds since the node started.
+    fn uptime_secs(&self) -> u64;
+    /// Requests a graceful shutdown and returns at once. Blocking.
+    fn stop(&self);
+
+    // ----- chain -----
+
+    /// Tip and sync state.
+    fn chain_info(&self) -> ChainInfo;
+    /// Hash of the finalized block at `height` on the best chain.
+    fn block_hash(&self, height: u64) -> Option<Hash>;
+    /// A finalized block with its commit certificate. Blocking.
+    fn block(&self, hash: &Hash) -> Option<BlockWithCert>;
+    /// A finalized block header. Blocking.
+    fn header(&self, hash: &Hash) -> Option<BlockHeader>;
+    /// A transaction from the chain index or the mempool. Blocking.
+    fn transaction(&self, txid: &Hash) -> Option<TxLookup>;
+    /// An unspent output; with `include_mempool`, outputs spent in the mempool are hidden and
+    /// outputs created there are shown. Blocking.
+    fn utxo(&self, outpoint: &OutPoint, include_mempool: bool) -> Option<UtxoEntry>;
+
+    // ----- mempool -----
+
+    /// Validates a transaction, adds it to the mempool and relays it. Blocking.
+    fn submit_tx(&self, tx: Transaction) -> Result<Hash, SubmitError>;
+    /// Every mempool entry.
+    fn mempool_entries(&self) -> Vec<MempoolEntry>;
+    /// Mempool totals and limits.
+    fn mempool_info(&self) -> MempoolInfo;
+
+    // ----- p2p -----
+
+    /// Connected peers.
+    fn peers(&self) -> Vec<PeerInfo>;
+    /// Number of connected peers (default: `peers().len()`).
+    fn connection_count(&self) -> usize {
+        self.peers().len()
+    }
+    /// Version and listen addresses.
+    fn node_info(&self) -> NodeInfo;
+    /// `addnode`: add to / remove from the persistent peer list, or try once.
+    fn add_node(&self, addr: &str, command: AddNodeCommand) -> Result<(), NetError>;
+    /// `setban`: ban a normalized IP or subnet (`1.2.3.4` or `1.2.3.0/24`) or lift a ban.
+    fn set_ban(&self, subnet: &str, action: BanAction) -> Result<(), NetError>;
+    /// Current bans.
+    fn list_banned(&self) -> Vec<BanEntry>;
+
+    // ----- consensus and masternodes -----
+
+    /// Live consensus state.
+    fn consensus_info(&self) -> ConsensusInfo;
+    /// Every registered masternode (pending, active, banned).
+    fn masternodes(&self) -> Vec<MasternodeInfo>;
+    /// This node's own masternode status.
+    fn masternode_status(&self) -> OwnMasternodeStatus;
+
+    // ----- wallet (all blocking) -----
+
+    /// Finalized and pending balances.
+    fn wallet_balances(&self) -> Result<WalletBalances, WalletError>;
+    /// A fresh receiving address, remembered under `label`.
+    fn wallet_new_address(&self, label: &str) -> Result<Address, WalletError>;
+    /// Every unspent output the wallet owns, pending ones included (height `None`).
+    fn wallet_unspent(&self) -> Result<Vec<WalletUtxo>, WalletError>;
+    /// Wallet history, newest last: `count` entries after skipping the `skip` newest.
+    fn wallet_transactions(
+        &self,
+        count: usize,
+        skip: usize,
+    ) -> Result<Vec<WalletTxEntry>, WalletError>;
+    /// One wallet transaction.
+    fn wallet_transaction(&self, txid: &Hash) -> Result<Option<WalletTransaction>, WalletError>;
+    /// Builds, signs and submits a payment (the wallet must be unlocked).
+    fn wallet_send(&self, req: SendRequest) -> Result<Hash, WalletError>;
+    /// Unlocks the wallet for `timeout_secs` seconds (Argon2 runs here).
+    fn wallet_unlock(
+        &self,
+        passphrase: &SecretString,
+        timeout_secs: u64,
+    ) -> Result<(), WalletError>;
+    /// Locks the wallet now.
+    fn wallet_lock(&self) -> Result<(), WalletError>;
+}
+
+/// A block and the certificate that made it final.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockWithCert {
+    /// The block.
+    pub block: Block,
+    /// Its commit certificate (`None` only for genesis).
+    pub cert: Option<CommitCertificate>,
+}
+
+/// Tip and sync state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainInfo {
+    /// Network.
+    pub network: Network,
+    /// Chain id (hash of the genesis description).
+    pub chain_id: Hash,
+    /// Height of the last finalized block.
+    pub height: u64,
+    /// Its hash.
+    pub best_hash: Hash,
+    /// Its header time, ms since the Unix epoch.
+    pub best_time_ms: u64,
+    /// Highest height announced by peers (`None` when unknown).
+    pub best_known_height: Option<u64>,
+    /// Caught up with peers.
+    pub synced: bool,
+    /// Coins in existence.
+    pub total_supply: Amount,
+    /// Bytes of the database on disk (0 if unknown).
+    pub size_on_disk: u64,
+}
+
+/// Where a transaction was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxLocation {
+    /// In a finalized block.
+    Block {
+        /// Block height.
+        height: u64,
+        /// Block hash.
+        hash: Hash,
+        /// Block time, ms since the Unix epoch.
+        time_ms: u64,
+    },
+    /// Waiting in the mempool.
+    Mempool,
+}
+
+/// A transaction and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxLookup {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Where it is.
+    pub location: TxLocation,
+}
+
+/// An unspent output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UtxoEntry {
+    /// The output.
+    pub output: TxOut,
+    /// Height of the block that created it (`None`: created in the mempool).
+    pub height: Option<u64>,
+    /// Created by a coinbase.
+    pub coinbase: bool,
+}
+
+/// Why a submitted transaction was not accepted. Mapped to Bitcoin Core's codes.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum SubmitError {
+    /// Already in the mempool: `sendrawtransaction` still answers with the txid, like Bitcoin
+    /// Core.
+    #[error("transaction already in the mempool")]
+    AlreadyKnown,
+    /// Already in a finalized block (-27).
+    #[error("transaction already in block chain")]
+    AlreadyInChain,
+    /// Spends an outpoint that a mempool transaction already spends (-26).
+    #[error("txn-mempool-conflict: {0}")]
+    Conflict(String),
+    /// Inputs unknown or spent (-25).
+    #[error("bad-txns-inputs-missingorspent: {0}")]
+    MissingInputs(String),
+    /// Invalid by policy or consensus: bad signature, fee too low, too large, ... (-26).
+    #[error("{0}")]
+    Rejected(String),
+    /// The mempool is full and the fee rate is too low to evict anything (-26).
+    #[error("mempool full")]
+    MempoolFull,
+    /// Internal failure (-1).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// One mempool entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MempoolEntry {
+    /// Transaction id.
+    pub txid: Hash,
+    /// Encoded size in bytes.
+    pub size: usize,
+    /// Fee paid.
+    pub fee: Amount,
+    /// When it entered the mempool, seconds since the Unix epoch.
+    pub time_secs: u64,
+    /// Txids of mempool transactions it spends from.
+    pub depends: Vec<Hash>,
+}
+
+/// Mempool totals and limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MempoolInfo {
+    /// Transactions.
+    pub count: usize,
+    /// Sum of encoded sizes.
+    pub bytes: usize,
+    /// Sum of fees.
+    pub total_fee: Amount,
+    /// Count limit.
+    pub max_count: usize,
+    /// Byte limit.
+    pub max_bytes: usize,
+    /// Lowest fee rate accepted now (base units per byte; rises when the pool is full).
+    pub min_fee_rate: u64,
+    /// Configured minimum relay fee rate (base units per byte).
+    pub min_relay_fee_rate: u64,
+}
+
+/// A connected peer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerInfo {
+    /// Local peer id.
+    pub id: u64,
+    /// Remote socket address.
+    pub addr: String,
+    /// The peer's node key once the handshake proved it.
+    pub node_key: Option<PublicKey>,
+    /// Connected by them.
+    pub inbound: bool,
+    /// Last measured round trip in milliseconds.
+    pub latency_ms: Option<f64>,
+    /// Height the peer last reported.
+    pub height: Option<u64>,
+    /// Bytes sent to it.
+    pub bytes_sent: u64,
+    /// Bytes received from it.
+    pub bytes_recv: u64,
+    /// Misbehaviour score (0 = good).
+    pub score: i64,
+    /// Connection time, seconds since the Unix epoch.
+    pub connected_since_secs: u64,
+    /// Protocol version from its Hello.
+    pub protocol_version: u32,
+    /// User agent from its Hello, e.g. `/TimeCoin:0.1.0/`.
+    pub user_agent: String,
+}
+
+/// Version and listen addresses of this node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// Numeric client version, e.g. 100 for 0.1.0 (`major*10000 + minor*100 + patch`).
+    pub version: u32,
+    /// User agent, e.g. `/TimeCoin:0.1.0/`.
+    pub user_agent: String,
+    /// P2P protocol version.
+    pub protocol_version: u32,
+    /// Addresses this node listens on.
+    pub local_addresses: Vec<String>,
+    /// Networking enabled.
+    pub network_active: bool,
+    /// Minimum relay fee rate, base units per byte.
+    pub relay_fee_rate: u64,
+}
+
+/// `addnode` commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddNodeCommand {
+    /// Add to the list of peers to keep connected.
+    Add,
+    /// Remove from that list.
+    Remove,
+    /// Connect once.
+    OneTry,
+}
+
+/// `setban` actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BanAction {
+    /// Ban until this time, seconds since the Unix epoch.
+    Add {
+        /// Seconds since the Unix epoch.
+        until_secs: u64,
+    },
+    /// Lift the ban.
+    Remove,
+}
+
+/// Errors of the network commands, mapped to Bitcoin Core's codes.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum NetError {
+    /// Bad parameter (-8).
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// `addnode add` for a node already added (-23).
+    #[error("Error: Node already added")]
+    NodeAlreadyAdded,
+    /// `addnode remove` for a node never added (-24).
+    #[error("Error: Node could not be removed. It has not been added previously.")]
+    NodeNotAdded,
+    /// Already banned (-23).
+    #[error("Error: IP/Subnet already banned")]
+    AlreadyBanned,
+    /// Unban of something not banned (-30).
+    #[error("Error: Unban failed. Requested address/subnet was not previously manually banned.")]
+    NotBanned,
+    /// P2P disabled (-9).
+    #[error("Error: Peer-to-peer functionality missing or disabled")]
+    Disabled,
+}
+
+/// One ban.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BanEntry {
+    /// IP or subnet.
+    pub subnet: String,
+    /// When the ban started, seconds since the Unix epoch.
+    pub created_secs: u64,
+    /// When it ends, seconds since the Unix epoch.
+    pub until_secs: u64,
+    /// Why (e.g. "misbehaviour score 100", "manual").
+    pub reason: String,
+}
+
+/// Tendermint step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsensusStep {
+    /// Waiting for or checking the proposal.
+    Propose,
+    /// Collecting prevotes.
+    Prevote,
+    /// Collecting precommits.
+    Precommit,
+    /// Decided; applying the block.
+    Commit,
+}
+
+impl ConsensusStep {
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsensusStep::Propose => "propose",
+            ConsensusStep::Prevote => "prevote",
+            ConsensusStep::Precommit => "precommit",
+            ConsensusStep::Commit => "commit",
+        }
+    }
+}
+
+/// A vote seen in the current round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VoteSeen {
+    /// Voter's node key.
+    pub voter: PublicKey,
+    /// Block voted for (`None` = nil).
+    pub block: Option<Hash>,
+}
+
+/// Live consensus state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsensusInfo {
+    /// Height being decided.
+    pub height: u64,
+    /// Round.
+    pub round: u32,
+    /// Step.
+    pub step: ConsensusStep,
+    /// Proposer of this round.
+    pub proposer: Option<PublicKey>,
+    /// Hash of the proposal received this round.
+    pub proposal: Option<Hash>,
+    /// Locked round and block.
+    pub locked: Option<(u32, Hash)>,
+    /// Validator set of this height: (node key, weight).
+    pub validators: Vec<(PublicKey, u64)>,
+    /// Prevotes of this round.
+    pub prevotes: Vec<VoteSeen>,
+    /// Precommits of this round.
+    pub precommits: Vec<VoteSeen>,
+    /// When this round started, ms since the Unix epoch.
+    pub round_started_ms: u64,
+}
+
+/// Registry state of a masternode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MasternodeState {
+    /// Registered, activates 2 blocks after inclusion.
+    Pending,
+    /// In the active set (Free tier: relays without a vote).
+    Active,
+    /// Removed for equivocation.
+    Banned,
+}
+
+impl MasternodeState {
+    /// Upper-case name as Dash shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MasternodeState::Pending => "PENDING",
+            MasternodeState::Active => "ENABLED",
+            MasternodeState::Banned => "POSE_BANNED",
+        }
+    }
+}
+
+/// One registered masternode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasternodeInfo {
+    /// Node key.
+    pub node_key: PublicKey,
+    /// Tier.
+    pub tier: Tier,
+    /// Collateral outpoint.
+    pub collateral: OutPoint,
+    /// Announced p2p address.
+    pub p2p_addr: String,
+    /// Payout address.
+    pub payout: Address,
+    /// State.
+    pub state: MasternodeState,
+    /// Height of the registration.
+    pub registered_height: u64,
+    /// Height of the last vote seen from it.
+    pub last_vote_height: Option<u64>,
+}
+
+/// This node as a masternode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnMasternodeStatus {
+    /// Masternode mode off.
+    Disabled,
+    /// Masternode mode on, but no registration on chain for this node key yet.
+    NotRegistered {
+        /// This node's key.
+        node_key: PublicKey,
+    },
+    /// Registered.
+    Registered(MasternodeInfo),
+}
+
+/// Wallet errors, mapped to Bitcoin Core's codes.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum WalletError {
+    /// No wallet loaded (-18).
+    #[error("No wallet is loaded. Load or create one with `timed wallet create`.")]
+    NoWallet,
+    /// Locked (-13).
+    #[error("Error: Please enter the wallet passphrase with walletpassphrase first.")]
+    Locked,
+    /// Wrong passphrase (-14).
+    #[error("Error: The wallet passphrase entered was incorrect.")]
+    WrongPassphrase,
+    /// Not enough funds (-6).
+    #[error("Insufficient funds")]
+    InsufficientFunds,
+    /// Bad amount, e.g. dust or zero (-3).
+    #[error("{0}")]
+    InvalidAmount(String),
+    /// The built transaction was not accepted (codes as for `sendrawtransaction`).
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    /// Any other wallet failure (-4).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Wallet balances.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletBalances {
+    /// In finalized blocks and spendable.
+    pub finalized: Amount,
+    /// Incoming, not yet final.
+    pub pending: Amount,
+    /// Locked as masternode collateral.
+    pub locked: Amount,
+}
+
+/// An unspent wallet output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletUtxo {
+    /// Outpoint.
+    pub outpoint: OutPoint,
+    /// Owning address.
+    pub address: Address,
+    /// Label of that address.
+    pub label: String,
+    /// Value.
+    pub amount: Amount,
+    /// Height of the block that created it (`None` = pending).
+    pub height: Option<u64>,
+    /// Spendable now (not masternode collateral).
+    pub spendable: bool,
+}
+
+/// Kind of a wallet history entry (Bitcoin Core's `category`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalletTxCategory {
+    /// Paid out.
+    Send,
+    /// Received.
+    Receive,
+    /// Block reward.
+    Generate,
+}
+
+impl WalletTxCategory {
+    /// Bitcoin Core's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WalletTxCategory::Send => "send",
+            WalletTxCategory::Receive => "receive",
+            WalletTxCategory::Generate => "generate",
+        }
+    }
+}
+
+/// One wallet history entry: one output paid to or from the wallet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletTxEntry {
+    /// Transaction id.
+    pub txid: Hash,
+    /// Category.
+    pub category: WalletTxCategory,
+    /// Counterparty (send) or own (receive) address.
+    pub address: Option<Address>,
+    /// Absolute value (negated in JSON for sends).
+    pub amount: Amount,
+    /// Fee paid (sends only).
+    pub fee: Option<Amount>,
+    /// Output index.
+    pub vout: u32,
+    /// Label.
+    pub label: String,
+    /// Containing block (`None` = pending).
+    pub block: Option<(u64, Hash)>,
+    /// When the wallet first saw it, seconds since the Unix epoch.
+    pub time_secs: u64,
+    /// Rejected or conflicted: will not confirm.
+    pub abandoned: bool,
+}
+
+/// One wallet transaction with all its entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletTransaction {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Entries (see [`WalletTxEntry`]); same txid, block and time.
+    pub entries: Vec<WalletTxEntry>,
+}
+
+/// A payment request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendRequest {
+    /// Recipient.
+    pub address: Address,
+    /// Amount.
+    pub amount: Amount,
+    /// Deduct the fee from the amount instead of adding it.
+    pub subtract_fee_from_amount: bool,
+    /// Fee rate, base units per byte (`None`: the node's minimum).
+    pub fee_rate: Option<u64>,
+    /// Free text kept in the wallet.
+    pub comment: String,
+}

@@ -1,0 +1,188 @@
+//! `time-cli` against a running RPC server with the mock backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod rpc_common;
+
+use rpc_common::{TestServer, PASS, USER};
+use std::process::{Command, Output};
+use timecoin::rpc::{RpcAuth, RpcLimits};
+
+async fn cli(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_time-cli"))
+            .args(&args)
+            .env_remove("TIMECOIN_RPC_PASSWORD")
+            .env_remove("TIMECOIN_NODE_NETWORK")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn args(url: &str, rest: &[&str]) -> Vec<String> {
+    let mut v = vec![
+        "--rpc-url".to_string(),
+        url.to_string(),
+        "--rpc-user".into(),
+        USER.into(),
+        "--rpc-password".into(),
+        PASS.into(),
+    ];
+    v.extend(rest.iter().map(|s| s.to_string()));
+    v
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_work() {
+    let t = TestServer::start().await;
+    let url = t.url();
+    let o = cli(args(&url, &["getblockcount"])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "4\n");
+
+    // String results print raw.
+    let o = cli(args(&url, &["getblockhash", "1"])).await;
+    assert_eq!(o.status.code(), Some(0));
+    let hash = stdout(&o).trim().to_string();
+    assert_eq!(hash.len(), 64);
+
+    // JSON results print indented; a hash argument stays a string even if it looks numeric.
+    let o = cli(args(&url, &["getblock", &hash, "1"])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["height"], 1);
+    assert!(stdout(&o).contains("\n  \"hash\""));
+    assert!(stdout(&o).contains("\"timems\""));
+
+    // Named arguments.
+    let o = cli(args(&url, &["--named", "getblockhash", "height=1"])).await;
+    assert_eq!(stdout(&o).trim(), hash);
+
+    // Amounts print with at most 8 decimals.
+    let o = cli(args(&url, &["getmempoolinfo"])).await;
+    assert!(
+        stdout(&o).contains("\"total_fee\": 0.001"),
+        "{}",
+        stdout(&o)
+    );
+
+    // null prints nothing.
+    let o = cli(args(&url, &["addnode", "10.9.9.9:1", "add"])).await;
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+
+    // RPC error: exit 1, code and message on stderr.
+    let o = cli(args(&url, &["getblockhash", "99"])).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error code: -8"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("out of range"));
+    let o = cli(args(&url, &["nosuchmethod"])).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("-32601"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_and_datadir() {
+    let dir = tempfile::tempdir().unwrap();
+    let (auth, _guard) = RpcAuth::cookie(dir.path()).unwrap();
+    let t = TestServer::with_auth(auth, RpcLimits::default()).await;
+    let url = t.url();
+    let cookie = dir.path().join(".cookie").display().to_string();
+    let o = cli(vec![
+        "--rpc-url".into(),
+        url.clone(),
+        "--cookie".into(),
+        cookie,
+        "uptime".into(),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "4242\n");
+    let o = cli(vec![
+        "--rpc-url".into(),
+        url.clone(),
+        "--datadir".into(),
+        dir.path().display().to_string(),
+        "getconnectioncount".into(),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "2\n");
+    // A datadir without a cookie: exit 3 with a hint.
+    let empty = tempfile::tempdir().unwrap();
+    let o = cli(vec![
+        "--rpc-url".into(),
+        url,
+        "--datadir".into(),
+        empty.path().display().to_string(),
+        "uptime".into(),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("cookie"), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes() {
+    // 3: nothing listens.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let o = cli(args(&url, &["getblockcount"])).await;
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains(&format!("is timed running? tried 127.0.0.1:{port}"))
+            || stderr(&o).contains(&format!("Is timed running? tried 127.0.0.1:{port}")),
+        "{}",
+        stderr(&o)
+    );
+
+    // 4: bad credentials.
+    let t = TestServer::start().await;
+    let o = cli(vec![
+        "--rpc-url".into(),
+        t.url(),
+        "--rpc-user".into(),
+        USER.into(),
+        "--rpc-password".into(),
+        "wrong".into(),
+        "getblockcount".into(),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("authorization failed"));
+
+    // 2: usage errors.
+    let o = cli(vec![]).await;
+    assert_eq!(o.status.code(), Some(2));
+    let o = cli(vec!["--bogus".into(), "getblockcount".into()]).await;
+    assert_eq!(o.status.code(), Some(2));
+    let o = cli(vec![
+        "--rpc-user".into(),
+        "u".into(),
+        "getblockcount".into(),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(2), "--rpc-user needs --rpc-password");
+    let o = cli(vec!["--network".into(), "moon".into(), "uptime".into()]).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown network"));
+    let o = cli(args("ftp://x:1", &["uptime"])).await;
+    assert_eq!(o.status.code(), Some(2));
+
+    // --help answers with 0.
+    let o = cli(vec!["--help".into()]).await;
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("Exit codes"));
+}

@@ -1,0 +1,361 @@
+//! `/metrics` parsed line by line with a strict OpenMetrics text parser, and `/health`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod rpc_common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use timecoin::metrics::{start, HealthSnapshot, HealthSource, Metrics};
+use tokio_util::sync::CancellationToken;
+
+/// One parsed sample.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
+fn valid_name(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_' || ch == ':')
+        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == ':')
+}
+
+fn parse_value(s: &str) -> Result<f64, String> {
+    match s {
+        "+Inf" => Ok(f64::INFINITY),
+        "-Inf" => Ok(f64::NEG_INFINITY),
+        "NaN" => Ok(f64::NAN),
+        _ => s.parse::<f64>().map_err(|_| format!("bad value {s:?}")),
+    }
+}
+
+/// Parses `{a="x",b="y"}` at the start of `s`; returns labels and the rest.
+type Labels = Vec<(String, String)>;
+
+fn parse_labels(s: &str) -> Result<(Labels, &str), String> {
+    let mut labels = Vec::new();
+    let mut rest = s.strip_prefix('{').ok_or("expected {")?;
+    if let Some(r) = rest.strip_prefix('}') {
+        return Ok((labels, r));
+    }
+    loop {
+        let eq = rest.find('=').ok_or("label without =")?;
+        let name = &rest[..eq];
+        if !valid_name(name) {
+            return Err(format!("bad label name {name:?}"));
+        }
+        rest = rest[eq + 1..]
+            .strip_prefix('"')
+            .ok_or("label value not quoted")?;
+        let mut value = String::new();
+        let mut chars = rest.char_indices();
+        let end = loop {
+            match chars.next() {
+                None => return Err("unterminated label value".into()),
+                Some((i, '"')) => break i,
+                Some((_, '\\')) => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, '"')) => value.push('"'),
+                    Some((_, '\\')) => value.push('\\'),
+                    _ => return Err("bad escape".into()),
+                },
+                Some((_, c)) => value.push(c),
+            }
+        };
+        labels.push((name.to_string(), value));
+        rest = &rest[end + 1..];
+        if let Some(r) = rest.strip_prefix(',') {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix('}') {
+            return Ok((labels, r));
+        } else {
+            return Err("expected , or }".into());
+        }
+    }
+}
+
+/// Strict OpenMetrics text parser: every line must be a known form, every sample must belong
+/// to a family declared by `# TYPE` with a suffix allowed for its type, and the text ends with
+/// `# EOF`. Returns family types and samples.
+fn parse_openmetrics(text: &str) -> Result<(HashMap<String, String>, Vec<Sample>), String> {
+    let mut types: HashMap<String, String> = HashMap::new();
+    let mut helps: HashSet<String> = HashSet::new();
+    let mut samples = Vec::new();
+    let lines: Vec<&str> = text
+        .strip_suffix('\n')
+        .ok_or("no final newline")?
+        .split('\n')
+        .collect();
+    if lines.last() != Some(&"# EOF") {
+        return Err("missing # EOF".into());
+    }
+    for (n, line) in lines[..lines.len() - 1].iter().enumerate() {
+        let err = |e: String| format!("line {}: {e}: {line:?}", n + 1);
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut parts = rest.splitn(3, ' ');
+            let kind = parts.next().unwrap_or("");
+            let name = parts.next().ok_or_else(|| err("no metric name".into()))?;
+            if !valid_name(name) {
+                return Err(err("bad family name".into()));
+            }
+            let arg = parts.next().ok_or_else(|| err("no argument".into()))?;
+            match kind {
+                "TYPE" => {
+                    if ![
+                        "counter",
+                        "gauge",
+                        "histogram",
+                        "summary",
+                        "info",
+                        "stateset",
+                        "unknown",
+                        "gaugehistogram",
+                    ]
+                    .contains(&arg)
+                    {
+                        return Err(err(format!("unknown type {arg}")));
+                    }
+                    if types.insert(name.to_string(), arg.to_string()).is_some() {
+                        return Err(err("family declared twice".into()));
+                    }
+                }
+                "HELP" => {
+                    helps.insert(name.to_string());
+                }
+                "UNIT" => {}
+                _ => return Err(err("unknown comment kind".into())),
+            }
+            continue;
+        }
+        if line.is_empty() {
+            return Err(err("empty line".into()));
+        }
+        let name_end = line
+            .find(['{', ' '])
+            .ok_or_else(|| err("no value".into()))?;
+        let name = &line[..name_end];
+        if !valid_name(name) {
+            return Err(err("bad sample name".into()));
+        }
+        let (labels, rest) = if line[name_end..].starts_with('{') {
+            parse_labels(&line[name_end..]).map_err(err)?
+        } else {
+            (Vec::new(), &line[name_end..])
+        };
+        let rest = rest
+            .strip_prefix(' ')
+            .ok_or_else(|| err("no space before value".into()))?;
+        let mut fields = rest.split(' ');
+        let value = parse_value(fields.next().unwrap_or("")).map_err(err)?;
+        if let Some(ts) = fields.next() {
+            ts.parse::<f64>().map_err(|_| err("bad timestamp".into()))?;
+        }
+        if fields.next().is_some() {
+            return Err(err("trailing fields".into()));
+        }
+        // Find the family this sample belongs to.
+        let family = types
+            .iter()
+            .filter(|(f, _)| name.starts_with(f.as_str()))
+            .max_by_key(|(f, _)| f.len())
+            .ok_or_else(|| err("sample without # TYPE".into()))?;
+        let suffix = &name[family.0.len()..];
+        let allowed: &[&str] = match family.1.as_str() {
+            "counter" => &["_total", "_created"],
+            "gauge" | "unknown" => &[""],
+            "histogram" => &["_bucket", "_sum", "_count", "_created"],
+            "info" => &["_info"],
+            _ => &["", "_bucket", "_sum", "_count", "_total"],
+        };
+        if !allowed.contains(&suffix) {
+            return Err(err(format!(
+                "suffix {suffix:?} not allowed for a {}",
+                family.1
+            )));
+        }
+        if suffix == "_bucket" && !labels.iter().any(|(k, _)| k == "le") {
+            return Err(err("bucket without le".into()));
+        }
+        if !helps.contains(family.0) {
+            return Err(err("family without # HELP".into()));
+        }
+        samples.push(Sample {
+            name: name.to_string(),
+            labels,
+            value,
+        });
+    }
+    Ok((types, samples))
+}
+
+struct FakeHealth(Mutex<HealthSnapshot>);
+
+impl HealthSource for FakeHealth {
+    fn health(&self) -> HealthSnapshot {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn parser_rejects_garbage() {
+    assert!(parse_openmetrics("x 1\n# EOF\n").is_err(), "no TYPE");
+    assert!(
+        parse_openmetrics("# TYPE x gauge\n# HELP x h\nx 1\n").is_err(),
+        "no EOF"
+    );
+    assert!(parse_openmetrics("# TYPE x gauge\n# HELP x h\nx one\n# EOF\n").is_err());
+    assert!(parse_openmetrics("# TYPE x counter\n# HELP x h\nx 1\n# EOF\n").is_err());
+    assert!(parse_openmetrics("# TYPE x gauge\n# HELP x h\nx{a=\"1} 1\n# EOF\n").is_err());
+    assert!(parse_openmetrics("# TYPE x gauge\n# HELP x h\nx{a=\"1\"} 1\n# EOF\n").is_ok());
+}
+
+#[tokio::test]
+async fn metrics_scrape_parses() {
+    let (m, registry) = Metrics::new();
+    m.height.set(42);
+    m.blocks_finalized.inc_by(42);
+    m.txs_finalized.inc_by(1000);
+    m.round.set(1);
+    m.step.set(2);
+    m.rounds_per_height.observe(1.0);
+    m.rounds_per_height.observe(2.0);
+    m.finality_latency.observe(0.35);
+    m.set_peers(2, 3);
+    m.bytes_in.inc_by(12345);
+    m.bytes_out.inc_by(54321);
+    m.bans.inc();
+    m.banned.set(1);
+    m.mempool_txs.set(7);
+    m.mempool_bytes.set(7000);
+    m.reject("fee_too_low");
+    m.reject("fee_too_low");
+    m.reject("Double \"spend\"\n");
+    m.synced.set(1);
+    m.sync_target_height.set(42);
+    m.storage_flush.observe(0.002);
+    let health = Arc::new(FakeHealth(Mutex::new(HealthSnapshot {
+        height: 42,
+        peers: 5,
+        last_block_age_secs: Some(1),
+        synced: true,
+    })));
+    let token = CancellationToken::new();
+    let (addr, handle) = start(
+        "127.0.0.1:0".parse().unwrap(),
+        registry,
+        health.clone(),
+        token.clone(),
+    )
+    .await
+    .unwrap();
+
+    let (st, body) = rpc_common::http_request(addr, "GET", "/metrics", "").await;
+    assert_eq!(st, 200);
+    let (types, samples) = parse_openmetrics(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+    let get = |name: &str, label: Option<(&str, &str)>| -> f64 {
+        samples
+            .iter()
+            .find(|s| {
+                s.name == name
+                    && label.is_none_or(|(k, v)| s.labels.iter().any(|(a, b)| a == k && b == v))
+            })
+            .unwrap_or_else(|| panic!("no sample {name} {label:?}\n{body}"))
+            .value
+    };
+    assert_eq!(types["timecoin_chain_height"], "gauge");
+    assert_eq!(types["timecoin_blocks_finalized"], "counter");
+    assert_eq!(
+        types["timecoin_consensus_finality_latency_seconds"],
+        "histogram"
+    );
+    assert_eq!(get("timecoin_chain_height", None), 42.0);
+    assert_eq!(get("timecoin_blocks_finalized_total", None), 42.0);
+    assert_eq!(get("timecoin_txs_finalized_total", None), 1000.0);
+    assert_eq!(get("timecoin_consensus_round", None), 1.0);
+    assert_eq!(get("timecoin_consensus_step", None), 2.0);
+    assert_eq!(get("timecoin_consensus_rounds_per_height_count", None), 2.0);
+    assert_eq!(get("timecoin_consensus_rounds_per_height_sum", None), 3.0);
+    assert_eq!(
+        get(
+            "timecoin_consensus_rounds_per_height_bucket",
+            Some(("le", "+Inf"))
+        ),
+        2.0
+    );
+    assert_eq!(
+        get("timecoin_consensus_finality_latency_seconds_count", None),
+        1.0
+    );
+    assert_eq!(
+        get("timecoin_p2p_peers", Some(("direction", "inbound"))),
+        2.0
+    );
+    assert_eq!(
+        get("timecoin_p2p_peers", Some(("direction", "outbound"))),
+        3.0
+    );
+    assert_eq!(get("timecoin_p2p_bytes_received_total", None), 12345.0);
+    assert_eq!(get("timecoin_p2p_bytes_sent_total", None), 54321.0);
+    assert_eq!(get("timecoin_p2p_bans_total", None), 1.0);
+    assert_eq!(get("timecoin_p2p_banned", None), 1.0);
+    assert_eq!(get("timecoin_mempool_txs", None), 7.0);
+    assert_eq!(get("timecoin_mempool_bytes", None), 7000.0);
+    assert_eq!(
+        get(
+            "timecoin_mempool_rejected_total",
+            Some(("reason", "fee_too_low"))
+        ),
+        2.0
+    );
+    assert_eq!(
+        get(
+            "timecoin_mempool_rejected_total",
+            Some(("reason", "double__spend__"))
+        ),
+        1.0
+    );
+    assert_eq!(get("timecoin_sync_synced", None), 1.0);
+    assert_eq!(get("timecoin_sync_target_height", None), 42.0);
+    assert_eq!(get("timecoin_storage_flush_seconds_count", None), 1.0);
+
+    // /health: 200 when synced with peers.
+    let (st, body) = rpc_common::http_request(addr, "GET", "/health", "").await;
+    assert_eq!(st, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"status": "ok", "height": 42, "peers": 5, "last_block_age_secs": 1, "synced": true})
+    );
+    // 503 while syncing, and with no peers.
+    health.0.lock().unwrap().synced = false;
+    let (st, body) = rpc_common::http_request(addr, "GET", "/health", "").await;
+    assert_eq!(st, 503);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "syncing");
+    assert_eq!(v["synced"], false);
+    {
+        let mut h = health.0.lock().unwrap();
+        h.synced = true;
+        h.peers = 0;
+        h.last_block_age_secs = None;
+    }
+    let (st, body) = rpc_common::http_request(addr, "GET", "/health", "").await;
+    assert_eq!(st, 503);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "no_peers");
+    assert!(v["last_block_age_secs"].is_null());
+
+    let (st, _) = rpc_common::http_request(addr, "GET", "/nope", "").await;
+    assert_eq!(st, 404);
+    let (st, _) = rpc_common::http_request(addr, "POST", "/metrics", "").await;
+    assert_eq!(st, 405);
+
+    token.cancel();
+    tokio::time::timeout(Duration::from_secs(10), handle)
+        .await
+        .unwrap()
+        .unwrap();
+}

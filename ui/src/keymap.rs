@@ -1,0 +1,579 @@
+//! The one keymap: every binding with its context and description. The footer
+//! hints and the `?` help popup are both generated from [`KEYMAP`].
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where a binding applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    /// Everywhere, popups included.
+    Always,
+    /// Main screen, any tab.
+    Global,
+    /// Wallet tab.
+    Wallet,
+    /// Masternodes tab.
+    Masternodes,
+    /// A form with text fields has focus; typed characters go into the field.
+    Form,
+    /// A yes/no confirmation popup.
+    Confirm,
+    /// A list to choose from.
+    Select,
+    /// A popup that only shows something.
+    Viewer,
+    /// The help popup.
+    Help,
+}
+
+impl Context {
+    /// Heading of the context in the help popup.
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Always => "Anywhere",
+            Context::Global => "Main screen",
+            Context::Wallet => "Wallet tab",
+            Context::Masternodes => "Masternodes tab",
+            Context::Form => "Forms (typed letters go into the field)",
+            Context::Confirm => "Confirmation",
+            Context::Select => "Choice list",
+            Context::Viewer => "Viewer popup",
+            Context::Help => "Help",
+        }
+    }
+}
+
+/// What a key does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Switch to tab 1-7 (the digit decides).
+    SelectTab,
+    /// Next tab.
+    NextTab,
+    /// Previous tab.
+    PrevTab,
+    /// Move selection (or scroll) down.
+    Down,
+    /// Move selection (or scroll) up.
+    Up,
+    /// Jump to the first row.
+    Top,
+    /// Jump to the last row (logs: follow new lines).
+    Bottom,
+    /// Toggle the help popup.
+    Help,
+    /// Quit (asks first when a send or form is pending).
+    Quit,
+    /// Open the send form.
+    Send,
+    /// Show the receive screen with QR code.
+    Receive,
+    /// Unlock the wallet.
+    Unlock,
+    /// Lock the wallet.
+    Lock,
+    /// Create a new receive address.
+    NewAddress,
+    /// Reveal the recovery mnemonic.
+    RevealMnemonic,
+    /// Add an address-book entry.
+    AddContact,
+    /// Cycle the focused wallet panel.
+    NextPane,
+    /// Register this node as a masternode.
+    Register,
+    /// Leave the masternode set.
+    Leave,
+    /// Submit the form / choose the item.
+    Submit,
+    /// Focus the next field.
+    NextField,
+    /// Focus the previous field.
+    PrevField,
+    /// Delete the character before the cursor.
+    DeleteChar,
+    /// Clear the focused field.
+    ClearField,
+    /// Answer yes.
+    Yes,
+    /// Answer no / cancel / close.
+    Close,
+}
+
+/// One key (code plus the Control/Alt modifiers that must be held).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// Key code.
+    pub code: KeyCode,
+    /// Required modifiers (Shift is ignored when matching).
+    pub modifiers: KeyModifiers,
+}
+
+const fn ch(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        modifiers: KeyModifiers::NONE,
+    }
+}
+
+const fn code(code: KeyCode) -> Key {
+    Key {
+        code,
+        modifiers: KeyModifiers::NONE,
+    }
+}
+
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        modifiers: KeyModifiers::CONTROL,
+    }
+}
+
+impl Key {
+    /// Whether a key event is this key.
+    pub fn matches(&self, event: &KeyEvent) -> bool {
+        let relevant = KeyModifiers::CONTROL | KeyModifiers::ALT;
+        let code_matches = match (self.code, event.code) {
+            (KeyCode::Char(a), KeyCode::Char(b)) => a == b,
+            (a, b) => a == b,
+        };
+        code_matches && (event.modifiers & relevant) == (self.modifiers & relevant)
+    }
+}
+
+/// One binding of the keymap.
+#[derive(Clone, Copy, Debug)]
+pub struct Binding {
+    /// Keys that trigger it.
+    pub keys: &'static [Key],
+    /// How the keys are written in hints and help, e.g. "j/↓".
+    pub label: &'static str,
+    /// Where it applies.
+    pub context: Context,
+    /// What it does.
+    pub command: Command,
+    /// Short text for the footer; `None` keeps it out of the footer.
+    pub hint: Option<&'static str>,
+    /// Full description for the help popup.
+    pub description: &'static str,
+}
+
+/// Every key binding of the UI.
+pub static KEYMAP: &[Binding] = &[
+    Binding {
+        keys: &[ctrl('c')],
+        label: "Ctrl-C",
+        context: Context::Always,
+        command: Command::Quit,
+        hint: None,
+        description: "quit (asks first if a send or form is pending)",
+    },
+    Binding {
+        keys: &[
+            ch('1'),
+            ch('2'),
+            ch('3'),
+            ch('4'),
+            ch('5'),
+            ch('6'),
+            ch('7'),
+        ],
+        label: "1-7",
+        context: Context::Global,
+        command: Command::SelectTab,
+        hint: Some("tabs"),
+        description: "go to tab 1-7",
+    },
+    Binding {
+        keys: &[code(KeyCode::Tab)],
+        label: "Tab",
+        context: Context::Global,
+        command: Command::NextTab,
+        hint: None,
+        description: "next tab",
+    },
+    Binding {
+        keys: &[code(KeyCode::BackTab)],
+        label: "S-Tab",
+        context: Context::Global,
+        command: Command::PrevTab,
+        hint: None,
+        description: "previous tab",
+    },
+    Binding {
+        keys: &[ch('j'), code(KeyCode::Down)],
+        label: "j/↓",
+        context: Context::Global,
+        command: Command::Down,
+        hint: None,
+        description: "move selection down",
+    },
+    Binding {
+        keys: &[ch('k'), code(KeyCode::Up)],
+        label: "k/↑",
+        context: Context::Global,
+        command: Command::Up,
+        hint: None,
+        description: "move selection up",
+    },
+    Binding {
+        keys: &[code(KeyCode::Home)],
+        label: "Home",
+        context: Context::Global,
+        command: Command::Top,
+        hint: None,
+        description: "first row",
+    },
+    Binding {
+        keys: &[code(KeyCode::End)],
+        label: "End",
+        context: Context::Global,
+        command: Command::Bottom,
+        hint: None,
+        description: "last row (Logs: follow new lines)",
+    },
+    Binding {
+        keys: &[ch('?')],
+        label: "?",
+        context: Context::Global,
+        command: Command::Help,
+        hint: Some("help"),
+        description: "show this help",
+    },
+    Binding {
+        keys: &[ch('q')],
+        label: "q",
+        context: Context::Global,
+        command: Command::Quit,
+        hint: Some("quit"),
+        description: "quit (asks first if a send or form is pending)",
+    },
+    Binding {
+        keys: &[ch('s')],
+        label: "s",
+        context: Context::Wallet,
+        command: Command::Send,
+        hint: Some("send"),
+        description: "send coins (form, preview, confirmation)",
+    },
+    Binding {
+        keys: &[ch('r')],
+        label: "r",
+        context: Context::Wallet,
+        command: Command::Receive,
+        hint: Some("receive"),
+        description: "receive: address as QR code and payment URI",
+    },
+    Binding {
+        keys: &[ch('u')],
+        label: "u",
+        context: Context::Wallet,
+        command: Command::Unlock,
+        hint: Some("unlock"),
+        description: "unlock the wallet (passphrase)",
+    },
+    Binding {
+        keys: &[ch('l')],
+        label: "l",
+        context: Context::Wallet,
+        command: Command::Lock,
+        hint: Some("lock"),
+        description: "lock the wallet now",
+    },
+    Binding {
+        keys: &[ch('n')],
+        label: "n",
+        context: Context::Wallet,
+        command: Command::NewAddress,
+        hint: Some("new addr"),
+        description: "new receive address with a label",
+    },
+    Binding {
+        keys: &[ch('a')],
+        label: "a",
+        context: Context::Wallet,
+        command: Command::AddContact,
+        hint: Some("contact"),
+        description: "add an address-book entry",
+    },
+    Binding {
+        keys: &[ch('f')],
+        label: "f",
+        context: Context::Wallet,
+        command: Command::NextPane,
+        hint: Some("panel"),
+        description: "focus next panel: history, addresses, contacts",
+    },
+    Binding {
+        keys: &[ch('m')],
+        label: "m",
+        context: Context::Wallet,
+        command: Command::RevealMnemonic,
+        hint: None,
+        description: "reveal the recovery mnemonic (confirm, then passphrase)",
+    },
+    Binding {
+        keys: &[ch('g')],
+        label: "g",
+        context: Context::Masternodes,
+        command: Command::Register,
+        hint: Some("register"),
+        description: "register this node as a masternode (choose tier)",
+    },
+    Binding {
+        keys: &[ch('x')],
+        label: "x",
+        context: Context::Masternodes,
+        command: Command::Leave,
+        hint: Some("leave"),
+        description: "leave the masternode set (asks first)",
+    },
+    Binding {
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        context: Context::Form,
+        command: Command::Submit,
+        hint: Some("submit"),
+        description: "submit the form",
+    },
+    Binding {
+        keys: &[code(KeyCode::Tab), code(KeyCode::Down)],
+        label: "Tab/↓",
+        context: Context::Form,
+        command: Command::NextField,
+        hint: Some("next field"),
+        description: "next field",
+    },
+    Binding {
+        keys: &[code(KeyCode::BackTab), code(KeyCode::Up)],
+        label: "S-Tab/↑",
+        context: Context::Form,
+        command: Command::PrevField,
+        hint: None,
+        description: "previous field",
+    },
+    Binding {
+        keys: &[code(KeyCode::Backspace)],
+        label: "Backspace",
+        context: Context::Form,
+        command: Command::DeleteChar,
+        hint: None,
+        description: "delete the last character",
+    },
+    Binding {
+        keys: &[ctrl('u')],
+        label: "Ctrl-U",
+        context: Context::Form,
+        command: Command::ClearField,
+        hint: None,
+        description: "clear the field",
+    },
+    Binding {
+        keys: &[code(KeyCode::Esc)],
+        label: "Esc",
+        context: Context::Form,
+        command: Command::Close,
+        hint: Some("cancel"),
+        description: "cancel and close the form",
+    },
+    Binding {
+        keys: &[ch('y'), code(KeyCode::Enter)],
+        label: "y/Enter",
+        context: Context::Confirm,
+        command: Command::Yes,
+        hint: Some("yes"),
+        description: "confirm",
+    },
+    Binding {
+        keys: &[ch('n'), code(KeyCode::Esc)],
+        label: "n/Esc",
+        context: Context::Confirm,
+        command: Command::Close,
+        hint: Some("no"),
+        description: "cancel",
+    },
+    Binding {
+        keys: &[ch('q')],
+        label: "q",
+        context: Context::Confirm,
+        command: Command::Quit,
+        hint: None,
+        description: "quit (asks first if a send is pending)",
+    },
+    Binding {
+        keys: &[ch('j'), code(KeyCode::Down)],
+        label: "j/↓",
+        context: Context::Select,
+        command: Command::Down,
+        hint: Some("down"),
+        description: "next choice",
+    },
+    Binding {
+        keys: &[ch('k'), code(KeyCode::Up)],
+        label: "k/↑",
+        context: Context::Select,
+        command: Command::Up,
+        hint: Some("up"),
+        description: "previous choice",
+    },
+    Binding {
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        context: Context::Select,
+        command: Command::Submit,
+        hint: Some("choose"),
+        description: "choose",
+    },
+    Binding {
+        keys: &[code(KeyCode::Esc)],
+        label: "Esc",
+        context: Context::Select,
+        command: Command::Close,
+        hint: Some("cancel"),
+        description: "cancel",
+    },
+    Binding {
+        keys: &[code(KeyCode::Esc), code(KeyCode::Enter), ch('q')],
+        label: "Esc/Enter",
+        context: Context::Viewer,
+        command: Command::Close,
+        hint: Some("close"),
+        description: "close (a shown mnemonic is wiped from memory)",
+    },
+    Binding {
+        keys: &[ch('j'), code(KeyCode::Down)],
+        label: "j/↓",
+        context: Context::Help,
+        command: Command::Down,
+        hint: Some("scroll"),
+        description: "scroll down",
+    },
+    Binding {
+        keys: &[ch('k'), code(KeyCode::Up)],
+        label: "k/↑",
+        context: Context::Help,
+        command: Command::Up,
+        hint: None,
+        description: "scroll up",
+    },
+    Binding {
+        keys: &[code(KeyCode::Esc), ch('?'), ch('q')],
+        label: "Esc/?",
+        context: Context::Help,
+        command: Command::Close,
+        hint: Some("close"),
+        description: "close help",
+    },
+];
+
+/// The command bound to a key in the first of `contexts` that has one.
+pub fn lookup(contexts: &[Context], event: &KeyEvent) -> Option<Command> {
+    contexts.iter().find_map(|ctx| {
+        KEYMAP
+            .iter()
+            .filter(|b| b.context == *ctx)
+            .find(|b| b.keys.iter().any(|k| k.matches(event)))
+            .map(|b| b.command)
+    })
+}
+
+/// Footer hints (key label, short text) for the active contexts, in order.
+pub fn footer_hints(contexts: &[Context]) -> Vec<(&'static str, &'static str)> {
+    contexts
+        .iter()
+        .flat_map(|ctx| KEYMAP.iter().filter(move |b| b.context == *ctx))
+        .filter_map(|b| b.hint.map(|h| (b.label, h)))
+        .collect()
+}
+
+/// Help popup content: (context heading, [(key label, description)]), the
+/// active contexts first, then all others.
+pub fn help_sections(active: &[Context]) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    let all = [
+        Context::Global,
+        Context::Wallet,
+        Context::Masternodes,
+        Context::Form,
+        Context::Confirm,
+        Context::Select,
+        Context::Viewer,
+        Context::Help,
+        Context::Always,
+    ];
+    let mut order: Vec<Context> = active.to_vec();
+    order.extend(all.iter().copied().filter(|c| !active.contains(c)));
+    order
+        .into_iter()
+        .map(|ctx| {
+            let rows = KEYMAP
+                .iter()
+                .filter(|b| b.context == ctx)
+                .map(|b| (b.label, b.description))
+                .collect();
+            (ctx.title(), rows)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn context_order_decides() {
+        let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(lookup(&[Context::Global], &q), Some(Command::Quit));
+        assert_eq!(lookup(&[Context::Form, Context::Always], &q), None);
+        let n = key(KeyCode::Char('n'), KeyModifiers::NONE);
+        assert_eq!(
+            lookup(&[Context::Wallet, Context::Global], &n),
+            Some(Command::NewAddress)
+        );
+        assert_eq!(lookup(&[Context::Confirm], &n), Some(Command::Close));
+    }
+
+    #[test]
+    fn shift_is_ignored_control_is_not() {
+        let help = key(KeyCode::Char('?'), KeyModifiers::SHIFT);
+        assert_eq!(lookup(&[Context::Global], &help), Some(Command::Help));
+        let ctrl_q = key(KeyCode::Char('q'), KeyModifiers::CONTROL);
+        assert_eq!(lookup(&[Context::Global], &ctrl_q), None);
+        let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(
+            lookup(&[Context::Form, Context::Always], &ctrl_c),
+            Some(Command::Quit)
+        );
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        for (i, a) in KEYMAP.iter().enumerate() {
+            for b in KEYMAP.iter().skip(i + 1).filter(|b| b.context == a.context) {
+                for k in a.keys {
+                    assert!(
+                        !b.keys.contains(k),
+                        "{:?} bound twice in {:?}",
+                        k,
+                        a.context
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn footer_and_help_come_from_the_table() {
+        let hints = footer_hints(&[Context::Wallet, Context::Global]);
+        assert_eq!(hints.first(), Some(&("s", "send")));
+        assert!(hints.contains(&("?", "help")));
+        let help = help_sections(&[Context::Wallet]);
+        assert_eq!(help[0].0, "Wallet tab");
+        let total: usize = help.iter().map(|(_, rows)| rows.len()).sum();
+        assert_eq!(total, KEYMAP.len());
+    }
+}

@@ -1,0 +1,105 @@
+//! Masternodes tab: tier, weight, status, last vote and payout of every member.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use crate::app::{App, Tab};
+use crate::format::{group_thousands, truncate, truncate_middle};
+use crate::widgets::{bad, dim, good, header_style, panel, selected_style, warn};
+
+pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let rows_vm = &app.view.masternodes.rows;
+    let active = rows_vm
+        .iter()
+        .filter(|r| r.status.starts_with("active"))
+        .count();
+    let weight: u64 = rows_vm
+        .iter()
+        .filter(|r| r.status.starts_with("active"))
+        .map(|r| r.weight)
+        .sum();
+    let title = format!(
+        " Masternodes ({} registered, {active} active, voting weight {weight}) ",
+        rows_vm.len()
+    );
+    if rows_vm.is_empty() {
+        let text = if app.view_received.is_some() {
+            "no masternodes registered"
+        } else {
+            "unknown"
+        };
+        let p = Paragraph::new(Line::styled(text, dim())).block(panel(title, true));
+        frame.render_widget(p, area);
+        return;
+    }
+    let status_width: u16 = if area.width >= 110 { 28 } else { 14 };
+    let fixed = 2 + 15 + 6 + 6 + status_width + 9 + 5;
+    let payout_width = usize::from(area.width.saturating_sub(fixed)).max(10);
+    let rows: Vec<Row> = rows_vm
+        .iter()
+        .map(|r| {
+            let status_style = if r.status.starts_with("active") {
+                good()
+            } else if r.status.starts_with("banned") {
+                bad()
+            } else {
+                warn()
+            };
+            let last_vote = match (r.last_vote_height, r.last_vote_round) {
+                (Some(h), Some(round)) => format!("{}/{round}", group_thousands(h)),
+                (Some(h), None) => group_thousands(h),
+                _ => "unknown".to_string(),
+            };
+            let mut id = r.id_short.clone();
+            if r.is_self {
+                id.push_str(" (you)");
+            }
+            let row = Row::new(vec![
+                Cell::from(id),
+                Cell::from(r.tier.clone()),
+                Cell::from(Line::from(r.weight.to_string()).right_aligned()),
+                Cell::from(Line::styled(
+                    truncate(&r.status, usize::from(status_width)),
+                    status_style,
+                )),
+                Cell::from(Line::from(last_vote).right_aligned()),
+                Cell::from(truncate_middle(&r.payout_address, payout_width)),
+            ]);
+            if r.is_self {
+                row.style(Style::new().add_modifier(Modifier::BOLD))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(15),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(status_width),
+            Constraint::Length(9),
+            Constraint::Min(10),
+        ],
+    )
+    .header(
+        Row::new([
+            "Id",
+            "Tier",
+            "Weight",
+            "Status",
+            "Last vote",
+            "Payout address",
+        ])
+        .style(header_style()),
+    )
+    .row_highlight_style(selected_style())
+    .block(panel(title, true));
+    let mut state =
+        TableState::default().with_selected(Some(app.selection[Tab::Masternodes.index()]));
+    frame.render_stateful_widget(table, area, &mut state);
+}

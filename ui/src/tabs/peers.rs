@@ -1,0 +1,102 @@
+//! Peers tab: one row per connection.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use crate::app::{App, Tab};
+use crate::format::{format_bytes, format_duration_secs, group_thousands, UNKNOWN};
+use crate::view_model::PeerDirection;
+use crate::widgets::{bad, dim, header_style, panel, selected_style, warn};
+
+pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let peers = &app.view.peers.rows;
+    let inbound = peers
+        .iter()
+        .filter(|p| p.direction == PeerDirection::Inbound)
+        .count();
+    let title = format!(
+        " Peers ({} connected: {inbound} in, {} out) ",
+        peers.len(),
+        peers.len() - inbound
+    );
+    if app.view_received.is_none() {
+        let p = Paragraph::new(Line::styled(
+            "peer list unknown (no data from the node yet)",
+            dim(),
+        ))
+        .block(panel(" Peers ", true));
+        frame.render_widget(p, area);
+        return;
+    }
+    if peers.is_empty() {
+        let p =
+            Paragraph::new(Line::styled("no peers connected", warn())).block(panel(title, true));
+        frame.render_widget(p, area);
+        return;
+    }
+    let wide = area.width >= 100;
+    let right = |s: String| Cell::from(Line::from(s).right_aligned());
+    let rows: Vec<Row> = peers
+        .iter()
+        .map(|p| {
+            let mut cells = vec![
+                Cell::from(p.id_short.clone()),
+                Cell::from(p.address.clone()),
+                Cell::from(match p.direction {
+                    PeerDirection::Inbound => "in",
+                    PeerDirection::Outbound => "out",
+                }),
+                right(
+                    p.latency_ms
+                        .map_or_else(|| UNKNOWN.to_string(), |ms| format!("{ms}ms")),
+                ),
+                right(
+                    p.height
+                        .map_or_else(|| UNKNOWN.to_string(), group_thousands),
+                ),
+                right(format_bytes(p.bytes_in)),
+                right(format_bytes(p.bytes_out)),
+                Cell::from(
+                    Line::styled(
+                        p.score.to_string(),
+                        if p.score > 0 {
+                            bad()
+                        } else {
+                            Default::default()
+                        },
+                    )
+                    .right_aligned(),
+                ),
+            ];
+            if wide {
+                cells.push(right(format_duration_secs(p.connected_secs)));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(10),
+        Constraint::Min(15),
+        Constraint::Length(3),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(5),
+    ];
+    let mut header = vec![
+        "Peer", "Address", "Dir", "Latency", "Height", "In", "Out", "Score",
+    ];
+    if wide {
+        widths.push(Constraint::Length(8));
+        header.push("Up");
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(header_style()))
+        .row_highlight_style(selected_style())
+        .block(panel(title, true));
+    let mut state = TableState::default().with_selected(Some(app.selection[Tab::Peers.index()]));
+    frame.render_stateful_widget(table, area, &mut state);
+}

@@ -1,0 +1,236 @@
+//! Wallet tab: lock state, balances, history, addresses and address book.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use crate::app::{App, WalletPane};
+use crate::format::{
+    format_duration_secs, format_time_fixed, format_time_unit, format_utc_minutes, group_thousands,
+    truncate_middle, UNKNOWN,
+};
+use crate::view_model::{AddressKind, TxDirection, TxStatus};
+use crate::widgets::{bad, dim, good, header_style, label_style, panel, selected_style, warn};
+
+pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let w = &app.view.wallet;
+    if !w.loaded {
+        let lines = vec![
+            Line::styled("No wallet loaded.", warn()),
+            Line::raw(""),
+            Line::raw("The node runs without a wallet. Start it with a wallet file in the data"),
+            Line::raw("directory (see README, \"Wallet\") to send and receive TIME here."),
+        ];
+        frame.render_widget(Paragraph::new(lines).block(panel(" Wallet ", false)), area);
+        return;
+    }
+    let [top, history_area, bottom] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Min(5),
+        Constraint::Length(if area.height >= 30 { 10 } else { 7 }),
+    ])
+    .areas(area);
+
+    let lock = if w.locked {
+        Span::styled("locked (u to unlock)", warn())
+    } else {
+        let remaining = w
+            .auto_lock_remaining_secs
+            .map(|s| s.saturating_sub(app.elapsed_secs()));
+        Span::styled(
+            match remaining {
+                Some(s) => format!("unlocked (auto-lock in {})", format_duration_secs(s)),
+                None => "unlocked".to_string(),
+            },
+            good(),
+        )
+    };
+    let lines = vec![
+        Line::from(vec![
+            Span::styled("Wallet ", label_style()),
+            Span::styled(
+                w.name.clone().unwrap_or_else(|| "(unnamed)".into()),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw("   "),
+            lock,
+        ]),
+        Line::from(vec![
+            Span::styled("Final    ", label_style()),
+            Span::styled(
+                format_time_unit(w.balance_finalized),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled("   Pending ", label_style()),
+            Span::raw(format!("+{}", format_time_unit(w.balance_pending))),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines).block(panel(" Wallet ", false)), top);
+
+    render_history(app, frame, history_area);
+
+    let [addr_area, contacts_area] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+    render_addresses(app, frame, addr_area);
+    render_contacts(app, frame, contacts_area);
+}
+
+fn render_history(app: &App, frame: &mut Frame, area: Rect) {
+    let w = &app.view.wallet;
+    let focused = app.wallet_pane == WalletPane::History;
+    let title = format!(" History ({}) ", w.history.len());
+    if w.history.is_empty() {
+        let p =
+            Paragraph::new(Line::styled("no transactions yet", dim())).block(panel(title, focused));
+        frame.render_widget(p, area);
+        return;
+    }
+    let right = |s: String| Cell::from(Line::from(s).right_aligned());
+    let rows: Vec<Row> = w
+        .history
+        .iter()
+        .map(|h| {
+            let (dir, sign, style) = match h.direction {
+                TxDirection::Incoming => ("in", "+", good()),
+                TxDirection::Outgoing => ("out", "-", Style::new()),
+                TxDirection::SelfTransfer => ("self", " ", dim()),
+            };
+            let status = match h.status {
+                TxStatus::Pending => Span::styled("pending", warn()),
+                TxStatus::Final => Span::styled("final", good()),
+                TxStatus::Conflicted => Span::styled("conflicted", bad()),
+            };
+            Row::new(vec![
+                Cell::from(h.txid_short.clone()),
+                Cell::from(dir),
+                Cell::from(
+                    Line::styled(
+                        format!("{sign}{}", format_time_fixed(h.amount_units)),
+                        style,
+                    )
+                    .right_aligned(),
+                ),
+                right(h.fee_units.map_or_else(String::new, format_time_fixed)),
+                Cell::from(status),
+                right(
+                    h.height
+                        .map_or_else(|| UNKNOWN.to_string(), group_thousands),
+                ),
+                Cell::from(
+                    h.time_unix
+                        .map_or_else(|| UNKNOWN.to_string(), format_utc_minutes),
+                ),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(9),
+            Constraint::Length(4),
+            Constraint::Length(15),
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Length(7),
+            Constraint::Length(16),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            Cell::from("Txid"),
+            Cell::from("Dir"),
+            Cell::from(Line::from("Amount TIME").right_aligned()),
+            Cell::from(Line::from("Fee").right_aligned()),
+            Cell::from("Status"),
+            Cell::from(Line::from("Height").right_aligned()),
+            Cell::from("Time (UTC)"),
+        ])
+        .style(header_style()),
+    )
+    .row_highlight_style(if focused {
+        selected_style()
+    } else {
+        Style::new()
+    })
+    .block(panel(title, focused));
+    let mut state = TableState::default().with_selected(Some(app.wallet_selection[0]));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn render_addresses(app: &App, frame: &mut Frame, area: Rect) {
+    let w = &app.view.wallet;
+    let focused = app.wallet_pane == WalletPane::Addresses;
+    let title = format!(" Addresses ({}) ", w.addresses.len());
+    let addr_width = usize::from(area.width.saturating_sub(2 + 7 + 12 + 2)).max(12);
+    let rows: Vec<Row> = w
+        .addresses
+        .iter()
+        .map(|a| {
+            Row::new(vec![
+                Cell::from(match a.kind {
+                    AddressKind::Receive => "recv",
+                    AddressKind::Change => "change",
+                }),
+                Cell::from(if a.label.is_empty() {
+                    "-".to_string()
+                } else {
+                    a.label.clone()
+                }),
+                Cell::from(truncate_middle(&a.address, addr_width)),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(6),
+            Constraint::Length(11),
+            Constraint::Min(12),
+        ],
+    )
+    .header(Row::new(["Kind", "Label", "Address"]).style(header_style()))
+    .row_highlight_style(if focused {
+        selected_style()
+    } else {
+        Style::new()
+    })
+    .block(panel(title, focused));
+    let mut state = TableState::default()
+        .with_selected((!w.addresses.is_empty()).then_some(app.wallet_selection[1]));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn render_contacts(app: &App, frame: &mut Frame, area: Rect) {
+    let w = &app.view.wallet;
+    let focused = app.wallet_pane == WalletPane::Contacts;
+    let title = format!(" Address book ({}) ", w.contacts.len());
+    if w.contacts.is_empty() {
+        let p = Paragraph::new(Line::styled("empty: press a to add", dim()))
+            .block(panel(title, focused));
+        frame.render_widget(p, area);
+        return;
+    }
+    let addr_width = usize::from(area.width.saturating_sub(2 + 10 + 1)).max(10);
+    let rows: Vec<Row> = w
+        .contacts
+        .iter()
+        .map(|c| {
+            Row::new(vec![
+                Cell::from(c.label.clone()),
+                Cell::from(truncate_middle(&c.address, addr_width)),
+            ])
+        })
+        .collect();
+    let table = Table::new(rows, [Constraint::Length(10), Constraint::Min(10)])
+        .header(Row::new(["Name", "Address"]).style(header_style()))
+        .row_highlight_style(if focused {
+            selected_style()
+        } else {
+            Style::new()
+        })
+        .block(panel(title, focused));
+    let mut state = TableState::default().with_selected(Some(app.wallet_selection[2]));
+    frame.render_stateful_widget(table, area, &mut state);
+}

@@ -1,0 +1,108 @@
+//! Top line: network, height, peers, sync state and data age.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::{bad, dim, good, warn};
+use crate::app::App;
+use crate::format::{format_duration_secs, group_thousands, UNKNOWN};
+use crate::view_model::SyncState;
+
+/// Sync state as a styled span.
+pub(crate) fn sync_span(sync: &SyncState) -> Span<'static> {
+    match sync {
+        SyncState::Unknown => Span::styled("sync unknown", dim()),
+        SyncState::WaitingForPeers => Span::styled("waiting for peers", warn()),
+        SyncState::Syncing { current, target } => Span::styled(
+            match target {
+                Some(t) => format!(
+                    "syncing {}/{}",
+                    group_thousands(*current),
+                    group_thousands(*t)
+                ),
+                None => format!("syncing {}", group_thousands(*current)),
+            },
+            warn(),
+        ),
+        SyncState::Synced => Span::styled("synced", good()),
+    }
+}
+
+/// "updated Ns ago" styled by staleness.
+pub(crate) fn age_span(app: &App) -> Span<'static> {
+    if app.view_received.is_none() {
+        return Span::styled("waiting for node…", warn());
+    }
+    match app.data_age_secs() {
+        None => Span::styled("data age unknown", dim()),
+        Some(age) => {
+            let style = match age {
+                0..=4 => dim(),
+                5..=29 => warn(),
+                _ => bad(),
+            };
+            Span::styled(format!("updated {} ago", format_duration_secs(age)), style)
+        }
+    }
+}
+
+pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let vm = &app.view;
+    let sep = || Span::styled(" │ ", dim());
+    let mut spans = vec![
+        Span::styled(
+            " TimeCoin ",
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+        match &vm.node.network {
+            Some(n) => Span::styled(n.clone(), Style::new().add_modifier(Modifier::BOLD)),
+            None => Span::styled("network unknown", dim()),
+        },
+        sep(),
+        Span::raw("height "),
+        match vm.overview.height {
+            Some(h) => Span::styled(
+                group_thousands(h),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            None => Span::styled(UNKNOWN, dim()),
+        },
+        sep(),
+        Span::raw("peers "),
+        match vm.overview.peer_count {
+            Some(0) => Span::styled("0", bad()),
+            Some(n) => Span::raw(n.to_string()),
+            None => Span::styled(UNKNOWN, dim()),
+        },
+        sep(),
+        sync_span(&vm.node.sync),
+    ];
+    let age = age_span(app);
+    let age_width = u16::try_from(age.width() + 2).unwrap_or(u16::MAX);
+    if vm.wallet.loaded {
+        let wallet = if vm.wallet.locked {
+            Span::styled("wallet locked", warn())
+        } else {
+            Span::styled("wallet unlocked", good())
+        };
+        let used: usize = spans.iter().map(Span::width).sum();
+        if used + 3 + wallet.width() + usize::from(age_width) <= usize::from(area.width) {
+            spans.push(sep());
+            spans.push(wallet);
+        }
+    }
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(age_width)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), left);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![age, Span::raw(" ")])).right_aligned(),
+        right,
+    );
+}
