@@ -1753,11 +1753,11 @@ proptest! {
         }
 
         let mut replay = chain.genesis.state();
-        for (block, cert, _) in &history {
+        for (block, _, _) in &history {
             let set = replay.next_validator_set();
             let fx = validate_block(block, &replay, &chain.genesis.params, &set, SigPolicy::VerifyAll)
                 .unwrap();
-            replay.apply(&fx, block.header.time_ms, cert.hash());
+            replay.apply(&fx, block.header.time_ms);
         }
         let a: Vec<MasternodeEntry> = replay.masternodes().cloned().collect();
         let b: Vec<MasternodeEntry> = chain.state.masternodes().cloned().collect();
