@@ -328,3 +328,48 @@ async fn twenty_thousand_txs_a_second_are_batched_not_rate_limited() {
     assert_eq!(got(), total, "each delivered once");
     assert!(b.handle.bans().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_proposal_and_blocks_reply_flow() {
+    use timecoin::types::{Block, BlockHeader, CommitCertificate, Proposal, PublicKey};
+    let a = node(95).await;
+    let b = node(96).await;
+    connect_pair(&a, &b).await;
+    let block = Block {
+        header: BlockHeader {
+            version: timecoin::types::block::BLOCK_VERSION,
+            height: 9,
+            prev_hash: Hash([1; 32]),
+            time_ms: 1,
+            merkle_root: Hash([2; 32]),
+            proposer: PublicKey([3; 32]),
+            validator_set_hash: Hash([4; 32]),
+            last_commit_hash: Hash([5; 32]),
+        },
+        txs: (0..30_000).map(tx).collect(),
+        evidence: vec![],
+        last_commit: Default::default(),
+    };
+    let proposal = Proposal::new_signed(chain(), 9, 0, None, block.hash(), &a.key);
+    let msg = Message::Proposal {
+        proposal,
+        block: block.clone(),
+    };
+    let size = timecoin::types::encoding::Encode::to_bytes(&msg).len();
+    println!("proposal message: {size} bytes");
+    assert!(size > 1_000_000);
+    a.handle.broadcast(msg.clone());
+    a.handle.broadcast(msg.clone()); // deduplicated
+    wait_for("proposal delivered", || {
+        b.count(|m| matches!(m, Message::Proposal { .. })) == 1
+    })
+    .await;
+    let reply = Message::Blocks(vec![(block, CommitCertificate::default())]);
+    assert!(b.handle.send(a.key.public(), reply));
+    wait_for("blocks delivered", || {
+        a.count(|m| matches!(m, Message::Blocks(v) if v.len() == 1)) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(b.count(|m| matches!(m, Message::Proposal { .. })), 1);
+}

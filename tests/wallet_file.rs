@@ -238,3 +238,37 @@ fn create_refuses_to_overwrite_and_sets_mode() {
         Err(WalletError::WrongNetwork { .. })
     ));
 }
+
+#[test]
+fn damaged_state_file_is_an_error_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.dat");
+    let (mut w, _) = Wallet::create(&path, "pw", NET, FAST).unwrap();
+    w.unlock("pw", Duration::ZERO).unwrap();
+    w.new_address("one").unwrap();
+    w.add_contact("bob", w.receive_address().unwrap()).unwrap();
+    let meta = with(&path, ".meta.json");
+    let good = fs::read(&meta).unwrap();
+    let wallet_before = fs::read(&path).unwrap();
+    for len in 0..good.len() {
+        fs::write(&meta, &good[..len]).unwrap();
+        match Wallet::open(&path, NET) {
+            Err(WalletError::Meta { .. }) => {}
+            other => panic!("state truncated to {len}: {other:?}"),
+        }
+    }
+    // An address that does not match its key is refused.
+    let text = String::from_utf8(good.clone()).unwrap();
+    let other_net = text.replacen("\"pubkey\": \"", "\"pubkey\": \"00", 1);
+    fs::write(&meta, other_net).unwrap();
+    assert!(matches!(
+        Wallet::open(&path, NET),
+        Err(WalletError::Meta { .. })
+    ));
+    assert_eq!(fs::read(&path).unwrap(), wallet_before);
+    // The previous version is there to restore from.
+    let bak = with(&path, ".meta.json.bak");
+    fs::copy(&bak, &meta).unwrap();
+    let w = Wallet::open(&path, NET).unwrap();
+    assert_eq!(w.addresses().len(), 2);
+}

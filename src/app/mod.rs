@@ -7,6 +7,7 @@ pub mod rpc_backend;
 pub mod run;
 pub mod servers;
 pub mod view;
+pub mod wallet_cmd;
 pub mod wallet_service;
 
 use crate::node::devnet::DevnetLayout;
@@ -34,7 +35,7 @@ pub fn main() -> ExitCode {
             None => run_from_config(&cli.node, Some((d.nodes, d.base_port, d.headless))),
         },
         Some(Cmd::Bench(_b)) => Err("bench: not wired yet".into()),
-        Some(Cmd::Wallet(_w)) => Err("wallet: not wired yet".into()),
+        Some(Cmd::Wallet(w)) => wallet_cmd::run(w, &cli.node),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -105,7 +106,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
             let genesis = layout.genesis();
             let specs = (0..layout.nodes)
                 .map(|i| {
-                    let mut s = layout.node_spec(i, &genesis, consensus.clone(), mempool.clone());
+                    let mut s = layout.node_spec(i, &genesis, consensus, mempool.clone());
                     s.empty_block_interval = empty_block_interval;
                     s.reindex = args.reindex;
                     s

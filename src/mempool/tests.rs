@@ -1,1 +1,271 @@
+//! Mempool tests: admission rules, eviction, selection, block handling, and property tests.
 
+use super::*;
+use crate::ledger::testkit::TestChain;
+use crate::types::tx::TX_VERSION;
+use crate::types::{Address, TxIn, TxKind, TxOut};
+use proptest::prelude::*;
+
+fn pool(max_txs: usize) -> Mempool {
+    Mempool::new(MempoolLimits {
+        max_txs,
+        max_bytes: 10 * 1024 * 1024,
+        min_fee_rate: 1,
+    })
+}
+
+/// A transfer spending `prev` (owned by the chain's faucet) with `fee` to the faucet.
+fn spend(chain: &TestChain, prev: OutPoint, amount: Amount, fee: u64) -> Transaction {
+    let addr = Address::from_pubkey(&chain.faucet.public());
+    let mut tx = Transaction {
+        version: TX_VERSION,
+        inputs: vec![TxIn {
+            prev,
+            pubkey: chain.faucet.public(),
+            signature: Default::default(),
+        }],
+        outputs: vec![TxOut {
+            amount: Amount(amount.0 - fee),
+            address: addr,
+        }],
+        lock_time: 0,
+        kind: TxKind::Transfer,
+    };
+    tx.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
+    tx
+}
+
+fn faucet_outputs(chain: &TestChain) -> Vec<(OutPoint, Amount)> {
+    let addr = Address::from_pubkey(&chain.faucet.public());
+    let mut v: Vec<(OutPoint, Amount)> = chain
+        .state
+        .utxos()
+        .filter(|(_, u)| u.output.address == addr)
+        .map(|(o, u)| (*o, u.output.amount))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn admits_valid_and_rejects_duplicates_and_conflicts() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut p = pool(100);
+    let now = Instant::now();
+    let a = spend(&chain, outs[0].0, outs[0].1, 1_000);
+    let id = p
+        .insert(a.clone(), &chain.state, &chain.genesis.params, now)
+        .unwrap();
+    assert_eq!(
+        p.insert(a, &chain.state, &chain.genesis.params, now),
+        Err(MempoolError::AlreadyKnown)
+    );
+    // A second spend of the same outpoint is rejected: first seen wins.
+    let b = spend(&chain, outs[0].0, outs[0].1, 5_000);
+    assert_eq!(
+        p.insert(b, &chain.state, &chain.genesis.params, now),
+        Err(MempoolError::Conflict(id))
+    );
+    assert_eq!(p.len(), 1);
+}
+
+#[test]
+fn rejected_transactions_are_cached() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut p = pool(100);
+    let now = Instant::now();
+    let mut bad = spend(&chain, outs[0].0, outs[0].1, 1_000);
+    bad.inputs[0].signature.0[3] ^= 1;
+    assert!(matches!(
+        p.insert(bad.clone(), &chain.state, &chain.genesis.params, now),
+        Err(MempoolError::Invalid(TxError::BadSignature(0)))
+    ));
+    assert!(matches!(
+        p.insert(bad.clone(), &chain.state, &chain.genesis.params, now),
+        Err(MempoolError::RecentlyRejected(_))
+    ));
+    // After the TTL it is validated again.
+    let later = now + Duration::from_secs(3601);
+    assert!(matches!(
+        p.insert(bad, &chain.state, &chain.genesis.params, later),
+        Err(MempoolError::Invalid(_))
+    ));
+}
+
+#[test]
+fn fee_floor_and_eviction_by_fee_rate() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut p = pool(3);
+    let now = Instant::now();
+    // Below the floor of 1 unit/byte.
+    let cheap = spend(&chain, outs[0].0, outs[0].1, 10);
+    assert!(matches!(
+        p.insert(cheap, &chain.state, &chain.genesis.params, now),
+        Err(MempoolError::Invalid(TxError::FeeTooLow { .. }))
+    ));
+    let fees = [1_000u64, 2_000, 3_000];
+    let mut ids = vec![];
+    for (i, f) in fees.iter().enumerate() {
+        ids.push(
+            p.insert(
+                spend(&chain, outs[i + 1].0, outs[i + 1].1, *f),
+                &chain.state,
+                &chain.genesis.params,
+                now,
+            )
+            .unwrap(),
+        );
+    }
+    // Full: a lower fee rate than the lowest is refused, a higher one evicts the lowest.
+    let low = spend(&chain, outs[5].0, outs[5].1, 500);
+    assert!(matches!(
+        p.insert(low, &chain.state, &chain.genesis.params, now),
+        Err(MempoolError::FeeRateTooLow { .. })
+    ));
+    let high = spend(&chain, outs[6].0, outs[6].1, 9_000);
+    p.insert(high, &chain.state, &chain.genesis.params, now)
+        .unwrap();
+    assert_eq!(p.len(), 3);
+    assert!(!p.contains(&ids[0]), "the lowest fee rate was evicted");
+    assert!(
+        p.entry_fee_rate() > 1,
+        "the entry fee rate rose after eviction"
+    );
+}
+
+#[test]
+fn selection_takes_highest_fee_rate_first_and_parents_before_children() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut p = pool(100);
+    let now = Instant::now();
+    let parent = spend(&chain, outs[0].0, outs[0].1, 300);
+    let pid = p
+        .insert(parent.clone(), &chain.state, &chain.genesis.params, now)
+        .unwrap();
+    // The child spends the parent's pending output with a high fee.
+    let child = spend(
+        &chain,
+        OutPoint {
+            txid: pid,
+            index: 0,
+        },
+        parent.outputs[0].amount,
+        50_000,
+    );
+    let cid = p
+        .insert(child, &chain.state, &chain.genesis.params, now)
+        .unwrap();
+    let other = spend(&chain, outs[1].0, outs[1].1, 10_000);
+    let oid = p
+        .insert(other, &chain.state, &chain.genesis.params, now)
+        .unwrap();
+    let (txs, fees) = p.select(usize::MAX, usize::MAX);
+    let order: Vec<Hash> = txs.iter().map(Transaction::txid).collect();
+    assert_eq!(order.len(), 3);
+    assert_eq!(fees, Amount(300 + 50_000 + 10_000));
+    let pos = |id: &Hash| order.iter().position(|x| x == id).unwrap();
+    assert!(pos(&pid) < pos(&cid), "parent before child");
+    assert!(pos(&oid) < pos(&pid), "higher fee rate first");
+}
+
+#[test]
+fn block_removes_included_and_conflicting() {
+    let mut chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut p = pool(100);
+    let now = Instant::now();
+    let mine = spend(&chain, outs[0].0, outs[0].1, 1_000);
+    let mine_id = p
+        .insert(mine, &chain.state, &chain.genesis.params, now)
+        .unwrap();
+    let kept = spend(&chain, outs[1].0, outs[1].1, 1_000);
+    let kept_id = p
+        .insert(kept, &chain.state, &chain.genesis.params, now)
+        .unwrap();
+    // The chain finalizes a different spend of outs[0].
+    let winner = spend(&chain, outs[0].0, outs[0].1, 2_000);
+    let (block, _, _) = chain.next_block(vec![winner]).unwrap();
+    let dropped = p.on_block(&block, &chain.state, &chain.genesis.params);
+    assert_eq!(dropped, vec![mine_id]);
+    assert!(p.contains(&kept_id));
+    assert_eq!(p.len(), 1);
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Insert { out: usize, fee: u64 },
+    Child { fee: u64 },
+    Block { take: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0usize..40, 200u64..20_000).prop_map(|(out, fee)| Op::Insert { out, fee }),
+        2 => (200u64..20_000).prop_map(|fee| Op::Child { fee }),
+        1 => (0usize..6).prop_map(|take| Op::Block { take }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Within bounds after any sequence; never two pooled spends of one outpoint; after a
+    /// block nothing in the pool conflicts with the chain and everything still validates.
+    #[test]
+    fn pool_invariants(ops in prop::collection::vec(op(), 1..40), max_txs in 2usize..8) {
+        let mut chain = TestChain::devnet(4);
+        let outs = faucet_outputs(&chain);
+        let mut p = pool(max_txs);
+        let now = Instant::now();
+        let mut last: Option<(Hash, Amount)> = None;
+        for o in ops {
+            match o {
+                Op::Insert { out, fee } => {
+                    let (prev, amount) = outs[out % outs.len()];
+                    if chain.state.utxo(&prev).is_some() {
+                        let tx = spend(&chain, prev, amount, fee);
+                        let a = tx.outputs[0].amount;
+                        if let Ok(id) = p.insert(tx, &chain.state, &chain.genesis.params, now) {
+                            last = Some((id, a));
+                        }
+                    }
+                }
+                Op::Child { fee } => {
+                    if let Some((id, amount)) = last {
+                        if p.contains(&id) && amount.0 > fee {
+                            let tx = spend(&chain, OutPoint { txid: id, index: 0 }, amount, fee);
+                            let a = tx.outputs[0].amount;
+                            if let Ok(cid) = p.insert(tx, &chain.state, &chain.genesis.params, now) {
+                                last = Some((cid, a));
+                            }
+                        }
+                    }
+                }
+                Op::Block { take } => {
+                    let (txs, _) = p.select(usize::MAX, take);
+                    let (block, _, _) = chain.next_block(txs).unwrap();
+                    p.on_block(&block, &chain.state, &chain.genesis.params);
+                    for id in p.txids() {
+                        let e = p.get(&id).unwrap();
+                        for i in &e.tx.inputs {
+                            let in_chain = chain.state.utxo(&i.prev).is_some();
+                            let in_pool = p.contains(&i.prev.txid);
+                            prop_assert!(in_chain || in_pool, "pooled tx spends an outpoint the chain spent");
+                        }
+                    }
+                }
+            }
+            prop_assert!(p.len() <= max_txs);
+            let mut seen = std::collections::HashSet::new();
+            for id in p.txids() {
+                for i in &p.get(&id).unwrap().tx.inputs {
+                    prop_assert!(seen.insert(i.prev), "two pooled spends of one outpoint");
+                }
+            }
+        }
+    }
+}

@@ -82,7 +82,7 @@ pub enum Command {
     /// Submit one transaction (RPC sendrawtransaction, wallet).
     SubmitTx {
         /// The transaction.
-        tx: Transaction,
+        tx: Box<Transaction>,
         /// Verdict.
         reply: oneshot::Sender<Result<Hash, MempoolError>>,
     },
@@ -317,6 +317,7 @@ impl Driver {
     fn accept_proposal(&mut self, from: Option<PeerId>, proposal: Proposal, block: Block) {
         let Some(run) = self.run.as_mut() else { return };
         let hash = proposal.block_hash;
+        #[allow(clippy::map_entry)]
         if !run.blocks.contains_key(&hash) {
             let set = self.state.next_validator_set();
             let mempool = &self.mempool;
@@ -466,15 +467,21 @@ impl Driver {
         let mut bytes = 0usize;
         let end = from.saturating_add(count.min(SYNC_BATCH) as u64);
         for h in from..end {
-            let (Ok(Some(b)), Ok(Some(c))) = (self.storage.block(h), self.storage.certificate(h))
+            let (Ok(Some(raw)), Ok(Some(c))) =
+                (self.storage.block_bytes(h), self.storage.certificate(h))
             else {
                 break;
             };
-            bytes += 200 + b.txs.len() * 200;
-            out.push((b, c));
-            if bytes > SYNC_REPLY_BYTES {
+            let size = raw.len() + c.sigs.len() * 96 + 64;
+            // Stay under the frame limit: a reply holds at least one block.
+            if !out.is_empty() && bytes + size > SYNC_REPLY_BYTES {
                 break;
             }
+            let Ok(b) = <Block as crate::types::Decode>::from_bytes(&raw) else {
+                break;
+            };
+            bytes += size;
+            out.push((b, c));
         }
         if !out.is_empty() {
             self.p2p.send(peer, Message::Blocks(out));
@@ -546,7 +553,7 @@ impl Driver {
     fn on_command(&mut self, c: Command) {
         match c {
             Command::SubmitTx { tx, reply } => {
-                let r = self.admit_batch(vec![(tx, Source::Local)]);
+                let r = self.admit_batch(vec![(*tx, Source::Local)]);
                 let _ = reply.send(
                     r.into_iter()
                         .next()
@@ -728,19 +735,12 @@ impl Driver {
             }
         }
         let (tm, effects) = if own_inputs.is_empty() {
-            let mut tm = Tendermint::new(chain_id, h, set, own, self.spec.consensus.clone());
+            let mut tm = Tendermint::new(chain_id, h, set, own, self.spec.consensus);
             let effects = tm.start();
             (tm, effects)
         } else {
             tracing::info!(target: "consensus", height = h, n = own_inputs.len(), "resuming height from own-message log");
-            Tendermint::restore(
-                chain_id,
-                h,
-                set,
-                own,
-                self.spec.consensus.clone(),
-                own_inputs,
-            )
+            Tendermint::restore(chain_id, h, set, own, self.spec.consensus, own_inputs)
         };
         self.run = Some(HeightRun {
             tm,

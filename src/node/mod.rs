@@ -82,7 +82,10 @@ impl NodeHandle {
     ) -> Result<Result<Hash, MempoolError>, NodeError> {
         let (reply, rx) = oneshot::channel();
         self.commands
-            .send(Command::SubmitTx { tx, reply })
+            .send(Command::SubmitTx {
+                tx: Box::new(tx),
+                reply,
+            })
             .await
             .map_err(|_| NodeError::Stopped)?;
         rx.await.map_err(|_| NodeError::Stopped)

@@ -10,6 +10,19 @@
 //! non-loopback peers the ban covers the whole IP. All devnet nodes share 127.0.0.1, so a
 //! loopback peer is banned by (IP, node key) and honest local peers stay connected.
 //!
+//! Delivery rules the node can rely on:
+//! - Gossip (`Tx`, `Vote`, `Proposal`, `Evidence`) is deduplicated node-wide: each item is
+//!   delivered once (a bounded recent-items cache), and never echoed back after the node
+//!   broadcast it itself. The node may therefore relay every gossip item it accepts with
+//!   [`P2pHandle::broadcast_except`] without causing storms; per-peer sets make sure one peer
+//!   never gets the same item twice.
+//! - Queued transactions are sent in `Txs` batches and unpacked on receipt: the node only ever
+//!   sees `Message::Tx`.
+//! - A message whose encoding exceeds `max_frame` is not sent (logged): a `Blocks` reply must
+//!   be sized to fit.
+//! - When the node's channel is full, reading from peers pauses (backpressure); nothing
+//!   the node should see is dropped, except rate-limited messages.
+//!
 //! Tracing targets: `p2p` (listener, dialer, bans), `p2p::peer` (per connection), `p2p::tls`.
 
 pub mod frame;

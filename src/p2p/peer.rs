@@ -867,7 +867,7 @@ async fn run_peer(
         msgs_out: Arc::new(AtomicU64::new(0)),
         dropped: AtomicU64::new(0),
         consecutive_drops: AtomicU32::new(0),
-        score: AtomicI32::new(lock(&sh.scores).remove(&id).unwrap_or(0)),
+        score: AtomicI32::new(0),
         latency_ms: AtomicU64::new(UNKNOWN),
         height: AtomicU64::new(hello.height),
         ping: Arc::new(Mutex::new(None)),
@@ -893,9 +893,15 @@ async fn run_peer(
                     return;
                 }
                 old.cancel.cancel();
+                peer.score
+                    .store(old.score.load(Ordering::Relaxed), Ordering::Relaxed);
                 e.insert(peer.clone());
             }
             Entry::Vacant(e) => {
+                // Reconnecting does not reset a score.
+                if let Some(s) = lock(&sh.scores).remove(&id) {
+                    peer.score.store(s, Ordering::Relaxed);
+                }
                 e.insert(peer.clone());
             }
         }
@@ -903,7 +909,13 @@ async fn run_peer(
     tracing::info!(target: "p2p::peer", peer = %id.short(), "connected {direction:?} {remote} (height {})", hello.height);
     // Addresses: the peer's advertised listen address goes to the book.
     if let Some(a) = listen_addr_of(&hello.listen_addr, remote) {
-        sh.addr_keys.insert(a.clone(), id);
+        // Only an address at the peer's own IP is taken as "this key is connected there", so
+        // a peer cannot stop us dialing someone else by claiming their address.
+        if a.parse::<SocketAddr>()
+            .is_ok_and(|sa| sa.ip() == remote.ip())
+        {
+            sh.addr_keys.insert(a.clone(), id);
+        }
         sh.add_to_book(&a);
     }
     if let Some(a) = &dialed {

@@ -110,6 +110,12 @@ pub enum WalletError {
     /// The outpoint is not a collateral output owned by this wallet.
     #[error("outpoint {0:?} is not an unspent output of this wallet: check the collateral outpoint in [masternode]")]
     UnknownCollateral(OutPoint),
+    /// An output to spend does not belong to this wallet (a stale or foreign preview).
+    #[error("output {0:?} does not belong to this wallet: prepare the send again")]
+    UnknownInput(OutPoint),
+    /// A parameter is out of range.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
     /// Masternode tier without collateral cannot be registered on chain.
     #[error(
         "the free tier has no collateral and needs no registration: choose bronze, silver or gold"

@@ -132,6 +132,27 @@ pub enum TxStatus {
     Dropped,
 }
 
+impl fmt::Display for TxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxStatus::Pending => f.write_str("pending"),
+            TxStatus::Final { height } => write!(f, "final at {height}"),
+            TxStatus::Conflicted => f.write_str("conflicted"),
+            TxStatus::Dropped => f.write_str("dropped"),
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Outgoing => "sent",
+            Direction::Incoming => "received",
+            Direction::SelfTransfer => "self",
+        })
+    }
+}
+
 /// One line of the wallet's history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {
@@ -799,8 +820,8 @@ impl Wallet {
         self.unlock_at(passphrase, auto_lock, Instant::now())
     }
 
-    /// Unlocks with `passphrase`. This runs the KDF (about 0.15 s with the default parameters on
-    /// a current x86-64 core, 64 MiB of memory): call it from a blocking thread, not from an
+    /// Unlocks with `passphrase`. This runs the KDF (0.13 to 0.3 s and 64 MiB with the default
+    /// parameters on the development machine): call it from a blocking thread, not from an
     /// async task.
     /// The wallet locks again at `now + auto_lock` when [`Wallet::tick`] sees that time;
     /// `Duration::ZERO` means no auto-lock. A wrong passphrase changes nothing. In-memory
@@ -1097,7 +1118,7 @@ impl Wallet {
             .map(|u| {
                 let e = self
                     .entry_for(&u.output.address)
-                    .ok_or(WalletError::UnknownCollateral(u.outpoint))?;
+                    .ok_or(WalletError::UnknownInput(u.outpoint))?;
                 Ok(TxIn {
                     prev: u.outpoint,
                     pubkey: e.pubkey,
@@ -1123,7 +1144,7 @@ impl Wallet {
                 .addresses
                 .iter()
                 .find(|e| e.pubkey == i.pubkey)
-                .ok_or(WalletError::UnknownCollateral(i.prev))?;
+                .ok_or(WalletError::UnknownInput(i.prev))?;
             keys.push(derive(seed, e.change, e.index)?);
         }
         let owner_key = match owner {
@@ -1372,7 +1393,7 @@ impl Wallet {
             return Err(WalletError::FreeTier);
         }
         if p2p_addr.is_empty() || p2p_addr.len() > MAX_P2P_ADDR_LEN {
-            return Err(WalletError::Derivation(format!(
+            return Err(WalletError::InvalidInput(format!(
                 "masternode p2p address must be 1 to {MAX_P2P_ADDR_LEN} bytes (host:port)"
             )));
         }

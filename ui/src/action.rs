@@ -53,7 +53,7 @@ impl<T: Zeroize + PartialEq> PartialEq for Secret<T> {
     }
 }
 
-/// What the UI asks the node to do. Sent on a bounded channel by [`crate::run`].
+/// What the UI asks the node to do. Sent on a bounded channel by [`crate::run()`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum UiAction {
     /// The user quit the UI; the node should shut down.

@@ -193,7 +193,7 @@ impl App {
     }
 
     /// Actions the app decided on outside of a key press (e.g. cancelling a
-    /// preview nobody waits for any more). [`crate::run`] forwards them.
+    /// preview nobody waits for any more). [`crate::run()`] forwards them.
     pub fn take_action(&mut self) -> Option<UiAction> {
         self.outbox.pop_front()
     }
@@ -276,6 +276,15 @@ impl App {
                 }
                 None
             }
+        }
+    }
+
+    /// Handles pasted text (bracketed paste): inserted into the focused text
+    /// field, line breaks dropped so a paste never submits a form. Ignored
+    /// when no field has focus.
+    pub fn handle_paste(&mut self, text: &str) {
+        for c in text.chars().filter(|c| !c.is_control()) {
+            self.type_char(c);
         }
     }
 

@@ -8,7 +8,8 @@ use crate::view_model::*;
 /// Fixed "now" of the sample, unix seconds (2026-11-18 11:06:40 UTC).
 pub const SAMPLE_NOW_UNIX: u64 = 1_795_000_000;
 
-/// A devnet address of the sample wallet (not a real key).
+/// A devnet-looking address of the sample wallet (no real key; not a valid
+/// bech32m checksum, tests inject a validator that accepts the sample set).
 pub const SAMPLE_RECEIVE_ADDRESS: &str = "dtime1qpzry9x8gf2tvdw0s3jn54khce6mua7lxq8c2zs";
 
 /// A sample address as used by the recipient in tests.

@@ -105,7 +105,7 @@ pub fn format_time_fixed(units: u64) -> String {
     )
 }
 
-/// Formats base units as "<amount> TIME".
+/// Formats base units as `"<amount> TIME"`.
 pub fn format_time_unit(units: u64) -> String {
     format!("{} TIME", format_time(units))
 }

@@ -2,7 +2,7 @@
 //!
 //! The crate knows no networking and no storage. The node publishes a
 //! [`ViewModel`] on a `watch` channel and answers [`UiAction`]s with
-//! [`UiEvent`]s; [`run`] drives an [`App`] from those and the keyboard.
+//! [`UiEvent`]s; [`run()`] drives an [`App`] from those and the keyboard.
 //!
 //! Wiring in the binary (the terminal is restored on every path: normal
 //! return, error, and panic through the hook that [`init_terminal`] installs):

@@ -99,7 +99,7 @@ pub async fn run(
     .map(|_| ())
 }
 
-/// [`run`] with any crossterm-style backend and any source of terminal
+/// [`run()`] with any crossterm-style backend and any source of terminal
 /// events (tests feed a channel and write into a `Vec<u8>`). Returns the
 /// final app state.
 ///
@@ -165,6 +165,10 @@ where
                         }
                         forward(&mut app, &actions, action);
                     }
+                    dirty = true;
+                }
+                Some(Ok(Event::Paste(text))) => {
+                    app.handle_paste(&text);
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(..))) => {

@@ -504,3 +504,63 @@ fn no_data_shows_waiting_and_unknown() {
     assert!(text.contains("height unknown"));
     assert!(text.contains("peers unknown"));
 }
+
+#[test]
+fn logs_follow_until_scrolled_up() {
+    let mut app = sample_app();
+    press(&mut app, &[ch('7')]);
+    assert!(screen(&app).contains("following"));
+    assert!(screen(&app).contains("event 59:"), "newest line visible");
+    press(&mut app, &[key(KeyCode::Home)]);
+    let text = screen(&app);
+    assert!(text.contains("paused: End to follow"));
+    assert!(text.contains("event 0:"), "oldest line visible");
+    // New lines do not move a paused view.
+    let mut vm = sample_view_model();
+    vm.logs.lines.truncate(59);
+    app.set_view(vm);
+    assert!(screen(&app).contains("event 0:"));
+    press(&mut app, &[key(KeyCode::End)]);
+    assert!(screen(&app).contains("following"));
+    assert!(screen(&app).contains("event 58:"));
+}
+
+#[test]
+fn help_scrolls_within_bounds() {
+    let mut app = sample_app();
+    press(&mut app, &[ch('?')]);
+    for _ in 0..500 {
+        press(&mut app, &[ch('j')]);
+    }
+    let bottom = draw(&app, 80, 24).backend().to_string();
+    assert!(
+        bottom.contains("close help"),
+        "the last help line is reachable"
+    );
+    for _ in 0..500 {
+        press(&mut app, &[ch('k')]);
+    }
+    assert!(draw(&app, 80, 24)
+        .backend()
+        .to_string()
+        .contains("Main screen"));
+    press(&mut app, &[key(KeyCode::Esc)]);
+    assert!(!app.popup_open());
+}
+
+#[test]
+fn pasted_address_goes_into_the_field_without_submitting() {
+    let mut app = sample_app();
+    press(&mut app, &[ch('6'), ch('s')]);
+    app.handle_paste(&format!("{SAMPLE_OTHER_ADDRESS}\n"));
+    press(&mut app, &[key(KeyCode::Tab)]);
+    app.handle_paste("0.5");
+    assert!(matches!(
+        app.handle_key(key(KeyCode::Enter)),
+        Some(UiAction::PreviewSend { ref to, amount_units: 50_000_000, .. }) if to == SAMPLE_OTHER_ADDRESS
+    ));
+    // Without a focused field a paste does nothing.
+    let mut idle = sample_app();
+    idle.handle_paste("q");
+    assert!(!idle.should_quit());
+}

@@ -1,7 +1,7 @@
 //! Consensus tab: live height/round/step, proposer, every masternode's
 //! prevote and precommit in the current round, recent rounds.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
@@ -161,12 +161,13 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let table = Table::new(
         rows,
         [
-            Constraint::Min(12),
+            Constraint::Length(18),
             Constraint::Length(6),
             Constraint::Length(10),
             Constraint::Length(10),
         ],
     )
+    .flex(Flex::Start)
     .header(Row::new(["Masternode", "Weight", "Prevote", "Precommit"]).style(header_style()))
     .row_highlight_style(selected_style())
     .block(panel(title, true));

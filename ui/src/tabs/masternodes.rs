@@ -12,6 +12,7 @@ use crate::widgets::{bad, dim, good, header_style, panel, selected_style, warn};
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let rows_vm = &app.view.masternodes.rows;
+    let current = app.view.consensus.height;
     let active = rows_vm
         .iter()
         .filter(|r| r.status.starts_with("active"))
@@ -53,6 +54,13 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
                 (Some(h), None) => group_thousands(h),
                 _ => "unknown".to_string(),
             };
+            // An active member whose last vote is two or more heights old
+            // is slow or offline.
+            let vote_style = match (r.last_vote_height, current) {
+                (Some(h), Some(cur)) if r.weight > 0 && h.saturating_add(2) <= cur => warn(),
+                (None, _) if r.weight > 0 && r.status.starts_with("active") => warn(),
+                _ => Style::new(),
+            };
             let mut id = r.id_short.clone();
             if r.is_self {
                 id.push_str(" (you)");
@@ -65,7 +73,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
                     truncate(&r.status, usize::from(status_width)),
                     status_style,
                 )),
-                Cell::from(Line::from(last_vote).right_aligned()),
+                Cell::from(Line::styled(last_vote, vote_style).right_aligned()),
                 Cell::from(truncate_middle(&r.payout_address, payout_width)),
             ]);
             if r.is_self {

@@ -1,6 +1,6 @@
 //! Mempool tab: size, fee-rate spread, newest transactions.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
@@ -63,13 +63,14 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let table = Table::new(
         rows,
         [
-            Constraint::Min(16),
+            Constraint::Length(14),
             Constraint::Length(10),
             Constraint::Length(10),
             Constraint::Length(12),
             Constraint::Length(8),
         ],
     )
+    .flex(Flex::Start)
     .header(Row::new(["Txid", "Size", "Units/B", "Fee (units)", "Age"]).style(header_style()))
     .row_highlight_style(selected_style())
     .block(panel(" Newest transactions ", true));

@@ -1,6 +1,7 @@
 //! Peers tab: one row per connection.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Rect};
+use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
@@ -10,8 +11,16 @@ use crate::format::{format_bytes, format_duration_secs, group_thousands, UNKNOWN
 use crate::view_model::PeerDirection;
 use crate::widgets::{bad, dim, header_style, panel, selected_style, warn};
 
+/// Round trip above which a peer's latency is highlighted.
+const SLOW_PING_MS: u64 = 500;
+
+fn styled_right(text: String, style: Style) -> Cell<'static> {
+    Cell::from(Line::styled(text, style).right_aligned())
+}
+
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let peers = &app.view.peers.rows;
+    let tip = app.view.overview.height;
     let inbound = peers
         .iter()
         .filter(|p| p.direction == PeerDirection::Inbound)
@@ -48,14 +57,29 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
                     PeerDirection::Inbound => "in",
                     PeerDirection::Outbound => "out",
                 }),
-                right(
-                    p.latency_ms
-                        .map_or_else(|| UNKNOWN.to_string(), |ms| format!("{ms}ms")),
-                ),
-                right(
-                    p.height
-                        .map_or_else(|| UNKNOWN.to_string(), group_thousands),
-                ),
+                match p.latency_ms {
+                    Some(ms) => styled_right(
+                        format!("{ms}ms"),
+                        if ms >= SLOW_PING_MS {
+                            warn()
+                        } else {
+                            Style::new()
+                        },
+                    ),
+                    None => styled_right(UNKNOWN.to_string(), dim()),
+                },
+                match p.height {
+                    // A peer two or more blocks behind our tip is lagging.
+                    Some(h) => styled_right(
+                        group_thousands(h),
+                        if tip.is_some_and(|t| h.saturating_add(2) <= t) {
+                            warn()
+                        } else {
+                            Style::new()
+                        },
+                    ),
+                    None => styled_right(UNKNOWN.to_string(), dim()),
+                },
                 right(format_bytes(p.bytes_in)),
                 right(format_bytes(p.bytes_out)),
                 Cell::from(
@@ -78,7 +102,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let mut widths = vec![
         Constraint::Length(10),
-        Constraint::Min(15),
+        Constraint::Length(21),
         Constraint::Length(3),
         Constraint::Length(7),
         Constraint::Length(7),
@@ -94,6 +118,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         header.push("Up");
     }
     let table = Table::new(rows, widths)
+        .flex(Flex::Start)
         .header(Row::new(header).style(header_style()))
         .row_highlight_style(selected_style())
         .block(panel(title, true));

@@ -1,6 +1,6 @@
 //! Wallet tab: lock state, balances, history, addresses and address book.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
@@ -128,15 +128,17 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
     let table = Table::new(
         rows,
         [
-            Constraint::Min(9),
+            Constraint::Length(8),
             Constraint::Length(4),
-            Constraint::Length(15),
+            // Up to +999,999.99999999 TIME without truncation.
+            Constraint::Length(17),
             Constraint::Length(10),
             Constraint::Length(10),
             Constraint::Length(7),
             Constraint::Length(16),
         ],
     )
+    .flex(Flex::Start)
     .header(
         Row::new(vec![
             Cell::from("Txid"),
