@@ -93,6 +93,10 @@ fn crash_child() {
     };
     let mut chain = devnet();
     let (storage, state) = Storage::open(Path::new(&dir), &chain.genesis).unwrap();
+    // Continue from the stored tip: its state and the certificate the next block carries.
+    if state.height > 0 {
+        chain.last_cert = storage.certificate(state.height).unwrap().unwrap();
+    }
     chain.state = state;
     let stdout = std::io::stdout();
     // Bounded, in case the parent goes away without killing us.
