@@ -119,7 +119,10 @@ pub struct BenchReport {
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     check_args(args)?;
     let dir = make_temp_dir()?;
-    logging::init("warn", Some(&dir), false)
+    // TIMECOIN_BENCH_LOG (e.g. "warn,perf=debug") raises the log level; the logs stay in the
+    // printed directory when it is set.
+    let filter = std::env::var("TIMECOIN_BENCH_LOG").ok();
+    logging::init(filter.as_deref().unwrap_or("warn"), Some(&dir), false)
         .map_err(|e| format!("cannot open the log file in {}: {e}", dir.display()))?;
     let (verify_rate, cores) = measure_verify_rate(VERIFY_MEASURE);
     let rt = super::runtime()?;
@@ -141,7 +144,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             dir.display()
         ));
     }
-    if let Err(e) = std::fs::remove_dir_all(&dir) {
+    if filter.is_some() {
+        eprintln!("logs kept in {}", dir.display());
+    } else if let Err(e) = std::fs::remove_dir_all(&dir) {
         eprintln!("warning: cannot remove {}: {e}", dir.display());
     }
     Ok(())

@@ -17,6 +17,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
+/// How many recent admissions the snapshot can show.
+const RECENT: usize = 64;
+
 /// Pool limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolLimits {
@@ -128,6 +131,8 @@ pub struct Mempool {
     seq: u64,
     rejected: RejectCache,
     evicted_floor: u64,
+    /// Most recently admitted ids (bounded), for the snapshot.
+    recent: std::collections::VecDeque<Hash>,
 }
 
 /// UTXO view = chain state + pooled outputs not yet spent in the pool.
@@ -157,6 +162,7 @@ impl Mempool {
             seq: 0,
             rejected: RejectCache::new(1_000, Duration::from_secs(3600)),
             evicted_floor: 0,
+            recent: std::collections::VecDeque::with_capacity(RECENT),
         }
     }
 
@@ -308,6 +314,10 @@ impl Mempool {
         self.by_rate
             .insert((fee_rate, std::cmp::Reverse(self.seq), txid));
         self.bytes += size;
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(txid);
         self.entries.insert(
             txid,
             PoolEntry {
@@ -451,9 +461,15 @@ impl Mempool {
                 dropped.push(id);
             }
         }
-        // Revalidate the rest (inputs, fees, masternode rules) against the new state, cheaply:
-        // signatures do not change.
-        let mut order: Vec<(u64, Hash)> = self.entries.values().map(|e| (e.seq, e.txid)).collect();
+        // Revalidate what a block can invalidate besides spending an input (handled above):
+        // masternode transactions depend on the registry. Transfers stay valid: their inputs
+        // are still in the pool or the UTXO set, and fees and signatures do not change.
+        let mut order: Vec<(u64, Hash)> = self
+            .entries
+            .values()
+            .filter(|e| !matches!(e.tx.kind, crate::types::TxKind::Transfer))
+            .map(|e| (e.seq, e.txid))
+            .collect();
         order.sort();
         let mut invalid = Vec::new();
         for (_, id) in &order {
@@ -480,19 +496,21 @@ impl Mempool {
 
     /// Summary for RPC and UI.
     pub fn snapshot(&self, now: Instant, newest: usize) -> MempoolSnapshot {
-        let mut rates: Vec<u64> = self.by_rate.iter().map(|(r, _, _)| *r).collect();
-        rates.sort_unstable();
-        let mut recent: Vec<&PoolEntry> = self.entries.values().collect();
-        recent.sort_by_key(|e| std::cmp::Reverse(e.seq));
+        // `by_rate` is already ordered by fee rate; `recent` by arrival.
+        let n = self.by_rate.len();
+        let rate_at = |k: usize| self.by_rate.iter().nth(k).map(|(r, _, _)| *r);
         MempoolSnapshot {
             count: self.entries.len(),
             bytes: self.bytes,
-            min_fee_rate: rates.first().copied(),
-            median_fee_rate: rates.get(rates.len() / 2).copied(),
-            max_fee_rate: rates.last().copied(),
+            min_fee_rate: self.by_rate.iter().next().map(|(r, _, _)| *r),
+            median_fee_rate: if n == 0 { None } else { rate_at(n / 2) },
+            max_fee_rate: self.by_rate.iter().next_back().map(|(r, _, _)| *r),
             entry_fee_rate: self.entry_fee_rate(),
-            newest: recent
-                .into_iter()
+            newest: self
+                .recent
+                .iter()
+                .rev()
+                .filter_map(|id| self.entries.get(id))
                 .take(newest)
                 .map(|e| {
                     (

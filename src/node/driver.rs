@@ -5,6 +5,7 @@
 use super::signer_store::SignerStore;
 use super::snapshot::{LastVote, NodeSnapshot, RoundEnd, RoundTiming};
 use super::spec::NodeSpec;
+use super::storage_writer::{self, CommitDone, CommitJob};
 use crate::consensus::{DoubleSignGuard, Effect, Input, SignStep, Step, Tendermint};
 use crate::ledger::{build_block, validate_block, BlockEffects, LedgerState, SigPolicy};
 use crate::mempool::{Mempool, MempoolError};
@@ -30,6 +31,9 @@ const MAX_BUFFERED: usize = 10_000;
 /// A height open this long re-sends our own proposal and votes (peers that restarted or missed
 /// them would otherwise wait forever: Tendermint assumes eventual delivery).
 const REBROADCAST_AFTER: Duration = Duration::from_secs(2);
+/// Most transactions in a proposed block. Smaller blocks finalize sooner (validation and
+/// transfer grow with the block) while the mempool keeps the pipeline full.
+const MAX_BLOCK_TXS: usize = 3_000;
 /// Block bytes reserved for header, coinbase and evidence.
 const BLOCK_OVERHEAD: usize = 64 * 1024;
 
@@ -173,6 +177,18 @@ pub struct Driver {
     tip_cert: CommitCertificate,
     /// When our own messages of the current height were last re-sent.
     last_rebroadcast: Instant,
+    /// Hands finalized blocks to the storage writer thread.
+    writer: Option<std::sync::mpsc::SyncSender<CommitJob>>,
+    /// The storage writer thread.
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+    /// Commit outcomes from the writer.
+    done_rx: mpsc::UnboundedReceiver<CommitDone>,
+    /// Effects of blocks applied in memory whose commit has not returned yet, oldest first.
+    uncommitted: VecDeque<Arc<BlockEffects>>,
+    /// Height, hash and time of the last committed (reported) block.
+    committed: (u64, Hash, u64),
+    /// Consensus stopped after a storage failure.
+    halted: bool,
 }
 
 impl Driver {
@@ -190,9 +206,21 @@ impl Driver {
     ) -> Driver {
         let (timeout_tx, timeout_rx) = mpsc::channel(1024);
         let guard = DoubleSignGuard::new(signer.load_state());
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (writer, writer_thread, spawn_error) =
+            match storage_writer::spawn(storage.clone(), done_tx) {
+                Ok((w, t)) => (Some(w), Some(t), None),
+                Err(e) => (
+                    None,
+                    None,
+                    Some(format!("cannot start the storage writer thread: {e}")),
+                ),
+            };
+        let committed = (state.height, state.tip_hash, state.tip_time_ms);
         let mempool = Mempool::new(spec.mempool.clone());
         let now = Instant::now();
-        let snapshot = snapshot_tx.borrow().clone();
+        let mut snapshot = snapshot_tx.borrow().clone();
+        snapshot.error = spawn_error.clone();
         let tip_cert = match storage.certificate(state.height) {
             Ok(Some(c)) if state.height > 0 => c,
             _ => CommitCertificate::default(),
@@ -226,6 +254,12 @@ impl Driver {
             last_votes: HashMap::new(),
             tip_cert,
             last_rebroadcast: now,
+            writer,
+            writer_thread,
+            done_rx,
+            uncommitted: VecDeque::new(),
+            committed,
+            halted: spawn_error.is_some(),
         }
     }
 
@@ -255,12 +289,23 @@ impl Driver {
                     }
                 }
                 Some(c) = commands.recv() => self.on_command(c),
+                Some(d) = self.done_rx.recv() => self.on_committed(d),
                 Some(t) = self.timeout_rx.recv() => self.on_timeout(t),
                 _ = tick.tick() => self.on_tick(),
             }
             self.admit_pending();
             self.maybe_start_height();
             self.publish(false);
+        }
+        // Let the writer finish what was decided, then wait for it.
+        self.writer = None;
+        if let Some(t) = self.writer_thread.take() {
+            if tokio::task::block_in_place(|| t.join()).is_err() {
+                tracing::error!(target: "storage", "the storage writer panicked");
+            }
+        }
+        while let Ok(d) = self.done_rx.try_recv() {
+            self.on_committed(d);
         }
         if let Err(e) = self.storage.flush() {
             tracing::error!(target: "storage", "flush at shutdown failed: {e}");
@@ -328,6 +373,7 @@ impl Driver {
             let set = self.state.next_validator_set();
             let mempool = &self.mempool;
             let skip = |id: &Hash| mempool.contains(id);
+            let t = Instant::now();
             let fx = tokio::task::block_in_place(|| {
                 validate_block(
                     &block,
@@ -337,6 +383,7 @@ impl Driver {
                     SigPolicy::SkipVerified(&skip),
                 )
             });
+            tracing::debug!(target: "perf", txs = block.txs.len(), ms = t.elapsed().as_secs_f64() * 1e3, "validate proposal");
             let fx = match fx {
                 Ok(fx) => Some(fx),
                 Err(e) => {
@@ -618,6 +665,17 @@ impl Driver {
                 Err(e) => tracing::error!(target: "storage", "address index read failed: {e}"),
             }
         }
+        // Blocks decided but still being written: their outputs left the mempool already.
+        for fx in &self.uncommitted {
+            let spent: HashSet<&OutPoint> = fx.spent.iter().map(|(o, _)| o).collect();
+            finalized.retain(|(o, _)| !spent.contains(o));
+            finalized.extend(
+                fx.created
+                    .iter()
+                    .filter(|(_, u)| set.contains(&u.output.address))
+                    .copied(),
+            );
+        }
         let pending = self
             .mempool
             .pending_outputs()
@@ -649,35 +707,42 @@ impl Driver {
             return;
         }
         let batch = std::mem::take(&mut self.pending_txs);
-        let results = self.admit_batch(batch.clone());
-        for ((_, src), r) in batch.iter().zip(results) {
-            if let (Source::Peer(p), Err(MempoolError::Invalid(_))) = (src, &r) {
-                self.p2p.report(*p, Misbehaviour::InvalidTx);
-            }
-        }
+        self.admit_batch(batch);
     }
 
     /// Verifies signatures of new transactions in parallel, then admits them in order and
     /// relays the accepted ones.
     fn admit_batch(&mut self, txs: Vec<(Transaction, Source)>) -> Vec<Result<Hash, MempoolError>> {
         let chain_id = self.spec.genesis.params.chain_id;
+        let started = Instant::now();
         let fresh: Vec<bool> = txs
             .iter()
             .map(|(t, _)| !self.mempool.contains(&t.txid()))
             .collect();
-        let verdicts: Vec<Result<(), crate::ledger::TxError>> = tokio::task::block_in_place(|| {
-            parallel_map(&txs, |(t, _)| {
+        // Signatures are the expensive part: verify only new transactions, on all cores.
+        let to_check: Vec<&Transaction> = txs
+            .iter()
+            .zip(&fresh)
+            .filter(|(_, f)| **f)
+            .map(|((t, _), _)| t)
+            .collect();
+        let mut verdicts = tokio::task::block_in_place(|| {
+            parallel_map(&to_check, |t| {
                 crate::ledger::validate::verify_tx_signatures(t, &chain_id)
             })
-        });
+        })
+        .into_iter();
         let now = Instant::now();
         let mut out = Vec::with_capacity(txs.len());
-        for (((tx, src), v), fresh) in txs.into_iter().zip(verdicts).zip(fresh) {
+        for ((tx, src), fresh) in txs.into_iter().zip(fresh) {
             if !fresh {
                 out.push(Err(MempoolError::AlreadyKnown));
                 continue;
             }
-            if let Err(e) = v {
+            if let Some(Err(e)) = verdicts.next() {
+                if let Source::Peer(p) = src {
+                    self.p2p.report(p, Misbehaviour::InvalidTx);
+                }
                 out.push(Err(MempoolError::Invalid(e)));
                 continue;
             }
@@ -685,22 +750,30 @@ impl Driver {
             let r = self
                 .mempool
                 .insert_verified(tx, &self.state, &self.spec.genesis.params, now);
-            if r.is_ok() {
-                match src {
-                    Source::Peer(p) => self.p2p.broadcast_except(p, Message::Tx(relay)),
-                    Source::Local => self.p2p.broadcast(Message::Tx(relay)),
+            match (&r, src) {
+                (Ok(_), Source::Peer(p)) => self.p2p.broadcast_except(p, Message::Tx(relay)),
+                (Ok(_), Source::Local) => self.p2p.broadcast(Message::Tx(relay)),
+                // A missing input may only mean the parent has not arrived yet: not misbehaviour.
+                (Err(MempoolError::Invalid(e)), Source::Peer(p))
+                    if !matches!(e, crate::ledger::TxError::MissingInput(_)) =>
+                {
+                    self.p2p.report(p, Misbehaviour::InvalidTx)
                 }
+                _ => {}
+            }
+            if r.is_ok() {
                 self.dirty = true;
             }
             out.push(r);
         }
+        tracing::debug!(target: "perf", n = out.len(), ms = started.elapsed().as_secs_f64() * 1e3, "admit batch");
         out
     }
 
     // ----- heights and effects -----
 
     fn maybe_start_height(&mut self) {
-        if self.run.is_some() {
+        if self.run.is_some() || self.halted {
             return;
         }
         let h = self.current_height();
@@ -780,7 +853,10 @@ impl Driver {
         let chain_id = self.spec.genesis.params.chain_id;
         match e {
             Effect::BuildProposal { height, round } => {
-                let Some(block) = self.build_proposal(height) else {
+                let t = Instant::now();
+                let built = self.build_proposal(height);
+                tracing::debug!(target: "perf", height, ms = t.elapsed().as_secs_f64() * 1e3, "build proposal");
+                let Some(block) = built else {
                     return vec![];
                 };
                 let hash = block.hash();
@@ -959,7 +1035,7 @@ impl Driver {
         let set = self.state.next_validator_set();
         let (txs, fees) = self
             .mempool
-            .select(MAX_BLOCK_SIZE - BLOCK_OVERHEAD, usize::MAX);
+            .select(MAX_BLOCK_SIZE - BLOCK_OVERHEAD, MAX_BLOCK_TXS);
         let banned: HashSet<PublicKey> = self
             .state
             .masternodes()
@@ -1014,7 +1090,9 @@ impl Driver {
         self.commit(block, cert, fx, round, RoundEnd::Decided);
     }
 
-    /// Commits a finalized block: storage (atomic + flush) first, then state, mempool, reports.
+    /// Applies a finalized block to the in-memory state, so consensus can move on, and hands it
+    /// to the storage writer. It is reported final in [`Driver::on_committed`], after its atomic
+    /// commit and flush returned.
     fn commit(
         &mut self,
         block: Block,
@@ -1023,21 +1101,35 @@ impl Driver {
         round: u32,
         end: RoundEnd,
     ) -> bool {
-        let height = block.header.height;
-        let res = tokio::task::block_in_place(|| {
-            self.storage.commit_block(&block, &cert, &fx, &self.state)
-        });
-        if let Err(e) = res {
-            tracing::error!(target: "storage", height, "commit failed, stopping consensus: {e}");
-            self.snapshot.error = Some(e.to_string());
-            self.dirty = true;
+        if self.halted {
             return false;
         }
+        let height = block.header.height;
+        let fx = Arc::new(fx);
+        let job = CommitJob {
+            block: block.clone(),
+            cert: cert.clone(),
+            fx: fx.clone(),
+            supply_before: self.state.supply,
+            utxo_count_before: self.state.utxo_count() as u64,
+            round,
+        };
+        let Some(writer) = self.writer.as_ref() else {
+            return false;
+        };
+        // Blocks only when the writer is several blocks behind (back-pressure).
+        if tokio::task::block_in_place(|| writer.send(job)).is_err() {
+            self.halt("the storage writer stopped".into());
+            return false;
+        }
+        self.uncommitted.push_back(fx.clone());
         self.state.apply(&fx, block.header.time_ms);
         self.tip_cert = cert;
+        let t = Instant::now();
         let dropped = self
             .mempool
             .on_block(&block, &self.state, &self.spec.genesis.params);
+        tracing::debug!(target: "perf", pool = self.mempool.len(), ms = t.elapsed().as_secs_f64() * 1e3, "mempool after block");
         if !dropped.is_empty() {
             tracing::debug!(target: "mempool", n = dropped.len(), "dropped conflicting or invalid transactions");
         }
@@ -1067,25 +1159,51 @@ impl Driver {
             push_bounded(&mut self.snapshot.finality_ms, total, 120);
         }
         self.last_decided = now;
-        let ntx = block.txs.len().saturating_sub(1) as u64;
+        self.dirty = true;
+        true
+    }
+
+    /// A block's commit returned: now it is final everywhere (log, subscribers, peers, RPC, UI).
+    fn on_committed(&mut self, d: CommitDone) {
+        self.uncommitted.pop_front();
+        let (total, flush) = match d.result {
+            Ok(t) => t,
+            Err(e) => {
+                self.halt(format!("storage commit of block {} failed: {e}", d.height));
+                return;
+            }
+        };
+        tracing::debug!(target: "perf", height = d.height, ms = total.as_secs_f64() * 1e3, flush_ms = flush.as_secs_f64() * 1e3, "storage commit");
+        self.committed = (d.height, d.hash, d.time_ms);
+        let ntx = d.txids.len().saturating_sub(1) as u64;
         self.snapshot.blocks_finalized += 1;
         self.snapshot.txs_finalized += ntx;
         self.tps_second.1 += ntx;
         self.snapshot.tip_finalized_at = Some(SystemTime::now());
-        let hash = block.hash();
-        tracing::info!(target: "consensus", height, round, txs = ntx, hash = %hash.short(), "finalized");
+        tracing::info!(target: "consensus", height = d.height, round = d.round, txs = ntx, hash = %d.hash.short(), "finalized");
         let _ = self.finalized_tx.send(Finalized {
-            height,
-            hash,
-            txids: Arc::new(block.txs.iter().map(Transaction::txid).collect()),
-            spent: Arc::new(fx.spent.iter().map(|(o, _)| *o).collect()),
-            round,
-            at: now,
+            height: d.height,
+            hash: d.hash,
+            txids: d.txids,
+            spent: d.spent,
+            round: d.round,
+            at: Instant::now(),
         });
-        let _ = self.height_tx.send((height, hash));
-        self.p2p.broadcast(Message::Status { height, tip: hash });
+        let _ = self.height_tx.send((d.height, d.hash));
+        self.p2p.broadcast(Message::Status {
+            height: d.height,
+            tip: d.hash,
+        });
         self.dirty = true;
-        true
+    }
+
+    /// Stops consensus for good: storage can no longer be trusted to hold what we decide.
+    fn halt(&mut self, why: String) {
+        tracing::error!(target: "storage", "{why}; consensus stopped, restart the node (with --reindex if it keeps failing)");
+        self.halted = true;
+        self.run = None;
+        self.snapshot.error = Some(why);
+        self.dirty = true;
     }
 
     fn on_timeout(&mut self, (height, round, step): (u64, u32, Step)) {
@@ -1148,10 +1266,12 @@ impl Driver {
         self.dirty = false;
         self.last_published = now;
         let s = &mut self.snapshot;
-        s.height = self.state.height;
-        s.tip_hash = self.state.tip_hash;
-        s.tip_time_ms = self.state.tip_time_ms;
-        s.supply = self.state.supply;
+        // Report only what is committed; the in-memory state may be a block or two ahead.
+        let minted_ahead: u64 = self.uncommitted.iter().map(|fx| fx.minted.0).sum();
+        s.height = self.committed.0;
+        s.tip_hash = self.committed.1;
+        s.tip_time_ms = self.committed.2;
+        s.supply = crate::types::Amount(self.state.supply.0.saturating_sub(minted_ahead));
         s.best_peer_height = self.peer_heights.values().max().copied();
         s.synced = s
             .best_peer_height

@@ -8,6 +8,7 @@ pub mod logging;
 pub mod signer_store;
 pub mod snapshot;
 pub mod spec;
+pub mod storage_writer;
 
 pub use driver::{Command, Finalized, MempoolEntryInfo, WalletChainData};
 pub use snapshot::NodeSnapshot;

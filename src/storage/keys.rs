@@ -14,10 +14,9 @@ pub enum Table {
     BlockIndex = b'H',
     /// txid -> height (BE) + position (BE).
     TxIndex = b'T',
-    /// outpoint -> utxo.
-    Utxo = b'U',
-    /// address + outpoint -> ().
-    AddrIndex = b'A',
+    /// address + outpoint -> utxo: the UTXO set, indexed by address for wallets and RPC (the
+    /// node looks UTXOs up by outpoint in its in-memory state, loaded from this table).
+    Utxo = b'A',
     /// collateral outpoint -> masternode entry.
     Masternode = b'M',
     /// name -> value.
@@ -48,9 +47,9 @@ pub fn outpoint_key(o: &OutPoint) -> Vec<u8> {
     o.to_bytes()
 }
 
-/// Address index key.
-pub fn addr_index_key(a: &Address, o: &OutPoint) -> Vec<u8> {
-    let mut v = vec![Table::AddrIndex as u8];
+/// UTXO key: address, then outpoint.
+pub fn utxo_key(a: &Address, o: &OutPoint) -> Vec<u8> {
+    let mut v = vec![Table::Utxo as u8];
     a.encode_to(&mut v);
     o.encode_to(&mut v);
     v

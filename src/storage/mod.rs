@@ -19,8 +19,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use thiserror::Error;
 
+/// sled's page cache per database. Reads are rare (the chain state is in memory), so a small
+/// cache keeps the devnet's four databases in one process light.
+const STORAGE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Version of the on-disk layout.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Why storage cannot be used.
 #[derive(Debug, Error)]
@@ -114,7 +118,8 @@ impl Storage {
         let db = loop {
             match sled::Config::new()
                 .path(&path)
-                .cache_capacity(256 * 1024 * 1024)
+                .cache_capacity(STORAGE_CACHE_BYTES)
+                .mode(sled::Mode::HighThroughput)
                 .open()
             {
                 Ok(db) => break db,
@@ -245,7 +250,7 @@ impl Storage {
         let mut utxos = HashMap::new();
         for kv in self.chain.scan_prefix([Table::Utxo as u8]) {
             let (k, v) = kv.map_err(|e| self.sled_err(e))?;
-            let o: OutPoint = self.decode("utxo key", &k[1..])?;
+            let o: OutPoint = self.decode("utxo key", &k[1 + Address::MIN_LEN..])?;
             let u: Utxo = self.decode("utxo", &v)?;
             utxos.insert(o, u);
         }
@@ -280,9 +285,34 @@ impl Storage {
         fx: &BlockEffects,
         state_before: &LedgerState,
     ) -> Result<std::time::Duration, StorageError> {
+        self.commit_block_parts(
+            block,
+            cert,
+            fx,
+            state_before.supply,
+            state_before.utxo_count() as u64,
+        )
+    }
+
+    /// Like [`Storage::commit_block`], with the supply and UTXO count before the block given
+    /// directly (the storage writer commits while the in-memory state has moved on).
+    pub fn commit_block_parts(
+        &self,
+        block: &Block,
+        cert: &CommitCertificate,
+        fx: &BlockEffects,
+        supply_before: Amount,
+        utxo_count_before: u64,
+    ) -> Result<std::time::Duration, StorageError> {
         let mut batch = sled::Batch::default();
-        let count = state_before.utxo_count() as u64;
-        write_block(&mut batch, block, cert, fx, state_before.supply, count);
+        write_block(
+            &mut batch,
+            block,
+            cert,
+            fx,
+            supply_before,
+            utxo_count_before,
+        );
         self.chain
             .apply_batch(batch)
             .map_err(|e| self.sled_err(e))?;
@@ -362,15 +392,13 @@ impl Storage {
 
     /// Unspent outputs of an address (from the address index).
     pub fn utxos_of(&self, address: &Address) -> Result<Vec<(OutPoint, Utxo)>, StorageError> {
-        let mut prefix = vec![Table::AddrIndex as u8];
+        let mut prefix = vec![Table::Utxo as u8];
         address.encode_to(&mut prefix);
         let mut out = Vec::new();
         for kv in self.chain.scan_prefix(&prefix) {
-            let (k, _) = kv.map_err(|e| self.sled_err(e))?;
-            let o: OutPoint = self.decode("address index", &k[prefix.len()..])?;
-            if let Some(u) = self.get(Table::Utxo, &keys::outpoint_key(&o))? {
-                out.push((o, self.decode("utxo", &u)?));
-            }
+            let (k, v) = kv.map_err(|e| self.sled_err(e))?;
+            let o: OutPoint = self.decode("utxo key", &k[prefix.len()..])?;
+            out.push((o, self.decode("utxo", &v)?));
         }
         Ok(out)
     }
@@ -415,7 +443,6 @@ impl Storage {
             Table::BlockIndex,
             Table::TxIndex,
             Table::Utxo,
-            Table::AddrIndex,
             Table::Masternode,
             Table::Meta,
         ] {
@@ -534,12 +561,10 @@ fn write_block(
         batch.insert(keys::key(Table::TxIndex, &tx.txid().0), loc);
     }
     for (o, u) in &fx.spent {
-        batch.remove(keys::key(Table::Utxo, &keys::outpoint_key(o)));
-        batch.remove(keys::addr_index_key(&u.output.address, o));
+        batch.remove(keys::utxo_key(&u.output.address, o));
     }
     for (o, u) in &fx.created {
-        batch.insert(keys::key(Table::Utxo, &keys::outpoint_key(o)), u.to_bytes());
-        batch.insert(keys::addr_index_key(&u.output.address, o), &[][..]);
+        batch.insert(keys::utxo_key(&u.output.address, o), u.to_bytes());
     }
     for c in &fx.masternodes_removed {
         batch.remove(keys::key(Table::Masternode, &keys::outpoint_key(c)));

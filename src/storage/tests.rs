@@ -205,7 +205,7 @@ fn reindex_repairs_damaged_indexes() {
     let (chain, _) = db_with_blocks(dir.path(), 6);
     {
         let (s, _) = Storage::open(dir.path(), &chain.genesis).unwrap();
-        // Lose some UTXOs and the whole address index.
+        // Lose some UTXOs.
         let utxo_keys: Vec<sled::IVec> = s
             .chain
             .scan_prefix([Table::Utxo as u8])
@@ -215,9 +215,6 @@ fn reindex_repairs_damaged_indexes() {
             .collect();
         for k in utxo_keys {
             s.chain.remove(k).unwrap();
-        }
-        for k in s.chain.scan_prefix([Table::AddrIndex as u8]).keys() {
-            s.chain.remove(k.unwrap()).unwrap();
         }
         s.flush().unwrap();
     }
@@ -378,9 +375,8 @@ fn undecodable_tip_block_is_reported() {
 #[test]
 fn utxo_counter_mismatch_is_reported() {
     expect_corrupt(|t, blocks| {
-        let (o, _) = blocks[4].2.created[0];
-        t.remove(keys::key(Table::Utxo, &keys::outpoint_key(&o)))
-            .unwrap();
+        let (o, u) = blocks[4].2.created[0];
+        t.remove(keys::utxo_key(&u.output.address, &o)).unwrap();
     });
     expect_corrupt(|t, _| {
         t.insert(keys::key(Table::Meta, META_UTXO_COUNT), 1u64.to_bytes())
@@ -402,8 +398,8 @@ fn garbage_meta_and_entries_are_reported() {
             .unwrap();
     });
     expect_corrupt(|t, blocks| {
-        let (o, _) = blocks[4].2.created[0];
-        t.insert(keys::key(Table::Utxo, &keys::outpoint_key(&o)), &b"bad"[..])
+        let (o, u) = blocks[4].2.created[0];
+        t.insert(keys::utxo_key(&u.output.address, &o), &b"bad"[..])
             .unwrap();
     });
     expect_corrupt(|t, _| {

@@ -10,7 +10,7 @@
 
 use super::encoding::{Decode, DecodeError, Encode, Reader};
 use curve25519_dalek::edwards::CompressedEdwardsY;
-use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use rand_core::OsRng;
 use std::fmt;
 use thiserror::Error;
@@ -47,10 +47,21 @@ impl Default for Signature {
     }
 }
 
+/// Whether the 255-bit y coordinate is reduced (y < p = 2^255 - 19). The only other
+/// non-canonical encodings (x = 0 with the sign bit set) are of small-order points, which the
+/// small-order checks reject anyway. Cheap: no field arithmetic.
+fn is_canonical_y(bytes: &[u8; 32]) -> bool {
+    let top = bytes[31] & 0x7f;
+    !(top == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed)
+}
+
+/// Canonical and not of small order (decompresses once).
 fn is_canonical_non_small_order(bytes: &[u8; 32]) -> bool {
-    let c = CompressedEdwardsY(*bytes);
-    match c.decompress() {
-        Some(p) => p.compress().0 == *bytes && !p.is_small_order(),
+    if !is_canonical_y(bytes) {
+        return false;
+    }
+    match CompressedEdwardsY(*bytes).decompress() {
+        Some(p) => !p.is_small_order(),
         None => false,
     }
 }
@@ -58,10 +69,14 @@ fn is_canonical_non_small_order(bytes: &[u8; 32]) -> bool {
 impl PublicKey {
     /// The dalek key after the canonical, non-small-order check.
     fn verifying_key(&self) -> Result<VerifyingKey, SignatureError> {
-        if !is_canonical_non_small_order(&self.0) {
+        if !is_canonical_y(&self.0) {
             return Err(SignatureError::BadPublicKey);
         }
-        VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::BadPublicKey)
+        let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::BadPublicKey)?;
+        if vk.is_weak() {
+            return Err(SignatureError::BadPublicKey);
+        }
+        Ok(vk)
     }
 
     /// Whether this is a usable public key under the verification rule.
@@ -72,16 +87,13 @@ impl PublicKey {
     /// Verifies `sig` over `msg` with the strict rule documented in this module.
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
         let vk = self.verifying_key()?;
-        let r: [u8; 32] = sig.r_bytes();
-        if !is_canonical_non_small_order(&r) {
+        if !is_canonical_y(&sig.r_bytes()) {
             return Err(SignatureError::Malformed);
         }
         let s = ed25519_dalek::Signature::from_bytes(&sig.0);
+        // verify_strict rejects a small-order R (and A) and a non-canonical s itself.
         vk.verify_strict(msg, &s)
-            .map_err(|_| SignatureError::Invalid)?;
-        // verify_strict implies the plain check; kept explicit for readers comparing to batch.
-        debug_assert!(vk.verify(msg, &s).is_ok());
-        Ok(())
+            .map_err(|_| SignatureError::Invalid)
     }
 
     /// Lowercase hex.
