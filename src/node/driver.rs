@@ -1118,7 +1118,7 @@ impl Driver {
             return false;
         };
         // Blocks only when the writer is several blocks behind (back-pressure).
-        if tokio::task::block_in_place(|| writer.send(job)).is_err() {
+        if tokio::task::block_in_place(|| writer.send(job).is_err()) {
             self.halt("the storage writer stopped".into());
             return false;
         }
