@@ -31,6 +31,8 @@ const MAX_BUFFERED: usize = 10_000;
 /// A height open this long re-sends our own proposal and votes (peers that restarted or missed
 /// them would otherwise wait forever: Tendermint assumes eventual delivery).
 const REBROADCAST_AFTER: Duration = Duration::from_secs(2);
+/// Most gossiped transactions verified and admitted per turn of the driver loop.
+const ADMIT_CHUNK: usize = 1_024;
 /// Most transactions in a proposed block. Smaller blocks finalize sooner (validation and
 /// transfer grow with the block) while the mempool keeps the pipeline full.
 const MAX_BLOCK_TXS: usize = 3_000;
@@ -292,6 +294,8 @@ impl Driver {
                 Some(d) = self.done_rx.recv() => self.on_committed(d),
                 Some(t) = self.timeout_rx.recv() => self.on_timeout(t),
                 _ = tick.tick() => self.on_tick(),
+                // More gossiped transactions wait for admission: take the next chunk now.
+                _ = std::future::ready(()), if !self.pending_txs.is_empty() => {}
             }
             self.admit_pending();
             self.maybe_start_height();
@@ -706,7 +710,14 @@ impl Driver {
         if self.pending_txs.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.pending_txs);
+        // A bounded chunk per turn, so votes and proposals queued behind a flood of
+        // transactions are not delayed by more than one chunk's verification.
+        let batch = if self.pending_txs.len() > ADMIT_CHUNK {
+            let rest = self.pending_txs.split_off(ADMIT_CHUNK);
+            std::mem::replace(&mut self.pending_txs, rest)
+        } else {
+            std::mem::take(&mut self.pending_txs)
+        };
         self.admit_batch(batch);
     }
 
