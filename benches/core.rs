@@ -166,6 +166,44 @@ fn bench_storage(c: &mut Criterion, f: &Fixture) {
     g.finish();
 }
 
+/// Mempool admission of the block's 1,000 transfers into an empty pool, with full validation
+/// (signatures included) and without (signatures verified beforehand, as the node does in
+/// parallel batches).
+fn bench_mempool(c: &mut Criterion, f: &Fixture) {
+    use timecoin::mempool::{Mempool, MempoolLimits};
+    let txs: Vec<Transaction> = f.block.txs[1..].to_vec();
+    let params = &f.chain.genesis.params;
+    let mut g = c.benchmark_group("mempool");
+    g.throughput(Throughput::Elements(txs.len() as u64));
+    g.bench_function("insert_1000_full_validation", |b| {
+        b.iter_batched(
+            || (Mempool::new(MempoolLimits::default()), txs.clone()),
+            |(mut pool, txs)| {
+                let now = std::time::Instant::now();
+                for tx in txs {
+                    pool.insert(tx, &f.before, params, now).unwrap();
+                }
+                pool
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("insert_1000_presigned", |b| {
+        b.iter_batched(
+            || (Mempool::new(MempoolLimits::default()), txs.clone()),
+            |(mut pool, txs)| {
+                let now = std::time::Instant::now();
+                for tx in txs {
+                    pool.insert_verified(tx, &f.before, params, now).unwrap();
+                }
+                pool
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     bench_signatures(c);
     let f = fixture(1_000);
@@ -173,6 +211,7 @@ fn benches(c: &mut Criterion) {
     bench_ledger(c, &f);
     bench_encoding(c, &f);
     bench_storage(c, &f);
+    bench_mempool(c, &f);
 }
 
 criterion_group! {
