@@ -34,6 +34,14 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A command-line flag has a bad value.
+    #[error("flag {flag}: {message}")]
+    Flag {
+        /// The flag.
+        flag: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A value is out of range.
     #[error("config key {key}: {message}")]
     Value {

@@ -57,8 +57,8 @@ pub fn load_config(args: &NodeArgs) -> Result<Config, ConfigError> {
     };
     let mut c = Config::load(path.as_deref(), std::env::vars())?;
     if let Some(n) = &args.network {
-        c.node.network = n.parse().map_err(|e: String| ConfigError::Value {
-            key: "--network".into(),
+        c.node.network = n.parse().map_err(|e: String| ConfigError::Flag {
+            flag: "--network".into(),
             message: e,
         })?;
     }

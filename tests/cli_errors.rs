@@ -1,0 +1,133 @@
+//! Bad input to the `timed` binary: a one-line error naming what to fix, a non-zero exit, and
+//! nothing overwritten.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+use timecoin::node::devnet::DevnetLayout;
+use timecoin::storage::Storage;
+
+fn timed(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_timed"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("TIMECOIN_NODE_NETWORK")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn unknown_config_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[p2p]\nmax_inbund = 3\n").unwrap();
+    let o = timed(
+        &["--config", cfg.to_str().unwrap(), "--headless"],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("max_inbund") && e.contains("p2p"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "one line: {e}");
+}
+
+#[test]
+fn bad_flag_value_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = timed(&["--network", "moon", "--headless"], dir.path());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--network"), "{}", stderr(&o));
+}
+
+/// A one-node devnet config in `dir` (its own ports), from `timed devnet init`.
+fn init_node(dir: &Path, base: u16) -> std::path::PathBuf {
+    let o = timed(
+        &[
+            "devnet",
+            "init",
+            "--nodes",
+            "1",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--base-port",
+            &base.to_string(),
+        ],
+        dir,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    dir.join("node0").join("config.toml")
+}
+
+/// Runs the node until it logs a finalized block, then stops it with SIGTERM.
+fn run_until_first_block(cfg: &Path, cwd: &Path) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_timed"))
+        .args(["--config", cfg.to_str().unwrap(), "--headless"])
+        .current_dir(cwd)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = cfg.parent().unwrap().join("timed.log");
+    let start = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("finalized height=1") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no block: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn corrupt_database_names_reindex_and_other_chain_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = init_node(dir.path(), 29700);
+    run_until_first_block(&cfg, dir.path());
+    let db = dir.path().join("node0").join("chain.sled");
+
+    // Another devnet (two masternodes, so another genesis) refuses this database.
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("nodes = 1", "nodes = 2");
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, text).unwrap();
+    let o = timed(
+        &["--config", other.to_str().unwrap(), "--headless"],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("another chain"), "{}", stderr(&o));
+    // Nothing was overwritten: the database still opens as its own chain with its blocks.
+    {
+        let layout = DevnetLayout {
+            nodes: 1,
+            base_port: 29700,
+            dir: dir.path().to_path_buf(),
+        };
+        let (_s, state) = Storage::open(&dir.path().join("node0"), &layout.genesis()).unwrap();
+        assert!(state.height >= 1, "blocks kept");
+    }
+    let size = std::fs::metadata(db.join("db")).unwrap().len() as usize;
+
+    // Garbage over the database: a clear error naming --reindex.
+    std::fs::write(db.join("db"), vec![0x5a; size.max(4096)]).unwrap();
+    let o = timed(
+        &["--config", cfg.to_str().unwrap(), "--headless"],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--reindex"), "{}", stderr(&o));
+}
