@@ -127,7 +127,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let (verify_rate, cores) = measure_verify_rate(VERIFY_MEASURE);
     let rt = super::runtime()?;
     let result = rt.block_on(run_devnet(args, &dir, verify_rate, cores));
-    drop(rt);
+    // A node stuck in storage (e.g. its data dir vanished) must not keep the process alive.
+    rt.shutdown_timeout(Duration::from_secs(10));
     let report = match result {
         Ok(r) => r,
         Err(e) => return Err(format!("{e} (logs kept in {})", dir.display())),
@@ -184,7 +185,7 @@ fn make_temp_dir() -> Result<PathBuf, String> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("timed-bench-{}-{nanos:x}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("timecoin-bench.{}.{nanos:x}", std::process::id()));
     std::fs::create_dir_all(&dir)
         .map_err(|e| format!("cannot create the bench dir {}: {e}", dir.display()))?;
     Ok(dir)
@@ -288,10 +289,20 @@ impl Devnet {
                 tracing::warn!(target: "bench", "a node did not stop within 10 s");
             }
         }
-        for h in &self.nodes {
-            if let Err(e) = h.storage.flush() {
-                tracing::error!(target: "storage", "final flush failed: {e}");
+        // The drivers flush when they stop; flush again, bounded, for any that did not.
+        let storages: Vec<_> = self.nodes.iter().map(|h| h.storage.clone()).collect();
+        let flush = tokio::task::spawn_blocking(move || {
+            for s in storages {
+                if let Err(e) = s.flush() {
+                    tracing::error!(target: "storage", "final flush failed: {e}");
+                }
             }
+        });
+        if tokio::time::timeout(Duration::from_secs(10), flush)
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "bench", "storage flush did not finish within 10 s");
         }
     }
 
@@ -772,7 +783,12 @@ async fn timed_phase(
     .await;
     stop.cancel();
     for t in submitters.into_iter().chain(listeners) {
-        let _ = t.await;
+        if tokio::time::timeout(Duration::from_secs(10), t)
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "bench", "a submitter or listener did not stop within 10 s");
+        }
     }
     result
 }
@@ -814,7 +830,11 @@ async fn submit(
     let mut start = node * BATCH;
     while start < n {
         let end = (start + BATCH).min(n);
-        let Ok(p) = permits.acquire_many((end - start) as u32).await else {
+        let acquired = tokio::select! {
+            _ = stop.cancelled() => return,
+            p = permits.acquire_many((end - start) as u32) => p,
+        };
+        let Ok(p) = acquired else {
             return;
         };
         p.forget();
