@@ -359,11 +359,16 @@ impl Driver {
             }
             return;
         }
-        if proposal.verify().is_err()
-            || block.hash() != proposal.block_hash
-            || block.header.proposer != proposal.proposer
-        {
+        // The header's proposer may differ from the signer: Tendermint re-proposes a valid value
+        // from an earlier round (Alg.1 L16), and that block keeps its original proposer.
+        if let Err(e) = proposal.verify() {
+            tracing::warn!(target: "consensus", peer = %peer.short(), "proposal rejected: {e}");
             self.p2p.report(peer, Misbehaviour::InvalidSignature);
+            return;
+        }
+        if block.hash() != proposal.block_hash {
+            tracing::warn!(target: "consensus", peer = %peer.short(), "proposal rejected: the block is not the one signed");
+            self.p2p.report(peer, Misbehaviour::InvalidBlock);
             return;
         }
         self.accept_proposal(Some(peer), proposal, block);
@@ -433,7 +438,8 @@ impl Driver {
             }
             return;
         }
-        if vote.verify().is_err() {
+        if let Err(e) = vote.verify() {
+            tracing::warn!(target: "consensus", peer = %peer.short(), "vote rejected: {e}");
             self.p2p.report(peer, Misbehaviour::InvalidSignature);
             return;
         }
