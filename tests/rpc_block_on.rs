@@ -222,6 +222,10 @@ async fn every_method_may_block_on() {
         ("sendtoaddress", json!([to, 1])),
         ("walletlock", json!([])),
         ("validateaddress", json!([to])),
+        (
+            "getaddressutxos",
+            json!([{ "addresses": [to], "mempool": true }]),
+        ),
         ("uptime", json!([])),
         ("help", json!([])),
         ("stop", json!([])),

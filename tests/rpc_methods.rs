@@ -178,6 +178,27 @@ async fn transaction_methods() {
     assert_eq!(t.err("gettxout", json!([cb3])).await, -1);
     assert_eq!(t.err("gettxout", json!(["x", 0])).await, -8);
     assert_eq!(t.err("gettxout", json!([cb3, -1])).await, -8);
+
+    // getaddressutxos: the coinbase of block 3 pays its proposer's address.
+    let addr = s(&out["scriptPubKey"]["address"]);
+    let list = t
+        .ok("getaddressutxos", json!([{ "addresses": [addr.clone()] }]))
+        .await;
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["txid"] == json!(cb3) && u["outputIndex"] == json!(0))
+        .cloned()
+        .expect("block 3's coinbase output is listed");
+    assert_eq!(entry["satoshis"], json!(100 * 100_000_000u64));
+    assert_eq!(entry["height"], json!(3));
+    assert_eq!(entry["spentinmempool"], json!(false));
+    // The plain array form works too.
+    assert_eq!(t.ok("getaddressutxos", json!([[addr]])).await, list);
+    assert_eq!(t.err("getaddressutxos", json!([["nonsense"]])).await, -5);
+    assert_eq!(t.err("getaddressutxos", json!([7])).await, -3);
+    assert_eq!(t.err("getaddressutxos", json!([])).await, -1);
 }
 
 #[tokio::test]

@@ -743,12 +743,8 @@ impl Driver {
             .filter(|(_, f)| **f)
             .map(|((t, _), _)| t)
             .collect();
-        let mut verdicts = tokio::task::block_in_place(|| {
-            parallel_map(&to_check, |t| {
-                crate::ledger::validate::verify_tx_signatures(t, &chain_id)
-            })
-        })
-        .into_iter();
+        let mut verdicts =
+            tokio::task::block_in_place(|| batch_verify_txs(&to_check, &chain_id)).into_iter();
         let now = Instant::now();
         let mut out = Vec::with_capacity(txs.len());
         for ((tx, src), fresh) in txs.into_iter().zip(fresh) {
@@ -1327,6 +1323,77 @@ fn msg_height(m: &Message) -> Option<u64> {
         Message::Proposal { proposal, .. } => Some(proposal.height),
         _ => None,
     }
+}
+
+/// Verifies the signatures of many transactions: one batch per core (a batch accepts exactly
+/// what single verification accepts; a failed batch falls back to single checks to find the bad
+/// items), then one verdict per transaction, in order.
+fn batch_verify_txs(
+    txs: &[&Transaction],
+    chain_id: &Hash,
+) -> Vec<Result<(), crate::ledger::TxError>> {
+    use crate::ledger::validate::{signature_items, verify_tx_signatures};
+    if txs.len() < 8 {
+        return txs
+            .iter()
+            .map(|t| verify_tx_signatures(t, chain_id))
+            .collect();
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let chunks: Vec<&[&Transaction]> = txs.chunks(txs.len().div_ceil(threads)).collect();
+    let verify_chunk = |chunk: &&[&Transaction]| {
+        let items: Vec<(
+            usize,
+            crate::types::Hash,
+            crate::types::Signature,
+            PublicKey,
+        )> = chunk
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| {
+                signature_items(t, chain_id)
+                    .into_iter()
+                    .map(move |(m, s, k)| (i, m, s, k))
+            })
+            .collect();
+        let refs: Vec<(&[u8], &crate::types::Signature, &PublicKey)> =
+            items.iter().map(|(_, m, s, k)| (&m.0[..], s, k)).collect();
+        let ok = crate::types::keys::verify_batch(&refs);
+        let mut bad = vec![false; chunk.len()];
+        for ((i, ..), good) in items.iter().zip(ok) {
+            if !good {
+                bad[*i] = true;
+            }
+        }
+        // A bad transaction gets its precise error from the single path.
+        chunk
+            .iter()
+            .zip(bad)
+            .map(|(t, b)| {
+                if b {
+                    verify_tx_signatures(t, chain_id)
+                } else {
+                    Ok(())
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|c| s.spawn(move || verify_chunk(c)))
+            .collect();
+        let mut out = Vec::with_capacity(txs.len());
+        for h in handles {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        out
+    })
 }
 
 /// Maps `f` over `items` on all cores (scoped threads), keeping order.

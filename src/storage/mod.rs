@@ -120,6 +120,8 @@ impl Storage {
                 .path(&path)
                 .cache_capacity(STORAGE_CACHE_BYTES)
                 .mode(sled::Mode::HighThroughput)
+                // Every commit flushes itself; sled's background flusher would only add work.
+                .flush_every_ms(None)
                 .open()
             {
                 Ok(db) => break db,
