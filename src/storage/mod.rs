@@ -119,9 +119,6 @@ impl Storage {
             match sled::Config::new()
                 .path(&path)
                 .cache_capacity(STORAGE_CACHE_BYTES)
-                .mode(sled::Mode::HighThroughput)
-                // Every commit flushes itself; sled's background flusher would only add work.
-                .flush_every_ms(None)
                 .open()
             {
                 Ok(db) => break db,
