@@ -267,8 +267,21 @@ impl RpcChain {
                 });
             }
         }
+        let min_fee_rate = rpc_call(c, "getmempoolinfo", json!([]))
+            .ok()
+            .and_then(|v| v.get("minrelaytxfee").and_then(Value::as_f64))
+            .map(|per_kb| ((per_kb * 1e8) / 1000.0).round().max(1.0) as u64)
+            .unwrap_or(1);
+        let mut chain = RpcChain {
+            utxos,
+            spent_in_mempool,
+            statuses: Default::default(),
+            chain_id,
+            min_fee_rate,
+        };
+        // The history lists the ids; their statuses come from the node one by one.
         let mut statuses = std::collections::HashMap::new();
-        for h in w.history(&Snapshot { utxos: &utxos }) {
+        for h in w.history(&chain) {
             let r = rpc_call(c, "getrawtransaction", json!([h.txid.to_hex(), true]));
             let st = match r {
                 Ok(v) => match v.get("blockheight").and_then(Value::as_u64) {
@@ -279,45 +292,8 @@ impl RpcChain {
             };
             statuses.insert(h.txid, st);
         }
-        let min_fee_rate = rpc_call(c, "getmempoolinfo", json!([]))
-            .ok()
-            .and_then(|v| v.get("minrelaytxfee").and_then(Value::as_f64))
-            .map(|per_kb| ((per_kb * 1e8) / 1000.0).round().max(1.0) as u64)
-            .unwrap_or(1);
-        Ok(RpcChain {
-            utxos,
-            spent_in_mempool,
-            statuses,
-            chain_id,
-            min_fee_rate,
-        })
-    }
-}
-
-/// A minimal chain view used only to list history ids before statuses are known.
-struct Snapshot<'a> {
-    utxos: &'a [WalletUtxo],
-}
-
-impl WalletChain for Snapshot<'_> {
-    fn utxos(&self, addrs: &[Address]) -> Vec<WalletUtxo> {
-        self.utxos
-            .iter()
-            .filter(|u| addrs.contains(&u.output.address))
-            .cloned()
-            .collect()
-    }
-    fn spent_in_mempool(&self, _o: &OutPoint) -> bool {
-        false
-    }
-    fn tx_status(&self, _txid: &Hash) -> ChainTxStatus {
-        ChainTxStatus::Unknown
-    }
-    fn chain_id(&self) -> Hash {
-        Hash::ZERO
-    }
-    fn min_fee_rate(&self) -> u64 {
-        1
+        chain.statuses = statuses;
+        Ok(chain)
     }
 }
 

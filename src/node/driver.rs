@@ -343,22 +343,43 @@ impl Driver {
         self.state.height + 1
     }
 
-    fn on_proposal(&mut self, peer: PeerId, proposal: Proposal, block: Block) {
-        if proposal.chain_id != self.spec.genesis.params.chain_id {
+    /// Routes a consensus message by chain and height: foreign chains are misbehaviour, old
+    /// heights are dropped, the next height (or this one before it started) is buffered.
+    /// Returns the message back when it is for the running height.
+    fn route_consensus(
+        &mut self,
+        peer: PeerId,
+        chain_id: Hash,
+        height: u64,
+        msg: Message,
+    ) -> Option<Message> {
+        if chain_id != self.spec.genesis.params.chain_id {
             self.p2p.report(peer, Misbehaviour::InvalidSignature);
-            return;
+            return None;
         }
         let h = self.current_height();
-        if proposal.height < h {
-            return;
+        if height < h {
+            return None;
         }
-        if proposal.height > h || self.run.is_none() {
-            if proposal.height <= h + 1 && self.buffered.len() < MAX_BUFFERED {
-                self.buffered
-                    .push_back((peer, Message::Proposal { proposal, block }));
+        if height > h || self.run.is_none() {
+            if height <= h + 1 && self.buffered.len() < MAX_BUFFERED {
+                self.buffered.push_back((peer, msg));
             }
-            return;
+            return None;
         }
+        Some(msg)
+    }
+
+    fn on_proposal(&mut self, peer: PeerId, proposal: Proposal, block: Block) {
+        let (chain_id, height) = (proposal.chain_id, proposal.height);
+        let Some(Message::Proposal { proposal, block }) = self.route_consensus(
+            peer,
+            chain_id,
+            height,
+            Message::Proposal { proposal, block },
+        ) else {
+            return;
+        };
         // The header's proposer may differ from the signer: Tendermint re-proposes a valid value
         // from an earlier round (Alg.1 L16), and that block keeps its original proposer.
         if let Err(e) = proposal.verify() {
@@ -424,20 +445,12 @@ impl Driver {
     }
 
     fn on_vote(&mut self, peer: PeerId, vote: Vote) {
-        if vote.chain_id != self.spec.genesis.params.chain_id {
-            self.p2p.report(peer, Misbehaviour::InvalidSignature);
+        let (chain_id, height) = (vote.chain_id, vote.height);
+        let Some(Message::Vote(vote)) =
+            self.route_consensus(peer, chain_id, height, Message::Vote(vote))
+        else {
             return;
-        }
-        let h = self.current_height();
-        if vote.height < h {
-            return;
-        }
-        if vote.height > h || self.run.is_none() {
-            if vote.height <= h + 1 && self.buffered.len() < MAX_BUFFERED {
-                self.buffered.push_back((peer, Message::Vote(vote)));
-            }
-            return;
-        }
+        };
         if let Err(e) = vote.verify() {
             tracing::warn!(target: "consensus", peer = %peer.short(), "vote rejected: {e}");
             self.p2p.report(peer, Misbehaviour::InvalidSignature);
