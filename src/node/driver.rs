@@ -7,14 +7,16 @@ use super::snapshot::{LastVote, NodeSnapshot, RoundEnd, RoundTiming};
 use super::spec::NodeSpec;
 use super::storage_writer::{self, CommitDone, CommitJob};
 use crate::consensus::{DoubleSignGuard, Effect, Input, SignStep, Step, Tendermint};
-use crate::ledger::{build_block, validate_block, BlockEffects, LedgerState, SigPolicy};
+use crate::ledger::{
+    build_block, validate_block, BlockEffects, BlockError, LedgerState, SigPolicy,
+};
 use crate::mempool::{Mempool, MempoolError};
 use crate::p2p::{InboundMessage, Message, Misbehaviour, P2pHandle, PeerId};
 use crate::storage::Storage;
 use crate::types::block::MAX_BLOCK_SIZE;
 use crate::types::{
     Address, Block, CommitCertificate, Evidence, Hash, OutPoint, Proposal, PublicKey, Transaction,
-    Vote,
+    ValidatorSet, Vote,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -396,23 +398,13 @@ impl Driver {
     }
 
     fn accept_proposal(&mut self, from: Option<PeerId>, proposal: Proposal, block: Block) {
-        let Some(run) = self.run.as_mut() else { return };
         let hash = proposal.block_hash;
-        #[allow(clippy::map_entry)]
-        if !run.blocks.contains_key(&hash) {
-            let set = self.state.next_validator_set();
-            let mempool = &self.mempool;
-            let skip = |id: &Hash| mempool.contains(id);
+        let Some(known) = self.run.as_ref().map(|r| r.blocks.contains_key(&hash)) else {
+            return;
+        };
+        if !known {
             let t = Instant::now();
-            let fx = tokio::task::block_in_place(|| {
-                validate_block(
-                    &block,
-                    &self.state,
-                    &self.spec.genesis.params,
-                    &set,
-                    SigPolicy::SkipVerified(&skip),
-                )
-            });
+            let fx = self.validate_next(&block, &self.state.next_validator_set());
             tracing::debug!(target: "perf", txs = block.txs.len(), ms = t.elapsed().as_secs_f64() * 1e3, "validate proposal");
             let fx = match fx {
                 Ok(fx) => Some(fx),
@@ -424,7 +416,9 @@ impl Driver {
                     None
                 }
             };
-            run.blocks.insert(hash, (block.clone(), fx));
+            if let Some(run) = self.run.as_mut() {
+                run.blocks.insert(hash, (block.clone(), fx));
+            }
             if let Some(p) = from {
                 self.p2p.broadcast_except(
                     p,
@@ -435,6 +429,7 @@ impl Driver {
                 );
             }
         }
+        let Some(run) = self.run.as_mut() else { return };
         let valid = run
             .blocks
             .get(&hash)
@@ -596,18 +591,7 @@ impl Driver {
                 self.p2p.report(peer, Misbehaviour::InvalidBlock);
                 return;
             }
-            let mempool = &self.mempool;
-            let skip = |id: &Hash| mempool.contains(id);
-            let fx = tokio::task::block_in_place(|| {
-                validate_block(
-                    &block,
-                    &self.state,
-                    &self.spec.genesis.params,
-                    &set,
-                    SigPolicy::SkipVerified(&skip),
-                )
-            });
-            match fx {
+            match self.validate_next(&block, &set) {
                 Ok(fx) => {
                     let round = cert.round;
                     if !self.commit(block, cert, fx, round, RoundEnd::Synced) {
@@ -824,14 +808,7 @@ impl Driver {
             match m {
                 Message::Vote(v) => own_inputs.push(Input::Vote(v)),
                 Message::Proposal { proposal, block } => {
-                    let fx = validate_block(
-                        &block,
-                        &self.state,
-                        &self.spec.genesis.params,
-                        &set,
-                        SigPolicy::VerifyAll,
-                    )
-                    .ok();
+                    let fx = self.validate_next(&block, &set).ok();
                     let valid = fx.is_some();
                     blocks.insert(proposal.block_hash, (block, fx));
                     own_inputs.push(Input::Proposal { proposal, valid });
@@ -886,19 +863,10 @@ impl Driver {
                     return vec![];
                 };
                 let hash = block.hash();
+                let fx = self.validate_next(&block, &self.state.next_validator_set());
                 let Some(run) = self.run.as_mut() else {
                     return vec![];
                 };
-                let set = self.state.next_validator_set();
-                let mempool = &self.mempool;
-                let skip = |id: &Hash| mempool.contains(id);
-                let fx = validate_block(
-                    &block,
-                    &self.state,
-                    &self.spec.genesis.params,
-                    &set,
-                    SigPolicy::SkipVerified(&skip),
-                );
                 match fx {
                     Ok(fx) => {
                         run.blocks.insert(hash, (block, Some(fx)));
@@ -1250,6 +1218,22 @@ impl Driver {
             self.tps_second = (now, 0);
             self.dirty = true;
         }
+    }
+
+    /// Validates `block` as the next block on the in-memory state with `set` as its validators.
+    /// Signatures of pooled transactions were verified at admission and are not checked again.
+    fn validate_next(&self, block: &Block, set: &ValidatorSet) -> Result<BlockEffects, BlockError> {
+        let mempool = &self.mempool;
+        let skip = |id: &Hash| mempool.contains(id);
+        tokio::task::block_in_place(|| {
+            validate_block(
+                block,
+                &self.state,
+                &self.spec.genesis.params,
+                set,
+                SigPolicy::SkipVerified(&skip),
+            )
+        })
     }
 
     /// Re-sends our own signed messages of the current height to every peer when the height has
