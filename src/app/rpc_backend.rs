@@ -227,7 +227,7 @@ impl RpcBackend for NodeRpc {
         rb::MempoolInfo {
             count: s.mempool.count,
             bytes: s.mempool.bytes,
-            total_fee: crate::types::Amount::ZERO,
+            total_fee: s.mempool.total_fee,
             max_count: limits.max_txs,
             max_bytes: limits.max_bytes,
             min_fee_rate: s.mempool.entry_fee_rate,

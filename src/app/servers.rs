@@ -103,18 +103,19 @@ async fn update_metrics(node: NodeHandle, m: Metrics, shutdown: CancellationToke
         }
         let s = node.snapshot.borrow().clone();
         m.height.set(s.height as i64);
-        m.blocks_finalized
-            .inc_by(s.blocks_finalized.saturating_sub(last_blocks));
+        let new_blocks = s.blocks_finalized.saturating_sub(last_blocks);
+        m.blocks_finalized.inc_by(new_blocks);
         m.txs_finalized
             .inc_by(s.txs_finalized.saturating_sub(last_txs));
+        // One latency sample per block finalized since the last tick (not the last one again).
+        for ms in s.finality_ms.iter().rev().take(new_blocks as usize) {
+            m.finality_latency.observe(*ms as f64 / 1000.0);
+        }
         last_blocks = s.blocks_finalized;
         last_txs = s.txs_finalized;
         if let Some(c) = &s.consensus {
             m.round.set(c.round as i64);
             m.step.set(c.step as i64);
-        }
-        if let Some(ms) = s.finality_ms.back() {
-            m.finality_latency.observe(*ms as f64 / 1000.0);
         }
         let peers = node.peers.borrow().clone();
         let inbound = peers

@@ -116,6 +116,8 @@ pub struct MempoolSnapshot {
     pub max_fee_rate: Option<u64>,
     /// Current admission floor (rises when full).
     pub entry_fee_rate: u64,
+    /// Sum of the pooled transactions' fees.
+    pub total_fee: Amount,
     /// Newest transactions: id, size, fee rate, age.
     pub newest: Vec<(Hash, usize, u64, Duration)>,
 }
@@ -128,6 +130,8 @@ pub struct Mempool {
     created: HashMap<OutPoint, Utxo>,
     by_rate: BTreeSet<(u64, std::cmp::Reverse<u64>, Hash)>,
     bytes: usize,
+    /// Sum of pooled fees in base units.
+    fees: u64,
     seq: u64,
     rejected: RejectCache,
     evicted_floor: u64,
@@ -159,6 +163,7 @@ impl Mempool {
             created: HashMap::new(),
             by_rate: BTreeSet::new(),
             bytes: 0,
+            fees: 0,
             seq: 0,
             rejected: RejectCache::new(1_000, Duration::from_secs(3600)),
             evicted_floor: 0,
@@ -314,6 +319,7 @@ impl Mempool {
         self.by_rate
             .insert((fee_rate, std::cmp::Reverse(self.seq), txid));
         self.bytes += size;
+        self.fees = self.fees.saturating_add(fee.0);
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
@@ -348,6 +354,7 @@ impl Mempool {
         self.by_rate
             .remove(&(e.fee_rate, std::cmp::Reverse(e.seq), *txid));
         self.bytes -= e.size;
+        self.fees = self.fees.saturating_sub(e.fee.0);
         for i in &e.tx.inputs {
             if self.spends.get(&i.prev) == Some(txid) {
                 self.spends.remove(&i.prev);
@@ -506,6 +513,7 @@ impl Mempool {
             median_fee_rate: if n == 0 { None } else { rate_at(n / 2) },
             max_fee_rate: self.by_rate.iter().next_back().map(|(r, _, _)| *r),
             entry_fee_rate: self.entry_fee_rate(),
+            total_fee: Amount(self.fees),
             newest: self
                 .recent
                 .iter()

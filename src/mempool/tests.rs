@@ -163,6 +163,7 @@ fn selection_takes_highest_fee_rate_first_and_parents_before_children() {
     let oid = p
         .insert(other, &chain.state, &chain.genesis.params, now)
         .unwrap();
+    assert_eq!(p.snapshot(now, 3).total_fee, Amount(300 + 50_000 + 10_000));
     let (txs, fees) = p.select(usize::MAX, usize::MAX);
     let order: Vec<Hash> = txs.iter().map(Transaction::txid).collect();
     assert_eq!(order.len(), 3);
