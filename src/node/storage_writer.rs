@@ -3,7 +3,7 @@
 //! final (RPC, UI, peers, wallet) only after its commit returned.
 
 use crate::ledger::BlockEffects;
-use crate::storage::Storage;
+use crate::storage::{BlockCommit, Storage};
 use crate::types::{Amount, Block, CommitCertificate, Hash, OutPoint, Transaction};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +26,22 @@ pub struct CommitJob {
     pub utxo_count_before: u64,
     /// Round it was decided in.
     pub round: u32,
+}
+
+/// Most queued blocks written in one batch.
+const MAX_GROUP: usize = WRITER_QUEUE + 1;
+
+/// The report of one block of a (possibly grouped) commit.
+fn commit_done(job: CommitJob, result: Result<(Duration, Duration), String>) -> CommitDone {
+    CommitDone {
+        height: job.block.header.height,
+        hash: job.fx.block_hash,
+        time_ms: job.block.header.time_ms,
+        txids: Arc::new(job.block.txs.iter().map(Transaction::txid).collect()),
+        spent: Arc::new(job.fx.spent.iter().map(|(o, _)| *o).collect()),
+        round: job.round,
+        result,
+    }
 }
 
 /// The outcome of one commit.
@@ -59,40 +75,41 @@ pub fn spawn(
         .name("storage-writer".into())
         .spawn(move || {
             let mut failed = false;
-            while let Ok(job) = rx.recv() {
-                let height = job.block.header.height;
-                let hash = job.fx.block_hash;
+            while let Ok(first) = rx.recv() {
+                // Whatever else is already queued goes into the same batch and flush.
+                let mut jobs = vec![first];
+                while jobs.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
                 let result = if failed {
                     // After one failure nothing later may be written: the chain would have a gap.
                     Err("an earlier commit failed".to_string())
                 } else {
                     let t = Instant::now();
+                    let parts: Vec<BlockCommit<'_>> = jobs
+                        .iter()
+                        .map(|j| BlockCommit {
+                            block: &j.block,
+                            cert: &j.cert,
+                            fx: &j.fx,
+                            supply_before: j.supply_before,
+                            utxo_count_before: j.utxo_count_before,
+                        })
+                        .collect();
                     let r = storage
-                        .commit_block_parts(
-                            &job.block,
-                            &job.cert,
-                            &job.fx,
-                            job.supply_before,
-                            job.utxo_count_before,
-                        )
+                        .commit_blocks(&parts)
                         .map(|flush| (t.elapsed(), flush))
                         .map_err(|e| e.to_string());
                     failed = r.is_err();
                     r
                 };
-                let ok = done
-                    .send(CommitDone {
-                        height,
-                        hash,
-                        time_ms: job.block.header.time_ms,
-                        txids: Arc::new(job.block.txs.iter().map(Transaction::txid).collect()),
-                        spent: Arc::new(job.fx.spent.iter().map(|(o, _)| *o).collect()),
-                        round: job.round,
-                        result,
-                    })
-                    .is_ok();
-                if !ok {
-                    break;
+                for job in jobs {
+                    if done.send(commit_done(job, result.clone())).is_err() {
+                        return;
+                    }
                 }
             }
         })?;

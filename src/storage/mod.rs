@@ -187,11 +187,13 @@ impl Storage {
         put_meta_header(&mut batch, genesis);
         write_block(
             &mut batch,
-            &genesis.block,
-            &CommitCertificate::default(),
-            &genesis.effects,
-            Amount::ZERO,
-            0,
+            &BlockCommit {
+                block: &genesis.block,
+                cert: &CommitCertificate::default(),
+                fx: &genesis.effects,
+                supply_before: Amount::ZERO,
+                utxo_count_before: 0,
+            },
         );
         self.chain
             .apply_batch(batch)
@@ -303,15 +305,29 @@ impl Storage {
         supply_before: Amount,
         utxo_count_before: u64,
     ) -> Result<std::time::Duration, StorageError> {
-        let mut batch = sled::Batch::default();
-        write_block(
-            &mut batch,
+        self.commit_blocks(&[BlockCommit {
             block,
             cert,
             fx,
             supply_before,
             utxo_count_before,
-        );
+        }])
+    }
+
+    /// Persists consecutive finalized blocks (oldest first) and all their effects in one atomic
+    /// batch, then flushes once: a writer that fell behind catches up with one flush instead of
+    /// one per block. Either every block of the group is stored or none is. Returns the flush
+    /// time.
+    pub fn commit_blocks(
+        &self,
+        blocks: &[BlockCommit<'_>],
+    ) -> Result<std::time::Duration, StorageError> {
+        let mut batch = sled::Batch::default();
+        // Later writes of the same key replace earlier ones in a batch, so an output created
+        // and spent within the group ends up removed, and the tip is the last block's.
+        for b in blocks {
+            write_block(&mut batch, b);
+        }
         self.chain
             .apply_batch(batch)
             .map_err(|e| self.sled_err(e))?;
@@ -493,11 +509,13 @@ impl Storage {
             let mut batch = sled::Batch::default();
             write_block(
                 &mut batch,
-                &block,
-                &cert,
-                &fx,
-                state.supply,
-                state.utxo_count() as u64,
+                &BlockCommit {
+                    block: &block,
+                    cert: &cert,
+                    fx: &fx,
+                    supply_before: state.supply,
+                    utxo_count_before: state.utxo_count() as u64,
+                },
             );
             s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
             state.apply(&fx, block.header.time_ms);
@@ -542,14 +560,23 @@ fn decode_tip(b: &[u8]) -> Option<(u64, Hash, u64, ValidatorSet)> {
 }
 
 /// Adds a block, its certificate and its effects to `batch`.
-fn write_block(
-    batch: &mut sled::Batch,
-    block: &Block,
-    cert: &CommitCertificate,
-    fx: &BlockEffects,
-    supply_before: Amount,
-    utxo_count_before: u64,
-) {
+/// One finalized block and what its commit needs besides the block.
+pub struct BlockCommit<'a> {
+    /// The block.
+    pub block: &'a Block,
+    /// Its commit certificate.
+    pub cert: &'a CommitCertificate,
+    /// Its effects, as validated.
+    pub fx: &'a BlockEffects,
+    /// Total supply before the block.
+    pub supply_before: Amount,
+    /// UTXO count before the block.
+    pub utxo_count_before: u64,
+}
+
+fn write_block(batch: &mut sled::Batch, c: &BlockCommit<'_>) {
+    let (block, cert, fx) = (c.block, c.cert, c.fx);
+    let (supply_before, utxo_count_before) = (c.supply_before, c.utxo_count_before);
     let h = be64(fx.height);
     batch.insert(keys::key(Table::Block, &h), block.to_bytes());
     batch.insert(keys::key(Table::Cert, &h), cert.to_bytes());
