@@ -129,15 +129,11 @@ async fn conflicting_spends_to_two_nodes_one_final_one_conflicted() {
     let after = w1.balances(&c1);
     assert_eq!(after.pending, Amount::ZERO);
     assert_eq!(after.finalized, Amount(before.0 - amount.0 - fee.0));
-    let paid = |a: &Address| -> u64 {
-        store[0]
-            .utxos_of(a)
-            .unwrap()
-            .iter()
-            .map(|(_, u)| u.output.amount.0)
-            .sum()
+    let paid = |data: timecoin::node::WalletChainData| -> u64 {
+        data.finalized.iter().map(|(_, u)| u.output.amount.0).sum()
     };
-    let (paid_alice, paid_bob) = (paid(&alice), paid(&bob));
+    let paid_alice = paid(nodes[0].wallet_data(vec![alice]).await.unwrap());
+    let paid_bob = paid(nodes[0].wallet_data(vec![bob]).await.unwrap());
     if final1 {
         assert_eq!((paid_alice, paid_bob), (amount.0, 0));
     } else {

@@ -2,7 +2,8 @@
 //! `commit_block` returned; the parent kills it with SIGKILL at random moments and checks on
 //! reopen that every printed height is present, that no block is half-applied (the consistency
 //! check at open passes: tip block present, UTXO counter matches the UTXOs) and that the UTXO
-//! set equals a replay from genesis of the stored blocks. The chain continues across kills.
+//! set equals a replay from genesis of the stored blocks. The child also writes state snapshots
+//! (with a block and on their own), so kills land in those too. The chain continues across kills.
 //!
 //! The child is this test binary re-invoked with `--exact crash_child --ignored`.
 //! `TIMECOIN_CRASH_ITERS` sets the number of kills (default 50), `TIMECOIN_CRASH_SEED` the seed.
@@ -17,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use timecoin::ledger::testkit::TestChain;
 use timecoin::ledger::{validate_block, LedgerState, SigPolicy};
-use timecoin::storage::Storage;
+use timecoin::storage::{BlockCommit, Storage};
 use timecoin::types::tx::TX_VERSION;
 use timecoin::types::{Address, Amount, OutPoint, Signature, Transaction, TxIn, TxKind, TxOut};
 
@@ -105,7 +106,21 @@ fn crash_child() {
         let txs = transfers(&chain, n);
         let before = chain.state.clone();
         let (block, cert, fx) = chain.next_block(txs).unwrap();
-        storage.commit_block(&block, &cert, &fx, &before).unwrap();
+        let commit = BlockCommit {
+            block: &block,
+            cert: &cert,
+            fx: &fx,
+            supply_before: before.supply,
+            utxo_count_before: before.utxo_count() as u64,
+        };
+        // Every fifth block carries a state snapshot, as the node's writer does now and then;
+        // every seventh state is snapshotted on its own after the commit.
+        let h = block.header.height;
+        let snapshot = (h % 5 == 0).then_some(&chain.state);
+        storage.commit_blocks(&[commit], snapshot).unwrap();
+        if h % 7 == 0 {
+            storage.write_snapshot(&chain.state).unwrap();
+        }
         let mut out = stdout.lock();
         if writeln!(out, "{COMMITTED}{}", block.header.height).is_err() || out.flush().is_err() {
             return;
@@ -295,9 +310,8 @@ fn storage_survives_sigkill() {
             "iteration {i}: utxo values vs supply"
         );
         // The address index agrees with the UTXO set.
-        let mut listed: Vec<OutPoint> = storage
+        let mut listed: Vec<OutPoint> = state
             .utxos_of(&faucet)
-            .unwrap()
             .into_iter()
             .map(|(o, _)| o)
             .collect();

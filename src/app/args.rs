@@ -117,6 +117,9 @@ pub struct BenchArgs {
     /// Base port of the bench devnet.
     #[arg(long, default_value_t = 25300)]
     pub base_port: u16,
+    /// Most submitted transactions not final yet (default: see `timed bench --help`).
+    #[arg(long, value_name = "N")]
+    pub in_flight: Option<usize>,
 }
 
 /// `timed wallet`.

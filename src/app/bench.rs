@@ -173,6 +173,14 @@ fn check_args(a: &BenchArgs) -> Result<(), String> {
             a.inputs, a.outputs
         ));
     }
+    if let Some(n) = a.in_flight {
+        let max = MempoolLimits::default().max_txs;
+        if !(BATCH..=max).contains(&n) {
+            return Err(format!(
+                "--in-flight must be between {BATCH} (one submission batch) and {max} (a mempool)"
+            ));
+        }
+    }
     if a.base_port as u32 + 10 * a.nodes + 3 > u16::MAX as u32 {
         return Err("--base-port too high for this many nodes".into());
     }
@@ -449,7 +457,9 @@ async fn bench(net: &Devnet, args: &BenchArgs) -> Result<BenchReport, String> {
     })?;
     let presign_s = presign_start.elapsed().as_secs_f64();
     let tx_size = plan.txs.first().map(Transaction::size).unwrap_or(0);
-    let in_flight_cap = in_flight_cap(&net.nodes[0]);
+    let in_flight_cap = args
+        .in_flight
+        .unwrap_or_else(|| in_flight_cap(&net.nodes[0]));
     let rounds_before = net.rounds_over_0();
     let outcome = timed_phase(net, plan, in_flight_cap, progress).await?;
     let rounds_after = net.rounds_over_0();

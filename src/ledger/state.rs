@@ -5,7 +5,7 @@ use crate::types::tx::MAX_P2P_ADDR_LEN;
 use crate::types::{
     Address, Amount, Domain, Hash, OutPoint, PublicKey, Tier, TxOut, Validator, ValidatorSet,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// An unspent output and where it was created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +47,8 @@ pub trait UtxoView {
     fn utxo(&self, o: &OutPoint) -> Option<Utxo>;
 }
 
-/// Everything a block changes; storage persists exactly this, atomically with the block.
+/// Everything a block changes. Storage persists the block (whose replay gives these effects)
+/// atomically with its indexes and tip; the node applies them to its in-memory state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockEffects {
     /// Height of the block.
@@ -72,6 +73,8 @@ pub struct BlockEffects {
 #[derive(Clone, Debug, Default)]
 pub struct LedgerState {
     utxos: HashMap<OutPoint, Utxo>,
+    /// The UTXO set's outpoints by address, for wallets and RPC.
+    by_address: HashMap<Address, HashSet<OutPoint>>,
     masternodes: BTreeMap<OutPoint, MasternodeEntry>,
     /// Height of the tip (genesis = 0).
     pub height: u64,
@@ -103,8 +106,13 @@ impl LedgerState {
         supply: Amount,
         tip_validators: ValidatorSet,
     ) -> LedgerState {
+        let mut by_address: HashMap<Address, HashSet<OutPoint>> = HashMap::new();
+        for (o, u) in &utxos {
+            by_address.entry(u.output.address).or_default().insert(*o);
+        }
         LedgerState {
             utxos,
+            by_address,
             masternodes: masternodes.into_iter().map(|m| (m.collateral, m)).collect(),
             height,
             tip_hash,
@@ -122,6 +130,16 @@ impl LedgerState {
     /// All unspent outputs (unordered).
     pub fn utxos(&self) -> impl Iterator<Item = (&OutPoint, &Utxo)> {
         self.utxos.iter()
+    }
+
+    /// Unspent outputs paying `address` (unordered).
+    pub fn utxos_of(&self, address: &Address) -> Vec<(OutPoint, Utxo)> {
+        self.by_address
+            .get(address)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| self.utxos.get(o).map(|u| (*o, *u)))
+            .collect()
     }
 
     /// All registered masternodes by collateral.
@@ -162,10 +180,16 @@ impl LedgerState {
     /// Applies effects produced by validating the next block.
     pub fn apply(&mut self, fx: &BlockEffects, time_ms: u64) {
         for (o, _) in &fx.spent {
-            self.utxos.remove(o);
+            if let Some(u) = self.utxos.remove(o) {
+                self.unindex(&u.output.address, o);
+            }
         }
         for (o, u) in &fx.created {
             self.utxos.insert(*o, *u);
+            self.by_address
+                .entry(u.output.address)
+                .or_default()
+                .insert(*o);
         }
         for c in &fx.masternodes_removed {
             self.masternodes.remove(c);
@@ -178,6 +202,15 @@ impl LedgerState {
         self.tip_time_ms = time_ms;
         self.supply = Amount(self.supply.0.saturating_add(fx.minted.0));
         self.tip_validators = fx.validators.clone();
+    }
+
+    fn unindex(&mut self, address: &Address, o: &OutPoint) {
+        if let Some(set) = self.by_address.get_mut(address) {
+            set.remove(o);
+            if set.is_empty() {
+                self.by_address.remove(address);
+            }
+        }
     }
 
     /// Order-independent digest of the UTXO set (sorted by outpoint), for replay checks.

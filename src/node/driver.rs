@@ -5,7 +5,7 @@
 use super::signer_store::SignerStore;
 use super::snapshot::{LastVote, NodeSnapshot, RoundEnd, RoundTiming};
 use super::spec::NodeSpec;
-use super::storage_writer::{self, CommitDone, CommitJob};
+use super::storage_writer::{self, CommitDone, CommitJob, SnapshotSchedule};
 use crate::consensus::{DoubleSignGuard, Effect, Input, SignStep, Step, Tendermint};
 use crate::ledger::{
     build_block, validate_block, BlockEffects, BlockError, LedgerState, SigPolicy,
@@ -193,6 +193,8 @@ pub struct Driver {
     committed: (u64, Hash, u64),
     /// Consensus stopped after a storage failure.
     halted: bool,
+    /// When the next state snapshot is due.
+    snapshots: SnapshotSchedule,
 }
 
 impl Driver {
@@ -264,6 +266,7 @@ impl Driver {
             uncommitted: VecDeque::new(),
             committed,
             halted: spawn_error.is_some(),
+            snapshots: SnapshotSchedule::default(),
         }
     }
 
@@ -313,8 +316,16 @@ impl Driver {
         while let Ok(d) = self.done_rx.try_recv() {
             self.on_committed(d);
         }
-        if let Err(e) = self.storage.flush() {
-            tracing::error!(target: "storage", "flush at shutdown failed: {e}");
+        // A snapshot of the final state makes the next start replay nothing; only when every
+        // block of that state is stored.
+        let stored = !self.halted && self.committed.0 == self.state.height;
+        let result = if stored && self.snapshots.pending() {
+            tokio::task::block_in_place(|| self.storage.write_snapshot(&self.state))
+        } else {
+            self.storage.flush()
+        };
+        if let Err(e) = result {
+            tracing::error!(target: "storage", "writing the state at shutdown failed: {e}");
         }
         tracing::info!(target: "node", name = %self.spec.name, height = self.state.height, "driver stopped");
     }
@@ -665,24 +676,10 @@ impl Driver {
 
     fn wallet_data(&self, addrs: &[Address]) -> WalletChainData {
         let set: HashSet<&Address> = addrs.iter().collect();
-        let mut finalized = Vec::new();
-        for a in addrs {
-            match self.storage.utxos_of(a) {
-                Ok(u) => finalized.extend(u),
-                Err(e) => tracing::error!(target: "storage", "address index read failed: {e}"),
-            }
-        }
-        // Blocks decided but still being written: their outputs left the mempool already.
-        for fx in &self.uncommitted {
-            let spent: HashSet<&OutPoint> = fx.spent.iter().map(|(o, _)| o).collect();
-            finalized.retain(|(o, _)| !spent.contains(o));
-            finalized.extend(
-                fx.created
-                    .iter()
-                    .filter(|(_, u)| set.contains(&u.output.address))
-                    .copied(),
-            );
-        }
+        // The in-memory state: blocks decided but still being written count as final already
+        // (their outputs left the mempool).
+        let finalized: Vec<(OutPoint, crate::ledger::Utxo)> =
+            addrs.iter().flat_map(|a| self.state.utxos_of(a)).collect();
         let pending = self
             .mempool
             .pending_outputs()
@@ -1100,15 +1097,24 @@ impl Driver {
         }
         let height = block.header.height;
         let fx = Arc::new(fx);
+        let supply_before = self.state.supply;
+        let utxo_count_before = self.state.utxo_count() as u64;
+        self.state.apply(&fx, block.header.time_ms);
+        let snapshot = self
+            .snapshots
+            .after_block(&fx, self.state.utxo_count())
+            .then(|| Arc::new(self.state.clone()));
         let job = CommitJob {
             block: block.clone(),
             cert: cert.clone(),
             fx: fx.clone(),
-            supply_before: self.state.supply,
-            utxo_count_before: self.state.utxo_count() as u64,
+            supply_before,
+            utxo_count_before,
             round,
+            snapshot,
         };
         let Some(writer) = self.writer.as_ref() else {
+            self.halt("the storage writer is not running".into());
             return false;
         };
         // Blocks only when the writer is several blocks behind (back-pressure).
@@ -1117,7 +1123,6 @@ impl Driver {
             return false;
         }
         self.uncommitted.push_back(fx.clone());
-        self.state.apply(&fx, block.header.time_ms);
         self.tip_cert = cert;
         let t = Instant::now();
         let dropped = self

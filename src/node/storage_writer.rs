@@ -2,7 +2,7 @@
 //! work on the next height while the previous one is written and flushed. A block is reported
 //! final (RPC, UI, peers, wallet) only after its commit returned.
 
-use crate::ledger::BlockEffects;
+use crate::ledger::{BlockEffects, LedgerState};
 use crate::storage::{BlockCommit, Storage};
 use crate::types::{Amount, Block, CommitCertificate, Hash, OutPoint, Transaction};
 use std::sync::Arc;
@@ -26,6 +26,44 @@ pub struct CommitJob {
     pub utxo_count_before: u64,
     /// Round it was decided in.
     pub round: u32,
+    /// The state after this block, to store as the new state snapshot.
+    pub snapshot: Option<Arc<LedgerState>>,
+}
+
+/// UTXO changes after which a snapshot is due even when the UTXO set is smaller.
+const SNAPSHOT_MIN_CHANGES: u64 = 50_000;
+/// Blocks after which a snapshot is due even when little changed.
+const SNAPSHOT_MAX_BLOCKS: u64 = 10_000;
+
+/// When the driver hands the writer a state snapshot: once the UTXO changes since the last one
+/// reach the size of the UTXO set (and at least [`SNAPSHOT_MIN_CHANGES`]), or after
+/// [`SNAPSHOT_MAX_BLOCKS`] blocks. Replaying the blocks after a snapshot at open then costs
+/// about as much as reading the snapshot, and writing snapshots costs about one write per
+/// change, spread over many blocks.
+#[derive(Default)]
+pub struct SnapshotSchedule {
+    changes: u64,
+    blocks: u64,
+}
+
+impl SnapshotSchedule {
+    /// Counts a block applied to a state now holding `utxo_count` UTXOs; true when a snapshot
+    /// of that state is due (the count restarts).
+    pub fn after_block(&mut self, fx: &BlockEffects, utxo_count: usize) -> bool {
+        self.changes += (fx.spent.len() + fx.created.len()) as u64;
+        self.blocks += 1;
+        let due = self.changes >= (utxo_count as u64).max(SNAPSHOT_MIN_CHANGES)
+            || self.blocks >= SNAPSHOT_MAX_BLOCKS;
+        if due {
+            *self = SnapshotSchedule::default();
+        }
+        due
+    }
+
+    /// Whether anything happened since the last snapshot.
+    pub fn pending(&self) -> bool {
+        self.blocks > 0
+    }
 }
 
 /// Most queued blocks written in one batch.
@@ -99,8 +137,10 @@ pub fn spawn(
                             utxo_count_before: j.utxo_count_before,
                         })
                         .collect();
+                    // The newest snapshot of the group (its blocks are all in this batch).
+                    let snapshot = jobs.iter().rev().find_map(|j| j.snapshot.as_deref());
                     let r = storage
-                        .commit_blocks(&parts)
+                        .commit_blocks(&parts, snapshot)
                         .map(|flush| (t.elapsed(), flush))
                         .map_err(|e| e.to_string());
                     failed = r.is_err();

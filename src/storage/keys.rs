@@ -1,7 +1,5 @@
 //! Key layout of the chain tree: one prefix byte per table.
 
-use crate::types::{Address, Encode, OutPoint};
-
 /// The tables inside the chain tree.
 #[derive(Clone, Copy, Debug)]
 #[repr(u8)]
@@ -14,11 +12,8 @@ pub enum Table {
     BlockIndex = b'H',
     /// txid -> height (BE) + position (BE).
     TxIndex = b'T',
-    /// address + outpoint -> utxo: the UTXO set, indexed by address for wallets and RPC (the
-    /// node looks UTXOs up by outpoint in its in-memory state, loaded from this table).
-    Utxo = b'A',
-    /// collateral outpoint -> masternode entry.
-    Masternode = b'M',
+    /// chunk number (BE) -> a chunk of the state snapshot's UTXO set (see `state_snapshot`).
+    Snapshot = b'S',
     /// name -> value.
     Meta = b'm',
 }
@@ -33,24 +28,13 @@ pub const META_TIP: &[u8] = b"tip";
 pub const META_SUPPLY: &[u8] = b"supply";
 /// UTXO counter key.
 pub const META_UTXO_COUNT: &[u8] = b"utxo_count";
+/// State snapshot header key.
+pub const META_SNAPSHOT: &[u8] = b"snapshot";
 
 /// `table || k`.
 pub fn key(t: Table, k: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(1 + k.len());
     v.push(t as u8);
     v.extend_from_slice(k);
-    v
-}
-
-/// Canonical outpoint bytes.
-pub fn outpoint_key(o: &OutPoint) -> Vec<u8> {
-    o.to_bytes()
-}
-
-/// UTXO key: address, then outpoint.
-pub fn utxo_key(a: &Address, o: &OutPoint) -> Vec<u8> {
-    let mut v = vec![Table::Utxo as u8];
-    a.encode_to(&mut v);
-    o.encode_to(&mut v);
     v
 }

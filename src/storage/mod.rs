@@ -1,19 +1,24 @@
 //! Durable storage on sled.
 //!
 //! The chain lives in one sled tree with one key prefix per table (blocks by height, commit
-//! certificates, block index, tx index, UTXOs, address index, masternodes, meta), because sled
-//! applies a batch atomically within one tree: a finalized block and all its effects land in one
-//! `apply_batch`, followed by `flush()`, before anything reports the block final. Peers, bans and
+//! certificates, block index, tx index, state snapshot, meta), because sled applies a batch
+//! atomically within one tree: a finalized block and all its effects land in one `apply_batch`,
+//! followed by `flush()`, before anything reports the block final. A block's effects on the UTXO
+//! set and the masternodes are stored as the block itself: the state at open is the last state
+//! snapshot plus a replay of the stored blocks after it (see `state_snapshot`). Peers, bans and
 //! the consensus signer state live in their own trees.
 
 mod keys;
+mod state_snapshot;
 
-use crate::ledger::{BlockEffects, Genesis, LedgerState, MasternodeEntry, SigPolicy, Utxo};
+use crate::ledger::{BlockEffects, Genesis, LedgerState, SigPolicy};
 use crate::types::{
-    Address, Amount, Block, CommitCertificate, Decode, DecodeError, Encode, Hash, OutPoint,
-    Transaction, ValidatorSet,
+    Amount, Block, CommitCertificate, Decode, DecodeError, Encode, Hash, Transaction, ValidatorSet,
 };
-use keys::{Table, META_CHAIN_ID, META_SCHEMA, META_SUPPLY, META_TIP, META_UTXO_COUNT};
+use keys::{
+    Table, META_CHAIN_ID, META_SCHEMA, META_SNAPSHOT, META_SUPPLY, META_TIP, META_UTXO_COUNT,
+};
+use state_snapshot::SnapshotHeader;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,7 +29,7 @@ use thiserror::Error;
 const STORAGE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Version of the on-disk layout.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Why storage cannot be used.
 #[derive(Debug, Error)]
@@ -105,7 +110,7 @@ impl Storage {
             s.init(genesis)?;
         }
         s.check_header(genesis)?;
-        let state = s.load_state()?;
+        let state = s.load_state(genesis)?;
         Ok((s, state))
     }
 
@@ -195,6 +200,7 @@ impl Storage {
                 utxo_count_before: 0,
             },
         );
+        state_snapshot::write(&mut batch, &genesis.state(), self.snapshot_chunks()?);
         self.chain
             .apply_batch(batch)
             .map_err(|e| self.sled_err(e))?;
@@ -228,11 +234,14 @@ impl Storage {
         Ok(())
     }
 
-    fn load_state(&self) -> Result<LedgerState, StorageError> {
+    /// The state at the tip: the last snapshot, then the stored blocks after it replayed
+    /// (their signatures were verified before they were committed). Checks the result against
+    /// the stored tip, supply and UTXO counter.
+    fn load_state(&self, genesis: &Genesis) -> Result<LedgerState, StorageError> {
         let tip = self
             .get(Table::Meta, META_TIP)?
             .ok_or_else(|| self.corrupt("tip missing"))?;
-        let (height, tip_hash, tip_time, tip_validators) =
+        let (height, tip_hash, _, _) =
             decode_tip(&tip).ok_or_else(|| self.corrupt("tip unreadable"))?;
         let block = self
             .block(height)?
@@ -248,33 +257,101 @@ impl Storage {
             .get(Table::Meta, META_UTXO_COUNT)?
             .ok_or_else(|| self.corrupt("utxo count missing"))?;
         let count: u64 = self.decode("utxo count", &count)?;
-        let mut utxos = HashMap::new();
-        for kv in self.chain.scan_prefix([Table::Utxo as u8]) {
-            let (k, v) = kv.map_err(|e| self.sled_err(e))?;
-            let o: OutPoint = self.decode("utxo key", &k[1 + Address::MIN_LEN..])?;
-            let u: Utxo = self.decode("utxo", &v)?;
-            utxos.insert(o, u);
-        }
-        if utxos.len() as u64 != count {
+        let mut state = self.read_snapshot()?;
+        if state.height > height {
             return Err(self.corrupt(format!(
-                "{} UTXOs stored but the counter says {count}",
-                utxos.len()
+                "the state snapshot (height {}) is above the tip ({height})",
+                state.height
             )));
         }
-        let mut mns = Vec::new();
-        for kv in self.chain.scan_prefix([Table::Masternode as u8]) {
-            let (_, v) = kv.map_err(|e| self.sled_err(e))?;
-            mns.push(self.decode::<MasternodeEntry>("masternode", &v)?);
+        let trust_signatures = |_: &Hash| true;
+        for h in state.height + 1..=height {
+            let block = self
+                .block(h)?
+                .ok_or_else(|| self.corrupt(format!("block {h} missing")))?;
+            let set = state.next_validator_set();
+            let fx = crate::ledger::validate_block(
+                &block,
+                &state,
+                &genesis.params,
+                &set,
+                SigPolicy::SkipVerified(&trust_signatures),
+            )
+            .map_err(|e| self.corrupt(format!("stored block {h} does not apply: {e}")))?;
+            state.apply(&fx, block.header.time_ms);
+        }
+        if state.tip_hash != tip_hash {
+            return Err(self.corrupt(format!(
+                "replaying the blocks from the state snapshot does not reach the tip block {height}"
+            )));
+        }
+        if state.supply != supply {
+            return Err(self.corrupt(format!(
+                "the blocks give a supply of {} but the stored supply is {}",
+                state.supply.0, supply.0
+            )));
+        }
+        if state.utxo_count() as u64 != count {
+            return Err(self.corrupt(format!(
+                "{} UTXOs after replay but the counter says {count}",
+                state.utxo_count()
+            )));
+        }
+        Ok(state)
+    }
+
+    fn snapshot_header(&self) -> Result<Option<SnapshotHeader>, StorageError> {
+        match self.get(Table::Meta, META_SNAPSHOT)? {
+            None => Ok(None),
+            Some(b) => Ok(Some(self.decode("state snapshot", &b)?)),
+        }
+    }
+
+    fn snapshot_chunks(&self) -> Result<u32, StorageError> {
+        Ok(self.snapshot_header()?.map(|h| h.chunks).unwrap_or(0))
+    }
+
+    fn read_snapshot(&self) -> Result<LedgerState, StorageError> {
+        let header = self
+            .snapshot_header()?
+            .ok_or_else(|| self.corrupt("state snapshot missing"))?;
+        let mut utxos = HashMap::with_capacity(header.utxo_count.min(1 << 24) as usize);
+        for i in 0..header.chunks {
+            let chunk = self
+                .chain
+                .get(state_snapshot::chunk_key(i))
+                .map_err(|e| self.sled_err(e))?
+                .ok_or_else(|| self.corrupt(format!("state snapshot chunk {i} missing")))?;
+            state_snapshot::decode_chunk(&chunk, &mut utxos)
+                .map_err(|e| self.corrupt(format!("state snapshot chunk {i}: {e}")))?;
+        }
+        if utxos.len() as u64 != header.utxo_count {
+            return Err(self.corrupt(format!(
+                "the state snapshot holds {} UTXOs but its header says {}",
+                utxos.len(),
+                header.utxo_count
+            )));
         }
         Ok(LedgerState::from_parts(
             utxos,
-            mns,
-            height,
-            tip_hash,
-            tip_time,
-            supply,
-            tip_validators,
+            header.masternodes,
+            header.height,
+            header.tip_hash,
+            header.tip_time_ms,
+            header.supply,
+            header.tip_validators,
         ))
+    }
+
+    /// Writes a snapshot of `state` (a state this database holds every block of) and flushes:
+    /// the next open replays only the blocks above it.
+    pub fn write_snapshot(&self, state: &LedgerState) -> Result<(), StorageError> {
+        let mut batch = sled::Batch::default();
+        state_snapshot::write(&mut batch, state, self.snapshot_chunks()?);
+        self.chain
+            .apply_batch(batch)
+            .map_err(|e| self.sled_err(e))?;
+        self.flush()
     }
 
     /// Persists a finalized block, its certificate and all its effects atomically, then flushes.
@@ -305,28 +382,35 @@ impl Storage {
         supply_before: Amount,
         utxo_count_before: u64,
     ) -> Result<std::time::Duration, StorageError> {
-        self.commit_blocks(&[BlockCommit {
-            block,
-            cert,
-            fx,
-            supply_before,
-            utxo_count_before,
-        }])
+        self.commit_blocks(
+            &[BlockCommit {
+                block,
+                cert,
+                fx,
+                supply_before,
+                utxo_count_before,
+            }],
+            None,
+        )
     }
 
     /// Persists consecutive finalized blocks (oldest first) and all their effects in one atomic
     /// batch, then flushes once: a writer that fell behind catches up with one flush instead of
-    /// one per block. Either every block of the group is stored or none is. Returns the flush
-    /// time.
+    /// one per block. Either every block of the group is stored or none is. `snapshot`, the
+    /// state after one of these blocks, goes into the same batch. Returns the flush time.
     pub fn commit_blocks(
         &self,
         blocks: &[BlockCommit<'_>],
+        snapshot: Option<&LedgerState>,
     ) -> Result<std::time::Duration, StorageError> {
         let mut batch = sled::Batch::default();
-        // Later writes of the same key replace earlier ones in a batch, so an output created
-        // and spent within the group ends up removed, and the tip is the last block's.
+        // Later writes of the same key replace earlier ones in a batch: the tip is the last
+        // block's.
         for b in blocks {
             write_block(&mut batch, b);
+        }
+        if let Some(state) = snapshot {
+            state_snapshot::write(&mut batch, state, self.snapshot_chunks()?);
         }
         self.chain
             .apply_batch(batch)
@@ -405,19 +489,6 @@ impl Storage {
         Ok(Some((tx, loc)))
     }
 
-    /// Unspent outputs of an address (from the address index).
-    pub fn utxos_of(&self, address: &Address) -> Result<Vec<(OutPoint, Utxo)>, StorageError> {
-        let mut prefix = vec![Table::Utxo as u8];
-        address.encode_to(&mut prefix);
-        let mut out = Vec::new();
-        for kv in self.chain.scan_prefix(&prefix) {
-            let (k, v) = kv.map_err(|e| self.sled_err(e))?;
-            let o: OutPoint = self.decode("utxo key", &k[prefix.len()..])?;
-            out.push((o, self.decode("utxo", &v)?));
-        }
-        Ok(out)
-    }
-
     /// Rebuilds indexes, UTXO set and masternodes from the stored blocks.
     pub fn reindex(dir: &Path, genesis: &Genesis) -> Result<(Storage, LedgerState), StorageError> {
         let s = Self::open_raw(dir)?;
@@ -457,8 +528,7 @@ impl Storage {
         for t in [
             Table::BlockIndex,
             Table::TxIndex,
-            Table::Utxo,
-            Table::Masternode,
+            Table::Snapshot,
             Table::Meta,
         ] {
             for kv in s.chain.scan_prefix([t as u8]) {
@@ -520,8 +590,8 @@ impl Storage {
             s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
             state.apply(&fx, block.header.time_ms);
         }
-        s.flush()?;
-        let state = s.load_state()?;
+        s.write_snapshot(&state)?;
+        let state = s.load_state(genesis)?;
         Ok((s, state))
     }
 }
@@ -559,7 +629,6 @@ fn decode_tip(b: &[u8]) -> Option<(u64, Hash, u64, ValidatorSet)> {
     Some(t)
 }
 
-/// Adds a block, its certificate and its effects to `batch`.
 /// One finalized block and what its commit needs besides the block.
 pub struct BlockCommit<'a> {
     /// The block.
@@ -574,6 +643,8 @@ pub struct BlockCommit<'a> {
     pub utxo_count_before: u64,
 }
 
+/// Adds a block, its certificate, its indexes and the new tip, supply and UTXO count to `batch`
+/// (the UTXO and masternode changes are the block's own content, replayed at open).
 fn write_block(batch: &mut sled::Batch, c: &BlockCommit<'_>) {
     let (block, cert, fx) = (c.block, c.cert, c.fx);
     let (supply_before, utxo_count_before) = (c.supply_before, c.utxo_count_before);
@@ -585,21 +656,6 @@ fn write_block(batch: &mut sled::Batch, c: &BlockCommit<'_>) {
         let mut loc = h.to_vec();
         loc.extend_from_slice(&(i as u32).to_be_bytes());
         batch.insert(keys::key(Table::TxIndex, &tx.txid().0), loc);
-    }
-    for (o, u) in &fx.spent {
-        batch.remove(keys::utxo_key(&u.output.address, o));
-    }
-    for (o, u) in &fx.created {
-        batch.insert(keys::utxo_key(&u.output.address, o), u.to_bytes());
-    }
-    for c in &fx.masternodes_removed {
-        batch.remove(keys::key(Table::Masternode, &keys::outpoint_key(c)));
-    }
-    for m in &fx.masternodes_upserted {
-        batch.insert(
-            keys::key(Table::Masternode, &keys::outpoint_key(&m.collateral)),
-            m.to_bytes(),
-        );
     }
     let count = utxo_count_before + fx.created.len() as u64 - fx.spent.len() as u64;
     batch.insert(keys::key(Table::Meta, META_UTXO_COUNT), count.to_bytes());

@@ -1,10 +1,13 @@
 //! Storage tests: reopen gives the same state, indexes are readable, reindex rebuilds the same
 //! state, a database of another chain or a damaged one is refused with a clear error.
 
-use super::keys::{self, Table, META_SCHEMA, META_SUPPLY, META_TIP, META_UTXO_COUNT};
+use super::keys::{
+    self, Table, META_SCHEMA, META_SNAPSHOT, META_SUPPLY, META_TIP, META_UTXO_COUNT,
+};
 use super::*;
 use crate::ledger::testkit::TestChain;
-use crate::types::{Network, Transaction};
+use crate::ledger::Utxo;
+use crate::types::{Address, Network, OutPoint, Transaction};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -133,7 +136,7 @@ fn reopen_gives_the_same_state_and_readable_indexes() {
     assert_eq!(s.transaction(&Hash([1; 32])).unwrap(), None);
     assert_eq!(s.height_of(&Hash([1; 32])).unwrap(), None);
 
-    // The address index lists exactly the unspent outputs of each address.
+    // The state's address index lists exactly the unspent outputs of each address.
     let mut addresses: Vec<Address> = state.utxos().map(|(_, u)| u.output.address).collect();
     addresses.sort();
     addresses.dedup();
@@ -145,7 +148,7 @@ fn reopen_gives_the_same_state_and_readable_indexes() {
             .map(|(o, u)| (*o, *u))
             .collect();
         want.sort_by_key(|(o, _)| *o);
-        let mut got = s.utxos_of(&a).unwrap();
+        let mut got = state.utxos_of(&a);
         got.sort_by_key(|(o, _)| *o);
         assert_eq!(got, want);
     }
@@ -156,13 +159,92 @@ fn reopen_gives_the_same_state_and_readable_indexes() {
         .collect();
     assert!(!spent.is_empty());
     let faucet = Address::from_pubkey(&chain.faucet.public());
-    let listed: Vec<OutPoint> = s
+    let listed: Vec<OutPoint> = state
         .utxos_of(&faucet)
-        .unwrap()
         .into_iter()
         .map(|(o, _)| o)
         .collect();
     assert!(spent.iter().all(|o| !listed.contains(o)));
+}
+
+#[test]
+fn state_is_the_snapshot_plus_the_blocks_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut chain, _) = db_with_blocks(dir.path(), 4);
+    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
+    s.write_snapshot(&state).unwrap();
+    let at_snapshot = state.clone();
+    commit_blocks(&mut chain, &s, 3, 4);
+    drop(s);
+    // Snapshot at 4, blocks 5..=7 replayed.
+    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
+    same_state(&state, &chain.state);
+    // A snapshot committed together with a block, as the node's writer does.
+    let txs: Vec<Transaction> = (0..3).filter_map(|_| chain.transfer(2)).collect();
+    let before = chain.state.clone();
+    let (b, c, fx) = chain.next_block(txs).unwrap();
+    let commit = BlockCommit {
+        block: &b,
+        cert: &c,
+        fx: &fx,
+        supply_before: before.supply,
+        utxo_count_before: before.utxo_count() as u64,
+    };
+    s.commit_blocks(&[commit], Some(&chain.state)).unwrap();
+    drop(s);
+    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
+    same_state(&state, &chain.state);
+    // A snapshot above the stored tip is inconsistent.
+    let mut ahead = chain.state.clone();
+    ahead.height += 1;
+    s.write_snapshot(&ahead).unwrap();
+    drop(s);
+    let e = open_err(dir.path(), &chain.genesis);
+    assert!(e.to_string().contains("above the tip"), "{e}");
+    // Reindex recovers, and the old snapshot's shape does not matter.
+    let (_, state) = Storage::reindex(dir.path(), &chain.genesis).unwrap();
+    same_state(&state, &chain.state);
+    assert!(at_snapshot.height < state.height);
+}
+
+#[test]
+fn a_smaller_snapshot_removes_the_stale_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, _) = db_with_blocks(dir.path(), 1);
+    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
+    // A big state (3,500 UTXOs, 4 chunks), then the real one (1 chunk).
+    let mut big = state.clone();
+    let extra: Vec<(OutPoint, Utxo)> = (0..3_500u32)
+        .map(|i| {
+            let (_, u) = state.utxos().next().map(|(o, u)| (*o, *u)).unwrap();
+            (
+                OutPoint {
+                    txid: Hash([9; 32]),
+                    index: i,
+                },
+                u,
+            )
+        })
+        .collect();
+    big.apply(
+        &BlockEffects {
+            height: state.height,
+            block_hash: state.tip_hash,
+            created: extra,
+            validators: state.tip_validators.clone(),
+            ..Default::default()
+        },
+        state.tip_time_ms,
+    );
+    s.write_snapshot(&big).unwrap();
+    assert_eq!(s.snapshot_chunks().unwrap(), 4);
+    s.write_snapshot(&state).unwrap();
+    assert_eq!(s.snapshot_chunks().unwrap(), 1);
+    let chunks = s.chain.scan_prefix([Table::Snapshot as u8]).count();
+    assert_eq!(chunks, 1);
+    drop(s);
+    let (_, reopened) = Storage::open(dir.path(), &chain.genesis).unwrap();
+    same_state(&reopened, &chain.state);
 }
 
 #[test]
@@ -186,7 +268,7 @@ fn reindex_rebuilds_the_same_state() {
     same_state(&state, &chain.state);
     let faucet = Address::from_pubkey(&chain.faucet.public());
     assert_eq!(
-        s.utxos_of(&faucet).unwrap().len(),
+        state.utxos_of(&faucet).len(),
         state
             .utxos()
             .filter(|(_, u)| u.output.address == faucet)
@@ -205,17 +287,8 @@ fn reindex_repairs_damaged_indexes() {
     let (chain, _) = db_with_blocks(dir.path(), 6);
     {
         let (s, _) = Storage::open(dir.path(), &chain.genesis).unwrap();
-        // Lose some UTXOs.
-        let utxo_keys: Vec<sled::IVec> = s
-            .chain
-            .scan_prefix([Table::Utxo as u8])
-            .keys()
-            .take(5)
-            .map(|k| k.unwrap())
-            .collect();
-        for k in utxo_keys {
-            s.chain.remove(k).unwrap();
-        }
+        // Lose the state snapshot's UTXOs.
+        s.chain.remove(state_snapshot::chunk_key(0)).unwrap();
         s.flush().unwrap();
     }
     let e = open_err(dir.path(), &chain.genesis);
@@ -225,7 +298,7 @@ fn reindex_repairs_damaged_indexes() {
     let (s, state) = Storage::reindex(dir.path(), &chain.genesis).unwrap();
     same_state(&state, &chain.state);
     let faucet = Address::from_pubkey(&chain.faucet.public());
-    assert!(!s.utxos_of(&faucet).unwrap().is_empty());
+    assert!(!state.utxos_of(&faucet).is_empty());
     drop(s);
     let (_, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
     same_state(&state, &chain.state);
@@ -374,10 +447,6 @@ fn undecodable_tip_block_is_reported() {
 
 #[test]
 fn utxo_counter_mismatch_is_reported() {
-    expect_corrupt(|t, blocks| {
-        let (o, u) = blocks[4].2.created[0];
-        t.remove(keys::utxo_key(&u.output.address, &o)).unwrap();
-    });
     expect_corrupt(|t, _| {
         t.insert(keys::key(Table::Meta, META_UTXO_COUNT), 1u64.to_bytes())
             .unwrap();
@@ -397,19 +466,15 @@ fn garbage_meta_and_entries_are_reported() {
         t.insert(keys::key(Table::Meta, META_SUPPLY), &b"x"[..])
             .unwrap();
     });
-    expect_corrupt(|t, blocks| {
-        let (o, u) = blocks[4].2.created[0];
-        t.insert(keys::utxo_key(&u.output.address, &o), &b"bad"[..])
+    expect_corrupt(|t, _| {
+        t.insert(state_snapshot::chunk_key(0), &b"bad"[..]).unwrap();
+    });
+    expect_corrupt(|t, _| {
+        t.insert(keys::key(Table::Meta, META_SNAPSHOT), &b"bad"[..])
             .unwrap();
     });
     expect_corrupt(|t, _| {
-        let k = t
-            .scan_prefix([Table::Masternode as u8])
-            .keys()
-            .next()
-            .unwrap()
-            .unwrap();
-        t.insert(k, &b"bad"[..]).unwrap();
+        t.remove(keys::key(Table::Meta, META_SNAPSHOT)).unwrap();
     });
     expect_corrupt(|t, _| {
         t.remove(keys::key(Table::Meta, b"chain_id")).unwrap();
