@@ -13,6 +13,7 @@ use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use rand_core::OsRng;
 use std::fmt;
+use std::sync::OnceLock;
 use thiserror::Error;
 
 /// An Ed25519 public key (32 bytes, as encoded).
@@ -55,15 +56,35 @@ fn is_canonical_y(bytes: &[u8; 32]) -> bool {
     !(top == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed)
 }
 
-/// Canonical and not of small order (decompresses once).
-fn is_canonical_non_small_order(bytes: &[u8; 32]) -> bool {
-    if !is_canonical_y(bytes) {
-        return false;
-    }
-    match CompressedEdwardsY(*bytes).decompress() {
-        Some(p) => !p.is_small_order(),
-        None => false,
-    }
+/// Every encoding with a canonical y that decodes to a point of small order: the eight
+/// torsion points, plus the two with x = 0 (the identity and (0, -1)) written with the sign bit
+/// set, which decoders accept too.
+fn small_order_encodings() -> &'static [[u8; 32]] {
+    static SET: OnceLock<Vec<[u8; 32]>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut set = Vec::new();
+        for p in curve25519_dalek::constants::EIGHT_TORSION {
+            let canonical = p.compress().to_bytes();
+            let mut flipped = canonical;
+            flipped[31] ^= 0x80;
+            for bytes in [canonical, flipped] {
+                let small = CompressedEdwardsY(bytes)
+                    .decompress()
+                    .is_some_and(|q| q.is_small_order());
+                if small && !set.contains(&bytes) {
+                    set.push(bytes);
+                }
+            }
+        }
+        set
+    })
+}
+
+/// Canonical y and not one of the small-order encodings: what the strict rule asks of R,
+/// without decompressing it (batch verification decompresses R itself; an R that does not
+/// decompress fails the batch, and the single check then rejects it).
+fn is_canonical_not_small_order(bytes: &[u8; 32]) -> bool {
+    is_canonical_y(bytes) && !small_order_encodings().contains(bytes)
 }
 
 impl PublicKey {
@@ -138,7 +159,7 @@ pub fn verify_batch(items: &[(&[u8], &Signature, &PublicKey)]) -> Vec<bool> {
                 continue;
             }
         };
-        if !is_canonical_non_small_order(&s.r_bytes()) {
+        if !is_canonical_not_small_order(&s.r_bytes()) {
             ok[i] = false;
             continue;
         }
@@ -302,6 +323,48 @@ mod tests {
             assert_eq!(batch[i], pubs[i].verify(&msgs[i], &sigs[i]).is_ok());
         }
         assert!(!batch[3]);
+    }
+
+    #[test]
+    fn small_order_encodings_are_exactly_the_decodable_small_order_points() {
+        let set = small_order_encodings();
+        // 8 torsion points; the two with x = 0 also with the sign bit set.
+        assert_eq!(set.len(), 10);
+        for p in curve25519_dalek::constants::EIGHT_TORSION {
+            assert!(set.contains(&p.compress().to_bytes()));
+        }
+        for b in set {
+            let p = CompressedEdwardsY(*b).decompress().unwrap();
+            assert!(p.is_small_order());
+            assert!(is_canonical_y(b));
+        }
+    }
+
+    #[test]
+    fn batch_agrees_with_single_on_small_order_and_undecodable_r() {
+        let key = SecretKey::from_seed(&[9; 32]);
+        let msg = b"m".to_vec();
+        let good = key.sign(&msg);
+        let mut sigs = vec![good];
+        for r in small_order_encodings() {
+            let mut s = good;
+            s.0[..32].copy_from_slice(r);
+            sigs.push(s);
+        }
+        // An R with a canonical y that is not on the curve.
+        let mut off_curve = good;
+        off_curve.0[..32].copy_from_slice(&[2u8; 32]);
+        assert!(CompressedEdwardsY([2u8; 32]).decompress().is_none());
+        sigs.push(off_curve);
+        let pk = key.public();
+        let items: Vec<(&[u8], &Signature, &PublicKey)> =
+            sigs.iter().map(|s| (msg.as_slice(), s, &pk)).collect();
+        let batch = verify_batch(&items);
+        for (i, s) in sigs.iter().enumerate() {
+            assert_eq!(batch[i], pk.verify(&msg, s).is_ok(), "item {i}");
+        }
+        assert!(batch[0]);
+        assert!(batch[1..].iter().all(|ok| !ok));
     }
 
     #[test]
