@@ -37,7 +37,7 @@ const REBROADCAST_AFTER: Duration = Duration::from_secs(2);
 const ADMIT_CHUNK: usize = 1_024;
 /// Most transactions in a proposed block. Smaller blocks finalize sooner (validation and
 /// transfer grow with the block) while the mempool keeps the pipeline full.
-const MAX_BLOCK_TXS: usize = 3_000;
+pub const MAX_PROPOSAL_TXS: usize = 3_000;
 /// Block bytes reserved for header, coinbase and evidence.
 const BLOCK_OVERHEAD: usize = 64 * 1024;
 
@@ -1026,7 +1026,7 @@ impl Driver {
         let set = self.state.next_validator_set();
         let (txs, fees) = self
             .mempool
-            .select(MAX_BLOCK_SIZE - BLOCK_OVERHEAD, MAX_BLOCK_TXS);
+            .select(MAX_BLOCK_SIZE - BLOCK_OVERHEAD, MAX_PROPOSAL_TXS);
         let banned: HashSet<PublicKey> = self
             .state
             .masternodes()

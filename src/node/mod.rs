@@ -10,7 +10,7 @@ pub mod snapshot;
 pub mod spec;
 pub mod storage_writer;
 
-pub use driver::{Command, Finalized, MempoolEntryInfo, WalletChainData};
+pub use driver::{Command, Finalized, MempoolEntryInfo, WalletChainData, MAX_PROPOSAL_TXS};
 pub use snapshot::NodeSnapshot;
 pub use spec::NodeSpec;
 
