@@ -52,11 +52,9 @@ pub async fn run_nodes(
             Ok((h, t)) => {
                 // The first node holds the wallet: its RPC wallet methods and the UI share it.
                 let w = if handles.is_empty() {
-                    let s = Arc::new(Mutex::new(WalletService::new(
-                        wallet.take(),
-                        h.clone(),
-                        opts.auto_lock,
-                    )));
+                    let mut ws = WalletService::new(wallet.take(), h.clone(), opts.auto_lock);
+                    ws.discover_addresses().await;
+                    let s = Arc::new(Mutex::new(ws));
                     service = Some(s.clone());
                     Some(s)
                 } else {

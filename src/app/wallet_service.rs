@@ -6,7 +6,7 @@ use crate::node::{NodeHandle, WalletChainData};
 use crate::storage::Storage;
 use crate::types::{Address, Amount, Hash, Network, OutPoint, Tier};
 use crate::wallet::{ChainTxStatus, SendPreview, Wallet, WalletChain, WalletUtxo};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use timecoin_ui as ui;
 
@@ -78,6 +78,9 @@ impl WalletChain for NodeChainView {
     }
 }
 
+/// Addresses asked for at once when looking for a wallet's used addresses.
+const DISCOVERY_GAP: u32 = 20;
+
 /// Owns the wallet for the UI.
 pub struct WalletService {
     wallet: Option<Wallet>,
@@ -99,6 +102,45 @@ impl WalletService {
             previews: HashMap::new(),
             next_preview: 1,
             auto_lock,
+        }
+    }
+
+    /// Adopts the used addresses of an unlocked wallet that it does not list yet (the devnet
+    /// faucet wallet is rebuilt from its mnemonic at every start and lists only its first
+    /// address; without this, its change and new addresses' coins vanished from the balance
+    /// after a restart). Windows of [`DISCOVERY_GAP`] addresses on each chain, asked from the
+    /// node, until a window is unused. A locked wallet is left as it is.
+    pub async fn discover_addresses(&mut self) {
+        let Some(wallet) = self.wallet.as_mut() else {
+            return;
+        };
+        let mut added = 0;
+        for change in [false, true] {
+            loop {
+                let Ok(window) = wallet.discovery_window(change, DISCOVERY_GAP) else {
+                    return;
+                };
+                let Ok(data) = self.node.wallet_data(window.clone()).await else {
+                    return;
+                };
+                let used: HashSet<Address> = data
+                    .finalized
+                    .iter()
+                    .chain(&data.pending)
+                    .map(|(_, u)| u.output.address)
+                    .collect();
+                match wallet.adopt_used(change, &window, &used) {
+                    Ok(0) => break,
+                    Ok(n) => added += n,
+                    Err(e) => {
+                        tracing::warn!(target: "wallet", "address discovery stopped: {e}");
+                        return;
+                    }
+                }
+            }
+        }
+        if added > 0 {
+            tracing::info!(target: "wallet", added, "wallet addresses found on the chain");
         }
     }
 

@@ -1564,49 +1564,65 @@ impl Wallet {
     /// Returns how many addresses were added. Only unspent outputs are visible to the wallet,
     /// so addresses whose coins were all spent are not found (their history is not needed).
     pub fn discover(&mut self, chain: &dyn WalletChain, gap: u32) -> Result<usize> {
-        let seed = self.seed()?;
-        let gap = gap.clamp(1, 1_000);
         let mut added = 0;
         for change in [false, true] {
             loop {
-                let start = if change {
-                    self.state.next_change
-                } else {
-                    self.state.next_receive
-                };
-                let mut window = Vec::with_capacity(gap as usize);
-                for i in 0..gap {
-                    let Some(index) = start.checked_add(i) else {
-                        break;
-                    };
-                    let key = derive(&seed, change, index)?;
-                    window.push((index, Address::from_pubkey(&key.public())));
-                }
-                let addrs: Vec<Address> = window.iter().map(|(_, a)| *a).collect();
+                let window = self.discovery_window(change, gap)?;
                 let used: HashSet<Address> = chain
-                    .utxos(&addrs)
+                    .utxos(&window)
                     .into_iter()
                     .map(|u| u.output.address)
                     .collect();
-                let Some(last) = window
-                    .iter()
-                    .filter(|(_, a)| used.contains(a))
-                    .map(|(i, _)| *i)
-                    .max()
-                else {
+                let n = self.adopt_used(change, &window, &used)?;
+                if n == 0 {
                     break;
-                };
-                for _ in start..=last {
-                    self.push_address(&seed, change, if change { "change" } else { "" })?;
-                    added += 1;
                 }
+                added += n;
             }
         }
-        if added > 0 {
-            self.save()?;
-            tracing::info!(target: "wallet", added, "addresses discovered");
-        }
         Ok(added)
+    }
+
+    /// The next `gap` (1 to 1,000) unknown addresses of the receive or change chain, for
+    /// [`Wallet::discover`] or a caller that looks them up asynchronously. Needs the wallet
+    /// unlocked.
+    pub fn discovery_window(&mut self, change: bool, gap: u32) -> Result<Vec<Address>> {
+        let seed = self.seed()?;
+        let start = if change {
+            self.state.next_change
+        } else {
+            self.state.next_receive
+        };
+        let mut window = Vec::new();
+        for i in 0..gap.clamp(1, 1_000) {
+            let Some(index) = start.checked_add(i) else {
+                break;
+            };
+            window.push(Address::from_pubkey(
+                &derive(&seed, change, index)?.public(),
+            ));
+        }
+        Ok(window)
+    }
+
+    /// Adopts the addresses of `window` (from [`Wallet::discovery_window`]) up to the last one
+    /// in `used`, and saves; returns how many were added (0: the window is unused).
+    pub fn adopt_used(
+        &mut self,
+        change: bool,
+        window: &[Address],
+        used: &HashSet<Address>,
+    ) -> Result<usize> {
+        let Some(last) = window.iter().rposition(|a| used.contains(a)) else {
+            return Ok(0);
+        };
+        let seed = self.seed()?;
+        for _ in 0..=last {
+            self.push_address(&seed, change, if change { "change" } else { "" })?;
+        }
+        self.save()?;
+        tracing::info!(target: "wallet", added = last + 1, change, "addresses discovered");
+        Ok(last + 1)
     }
 
     /// A `timecoin:` payment URI for the newest receive address (for the receive screen's QR
