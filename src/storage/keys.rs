@@ -18,6 +18,9 @@ pub enum Table {
     Meta = b'm',
 }
 
+/// Prefixes of tables older schemas had (2: UTXOs by address, masternodes); reindex drops them.
+pub const LEGACY_PREFIXES: &[u8] = b"AM";
+
 /// Schema version key.
 pub const META_SCHEMA: &[u8] = b"schema";
 /// Chain id key.

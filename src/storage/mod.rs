@@ -525,13 +525,15 @@ impl Storage {
         }
         // Blocks and certificates stay; everything derived from them is dropped and rebuilt.
         let mut batch = sled::Batch::default();
-        for t in [
+        let derived = [
             Table::BlockIndex,
             Table::TxIndex,
             Table::Snapshot,
             Table::Meta,
-        ] {
-            for kv in s.chain.scan_prefix([t as u8]) {
+        ]
+        .map(|t| t as u8);
+        for prefix in derived.iter().chain(keys::LEGACY_PREFIXES) {
+            for kv in s.chain.scan_prefix([*prefix]) {
                 let (k, _) = kv.map_err(|e| s.sled_err(e))?;
                 batch.remove(k);
             }

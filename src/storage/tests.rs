@@ -362,6 +362,8 @@ fn unknown_schema_is_refused_with_a_reindex_hint() {
         s.chain
             .insert(keys::key(Table::Meta, META_SCHEMA), 99u32.to_bytes())
             .unwrap();
+        // A table of an older schema (2 kept UTXOs by address under 'A').
+        s.chain.insert(b"Aold-utxo", &b"x"[..]).unwrap();
         s.flush().unwrap();
     }
     let e = open_err(dir.path(), &chain.genesis);
@@ -377,9 +379,10 @@ fn unknown_schema_is_refused_with_a_reindex_hint() {
         "{e}"
     );
     assert!(e.to_string().contains("--reindex"), "{e}");
-    // Reindex is the way out.
-    let (_, state) = Storage::reindex(dir.path(), &chain.genesis).unwrap();
+    // Reindex is the way out, and drops the old schema's tables.
+    let (s, state) = Storage::reindex(dir.path(), &chain.genesis).unwrap();
     same_state(&state, &chain.state);
+    assert_eq!(s.chain.get(b"Aold-utxo").unwrap(), None);
 }
 
 /// Applies `damage` to the chain tree of a database with 5 blocks, then expects `Corrupt`.
