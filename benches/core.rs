@@ -194,7 +194,8 @@ fn bench_mempool(c: &mut Criterion, f: &Fixture) {
             |(mut pool, txs)| {
                 let now = std::time::Instant::now();
                 for tx in txs {
-                    pool.insert_verified(tx, &f.before, params, now).unwrap();
+                    let id = tx.txid();
+                    pool.insert_verified(tx, id, &f.before, params, now).unwrap();
                 }
                 pool
             },

@@ -170,6 +170,7 @@ impl Genesis {
         let effects = BlockEffects {
             height: 0,
             block_hash,
+            txids: vec![txid],
             spent: vec![],
             created,
             masternodes_upserted,

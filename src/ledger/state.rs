@@ -55,6 +55,9 @@ pub struct BlockEffects {
     pub height: u64,
     /// Its hash.
     pub block_hash: Hash,
+    /// Ids of its transactions in block order (coinbase first), computed once by validation so
+    /// the mempool, storage and subscribers do not hash every transaction again.
+    pub txids: Vec<Hash>,
     /// Outputs spent (with their former value, for indexes).
     pub spent: Vec<(OutPoint, Utxo)>,
     /// Outputs created.

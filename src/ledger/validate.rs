@@ -344,7 +344,8 @@ pub fn validate_block(
     if size > MAX_BLOCK_SIZE {
         return Err(BlockError::TooLarge(size));
     }
-    if block.compute_merkle_root() != h.merkle_root {
+    let txids: Vec<Hash> = block.txs.iter().map(Transaction::txid).collect();
+    if crate::types::block::merkle_root(&txids) != h.merkle_root {
         return Err(BlockError::MerkleRoot);
     }
     let (coinbase, rest) = block
@@ -382,7 +383,7 @@ pub fn validate_block(
 
     for (idx, tx) in rest.iter().enumerate() {
         let index = idx + 1;
-        let txid = tx.txid();
+        let txid = txids[index];
         let tx_err = |err| BlockError::Tx { index, txid, err };
         let check = check_tx_stateful(tx, &overlay, state, params, height).map_err(tx_err)?;
         if let TxKind::MasternodeRegister(r) = &tx.kind {
@@ -444,7 +445,7 @@ pub fn validate_block(
         verify_block_signatures(&to_verify, &params.chain_id).map_err(|(index, err)| {
             BlockError::Tx {
                 index,
-                txid: block.txs[index].txid(),
+                txid: txids[index],
                 err,
             }
         })?;
@@ -475,7 +476,7 @@ pub fn validate_block(
             "expected {proposer_share} TIME to the proposer and {treasury_share} TIME to the treasury"
         )));
     }
-    let cb_txid = coinbase.txid();
+    let cb_txid = txids[0];
     for (i, out) in coinbase.outputs.iter().enumerate() {
         let o = OutPoint {
             txid: cb_txid,
@@ -533,6 +534,7 @@ pub fn validate_block(
     }
     fx.masternodes_upserted.sort_by_key(|m| m.collateral);
     fx.masternodes_removed.sort();
+    fx.txids = txids;
     Ok(fx)
 }
 

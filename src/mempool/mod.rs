@@ -224,7 +224,7 @@ impl Mempool {
         params: &ChainParams,
         now: Instant,
     ) -> Result<Hash, MempoolError> {
-        let (txid, check) = self.check(&tx, state, params, now)?;
+        let (txid, check) = self.check(&tx, tx.txid(), state, params, now)?;
         verify_tx_signatures(&tx, &params.chain_id).map_err(|e| {
             self.rejected.insert(txid, e.to_string(), now);
             MempoolError::Invalid(e)
@@ -234,15 +234,16 @@ impl Mempool {
     }
 
     /// Like [`Mempool::insert`] for a transaction whose signatures the caller already verified
-    /// (e.g. in a parallel batch off the node's main task).
+    /// (e.g. in a parallel batch off the node's main task), with its id `txid`.
     pub fn insert_verified(
         &mut self,
         tx: Transaction,
+        txid: Hash,
         state: &LedgerState,
         params: &ChainParams,
         now: Instant,
     ) -> Result<Hash, MempoolError> {
-        let (txid, check) = self.check(&tx, state, params, now)?;
+        let (txid, check) = self.check(&tx, txid, state, params, now)?;
         self.admit(tx, txid, check.fee, check.size, now);
         Ok(txid)
     }
@@ -250,11 +251,11 @@ impl Mempool {
     fn check(
         &mut self,
         tx: &Transaction,
+        txid: Hash,
         state: &LedgerState,
         params: &ChainParams,
         now: Instant,
     ) -> Result<(Hash, crate::ledger::TxCheck), MempoolError> {
-        let txid = tx.txid();
         if self.entries.contains_key(&txid) {
             return Err(MempoolError::AlreadyKnown);
         }
@@ -438,21 +439,21 @@ impl Mempool {
         (chosen, fees)
     }
 
-    /// After `block` was finalized and applied to `state`: drops included and conflicting
-    /// transactions and revalidates the rest against the new state. Returns the ids that left
-    /// because they conflicted or became invalid.
+    /// After `block` (whose transaction ids are `txids`, in order) was finalized and applied to
+    /// `state`: drops included and conflicting transactions and revalidates the rest against
+    /// the new state. Returns the ids that left because they conflicted or became invalid.
     pub fn on_block(
         &mut self,
         block: &Block,
+        txids: &[Hash],
         state: &LedgerState,
         params: &ChainParams,
     ) -> Vec<Hash> {
         let mut dropped = Vec::new();
         let mut spent_by_block = HashSet::new();
-        for tx in &block.txs {
-            let id = tx.txid();
-            if self.entries.contains_key(&id) {
-                self.remove_entry(&id);
+        for (tx, id) in block.txs.iter().zip(txids) {
+            if self.entries.contains_key(id) {
+                self.remove_entry(id);
             }
             for i in &tx.inputs {
                 spent_by_block.insert(i.prev);

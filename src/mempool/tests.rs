@@ -189,8 +189,8 @@ fn block_removes_included_and_conflicting() {
         .unwrap();
     // The chain finalizes a different spend of outs[0].
     let winner = spend(&chain, outs[0].0, outs[0].1, 2_000);
-    let (block, _, _) = chain.next_block(vec![winner]).unwrap();
-    let dropped = p.on_block(&block, &chain.state, &chain.genesis.params);
+    let (block, _, fx) = chain.next_block(vec![winner]).unwrap();
+    let dropped = p.on_block(&block, &fx.txids, &chain.state, &chain.genesis.params);
     assert_eq!(dropped, vec![mine_id]);
     assert!(p.contains(&kept_id));
     assert_eq!(p.len(), 1);
@@ -248,8 +248,8 @@ proptest! {
                 }
                 Op::Block { take } => {
                     let (txs, _) = p.select(usize::MAX, take);
-                    let (block, _, _) = chain.next_block(txs).unwrap();
-                    p.on_block(&block, &chain.state, &chain.genesis.params);
+                    let (block, _, fx) = chain.next_block(txs).unwrap();
+                    p.on_block(&block, &fx.txids, &chain.state, &chain.genesis.params);
                     for id in p.txids() {
                         let e = p.get(&id).unwrap();
                         for i in &e.tx.inputs {

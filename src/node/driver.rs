@@ -726,10 +726,8 @@ impl Driver {
     fn admit_batch(&mut self, txs: Vec<(Transaction, Source)>) -> Vec<Result<Hash, MempoolError>> {
         let chain_id = self.spec.genesis.params.chain_id;
         let started = Instant::now();
-        let fresh: Vec<bool> = txs
-            .iter()
-            .map(|(t, _)| !self.mempool.contains(&t.txid()))
-            .collect();
+        let ids: Vec<Hash> = txs.iter().map(|(t, _)| t.txid()).collect();
+        let fresh: Vec<bool> = ids.iter().map(|id| !self.mempool.contains(id)).collect();
         // Signatures are the expensive part: verify only new transactions, on all cores.
         let to_check: Vec<&Transaction> = txs
             .iter()
@@ -741,7 +739,7 @@ impl Driver {
             tokio::task::block_in_place(|| batch_verify_txs(&to_check, &chain_id)).into_iter();
         let now = Instant::now();
         let mut out = Vec::with_capacity(txs.len());
-        for ((tx, src), fresh) in txs.into_iter().zip(fresh) {
+        for (((tx, src), fresh), txid) in txs.into_iter().zip(fresh).zip(ids) {
             if !fresh {
                 out.push(Err(MempoolError::AlreadyKnown));
                 continue;
@@ -756,7 +754,7 @@ impl Driver {
             let relay = tx.clone();
             let r = self
                 .mempool
-                .insert_verified(tx, &self.state, &self.spec.genesis.params, now);
+                .insert_verified(tx, txid, &self.state, &self.spec.genesis.params, now);
             match (&r, src) {
                 (Ok(_), Source::Peer(p)) => self.p2p.broadcast_except(p, Message::Tx(relay)),
                 (Ok(_), Source::Local) => self.p2p.broadcast(Message::Tx(relay)),
@@ -1127,7 +1125,7 @@ impl Driver {
         let t = Instant::now();
         let dropped = self
             .mempool
-            .on_block(&block, &self.state, &self.spec.genesis.params);
+            .on_block(&block, &fx.txids, &self.state, &self.spec.genesis.params);
         tracing::debug!(target: "perf", pool = self.mempool.len(), ms = t.elapsed().as_secs_f64() * 1e3, "mempool after block");
         if !dropped.is_empty() {
             tracing::debug!(target: "mempool", n = dropped.len(), "dropped conflicting or invalid transactions");

@@ -4,7 +4,7 @@
 
 use crate::ledger::{BlockEffects, LedgerState};
 use crate::storage::{BlockCommit, Storage};
-use crate::types::{Amount, Block, CommitCertificate, Hash, OutPoint, Transaction};
+use crate::types::{Amount, Block, CommitCertificate, Hash, OutPoint};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -75,7 +75,7 @@ fn commit_done(job: CommitJob, result: Result<(Duration, Duration), String>) -> 
         height: job.block.header.height,
         hash: job.fx.block_hash,
         time_ms: job.block.header.time_ms,
-        txids: Arc::new(job.block.txs.iter().map(Transaction::txid).collect()),
+        txids: Arc::new(job.fx.txids.clone()),
         spent: Arc::new(job.fx.spent.iter().map(|(o, _)| *o).collect()),
         round: job.round,
         result,

@@ -654,10 +654,10 @@ fn write_block(batch: &mut sled::Batch, c: &BlockCommit<'_>) {
     batch.insert(keys::key(Table::Block, &h), block.to_bytes());
     batch.insert(keys::key(Table::Cert, &h), cert.to_bytes());
     batch.insert(keys::key(Table::BlockIndex, &fx.block_hash.0), &h[..]);
-    for (i, tx) in block.txs.iter().enumerate() {
+    for (i, txid) in fx.txids.iter().enumerate() {
         let mut loc = h.to_vec();
         loc.extend_from_slice(&(i as u32).to_be_bytes());
-        batch.insert(keys::key(Table::TxIndex, &tx.txid().0), loc);
+        batch.insert(keys::key(Table::TxIndex, &txid.0), loc);
     }
     let count = utxo_count_before + fx.created.len() as u64 - fx.spent.len() as u64;
     batch.insert(keys::key(Table::Meta, META_UTXO_COUNT), count.to_bytes());
