@@ -195,7 +195,8 @@ fn bench_mempool(c: &mut Criterion, f: &Fixture) {
                 let now = std::time::Instant::now();
                 for tx in txs {
                     let id = tx.txid();
-                    pool.insert_verified(tx, id, &f.before, params, now).unwrap();
+                    pool.insert_verified(tx, id, &f.before, params, now)
+                        .unwrap();
                 }
                 pool
             },

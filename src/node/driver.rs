@@ -752,9 +752,9 @@ impl Driver {
                 continue;
             }
             let relay = tx.clone();
-            let r = self
-                .mempool
-                .insert_verified(tx, txid, &self.state, &self.spec.genesis.params, now);
+            let r =
+                self.mempool
+                    .insert_verified(tx, txid, &self.state, &self.spec.genesis.params, now);
             match (&r, src) {
                 (Ok(_), Source::Peer(p)) => self.p2p.broadcast_except(p, Message::Tx(relay)),
                 (Ok(_), Source::Local) => self.p2p.broadcast(Message::Tx(relay)),
@@ -1123,9 +1123,9 @@ impl Driver {
         self.uncommitted.push_back(fx.clone());
         self.tip_cert = cert;
         let t = Instant::now();
-        let dropped = self
-            .mempool
-            .on_block(&block, &fx.txids, &self.state, &self.spec.genesis.params);
+        let dropped =
+            self.mempool
+                .on_block(&block, &fx.txids, &self.state, &self.spec.genesis.params);
         tracing::debug!(target: "perf", pool = self.mempool.len(), ms = t.elapsed().as_secs_f64() * 1e3, "mempool after block");
         if !dropped.is_empty() {
             tracing::debug!(target: "mempool", n = dropped.len(), "dropped conflicting or invalid transactions");
