@@ -345,7 +345,7 @@ pub fn validate_block(
         return Err(BlockError::TooLarge(size));
     }
     let txids: Vec<Hash> = block.txs.iter().map(Transaction::txid).collect();
-    if crate::types::block::merkle_root(&txids) != h.merkle_root {
+    if block.merkle_root_with(&txids) != h.merkle_root {
         return Err(BlockError::MerkleRoot);
     }
     let (coinbase, rest) = block

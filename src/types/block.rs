@@ -65,10 +65,16 @@ impl Block {
 
     /// The merkle root this block's body commits to.
     pub fn compute_merkle_root(&self) -> Hash {
-        let leaves: Vec<Hash> = self
-            .txs
+        let txids: Vec<Hash> = self.txs.iter().map(Transaction::txid).collect();
+        self.merkle_root_with(&txids)
+    }
+
+    /// The merkle root for this block's transaction ids `txids` (in order), already computed:
+    /// the transactions, then the evidence.
+    pub fn merkle_root_with(&self, txids: &[Hash]) -> Hash {
+        let leaves: Vec<Hash> = txids
             .iter()
-            .map(Transaction::txid)
+            .copied()
             .chain(self.evidence.iter().map(Evidence::id))
             .collect();
         merkle_root(&leaves)
