@@ -1179,8 +1179,8 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         r.txs_submitted, r.txs_finalized, r.txs_rejected, r.mempool_full_retries
     );
     println!(
-        "  throughput  {:.0} finalized tx/s over {:.2} s",
-        r.finalized_tps, r.duration_s
+        "  throughput  {:.0} finalized tx/s over {:.2} s, at most {} in flight (--in-flight)",
+        r.finalized_tps, r.duration_s, r.in_flight_cap
     );
     println!(
         "  finality    p50 {:.0} ms  p90 {:.0} ms  p99 {:.0} ms  max {:.0} ms",
