@@ -1,6 +1,7 @@
 //! Criterion micro-benchmarks of the foundation: signature verification (single and batch),
 //! transaction validation, block validation + apply (1,000 transactions), encoding and decoding,
-//! and the durable commit of a 1,000-transaction block.
+//! the durable commit of a 1,000-transaction block, a 100,000-UTXO state snapshot, and opening a
+//! database that replays 10 blocks after its snapshot.
 //!
 //! `cargo bench --bench core` (add `-- --quick` for a fast pass).
 
@@ -163,7 +164,92 @@ fn bench_storage(c: &mut Criterion, f: &Fixture) {
                 .unwrap()
         })
     });
+    // A state snapshot of 100,000 UTXOs (what the node writes now and then, and at shutdown).
+    let big = state_with_utxos(&f.before, 100_000);
+    g.throughput(Throughput::Elements(big.utxo_count() as u64));
+    g.bench_function("write_snapshot_100k_utxos", |b| {
+        b.iter(|| storage.write_snapshot(&big).unwrap())
+    });
     g.finish();
+    bench_open_replay(c);
+}
+
+/// `state` plus `n` made-up UTXOs (for snapshot sizes only: not a state any chain reached).
+fn state_with_utxos(state: &LedgerState, n: u32) -> LedgerState {
+    let (_, template) = state.utxos().next().map(|(o, u)| (*o, *u)).unwrap();
+    let created = (0..n)
+        .map(|i| {
+            let txid = Hash::of(timecoin::types::Domain::Tx, &i.to_le_bytes());
+            (timecoin::types::OutPoint { txid, index: 0 }, template)
+        })
+        .collect();
+    let mut big = state.clone();
+    big.apply(
+        &BlockEffects {
+            height: state.height,
+            block_hash: state.tip_hash,
+            created,
+            validators: state.tip_validators.clone(),
+            ..Default::default()
+        },
+        state.tip_time_ms,
+    );
+    big
+}
+
+/// Opening a database whose state snapshot is 10 blocks of 1,000 transfers behind its tip: the
+/// replay a node does at start after a crash. Each iteration opens a fresh copy.
+fn bench_open_replay(c: &mut Criterion) {
+    const BLOCKS: usize = 10;
+    const TXS: usize = 1_000;
+    let src = tempfile::tempdir().unwrap();
+    let mut chain = TestChain::devnet(4);
+    {
+        let (storage, _) = Storage::open(src.path(), &chain.genesis).unwrap();
+        let split: Vec<Transaction> = (0..100).map(|_| chain.transfer(31).unwrap()).collect();
+        let commit = |chain: &mut TestChain, txs: Vec<Transaction>| {
+            let before = chain.state.clone();
+            let (b, cert, fx) = chain.next_block(txs).unwrap();
+            storage.commit_block(&b, &cert, &fx, &before).unwrap();
+        };
+        commit(&mut chain, split);
+        storage.write_snapshot(&chain.state).unwrap();
+        for _ in 0..BLOCKS {
+            let txs: Vec<Transaction> = (0..TXS).map(|_| chain.transfer(2).unwrap()).collect();
+            commit(&mut chain, txs);
+        }
+    }
+    let mut g = c.benchmark_group("storage");
+    g.throughput(Throughput::Elements((BLOCKS * TXS) as u64));
+    g.bench_function(format!("open_replay_{BLOCKS}_blocks_of_{TXS}"), |b| {
+        b.iter_batched(
+            || {
+                let copy = tempfile::tempdir().unwrap();
+                copy_dir(src.path(), copy.path());
+                copy
+            },
+            |copy| {
+                let (_, state) = Storage::open(copy.path(), &chain.genesis).unwrap();
+                assert_eq!(state.height, chain.state.height);
+                copy
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
 }
 
 /// Mempool admission of the block's 1,000 transfers into an empty pool, with full validation
