@@ -106,13 +106,7 @@ fn crash_child() {
         let txs = transfers(&chain, n);
         let before = chain.state.clone();
         let (block, cert, fx) = chain.next_block(txs).unwrap();
-        let commit = BlockCommit {
-            block: &block,
-            cert: &cert,
-            fx: &fx,
-            supply_before: before.supply,
-            utxo_count_before: before.utxo_count() as u64,
-        };
+        let commit = BlockCommit::on(&block, &cert, &fx, &before);
         // Every fifth block carries a state snapshot, as the node's writer does now and then;
         // every seventh state is snapshotted on its own after the commit.
         let h = block.header.height;

@@ -186,27 +186,29 @@ fn check_masternode_kind(
             Ok(())
         }
         TxKind::MasternodeUpdate(u) => {
-            let m = state
-                .masternode(&u.collateral)
-                .ok_or_else(|| TxError::Masternode("no masternode with this collateral".into()))?;
-            if m.owner != u.owner {
-                return Err(TxError::Masternode("not the masternode owner".into()));
-            }
+            owned_masternode(state, &u.collateral, &u.owner)?;
             if u.p2p_addr.is_empty() {
                 return Err(TxError::Masternode("empty p2p address".into()));
             }
             Ok(())
         }
-        TxKind::MasternodeExit(x) => {
-            let m = state
-                .masternode(&x.collateral)
-                .ok_or_else(|| TxError::Masternode("no masternode with this collateral".into()))?;
-            if m.owner != x.owner {
-                return Err(TxError::Masternode("not the masternode owner".into()));
-            }
-            Ok(())
-        }
+        TxKind::MasternodeExit(x) => owned_masternode(state, &x.collateral, &x.owner).map(|_| ()),
     }
+}
+
+/// The masternode registered with `collateral`, if `owner` owns it.
+fn owned_masternode<'s>(
+    state: &'s LedgerState,
+    collateral: &OutPoint,
+    owner: &PublicKey,
+) -> Result<&'s MasternodeEntry, TxError> {
+    let m = state
+        .masternode(collateral)
+        .ok_or_else(|| TxError::Masternode("no masternode with this collateral".into()))?;
+    if m.owner != *owner {
+        return Err(TxError::Masternode("not the masternode owner".into()));
+    }
+    Ok(m)
 }
 
 /// Full validation of a loose transaction for inclusion at `height`.

@@ -363,35 +363,7 @@ impl Storage {
         fx: &BlockEffects,
         state_before: &LedgerState,
     ) -> Result<std::time::Duration, StorageError> {
-        self.commit_block_parts(
-            block,
-            cert,
-            fx,
-            state_before.supply,
-            state_before.utxo_count() as u64,
-        )
-    }
-
-    /// Like [`Storage::commit_block`], with the supply and UTXO count before the block given
-    /// directly (the storage writer commits while the in-memory state has moved on).
-    pub fn commit_block_parts(
-        &self,
-        block: &Block,
-        cert: &CommitCertificate,
-        fx: &BlockEffects,
-        supply_before: Amount,
-        utxo_count_before: u64,
-    ) -> Result<std::time::Duration, StorageError> {
-        self.commit_blocks(
-            &[BlockCommit {
-                block,
-                cert,
-                fx,
-                supply_before,
-                utxo_count_before,
-            }],
-            None,
-        )
+        self.commit_blocks(&[BlockCommit::on(block, cert, fx, state_before)], None)
     }
 
     /// Persists consecutive finalized blocks (oldest first) and all their effects in one atomic
@@ -579,16 +551,7 @@ impl Storage {
                 }
             };
             let mut batch = sled::Batch::default();
-            write_block(
-                &mut batch,
-                &BlockCommit {
-                    block: &block,
-                    cert: &cert,
-                    fx: &fx,
-                    supply_before: state.supply,
-                    utxo_count_before: state.utxo_count() as u64,
-                },
-            );
+            write_block(&mut batch, &BlockCommit::on(&block, &cert, &fx, &state));
             s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
             state.apply(&fx, block.header.time_ms);
         }
@@ -643,6 +606,24 @@ pub struct BlockCommit<'a> {
     pub supply_before: Amount,
     /// UTXO count before the block.
     pub utxo_count_before: u64,
+}
+
+impl<'a> BlockCommit<'a> {
+    /// The commit of `block`, validated against `state_before` (the state it applies to).
+    pub fn on(
+        block: &'a Block,
+        cert: &'a CommitCertificate,
+        fx: &'a BlockEffects,
+        state_before: &LedgerState,
+    ) -> BlockCommit<'a> {
+        BlockCommit {
+            block,
+            cert,
+            fx,
+            supply_before: state_before.supply,
+            utxo_count_before: state_before.utxo_count() as u64,
+        }
+    }
 }
 
 /// Adds a block, its certificate, its indexes and the new tip, supply and UTXO count to `batch`

@@ -183,14 +183,8 @@ fn state_is_the_snapshot_plus_the_blocks_after_it() {
     let txs: Vec<Transaction> = (0..3).filter_map(|_| chain.transfer(2)).collect();
     let before = chain.state.clone();
     let (b, c, fx) = chain.next_block(txs).unwrap();
-    let commit = BlockCommit {
-        block: &b,
-        cert: &c,
-        fx: &fx,
-        supply_before: before.supply,
-        utxo_count_before: before.utxo_count() as u64,
-    };
-    s.commit_blocks(&[commit], Some(&chain.state)).unwrap();
+    s.commit_blocks(&[BlockCommit::on(&b, &c, &fx, &before)], Some(&chain.state))
+        .unwrap();
     drop(s);
     let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
     same_state(&state, &chain.state);
