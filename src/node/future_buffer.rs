@@ -106,3 +106,60 @@ impl FutureBuffer {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Hash, SecretKey, Vote, VoteKind};
+
+    fn vote(key: &SecretKey, height: u64, round: u32) -> Message {
+        Message::Vote(Vote::new_signed(
+            Hash([1; 32]),
+            height,
+            round,
+            VoteKind::Prevote,
+            None,
+            key,
+        ))
+    }
+
+    #[test]
+    fn one_peer_cannot_fill_the_buffer() {
+        let (a, b) = (
+            SecretKey::from_seed(&[1; 32]),
+            SecretKey::from_seed(&[2; 32]),
+        );
+        let (pa, pb) = (a.public(), b.public());
+        let mut buf = FutureBuffer::default();
+        let per_msg = crate::p2p::heap::message_bytes(&vote(&a, 5, 0));
+        let mut taken = 0;
+        for r in 0..(PEER_BYTES / per_msg + 10) as u32 {
+            if buf.push(pa, vote(&a, 5, r)).is_ok() {
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, PEER_BYTES / per_msg);
+        assert_eq!(buf.push(pa, vote(&a, 5, u32::MAX)), Err(Refused::Full));
+        // Another peer still has its share.
+        assert_eq!(buf.push(pb, vote(&b, 5, 0)), Ok(()));
+    }
+
+    #[test]
+    fn duplicates_are_refused_and_heights_are_taken_in_order() {
+        let k = SecretKey::from_seed(&[1; 32]);
+        let p = k.public();
+        let mut buf = FutureBuffer::default();
+        assert_eq!(buf.push(p, vote(&k, 5, 0)), Ok(()));
+        assert_eq!(buf.push(p, vote(&k, 5, 0)), Err(Refused::Duplicate));
+        assert_eq!(buf.push(p, vote(&k, 6, 0)), Ok(()));
+        assert_eq!(buf.push(p, vote(&k, 4, 0)), Ok(()));
+        assert!(buf.has_height(5));
+        let got = buf.take_height(5);
+        assert_eq!(got.len(), 1);
+        assert!(!buf.has_height(4), "older heights are dropped");
+        assert!(buf.has_height(6), "later heights are kept");
+        // What was taken can be buffered again (it is not remembered).
+        assert_eq!(buf.push(p, vote(&k, 5, 0)), Ok(()));
+        assert_eq!(buf.push(p, Message::GetPeers), Err(Refused::NotConsensus));
+    }
+}

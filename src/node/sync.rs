@@ -191,6 +191,9 @@ mod tests {
             if let Some(p) = requested(a) {
                 asked.push(p);
                 s.sent(p, 11, now);
+                if p == honest {
+                    s.on_served(&p);
+                }
             }
             now += REQUEST_TIMEOUT + Duration::from_millis(1);
         }

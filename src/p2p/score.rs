@@ -38,7 +38,7 @@ impl Misbehaviour {
             Misbehaviour::InvalidBlock => 100,
             Misbehaviour::RateLimited => 20,
             Misbehaviour::Equivocation => 100,
-            Misbehaviour::UnservedClaim => 20,
+            Misbehaviour::UnservedClaim => 10,
         }
     }
 

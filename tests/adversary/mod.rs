@@ -270,6 +270,57 @@ impl Adversary {
             .count()
     }
 
+    /// The highest height the node announced to us (its Hello, then its `Status` messages).
+    pub fn node_height(&self) -> u64 {
+        let announced = self
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|m| match m {
+                Message::Status { height, .. } => Some(*height),
+                _ => None,
+            })
+            .max();
+        announced.unwrap_or(0).max(self.hello.height)
+    }
+
+    /// One round of every attack of issue 12 that a stranger can mount, aimed at the height
+    /// after `tip`: junk proposals for this and the next height, strangers' votes and
+    /// evidence, a height lie, block range requests, unsolicited addresses (loopback only:
+    /// nothing outside this machine is ever named) and transactions spending nothing.
+    pub async fn barrage(&mut self, tip: u64, salt: u64) {
+        let h = tip + 1;
+        for (i, height) in [h, h + 1].into_iter().enumerate() {
+            let block = self.junk_block(height, (salt as u8).wrapping_add(i as u8));
+            let m = self.proposal((salt % 3) as u32, block);
+            self.send(&m).await;
+        }
+        for _ in 0..20 {
+            let k = SecretKey::generate();
+            let m = self.vote_by(&k, h, (salt % 2) as u32);
+            self.send(&m).await;
+        }
+        let m = self.evidence_by(&SecretKey::generate(), tip);
+        self.send(&m).await;
+        self.send(&Message::Status {
+            height: tip + 1_000_000 + salt,
+            tip: Hash([salt as u8; 32]),
+        })
+        .await;
+        for _ in 0..4 {
+            self.send(&Message::GetBlocks {
+                from: 1,
+                count: 128,
+            })
+            .await;
+        }
+        let addrs = (0..64)
+            .map(|p| format!("127.0.0.1:{}", 1 + (salt * 64 + p) % 1000))
+            .collect();
+        self.send(&Message::Peers(addrs)).await;
+    }
+
     /// A block for `height` that no ledger accepts (wrong parent, no coinbase), padded with
     /// `pad` bytes of evidence-free junk in the header's fields.
     pub fn junk_block(&self, height: u64, salt: u8) -> Block {
