@@ -37,7 +37,7 @@ const COEFFICIENT_BYTES: usize = 16;
 /// Whether `bytes` is the one encoding of the point it names: the 255-bit y is below p, and the
 /// sign bit is clear when x = 0 (y = 1 or y = p - 1), where both signs name the same point.
 /// Bytes only, no field arithmetic; says nothing about whether a point with that y exists.
-pub(crate) fn is_canonical_point_encoding(bytes: &[u8; 32]) -> bool {
+fn is_canonical_point_encoding(bytes: &[u8; 32]) -> bool {
     let sign = bytes[31] & 0x80 != 0;
     let mut y = *bytes;
     y[31] &= 0x7f;
@@ -49,7 +49,8 @@ pub(crate) fn is_canonical_point_encoding(bytes: &[u8; 32]) -> bool {
     !y_at_least_p && !(sign && (y_is_one || y_is_p_minus_one))
 }
 
-/// The point `bytes` names under rules (1) and (2): canonical, on the curve, not of small order.
+/// The point `bytes` names, if there is one and it is not of small order (rule 2); rule (1),
+/// canonicality, is the caller's check, made first.
 fn decode_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
     CompressedEdwardsY(*bytes)
         .decompress()

@@ -403,8 +403,65 @@ fn kind() -> impl Strategy<Value = Kind> {
     ]
 }
 
+/// The cofactored combination itself accepts batches with torsion in R and in A, every time:
+/// such batches never need the fallback to single checks (a cofactorless combination would
+/// fail about half of them, and the fallback would hide that behind the right verdicts).
+#[test]
+fn combination_accepts_valid_batches_with_torsion_without_falling_back() {
+    let mut rng = rng(7);
+    let key = SecretKey::from_seed(&[0x44; 32]);
+    for round in 0..32u64 {
+        let mut items: Vec<Item> = (0..6).map(|_| honest(rng.gen())).collect();
+        for order in [2, 4, 8] {
+            let msg = format!("round {round} order {order}").into_bytes();
+            let sig = sign_with_torsion_r(&key, &msg, &torsion_point(order), round);
+            items.push(Item {
+                msg: msg.clone(),
+                sig,
+                key: key.public(),
+            });
+            let (tkey, tsig) = sign_with_torsion_key(round, &torsion_point(order), &msg);
+            items.push(Item {
+                msg,
+                sig: tsig,
+                key: tkey,
+            });
+        }
+        let decoded: Vec<super::Decoded> = items
+            .iter()
+            .map(|i| super::Decoded::new(&i.msg, &i.sig, &i.key).unwrap())
+            .collect();
+        assert!(super::combination_holds(&decoded), "round {round}");
+    }
+}
+
+/// The byte-wise canonicality check agrees with decompressing and compressing again, on every
+/// non-canonical encoding there is and on the canonical small-order ones.
+#[test]
+fn byte_check_of_canonical_encodings_agrees_with_decompress_and_compress() {
+    let listed = non_canonical_encodings()
+        .into_iter()
+        .chain(small_order_encodings());
+    for e in listed {
+        assert_eq!(
+            super::is_canonical_point_encoding(&e),
+            decodes_canonically(&e),
+            "{e:02x?}"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// On random bytes that name a point, the byte-wise canonicality check agrees with
+    /// decompressing and compressing again.
+    #[test]
+    fn byte_check_agrees_with_decompress_and_compress_on_random_points(bytes in any::<[u8; 32]>()) {
+        if CompressedEdwardsY(bytes).decompress().is_some() {
+            prop_assert_eq!(super::is_canonical_point_encoding(&bytes), decodes_canonically(&bytes));
+        }
+    }
 
     /// Random batches mixing honest, tampered, torsion-shifted, small-order and non-canonical
     /// items: every item's batch verdict is its single verdict, and the rule's verdict.
