@@ -3,17 +3,17 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use timecoin::p2p::message::{Hello, ROLE_DIALER};
+use timecoin::p2p::message::{Hello, ROLE_DIALER, ROLE_LISTENER};
 use timecoin::p2p::{
     frame, tls, InboundMessage, MemoryPeerStore, Message, P2pConfig, P2pHandle, PeerStore,
 };
 use timecoin::types::encoding::Encode;
 use timecoin::types::{Hash, Network, SecretKey, Transaction, Vote, VoteKind};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::client::TlsStream;
 use tokio_util::sync::CancellationToken;
@@ -186,7 +186,10 @@ pub fn is_tx(n: u64) -> impl Fn(&Message) -> bool {
 
 /// A TLS client that accepts any certificate, as an attacker would use.
 pub async fn raw_tls(addr: SocketAddr) -> TlsStream<TcpStream> {
-    let tcp = TcpStream::connect(addr).await.unwrap();
+    tls_over(TcpStream::connect(addr).await.unwrap()).await
+}
+
+async fn tls_over(tcp: TcpStream) -> TlsStream<TcpStream> {
     tokio_rustls::TlsConnector::from(tls::client_config().unwrap())
         .connect(tls::server_name(), tcp)
         .await
@@ -205,7 +208,39 @@ pub async fn raw_peer(
     chain_id: Hash,
     exporter_override: Option<[u8; 32]>,
 ) -> (TlsStream<TcpStream>, Option<Hello>) {
-    let mut s = raw_tls(addr).await;
+    let s = raw_tls(addr).await;
+    hello_as_dialer(s, key, chain_id, exporter_override).await
+}
+
+/// Like [`raw_peer`] (real exporter), from the local address `src` (an address of a network
+/// namespace made by [`in_netns`]); `None` if the node closes the connection before the TLS
+/// handshake is done.
+pub async fn raw_peer_from(
+    src: IpAddr,
+    addr: SocketAddr,
+    key: &SecretKey,
+) -> Option<(TlsStream<TcpStream>, Option<Hello>)> {
+    let sock = if src.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .unwrap();
+    sock.bind(SocketAddr::new(src, 0)).unwrap();
+    let tcp = sock.connect(addr).await.unwrap();
+    let s = tokio_rustls::TlsConnector::from(tls::client_config().unwrap())
+        .connect(tls::server_name(), tcp)
+        .await
+        .ok()?;
+    Some(hello_as_dialer(s, key, chain(), None).await)
+}
+
+async fn hello_as_dialer(
+    mut s: TlsStream<TcpStream>,
+    key: &SecretKey,
+    chain_id: Hash,
+    exporter_override: Option<[u8; 32]>,
+) -> (TlsStream<TcpStream>, Option<Hello>) {
     let exp = exporter_override.unwrap_or_else(|| exporter(&s));
     let h = Hello::new_signed(key, chain_id, &exp, ROLE_DIALER, String::new(), 0);
     send(&mut s, &Message::Hello(h)).await;
@@ -219,13 +254,13 @@ pub async fn raw_peer(
     (s, theirs)
 }
 
-pub async fn send(s: &mut TlsStream<TcpStream>, m: &Message) {
+pub async fn send<S: AsyncWrite + Unpin>(s: &mut S, m: &Message) {
     let _ = s.write_all(&frame::encode_frame(&m.to_bytes())).await;
     let _ = s.flush().await;
 }
 
 /// Reads frames until the connection closes (true) or the deadline passes (false).
-pub async fn closed_by_node(s: &mut TlsStream<TcpStream>) -> bool {
+pub async fn closed_by_node<S: AsyncRead + Unpin>(s: &mut S) -> bool {
     let end = tokio::time::Instant::now() + DEADLINE;
     loop {
         match tokio::time::timeout_at(end, frame::read_frame(s, 64 * 1024 * 1024)).await {
@@ -254,4 +289,118 @@ pub async fn good_peer_still_served(a: &TestNode, good: &TestNode, n: u64) {
     a.handle.broadcast(Message::Vote(vote(n)));
     let f = is_vote(n);
     wait_for("good peer receives broadcast", || good.count(&f) == 1).await;
+}
+
+/// Reads messages until one satisfies `want` (returned), the connection closes or the
+/// deadline passes (`None`).
+pub async fn read_until<S: AsyncRead + Unpin>(
+    s: &mut S,
+    want: impl Fn(&Message) -> bool,
+) -> Option<Message> {
+    let end = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match tokio::time::timeout_at(end, frame::read_frame(s, 64 * 1024 * 1024)).await {
+            Ok(Ok(b)) => match Message::decode(&b) {
+                Ok(m) if want(&m) => return Some(m),
+                _ => continue,
+            },
+            _ => return None,
+        }
+    }
+}
+
+/// A peer the node dials: a TLS listener on 127.0.0.1 that answers the Hello with `key`.
+pub struct RawListener {
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    _dir: tempfile::TempDir,
+}
+
+impl RawListener {
+    pub async fn bind() -> RawListener {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = tls::load_or_create_identity(dir.path()).unwrap();
+        RawListener {
+            listener: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            acceptor: tokio_rustls::TlsAcceptor::from(tls::server_config(cert, key).unwrap()),
+            _dir: dir,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap()
+    }
+
+    /// Accepts one connection and completes the handshake as the listener.
+    pub async fn accept(
+        &self,
+        key: &SecretKey,
+    ) -> (tokio_rustls::server::TlsStream<TcpStream>, Option<Hello>) {
+        let (tcp, _) = tokio::time::timeout(DEADLINE, self.listener.accept())
+            .await
+            .expect("the node dials the raw listener")
+            .unwrap();
+        let mut s = self.acceptor.accept(tcp).await.unwrap();
+        let exp = tls::exporter(&**s.get_ref().1).unwrap();
+        let theirs = match tokio::time::timeout(DEADLINE, frame::read_frame(&mut s, 4096)).await {
+            Ok(Ok(b)) => match Message::decode(&b) {
+                Ok(Message::Hello(h)) => Some(h),
+                _ => None,
+            },
+            _ => None,
+        };
+        let h = Hello::new_signed(key, chain(), &exp, ROLE_LISTENER, String::new(), 0);
+        send(&mut s, &Message::Hello(h)).await;
+        (s, theirs)
+    }
+}
+
+/// Environment variable set in the re-run of a test inside its own network namespace.
+const NETNS_ENV: &str = "TIMECOIN_TEST_NETNS";
+
+/// Non-loopback addresses of the network namespace made by [`in_netns`]: the first two share
+/// an IPv4 /16, the third is in another. They exist only inside that namespace.
+pub const NETNS_ADDRS: [&str; 3] = ["198.51.100.1", "198.51.100.2", "203.0.113.1"];
+
+/// Gives the test `name` non-loopback addresses without touching the host's network: unless
+/// already inside, re-runs this test binary (only `name`) in a new network namespace
+/// (`unshare --net`, root) with loopback up and a veth pair holding [`NETNS_ADDRS`], asserts
+/// that the run passed, and returns `false` (the caller returns: its body ran inside).
+/// Inside, returns `true` (the caller runs its body). Fails loudly when the namespace cannot
+/// be made: such a test never passes by skipping.
+pub fn in_netns(name: &str) -> bool {
+    if std::env::var_os(NETNS_ENV).is_some() {
+        return true;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let adds: String = NETNS_ADDRS
+        .iter()
+        .map(|a| format!("ip addr add {a}/32 dev tcv0 && "))
+        .collect();
+    let script = format!(
+        "ip link set lo up && ip link add tcv0 type veth peer name tcv1 && \
+         ip link set tcv0 up && ip link set tcv1 up && {adds} \
+         exec \"$0\" --exact {name} --nocapture --test-threads=1"
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--net", "--", "sh", "-c", &script])
+        .arg(&exe)
+        .env(NETNS_ENV, "1")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{name} needs `unshare` (util-linux) to make a network namespace: {e}")
+        });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("--- {name} inside its network namespace ---\n{stdout}{stderr}");
+    assert!(
+        out.status.success(),
+        "{name} failed inside its network namespace, or the namespace could not be made \
+         (this needs root, util-linux and iproute2 with veth; CI runs as root): {stderr}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "{name} did not run inside its network namespace"
+    );
+    false
 }
