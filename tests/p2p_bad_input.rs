@@ -350,3 +350,49 @@ async fn one_ip_cannot_hold_every_handshake_slot() {
     let h = a.handle.clone();
     wait_for("loopback peer accepted", || h.peer_count() == 1).await;
 }
+
+/// Established connections (not only handshakes): one IP gets `max_inbound_per_ip` slots, one
+/// /16 `max_inbound_per_group`, another /16 and loopback still get in. The first peers
+/// connect all at once, so the limits hold when handshakes finish together (not only when
+/// the listener can refuse at accept). Runs in its own network namespace (see `in_netns`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_ip_cannot_hold_every_inbound_slot() {
+    if !in_netns("one_ip_cannot_hold_every_inbound_slot") {
+        return;
+    }
+    let a = start_node(
+        78,
+        |c| {
+            c.listen = "0.0.0.0:0".parse().unwrap();
+            c.max_inbound_per_ip = 2;
+            c.max_inbound_per_group = 3;
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    let port = a.addr().port();
+    let target = std::net::SocketAddr::new(netns_ip(0), port);
+    let h = a.handle.clone();
+    let keys: Vec<SecretKey> = (0xC0..0xD0u8)
+        .map(|i| SecretKey::from_seed(&[i; 32]))
+        .collect();
+    let mut keys = keys.iter();
+    let mut held = Vec::new();
+    // (source address, peers connecting at once, inbound peers in all afterwards)
+    for (src, tries, total) in [(0, 5, 2), (1, 3, 3), (2, 3, 5)] {
+        let conns = (0..tries)
+            .filter_map(|_| keys.next())
+            .map(|k| raw_peer_from(netns_ip(src), target, k));
+        held.extend(futures::future::join_all(conns).await);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let n = h.peer_count();
+        println!("after {tries} peers from {}: {n} inbound", netns_ip(src));
+        assert_eq!(n, total, "per-IP and per-/16 inbound limits");
+    }
+    // Loopback is exempt: devnet peers share 127.0.0.1.
+    let good = node(79).await;
+    good.handle.connect(format!("127.0.0.1:{port}"));
+    wait_for("loopback peer accepted", || h.peer_count() == 6).await;
+    good_peer_still_served(&a, &good, 11).await;
+}

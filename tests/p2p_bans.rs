@@ -43,7 +43,7 @@ fn sled_bans_survive_reopen_and_expire() {
             until: SystemTime::now() + Duration::from_secs(1),
             reason: "short".into(),
         });
-        s.save_addr("203.0.113.9:24000");
+        s.save_addrs(&["203.0.113.9:24000".to_string()], &[]);
         db.flush().unwrap();
     }
     // Reopen after the short ban lapsed.

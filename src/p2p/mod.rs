@@ -1,6 +1,8 @@
 //! Peer-to-peer layer: TCP + TLS 1.3, a Hello that binds each node key to its TLS session,
 //! length-prefixed frames, gossip with per-peer deduplication, rate limits, misbehaviour scores
-//! with persisted timed bans, inbound/outbound limits and an address book.
+//! with persisted timed bans, inbound/outbound limits (inbound also per IP and per /16 or /64
+//! group, outbound spread across groups) and an address book filled only from replies to our
+//! own `GetPeers`, bucketed by source group and persisted in batches.
 //!
 //! [`start`] binds the listener and spawns the tasks; it returns a [`P2pHandle`] to send to
 //! peers and a bounded receiver of [`InboundMessage`]s for the node (consensus, transactions,
@@ -29,9 +31,12 @@
 //!
 //! Tracing targets: `p2p` (listener, dialer, bans), `p2p::peer` (per connection), `p2p::tls`.
 
+mod addr_book;
+mod exchange;
 pub mod frame;
 pub mod heap;
 pub mod message;
+mod netgroup;
 mod peer;
 pub mod score;
 pub mod store;
@@ -141,6 +146,17 @@ pub struct P2pConfig {
     pub max_inbound: usize,
     /// Most outbound connections (fixed peers are dialed regardless).
     pub max_outbound: usize,
+    /// Most established inbound connections from one IP address (loopback is exempt: every
+    /// devnet node shares 127.0.0.1).
+    pub max_inbound_per_ip: usize,
+    /// Most established inbound connections from one address group: an IPv4 /16 or an IPv6
+    /// /64 (loopback exempt). Filling every inbound slot then takes many networks, not one.
+    pub max_inbound_per_group: usize,
+    /// Most new addresses taken from one `Peers` reply to our `GetPeers`.
+    pub max_addrs_per_reply: usize,
+    /// Most address-book entries learned from one source group (the /16 or /64 of the peer
+    /// that told us); further ones replace that group's oldest, never another group's.
+    pub max_addrs_per_source: usize,
     /// Largest frame payload in bytes.
     pub max_frame: usize,
     /// Time allowed for TCP connect + TLS + Hello exchange.
@@ -176,7 +192,8 @@ pub struct P2pConfig {
 }
 
 impl P2pConfig {
-    /// A configuration with the defaults: 64 inbound, 16 outbound, 4 MiB frames, 10 s
+    /// A configuration with the defaults: 64 inbound (at most 4 per IP and 8 per /16 or /64),
+    /// 16 outbound, 32 addresses taken per `Peers` reply and 64 kept per source group, 4 MiB frames, 10 s
     /// handshake, 60 s idle timeout with pings every 10 s, 2,000 msgs/s (burst 4,000) and
     /// 32 MiB/s (burst 64 MiB) per peer, bans of 24 h at 100 points.
     pub fn new(
@@ -196,6 +213,10 @@ impl P2pConfig {
             fixed_peers: Vec::new(),
             max_inbound: 64,
             max_outbound: 16,
+            max_inbound_per_ip: 4,
+            max_inbound_per_group: 8,
+            max_addrs_per_reply: 32,
+            max_addrs_per_source: 64,
             max_frame: frame::DEFAULT_MAX_FRAME,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
@@ -282,6 +303,15 @@ pub async fn start(
             config.max_frame
         )));
     }
+    if config.max_inbound_per_ip == 0
+        || config.max_inbound_per_group == 0
+        || config.max_addrs_per_source == 0
+    {
+        return Err(P2pError::Config(
+            "max_inbound_per_ip, max_inbound_per_group and max_addrs_per_source must be at least 1"
+                .into(),
+        ));
+    }
     let (shared, rx) = peer::start(config, store, height, shutdown).await?;
     Ok((P2pHandle { shared }, rx))
 }
@@ -345,6 +375,12 @@ impl P2pHandle {
     /// Number of connected (handshaken) peers.
     pub fn peer_count(&self) -> usize {
         self.shared.peers.len()
+    }
+
+    /// Number of addresses in the address book (learned from peers' replies and Hellos, and
+    /// the seeds): what the dialer may pick from.
+    pub fn known_addresses(&self) -> usize {
+        self.shared.known_addresses()
     }
 
     /// The address the listener is bound to.

@@ -1,8 +1,11 @@
 //! The running p2p layer: shared state, listener, dialer, per-connection handshake and
 //! reader/writer tasks.
 
+use super::addr_book::{valid_addr, AddrBook, SharedBook, MAX_ADDR_BOOK};
+use super::exchange::{AddrExchange, PeersVerdict};
 use super::frame::{self, FrameError};
 use super::message::{self, gossip_key, Hello, Message, ROLE_DIALER, ROLE_LISTENER};
+use super::netgroup::{gossipable, Group, InboundLimiter};
 use super::score::{Misbehaviour, TokenBucket};
 use super::store::{BanEntry, PeerStore};
 use super::{tls, Direction, InboundMessage, P2pConfig, P2pError, PeerId, PeerInfo};
@@ -34,10 +37,6 @@ const HELLO_MAX_FRAME: usize = 1024;
 const MAX_CONSECUTIVE_DROPS: u32 = 1_024;
 /// A single frame write may take at most this long.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest backoff between dials of a fixed peer.
-const FIXED_BACKOFF_CAP: Duration = Duration::from_secs(30);
-/// Longest backoff between dials of other addresses.
-const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -79,6 +78,11 @@ impl SeenSet {
         true
     }
 }
+
+/// The dialer (a child module, so it shares this module's private state).
+#[path = "dialer.rs"]
+mod dialer;
+use dialer::{dial_loop, Backoff};
 
 type Frame = Arc<Vec<u8>>;
 
@@ -129,6 +133,7 @@ pub(crate) struct Peer {
     queued_bytes: Arc<AtomicUsize>,
     cancel: CancellationToken,
     known: Mutex<SeenSet>,
+    exchange: Mutex<AddrExchange>,
     bytes_in: AtomicU64,
     bytes_out: Arc<AtomicU64>,
     msgs_in: AtomicU64,
@@ -197,12 +202,6 @@ impl Peer {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Backoff {
-    failures: u32,
-    next: Instant,
-}
-
 /// State shared by all tasks and handles.
 pub(crate) struct Shared {
     cfg: P2pConfig,
@@ -211,7 +210,10 @@ pub(crate) struct Shared {
     advertised: String,
     pub(crate) peers: DashMap<PeerId, Arc<Peer>>,
     bans: Mutex<Vec<BanEntry>>,
-    book: Mutex<Vec<String>>,
+    book: Arc<SharedBook>,
+    /// Held from the inbound limit checks to the registration of a new peer, so that
+    /// handshakes finishing together cannot overshoot the limits.
+    admission: Mutex<()>,
     fixed: Mutex<Vec<String>>,
     self_addrs: Mutex<HashSet<String>>,
     addr_keys: DashMap<String, PeerId>,
@@ -263,8 +265,10 @@ pub(crate) async fn start(
     let (bans, addrs) = tokio::task::spawn_blocking(move || (st.load_bans(), st.load_addrs()))
         .await
         .unwrap_or_default();
-    let mut book = addrs;
-    book.truncate(super::store::MAX_ADDR_BOOK);
+    let network = cfg.network;
+    let book = AddrBook::loaded(MAX_ADDR_BOOK, cfg.max_addrs_per_source, addrs, |a| {
+        valid_addr(a) && gossipable(a, network)
+    });
     let (inbound_tx, inbound_rx) = mpsc::channel(cfg.inbound_queue.max(1));
     let (peers_tx, _) = watch::channel(Vec::new());
     let advertised = cfg
@@ -283,7 +287,8 @@ pub(crate) async fn start(
         advertised,
         peers: DashMap::new(),
         bans: Mutex::new(bans),
-        book: Mutex::new(book),
+        book: Arc::new(SharedBook::new(book)),
+        admission: Mutex::new(()),
         fixed: Mutex::new(fixed),
         self_addrs: Mutex::new(HashSet::new()),
         addr_keys: DashMap::new(),
@@ -313,6 +318,12 @@ pub(crate) async fn start(
     tokio::spawn(dial_loop(shared.clone()));
     tokio::spawn(snapshot_loop(shared.clone()));
     tokio::spawn(status_loop(shared.clone()));
+    tokio::spawn(
+        shared
+            .book
+            .clone()
+            .persist_loop(shared.store.clone(), shared.shutdown.clone()),
+    );
     Ok((shared, inbound_rx))
 }
 
@@ -497,42 +508,82 @@ impl Shared {
         self.dial_wake.notify_one();
     }
 
-    fn add_to_book(&self, addr: &str) {
-        if !valid_addr(addr) || addr == self.advertised || lock(&self.self_addrs).contains(addr) {
-            return;
-        }
-        {
-            let mut book = lock(&self.book);
-            if book.iter().any(|a| a == addr) {
-                return;
+    /// Adds up to `limit` new addresses told by `from` to the book, in `from`'s source
+    /// group; addresses this network does not gossip (see [`gossipable`]) and our own are
+    /// skipped. Returns how many were new.
+    fn learn_addrs(&self, from: &Peer, addrs: Vec<String>, limit: usize) -> usize {
+        let source = Group::of_ip(from.addr.ip());
+        let self_addrs = lock(&self.self_addrs).clone();
+        let keep = |a: &String| {
+            valid_addr(a)
+                && gossipable(a, self.cfg.network)
+                && *a != self.advertised
+                && !self_addrs.contains(a)
+        };
+        self.book.update(|b| {
+            let mut added = 0;
+            for a in addrs.iter().filter(|a| keep(a)) {
+                if added >= limit {
+                    break;
+                }
+                added += usize::from(b.insert(a, source.clone()));
             }
-            if book.len() >= super::store::MAX_ADDR_BOOK {
-                book.remove(0);
-            }
-            book.push(addr.to_owned());
-        }
-        let store = self.store.clone();
-        let a = addr.to_owned();
-        tokio::task::spawn_blocking(move || store.save_addr(&a));
+            added
+        })
     }
 
+    /// A `Peers` message from `p`: taken only as the reply to our `GetPeers`.
+    fn on_peers(&self, p: &Peer, addrs: Vec<String>) {
+        let verdict = lock(&p.exchange).on_peers();
+        match verdict {
+            PeersVerdict::Take => {
+                let n = self.learn_addrs(p, addrs, self.cfg.max_addrs_per_reply);
+                tracing::debug!(target: "p2p::peer", peer = %p.id.short(), "learned {n} addresses");
+            }
+            PeersVerdict::Ignore => {
+                tracing::debug!(target: "p2p::peer", peer = %p.id.short(), "ignoring unsolicited addresses");
+            }
+            PeersVerdict::Offence => self.report_peer(p, Misbehaviour::UnsolicitedAddrs),
+        }
+    }
+
+    pub(crate) fn known_addresses(&self) -> usize {
+        self.book.read(AddrBook::len)
+    }
+
+    /// Addresses of connected peers (up to half the reply), then random book entries.
     fn peers_reply(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+        let mut out: HashSet<String> = HashSet::new();
         for e in self.addr_keys.iter() {
-            if self.peers.contains_key(e.value()) && out.len() < message::MAX_PEERS_REPLY / 2 {
-                out.push(e.key().clone());
+            if out.len() >= message::MAX_PEERS_REPLY / 2 {
+                break;
+            }
+            if self.peers.contains_key(e.value()) {
+                out.insert(e.key().clone());
             }
         }
-        let book = lock(&self.book);
-        for a in book.iter().rev() {
+        for a in self.book.read(|b| b.sample(message::MAX_PEERS_REPLY)) {
             if out.len() >= message::MAX_PEERS_REPLY {
                 break;
             }
-            if !out.contains(a) {
-                out.push(a.clone());
-            }
+            out.insert(a);
         }
-        out
+        out.into_iter().collect()
+    }
+
+    fn inbound_limiter(&self) -> InboundLimiter {
+        InboundLimiter {
+            per_ip: self.cfg.max_inbound_per_ip,
+            per_group: self.cfg.max_inbound_per_group,
+        }
+    }
+
+    fn inbound_ips(&self) -> Vec<IpAddr> {
+        self.peers
+            .iter()
+            .filter(|p| p.direction == Direction::Inbound)
+            .map(|p| p.addr.ip())
+            .collect()
     }
 
     fn outbound_count(&self) -> usize {
@@ -553,26 +604,6 @@ impl Shared {
         let mut v: Vec<PeerInfo> = self.peers.iter().map(|p| p.info()).collect();
         v.sort_by_key(|p| p.connected_since);
         v
-    }
-}
-
-/// Host:port of sane length; no DNS lookups here (they happen when dialing).
-fn valid_addr(a: &str) -> bool {
-    if a.is_empty() || a.len() > message::MAX_ADDR_LEN {
-        return false;
-    }
-    match a.parse::<SocketAddr>() {
-        Ok(sa) => sa.port() != 0 && !sa.ip().is_unspecified(),
-        Err(_) => match a.rsplit_once(':') {
-            Some((host, port)) => {
-                port.parse::<u16>().is_ok_and(|p| p != 0)
-                    && !host.is_empty()
-                    && host
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-            }
-            None => false,
-        },
     }
 }
 
@@ -618,6 +649,11 @@ async fn accept_loop(sh: Arc<Shared>, listener: TcpListener) {
         }
         if sh.inbound_count() >= sh.cfg.max_inbound {
             tracing::debug!(target: "p2p", "refusing {remote}: {} inbound peers (max_inbound)", sh.cfg.max_inbound);
+            continue;
+        }
+        // Checked again when the handshake is done; this saves the TLS work.
+        if let Err(why) = sh.inbound_limiter().admit(sh.inbound_ips(), remote.ip()) {
+            tracing::debug!(target: "p2p", "refusing {remote}: {why}");
             continue;
         }
         // One remote IP may not hold every handshake slot (loopback is exempt: all devnet
@@ -738,132 +774,6 @@ where
     Ok((tls, hello))
 }
 
-async fn dial_loop(sh: Arc<Shared>) {
-    for s in sh.cfg.seeds.clone() {
-        sh.add_to_book(&s);
-    }
-    loop {
-        let mut candidates: Vec<(String, bool)> =
-            lock(&sh.fixed).iter().map(|a| (a.clone(), true)).collect();
-        let outbound = sh.outbound_count() + lock(&sh.dialing).len();
-        if outbound < sh.cfg.max_outbound {
-            let mut others: Vec<String> = sh.cfg.seeds.clone();
-            others.extend(lock(&sh.book).iter().cloned());
-            use rand::seq::SliceRandom;
-            others.shuffle(&mut rand::thread_rng());
-            let room = sh.cfg.max_outbound - outbound;
-            candidates.extend(others.into_iter().take(room * 4).map(|a| (a, false)));
-        }
-        let now = Instant::now();
-        let mut started = 0usize;
-        let room = sh.cfg.max_outbound.saturating_sub(outbound);
-        for (addr, fixed) in candidates {
-            if !fixed && started >= room {
-                continue;
-            }
-            if addr == sh.advertised || lock(&sh.self_addrs).contains(&addr) {
-                continue;
-            }
-            if let Some(k) = sh.addr_keys.get(&addr).map(|k| *k) {
-                if sh.peers.contains_key(&k) {
-                    continue;
-                }
-            }
-            if lock(&sh.backoff).get(&addr).is_some_and(|b| b.next > now) {
-                continue;
-            }
-            if !lock(&sh.dialing).insert(addr.clone()) {
-                continue;
-            }
-            started += 1;
-            tokio::spawn(dial(sh.clone(), addr, fixed));
-        }
-        tokio::select! {
-            _ = sh.shutdown.cancelled() => break,
-            _ = sh.dial_wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-        }
-    }
-}
-
-fn record_failure(sh: &Shared, addr: &str, fixed: bool) {
-    let mut b = lock(&sh.backoff);
-    let e = b.entry(addr.to_owned()).or_insert(Backoff {
-        failures: 0,
-        next: Instant::now(),
-    });
-    e.failures = e.failures.saturating_add(1);
-    let cap = if fixed {
-        FIXED_BACKOFF_CAP
-    } else {
-        BACKOFF_CAP
-    };
-    let d = Duration::from_millis(500)
-        .saturating_mul(1u32 << e.failures.min(12))
-        .min(cap);
-    e.next = Instant::now() + d;
-}
-
-async fn dial(sh: Arc<Shared>, addr: String, fixed: bool) {
-    let res = tokio::time::timeout(sh.cfg.handshake_timeout, async {
-        let tcp = TcpStream::connect(addr.as_str())
-            .await
-            .map_err(|e| format!("connect failed: {e}"))?;
-        let remote = tcp.peer_addr().map_err(|e| e.to_string())?;
-        if sh.is_banned(remote.ip(), None) {
-            return Err(format!("{} is banned", remote.ip()));
-        }
-        let _ = tcp.set_nodelay(true);
-        let tls = sh
-            .connector
-            .connect(tls::server_name(), tcp)
-            .await
-            .map_err(|e| format!("TLS handshake failed: {e}"))?;
-        let exp = tls::exporter(&**tls.get_ref().1).map_err(|e| e.to_string())?;
-        let (tls, hello) = hello_exchange(&sh, TlsStream::Client(tls), exp, ROLE_DIALER).await?;
-        Ok::<_, String>((tls, hello, remote))
-    })
-    .await;
-    lock(&sh.dialing).remove(&addr);
-    match res {
-        Ok(Ok((tls, hello, remote))) => {
-            if hello.node_key == sh.local_id {
-                lock(&sh.self_addrs).insert(addr.clone());
-                lock(&sh.book).retain(|a| a != &addr);
-                tracing::info!(target: "p2p::peer", "{addr} is ourselves; not dialing it again");
-                return;
-            }
-            sh.addr_keys.insert(addr.clone(), hello.node_key);
-            lock(&sh.backoff).remove(&addr);
-            run_peer(
-                sh.clone(),
-                tls,
-                remote,
-                Direction::Outbound,
-                hello,
-                Some(addr.clone()),
-            )
-            .await;
-            // Allow a redial after a short pause.
-            lock(&sh.backoff).insert(
-                addr,
-                Backoff {
-                    failures: 0,
-                    next: Instant::now() + Duration::from_secs(1),
-                },
-            );
-        }
-        Ok(Err(reason)) => {
-            tracing::debug!(target: "p2p::peer", "dial {addr}: {reason}");
-            record_failure(&sh, &addr, fixed);
-        }
-        Err(_) => {
-            tracing::debug!(target: "p2p::peer", "dial {addr}: handshake timeout");
-            record_failure(&sh, &addr, fixed);
-        }
-    }
-}
-
 /// Registers the peer and runs its reader and writer until either ends.
 async fn run_peer(
     sh: Arc<Shared>,
@@ -883,10 +793,17 @@ async fn run_peer(
         return;
     }
     let is_fixed = dialed.as_ref().is_some_and(|a| lock(&sh.fixed).contains(a));
+    let admission = lock(&sh.admission);
     match direction {
         Direction::Inbound if sh.inbound_count() >= sh.cfg.max_inbound => {
             tracing::info!(target: "p2p::peer", "refusing {remote}: max_inbound reached");
             return;
+        }
+        Direction::Inbound => {
+            if let Err(why) = sh.inbound_limiter().admit(sh.inbound_ips(), remote.ip()) {
+                tracing::info!(target: "p2p::peer", peer = %id.short(), "refusing {remote}: {why}");
+                return;
+            }
         }
         Direction::Outbound if !is_fixed && sh.outbound_count() >= sh.cfg.max_outbound => {
             tracing::debug!(target: "p2p::peer", "dropping {remote}: max_outbound reached");
@@ -907,6 +824,7 @@ async fn run_peer(
         queued_bytes: Arc::new(AtomicUsize::new(0)),
         cancel: cancel.clone(),
         known: Mutex::new(SeenSet::new(PEER_KNOWN_CAP)),
+        exchange: Mutex::new(AddrExchange::new()),
         bytes_in: AtomicU64::new(0),
         bytes_out: Arc::new(AtomicU64::new(0)),
         msgs_in: AtomicU64::new(0),
@@ -955,6 +873,7 @@ async fn run_peer(
             }
         }
     }
+    drop(admission);
     tracing::info!(target: "p2p::peer", peer = %id.short(), "connected {direction:?} {remote} (height {})", hello.height);
     // Addresses: the peer's advertised listen address goes to the book.
     if let Some(a) = listen_addr_of(&hello.listen_addr, remote) {
@@ -965,7 +884,7 @@ async fn run_peer(
         {
             sh.addr_keys.insert(a.clone(), id);
         }
-        sh.add_to_book(&a);
+        sh.learn_addrs(&peer, vec![a], 1);
     }
     if let Some(a) = &dialed {
         sh.addr_keys.insert(a.clone(), id);
@@ -982,6 +901,7 @@ async fn run_peer(
         sh.cfg.max_frame,
     ));
     if direction == Direction::Outbound {
+        lock(&peer.exchange).asked();
         peer.enqueue(
             Arc::new(frame::encode_frame(&Message::GetPeers.to_bytes())),
             sh.max_queue_bytes(),
@@ -1231,17 +1151,15 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                 }
             }
             Message::GetPeers => {
-                let reply = Message::Peers(sh.peers_reply());
-                peer.enqueue(
-                    Arc::new(frame::encode_frame(&reply.to_bytes())),
-                    sh.max_queue_bytes(),
-                );
-            }
-            Message::Peers(addrs) => {
-                for a in addrs {
-                    sh.add_to_book(&a);
+                if lock(&peer.exchange).answer_get_peers() {
+                    let reply = Message::Peers(sh.peers_reply());
+                    peer.enqueue(
+                        Arc::new(frame::encode_frame(&reply.to_bytes())),
+                        sh.max_queue_bytes(),
+                    );
                 }
             }
+            Message::Peers(addrs) => sh.on_peers(peer, addrs),
             Message::Txs(txs) => {
                 // A batch is delivered to the node as individual transactions.
                 for tx in txs {

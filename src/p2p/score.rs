@@ -24,6 +24,8 @@ pub enum Misbehaviour {
     Equivocation,
     /// A claimed height (in `Status`) not served when asked for.
     UnservedClaim,
+    /// `Peers` messages nobody asked for, beyond the few forgiven.
+    UnsolicitedAddrs,
 }
 
 impl Misbehaviour {
@@ -39,6 +41,7 @@ impl Misbehaviour {
             Misbehaviour::RateLimited => 20,
             Misbehaviour::Equivocation => 100,
             Misbehaviour::UnservedClaim => 10,
+            Misbehaviour::UnsolicitedAddrs => 20,
         }
     }
 
@@ -54,6 +57,7 @@ impl Misbehaviour {
             Misbehaviour::RateLimited => "rate limit exceeded",
             Misbehaviour::Equivocation => "equivocation",
             Misbehaviour::UnservedClaim => "claimed height not served",
+            Misbehaviour::UnsolicitedAddrs => "unsolicited addresses",
         }
     }
 }

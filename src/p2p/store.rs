@@ -7,13 +7,11 @@
 
 use crate::types::encoding::{put, Decode, Encode, Reader};
 use crate::types::PublicKey;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Most entries the address book keeps.
-pub const MAX_ADDR_BOOK: usize = 1_000;
 
 /// One timed ban.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,21 +116,30 @@ pub trait PeerStore: Send + Sync {
     fn remove_ban(&self, ip: IpAddr);
     /// Known peer addresses.
     fn load_addrs(&self) -> Vec<String>;
-    /// Remembers a peer address (the book is bounded; the oldest entry makes room).
-    fn save_addr(&self, addr: &str);
+    /// Applies one batch of address-book changes: `added` are remembered, `removed`
+    /// forgotten. The p2p layer's address book decides what to keep (and bounds it); the
+    /// store mirrors it, in one write per call.
+    fn save_addrs(&self, added: &[String], removed: &[String]);
 }
 
 /// A store that forgets everything at exit (tests, ephemeral nodes).
 #[derive(Debug, Default)]
 pub struct MemoryPeerStore {
     bans: Mutex<HashMap<Vec<u8>, BanEntry>>,
-    addrs: Mutex<Vec<String>>,
+    addrs: Mutex<BTreeSet<String>>,
+    addr_writes: AtomicU64,
 }
 
 impl MemoryPeerStore {
     /// An empty store.
     pub fn new() -> MemoryPeerStore {
         MemoryPeerStore::default()
+    }
+
+    /// How many [`PeerStore::save_addrs`] calls this store has had: each would be one
+    /// blocking database write in a persistent store (tests bound disk work with it).
+    pub fn addr_writes(&self) -> u64 {
+        self.addr_writes.load(Ordering::Relaxed)
     }
 }
 
@@ -152,17 +159,16 @@ impl PeerStore for MemoryPeerStore {
         g.retain(|_, b| b.ip != ip);
     }
     fn load_addrs(&self) -> Vec<String> {
-        self.addrs.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let g = self.addrs.lock().unwrap_or_else(|e| e.into_inner());
+        g.iter().cloned().collect()
     }
-    fn save_addr(&self, addr: &str) {
+    fn save_addrs(&self, added: &[String], removed: &[String]) {
+        self.addr_writes.fetch_add(1, Ordering::Relaxed);
         let mut g = self.addrs.lock().unwrap_or_else(|e| e.into_inner());
-        if g.iter().any(|a| a == addr) {
-            return;
+        for a in removed {
+            g.remove(a);
         }
-        if g.len() >= MAX_ADDR_BOOK {
-            g.remove(0);
-        }
-        g.push(addr.to_owned());
+        g.extend(added.iter().cloned());
     }
 }
 
@@ -220,25 +226,17 @@ impl PeerStore for SledPeerStore {
             .collect()
     }
 
-    fn save_addr(&self, addr: &str) {
+    fn save_addrs(&self, added: &[String], removed: &[String]) {
         let now = to_secs(SystemTime::now()).to_le_bytes();
-        if !self.addrs.contains_key(addr).unwrap_or(false) && self.addrs.len() >= MAX_ADDR_BOOK {
-            // Evict the least recently seen entry.
-            let oldest = self
-                .addrs
-                .iter()
-                .filter_map(|i| i.ok())
-                .min_by_key(|(_, v)| {
-                    let mut r = Reader::new(v);
-                    r.u64().unwrap_or(0)
-                })
-                .map(|(k, _)| k);
-            if let Some(k) = oldest {
-                let _ = self.addrs.remove(k);
-            }
+        let mut batch = sled::Batch::default();
+        for a in removed {
+            batch.remove(a.as_bytes());
         }
-        if let Err(e) = self.addrs.insert(addr.as_bytes(), &now[..]) {
-            tracing::warn!(target: "p2p", "could not persist peer address {addr}: {e}");
+        for a in added {
+            batch.insert(a.as_bytes(), &now[..]);
+        }
+        if let Err(e) = self.addrs.apply_batch(batch) {
+            tracing::warn!(target: "p2p", "could not persist {} peer addresses: {e}", added.len());
         }
     }
 }
@@ -279,17 +277,18 @@ mod tests {
     }
 
     #[test]
-    fn memory_store_expires_and_bounds() {
+    fn memory_store_expires_and_mirrors_the_book() {
         let s = MemoryPeerStore::new();
         s.save_ban(&entry("10.0.0.1", None, 60));
         s.save_ban(&entry("10.0.0.2", None, -1));
         assert_eq!(s.load_bans().len(), 1);
         s.remove_ban("10.0.0.1".parse().unwrap());
         assert!(s.load_bans().is_empty());
-        for i in 0..(MAX_ADDR_BOOK + 10) {
-            s.save_addr(&format!("10.0.{}.{}:1", i / 256, i % 256));
-        }
-        assert_eq!(s.load_addrs().len(), MAX_ADDR_BOOK);
+        let addrs: Vec<String> = (0..10).map(|i| format!("10.0.0.{i}:1")).collect();
+        s.save_addrs(&addrs, &[]);
+        s.save_addrs(&[], &addrs[..4]);
+        assert_eq!(s.load_addrs(), addrs[4..]);
+        assert_eq!(s.addr_writes(), 2);
     }
 
     #[test]
@@ -303,9 +302,9 @@ mod tests {
         assert_eq!(loaded[0].node, e.node);
         assert_eq!(loaded[0].ip, e.ip);
         assert_eq!(to_secs(loaded[0].until), to_secs(e.until));
-        for i in 0..(MAX_ADDR_BOOK + 5) {
-            s.save_addr(&format!("10.1.{}.{}:1", i / 256, i % 256));
-        }
-        assert_eq!(s.load_addrs().len(), MAX_ADDR_BOOK);
+        let addrs: Vec<String> = (0..10).map(|i| format!("10.1.0.{i}:1")).collect();
+        s.save_addrs(&addrs, &[]);
+        s.save_addrs(&addrs[..1], &addrs[1..]);
+        assert_eq!(s.load_addrs(), addrs[..1]);
     }
 }
