@@ -115,7 +115,15 @@ async fn unsolicited_peers_flood_is_ignored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solicited_peers_reply_is_capped_per_peer() {
-    let a = start_node(92, |_| {}, Arc::new(MemoryPeerStore::new()), false).await;
+    // No outbound slots: the node dials only the raw listener (a fixed peer), never the
+    // addresses it learns.
+    let a = start_node(
+        92,
+        |c| c.max_outbound = 0,
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
     let cap = config(92, a.dir.path()).max_addrs_per_reply;
     let raw = RawListener::bind().await;
     a.handle.connect(raw.addr().to_string());
@@ -142,4 +150,40 @@ async fn solicited_peers_reply_is_capped_per_peer() {
     );
     // One unsolicited reply is not an offence: the honest-looking peer stays connected.
     assert_eq!(h.peer_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossiped_private_addresses_ignored_on_testnet_node() {
+    let a = start_node(
+        93,
+        |c| {
+            c.network = timecoin::types::Network::Testnet;
+            c.max_outbound = 0;
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    // The fixed peer on loopback is configured, not gossiped: it is dialed.
+    let raw = RawListener::bind().await;
+    a.handle.connect(raw.addr().to_string());
+    let (mut s, _) = raw.accept(&SecretKey::from_seed(&[0xF3; 32])).await;
+    assert!(read_until(&mut s, |m| matches!(m, Message::GetPeers))
+        .await
+        .is_some());
+    let local = [
+        "10.0.0.1:24000",
+        "192.168.1.1:24000",
+        "127.0.0.1:24000",
+        "169.254.0.1:24000",
+        "[fe80::1]:24000",
+        "[fd00::1]:24000",
+    ];
+    let mut reply: Vec<String> = local.map(String::from).into();
+    reply.push("8.8.8.8:24000".into());
+    send(&mut s, &Message::Peers(reply)).await;
+    let h = a.handle.clone();
+    wait_for("the public address taken", || h.known_addresses() == 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.known_addresses(), 1, "only the public address is kept");
 }
