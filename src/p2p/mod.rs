@@ -193,9 +193,9 @@ pub struct P2pConfig {
 
 impl P2pConfig {
     /// A configuration with the defaults: 64 inbound (at most 4 per IP and 8 per /16 or /64),
-    /// 16 outbound, 32 addresses taken per `Peers` reply and 64 kept per source group, 4 MiB frames, 10 s
-    /// handshake, 60 s idle timeout with pings every 10 s, 2,000 msgs/s (burst 4,000) and
-    /// 32 MiB/s (burst 64 MiB) per peer, bans of 24 h at 100 points.
+    /// 16 outbound, 32 addresses taken per `Peers` reply and 64 kept per source group, 4 MiB
+    /// frames, 10 s handshake, 60 s idle timeout with pings every 10 s, 2,000 msgs/s (burst
+    /// 4,000) and 32 MiB/s (burst 64 MiB) per peer, bans of 24 h at 100 points.
     pub fn new(
         network: Network,
         chain_id: Hash,
