@@ -120,8 +120,10 @@ async fn three_nodes_in_a_triangle_do_not_storm() {
     .await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     for i in 0..20 {
-        assert_eq!(b.count(is_vote(100 + i)), 1);
-        assert_eq!(c.count(is_vote(100 + i)), 1);
+        // A vote is delivered each time a peer sends it until the node relayed it itself
+        // (the node may have dropped an earlier copy unused): at most once per peer here.
+        assert!((1..=2).contains(&b.count(is_vote(100 + i))));
+        assert!((1..=2).contains(&c.count(is_vote(100 + i))));
         assert_eq!(b.count(is_tx(100 + i)), 1);
         assert_eq!(c.count(is_tx(100 + i)), 1);
         assert_eq!(a.count(is_vote(100 + i)), 0);
