@@ -2,11 +2,11 @@
 //! current height; turns network messages, local commands and timeouts into consensus inputs and
 //! carries out the consensus effects (sign, broadcast, schedule, decide -> commit -> report).
 
-use super::signer_store::SignerStore;
+use super::signer_store::{SignError, SignerStore};
 use super::snapshot::{LastVote, NodeSnapshot, RoundEnd, RoundTiming};
 use super::spec::NodeSpec;
 use super::storage_writer::{self, CommitDone, CommitJob, SnapshotSchedule};
-use crate::consensus::{DoubleSignGuard, Effect, Input, SignStep, Step, Tendermint};
+use crate::consensus::{DoubleSignGuard, Effect, Input, Step, Tendermint};
 use crate::ledger::{
     build_block, validate_block, BlockEffects, BlockError, LedgerState, SigPolicy,
 };
@@ -898,14 +898,13 @@ impl Driver {
                     block_hash,
                     &self.spec.node_key,
                 );
-                if !self.guard_allows(height, round, SignStep::Propose, p.signing_bytes()) {
-                    return vec![];
-                }
                 let msg = Message::Proposal {
                     proposal: p.clone(),
                     block,
                 };
-                self.signer.log(height, &msg);
+                if !self.guard_allows(&msg) {
+                    return vec![];
+                }
                 self.p2p.broadcast(msg);
                 let Some(run) = self.run.as_mut() else {
                     return vec![];
@@ -922,11 +921,11 @@ impl Driver {
                 block,
             } => {
                 let v = Vote::new_signed(chain_id, height, round, kind, block, &self.spec.node_key);
-                if !self.guard_allows(height, round, SignStep::from(kind), v.signing_bytes()) {
+                let msg = Message::Vote(v.clone());
+                if !self.guard_allows(&msg) {
                     return vec![];
                 }
-                self.signer.log(height, &Message::Vote(v.clone()));
-                self.p2p.broadcast(Message::Vote(v.clone()));
+                self.p2p.broadcast(msg);
                 self.last_votes.insert(v.voter, LastVote { height, round });
                 let Some(run) = self.run.as_mut() else {
                     return vec![];
@@ -997,24 +996,21 @@ impl Driver {
         }
     }
 
-    /// Records the signing intent durably; false if the guard refuses (it would double-sign).
-    fn guard_allows(
-        &mut self,
-        height: u64,
-        round: u32,
-        step: SignStep,
-        signing_hash: Hash,
-    ) -> bool {
-        match self.guard.authorize(height, round, step, signing_hash) {
-            Ok(state) => match self.signer.save_state(&state) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::error!(target: "consensus", "cannot persist signer state, not signing: {e}");
-                    false
-                }
-            },
-            Err(e) => {
-                tracing::warn!(target: "consensus", height, round, "refusing to sign: {e}");
+    /// Makes the own message `msg` and the signer state durable together; true if it may be
+    /// sent. False if the guard refuses (it would double-sign), or if the write failed: then
+    /// signing stops (a restart on a working disk resumes from what is on disk).
+    fn guard_allows(&mut self, msg: &Message) -> bool {
+        if self.halted {
+            return false;
+        }
+        match self.signer.authorize_and_persist(&mut self.guard, msg) {
+            Ok(()) => true,
+            Err(SignError::Refused(e)) => {
+                tracing::warn!(target: "consensus", "refusing to sign: {e}");
+                false
+            }
+            Err(e @ SignError::Store(_)) => {
+                self.halt(e.to_string());
                 false
             }
         }
@@ -1138,7 +1134,9 @@ impl Driver {
             .collect();
         self.evidence_pool
             .retain(|e| !banned.contains(&e.offender()));
-        self.signer.clear_wal_below(height + 1);
+        if let Err(e) = self.signer.clear_wal_below(height + 1) {
+            tracing::warn!(target: "consensus", "clearing the own-message log failed: {e}");
+        }
         let now = Instant::now();
         if let Some(run) = self.run.take() {
             let total = now.duration_since(run.started).as_millis() as u64;
