@@ -1134,9 +1134,6 @@ impl Driver {
             .collect();
         self.evidence_pool
             .retain(|e| !banned.contains(&e.offender()));
-        if let Err(e) = self.signer.clear_wal_below(height + 1) {
-            tracing::warn!(target: "consensus", "clearing the own-message log failed: {e}");
-        }
         let now = Instant::now();
         if let Some(run) = self.run.take() {
             let total = now.duration_since(run.started).as_millis() as u64;
@@ -1170,6 +1167,10 @@ impl Driver {
         };
         tracing::debug!(target: "perf", height = d.height, ms = total.as_secs_f64() * 1e3, flush_ms = flush.as_secs_f64() * 1e3, "storage commit");
         self.committed = (d.height, d.hash, d.time_ms);
+        // Only now that the block is durable: before, the WAL is what finishes it after a crash.
+        if let Err(e) = self.signer.clear_wal_below(d.height + 1) {
+            tracing::warn!(target: "consensus", "clearing the own-message log failed (retried after the next block): {e}");
+        }
         let ntx = d.txids.len().saturating_sub(1) as u64;
         self.snapshot.blocks_finalized += 1;
         self.snapshot.txs_finalized += ntx;

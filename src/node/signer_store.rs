@@ -320,4 +320,20 @@ mod tests {
             Err(SignerError::NotSignable(_))
         ));
     }
+
+    #[test]
+    fn clearing_keeps_the_height_not_yet_durable() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = SignerStore::new(db.open_tree("signer").unwrap());
+        let mut guard = DoubleSignGuard::default();
+        for h in 4..=6 {
+            let m = Message::Vote(vote(h, 0, VoteKind::Precommit, 1));
+            store.authorize_and_persist(&mut guard, &m).unwrap();
+        }
+        // Block 4 is durable, 5 is decided but still with the storage writer.
+        store.clear_wal_below(5).unwrap();
+        assert!(store.wal(4).is_empty());
+        assert_eq!(store.wal(5).len(), 1);
+        assert_eq!(store.wal(6).len(), 1);
+    }
 }
