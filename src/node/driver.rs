@@ -1000,7 +1000,8 @@ impl Driver {
     /// sent. False if the guard refuses (it would double-sign), or if the write failed: then
     /// signing stops (a restart on a working disk resumes from what is on disk).
     fn guard_allows(&mut self, msg: &Message) -> bool {
-        if self.halted {
+        // Consensus asks only a member with masternode mode on to sign; this is the backstop.
+        if self.halted || self.own_key().is_none() {
             return false;
         }
         match self.signer.authorize_and_persist(&mut self.guard, msg) {
