@@ -192,6 +192,29 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Starts this test binary as the child test `name` on the database in `db`, its stderr to
+/// `log`; returns it and its stdout lines.
+fn spawn_child(
+    name: &str,
+    db: &Path,
+    log: &Path,
+) -> (
+    std::process::Child,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--ignored"])
+        .env(DIR_ENV, db)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
 fn child_log(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
@@ -210,23 +233,13 @@ fn storage_survives_sigkill() {
     // The parent creates the database, so every child run is a restart.
     drop(Storage::open(&db, &chain.genesis).unwrap());
 
-    let exe = std::env::current_exe().unwrap();
     let mut replay = chain.genesis.state();
     let mut printed_total = 0usize;
     let mut max_printed = 0u64;
     let mut killed_before_first_commit = 0usize;
 
     for i in 0..iters {
-        let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child", "--nocapture", "--ignored"])
-            .env(DIR_ENV, &db)
-            .env("RUST_BACKTRACE", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut child, mut lines) = spawn_child("crash_child", &db, &log);
         let mut printed: Vec<u64> = Vec::new();
 
         // Let it commit a random number of blocks (0: kill it while it opens and recovers)...
@@ -428,19 +441,9 @@ fn signer_survives_sigkill() {
     let log: PathBuf = tmp.path().join("child.stderr");
     let chain = devnet();
     drop(Storage::open(&db, &chain.genesis).unwrap());
-    let exe = std::env::current_exe().unwrap();
     let mut max_printed: Option<(u64, u32, SignStep)> = None;
     for i in 0..iters {
-        let mut child = Command::new(&exe)
-            .args(["--exact", "signer_crash_child", "--nocapture", "--ignored"])
-            .env(DIR_ENV, &db)
-            .env("RUST_BACKTRACE", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut child, mut lines) = spawn_child("signer_crash_child", &db, &log);
         let parse = |l: &str| -> Option<(u64, u32, SignStep)> {
             let mut it = l.strip_prefix(SIGNED)?.split(' ');
             let h = it.next()?.parse().ok()?;
