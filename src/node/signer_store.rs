@@ -33,6 +33,10 @@ pub enum SignerError {
     /// The message is not an own vote or proposal (a caller bug).
     #[error("only votes and proposals are signed, not {0}")]
     NotSignable(&'static str),
+    /// The signer state does not name the message's slot and hash (a caller bug): storing both
+    /// would leave a WAL the state does not vouch for.
+    #[error("the signer state does not record the {0} being persisted")]
+    StateMismatch(&'static str),
 }
 
 /// Why an own message may not be sent.
@@ -145,6 +149,9 @@ impl<B: SignerBackend> SignerStore<B> {
     /// message must not be sent.
     pub fn persist_signed(&self, state: &SignerState, msg: &Message) -> Result<(), SignerError> {
         let (slot, what) = slot_of(msg)?;
+        if state.last != Some(slot) {
+            return Err(SignerError::StateMismatch(what));
+        }
         let mut batch = sled::Batch::default();
         batch.insert(STATE_KEY, state.to_bytes());
         batch.insert(wal_key(&slot), msg.to_bytes());
@@ -318,6 +325,10 @@ mod tests {
         assert!(matches!(
             store.persist_signed(guard.state(), &Message::Ping(1)),
             Err(SignerError::NotSignable(_))
+        ));
+        assert!(matches!(
+            store.persist_signed(guard.state(), &msgs[0]),
+            Err(SignerError::StateMismatch("vote"))
         ));
     }
 
