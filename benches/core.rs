@@ -1,4 +1,5 @@
-//! Criterion micro-benchmarks of the foundation: signature verification (single and batch),
+//! Criterion micro-benchmarks of the foundation: signature verification (single, batch, and a
+//! batch with one invalid item),
 //! transaction validation, block validation + apply (1,000 transactions), encoding and decoding,
 //! the durable commit of a 1,000-transaction block, a 100,000-UTXO state snapshot, and opening a
 //! database that replays 10 blocks after its snapshot.
@@ -80,6 +81,21 @@ fn bench_signatures(c: &mut Criterion) {
         b.iter(|| {
             let v = verify_batch(black_box(&items));
             assert!(v.iter().all(|ok| *ok));
+        })
+    });
+    // One bad item: the combination fails and every item is checked singly.
+    let mut bad = sigs.clone();
+    bad[63].0[40] ^= 1;
+    let items_one_bad: Vec<(&[u8], &Signature, &PublicKey)> = msgs
+        .iter()
+        .zip(&bad)
+        .zip(&pubs)
+        .map(|((m, s), k)| (&m.0[..], s, k))
+        .collect();
+    g.bench_function("verify_batch_64_one_invalid", |b| {
+        b.iter(|| {
+            let v = verify_batch(black_box(&items_one_bad));
+            assert_eq!(v.iter().filter(|ok| !**ok).count(), 1);
         })
     });
     g.finish();

@@ -377,16 +377,34 @@ impl Tendermint {
         round <= self.round.saturating_add(FUTURE_ROUNDS)
     }
 
+    /// Whether [`Input::Proposal`] would keep `p`: this chain and height, a round in the
+    /// window, `pol_round` below the round (Alg.1 L28) and signed by proposer(h, r). Needs no
+    /// signature check, so a driver asks first and does no validation work (and relays
+    /// nothing) for a proposal the instance would drop.
+    pub fn admits_proposal(&self, p: &Proposal) -> bool {
+        p.chain_id == self.chain_id
+            && p.height == self.height
+            && self.accepts_round(p.round)
+            && p.pol_round.is_none_or(|vr| vr < p.round)
+            && p.proposer == proposer(self.votes.validators(), self.height, p.round)
+    }
+
+    /// Whether [`Input::Vote`] would use `v`: this chain and height, a round in the window, a
+    /// voter in the validator set, and not a copy of a vote already held. Needs no signature
+    /// check, so a driver asks before verifying, storing or relaying a vote.
+    pub fn admits_vote(&self, v: &Vote) -> bool {
+        v.chain_id == self.chain_id
+            && v.height == self.height
+            && self.accepts_round(v.round)
+            && self.votes.validators().weight_of(&v.voter).is_some()
+            && self
+                .votes
+                .vote_of(v.round, v.kind, &v.voter)
+                .is_none_or(|held| held.block != v.block)
+    }
+
     fn on_proposal(&mut self, p: Proposal, valid: bool) {
-        if p.chain_id != self.chain_id || p.height != self.height || !self.accepts_round(p.round) {
-            return;
-        }
-        // Alg.1 L28 only admits vr < round; a proposal with vr >= round is malformed.
-        if p.pol_round.is_some_and(|vr| vr >= p.round) {
-            return;
-        }
-        // Proposals from anyone but proposer(h, r) are dropped.
-        if p.proposer != proposer(self.votes.validators(), self.height, p.round) {
+        if !self.admits_proposal(&p) {
             return;
         }
         let own = Some(p.proposer) == self.own_key;

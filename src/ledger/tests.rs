@@ -420,6 +420,59 @@ fn second_input_bad_signature_is_reported_at_its_index() {
     assert_eq!(check(&chain, &tx), Err(TxError::BadSignature(1)));
 }
 
+/// Issue 12: an input signature whose R carries a point of order 2 (s computed for that R) got
+/// a verdict that depended on the batch it was checked in. Now a two-input transaction gets the
+/// same verdict every time, and the same as a one-input transaction carrying such a signature.
+#[test]
+fn torsion_in_a_signature_r_gets_one_verdict_in_one_and_two_input_transactions() {
+    use super::validate::verify_tx_signatures;
+    use crate::types::ed25519_rule::craft::{sign_with_torsion_r, torsion_point};
+    let chain = TestChain::devnet(4);
+    let chain_id = chain.genesis.params.chain_id;
+    let utxos = owned(&chain, &chain.faucet);
+    let to_self = |amount: Amount| {
+        vec![TxOut {
+            amount,
+            address: addr(&chain.faucet),
+        }]
+    };
+    let torsion = torsion_point(2);
+    let shift_r = |mut tx: Transaction, input: usize| {
+        let msg = tx.signing_hash(&chain_id);
+        tx.inputs[input].signature = sign_with_torsion_r(&chain.faucet, &msg.0, &torsion, 12);
+        tx
+    };
+
+    let one = unsigned(
+        &chain.faucet,
+        &[utxos[0].0],
+        to_self(utxos[0].1),
+        TxKind::Transfer,
+    );
+    let one = shift_r(sign(&chain, one, &[&chain.faucet], None), 0);
+    let two = unsigned(
+        &chain.faucet,
+        &[utxos[0].0, utxos[1].0],
+        to_self(utxos[0].1),
+        TxKind::Transfer,
+    );
+    let two = shift_r(sign(&chain, two, &[&chain.faucet], None), 1);
+
+    let single_verdict = verify_tx_signatures(&one, &chain_id).is_ok();
+    for _ in 0..200 {
+        assert_eq!(
+            verify_tx_signatures(&one, &chain_id).is_ok(),
+            single_verdict
+        );
+        assert_eq!(
+            verify_tx_signatures(&two, &chain_id).is_ok(),
+            single_verdict
+        );
+    }
+    // Under the cofactored rule such a signature is valid.
+    assert!(single_verdict);
+}
+
 #[test]
 fn input_key_must_own_the_output() {
     let chain = TestChain::devnet(4);

@@ -2,10 +2,14 @@
 //! current height; turns network messages, local commands and timeouts into consensus inputs and
 //! carries out the consensus effects (sign, broadcast, schedule, decide -> commit -> report).
 
+use super::block_server::BlockServer;
+use super::evidence_pool::EvidencePool;
+use super::future_buffer::FutureBuffer;
 use super::signer_store::{SignError, SignerStore};
 use super::snapshot::{LastVote, NodeSnapshot, RoundEnd, RoundTiming};
 use super::spec::NodeSpec;
 use super::storage_writer::{self, CommitDone, CommitJob, SnapshotSchedule};
+use super::sync::{SyncAction, SyncTracker};
 use crate::consensus::{DoubleSignGuard, Effect, Input, Step, Tendermint};
 use crate::ledger::{
     build_block, validate_block, BlockEffects, BlockError, LedgerState, SigPolicy,
@@ -24,12 +28,10 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-/// Most blocks asked for in one range request.
-const SYNC_BATCH: u32 = 128;
-/// Bytes of blocks served in one reply.
-const SYNC_REPLY_BYTES: usize = 3 * 1024 * 1024;
-/// Consensus messages buffered for future heights.
-const MAX_BUFFERED: usize = 10_000;
+/// Bytes of proposed blocks kept for the running height beyond those of its current round
+/// (a byzantine proposer of a future round could otherwise make the node hold 4 blocks of
+/// 2 MB for each round of the window).
+const RUN_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 /// A height open this long re-sends our own proposal and votes (peers that restarted or missed
 /// them would otherwise wait forever: Tendermint assumes eventual delivery).
 const REBROADCAST_AFTER: Duration = Duration::from_secs(2);
@@ -139,6 +141,14 @@ enum Source {
     Peer(PeerId),
 }
 
+/// What to do with a consensus message, by its height.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Drop,
+    Buffer,
+    Now,
+}
+
 /// State of the current height.
 struct HeightRun {
     tm: Tendermint,
@@ -147,6 +157,8 @@ struct HeightRun {
     step_since: Instant,
     /// Proposed blocks for this height by hash, with their effects if valid.
     blocks: HashMap<Hash, (Block, Option<BlockEffects>)>,
+    /// Estimated bytes of `blocks`.
+    block_bytes: usize,
 }
 
 /// The driver.
@@ -160,15 +172,16 @@ pub struct Driver {
     guard: DoubleSignGuard,
     run: Option<HeightRun>,
     last_decided: Instant,
-    buffered: VecDeque<(PeerId, Message)>,
-    evidence_pool: Vec<Evidence>,
-    seen_evidence: HashSet<Hash>,
+    /// Verified consensus messages of masternodes for the next height.
+    buffered: FutureBuffer,
+    evidence_pool: EvidencePool,
     timeout_tx: mpsc::Sender<(u64, u32, Step)>,
     timeout_rx: mpsc::Receiver<(u64, u32, Step)>,
     pending_txs: Vec<(Transaction, Source)>,
-    peer_heights: HashMap<PeerId, u64>,
-    sync_request: Option<(PeerId, u64, Instant)>,
-    behind_since: Option<Instant>,
+    /// Peers' claimed heights and our range request.
+    sync: SyncTracker,
+    /// Answers peers' range requests off the consensus loop.
+    block_server: Option<BlockServer>,
     snapshot: NodeSnapshot,
     snapshot_tx: watch::Sender<NodeSnapshot>,
     height_tx: watch::Sender<(u64, Hash)>,
@@ -227,6 +240,13 @@ impl Driver {
         let now = Instant::now();
         let mut snapshot = snapshot_tx.borrow().clone();
         snapshot.error = spawn_error.clone();
+        let block_server = match BlockServer::spawn(storage.clone(), p2p.clone()) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::error!(target: "sync", "cannot start the block server thread ({e}); peers will not be served blocks");
+                None
+            }
+        };
         let tip_cert = match storage.certificate(state.height) {
             Ok(Some(c)) if state.height > 0 => c,
             _ => CommitCertificate::default(),
@@ -241,15 +261,13 @@ impl Driver {
             guard,
             run: None,
             last_decided: now,
-            buffered: VecDeque::new(),
-            evidence_pool: Vec::new(),
-            seen_evidence: HashSet::new(),
+            buffered: FutureBuffer::default(),
+            evidence_pool: EvidencePool::default(),
             timeout_tx,
             timeout_rx,
             pending_txs: Vec::new(),
-            peer_heights: HashMap::new(),
-            sync_request: None,
-            behind_since: None,
+            sync: SyncTracker::default(),
+            block_server,
             snapshot,
             snapshot_tx,
             height_tx,
@@ -343,7 +361,11 @@ impl Driver {
             Message::Proposal { proposal, block } => self.on_proposal(peer, proposal, block),
             Message::Vote(v) => self.on_vote(peer, v),
             Message::Status { height, tip: _ } => self.on_status(peer, height),
-            Message::GetBlocks { from, count } => self.serve_blocks(peer, from, count),
+            Message::GetBlocks { from, count } => {
+                if let Some(server) = &self.block_server {
+                    server.request(peer, from, count);
+                }
+            }
             Message::Blocks(blocks) => self.on_blocks(peer, blocks),
             Message::Evidence(ev) => self.on_evidence(Some(peer), ev),
             other => {
@@ -356,43 +378,80 @@ impl Driver {
         self.state.height + 1
     }
 
-    /// Routes a consensus message by chain and height: foreign chains are misbehaviour, old
-    /// heights are dropped, the next height (or this one before it started) is buffered.
-    /// Returns the message back when it is for the running height.
-    fn route_consensus(
+    /// Where a consensus message of `height` goes: dropped (old, or more than one height
+    /// ahead: nothing is remembered of it, so a later copy is taken), buffered (the next height,
+    /// or this one before it started) or handled now.
+    fn route(&self, height: u64) -> Route {
+        let h = self.current_height();
+        if height < h || height > h + 1 {
+            Route::Drop
+        } else if height == h && self.run.is_some() {
+            Route::Now
+        } else {
+            Route::Buffer
+        }
+    }
+
+    /// A foreign chain id in a signed message is a context-free fault (the Hello named ours).
+    fn foreign_chain(&self, peer: PeerId, chain_id: &Hash) -> bool {
+        if *chain_id == self.spec.genesis.params.chain_id {
+            return false;
+        }
+        self.p2p.report(peer, Misbehaviour::InvalidSignature);
+        true
+    }
+
+    /// Buffers a message for the next height if its signer is a registered masternode and its
+    /// signature verifies.
+    fn buffer_future(
         &mut self,
         peer: PeerId,
-        chain_id: Hash,
-        height: u64,
+        signer: &PublicKey,
+        verified: Result<(), crate::types::vote::ConsensusMsgError>,
         msg: Message,
-    ) -> Option<Message> {
-        if chain_id != self.spec.genesis.params.chain_id {
+    ) {
+        if self
+            .state
+            .masternode_by_key(signer)
+            .is_none_or(|m| m.banned)
+        {
+            return;
+        }
+        if let Err(e) = verified {
+            tracing::debug!(target: "consensus", peer = %peer.short(), "next-height message rejected: {e}");
             self.p2p.report(peer, Misbehaviour::InvalidSignature);
-            return None;
+            return;
         }
-        let h = self.current_height();
-        if height < h {
-            return None;
-        }
-        if height > h || self.run.is_none() {
-            if height <= h + 1 && self.buffered.len() < MAX_BUFFERED {
-                self.buffered.push_back((peer, msg));
-            }
-            return None;
-        }
-        Some(msg)
+        let _ = self.buffered.push(peer, msg);
     }
 
     fn on_proposal(&mut self, peer: PeerId, proposal: Proposal, block: Block) {
-        let (chain_id, height) = (proposal.chain_id, proposal.height);
-        let Some(Message::Proposal { proposal, block }) = self.route_consensus(
-            peer,
-            chain_id,
-            height,
-            Message::Proposal { proposal, block },
-        ) else {
+        if self.foreign_chain(peer, &proposal.chain_id) {
             return;
-        };
+        }
+        match self.route(proposal.height) {
+            Route::Drop => {}
+            Route::Buffer => {
+                let verified = proposal.verify();
+                let signer = proposal.proposer;
+                self.buffer_future(
+                    peer,
+                    &signer,
+                    verified,
+                    Message::Proposal { proposal, block },
+                );
+            }
+            Route::Now => self.on_current_proposal(peer, proposal, block),
+        }
+    }
+
+    /// A proposal of the running height: proposer and round first (no work for a proposal the
+    /// instance would drop), then the signature, then the block.
+    fn on_current_proposal(&mut self, peer: PeerId, proposal: Proposal, block: Block) {
+        let Some(run) = self.run.as_ref() else { return };
+        if !run.tm.admits_proposal(&proposal) {
+            return;
+        }
         // The header's proposer may differ from the signer: Tendermint re-proposes a valid value
         // from an earlier round (Alg.1 L16), and that block keeps its original proposer.
         if let Err(e) = proposal.verify() {
@@ -401,6 +460,8 @@ impl Driver {
             return;
         }
         if block.hash() != proposal.block_hash {
+            // A signed proposal beside another block: the sender paired them (nobody relays a
+            // pair that does not match), a context-free fault.
             tracing::warn!(target: "consensus", peer = %peer.short(), "proposal rejected: the block is not the one signed");
             self.p2p.report(peer, Misbehaviour::InvalidBlock);
             return;
@@ -408,36 +469,40 @@ impl Driver {
         self.accept_proposal(Some(peer), proposal, block);
     }
 
+    /// Takes an admitted, verified proposal: validates its block once, relays it only if the
+    /// block is valid (never blaming the sender for an invalid one: validity depends on the
+    /// local view), and hands it to consensus.
     fn accept_proposal(&mut self, from: Option<PeerId>, proposal: Proposal, block: Block) {
         let hash = proposal.block_hash;
-        let Some(known) = self.run.as_ref().map(|r| r.blocks.contains_key(&hash)) else {
-            return;
-        };
-        if !known {
+        let Some(run) = self.run.as_ref() else { return };
+        if !run.blocks.contains_key(&hash) {
+            let bytes = crate::p2p::heap::block_bytes(&block);
+            if proposal.round != run.tm.round() && run.block_bytes + bytes > RUN_BLOCK_BYTES {
+                tracing::debug!(target: "consensus", round = proposal.round, "not keeping a block of another round: block memory full");
+                return;
+            }
             let t = Instant::now();
             let fx = self.validate_next(&block, &self.state.next_validator_set());
             tracing::debug!(target: "perf", txs = block.txs.len(), ms = t.elapsed().as_secs_f64() * 1e3, "validate proposal");
             let fx = match fx {
                 Ok(fx) => Some(fx),
                 Err(e) => {
-                    tracing::warn!(target: "consensus", height = block.header.height, "invalid proposed block: {e}");
-                    if let Some(p) = from {
-                        self.p2p.report(p, Misbehaviour::InvalidBlock);
-                    }
+                    tracing::warn!(target: "consensus", height = block.header.height, round = proposal.round, "invalid proposed block: {e}");
                     None
                 }
             };
-            if let Some(run) = self.run.as_mut() {
-                run.blocks.insert(hash, (block.clone(), fx));
-            }
-            if let Some(p) = from {
+            if let (Some(p), true) = (from, fx.is_some()) {
                 self.p2p.broadcast_except(
                     p,
                     Message::Proposal {
                         proposal: proposal.clone(),
-                        block,
+                        block: block.clone(),
                     },
                 );
+            }
+            if let Some(run) = self.run.as_mut() {
+                run.blocks.insert(hash, (block, fx));
+                run.block_bytes += bytes;
             }
         }
         let Some(run) = self.run.as_mut() else { return };
@@ -451,18 +516,30 @@ impl Driver {
     }
 
     fn on_vote(&mut self, peer: PeerId, vote: Vote) {
-        let (chain_id, height) = (vote.chain_id, vote.height);
-        let Some(Message::Vote(vote)) =
-            self.route_consensus(peer, chain_id, height, Message::Vote(vote))
-        else {
-            return;
-        };
-        if let Err(e) = vote.verify() {
-            tracing::warn!(target: "consensus", peer = %peer.short(), "vote rejected: {e}");
-            self.p2p.report(peer, Misbehaviour::InvalidSignature);
+        if self.foreign_chain(peer, &vote.chain_id) {
             return;
         }
-        self.accept_vote(Some(peer), vote);
+        match self.route(vote.height) {
+            Route::Drop => {}
+            Route::Buffer => {
+                let verified = vote.verify();
+                let voter = vote.voter;
+                self.buffer_future(peer, &voter, verified, Message::Vote(vote));
+            }
+            Route::Now => {
+                // Members of this height's set only, and nothing already held: no signature
+                // work, storage or relay for anything else.
+                if !self.run.as_ref().is_some_and(|r| r.tm.admits_vote(&vote)) {
+                    return;
+                }
+                if let Err(e) = vote.verify() {
+                    tracing::warn!(target: "consensus", peer = %peer.short(), "vote rejected: {e}");
+                    self.p2p.report(peer, Misbehaviour::InvalidSignature);
+                    return;
+                }
+                self.accept_vote(Some(peer), vote);
+            }
+        }
     }
 
     fn accept_vote(&mut self, from: Option<PeerId>, vote: Vote) {
@@ -482,9 +559,14 @@ impl Driver {
         self.apply_effects(effects);
     }
 
+    /// Evidence from a peer (`from`) or found by our own consensus instance: kept and relayed
+    /// only against a registered masternode not yet in the pool; signatures checked last.
     fn on_evidence(&mut self, from: Option<PeerId>, ev: Evidence) {
-        let id = ev.id();
-        if !self.seen_evidence.insert(id) {
+        if let Err(why) = self
+            .evidence_pool
+            .admits(&ev, &self.state, self.current_height())
+        {
+            tracing::debug!(target: "consensus", offender = %ev.offender().short(), "evidence not taken: {why:?}");
             return;
         }
         if ev.verify(&self.spec.genesis.params.chain_id).is_err() {
@@ -498,92 +580,56 @@ impl Driver {
             Some(p) => self.p2p.broadcast_except(p, Message::Evidence(ev.clone())),
             None => self.p2p.broadcast(Message::Evidence(ev.clone())),
         }
-        self.evidence_pool.push(ev);
+        self.evidence_pool.insert(ev);
     }
 
     fn on_status(&mut self, peer: PeerId, height: u64) {
-        self.peer_heights.insert(peer, height);
+        self.sync.on_status(peer, height);
         self.check_sync();
     }
 
     // ----- sync -----
 
-    fn best_peer(&self) -> Option<(PeerId, u64)> {
-        self.peer_heights
-            .iter()
-            .max_by_key(|(_, h)| **h)
-            .map(|(p, h)| (*p, *h))
-    }
-
+    /// Asks a connected peer that claims to be ahead for the next blocks; a peer that did not
+    /// answer a request in time is reported and the next request goes to another one.
     fn check_sync(&mut self) {
-        let Some((peer, best)) = self.best_peer() else {
-            return;
-        };
-        let ours = self.state.height;
-        if best <= ours {
-            self.behind_since = None;
-            return;
-        }
         let now = Instant::now();
-        let since = *self.behind_since.get_or_insert(now);
-        // One block behind is normal for a moment (a peer decided first); ask when it lasts.
-        let should = best >= ours + 2 || now.duration_since(since) > Duration::from_millis(400);
-        let outstanding = matches!(self.sync_request, Some((_, _, at)) if now.duration_since(at) < Duration::from_secs(5));
-        if should && !outstanding {
-            let count = (best - ours).min(SYNC_BATCH as u64) as u32;
-            if self.p2p.send(
-                peer,
-                Message::GetBlocks {
-                    from: ours + 1,
-                    count,
-                },
-            ) {
-                self.sync_request = Some((peer, ours + 1, now));
-                tracing::debug!(target: "sync", from = ours + 1, count, "requesting blocks");
-            }
+        let (action, failed) = self.sync.poll(self.state.height, now);
+        if let Some(p) = failed {
+            tracing::info!(target: "sync", peer = %p.short(), "peer did not serve the blocks it claimed");
+            self.p2p.report(p, Misbehaviour::UnservedClaim);
         }
-    }
-
-    fn serve_blocks(&mut self, peer: PeerId, from: u64, count: u32) {
-        let mut out = Vec::new();
-        let mut bytes = 0usize;
-        let end = from.saturating_add(count.min(SYNC_BATCH) as u64);
-        for h in from..end {
-            let (Ok(Some(raw)), Ok(Some(c))) =
-                (self.storage.block_bytes(h), self.storage.certificate(h))
-            else {
-                break;
-            };
-            let size = raw.len() + c.sigs.len() * 96 + 64;
-            // Stay under the frame limit: a reply holds at least one block.
-            if !out.is_empty() && bytes + size > SYNC_REPLY_BYTES {
-                break;
+        if let SyncAction::Request { peer, from, count } = action {
+            if self.p2p.send(peer, Message::GetBlocks { from, count }) {
+                self.sync.sent(peer, from, now);
+                tracing::debug!(target: "sync", peer = %peer.short(), from, count, "requesting blocks");
             }
-            let Ok(b) = <Block as crate::types::Decode>::from_bytes(&raw) else {
-                break;
-            };
-            bytes += size;
-            out.push((b, c));
-        }
-        if !out.is_empty() {
-            self.p2p.send(peer, Message::Blocks(out));
         }
     }
 
     fn on_blocks(&mut self, peer: PeerId, blocks: Vec<(Block, CommitCertificate)>) {
-        let requested = matches!(self.sync_request, Some((p, _, _)) if p == peer);
-        if !requested {
-            // A reply that arrives after we caught up is harmless; blocks nobody asked for are not.
+        let Some(req) = self.sync.request().filter(|r| r.peer == peer) else {
+            // A reply that arrives after we caught up (or after its request timed out) is
+            // harmless; blocks nobody asked for are not.
             if blocks
                 .first()
                 .map(|(b, _)| b.header.height > self.current_height())
                 .unwrap_or(true)
             {
                 self.p2p.report(peer, Misbehaviour::UnsolicitedBlocks);
-                return;
             }
+            return;
+        };
+        let starts_right = blocks
+            .first()
+            .is_some_and(|(b, _)| b.header.height == req.from);
+        if !starts_right {
+            // Not what it claimed to have: its claim is dropped and it is reported.
+            self.sync.on_failure(peer);
+            self.p2p.report(peer, Misbehaviour::UnservedClaim);
+            return;
         }
-        self.sync_request = None;
+        self.sync.on_served(&peer);
         for (block, cert) in blocks {
             if block.header.height <= self.state.height {
                 continue;
@@ -598,6 +644,8 @@ impl Driver {
                 &block.hash(),
                 &set,
             ) {
+                // Every honest node verified the certificate before storing the block: a bad
+                // one was made up by the sender.
                 tracing::warn!(target: "sync", height = block.header.height, "bad certificate from peer: {e}");
                 self.p2p.report(peer, Misbehaviour::InvalidBlock);
                 return;
@@ -610,8 +658,9 @@ impl Driver {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(target: "sync", "invalid block from peer: {e}");
-                    self.p2p.report(peer, Misbehaviour::InvalidBlock);
+                    // More than 2/3 of the validators finalized it: if we find it invalid, our
+                    // own view is the likely problem, not the peer that served it.
+                    tracing::error!(target: "sync", height = block.header.height, "a finalized block from a peer does not validate here: {e}");
                     return;
                 }
             }
@@ -782,9 +831,11 @@ impl Driver {
             return;
         }
         let h = self.current_height();
-        let has_msgs = self.buffered.iter().any(|(_, m)| msg_height(m) == Some(h));
+        // Peers' messages for this height mean the others started it; evidence waits for a
+        // block that is made anyway (it never starts one: that would defeat the idle interval).
+        let has_msgs = self.buffered.has_height(h);
         let idle = self.last_decided.elapsed() >= self.spec.empty_block_interval;
-        if self.mempool.is_empty() && !has_msgs && !idle && self.evidence_pool.is_empty() {
+        if self.mempool.is_empty() && !has_msgs && !idle {
             return;
         }
         let set = self.state.next_validator_set();
@@ -798,6 +849,7 @@ impl Driver {
         // its round and lock instead of signing anything new that could conflict.
         let wal = self.signer.wal(h);
         let mut blocks = HashMap::new();
+        let mut block_bytes = 0;
         let mut own_inputs = Vec::new();
         for m in wal {
             match m {
@@ -805,6 +857,7 @@ impl Driver {
                 Message::Proposal { proposal, block } => {
                     let fx = self.validate_next(&block, &set).ok();
                     let valid = fx.is_some();
+                    block_bytes += crate::p2p::heap::block_bytes(&block);
                     blocks.insert(proposal.block_hash, (block, fx));
                     own_inputs.push(Input::Proposal { proposal, valid });
                 }
@@ -826,10 +879,10 @@ impl Driver {
             round_started: now,
             step_since: now,
             blocks,
+            block_bytes,
         });
         self.apply_effects(effects);
-        let buffered = std::mem::take(&mut self.buffered);
-        for (peer, m) in buffered {
+        for (peer, m) in self.buffered.take_height(h) {
             match m {
                 Message::Vote(v) => self.on_vote(peer, v),
                 Message::Proposal { proposal, block } => self.on_proposal(peer, proposal, block),
@@ -864,6 +917,7 @@ impl Driver {
                 };
                 match fx {
                     Ok(fx) => {
+                        run.block_bytes += crate::p2p::heap::block_bytes(&block);
                         run.blocks.insert(hash, (block, Some(fx)));
                         run.tm.handle(Input::ProposalValue {
                             round,
@@ -1022,26 +1076,11 @@ impl Driver {
         let (txs, fees) = self
             .mempool
             .select(MAX_BLOCK_SIZE - BLOCK_OVERHEAD, MAX_PROPOSAL_TXS);
-        let banned: HashSet<PublicKey> = self
-            .state
-            .masternodes()
-            .filter(|m| m.banned)
-            .map(|m| m.node_key)
-            .collect();
-        let mut offenders = HashSet::new();
-        let evidence: Vec<Evidence> = self
-            .evidence_pool
-            .iter()
-            .filter(|e| {
-                let off = e.offender();
-                !banned.contains(&off)
-                    && self.state.masternode_by_key(&off).is_some()
-                    && offenders.insert(off)
-                    && e.a.height < height
-            })
-            .take(crate::types::block::MAX_BLOCK_EVIDENCE)
-            .cloned()
-            .collect();
+        let evidence = self.evidence_pool.for_block(
+            &self.state,
+            height,
+            crate::types::block::MAX_BLOCK_EVIDENCE,
+        );
         let now_ms = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -1127,14 +1166,7 @@ impl Driver {
         if !dropped.is_empty() {
             tracing::debug!(target: "mempool", n = dropped.len(), "dropped conflicting or invalid transactions");
         }
-        let banned: HashSet<PublicKey> = self
-            .state
-            .masternodes()
-            .filter(|m| m.banned)
-            .map(|m| m.node_key)
-            .collect();
-        self.evidence_pool
-            .retain(|e| !banned.contains(&e.offender()));
+        self.evidence_pool.prune(&self.state);
         let now = Instant::now();
         if let Some(run) = self.run.take() {
             let total = now.duration_since(run.started).as_millis() as u64;
@@ -1213,6 +1245,8 @@ impl Driver {
     }
 
     fn on_tick(&mut self) {
+        let p2p = &self.p2p;
+        self.sync.retain_connected(|p| p2p.is_connected(p));
         self.check_sync();
         self.rebroadcast_if_stuck();
         let now = Instant::now();
@@ -1285,7 +1319,7 @@ impl Driver {
         s.tip_hash = self.committed.1;
         s.tip_time_ms = self.committed.2;
         s.supply = crate::types::Amount(self.state.supply.0.saturating_sub(minted_ahead));
-        s.best_peer_height = self.peer_heights.values().max().copied();
+        s.best_peer_height = self.sync.best_claim();
         s.synced = s
             .best_peer_height
             .map(|b| b <= self.state.height + 1)
@@ -1315,14 +1349,6 @@ fn push_bounded<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
         q.pop_front();
     }
     q.push_back(v);
-}
-
-fn msg_height(m: &Message) -> Option<u64> {
-    match m {
-        Message::Vote(v) => Some(v.height),
-        Message::Proposal { proposal, .. } => Some(proposal.height),
-        _ => None,
-    }
 }
 
 /// Verifies the signatures of many transactions: one batch per core (a batch accepts exactly

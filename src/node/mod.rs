@@ -2,13 +2,17 @@
 //! metrics servers, and hands out a [`NodeHandle`] with the snapshots and command channel that
 //! the RPC server, the wallet and the UI use.
 
+mod block_server;
 pub mod devnet;
 pub mod driver;
+mod evidence_pool;
+mod future_buffer;
 pub mod logging;
 pub mod signer_store;
 pub mod snapshot;
 pub mod spec;
 pub mod storage_writer;
+pub mod sync;
 
 pub use driver::{Command, Finalized, MempoolEntryInfo, WalletChainData, MAX_PROPOSAL_TXS};
 pub use snapshot::NodeSnapshot;

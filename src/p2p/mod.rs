@@ -11,11 +11,15 @@
 //! loopback peer is banned by (IP, node key) and honest local peers stay connected.
 //!
 //! Delivery rules the node can rely on:
-//! - Gossip (`Tx`, `Vote`, `Proposal`, `Evidence`) is deduplicated node-wide: each item is
-//!   delivered once (a bounded recent-items cache), and never echoed back after the node
-//!   broadcast it itself. The node may therefore relay every gossip item it accepts with
-//!   [`P2pHandle::broadcast_except`] without causing storms; per-peer sets make sure one peer
-//!   never gets the same item twice.
+//! - Gossip items are never echoed back after the node broadcast (or relayed) them itself, and
+//!   per-peer sets make sure one peer never gets the same item twice, so the node may relay
+//!   every item it accepts with [`P2pHandle::broadcast_except`] without causing storms.
+//! - Consensus gossip (`Vote`, `Proposal`, `Evidence`) the node has not broadcast itself is
+//!   delivered every time it arrives: nothing is remembered as seen on receipt, so a message
+//!   the node dropped unused (a height it had not reached yet) is taken when a peer re-sends
+//!   it. The node deduplicates what it accepted.
+//! - Transactions are deduplicated node-wide on receipt (a bounded recent-items cache): each
+//!   is delivered once.
 //! - Queued transactions are sent in `Txs` batches and unpacked on receipt: the node only ever
 //!   sees `Message::Tx`.
 //! - A message whose encoding exceeds `max_frame` is not sent (logged): a `Blocks` reply must
@@ -26,6 +30,7 @@
 //! Tracing targets: `p2p` (listener, dialer, bans), `p2p::peer` (per connection), `p2p::tls`.
 
 pub mod frame;
+pub mod heap;
 pub mod message;
 mod peer;
 pub mod score;
@@ -85,13 +90,25 @@ pub struct PeerInfo {
     pub connected_since: SystemTime,
 }
 
-/// A message from a peer for the node.
-#[derive(Clone, Debug)]
+/// A message from a peer for the node. It holds its share of the inbound memory budgets
+/// (see [`P2pConfig::inbound_bytes`]) until it is dropped.
+#[derive(Debug)]
 pub struct InboundMessage {
     /// Who sent it.
     pub peer: PeerId,
     /// What it said.
     pub msg: Message,
+    /// Budget held while the message exists.
+    pub(crate) _budget: Option<Arc<peer::InboundBudget>>,
+}
+
+impl InboundMessage {
+    /// The message without its share of the inbound budgets, for a receiver that keeps
+    /// messages (a test recorder) and bounds them itself.
+    pub fn without_budget(mut self) -> InboundMessage {
+        self._budget = None;
+        self
+    }
 }
 
 /// A token-bucket rate: `per_sec` sustained, `burst` at once.
@@ -148,8 +165,14 @@ pub struct P2pConfig {
     pub peer_queue: usize,
     /// Bytes queued per peer before messages to it are dropped.
     pub peer_queue_bytes: usize,
-    /// Capacity of the channel to the node.
+    /// Capacity of the channel to the node, in messages.
     pub inbound_queue: usize,
+    /// Decoded bytes of messages from all peers waiting for (or being handled by) the node;
+    /// reading from peers pauses above it.
+    pub inbound_bytes: usize,
+    /// Decoded bytes of messages from one peer waiting for the node; reading from that peer
+    /// pauses above it, so one peer cannot take the whole of `inbound_bytes`.
+    pub peer_inbound_bytes: usize,
 }
 
 impl P2pConfig {
@@ -192,6 +215,8 @@ impl P2pConfig {
             peer_queue: 4096,
             peer_queue_bytes: 64 * 1024 * 1024,
             inbound_queue: 8192,
+            inbound_bytes: 256 * 1024 * 1024,
+            peer_inbound_bytes: 48 * 1024 * 1024,
         }
     }
 }
@@ -310,6 +335,11 @@ impl P2pHandle {
     /// Snapshots of the connected peers, refreshed on change and at least every second.
     pub fn peers(&self) -> watch::Receiver<Vec<PeerInfo>> {
         self.shared.peers_tx.subscribe()
+    }
+
+    /// Whether `peer` is connected (handshaken) now.
+    pub fn is_connected(&self, peer: &PeerId) -> bool {
+        self.shared.peers.contains_key(peer)
     }
 
     /// Number of connected (handshaken) peers.

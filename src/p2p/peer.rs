@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 use tokio_util::sync::CancellationToken;
 
@@ -60,6 +60,11 @@ impl SeenSet {
         }
     }
 
+    /// Whether `h` is present.
+    pub(crate) fn contains(&self, h: &Hash) -> bool {
+        self.set.contains(h)
+    }
+
     /// Inserts `h`; `true` if it was not present.
     pub(crate) fn insert(&mut self, h: Hash) -> bool {
         if !self.set.insert(h) {
@@ -76,6 +81,42 @@ impl SeenSet {
 }
 
 type Frame = Arc<Vec<u8>>;
+
+/// Units of the inbound budgets: the semaphores count KiB.
+const BUDGET_UNIT: usize = 1024;
+
+/// Shares of the node-wide and the peer's inbound budgets held by one received frame (shared
+/// by the messages it unpacks into); released when the last of them is dropped.
+#[derive(Debug)]
+pub(crate) struct InboundBudget {
+    _global: OwnedSemaphorePermit,
+    _peer: OwnedSemaphorePermit,
+}
+
+/// Budget units for `bytes`, at most `cap` (a message larger than a whole budget still fits).
+fn units(bytes: usize, cap: usize) -> u32 {
+    (bytes.div_ceil(BUDGET_UNIT).max(1))
+        .min(cap.max(1))
+        .min(u32::MAX as usize) as u32
+}
+
+/// Waits until `bytes` fit in both budgets; `None` when the peer is closed meanwhile.
+async fn take_budget(
+    sh: &Shared,
+    peer: &Peer,
+    bytes: usize,
+) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+    let g = units(bytes, sh.cfg.inbound_bytes / BUDGET_UNIT);
+    let p = units(bytes, sh.cfg.peer_inbound_bytes / BUDGET_UNIT);
+    tokio::select! {
+        _ = peer.cancel.cancelled() => None,
+        r = async {
+            let peer_part = peer.inbound.clone().acquire_many_owned(p).await.ok()?;
+            let global = sh.inbound_budget.clone().acquire_many_owned(g).await.ok()?;
+            Some((global, peer_part))
+        } => r,
+    }
+}
 
 /// One connected, handshaken peer.
 pub(crate) struct Peer {
@@ -98,6 +139,8 @@ pub(crate) struct Peer {
     latency_ms: AtomicU64,
     height: AtomicU64,
     ping: Arc<Mutex<Option<(u64, Instant)>>>,
+    /// This peer's share of the inbound budget (KiB).
+    inbound: Arc<Semaphore>,
 }
 
 const UNKNOWN: u64 = u64::MAX;
@@ -179,6 +222,8 @@ pub(crate) struct Shared {
     /// Scores of disconnected peers, restored when they reconnect (bounded).
     scores: Mutex<HashMap<PeerId, i32>>,
     inbound_tx: mpsc::Sender<InboundMessage>,
+    /// Node-wide inbound budget (KiB of decoded messages not yet dropped by the node).
+    inbound_budget: Arc<Semaphore>,
     seen: Mutex<SeenSet>,
     store: Arc<dyn PeerStore>,
     height: watch::Receiver<(u64, Hash)>,
@@ -248,6 +293,7 @@ pub(crate) async fn start(
         pending_per_ip: Mutex::new(HashMap::new()),
         scores: Mutex::new(HashMap::new()),
         inbound_tx,
+        inbound_budget: Arc::new(Semaphore::new((cfg.inbound_bytes / BUDGET_UNIT).max(1))),
         seen: Mutex::new(SeenSet::new(SEEN_CAP)),
         store,
         height,
@@ -871,6 +917,9 @@ async fn run_peer(
         latency_ms: AtomicU64::new(UNKNOWN),
         height: AtomicU64::new(hello.height),
         ping: Arc::new(Mutex::new(None)),
+        inbound: Arc::new(Semaphore::new(
+            (sh.cfg.peer_inbound_bytes / BUDGET_UNIT).max(1),
+        )),
     });
     // One connection per node key. When both sides dialed each other at once, both keep the
     // connection dialed by the smaller node key, so they agree on which one survives.
@@ -1136,6 +1185,11 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
             }
             continue;
         }
+        // The frame's share of the inbound budgets, by its decoded size (taken before decoding
+        // by its wire size, then topped up): reading pauses while the node holds too much.
+        let Some((mut global, mut own)) = take_budget(sh, peer, bytes.len()).await else {
+            return "closed locally".into();
+        };
         let msg = match Message::decode(&bytes) {
             Ok(m) => m,
             Err(e) => {
@@ -1143,6 +1197,18 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                 return format!("malformed message: {e}");
             }
         };
+        let decoded = super::heap::message_bytes(&msg);
+        if decoded > bytes.len() {
+            let Some((g, p)) = take_budget(sh, peer, decoded - bytes.len()).await else {
+                return "closed locally".into();
+            };
+            global.merge(g);
+            own.merge(p);
+        }
+        let budget = Arc::new(InboundBudget {
+            _global: global,
+            _peer: own,
+        });
         match msg {
             Message::Hello(_) => {
                 sh.report_peer(peer, Misbehaviour::MalformedFrame);
@@ -1184,7 +1250,7 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                     if !lock(&sh.seen).insert(k) {
                         continue;
                     }
-                    if let Err(reason) = deliver(sh, peer, Message::Tx(tx)).await {
+                    if let Err(reason) = deliver(sh, peer, Message::Tx(tx), &budget).await {
                         return reason;
                     }
                 }
@@ -1194,12 +1260,16 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                     peer.height.store(*height, Ordering::Relaxed);
                 }
                 if let Some(k) = gossip_key(&other, &bytes) {
+                    // The peer has it: never send it back.
                     lock(&peer.known).insert(k);
-                    if !lock(&sh.seen).insert(k) {
-                        continue; // already delivered (from another peer, or our own)
+                    // Consensus messages reach the node every time: it may have dropped an
+                    // earlier copy unused (a height it had not reached), and it deduplicates
+                    // what it accepted itself. Only what we sent is skipped.
+                    if lock(&sh.seen).contains(&k) {
+                        continue;
                     }
                 }
-                if let Err(reason) = deliver(sh, peer, other).await {
+                if let Err(reason) = deliver(sh, peer, other, &budget).await {
                     return reason;
                 }
             }
@@ -1208,8 +1278,17 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
 }
 
 /// Hands a message to the node, waiting while its channel is full (backpressure).
-async fn deliver(sh: &Shared, peer: &Peer, msg: Message) -> Result<(), String> {
-    let m = InboundMessage { peer: peer.id, msg };
+async fn deliver(
+    sh: &Shared,
+    peer: &Peer,
+    msg: Message,
+    budget: &Arc<InboundBudget>,
+) -> Result<(), String> {
+    let m = InboundMessage {
+        peer: peer.id,
+        msg,
+        _budget: Some(budget.clone()),
+    };
     tokio::select! {
         _ = peer.cancel.cancelled() => Err("closed locally".into()),
         r = sh.inbound_tx.send(m) => r.map_err(|_| "node stopped receiving".into()),

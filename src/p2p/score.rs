@@ -22,6 +22,8 @@ pub enum Misbehaviour {
     RateLimited,
     /// Conflicting signed votes.
     Equivocation,
+    /// A claimed height (in `Status`) not served when asked for.
+    UnservedClaim,
 }
 
 impl Misbehaviour {
@@ -36,6 +38,7 @@ impl Misbehaviour {
             Misbehaviour::InvalidBlock => 100,
             Misbehaviour::RateLimited => 20,
             Misbehaviour::Equivocation => 100,
+            Misbehaviour::UnservedClaim => 10,
         }
     }
 
@@ -50,6 +53,7 @@ impl Misbehaviour {
             Misbehaviour::InvalidBlock => "invalid block",
             Misbehaviour::RateLimited => "rate limit exceeded",
             Misbehaviour::Equivocation => "equivocation",
+            Misbehaviour::UnservedClaim => "claimed height not served",
         }
     }
 }

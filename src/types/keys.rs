@@ -1,20 +1,21 @@
 //! Ed25519 keys and signatures.
 //!
-//! Verification rule (one rule everywhere): RFC 8032 verification with `verify_strict` semantics:
-//! the public key A and the signature's R must be canonical encodings of points that are not of
-//! small order, s must be canonical, and the cofactorless equation `[s]B = R + [k]A` must hold.
-//! Batch verification first applies the same encoding and small-order checks to every item and
-//! then checks the random linear combination of the cofactorless equations, so a batch accepts
-//! exactly what single verification accepts (except with negligible probability); when a batch
-//! fails, every item is verified singly to find the bad ones.
+//! Verification rule (one rule everywhere, single and batch, whatever else is in the batch;
+//! implemented in `ed25519_rule`): (1) the public key A and the signature's R are canonical
+//! point encodings and s < l, checked on the bytes first; (2) neither A nor R is of small order;
+//! (3) the cofactored equation `[8][s]B = [8]R + [8][k]A` holds, `k = SHA-512(R || A || M) mod l`
+//! (ZIP-215's equation). Batches check a cofactored random linear combination, so a batch gives
+//! every item the verdict [`PublicKey::verify`] gives it. Signing is plain RFC 8032
+//! (ed25519-dalek).
 
+use super::ed25519_rule;
 use super::encoding::{Decode, DecodeError, Encode, Reader};
-use curve25519_dalek::edwards::CompressedEdwardsY;
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use rand_core::OsRng;
 use std::fmt;
-use std::sync::OnceLock;
 use thiserror::Error;
+
+pub use super::ed25519_rule::verify_batch;
 
 /// An Ed25519 public key (32 bytes, as encoded).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -31,13 +32,13 @@ pub struct SecretKey(SigningKey);
 /// Why a signature does not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum SignatureError {
-    /// The public key is not a canonical point or is of small order.
+    /// The public key is not the canonical encoding of a point, or the point is of small order.
     #[error("invalid public key")]
     BadPublicKey,
-    /// The signature's R or s is malformed or R is of small order.
+    /// R is not the canonical encoding of a point or is of small order, or s is not below l.
     #[error("malformed signature")]
     Malformed,
-    /// The equation does not hold.
+    /// The encodings are fine but the cofactored equation does not hold.
     #[error("signature does not verify")]
     Invalid,
 }
@@ -48,73 +49,16 @@ impl Default for Signature {
     }
 }
 
-/// Whether the 255-bit y coordinate is reduced (y < p = 2^255 - 19). The only other
-/// non-canonical encodings (x = 0 with the sign bit set) are of small-order points, which the
-/// small-order checks reject anyway. Cheap: no field arithmetic.
-fn is_canonical_y(bytes: &[u8; 32]) -> bool {
-    let top = bytes[31] & 0x7f;
-    !(top == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed)
-}
-
-/// Every encoding with a canonical y that decodes to a point of small order: the eight
-/// torsion points, plus the two with x = 0 (the identity and (0, -1)) written with the sign bit
-/// set, which decoders accept too.
-fn small_order_encodings() -> &'static [[u8; 32]] {
-    static SET: OnceLock<Vec<[u8; 32]>> = OnceLock::new();
-    SET.get_or_init(|| {
-        let mut set = Vec::new();
-        for p in curve25519_dalek::constants::EIGHT_TORSION {
-            let canonical = p.compress().to_bytes();
-            let mut flipped = canonical;
-            flipped[31] ^= 0x80;
-            for bytes in [canonical, flipped] {
-                let small = CompressedEdwardsY(bytes)
-                    .decompress()
-                    .is_some_and(|q| q.is_small_order());
-                if small && !set.contains(&bytes) {
-                    set.push(bytes);
-                }
-            }
-        }
-        set
-    })
-}
-
-/// Canonical y and not one of the small-order encodings: what the strict rule asks of R,
-/// without decompressing it (batch verification decompresses R itself; an R that does not
-/// decompress fails the batch, and the single check then rejects it).
-fn is_canonical_not_small_order(bytes: &[u8; 32]) -> bool {
-    is_canonical_y(bytes) && !small_order_encodings().contains(bytes)
-}
-
 impl PublicKey {
-    /// The dalek key after the canonical, non-small-order check.
-    fn verifying_key(&self) -> Result<VerifyingKey, SignatureError> {
-        if !is_canonical_y(&self.0) {
-            return Err(SignatureError::BadPublicKey);
-        }
-        let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::BadPublicKey)?;
-        if vk.is_weak() {
-            return Err(SignatureError::BadPublicKey);
-        }
-        Ok(vk)
-    }
-
-    /// Whether this is a usable public key under the verification rule.
+    /// Whether this is a usable public key under the verification rule: a canonical encoding
+    /// of a point that is not of small order.
     pub fn is_valid(&self) -> bool {
-        self.verifying_key().is_ok()
+        ed25519_rule::decode_public_key(&self.0).is_ok()
     }
 
-    /// Verifies `sig` over `msg` with the strict rule documented in this module.
+    /// Verifies `sig` over `msg` under the rule documented in this module.
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
-        let vk = self.verifying_key()?;
-        if !is_canonical_y(&sig.r_bytes()) {
-            return Err(SignatureError::Malformed);
-        }
-        let s = ed25519_dalek::Signature::from_bytes(&sig.0);
-        // verify_strict rejects a small-order R (and A) and a non-canonical s itself.
-        vk.verify_strict(msg, &s)
-            .map_err(|_| SignatureError::Invalid)
+        ed25519_rule::verify(msg, sig, self)
     }
 
     /// Lowercase hex.
@@ -133,50 +77,6 @@ impl PublicKey {
     pub fn short(&self) -> String {
         hex::encode(&self.0[..4])
     }
-}
-
-impl Signature {
-    fn r_bytes(&self) -> [u8; 32] {
-        let mut r = [0u8; 32];
-        r.copy_from_slice(&self.0[..32]);
-        r
-    }
-}
-
-/// Verifies many (message, signature, key) triples; returns one verdict per item, identical to
-/// [`PublicKey::verify`] on each.
-pub fn verify_batch(items: &[(&[u8], &Signature, &PublicKey)]) -> Vec<bool> {
-    let mut ok = vec![true; items.len()];
-    let mut msgs = Vec::with_capacity(items.len());
-    let mut sigs = Vec::with_capacity(items.len());
-    let mut keys = Vec::with_capacity(items.len());
-    let mut idx = Vec::with_capacity(items.len());
-    for (i, (m, s, k)) in items.iter().enumerate() {
-        let vk = match k.verifying_key() {
-            Ok(vk) => vk,
-            Err(_) => {
-                ok[i] = false;
-                continue;
-            }
-        };
-        if !is_canonical_not_small_order(&s.r_bytes()) {
-            ok[i] = false;
-            continue;
-        }
-        msgs.push(*m);
-        sigs.push(ed25519_dalek::Signature::from_bytes(&s.0));
-        keys.push(vk);
-        idx.push(i);
-    }
-    if idx.is_empty() {
-        return ok;
-    }
-    if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_err() {
-        for (j, &i) in idx.iter().enumerate() {
-            ok[i] = keys[j].verify_strict(msgs[j], &sigs[j]).is_ok();
-        }
-    }
-    ok
 }
 
 impl SecretKey {
@@ -262,7 +162,7 @@ mod tests {
         hex::decode(s).unwrap()
     }
 
-    /// RFC 8032 section 7.1 test vectors 1, 2 and 3.
+    /// RFC 8032 section 7.1 test vectors 1, 2 and 3, singly and in batches.
     #[test]
     fn rfc8032_vectors() {
         let vectors = [
@@ -285,6 +185,7 @@ mod tests {
                 "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
             ),
         ];
+        let mut signed = Vec::new();
         for (sk, pk, msg, sig) in vectors {
             let seed: [u8; 32] = h(sk).try_into().unwrap();
             let key = SecretKey::from_seed(&seed);
@@ -295,7 +196,15 @@ mod tests {
             let mut bad = s;
             bad.0[5] ^= 1;
             assert!(key.public().verify(&h(msg), &bad).is_err());
+            signed.push((key.public(), h(msg), s, bad));
         }
+        let mut items: Vec<(&[u8], &Signature, &PublicKey)> = signed
+            .iter()
+            .map(|(pk, m, s, _)| (m.as_slice(), s, pk))
+            .collect();
+        assert_eq!(verify_batch(&items), vec![true; 3]);
+        items.push((signed[1].1.as_slice(), &signed[1].3, &signed[1].0));
+        assert_eq!(verify_batch(&items), vec![true, true, true, false]);
     }
 
     #[test]
@@ -323,48 +232,6 @@ mod tests {
             assert_eq!(batch[i], pubs[i].verify(&msgs[i], &sigs[i]).is_ok());
         }
         assert!(!batch[3]);
-    }
-
-    #[test]
-    fn small_order_encodings_are_exactly_the_decodable_small_order_points() {
-        let set = small_order_encodings();
-        // 8 torsion points; the two with x = 0 also with the sign bit set.
-        assert_eq!(set.len(), 10);
-        for p in curve25519_dalek::constants::EIGHT_TORSION {
-            assert!(set.contains(&p.compress().to_bytes()));
-        }
-        for b in set {
-            let p = CompressedEdwardsY(*b).decompress().unwrap();
-            assert!(p.is_small_order());
-            assert!(is_canonical_y(b));
-        }
-    }
-
-    #[test]
-    fn batch_agrees_with_single_on_small_order_and_undecodable_r() {
-        let key = SecretKey::from_seed(&[9; 32]);
-        let msg = b"m".to_vec();
-        let good = key.sign(&msg);
-        let mut sigs = vec![good];
-        for r in small_order_encodings() {
-            let mut s = good;
-            s.0[..32].copy_from_slice(r);
-            sigs.push(s);
-        }
-        // An R with a canonical y that is not on the curve.
-        let mut off_curve = good;
-        off_curve.0[..32].copy_from_slice(&[2u8; 32]);
-        assert!(CompressedEdwardsY([2u8; 32]).decompress().is_none());
-        sigs.push(off_curve);
-        let pk = key.public();
-        let items: Vec<(&[u8], &Signature, &PublicKey)> =
-            sigs.iter().map(|s| (msg.as_slice(), s, &pk)).collect();
-        let batch = verify_batch(&items);
-        for (i, s) in sigs.iter().enumerate() {
-            assert_eq!(batch[i], pk.verify(&msg, s).is_ok(), "item {i}");
-        }
-        assert!(batch[0]);
-        assert!(batch[1..].iter().all(|ok| !ok));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod amount;
 pub mod block;
+pub(crate) mod ed25519_rule;
 pub mod encoding;
 pub mod hash;
 pub mod keys;

@@ -90,7 +90,7 @@ async fn collect(
                 h.broadcast_except(m.peer, m.msg.clone());
             }
         }
-        got.lock().unwrap().push(m);
+        got.lock().unwrap().push(m.without_budget());
     }
 }
 

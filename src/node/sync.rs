@@ -1,0 +1,261 @@
+//! Which peer to ask for blocks when the node is behind, and what to believe of peers' heights.
+//!
+//! A height a peer claims in its `Status` is only a claim: it counts while the peer is
+//! connected, and a claim the peer does not serve when asked (no reply in time, or a reply that
+//! does not start at the height asked for) is dropped and reported as misbehaviour. Requests
+//! rotate among the connected peers that claim to be ahead, so one liar cannot hold the node
+//! back: after a failure the next request goes to another peer.
+
+use crate::p2p::PeerId;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// Most blocks asked for in one range request.
+pub const SYNC_BATCH: u32 = 128;
+/// A range request not answered in this time counts as a failure of that peer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Being one block behind is normal for a moment (a peer decided first); after this long it
+/// is worth a request.
+const ONE_BEHIND_GRACE: Duration = Duration::from_millis(400);
+
+/// An outstanding range request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Asked peer.
+    pub peer: PeerId,
+    /// First height asked for.
+    pub from: u64,
+    /// When it was sent.
+    pub at: Instant,
+}
+
+/// What the node should do about syncing now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncAction {
+    /// Nothing (in sync, a request is outstanding, or no peer claims more).
+    Wait,
+    /// Ask `peer` for `count` blocks from `from`.
+    Request {
+        /// Peer to ask.
+        peer: PeerId,
+        /// First height.
+        from: u64,
+        /// Number of blocks.
+        count: u32,
+    },
+}
+
+/// Peers' claimed heights and the range request in flight.
+#[derive(Debug, Default)]
+pub struct SyncTracker {
+    claims: HashMap<PeerId, u64>,
+    request: Option<Request>,
+    behind_since: Option<Instant>,
+    /// Peers that did not serve a claim: their claims count only once they serve again, and
+    /// they are asked only when no other peer is ahead.
+    failed: HashSet<PeerId>,
+    /// Rotates requests among the peers that are ahead.
+    turn: usize,
+}
+
+impl SyncTracker {
+    /// Records `peer`'s claimed height.
+    pub fn on_status(&mut self, peer: PeerId, height: u64) {
+        self.claims.insert(peer, height);
+    }
+
+    /// Forgets every peer for which `connected` is false, with its claim and any request to it.
+    pub fn retain_connected(&mut self, connected: impl Fn(&PeerId) -> bool) {
+        self.claims.retain(|p, _| connected(p));
+        self.failed.retain(|p| connected(p));
+        if self.request.is_some_and(|r| !connected(&r.peer)) {
+            self.request = None;
+        }
+    }
+
+    /// The highest height claimed by a connected peer that has not failed to serve a claim.
+    pub fn best_claim(&self) -> Option<u64> {
+        self.claims
+            .iter()
+            .filter(|(p, _)| !self.failed.contains(p))
+            .map(|(_, h)| *h)
+            .max()
+    }
+
+    /// The request in flight, if any.
+    pub fn request(&self) -> Option<Request> {
+        self.request
+    }
+
+    /// Whether `peer` has a request of ours outstanding.
+    pub fn awaiting(&self, peer: &PeerId) -> bool {
+        self.request.is_some_and(|r| r.peer == *peer)
+    }
+
+    /// `peer` served the blocks we asked for: the request is closed and its claims count again.
+    pub fn on_served(&mut self, peer: &PeerId) {
+        if self.awaiting(peer) {
+            self.request = None;
+        }
+        self.failed.remove(peer);
+    }
+
+    /// `peer` did not serve what it claimed: its claim is dropped (a later `Status` may claim
+    /// again) and the next request goes elsewhere. Returns the peer to report, if any.
+    pub fn on_failure(&mut self, peer: PeerId) -> PeerId {
+        self.claims.remove(&peer);
+        if self.awaiting(&peer) {
+            self.request = None;
+        }
+        self.failed.insert(peer);
+        peer
+    }
+
+    /// Decides whether to ask for blocks, given our height. A request that timed out is a
+    /// failure of its peer (returned in the second field, for reporting).
+    pub fn poll(&mut self, ours: u64, now: Instant) -> (SyncAction, Option<PeerId>) {
+        let mut failed = None;
+        if let Some(r) = self.request {
+            if now.duration_since(r.at) < REQUEST_TIMEOUT {
+                return (SyncAction::Wait, None);
+            }
+            failed = Some(self.on_failure(r.peer));
+        }
+        let best = self
+            .best_claim()
+            .or_else(|| self.claims.values().max().copied());
+        let Some(best) = best.filter(|b| *b > ours) else {
+            self.behind_since = None;
+            return (SyncAction::Wait, failed);
+        };
+        let since = *self.behind_since.get_or_insert(now);
+        if best < ours + 2 && now.duration_since(since) <= ONE_BEHIND_GRACE {
+            return (SyncAction::Wait, failed);
+        }
+        let mut ahead: Vec<(PeerId, u64)> = self
+            .claims
+            .iter()
+            .filter(|(_, h)| **h > ours)
+            .map(|(p, h)| (*p, *h))
+            .collect();
+        ahead.sort_by_key(|(p, _)| *p);
+        if ahead.iter().any(|(p, _)| !self.failed.contains(p)) {
+            ahead.retain(|(p, _)| !self.failed.contains(p));
+        }
+        let Some(&(peer, claim)) = ahead.get(self.turn % ahead.len().max(1)) else {
+            return (SyncAction::Wait, failed);
+        };
+        self.turn = self.turn.wrapping_add(1);
+        let from = ours + 1;
+        let count = (claim - ours).min(SYNC_BATCH as u64) as u32;
+        (SyncAction::Request { peer, from, count }, failed)
+    }
+
+    /// The request of [`SyncAction::Request`] was sent.
+    pub fn sent(&mut self, peer: PeerId, from: u64, now: Instant) {
+        self.request = Some(Request {
+            peer,
+            from,
+            at: now,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::SecretKey;
+
+    fn peer(n: u8) -> PeerId {
+        SecretKey::from_seed(&[n; 32]).public()
+    }
+
+    fn requested(a: SyncAction) -> Option<PeerId> {
+        match a {
+            SyncAction::Request { peer, .. } => Some(peer),
+            SyncAction::Wait => None,
+        }
+    }
+
+    #[test]
+    fn a_liar_that_does_not_serve_loses_its_claim_and_the_next_request_goes_elsewhere() {
+        let (liar, honest) = (peer(1), peer(2));
+        let mut s = SyncTracker::default();
+        let t0 = Instant::now();
+        s.on_status(liar, u64::MAX);
+        s.on_status(honest, 20);
+        let mut asked = vec![];
+        let mut now = t0;
+        for _ in 0..4 {
+            let (a, _) = s.poll(10, now);
+            if let Some(p) = requested(a) {
+                asked.push(p);
+                s.sent(p, 11, now);
+                if p == honest {
+                    s.on_served(&p);
+                }
+            }
+            now += REQUEST_TIMEOUT + Duration::from_millis(1);
+        }
+        assert!(asked.contains(&honest), "{asked:?}");
+        // The liar timed out at least once; a repeated claim does not count until it serves.
+        assert_eq!(s.best_claim(), Some(20));
+        s.on_status(liar, u64::MAX);
+        assert_eq!(s.best_claim(), Some(20));
+    }
+
+    #[test]
+    fn a_disconnected_peer_is_forgotten_with_its_request() {
+        let p = peer(1);
+        let mut s = SyncTracker::default();
+        s.on_status(p, 1_000_000);
+        let (a, _) = s.poll(0, Instant::now());
+        assert_eq!(requested(a), Some(p));
+        s.sent(p, 1, Instant::now());
+        s.retain_connected(|_| false);
+        assert_eq!(s.best_claim(), None);
+        assert!(s.request().is_none());
+        assert_eq!(s.poll(0, Instant::now()).0, SyncAction::Wait);
+    }
+
+    #[test]
+    fn one_block_behind_waits_a_moment_two_ask_at_once() {
+        let p = peer(1);
+        let mut s = SyncTracker::default();
+        let t0 = Instant::now();
+        s.on_status(p, 11);
+        assert_eq!(s.poll(10, t0).0, SyncAction::Wait);
+        assert_eq!(requested(s.poll(10, t0 + ONE_BEHIND_GRACE * 2).0), Some(p));
+        let mut s = SyncTracker::default();
+        s.on_status(p, 12);
+        assert_eq!(
+            s.poll(10, t0).0,
+            SyncAction::Request {
+                peer: p,
+                from: 11,
+                count: 2
+            }
+        );
+    }
+
+    #[test]
+    fn an_outstanding_request_is_not_repeated() {
+        let p = peer(1);
+        let mut s = SyncTracker::default();
+        let t0 = Instant::now();
+        s.on_status(p, 500);
+        let (a, _) = s.poll(0, t0);
+        assert_eq!(
+            a,
+            SyncAction::Request {
+                peer: p,
+                from: 1,
+                count: SYNC_BATCH
+            }
+        );
+        s.sent(p, 1, t0);
+        assert_eq!(s.poll(0, t0 + Duration::from_secs(1)).0, SyncAction::Wait);
+        s.on_served(&p);
+        assert!(requested(s.poll(0, t0 + Duration::from_secs(1)).0).is_some());
+    }
+}
