@@ -5,7 +5,13 @@
 //! set equals a replay from genesis of the stored blocks. The child also writes state snapshots
 //! (with a block and on their own), so kills land in those too. The chain continues across kills.
 //!
-//! The child is this test binary re-invoked with `--exact crash_child --ignored`.
+//! A second pair does the same to the consensus signer: a child signs votes in a loop through
+//! `SignerStore::authorize_and_persist` and prints each one after the call returned (as the
+//! node sends it only then); after each SIGKILL the reopened signer state must cover every
+//! printed vote, and the vote of the slot it names must be in the WAL (state and message are
+//! never apart on disk, so a restarted node never forgets a lock a peer holds a vote for).
+//!
+//! The children are this test binary re-invoked with `--exact <child> --ignored`.
 //! `TIMECOIN_CRASH_ITERS` sets the number of kills (default 50), `TIMECOIN_CRASH_SEED` the seed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,16 +22,24 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use timecoin::consensus::{DoubleSignGuard, SignStep};
 use timecoin::ledger::testkit::TestChain;
 use timecoin::ledger::{validate_block, LedgerState, SigPolicy};
+use timecoin::node::signer_store::SignerStore;
+use timecoin::p2p::Message;
 use timecoin::storage::{BlockCommit, Storage};
 use timecoin::types::tx::TX_VERSION;
-use timecoin::types::{Address, Amount, OutPoint, Signature, Transaction, TxIn, TxKind, TxOut};
+use timecoin::types::{
+    Address, Amount, Domain, Hash, OutPoint, SecretKey, Signature, Transaction, TxIn, TxKind,
+    TxOut, Vote, VoteKind,
+};
 
 /// Environment variable giving the child its data directory.
 const DIR_ENV: &str = "TIMECOIN_CRASH_CHILD_DIR";
 /// Prefix of the child's progress lines.
 const COMMITTED: &str = "COMMITTED ";
+/// Prefix of the signer child's progress lines: `SIGNED <height> <round> <precommit 0/1>`.
+const SIGNED: &str = "SIGNED ";
 
 fn devnet() -> TestChain {
     TestChain::devnet(4)
@@ -178,27 +192,36 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Starts this test binary as the child test `name` on the database in `db`, its stderr to
+/// `log`; returns it and its stdout lines.
+fn spawn_child(
+    name: &str,
+    db: &Path,
+    log: &Path,
+) -> (
+    std::process::Child,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--ignored"])
+        .env(DIR_ENV, db)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
 fn child_log(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
 #[test]
 fn storage_survives_sigkill() {
-    let iters: usize = std::env::var("TIMECOIN_CRASH_ITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let seed: u64 = std::env::var("TIMECOIN_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
-    eprintln!("storage_survives_sigkill: {iters} kills, TIMECOIN_CRASH_SEED={seed}");
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (iters, mut rng) = crash_params("storage_survives_sigkill");
     let started = Instant::now();
 
     let tmp = tempfile::tempdir().unwrap();
@@ -210,23 +233,13 @@ fn storage_survives_sigkill() {
     // The parent creates the database, so every child run is a restart.
     drop(Storage::open(&db, &chain.genesis).unwrap());
 
-    let exe = std::env::current_exe().unwrap();
     let mut replay = chain.genesis.state();
     let mut printed_total = 0usize;
     let mut max_printed = 0u64;
     let mut killed_before_first_commit = 0usize;
 
     for i in 0..iters {
-        let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child", "--nocapture", "--ignored"])
-            .env(DIR_ENV, &db)
-            .env("RUST_BACKTRACE", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut child, mut lines) = spawn_child("crash_child", &db, &log);
         let mut printed: Vec<u64> = Vec::new();
 
         // Let it commit a random number of blocks (0: kill it while it opens and recovers)...
@@ -345,4 +358,164 @@ fn storage_survives_sigkill() {
         killed_before_first_commit,
         state.utxo_count()
     );
+}
+
+/// The number of kills and the random generator of a crash test (both from the environment).
+fn crash_params(name: &str) -> (usize, ChaCha8Rng) {
+    let iters: usize = std::env::var("TIMECOIN_CRASH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let seed: u64 = std::env::var("TIMECOIN_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    eprintln!("{name}: {iters} kills, TIMECOIN_CRASH_SEED={seed}");
+    (iters, ChaCha8Rng::seed_from_u64(seed))
+}
+
+/// The vote the signer child signs in slot (height, round, kind): a block that depends on the
+/// slot, so two runs of the child never sign different votes for one slot by accident.
+fn slot_vote(chain: &TestChain, height: u64, round: u32, kind: VoteKind) -> Vote {
+    let mut seed = height.to_be_bytes().to_vec();
+    seed.extend_from_slice(&round.to_be_bytes());
+    let block = Hash::of(Domain::BlockHeader, &seed);
+    let key = SecretKey::from_seed(&[42; 32]);
+    Vote::new_signed(
+        chain.genesis.params.chain_id,
+        height,
+        round,
+        kind,
+        Some(block),
+        &key,
+    )
+}
+
+/// The slot after (height, round, step): prevote then precommit, two rounds per height.
+fn next_slot(last: Option<(u64, u32, SignStep)>) -> (u64, u32, VoteKind) {
+    match last {
+        None => (1, 0, VoteKind::Prevote),
+        Some((h, r, SignStep::Prevote)) => (h, r, VoteKind::Precommit),
+        Some((h, 0, _)) => (h, 1, VoteKind::Prevote),
+        Some((h, _, _)) => (h + 1, 0, VoteKind::Prevote),
+    }
+}
+
+/// The signer child: resume from the signer state on disk and sign the next slots, printing
+/// each vote after `authorize_and_persist` returned. Runs until killed.
+#[test]
+#[ignore = "child process of signer_survives_sigkill; runs only when that test invokes it"]
+fn signer_crash_child() {
+    let Ok(dir) = std::env::var(DIR_ENV) else {
+        return;
+    };
+    let chain = devnet();
+    let (storage, _) = Storage::open(Path::new(&dir), &chain.genesis).unwrap();
+    let signer = SignerStore::new(storage.tree("signer").unwrap());
+    let mut guard = DoubleSignGuard::new(signer.load_state());
+    let stdout = std::io::stdout();
+    for _ in 0..100_000 {
+        let last = guard.state().last.map(|l| (l.height, l.round, l.step));
+        let (h, r, kind) = next_slot(last);
+        let msg = Message::Vote(slot_vote(&chain, h, r, kind));
+        signer.authorize_and_persist(&mut guard, &msg).unwrap();
+        let mut out = stdout.lock();
+        let pc = u8::from(kind == VoteKind::Precommit);
+        if writeln!(out, "{SIGNED}{h} {r} {pc}").is_err() || out.flush().is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn signer_survives_sigkill() {
+    let (iters, mut rng) = crash_params("signer_survives_sigkill");
+    let tmp = tempfile::tempdir().unwrap();
+    let db: PathBuf = tmp.path().join("data");
+    std::fs::create_dir_all(&db).unwrap();
+    let log: PathBuf = tmp.path().join("child.stderr");
+    let chain = devnet();
+    drop(Storage::open(&db, &chain.genesis).unwrap());
+    let mut max_printed: Option<(u64, u32, SignStep)> = None;
+    for i in 0..iters {
+        let (mut child, mut lines) = spawn_child("signer_crash_child", &db, &log);
+        let parse = |l: &str| -> Option<(u64, u32, SignStep)> {
+            let mut it = l.strip_prefix(SIGNED)?.split(' ');
+            let h = it.next()?.parse().ok()?;
+            let r = it.next()?.parse().ok()?;
+            let step = match it.next()? {
+                "1" => SignStep::Precommit,
+                _ => SignStep::Prevote,
+            };
+            Some((h, r, step))
+        };
+        let wait_for = rng.gen_range(0..6usize);
+        let mut printed = 0;
+        while printed < wait_for {
+            match lines.next() {
+                Some(Ok(l)) => {
+                    if let Some(slot) = parse(&l) {
+                        max_printed = max_printed.max(Some(slot));
+                        printed += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "iteration {i}: the signer child exited by itself ({status}):\n{}",
+                child_log(&log)
+            );
+        }
+        std::thread::sleep(Duration::from_micros(rng.gen_range(0..4_000)));
+        child.kill().unwrap();
+        assert!(
+            !child.wait().unwrap().success(),
+            "iteration {i}: not killed"
+        );
+        for l in lines.map_while(Result::ok) {
+            if let Some(slot) = parse(&l) {
+                max_printed = max_printed.max(Some(slot));
+            }
+        }
+
+        let (storage, _) = Storage::open(&db, &chain.genesis).unwrap();
+        let signer = SignerStore::new(storage.tree("signer").unwrap());
+        let state = signer.load_state();
+        let on_disk = state.last.map(|l| (l.height, l.round, l.step));
+        assert!(
+            on_disk >= max_printed,
+            "iteration {i}: sent {max_printed:?} but the signer state on disk is {on_disk:?}"
+        );
+        // The state's slot has its message in the WAL, and every printed vote is there.
+        if let Some(last) = state.last {
+            let wal = signer.wal(last.height);
+            assert!(
+                wal.iter().any(|m| matches!(m, Message::Vote(v)
+                    if (v.round, SignStep::from(v.kind), v.signing_bytes())
+                        == (last.round, last.step, last.signing_hash))),
+                "iteration {i}: the signer state names {last:?} but its vote is not in the WAL"
+            );
+        }
+        if let Some((h, r, step)) = max_printed {
+            let kind = match step {
+                SignStep::Precommit => VoteKind::Precommit,
+                _ => VoteKind::Prevote,
+            };
+            let want = Message::Vote(slot_vote(&chain, h, r, kind));
+            assert!(
+                signer.wal(h).contains(&want),
+                "iteration {i}: sent vote {h}/{r}/{step:?} is not in the WAL"
+            );
+        }
+        drop(signer);
+        drop(storage);
+    }
+    eprintln!("signer_survives_sigkill: last vote sent {max_printed:?}");
 }

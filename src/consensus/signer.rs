@@ -3,9 +3,10 @@
 //! conflicts at the same (height, round, step). Re-signing the identical message is allowed so
 //! that a restarted node can re-broadcast it.
 //!
-//! Protocol for the driver: call [`DoubleSignGuard::authorize`]; on `Ok(state)` persist
-//! `state.to_bytes()` durably (write + fsync) and only then sign and send. After a crash, load
-//! the state with [`SignerState::from_bytes`] and build the guard with
+//! Protocol for the driver: ask [`DoubleSignGuard::next_state`]; on `Ok(state)` persist the
+//! state together with the signed message durably (one write + fsync, see
+//! `node::signer_store`), [`DoubleSignGuard::adopt`] it, and only then send. After a crash,
+//! load the state with [`SignerState::from_bytes`] and build the guard with
 //! [`DoubleSignGuard::new`].
 
 use crate::types::encoding::{put, Decode, DecodeError, Encode, Reader};
@@ -135,6 +136,32 @@ impl DoubleSignGuard {
         Ok(())
     }
 
+    /// The state after signing `signing_hash` at (height, round, step), if that is safe, without
+    /// recording it: persist it first, then [`Self::adopt`] it, so the guard never runs ahead
+    /// of what is on disk.
+    pub fn next_state(
+        &self,
+        height: u64,
+        round: u32,
+        step: SignStep,
+        signing_hash: Hash,
+    ) -> Result<SignerState, GuardError> {
+        self.check(height, round, step, signing_hash)?;
+        Ok(SignerState {
+            last: Some(LastSigned {
+                height,
+                round,
+                step,
+                signing_hash,
+            }),
+        })
+    }
+
+    /// Records a state from [`Self::next_state`] once it is durable.
+    pub fn adopt(&mut self, state: SignerState) {
+        self.state = state;
+    }
+
     /// Checks and records; on success returns the new state, which the caller must persist
     /// durably before the signature leaves the process.
     pub fn authorize(
@@ -144,14 +171,9 @@ impl DoubleSignGuard {
         step: SignStep,
         signing_hash: Hash,
     ) -> Result<SignerState, GuardError> {
-        self.check(height, round, step, signing_hash)?;
-        self.state.last = Some(LastSigned {
-            height,
-            round,
-            step,
-            signing_hash,
-        });
-        Ok(self.state)
+        let state = self.next_state(height, round, step, signing_hash)?;
+        self.adopt(state);
+        Ok(state)
     }
 }
 

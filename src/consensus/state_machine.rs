@@ -163,7 +163,8 @@ pub struct Tendermint {
 
 impl Tendermint {
     /// A new instance for `height` with the validator set of this height. `own_key` is the
-    /// node's key when it is a masternode (it may still be outside `validators`).
+    /// node's key when masternode mode is on (it may still be outside `validators`); the
+    /// instance asks to sign votes and proposals only when it is `Some` and in `validators`.
     pub fn new(
         chain_id: Hash,
         height: u64,
@@ -528,7 +529,18 @@ impl Tendermint {
 
     // ----- actions -----
 
+    /// Whether this node signs at this height: it has a key (masternode mode on) and the key
+    /// is in the validator set. Everyone else follows the height without voting, so a standby
+    /// node sharing an operator's key never signs anything the active one might contradict.
+    fn signs(&self) -> bool {
+        self.own_key
+            .is_some_and(|k| self.votes.validators().weight_of(&k).is_some())
+    }
+
     fn cast_vote(&self, kind: VoteKind, block: Option<Hash>, out: &mut Vec<Effect>) {
+        if !self.signs() {
+            return;
+        }
         out.push(Effect::CastVote {
             height: self.height,
             round: self.round,

@@ -549,3 +549,41 @@ proptest! {
         let _ = t.snapshot();
     }
 }
+
+/// Drives a node through a full height (proposal, prevote quorum, precommit quorum, timeouts of
+/// every step over two rounds) and returns every effect it produced.
+fn effects_of_a_height(ks: &[SecretKey], own: Option<PublicKey>) -> Vec<Effect> {
+    let mut t = Tendermint::new(chain(), 1, set_of(ks), own, ConsensusParams::devnet());
+    let mut all = t.start();
+    for step in [Step::Propose, Step::Prevote, Step::Precommit] {
+        all.extend(t.handle(Input::Timeout { round: 0, step }));
+    }
+    let b = block(1);
+    all.extend(t.handle(proposal_input(ks, &t, 1, b, None)));
+    for k in &ks[..3] {
+        all.extend(t.handle(vote(k, 1, 1, VoteKind::Prevote, Some(b))));
+    }
+    for k in &ks[..3] {
+        all.extend(t.handle(vote(k, 1, 1, VoteKind::Precommit, Some(b))));
+    }
+    assert_eq!(t.decided(), Some((1, b)), "the height must still decide");
+    all
+}
+
+fn casts(e: &[Effect]) -> usize {
+    e.iter()
+        .filter(|x| matches!(x, Effect::CastVote { .. } | Effect::CastProposal { .. }))
+        .count()
+}
+
+#[test]
+fn only_an_own_member_key_signs() {
+    let ks = keys(4);
+    // Masternode mode off (the driver passes no key) although the node key is in the set.
+    assert_eq!(casts(&effects_of_a_height(&ks, None)), 0);
+    // Masternode mode on with a key outside the set.
+    let outsider = SecretKey::from_seed(&[99; 32]).public();
+    assert_eq!(casts(&effects_of_a_height(&ks, Some(outsider))), 0);
+    // A member votes.
+    assert!(casts(&effects_of_a_height(&ks, Some(ks[3].public()))) > 0);
+}

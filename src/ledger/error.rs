@@ -55,6 +55,13 @@ pub enum TxError {
     /// Masternode registration problem.
     #[error("masternode: {0}")]
     Masternode(String),
+    /// The transaction concerns a masternode banned for equivocation, by its node key or its
+    /// collateral: a ban is for good, so it can never exit, update or register again.
+    #[error("masternode {node_key:?} is banned for equivocation, for good: its node key and collateral cannot exit, update or register again (register a new node key with another collateral)")]
+    BannedMasternode {
+        /// The banned masternode's node key.
+        node_key: PublicKey,
+    },
     /// Bad owner signature on a masternode transaction.
     #[error("invalid masternode owner signature")]
     BadOwnerSignature,

@@ -37,7 +37,9 @@ pub struct MasternodeEntry {
     pub registered_height: u64,
     /// First height at which it votes.
     pub active_from: u64,
-    /// Banned for equivocation.
+    /// Banned for equivocation, for good: the entry outlives an exit or a spend of its
+    /// collateral in the banning block and any later spend, so that its node key and
+    /// collateral can never register again.
     pub banned: bool,
 }
 

@@ -7,8 +7,8 @@ use super::validate::{validate_block, SigPolicy};
 use super::{build_block, BlockError, Genesis};
 use crate::types::tx::TX_VERSION;
 use crate::types::{
-    Address, Amount, Block, CommitCertificate, CommitSig, Hash, OutPoint, SecretKey, Transaction,
-    TxIn, TxKind, TxOut, Vote, VoteKind,
+    Address, Amount, Block, CommitCertificate, CommitSig, Hash, OutPoint, PublicKey, SecretKey,
+    Transaction, TxIn, TxKind, TxOut, Vote, VoteKind,
 };
 
 /// Seed of the test chain's funded key.
@@ -102,7 +102,18 @@ impl TestChain {
     ) -> Result<(Block, CommitCertificate, BlockEffects), BlockError> {
         let height = self.state.height + 1;
         let set = self.state.next_validator_set();
-        let proposer = &self.node_keys[(height as usize) % self.node_keys.len()];
+        // Rotation over the node keys still in the set (banned ones drop out).
+        let members: Vec<&SecretKey> = self
+            .node_keys
+            .iter()
+            .filter(|k| set.weight_of(&k.public()).is_some())
+            .collect();
+        let Some(proposer) = members
+            .get((height as usize) % members.len().max(1))
+            .copied()
+        else {
+            return Err(BlockError::Proposer(PublicKey::default()));
+        };
         // Fees from the state plus outputs created earlier in the block (chained spends);
         // full validation happens in validate_block below.
         let mut fees = Amount::ZERO;
@@ -173,12 +184,15 @@ impl TestChain {
         Ok((block, cert, fx))
     }
 
-    /// A certificate with precommits from every node for `block` in `round`.
+    /// A certificate with precommits from every node of the next block's validator set (call it
+    /// before applying `block`) for `block` in `round`.
     pub fn certify(&self, block: &Block, round: u32) -> CommitCertificate {
         let hash: Hash = block.hash();
+        let set = self.state.next_validator_set();
         let sigs = self
             .node_keys
             .iter()
+            .filter(|k| set.weight_of(&k.public()).is_some())
             .map(|k| {
                 let v = Vote::new_signed(
                     self.genesis.params.chain_id,

@@ -1413,6 +1413,110 @@ fn evidence_bans_the_offender() {
     ));
 }
 
+/// Exit, update and re-registration transactions of devnet masternode `node`, its fees paid by
+/// the faucet: exit, update, registration of a fresh collateral with its node key, and
+/// registration of its collateral with a fresh node key.
+fn comeback_attempts(chain: &mut TestChain, node: u32) -> Vec<Transaction> {
+    let key = devnet_node_key(node);
+    let owner = devnet_owner_key(node);
+    let c = chain
+        .state
+        .masternode_by_key(&key.public())
+        .unwrap()
+        .collateral;
+    let fresh = fund(chain, &owner, Tier::Bronze.collateral());
+    let u = faucet_utxo(chain);
+    let exit = pay(
+        chain,
+        u,
+        &[],
+        TxKind::MasternodeExit(MasternodeExit {
+            collateral: c,
+            owner: owner.public(),
+            owner_signature: Signature::default(),
+        }),
+        Some(&owner),
+    );
+    let update = pay(
+        chain,
+        u,
+        &[],
+        TxKind::MasternodeUpdate(MasternodeUpdate {
+            collateral: c,
+            p2p_addr: "10.0.0.1:1".into(),
+            payout: addr(&owner),
+            owner: owner.public(),
+            owner_signature: Signature::default(),
+        }),
+        Some(&owner),
+    );
+    let same_key = register_tx(chain, fresh, Tier::Bronze, &key, &owner);
+    let same_collateral = register_tx(
+        chain,
+        c,
+        Tier::Bronze,
+        &SecretKey::from_seed(&[77; 32]),
+        &owner,
+    );
+    vec![exit, update, same_key, same_collateral]
+}
+
+fn is_banned_error(r: Result<TxCheck, TxError>, key: PublicKey) -> bool {
+    r == Err(TxError::BannedMasternode { node_key: key })
+}
+
+#[test]
+fn a_banned_masternode_cannot_exit_update_or_register_again() {
+    let mut chain = TestChain::devnet(4);
+    chain.next_block(vec![]).unwrap();
+    let key = devnet_node_key(1).public();
+    let block = build(&chain, vec![], vec![equivocation(&chain, 1, 1)]);
+    apply(&mut chain, &block);
+    for tx in comeback_attempts(&mut chain, 1) {
+        assert!(
+            is_banned_error(check(&chain, &tx), key),
+            "{:?}",
+            check(&chain, &tx)
+        );
+    }
+    // Spending the collateral is allowed, and the ban outlives it.
+    let owner = devnet_owner_key(1);
+    let c = chain.state.masternode_by_key(&key).unwrap().collateral;
+    let u = chain.state.utxo(&c).unwrap();
+    let spend = sign(
+        &chain,
+        unsigned(
+            &owner,
+            &[c],
+            vec![TxOut {
+                amount: Amount(u.output.amount.0 - 1_000),
+                address: addr(&owner),
+            }],
+            TxKind::Transfer,
+        ),
+        &[&owner],
+        None,
+    );
+    chain.next_block(vec![spend]).unwrap();
+    assert!(chain.state.masternode_by_key(&key).unwrap().banned);
+    let fresh = fund(&mut chain, &owner, Tier::Bronze.collateral());
+    let again = register_tx(&chain, fresh, Tier::Bronze, &devnet_node_key(1), &owner);
+    assert!(is_banned_error(check(&chain, &again), key));
+}
+
+#[test]
+fn evidence_bans_a_masternode_that_exits_in_the_same_block() {
+    let mut chain = TestChain::devnet(4);
+    chain.next_block(vec![]).unwrap();
+    let key = devnet_node_key(1).public();
+    let exit = comeback_attempts(&mut chain, 1).remove(0);
+    let block = build(&chain, vec![exit], vec![equivocation(&chain, 1, 1)]);
+    apply(&mut chain, &block);
+    assert!(chain.state.masternode_by_key(&key).unwrap().banned);
+    let again = comeback_attempts(&mut chain, 1).remove(2);
+    assert!(is_banned_error(check(&chain, &again), key));
+}
+
 #[test]
 fn bad_evidence_is_rejected() {
     let mut chain = TestChain::devnet(4);

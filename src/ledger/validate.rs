@@ -177,10 +177,17 @@ fn check_masternode_kind(
             if r.p2p_addr.is_empty() {
                 return Err(TxError::Masternode("empty p2p address".into()));
             }
-            if state.masternode(&r.collateral).is_some() {
+            let by_collateral = state.masternode(&r.collateral);
+            let by_key = state.masternode_by_key(&r.node_key);
+            if let Some(m) = by_collateral.into_iter().chain(by_key).find(|m| m.banned) {
+                return Err(TxError::BannedMasternode {
+                    node_key: m.node_key,
+                });
+            }
+            if by_collateral.is_some() {
                 return Err(TxError::Masternode("collateral already registered".into()));
             }
-            if state.masternode_by_key(&r.node_key).is_some() {
+            if by_key.is_some() {
                 return Err(TxError::Masternode("node key already registered".into()));
             }
             Ok(())
@@ -196,7 +203,7 @@ fn check_masternode_kind(
     }
 }
 
-/// The masternode registered with `collateral`, if `owner` owns it.
+/// The masternode registered with `collateral`, if `owner` owns it and it is not banned.
 fn owned_masternode<'s>(
     state: &'s LedgerState,
     collateral: &OutPoint,
@@ -207,6 +214,11 @@ fn owned_masternode<'s>(
         .ok_or_else(|| TxError::Masternode("no masternode with this collateral".into()))?;
     if m.owner != *owner {
         return Err(TxError::Masternode("not the masternode owner".into()));
+    }
+    if m.banned {
+        return Err(TxError::BannedMasternode {
+            node_key: m.node_key,
+        });
     }
     Ok(m)
 }
@@ -420,8 +432,9 @@ pub fn validate_block(
             } else {
                 fx.created.retain(|(o, _)| *o != input.prev);
             }
-            // Spending a collateral removes its masternode.
-            if state.masternode(&input.prev).is_some()
+            // Spending a collateral removes its masternode; a banned one stays, banned, so that
+            // its node key can never register again.
+            if state.masternode(&input.prev).is_some_and(|m| !m.banned)
                 || matches!(registry_changes.get(&input.prev), Some(Some(_)))
             {
                 registry_changes.insert(input.prev, None);
@@ -510,10 +523,11 @@ pub fn validate_block(
             .masternodes()
             .find(|m| m.node_key == off && !m.banned)
             .ok_or_else(|| BlockError::Evidence("offender is not an unbanned masternode".into()))?;
+        // Exiting or spending the collateral in the same block does not escape the ban: the
+        // entry stays, banned.
         let current = match registry_changes.get(&entry.collateral) {
             Some(Some(m)) => m.clone(),
-            Some(None) => continue,
-            None => entry.clone(),
+            Some(None) | None => entry.clone(),
         };
         registry_changes.insert(
             entry.collateral,

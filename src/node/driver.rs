@@ -5,12 +5,12 @@
 use super::block_server::BlockServer;
 use super::evidence_pool::EvidencePool;
 use super::future_buffer::FutureBuffer;
-use super::signer_store::SignerStore;
+use super::signer_store::{SignError, SignerStore};
 use super::snapshot::{LastVote, NodeSnapshot, RoundEnd, RoundTiming};
 use super::spec::NodeSpec;
 use super::storage_writer::{self, CommitDone, CommitJob, SnapshotSchedule};
 use super::sync::{SyncAction, SyncTracker};
-use crate::consensus::{DoubleSignGuard, Effect, Input, SignStep, Step, Tendermint};
+use crate::consensus::{DoubleSignGuard, Effect, Input, Step, Tendermint};
 use crate::ledger::{
     build_block, validate_block, BlockEffects, BlockError, LedgerState, SigPolicy,
 };
@@ -952,14 +952,13 @@ impl Driver {
                     block_hash,
                     &self.spec.node_key,
                 );
-                if !self.guard_allows(height, round, SignStep::Propose, p.signing_bytes()) {
-                    return vec![];
-                }
                 let msg = Message::Proposal {
                     proposal: p.clone(),
                     block,
                 };
-                self.signer.log(height, &msg);
+                if !self.guard_allows(&msg) {
+                    return vec![];
+                }
                 self.p2p.broadcast(msg);
                 let Some(run) = self.run.as_mut() else {
                     return vec![];
@@ -976,11 +975,11 @@ impl Driver {
                 block,
             } => {
                 let v = Vote::new_signed(chain_id, height, round, kind, block, &self.spec.node_key);
-                if !self.guard_allows(height, round, SignStep::from(kind), v.signing_bytes()) {
+                let msg = Message::Vote(v.clone());
+                if !self.guard_allows(&msg) {
                     return vec![];
                 }
-                self.signer.log(height, &Message::Vote(v.clone()));
-                self.p2p.broadcast(Message::Vote(v.clone()));
+                self.p2p.broadcast(msg);
                 self.last_votes.insert(v.voter, LastVote { height, round });
                 let Some(run) = self.run.as_mut() else {
                     return vec![];
@@ -1051,24 +1050,22 @@ impl Driver {
         }
     }
 
-    /// Records the signing intent durably; false if the guard refuses (it would double-sign).
-    fn guard_allows(
-        &mut self,
-        height: u64,
-        round: u32,
-        step: SignStep,
-        signing_hash: Hash,
-    ) -> bool {
-        match self.guard.authorize(height, round, step, signing_hash) {
-            Ok(state) => match self.signer.save_state(&state) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::error!(target: "consensus", "cannot persist signer state, not signing: {e}");
-                    false
-                }
-            },
-            Err(e) => {
-                tracing::warn!(target: "consensus", height, round, "refusing to sign: {e}");
+    /// Makes the own message `msg` and the signer state durable together; true if it may be
+    /// sent. False if the guard refuses (it would double-sign), or if the write failed: then
+    /// signing stops (a restart on a working disk resumes from what is on disk).
+    fn guard_allows(&mut self, msg: &Message) -> bool {
+        // Consensus asks only a member with masternode mode on to sign; this is the backstop.
+        if self.halted || self.own_key().is_none() {
+            return false;
+        }
+        match self.signer.authorize_and_persist(&mut self.guard, msg) {
+            Ok(()) => true,
+            Err(SignError::Refused(e)) => {
+                tracing::warn!(target: "consensus", "refusing to sign: {e}");
+                false
+            }
+            Err(e @ SignError::Store(_)) => {
+                self.halt(e.to_string());
                 false
             }
         }
@@ -1170,7 +1167,6 @@ impl Driver {
             tracing::debug!(target: "mempool", n = dropped.len(), "dropped conflicting or invalid transactions");
         }
         self.evidence_pool.prune(&self.state);
-        self.signer.clear_wal_below(height + 1);
         let now = Instant::now();
         if let Some(run) = self.run.take() {
             let total = now.duration_since(run.started).as_millis() as u64;
@@ -1204,6 +1200,10 @@ impl Driver {
         };
         tracing::debug!(target: "perf", height = d.height, ms = total.as_secs_f64() * 1e3, flush_ms = flush.as_secs_f64() * 1e3, "storage commit");
         self.committed = (d.height, d.hash, d.time_ms);
+        // Only now that the block is durable: before, the WAL is what finishes it after a crash.
+        if let Err(e) = self.signer.clear_wal_below(d.height + 1) {
+            tracing::warn!(target: "consensus", "clearing the own-message log failed (retried after the next block): {e}");
+        }
         let ntx = d.txids.len().saturating_sub(1) as u64;
         self.snapshot.blocks_finalized += 1;
         self.snapshot.txs_finalized += ntx;

@@ -236,7 +236,9 @@ impl Storage {
 
     /// The state at the tip: the last snapshot, then the stored blocks after it replayed
     /// (their signatures were verified before they were committed). Checks the result against
-    /// the stored tip, supply and UTXO counter.
+    /// the stored tip, supply and UTXO counter, and the certificates of the replayed blocks and
+    /// of the tip against the validator set in force at their height (the next block carries
+    /// the tip's certificate: a missing or wrong one would stall the chain).
     fn load_state(&self, genesis: &Genesis) -> Result<LedgerState, StorageError> {
         let tip = self
             .get(Table::Meta, META_TIP)?
@@ -265,7 +267,8 @@ impl Storage {
             )));
         }
         let trust_signatures = |_: &Hash| true;
-        for h in state.height + 1..=height {
+        let replay_from = state.height + 1;
+        for h in replay_from..=height {
             let block = self
                 .block(h)?
                 .ok_or_else(|| self.corrupt(format!("block {h} missing")))?;
@@ -278,7 +281,12 @@ impl Storage {
                 SigPolicy::SkipVerified(&trust_signatures),
             )
             .map_err(|e| self.corrupt(format!("stored block {h} does not apply: {e}")))?;
+            self.check_certificate(h, &fx.block_hash, &set, genesis)?;
             state.apply(&fx, block.header.time_ms);
+        }
+        if replay_from > height && height > 0 {
+            // The snapshot is at the tip: it keeps the set that finalized the tip.
+            self.check_certificate(height, &tip_hash, &state.tip_validators, genesis)?;
         }
         if state.tip_hash != tip_hash {
             return Err(self.corrupt(format!(
@@ -298,6 +306,22 @@ impl Storage {
             )));
         }
         Ok(state)
+    }
+
+    /// Checks that the stored certificate of block `height` (hash `hash`) is there and is a
+    /// valid commit of that block by `set`, the validators of that height.
+    fn check_certificate(
+        &self,
+        height: u64,
+        hash: &Hash,
+        set: &ValidatorSet,
+        genesis: &Genesis,
+    ) -> Result<(), StorageError> {
+        let cert = self
+            .certificate(height)?
+            .ok_or_else(|| self.corrupt(format!("certificate of block {height} missing")))?;
+        cert.verify(&genesis.params.chain_id, height, hash, set)
+            .map_err(|e| self.corrupt(format!("certificate of block {height} is invalid: {e}")))
     }
 
     fn snapshot_header(&self) -> Result<Option<SnapshotHeader>, StorageError> {
@@ -486,12 +510,14 @@ impl Storage {
                 });
             }
         }
+        // The chain to rebuild: the stored blocks up to the first one without a certificate.
         let mut blocks = Vec::new();
         let mut h = 1u64;
         while let Some(b) = s.get(Table::Block, &be64(h))? {
-            let cert = s
-                .get(Table::Cert, &be64(h))?
-                .ok_or_else(|| s.corrupt(format!("certificate {h} missing")))?;
+            let Some(cert) = s.get(Table::Cert, &be64(h))? else {
+                tracing::warn!(target: "storage", height = h, "reindex stops at a block without a certificate");
+                break;
+            };
             blocks.push((b, cert));
             h += 1;
         }
@@ -522,6 +548,7 @@ impl Storage {
                 }
             };
             let Ok(cert) = CommitCertificate::from_bytes(c) else {
+                tracing::warn!(target: "storage", height = i + 1, "reindex stopped at an undecodable certificate");
                 break;
             };
             let set = state.next_validator_set();

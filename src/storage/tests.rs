@@ -442,6 +442,58 @@ fn undecodable_tip_block_is_reported() {
     });
 }
 
+fn cert_key(h: u64) -> Vec<u8> {
+    keys::key(Table::Cert, &h.to_be_bytes())
+}
+
+#[test]
+fn missing_tip_certificate_is_reported_and_reindex_recovers_the_prefix() {
+    let (dir, chain) = expect_corrupt(|t, _| {
+        t.remove(cert_key(5)).unwrap();
+    });
+    let (s, state) = Storage::reindex(dir.path(), &chain.genesis).unwrap();
+    assert_eq!(state.height, 4);
+    assert!(s.certificate(4).unwrap().is_some());
+}
+
+#[test]
+fn tip_certificate_of_another_block_is_reported() {
+    expect_corrupt(|t, blocks| {
+        t.insert(cert_key(5), blocks[3].1.to_bytes()).unwrap();
+    });
+}
+
+#[test]
+fn replayed_block_with_a_bad_certificate_is_reported() {
+    // The snapshot is the genesis: blocks 1..=5 are replayed at open, block 3's is checked too.
+    let (dir, chain) = expect_corrupt(|t, blocks| {
+        let mut forged = blocks[2].1.clone();
+        forged.sigs.truncate(2);
+        t.insert(cert_key(3), forged.to_bytes()).unwrap();
+    });
+    // Reindex verifies every certificate and keeps the blocks before the bad one.
+    let (_, state) = Storage::reindex(dir.path(), &chain.genesis).unwrap();
+    assert_eq!(state.height, 2);
+}
+
+#[test]
+fn tip_certificate_is_checked_when_the_snapshot_is_at_the_tip() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, _) = db_with_blocks(dir.path(), 3);
+    {
+        let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
+        s.write_snapshot(&state).unwrap();
+        let mut forged = s.certificate(3).unwrap().unwrap();
+        forged.round += 1;
+        s.chain.insert(cert_key(3), forged.to_bytes()).unwrap();
+        s.flush().unwrap();
+    }
+    let e = open_err(dir.path(), &chain.genesis);
+    assert!(matches!(e, StorageError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+    assert!(e.to_string().contains("--reindex"), "{e}");
+}
+
 #[test]
 fn utxo_counter_mismatch_is_reported() {
     expect_corrupt(|t, _| {

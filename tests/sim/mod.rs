@@ -62,6 +62,9 @@ pub enum NetMsg {
     Vote(Vote),
     Evidence(Evidence),
     Commit(Rc<CommitMsg>),
+    /// The sender's current height (the node's `Status`): lets a node that does not vote (not
+    /// a member of the set) be noticed and caught up by commits.
+    Status(u64),
 }
 
 impl NetMsg {
@@ -71,6 +74,7 @@ impl NetMsg {
             NetMsg::Vote(v) => v.height,
             NetMsg::Evidence(e) => e.a.height,
             NetMsg::Commit(c) => c.cert.height,
+            NetMsg::Status(h) => *h,
         }
     }
 }
@@ -737,6 +741,10 @@ impl Sim {
                     .map(NetMsg::Evidence),
             )
             .collect();
+        if msgs.is_empty() {
+            // Nothing of our own to repeat (we do not vote): tell peers where we are stuck.
+            self.broadcast(i, NetMsg::Status(h));
+        }
         for m in msgs {
             self.broadcast(i, m);
         }
@@ -831,7 +839,7 @@ impl Sim {
             }
             return;
         }
-        if mh > h {
+        if mh > h && !matches!(msg, NetMsg::Status(_)) {
             if self.nodes[i].future.len() < FUTURE_BUFFER {
                 self.nodes[i].future.push((from, msg));
             }
@@ -864,6 +872,8 @@ impl Sim {
                 }
                 self.feed(i, Input::Proposal { proposal: p, valid });
             }
+            // A peer at our height or above: nothing to catch up.
+            NetMsg::Status(_) => {}
             NetMsg::Evidence(e) => {
                 if e.verify(&self.chain_id).is_ok()
                     && !self.nodes[i].pending_evidence.contains(&e)
