@@ -238,6 +238,23 @@ impl Driver {
         let committed = (state.height, state.tip_hash, state.tip_time_ms);
         let mempool = Mempool::new(spec.mempool.clone());
         let now = Instant::now();
+        // Storage open verified the tip's certificate; failing to read it now is a storage fault.
+        let (tip_cert, cert_error) = match storage.certificate(state.height) {
+            _ if state.height == 0 => (CommitCertificate::default(), None),
+            Ok(Some(c)) => (c, None),
+            Ok(None) => (
+                CommitCertificate::default(),
+                Some("the tip's commit certificate is missing from storage".to_string()),
+            ),
+            Err(e) => (
+                CommitCertificate::default(),
+                Some(format!("cannot read the tip's commit certificate: {e}")),
+            ),
+        };
+        let spawn_error = spawn_error.or(cert_error);
+        if let Some(e) = &spawn_error {
+            tracing::error!(target: "storage", "{e}; consensus stopped, restart the node (with --reindex if it keeps failing)");
+        }
         let mut snapshot = snapshot_tx.borrow().clone();
         snapshot.error = spawn_error.clone();
         let block_server = match BlockServer::spawn(storage.clone(), p2p.clone()) {
@@ -246,10 +263,6 @@ impl Driver {
                 tracing::error!(target: "sync", "cannot start the block server thread ({e}); peers will not be served blocks");
                 None
             }
-        };
-        let tip_cert = match storage.certificate(state.height) {
-            Ok(Some(c)) if state.height > 0 => c,
-            _ => CommitCertificate::default(),
         };
         Driver {
             spec,
@@ -1288,6 +1301,11 @@ impl Driver {
 
     fn rebroadcast_own(&mut self) {
         self.last_rebroadcast = Instant::now();
+        // A node that does not sign (masternode mode off) does not speak for its key either:
+        // a standby sharing the key must not repeat what the active one signed.
+        if self.own_key().is_none() {
+            return;
+        }
         let msgs = self.signer.wal(self.current_height());
         if msgs.is_empty() {
             return;

@@ -1180,10 +1180,16 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                 if let Some(k) = gossip_key(&other, &bytes) {
                     // The peer has it: never send it back.
                     lock(&peer.known).insert(k);
-                    // Consensus messages reach the node every time: it may have dropped an
-                    // earlier copy unused (a height it had not reached), and it deduplicates
-                    // what it accepted itself. Only what we sent is skipped.
-                    if lock(&sh.seen).contains(&k) {
+                    // Transactions are delivered once. Consensus messages reach the node every
+                    // time: it may have dropped an earlier copy unused (a height it had not
+                    // reached), and it deduplicates what it accepted itself. Only what we sent
+                    // is skipped.
+                    let delivered_before = if matches!(other, Message::Tx(_)) {
+                        !lock(&sh.seen).insert(k)
+                    } else {
+                        lock(&sh.seen).contains(&k)
+                    };
+                    if delivered_before {
                         continue;
                     }
                 }
