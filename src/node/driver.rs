@@ -2,6 +2,7 @@
 //! current height; turns network messages, local commands and timeouts into consensus inputs and
 //! carries out the consensus effects (sign, broadcast, schedule, decide -> commit -> report).
 
+use super::admission::Admission;
 use super::block_server::BlockServer;
 use super::evidence_pool::EvidencePool;
 use super::future_buffer::FutureBuffer;
@@ -35,8 +36,6 @@ const RUN_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 /// A height open this long re-sends our own proposal and votes (peers that restarted or missed
 /// them would otherwise wait forever: Tendermint assumes eventual delivery).
 const REBROADCAST_AFTER: Duration = Duration::from_secs(2);
-/// Most gossiped transactions verified and admitted per turn of the driver loop.
-const ADMIT_CHUNK: usize = 1_024;
 /// Most transactions in a proposed block. Smaller blocks finalize sooner (validation and
 /// transfer grow with the block) while the mempool keeps the pipeline full.
 pub const MAX_PROPOSAL_TXS: usize = 3_000;
@@ -134,13 +133,6 @@ pub enum Command {
     },
 }
 
-/// Where a transaction came from.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Local,
-    Peer(PeerId),
-}
-
 /// What to do with a consensus message, by its height.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -177,7 +169,8 @@ pub struct Driver {
     evidence_pool: EvidencePool,
     timeout_tx: mpsc::Sender<(u64, u32, Step)>,
     timeout_rx: mpsc::Receiver<(u64, u32, Step)>,
-    pending_txs: Vec<(Transaction, Source)>,
+    /// Checks, verifies and admits transactions; buffers gossiped ones.
+    admission: Admission,
     /// Peers' claimed heights and our range request.
     sync: SyncTracker,
     /// Answers peers' range requests off the consensus loop.
@@ -237,6 +230,7 @@ impl Driver {
             };
         let committed = (state.height, state.tip_hash, state.tip_time_ms);
         let mempool = Mempool::new(spec.mempool.clone());
+        let admission = Admission::new(spec.genesis.params.clone());
         let now = Instant::now();
         // Storage open verified the tip's certificate; failing to read it now is a storage fault.
         let (tip_cert, cert_error) = match storage.certificate(state.height) {
@@ -278,7 +272,7 @@ impl Driver {
             evidence_pool: EvidencePool::default(),
             timeout_tx,
             timeout_rx,
-            pending_txs: Vec::new(),
+            admission,
             sync: SyncTracker::default(),
             block_server,
             snapshot,
@@ -331,9 +325,11 @@ impl Driver {
                 Some(t) = self.timeout_rx.recv() => self.on_timeout(t),
                 _ = tick.tick() => self.on_tick(),
                 // More gossiped transactions wait for admission: take the next chunk now.
-                _ = std::future::ready(()), if !self.pending_txs.is_empty() => {}
+                _ = std::future::ready(()), if self.admission.has_pending() => {}
             }
-            self.admit_pending();
+            self.dirty |= self
+                .admission
+                .admit_pending(&mut self.mempool, &self.state, &self.p2p);
             self.maybe_start_height();
             self.publish(false);
         }
@@ -370,7 +366,9 @@ impl Driver {
     fn on_inbound(&mut self, m: InboundMessage) {
         let peer = m.peer;
         match m.msg {
-            Message::Tx(tx) => self.pending_txs.push((tx, Source::Peer(peer))),
+            Message::Tx(tx) => {
+                self.admission.enqueue(peer, tx);
+            }
             Message::Proposal { proposal, block } => self.on_proposal(peer, proposal, block),
             Message::Vote(v) => self.on_vote(peer, v),
             Message::Status { height, tip: _ } => self.on_status(peer, height),
@@ -686,7 +684,7 @@ impl Driver {
     fn on_command(&mut self, c: Command) {
         match c {
             Command::SubmitTx { tx, reply } => {
-                let r = self.admit_batch(vec![(*tx, Source::Local)]);
+                let r = self.submit_txs(vec![*tx]);
                 let _ = reply.send(
                     r.into_iter()
                         .next()
@@ -694,7 +692,7 @@ impl Driver {
                 );
             }
             Command::SubmitTxs { txs, reply } => {
-                let r = self.admit_batch(txs.into_iter().map(|t| (t, Source::Local)).collect());
+                let r = self.submit_txs(txs);
                 let _ = reply.send(r);
             }
             Command::WalletData { addrs, reply } => {
@@ -768,73 +766,13 @@ impl Driver {
         }
     }
 
-    fn admit_pending(&mut self) {
-        if self.pending_txs.is_empty() {
-            return;
-        }
-        // A bounded chunk per turn, so votes and proposals queued behind a flood of
-        // transactions are not delayed by more than one chunk's verification.
-        let batch = if self.pending_txs.len() > ADMIT_CHUNK {
-            let rest = self.pending_txs.split_off(ADMIT_CHUNK);
-            std::mem::replace(&mut self.pending_txs, rest)
-        } else {
-            std::mem::take(&mut self.pending_txs)
-        };
-        self.admit_batch(batch);
-    }
-
-    /// Verifies signatures of new transactions in parallel, then admits them in order and
-    /// relays the accepted ones.
-    fn admit_batch(&mut self, txs: Vec<(Transaction, Source)>) -> Vec<Result<Hash, MempoolError>> {
-        let chain_id = self.spec.genesis.params.chain_id;
-        let started = Instant::now();
-        let ids: Vec<Hash> = txs.iter().map(|(t, _)| t.txid()).collect();
-        let fresh: Vec<bool> = ids.iter().map(|id| !self.mempool.contains(id)).collect();
-        // Signatures are the expensive part: verify only new transactions, on all cores.
-        let to_check: Vec<&Transaction> = txs
-            .iter()
-            .zip(&fresh)
-            .filter(|(_, f)| **f)
-            .map(|((t, _), _)| t)
-            .collect();
-        let mut verdicts =
-            tokio::task::block_in_place(|| batch_verify_txs(&to_check, &chain_id)).into_iter();
-        let now = Instant::now();
-        let mut out = Vec::with_capacity(txs.len());
-        for (((tx, src), fresh), txid) in txs.into_iter().zip(fresh).zip(ids) {
-            if !fresh {
-                out.push(Err(MempoolError::AlreadyKnown));
-                continue;
-            }
-            if let Some(Err(e)) = verdicts.next() {
-                if let Source::Peer(p) = src {
-                    self.p2p.report(p, Misbehaviour::InvalidTx);
-                }
-                out.push(Err(MempoolError::Invalid(e)));
-                continue;
-            }
-            let relay = tx.clone();
-            let r =
-                self.mempool
-                    .insert_verified(tx, txid, &self.state, &self.spec.genesis.params, now);
-            match (&r, src) {
-                (Ok(_), Source::Peer(p)) => self.p2p.broadcast_except(p, Message::Tx(relay)),
-                (Ok(_), Source::Local) => self.p2p.broadcast(Message::Tx(relay)),
-                // A missing input may only mean the parent has not arrived yet: not misbehaviour.
-                (Err(MempoolError::Invalid(e)), Source::Peer(p))
-                    if !matches!(e, crate::ledger::TxError::MissingInput(_)) =>
-                {
-                    self.p2p.report(p, Misbehaviour::InvalidTx)
-                }
-                _ => {}
-            }
-            if r.is_ok() {
-                self.dirty = true;
-            }
-            out.push(r);
-        }
-        tracing::debug!(target: "perf", n = out.len(), ms = started.elapsed().as_secs_f64() * 1e3, "admit batch");
-        out
+    /// Admits this node's own transactions (RPC, wallet, bench); verdicts in order.
+    fn submit_txs(&mut self, txs: Vec<Transaction>) -> Vec<Result<Hash, MempoolError>> {
+        let r = self
+            .admission
+            .submit(txs, &mut self.mempool, &self.state, &self.p2p);
+        self.dirty |= r.iter().any(Result::is_ok);
+        r
     }
 
     // ----- heights and effects -----
@@ -1367,77 +1305,6 @@ fn push_bounded<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
         q.pop_front();
     }
     q.push_back(v);
-}
-
-/// Verifies the signatures of many transactions: one batch per core (a batch accepts exactly
-/// what single verification accepts; a failed batch falls back to single checks to find the bad
-/// items), then one verdict per transaction, in order.
-fn batch_verify_txs(
-    txs: &[&Transaction],
-    chain_id: &Hash,
-) -> Vec<Result<(), crate::ledger::TxError>> {
-    use crate::ledger::validate::{signature_items, verify_tx_signatures};
-    if txs.len() < 8 {
-        return txs
-            .iter()
-            .map(|t| verify_tx_signatures(t, chain_id))
-            .collect();
-    }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let chunks: Vec<&[&Transaction]> = txs.chunks(txs.len().div_ceil(threads)).collect();
-    let verify_chunk = |chunk: &&[&Transaction]| {
-        let items: Vec<(
-            usize,
-            crate::types::Hash,
-            crate::types::Signature,
-            PublicKey,
-        )> = chunk
-            .iter()
-            .enumerate()
-            .flat_map(|(i, t)| {
-                signature_items(t, chain_id)
-                    .into_iter()
-                    .map(move |(m, s, k)| (i, m, s, k))
-            })
-            .collect();
-        let refs: Vec<(&[u8], &crate::types::Signature, &PublicKey)> =
-            items.iter().map(|(_, m, s, k)| (&m.0[..], s, k)).collect();
-        let ok = crate::types::keys::verify_batch(&refs);
-        let mut bad = vec![false; chunk.len()];
-        for ((i, ..), good) in items.iter().zip(ok) {
-            if !good {
-                bad[*i] = true;
-            }
-        }
-        // A bad transaction gets its precise error from the single path.
-        chunk
-            .iter()
-            .zip(bad)
-            .map(|(t, b)| {
-                if b {
-                    verify_tx_signatures(t, chain_id)
-                } else {
-                    Ok(())
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|c| s.spawn(move || verify_chunk(c)))
-            .collect();
-        let mut out = Vec::with_capacity(txs.len());
-        for h in handles {
-            match h.join() {
-                Ok(v) => out.extend(v),
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-        out
-    })
 }
 
 /// Maps `f` over `items` on all cores (scoped threads), keeping order.

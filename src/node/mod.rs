@@ -2,6 +2,7 @@
 //! metrics servers, and hands out a [`NodeHandle`] with the snapshots and command channel that
 //! the RPC server, the wallet and the UI use.
 
+pub mod admission;
 mod block_server;
 pub mod devnet;
 pub mod driver;
