@@ -52,9 +52,23 @@ pub fn signature_items(tx: &Transaction, chain_id: &Hash) -> Vec<SigItem> {
     items
 }
 
-/// Verifies every signature of `tx`.
+/// The signatures of `tx` that need checking: [`signature_items`] with repeats removed. Every
+/// item of a transaction signs the same message, and Ed25519 signing is deterministic, so the
+/// inputs of one key (a wallet spending several outputs of one address) carry identical items:
+/// verified once, not once per input, so a sender cannot make a node verify one signature
+/// thousands of times. Order of first appearance is kept.
+pub fn distinct_signature_items(tx: &Transaction, chain_id: &Hash) -> Vec<SigItem> {
+    let mut items = signature_items(tx, chain_id);
+    if items.len() > 1 {
+        let mut seen = HashSet::with_capacity(items.len());
+        items.retain(|item| seen.insert(*item));
+    }
+    items
+}
+
+/// Verifies every signature of `tx` (each distinct item once).
 pub fn verify_tx_signatures(tx: &Transaction, chain_id: &Hash) -> Result<(), TxError> {
-    let items = signature_items(tx, chain_id);
+    let items = distinct_signature_items(tx, chain_id);
     let refs: Vec<(&[u8], &Signature, &PublicKey)> =
         items.iter().map(|(m, s, k)| (&m.0[..], s, k)).collect();
     let verdicts = if refs.len() == 1 {
@@ -62,10 +76,17 @@ pub fn verify_tx_signatures(tx: &Transaction, chain_id: &Hash) -> Result<(), TxE
     } else {
         verify_batch(&refs)
     };
-    match verdicts.iter().position(|ok| !ok) {
-        None => Ok(()),
-        Some(i) if i < tx.inputs.len() => Err(TxError::BadSignature(i)),
-        Some(_) => Err(TxError::BadOwnerSignature),
+    let Some(bad) = verdicts.iter().position(|ok| !ok).map(|i| &items[i]) else {
+        return Ok(());
+    };
+    // The first input carrying the bad item, else the owner signature.
+    match tx
+        .inputs
+        .iter()
+        .position(|i| (i.signature, i.pubkey) == (bad.1, bad.2))
+    {
+        Some(i) => Err(TxError::BadSignature(i)),
+        None => Err(TxError::BadOwnerSignature),
     }
 }
 
@@ -260,7 +281,7 @@ fn verify_block_signatures(
 ) -> Result<(), (usize, TxError)> {
     let mut items: Vec<(usize, SigItem)> = Vec::new();
     for (i, tx) in txs {
-        for it in signature_items(tx, chain_id) {
+        for it in distinct_signature_items(tx, chain_id) {
             items.push((*i, it));
         }
     }
@@ -599,5 +620,54 @@ fn apply_masternode_kind(
             changes.insert(x.collateral, None);
         }
         TxKind::Transfer | TxKind::Coinbase { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::testkit::TestChain;
+    use crate::types::tx::TX_VERSION;
+    use crate::types::{TxIn, TxOut};
+
+    #[test]
+    fn repeated_signature_items_are_checked_once_and_reported_at_the_right_input() {
+        let chain = TestChain::devnet(4);
+        let addr = Address::from_pubkey(&chain.faucet.public());
+        let other = crate::types::SecretKey::from_seed(&[9; 32]);
+        let input = |pubkey, n: u32| TxIn {
+            prev: OutPoint {
+                txid: Hash([n as u8; 32]),
+                index: n,
+            },
+            pubkey,
+            signature: Default::default(),
+        };
+        let mut tx = Transaction {
+            version: TX_VERSION,
+            inputs: vec![
+                input(chain.faucet.public(), 0),
+                input(chain.faucet.public(), 1),
+                input(other.public(), 2),
+                input(chain.faucet.public(), 3),
+            ],
+            outputs: vec![TxOut {
+                amount: Amount(1),
+                address: addr,
+            }],
+            lock_time: 0,
+            kind: TxKind::Transfer,
+        };
+        let chain_id = chain.genesis.params.chain_id;
+        tx.sign_inputs(&chain_id, &[&chain.faucet, &other], None);
+        assert_eq!(distinct_signature_items(&tx, &chain_id).len(), 2);
+        assert_eq!(verify_tx_signatures(&tx, &chain_id), Ok(()));
+        // A different (bad) signature at input 3 is its own item, reported at its input.
+        tx.inputs[3].signature.0[5] ^= 1;
+        assert_eq!(distinct_signature_items(&tx, &chain_id).len(), 3);
+        assert_eq!(
+            verify_tx_signatures(&tx, &chain_id),
+            Err(TxError::BadSignature(3))
+        );
     }
 }
