@@ -4,15 +4,20 @@
 //! second spend of an outpoint already spent in the pool is rejected (first seen wins). The pool
 //! is bounded by count and bytes; when full, the lowest fee rate leaves and the entry fee rate
 //! rises above it. Rejected transactions are remembered for a while so they are not validated
-//! again. After each finalized block, included and conflicting transactions leave and the rest
-//! are revalidated.
+//! again, and so are transactions whose input was missing (until that input appears). After
+//! each finalized block, included and conflicting transactions leave and the rest are
+//! revalidated.
+//!
+//! Every check but signatures is cheap and runs first ([`Mempool::precheck`]); signatures are
+//! verified only for transactions that pass them (by the caller in parallel batches, or by
+//! [`Mempool::insert`]).
 
 mod reject_cache;
 
 use crate::ledger::validate::{check_tx_stateful, verify_tx_signatures};
 use crate::ledger::{ChainParams, LedgerState, TxError, Utxo, UtxoView};
 use crate::types::{Amount, Block, Hash, OutPoint, Transaction};
-pub use reject_cache::RejectCache;
+pub use reject_cache::{RecentCache, RejectCache};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -20,7 +25,20 @@ use thiserror::Error;
 /// How many recent admissions the snapshot can show.
 const RECENT: usize = 64;
 
-/// Pool limits.
+/// Most inputs of a transaction the pool admits and relays: a standardness (relay policy) rule,
+/// not a consensus rule, so blocks may still hold transactions of up to
+/// [`MAX_TX_INPUTS`](crate::types::tx::MAX_TX_INPUTS) inputs. Each input of a distinct key is one
+/// signature verification for every node the transaction reaches; 500 inputs (66 kB) cover
+/// consolidations while bounding what one transaction costs its receivers.
+pub const MAX_STANDARD_TX_INPUTS: usize = 500;
+
+/// Transactions whose input was missing, remembered so a flood of them costs one lookup each.
+const MISSING_CACHE: usize = 10_000;
+/// How long a missing-input verdict holds (unless the input appears earlier).
+const MISSING_TTL: Duration = Duration::from_secs(600);
+
+/// Pool limits. Besides these, relay policy refuses transactions of more than
+/// [`MAX_STANDARD_TX_INPUTS`] inputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolLimits {
     /// Most transactions.
@@ -67,6 +85,14 @@ pub enum MempoolError {
         /// Required rate.
         min: u64,
     },
+    /// More inputs than relay policy allows ([`MAX_STANDARD_TX_INPUTS`]).
+    #[error("non-standard: {inputs} inputs, relay policy allows at most {max}")]
+    TooManyInputs {
+        /// Inputs of the transaction.
+        inputs: usize,
+        /// The policy's maximum.
+        max: usize,
+    },
 }
 
 impl MempoolError {
@@ -79,7 +105,51 @@ impl MempoolError {
             MempoolError::Conflict(_) => "conflict",
             MempoolError::Invalid(_) => "invalid",
             MempoolError::FeeRateTooLow { .. } => "fee_rate",
+            MempoolError::TooManyInputs { .. } => "non_standard",
         }
+    }
+
+    /// Whether the verdict holds on every node whatever its tip, pool and settings, so that no
+    /// honest node would have relayed the transaction: the only verdicts a peer may be
+    /// penalised for. An input's owner and amount are fixed by its outpoint (the txid commits
+    /// to the outputs), so ownership, value and the chain's fee floor count as context-free;
+    /// a missing or spent input, a pool conflict, lock time, masternode state and the local fee
+    /// floor do not.
+    pub fn is_context_free(&self) -> bool {
+        match self {
+            MempoolError::TooManyInputs { .. } => true,
+            MempoolError::Invalid(e) => context_free(e),
+            // Known or recently rejected: the first verdict was the one to act on.
+            MempoolError::AlreadyKnown
+            | MempoolError::AlreadyInChain
+            | MempoolError::RecentlyRejected(_)
+            | MempoolError::Conflict(_)
+            | MempoolError::FeeRateTooLow { .. } => false,
+        }
+    }
+}
+
+/// Whether `e` makes a transaction invalid on every node whatever its tip (see
+/// [`MempoolError::is_context_free`]).
+fn context_free(e: &TxError) -> bool {
+    match e {
+        TxError::UnexpectedCoinbase
+        | TxError::NoInputs
+        | TxError::NoOutputs
+        | TxError::ZeroOutput(_)
+        | TxError::DuplicateInput(_)
+        | TxError::WrongOwner(_)
+        | TxError::BadSignature(_)
+        | TxError::BadOwnerSignature
+        | TxError::Overflow
+        | TxError::OutputsExceedInputs
+        | TxError::FeeTooLow { .. }
+        | TxError::TooLarge(_)
+        | TxError::Version => true,
+        TxError::MissingInput(_)
+        | TxError::Locked(_)
+        | TxError::Masternode(_)
+        | TxError::BannedMasternode { .. } => false,
     }
 }
 
@@ -134,15 +204,64 @@ pub struct Mempool {
     fees: u64,
     seq: u64,
     rejected: RejectCache,
+    /// Transactions whose input was missing, with that input: the verdict holds while the
+    /// input is neither in the chain state nor created by a pooled transaction.
+    missing: RecentCache<OutPoint>,
     evicted_floor: u64,
     /// Most recently admitted ids (bounded), for the snapshot.
     recent: std::collections::VecDeque<Hash>,
 }
 
-/// UTXO view = chain state + pooled outputs not yet spent in the pool.
+/// Transactions of one admission batch that passed [`Mempool::precheck`] and wait for their
+/// signature verdict: later transactions of the batch may spend their outputs, and may not
+/// spend what they spend.
+#[derive(Default)]
+pub struct Provisional {
+    spends: HashMap<OutPoint, Hash>,
+    created: HashMap<OutPoint, Utxo>,
+    ids: HashSet<Hash>,
+}
+
+impl Provisional {
+    /// Counts `tx` (id `txid`) as pooled for the rest of the batch.
+    pub fn add(&mut self, tx: &Transaction, txid: Hash) {
+        for i in &tx.inputs {
+            self.spends.insert(i.prev, txid);
+        }
+        for (o, u) in outputs_of(tx, txid) {
+            self.created.insert(o, u);
+        }
+        self.ids.insert(txid);
+    }
+
+    /// Whether `txid` is one of the batch's provisional transactions.
+    pub fn contains(&self, txid: &Hash) -> bool {
+        self.ids.contains(txid)
+    }
+}
+
+/// The outputs `tx` (id `txid`) creates, as pending (unconfirmed) UTXOs.
+fn outputs_of(tx: &Transaction, txid: Hash) -> impl Iterator<Item = (OutPoint, Utxo)> + '_ {
+    tx.outputs.iter().enumerate().map(move |(idx, out)| {
+        (
+            OutPoint {
+                txid,
+                index: idx as u32,
+            },
+            Utxo {
+                output: *out,
+                height: u64::MAX,
+                coinbase: false,
+            },
+        )
+    })
+}
+
+/// UTXO view = chain state + pooled (and provisional) outputs not yet spent in the pool.
 struct PoolView<'a> {
     state: &'a LedgerState,
     pool: &'a Mempool,
+    provisional: &'a Provisional,
 }
 
 impl UtxoView for PoolView<'_> {
@@ -150,6 +269,7 @@ impl UtxoView for PoolView<'_> {
         self.state
             .utxo(o)
             .or_else(|| self.pool.created.get(o).copied())
+            .or_else(|| self.provisional.created.get(o).copied())
     }
 }
 
@@ -166,6 +286,7 @@ impl Mempool {
             fees: 0,
             seq: 0,
             rejected: RejectCache::new(1_000, Duration::from_secs(3600)),
+            missing: RecentCache::new(MISSING_CACHE, MISSING_TTL),
             evicted_floor: 0,
             recent: std::collections::VecDeque::with_capacity(RECENT),
         }
@@ -224,13 +345,18 @@ impl Mempool {
         params: &ChainParams,
         now: Instant,
     ) -> Result<Hash, MempoolError> {
-        let (txid, check) = self.check(&tx, tx.txid(), state, params, now)?;
-        verify_tx_signatures(&tx, &params.chain_id).map_err(|e| {
-            self.rejected.insert(txid, e.to_string(), now);
-            MempoolError::Invalid(e)
-        })?;
+        let txid = tx.txid();
+        let check = self.precheck(&tx, txid, state, params, now, &Provisional::default())?;
+        verify_tx_signatures(&tx, &params.chain_id).map_err(|e| self.reject(txid, e, now))?;
         self.admit(tx, txid, check.fee, check.size, now);
         Ok(txid)
+    }
+
+    /// Remembers that `txid` is invalid for `e` (its signatures failed: the caller verified
+    /// them), and returns the verdict.
+    pub fn reject(&mut self, txid: Hash, e: TxError, now: Instant) -> MempoolError {
+        self.rejected.insert(txid, e.to_string(), now);
+        MempoolError::Invalid(e)
     }
 
     /// Like [`Mempool::insert`] for a transaction whose signatures the caller already verified
@@ -243,36 +369,66 @@ impl Mempool {
         params: &ChainParams,
         now: Instant,
     ) -> Result<Hash, MempoolError> {
-        let (txid, check) = self.check(&tx, txid, state, params, now)?;
+        let check = self.precheck(&tx, txid, state, params, now, &Provisional::default())?;
         self.admit(tx, txid, check.fee, check.size, now);
         Ok(txid)
     }
 
-    fn check(
+    /// Every admission check but signatures, all cheap: known and recently rejected ids, relay
+    /// policy, recently missing inputs, conflicts with the pool (and with `provisional`, the
+    /// batch's earlier survivors), then [`check_tx_stateful`] against the chain state plus the
+    /// pooled and provisional outputs, and the pool's fee floor. Returns what `tx` (id `txid`)
+    /// pays; does not admit it.
+    pub fn precheck(
         &mut self,
         tx: &Transaction,
         txid: Hash,
         state: &LedgerState,
         params: &ChainParams,
         now: Instant,
-    ) -> Result<(Hash, crate::ledger::TxCheck), MempoolError> {
-        if self.entries.contains_key(&txid) {
+        provisional: &Provisional,
+    ) -> Result<crate::ledger::TxCheck, MempoolError> {
+        if self.entries.contains_key(&txid) || provisional.contains(&txid) {
             return Err(MempoolError::AlreadyKnown);
         }
         if let Some(reason) = self.rejected.get(&txid, now) {
             return Err(MempoolError::RecentlyRejected(reason));
         }
+        if tx.inputs.len() > MAX_STANDARD_TX_INPUTS {
+            let e = MempoolError::TooManyInputs {
+                inputs: tx.inputs.len(),
+                max: MAX_STANDARD_TX_INPUTS,
+            };
+            self.rejected.insert(txid, e.to_string(), now);
+            return Err(e);
+        }
+        let view = PoolView {
+            state,
+            pool: self,
+            provisional,
+        };
+        // Still missing what it missed last time: the same verdict without another look.
+        if let Some(o) = self.missing.get(&txid, now) {
+            if view.utxo(&o).is_none() {
+                return Err(TxError::MissingInput(o).into());
+            }
+        }
         for i in &tx.inputs {
-            if let Some(other) = self.spends.get(&i.prev) {
+            if let Some(other) = self.spends.get(&i.prev).or(provisional.spends.get(&i.prev)) {
                 return Err(MempoolError::Conflict(*other));
             }
         }
-        let view = PoolView { state, pool: self };
         let check = match check_tx_stateful(tx, &view, state, params, state.height + 1) {
             Ok(c) => c,
+            // A missing input may only mean "not yet seen": remembered until it appears.
+            Err(TxError::MissingInput(o)) => {
+                self.missing.insert(txid, o, now);
+                return Err(TxError::MissingInput(o).into());
+            }
+            // Invalid for good: not looked at again for a while. Lock time and masternode
+            // state change with the tip: checked again next time (cheaply, signatures last).
             Err(e) => {
-                // A missing input may only mean "not yet seen"; do not cache that verdict.
-                if !matches!(e, TxError::MissingInput(_)) {
+                if context_free(&e) {
                     self.rejected.insert(txid, e.to_string(), now);
                 }
                 return Err(e.into());
@@ -294,7 +450,7 @@ impl Mempool {
                 });
             }
         }
-        Ok((txid, check))
+        Ok(check)
     }
 
     fn admit(&mut self, tx: Transaction, txid: Hash, fee: Amount, size: usize, now: Instant) {
@@ -302,19 +458,8 @@ impl Mempool {
         for i in &tx.inputs {
             self.spends.insert(i.prev, txid);
         }
-        for (idx, out) in tx.outputs.iter().enumerate() {
-            let o = OutPoint {
-                txid,
-                index: idx as u32,
-            };
-            self.created.insert(
-                o,
-                Utxo {
-                    output: *out,
-                    height: u64::MAX,
-                    coinbase: false,
-                },
-            );
+        for (o, u) in outputs_of(&tx, txid) {
+            self.created.insert(o, u);
         }
         self.seq += 1;
         self.by_rate

@@ -1,21 +1,26 @@
-//! A bounded cache of recently rejected transaction ids with a time to live.
+//! A bounded cache of recent verdicts on transaction ids, with a time to live: the mempool
+//! remembers why it rejected a transaction, and which input a transaction was missing, so the
+//! same id is not checked again within the window.
 
 use crate::types::Hash;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-/// Recently rejected txids and why, bounded in size, entries expire after the TTL.
-pub struct RejectCache {
+/// Recent verdicts by txid, at most `cap` of them (the oldest leave first), each valid for `ttl`.
+pub struct RecentCache<V> {
     cap: usize,
     ttl: Duration,
-    map: HashMap<Hash, (String, Instant)>,
+    map: HashMap<Hash, (V, Instant)>,
     order: VecDeque<Hash>,
 }
 
-impl RejectCache {
+/// Recently rejected txids and why.
+pub type RejectCache = RecentCache<String>;
+
+impl<V: Clone> RecentCache<V> {
     /// A cache of at most `cap` entries living `ttl` each.
-    pub fn new(cap: usize, ttl: Duration) -> RejectCache {
-        RejectCache {
+    pub fn new(cap: usize, ttl: Duration) -> RecentCache<V> {
+        RecentCache {
             cap,
             ttl,
             map: HashMap::new(),
@@ -23,9 +28,9 @@ impl RejectCache {
         }
     }
 
-    /// Remembers a rejection.
-    pub fn insert(&mut self, txid: Hash, reason: String, now: Instant) {
-        if self.map.insert(txid, (reason, now)).is_none() {
+    /// Remembers a verdict (replacing an earlier one for the same id).
+    pub fn insert(&mut self, txid: Hash, verdict: V, now: Instant) {
+        if self.map.insert(txid, (verdict, now)).is_none() {
             self.order.push_back(txid);
         }
         while self.order.len() > self.cap {
@@ -35,12 +40,12 @@ impl RejectCache {
         }
     }
 
-    /// The reason, if `txid` was rejected within the TTL.
-    pub fn get(&self, txid: &Hash, now: Instant) -> Option<String> {
+    /// The verdict on `txid`, if it was given within the TTL.
+    pub fn get(&self, txid: &Hash, now: Instant) -> Option<V> {
         self.map
             .get(txid)
             .filter(|(_, at)| now.saturating_duration_since(*at) < self.ttl)
-            .map(|(r, _)| r.clone())
+            .map(|(v, _)| v.clone())
     }
 
     /// Entries held.

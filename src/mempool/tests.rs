@@ -196,6 +196,126 @@ fn block_removes_included_and_conflicting() {
     assert_eq!(p.len(), 1);
 }
 
+/// A faucet transfer spending `coins` into `outputs` equal outputs, paying `fee` (plus the
+/// remainder of the division).
+fn transfer(
+    chain: &TestChain,
+    coins: &[(OutPoint, Amount)],
+    outputs: usize,
+    fee: u64,
+) -> Transaction {
+    let addr = Address::from_pubkey(&chain.faucet.public());
+    let total: u64 = coins.iter().map(|(_, a)| a.0).sum();
+    let each = (total - fee) / outputs as u64;
+    let mut tx = Transaction {
+        version: TX_VERSION,
+        inputs: coins
+            .iter()
+            .map(|(prev, _)| TxIn {
+                prev: *prev,
+                pubkey: chain.faucet.public(),
+                signature: Default::default(),
+            })
+            .collect(),
+        outputs: vec![
+            TxOut {
+                amount: Amount(each),
+                address: addr,
+            };
+            outputs
+        ],
+        lock_time: 0,
+        kind: TxKind::Transfer,
+    };
+    tx.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
+    tx
+}
+
+fn coins_of(tx: &Transaction) -> Vec<(OutPoint, Amount)> {
+    let txid = tx.txid();
+    (0..tx.outputs.len())
+        .map(|i| {
+            let o = OutPoint {
+                txid,
+                index: i as u32,
+            };
+            (o, tx.outputs[i].amount)
+        })
+        .collect()
+}
+
+#[test]
+fn missing_input_verdict_is_kept_until_the_input_appears() {
+    let mut chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut p = pool(100);
+    let now = Instant::now();
+    let parent = transfer(&chain, &outs[0..1], 2, 1_000);
+    let child = transfer(&chain, &coins_of(&parent)[0..1], 1, 1_000);
+    let missing = Err(MempoolError::Invalid(TxError::MissingInput(
+        coins_of(&parent)[0].0,
+    )));
+    assert_eq!(
+        p.insert(child.clone(), &chain.state, &chain.genesis.params, now),
+        missing
+    );
+    assert_eq!(
+        p.missing.get(&child.txid(), now),
+        Some(coins_of(&parent)[0].0)
+    );
+    assert_eq!(
+        p.insert(child.clone(), &chain.state, &chain.genesis.params, now),
+        missing
+    );
+    // The verdict expires.
+    assert_eq!(p.missing.get(&child.txid(), now + MISSING_TTL), None);
+    // Once a block creates the input, the child is admissible at once.
+    chain.next_block(vec![parent]).unwrap();
+    assert_eq!(
+        p.insert(child.clone(), &chain.state, &chain.genesis.params, now),
+        Ok(child.txid())
+    );
+}
+
+#[test]
+fn tip_dependent_rejections_are_not_cached() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut p = pool(100);
+    let now = Instant::now();
+    let mut locked = transfer(&chain, &outs[0..1], 1, 1_000);
+    locked.lock_time = chain.state.height + 5;
+    locked.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
+    for _ in 0..2 {
+        assert!(matches!(
+            p.insert(locked.clone(), &chain.state, &chain.genesis.params, now),
+            Err(MempoolError::Invalid(TxError::Locked(_)))
+        ));
+    }
+}
+
+#[test]
+fn more_inputs_than_relay_policy_allows_are_refused_but_valid_in_blocks() {
+    let mut chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let parent = transfer(&chain, &outs[0..1], MAX_STANDARD_TX_INPUTS + 1, 100_000);
+    chain.next_block(vec![parent.clone()]).unwrap();
+    let wide = transfer(&chain, &coins_of(&parent), 1, 200_000);
+    let mut p = pool(100);
+    let now = Instant::now();
+    let refused = p.insert(wide.clone(), &chain.state, &chain.genesis.params, now);
+    assert_eq!(
+        refused,
+        Err(MempoolError::TooManyInputs {
+            inputs: MAX_STANDARD_TX_INPUTS + 1,
+            max: MAX_STANDARD_TX_INPUTS
+        })
+    );
+    assert!(refused.is_err_and(|e| e.is_context_free()));
+    // Policy, not consensus: a block may hold it.
+    assert!(chain.next_block(vec![wide]).is_ok());
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Insert { out: usize, fee: u64 },
