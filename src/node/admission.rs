@@ -1,12 +1,23 @@
 //! Transaction admission: the path from a submitted or gossiped transaction to the mempool and
-//! on to the other peers. The driver hands it transactions (gossiped ones wait in a buffer and
-//! are admitted in chunks between other messages) and the pool and chain state to check them
-//! against; admission verifies, inserts, relays what it admitted and reports misbehaving peers.
+//! on to the other peers. The driver hands it transactions (gossiped ones wait in a
+//! buffer and are admitted in chunks between other messages) and the pool and chain state to
+//! check them against; admission checks, verifies, inserts, relays what it admitted and reports
+//! peers for faults no honest node would relay.
+//!
+//! A batch goes through three passes:
+//! 1. cheap checks, in order ([`Mempool::precheck`]: relay policy, encoding, inputs exist, no
+//!    conflict, fees), each transaction seeing the earlier survivors of its batch as pooled;
+//! 2. signatures of the survivors only, one batch per core;
+//! 3. insertion in order (re-checked against the pool, which earlier insertions and evictions
+//!    may have changed), relay, and penalties for context-free faults only
+//!    ([`MempoolError::is_context_free`]): never for what depends on the local tip or pool.
 
-use crate::ledger::{ChainParams, LedgerState, TxError};
-use crate::mempool::{Mempool, MempoolError};
+mod verify;
+
+use crate::ledger::{ChainParams, LedgerState};
+use crate::mempool::{Mempool, MempoolError, Provisional};
 use crate::p2p::{Message, Misbehaviour, P2pHandle, PeerId};
-use crate::types::{Hash, PublicKey, Transaction};
+use crate::types::{Hash, Transaction};
 use std::time::Instant;
 
 /// Most gossiped transactions verified and admitted per turn of the driver loop.
@@ -47,15 +58,25 @@ impl TxNet for P2pHandle {
 pub struct AdmissionStats {
     /// Transactions whose signatures were verified.
     pub sig_checked_txs: u64,
-    /// Signature items (message, signature, key) handed to the verifier.
+    /// Distinct signature items (message, signature, key) verified.
     pub sig_items: u64,
 }
 
 /// Admission state: the buffer of gossiped transactions and the work counters.
 pub struct Admission {
     params: ChainParams,
-    pending: Vec<(Transaction, Source)>,
+    pending: Vec<(Transaction, PeerId)>,
     stats: AdmissionStats,
+}
+
+/// Where a transaction of a batch stands after the cheap checks.
+enum Stage {
+    /// Decided without signatures.
+    Done(Result<Hash, MempoolError>),
+    /// Passed; its signatures are verified with the batch.
+    Verify(Hash),
+    /// Conflicts with an earlier transaction of the batch: decided once that one is.
+    Retry(Hash),
 }
 
 impl Admission {
@@ -68,10 +89,10 @@ impl Admission {
         }
     }
 
-    /// Queues a transaction gossiped by `peer` for the next [`Admission::admit_pending`].
-    /// Returns whether it was queued.
+    /// Queues a transaction gossiped by `peer` for [`Admission::admit_pending`]. Returns
+    /// whether it was queued.
     pub fn enqueue(&mut self, peer: PeerId, tx: Transaction) -> bool {
-        self.pending.push((tx, Source::Peer(peer)));
+        self.pending.push((tx, peer));
         true
     }
 
@@ -97,17 +118,17 @@ impl Admission {
         state: &LedgerState,
         net: &impl TxNet,
     ) -> bool {
-        if self.pending.is_empty() {
-            return false;
-        }
         // A bounded chunk per turn, so votes and proposals queued behind a flood of
         // transactions are not delayed by more than one chunk's verification.
-        let batch = if self.pending.len() > ADMIT_CHUNK {
-            let rest = self.pending.split_off(ADMIT_CHUNK);
-            std::mem::replace(&mut self.pending, rest)
-        } else {
-            std::mem::take(&mut self.pending)
-        };
+        let n = ADMIT_CHUNK.min(self.pending.len());
+        let batch: Vec<(Transaction, Source)> = self
+            .pending
+            .drain(..n)
+            .map(|(tx, peer)| (tx, Source::Peer(peer)))
+            .collect();
+        if batch.is_empty() {
+            return false;
+        }
         self.admit(batch, pool, state, net)
             .iter()
             .any(Result::is_ok)
@@ -125,8 +146,7 @@ impl Admission {
         self.admit(batch, pool, state, net)
     }
 
-    /// Verifies signatures of new transactions in parallel, then admits them in order and
-    /// relays the accepted ones.
+    /// The three passes of the module doc over one batch; verdicts in order.
     fn admit(
         &mut self,
         txs: Vec<(Transaction, Source)>,
@@ -134,48 +154,51 @@ impl Admission {
         state: &LedgerState,
         net: &impl TxNet,
     ) -> Vec<Result<Hash, MempoolError>> {
-        let chain_id = self.params.chain_id;
         let started = Instant::now();
-        let ids: Vec<Hash> = txs.iter().map(|(t, _)| t.txid()).collect();
-        let fresh: Vec<bool> = ids.iter().map(|id| !pool.contains(id)).collect();
-        // Signatures are the expensive part: verify only new transactions, on all cores.
-        let to_check: Vec<&Transaction> = txs
+        let now = started;
+        let params = &self.params;
+        let mut provisional = Provisional::default();
+        let stages: Vec<Stage> = txs
             .iter()
-            .zip(&fresh)
-            .filter(|(_, f)| **f)
-            .map(|((t, _), _)| t)
+            .map(|(tx, _)| {
+                let txid = tx.txid();
+                match pool.precheck(tx, txid, state, params, now, &provisional) {
+                    Ok(_) => {
+                        provisional.add(tx, txid);
+                        Stage::Verify(txid)
+                    }
+                    Err(MempoolError::Conflict(other)) if provisional.contains(&other) => {
+                        Stage::Retry(txid)
+                    }
+                    Err(e) => Stage::Done(Err(e)),
+                }
+            })
             .collect();
-        self.stats.sig_checked_txs += to_check.len() as u64;
-        self.stats.sig_items += to_check
+        drop(provisional);
+        let survivors: Vec<&Transaction> = txs
             .iter()
-            .map(|t| crate::ledger::validate::signature_items(t, &chain_id).len() as u64)
-            .sum::<u64>();
-        let mut verdicts =
-            tokio::task::block_in_place(|| batch_verify_txs(&to_check, &chain_id)).into_iter();
-        let now = Instant::now();
+            .zip(&stages)
+            .filter(|(_, s)| matches!(s, Stage::Verify(_)))
+            .map(|((tx, _), _)| tx)
+            .collect();
+        let mut verdicts = self.verify(&survivors).into_iter();
         let mut out = Vec::with_capacity(txs.len());
-        for (((tx, src), fresh), txid) in txs.into_iter().zip(fresh).zip(ids) {
-            if !fresh {
-                out.push(Err(MempoolError::AlreadyKnown));
-                continue;
-            }
-            if let Some(Err(e)) = verdicts.next() {
-                if let Source::Peer(p) = src {
-                    net.penalise(p);
-                }
-                out.push(Err(MempoolError::Invalid(e)));
-                continue;
-            }
-            let relay = tx.clone();
-            let r = pool.insert_verified(tx, txid, state, &self.params, now);
+        for ((tx, src), stage) in txs.into_iter().zip(stages) {
+            let r = match stage {
+                Stage::Done(r) => r,
+                Stage::Verify(txid) => match verdicts.next() {
+                    Some(Err(e)) => Err(pool.reject(txid, e, now)),
+                    _ => pool.insert_verified(tx, txid, state, &self.params, now),
+                },
+                Stage::Retry(txid) => self.retry(tx, txid, pool, state, now),
+            };
             match (&r, src) {
-                (Ok(_), _) => net.relay(relay, src),
-                // A missing input may only mean the parent has not arrived yet: not misbehaviour.
-                (Err(MempoolError::Invalid(e)), Source::Peer(p))
-                    if !matches!(e, TxError::MissingInput(_)) =>
-                {
-                    net.penalise(p)
+                (Ok(txid), _) => {
+                    if let Some(e) = pool.get(txid) {
+                        net.relay(e.tx.clone(), src);
+                    }
                 }
+                (Err(e), Source::Peer(p)) if e.is_context_free() => net.penalise(p),
                 _ => {}
             }
             out.push(r);
@@ -183,67 +206,38 @@ impl Admission {
         tracing::debug!(target: "perf", n = out.len(), ms = started.elapsed().as_secs_f64() * 1e3, "admit batch");
         out
     }
+
+    /// Verifies the signatures of `txs` on all cores, counting the work.
+    fn verify(&mut self, txs: &[&Transaction]) -> Vec<Result<(), crate::ledger::TxError>> {
+        if txs.is_empty() {
+            return Vec::new();
+        }
+        let chain_id = self.params.chain_id;
+        let (verdicts, items) = tokio::task::block_in_place(|| verify::verify_txs(txs, &chain_id));
+        self.stats.sig_checked_txs += txs.len() as u64;
+        self.stats.sig_items += items;
+        verdicts
+    }
+
+    /// Decides a transaction that conflicted with an earlier one of its batch, now that the
+    /// earlier one is decided: a conflict if it got in, else checked and verified on its own
+    /// (so a forged spend cannot shadow an honest one sent in the same batch).
+    fn retry(
+        &mut self,
+        tx: Transaction,
+        txid: Hash,
+        pool: &mut Mempool,
+        state: &LedgerState,
+        now: Instant,
+    ) -> Result<Hash, MempoolError> {
+        let none = Provisional::default();
+        pool.precheck(&tx, txid, state, &self.params, now, &none)?;
+        match self.verify(&[&tx]).pop() {
+            Some(Err(e)) => Err(pool.reject(txid, e, now)),
+            _ => pool.insert_verified(tx, txid, state, &self.params, now),
+        }
+    }
 }
 
-/// Verifies the signatures of many transactions: one batch per core (a batch accepts exactly
-/// what single verification accepts; a failed batch falls back to single checks to find the bad
-/// items), then one verdict per transaction, in order.
-fn batch_verify_txs(txs: &[&Transaction], chain_id: &Hash) -> Vec<Result<(), TxError>> {
-    use crate::ledger::validate::{signature_items, verify_tx_signatures};
-    if txs.len() < 8 {
-        return txs
-            .iter()
-            .map(|t| verify_tx_signatures(t, chain_id))
-            .collect();
-    }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let chunks: Vec<&[&Transaction]> = txs.chunks(txs.len().div_ceil(threads)).collect();
-    let verify_chunk = |chunk: &&[&Transaction]| {
-        let items: Vec<(usize, Hash, crate::types::Signature, PublicKey)> = chunk
-            .iter()
-            .enumerate()
-            .flat_map(|(i, t)| {
-                signature_items(t, chain_id)
-                    .into_iter()
-                    .map(move |(m, s, k)| (i, m, s, k))
-            })
-            .collect();
-        let refs: Vec<(&[u8], &crate::types::Signature, &PublicKey)> =
-            items.iter().map(|(_, m, s, k)| (&m.0[..], s, k)).collect();
-        let ok = crate::types::keys::verify_batch(&refs);
-        let mut bad = vec![false; chunk.len()];
-        for ((i, ..), good) in items.iter().zip(ok) {
-            if !good {
-                bad[*i] = true;
-            }
-        }
-        // A bad transaction gets its precise error from the single path.
-        chunk
-            .iter()
-            .zip(bad)
-            .map(|(t, b)| {
-                if b {
-                    verify_tx_signatures(t, chain_id)
-                } else {
-                    Ok(())
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|c| s.spawn(move || verify_chunk(c)))
-            .collect();
-        let mut out = Vec::with_capacity(txs.len());
-        for h in handles {
-            match h.join() {
-                Ok(v) => out.extend(v),
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-        out
-    })
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,327 @@
+//! Admission tests: the order of checks, what is verified, who is penalised, what is buffered.
+
+use super::*;
+use crate::ledger::testkit::TestChain;
+use crate::ledger::TxError;
+use crate::mempool::MempoolLimits;
+use crate::types::tx::MasternodeExit;
+use crate::types::tx::TX_VERSION;
+use crate::types::{Address, Amount, OutPoint, SecretKey, TxIn, TxKind, TxOut};
+use std::cell::RefCell;
+
+/// Records what admission would send to the network.
+#[derive(Default)]
+struct Recorder {
+    relayed: RefCell<Vec<Hash>>,
+    penalised: RefCell<Vec<PeerId>>,
+}
+
+impl TxNet for Recorder {
+    fn relay(&self, tx: Transaction, _from: Source) {
+        self.relayed.borrow_mut().push(tx.txid());
+    }
+
+    fn penalise(&self, peer: PeerId) {
+        self.penalised.borrow_mut().push(peer);
+    }
+}
+
+fn peer(n: u8) -> PeerId {
+    SecretKey::from_seed(&[n; 32]).public()
+}
+
+fn pool() -> Mempool {
+    Mempool::new(MempoolLimits::default())
+}
+
+fn faucet_outputs(chain: &TestChain) -> Vec<(OutPoint, Amount)> {
+    let addr = Address::from_pubkey(&chain.faucet.public());
+    let mut v: Vec<(OutPoint, Amount)> = chain
+        .state
+        .utxos()
+        .filter(|(_, u)| u.output.address == addr)
+        .map(|(o, u)| (*o, u.output.amount))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A signed transfer from the faucet spending `coins` into `outputs` equal outputs, paying `fee`.
+fn transfer(
+    chain: &TestChain,
+    coins: &[(OutPoint, Amount)],
+    outputs: usize,
+    fee: u64,
+) -> Transaction {
+    let addr = Address::from_pubkey(&chain.faucet.public());
+    let total: u64 = coins.iter().map(|(_, a)| a.0).sum();
+    let each = (total - fee) / outputs as u64;
+    let mut tx = Transaction {
+        version: TX_VERSION,
+        inputs: coins
+            .iter()
+            .map(|(prev, _)| TxIn {
+                prev: *prev,
+                pubkey: chain.faucet.public(),
+                signature: Default::default(),
+            })
+            .collect(),
+        outputs: (0..outputs)
+            .map(|_| TxOut {
+                amount: Amount(each),
+                address: addr,
+            })
+            .collect(),
+        lock_time: 0,
+        kind: TxKind::Transfer,
+    };
+    // The remainder of the division goes to the fee as well.
+    tx.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
+    tx
+}
+
+/// The outputs of `tx` as coins.
+fn coins_of(tx: &Transaction) -> Vec<(OutPoint, Amount)> {
+    let txid = tx.txid();
+    tx.outputs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            (
+                OutPoint {
+                    txid,
+                    index: i as u32,
+                },
+                o.amount,
+            )
+        })
+        .collect()
+}
+
+fn admit_from(
+    adm: &mut Admission,
+    from: PeerId,
+    txs: Vec<Transaction>,
+    pool: &mut Mempool,
+    chain: &TestChain,
+    net: &Recorder,
+) {
+    for tx in txs {
+        assert!(adm.enqueue(from, tx));
+    }
+    while adm.has_pending() {
+        adm.admit_pending(pool, &chain.state, net);
+    }
+}
+
+#[test]
+fn cheap_checks_run_before_signatures() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut adm = Admission::new(chain.genesis.params.clone());
+    let mut pool = pool();
+    let net = Recorder::default();
+    let first = transfer(&chain, &outs[1..2], 1, 1_000);
+    assert!(adm.submit(vec![first], &mut pool, &chain.state, &net)[0].is_ok());
+    let before = adm.stats().sig_checked_txs;
+
+    let unknown = OutPoint {
+        txid: Hash([7; 32]),
+        index: 0,
+    };
+    let missing = transfer(&chain, &[(unknown, Amount(1_000_000))], 1, 1_000);
+    let fee_too_low = transfer(&chain, &outs[0..1], 1, 10);
+    let conflict = transfer(&chain, &outs[1..2], 1, 5_000);
+    let mut zero_output = transfer(&chain, &outs[3..4], 2, 1_000);
+    zero_output.outputs[1].amount = Amount(0);
+    let good = transfer(&chain, &outs[2..3], 1, 1_000);
+    let good_id = good.txid();
+    admit_from(
+        &mut adm,
+        peer(1),
+        vec![missing, fee_too_low, conflict, zero_output, good],
+        &mut pool,
+        &chain,
+        &net,
+    );
+    assert!(pool.contains(&good_id));
+    assert_eq!(
+        adm.stats().sig_checked_txs - before,
+        1,
+        "only the transaction that passed the cheap checks had its signatures verified"
+    );
+}
+
+#[test]
+fn missing_input_tx_is_not_verified_again() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut adm = Admission::new(chain.genesis.params.clone());
+    let mut pool = pool();
+    let net = Recorder::default();
+    let parent = transfer(&chain, &outs[0..1], 2, 1_000);
+    let child = transfer(&chain, &coins_of(&parent)[0..1], 1, 1_000);
+    let child_id = child.txid();
+    for _ in 0..3 {
+        let r = adm.submit(vec![child.clone()], &mut pool, &chain.state, &net);
+        assert!(matches!(
+            r[0],
+            Err(MempoolError::Invalid(TxError::MissingInput(_)))
+        ));
+    }
+    assert_eq!(adm.stats().sig_checked_txs, 0);
+    // Once the parent is in the pool, the child is admissible.
+    assert!(adm.submit(vec![parent], &mut pool, &chain.state, &net)[0].is_ok());
+    assert_eq!(
+        adm.submit(vec![child], &mut pool, &chain.state, &net)[0],
+        Ok(child_id)
+    );
+}
+
+#[test]
+fn a_parent_and_its_child_in_one_batch_are_both_admitted() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut adm = Admission::new(chain.genesis.params.clone());
+    let mut pool = pool();
+    let net = Recorder::default();
+    let parent = transfer(&chain, &outs[0..1], 2, 1_000);
+    let child = transfer(&chain, &coins_of(&parent)[0..1], 1, 1_000);
+    let r = adm.submit(vec![parent, child], &mut pool, &chain.state, &net);
+    assert!(r.iter().all(Result::is_ok), "{r:?}");
+    assert_eq!(net.relayed.borrow().len(), 2);
+}
+
+#[test]
+fn a_double_spend_in_one_batch_is_not_verified() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut adm = Admission::new(chain.genesis.params.clone());
+    let mut pool = pool();
+    let net = Recorder::default();
+    let a = transfer(&chain, &outs[0..1], 1, 1_000);
+    let a_id = a.txid();
+    let b = transfer(&chain, &outs[0..1], 1, 2_000);
+    let r = adm.submit(vec![a, b], &mut pool, &chain.state, &net);
+    assert_eq!(r[0], Ok(a_id));
+    assert_eq!(r[1], Err(MempoolError::Conflict(a_id)));
+    assert_eq!(adm.stats().sig_checked_txs, 1);
+}
+
+#[test]
+fn a_valid_spend_behind_a_forged_one_in_the_same_batch_is_admitted() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut adm = Admission::new(chain.genesis.params.clone());
+    let mut pool = pool();
+    let net = Recorder::default();
+    let mut forged = transfer(&chain, &outs[0..1], 1, 5_000);
+    forged.inputs[0].signature.0[0] ^= 1;
+    let honest = transfer(&chain, &outs[0..1], 1, 1_000);
+    let honest_id = honest.txid();
+    admit_from(
+        &mut adm,
+        peer(1),
+        vec![forged, honest],
+        &mut pool,
+        &chain,
+        &net,
+    );
+    assert!(pool.contains(&honest_id));
+    assert_eq!(*net.penalised.borrow(), vec![peer(1)]);
+}
+
+/// A parent with `n` outputs in the pool, and a child spending all of them under one key.
+fn wide_child(n: usize) -> (TestChain, Admission, Mempool, Recorder, Transaction) {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut adm = Admission::new(chain.genesis.params.clone());
+    let mut pool = pool();
+    let net = Recorder::default();
+    let parent = transfer(&chain, &outs[0..1], n, 100_000);
+    assert!(adm.submit(vec![parent.clone()], &mut pool, &chain.state, &net)[0].is_ok());
+    let child = transfer(&chain, &coins_of(&parent), 1, 200_000);
+    (chain, adm, pool, net, child)
+}
+
+#[test]
+fn many_inputs_one_key_is_refused_by_policy() {
+    let n = crate::mempool::MAX_STANDARD_TX_INPUTS + 1;
+    let (chain, mut adm, mut pool, net, child) = wide_child(n);
+    let before = adm.stats();
+    let id = child.txid();
+    admit_from(&mut adm, peer(1), vec![child], &mut pool, &chain, &net);
+    assert!(!pool.contains(&id));
+    assert_eq!(adm.stats(), before, "no signature was verified");
+    assert_eq!(
+        *net.penalised.borrow(),
+        vec![peer(1)],
+        "no honest node relays it"
+    );
+}
+
+#[test]
+fn identical_signatures_of_one_transaction_are_verified_once() {
+    let n = crate::mempool::MAX_STANDARD_TX_INPUTS;
+    let (chain, mut adm, mut pool, net, child) = wide_child(n);
+    let before = adm.stats().sig_items;
+    let r = adm.submit(vec![child], &mut pool, &chain.state, &net);
+    assert!(r[0].is_ok(), "{r:?}");
+    assert_eq!(adm.stats().sig_items - before, 1);
+}
+
+#[test]
+fn tip_dependent_failures_are_not_penalised() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut adm = Admission::new(chain.genesis.params.clone());
+    // A local fee floor above the chain's: another node may well admit what this one refuses.
+    let mut pool = Mempool::new(MempoolLimits {
+        min_fee_rate: 50,
+        ..MempoolLimits::default()
+    });
+    let net = Recorder::default();
+    let pooled = transfer(&chain, &outs[0..1], 1, 100_000);
+    assert!(adm.submit(vec![pooled], &mut pool, &chain.state, &net)[0].is_ok());
+
+    let mut locked = transfer(&chain, &outs[1..2], 1, 100_000);
+    locked.lock_time = chain.state.height + 10;
+    locked.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
+    let unknown = OutPoint {
+        txid: Hash([7; 32]),
+        index: 0,
+    };
+    let missing = transfer(&chain, &[(unknown, Amount(1_000_000))], 1, 100_000);
+    let double_spend = transfer(&chain, &outs[0..1], 1, 200_000);
+    let below_local_floor = transfer(&chain, &outs[2..3], 1, 1_000);
+    let mut exit_unregistered = transfer(&chain, &outs[3..4], 1, 100_000);
+    exit_unregistered.kind = TxKind::MasternodeExit(MasternodeExit {
+        collateral: outs[4].0,
+        owner: chain.faucet.public(),
+        owner_signature: Default::default(),
+    });
+    exit_unregistered.sign_inputs(
+        &chain.genesis.params.chain_id,
+        &[&chain.faucet],
+        Some(&chain.faucet),
+    );
+    let txs = vec![
+        locked,
+        missing,
+        double_spend,
+        below_local_floor,
+        exit_unregistered,
+    ];
+    admit_from(&mut adm, peer(1), txs, &mut pool, &chain, &net);
+    assert!(
+        net.penalised.borrow().is_empty(),
+        "{:?}",
+        net.penalised.borrow()
+    );
+
+    // A forged signature is a context-free fault.
+    let mut forged = transfer(&chain, &outs[5..6], 1, 100_000);
+    forged.inputs[0].signature.0[0] ^= 1;
+    admit_from(&mut adm, peer(2), vec![forged], &mut pool, &chain, &net);
+    assert_eq!(*net.penalised.borrow(), vec![peer(2)]);
+}
