@@ -1,5 +1,5 @@
 //! Transaction admission: the path from a submitted or gossiped transaction to the mempool and
-//! on to the other peers. The driver hands it transactions (gossiped ones wait in a
+//! on to the other peers. The driver hands it transactions (gossiped ones wait in a bounded
 //! buffer and are admitted in chunks between other messages) and the pool and chain state to
 //! check them against; admission checks, verifies, inserts, relays what it admitted and reports
 //! peers for faults no honest node would relay.
@@ -12,7 +12,10 @@
 //!    may have changed), relay, and penalties for context-free faults only
 //!    ([`MempoolError::is_context_free`]): never for what depends on the local tip or pool.
 
+mod pending;
 mod verify;
+
+pub use pending::{PendingTxs, PENDING_MAX_BYTES, PENDING_PEER_MAX_BYTES};
 
 use crate::ledger::{ChainParams, LedgerState};
 use crate::mempool::{Mempool, MempoolError, Provisional};
@@ -60,12 +63,14 @@ pub struct AdmissionStats {
     pub sig_checked_txs: u64,
     /// Distinct signature items (message, signature, key) verified.
     pub sig_items: u64,
+    /// Gossiped transactions dropped because the buffer was full.
+    pub dropped: u64,
 }
 
 /// Admission state: the buffer of gossiped transactions and the work counters.
 pub struct Admission {
     params: ChainParams,
-    pending: Vec<(Transaction, PeerId)>,
+    pending: PendingTxs,
     stats: AdmissionStats,
 }
 
@@ -80,20 +85,25 @@ enum Stage {
 }
 
 impl Admission {
-    /// Admission for the chain with `params`.
+    /// Admission for the chain with `params`, buffering at most [`PENDING_MAX_BYTES`] of
+    /// gossip ([`PENDING_PEER_MAX_BYTES`] per peer).
     pub fn new(params: ChainParams) -> Admission {
         Admission {
             params,
-            pending: Vec::new(),
+            pending: PendingTxs::default(),
             stats: AdmissionStats::default(),
         }
     }
 
     /// Queues a transaction gossiped by `peer` for [`Admission::admit_pending`]. Returns
-    /// whether it was queued.
+    /// whether it was queued: beyond the buffer's bounds it is dropped, without penalty.
     pub fn enqueue(&mut self, peer: PeerId, tx: Transaction) -> bool {
-        self.pending.push((tx, peer));
-        true
+        let queued = self.pending.push(peer, tx);
+        if !queued {
+            self.stats.dropped += 1;
+            tracing::debug!(target: "mempool", peer = %peer.short(), waiting = self.pending.len(), "gossip buffer full: transaction dropped");
+        }
+        queued
     }
 
     /// Whether gossiped transactions wait for admission.
@@ -120,10 +130,10 @@ impl Admission {
     ) -> bool {
         // A bounded chunk per turn, so votes and proposals queued behind a flood of
         // transactions are not delayed by more than one chunk's verification.
-        let n = ADMIT_CHUNK.min(self.pending.len());
         let batch: Vec<(Transaction, Source)> = self
             .pending
-            .drain(..n)
+            .take(ADMIT_CHUNK)
+            .into_iter()
             .map(|(tx, peer)| (tx, Source::Peer(peer)))
             .collect();
         if batch.is_empty() {

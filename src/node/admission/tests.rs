@@ -325,3 +325,23 @@ fn tip_dependent_failures_are_not_penalised() {
     admit_from(&mut adm, peer(2), vec![forged], &mut pool, &chain, &net);
     assert_eq!(*net.penalised.borrow(), vec![peer(2)]);
 }
+
+#[test]
+fn pending_buffer_is_bounded_per_peer_and_in_bytes() {
+    let chain = TestChain::devnet(4);
+    let outs = faucet_outputs(&chain);
+    let mut adm = Admission::new(chain.genesis.params.clone());
+    let tx = transfer(&chain, &outs[0..1], 1, 1_000);
+    let mut queued = 0usize;
+    while adm.enqueue(peer(1), tx.clone()) {
+        queued += 1;
+        assert!(
+            queued < 1_000_000,
+            "one peer filled the buffer without bound"
+        );
+    }
+    assert!(queued * tx.size() <= 4 * 1024 * 1024);
+    // Another peer still has room.
+    assert!(adm.enqueue(peer(2), tx.clone()));
+    assert_eq!(adm.pending_len(), queued + 1);
+}
