@@ -6,6 +6,7 @@
 //! again: acceptable for transactions, which their sender re-submits and which reach the
 //! proposers by other paths, unlike votes (SPEC, "Relay and penalties").
 
+use crate::p2p::heap::tx_bytes;
 use crate::p2p::PeerId;
 use crate::types::Transaction;
 use std::collections::{HashMap, VecDeque};
@@ -44,8 +45,7 @@ impl PendingTxs {
 
     /// Queues `tx` from `peer`; returns false (dropping it) when either bound would be passed.
     pub fn push(&mut self, peer: PeerId, tx: Transaction) -> bool {
-        // What the queued transaction holds in memory, roughly: its encoding plus the struct.
-        let cost = tx.size() + std::mem::size_of::<Transaction>();
+        let cost = tx_bytes(&tx);
         let from_peer = self.per_peer.get(&peer).copied().unwrap_or(0);
         if self.bytes + cost > self.max_bytes || from_peer + cost > self.max_peer_bytes {
             return false;
@@ -83,7 +83,7 @@ impl PendingTxs {
         self.queue.is_empty()
     }
 
-    /// Bytes waiting (as counted against the bounds).
+    /// Bytes waiting: the memory the queued transactions hold, as [`tx_bytes`] estimates it.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn bounded_per_peer_and_in_total_and_freed_by_take() {
-        let cost = tx(0).size() + std::mem::size_of::<Transaction>();
+        let cost = tx_bytes(&tx(0));
         let mut p = PendingTxs::new(10 * cost, 4 * cost);
         // One peer gets at most its share.
         assert_eq!((0..10).filter(|i| p.push(peer(1), tx(*i))).count(), 4);

@@ -340,7 +340,7 @@ fn pending_buffer_is_bounded_per_peer_and_in_bytes() {
             "one peer filled the buffer without bound"
         );
     }
-    assert!(queued * tx.size() <= 4 * 1024 * 1024);
+    assert!(queued * crate::p2p::heap::tx_bytes(&tx) <= PENDING_PEER_MAX_BYTES);
     // Another peer still has room.
     assert!(adm.enqueue(peer(2), tx.clone()));
     assert_eq!(adm.pending_len(), queued + 1);
