@@ -14,7 +14,10 @@ pub enum Misbehaviour {
     OversizedFrame,
     /// Blocks nobody asked for.
     UnsolicitedBlocks,
-    /// A transaction that fails validation (not merely a double spend race).
+    /// A transaction no honest node would have relayed: a context-free fault (bad signature,
+    /// malformed, oversize, relay policy; see `MempoolError::is_context_free`), never one whose
+    /// validity depends on the local tip or pool (missing input, double spend, lock time,
+    /// masternode state, local fee floor).
     InvalidTx,
     /// A block that fails validation.
     InvalidBlock,
