@@ -1,0 +1,481 @@
+//! The node's main task: owns the chain state, the mempool and the consensus instance of the
+//! current height; turns network messages, local commands and timeouts into consensus inputs and
+//! carries out the consensus effects (sign, broadcast, schedule, decide -> commit -> report).
+//!
+//! One file per concern, each an `impl Driver` block over the state declared here: `gossip`
+//! (consensus messages from peers), `catch_up` (sync), `commands` (local requests), `height`
+//! (running a height and the core's effects), `commit` (the commit pipeline), `publish` (the
+//! node snapshot). Transactions go through [`Admission`], range requests from peers through
+//! [`BlockServer`].
+
+use super::admission::Admission;
+use super::block_server::BlockServer;
+use super::evidence_pool::EvidencePool;
+use super::future_buffer::FutureBuffer;
+use super::signer_store::{SignError, SignerStore};
+use super::snapshot::{LastVote, NodeSnapshot, RoundEnd, RoundTiming};
+use super::spec::NodeSpec;
+use super::storage_writer::{self, CommitDone, CommitJob, SnapshotSchedule};
+use super::sync::{SyncAction, SyncTracker};
+use crate::consensus::{DoubleSignGuard, Effect, Input, Step, Tendermint};
+use crate::ledger::{
+    build_block, validate_block, BlockEffects, BlockError, LedgerState, SigPolicy,
+};
+use crate::mempool::{Mempool, MempoolError};
+use crate::p2p::{InboundMessage, Message, Misbehaviour, P2pHandle, PeerId};
+use crate::storage::Storage;
+use crate::types::block::MAX_BLOCK_SIZE;
+use crate::types::{
+    Address, Block, CommitCertificate, Evidence, Hash, OutPoint, Proposal, PublicKey, Transaction,
+    ValidatorSet, Vote,
+};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+mod catch_up;
+mod commands;
+mod commit;
+mod gossip;
+mod height;
+mod publish;
+
+/// Bytes of proposed blocks kept for the running height beyond those of its current round
+/// (a byzantine proposer of a future round could otherwise make the node hold 4 blocks of
+/// 2 MB for each round of the window).
+const RUN_BLOCK_BYTES: usize = 64 * 1024 * 1024;
+/// A height open this long re-sends our own proposal and votes (peers that restarted or missed
+/// them would otherwise wait forever: Tendermint assumes eventual delivery).
+const REBROADCAST_AFTER: Duration = Duration::from_secs(2);
+/// Most transactions in a proposed block. Smaller blocks finalize sooner (validation and
+/// transfer grow with the block) while the mempool keeps the pipeline full.
+pub const MAX_PROPOSAL_TXS: usize = 3_000;
+/// Block bytes reserved for header, coinbase and evidence.
+const BLOCK_OVERHEAD: usize = 64 * 1024;
+
+/// A finalized block as reported to subscribers (bench, wallet service).
+#[derive(Clone, Debug)]
+pub struct Finalized {
+    /// Height.
+    pub height: u64,
+    /// Hash.
+    pub hash: Hash,
+    /// Ids of its transactions (coinbase first).
+    pub txids: Arc<Vec<Hash>>,
+    /// Outpoints it spent.
+    pub spent: Arc<Vec<OutPoint>>,
+    /// Rounds it took (0 = first round).
+    pub round: u32,
+    /// When it was committed locally.
+    pub at: Instant,
+}
+
+/// Chain data a wallet needs for a set of addresses.
+#[derive(Clone, Debug, Default)]
+pub struct WalletChainData {
+    /// Finalized unspent outputs of the addresses.
+    pub finalized: Vec<(OutPoint, crate::ledger::Utxo)>,
+    /// Pending (mempool) outputs to the addresses.
+    pub pending: Vec<(OutPoint, crate::ledger::Utxo)>,
+    /// Outpoints spent by pooled transactions.
+    pub spent_in_mempool: HashSet<OutPoint>,
+    /// Pooled transaction ids.
+    pub mempool_txids: HashSet<Hash>,
+    /// Finalized height.
+    pub height: u64,
+}
+
+/// A pooled transaction as RPC shows it.
+#[derive(Clone, Debug)]
+pub struct MempoolEntryInfo {
+    /// Id.
+    pub txid: Hash,
+    /// Size in bytes.
+    pub size: usize,
+    /// Fee.
+    pub fee: crate::types::Amount,
+    /// Time in the pool.
+    pub age: Duration,
+    /// Pooled transactions it spends from.
+    pub depends: Vec<Hash>,
+}
+
+/// Requests to the driver.
+pub enum Command {
+    /// Submit one transaction (RPC sendrawtransaction, wallet).
+    SubmitTx {
+        /// The transaction.
+        tx: Box<Transaction>,
+        /// Verdict.
+        reply: oneshot::Sender<Result<Hash, MempoolError>>,
+    },
+    /// Submit many transactions at once (bench); verified in parallel.
+    SubmitTxs {
+        /// The transactions.
+        txs: Vec<Transaction>,
+        /// Verdicts in order.
+        reply: oneshot::Sender<Vec<Result<Hash, MempoolError>>>,
+    },
+    /// Chain data for a wallet.
+    WalletData {
+        /// Addresses of the wallet.
+        addrs: Vec<Address>,
+        /// Answer.
+        reply: oneshot::Sender<WalletChainData>,
+    },
+    /// A pooled transaction.
+    MempoolTx {
+        /// Id.
+        txid: Hash,
+        /// Answer.
+        reply: oneshot::Sender<Option<Transaction>>,
+    },
+    /// Every pooled transaction: id, size, fee, age, pooled parents.
+    MempoolEntries {
+        /// Answer.
+        reply: oneshot::Sender<Vec<MempoolEntryInfo>>,
+    },
+    /// A UTXO from the finalized state.
+    Utxo {
+        /// Outpoint.
+        outpoint: OutPoint,
+        /// Answer: the output, and whether a pooled transaction spends it.
+        reply: oneshot::Sender<(Option<crate::ledger::Utxo>, bool)>,
+    },
+}
+
+/// What to do with a consensus message, by its height.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Drop,
+    Buffer,
+    Now,
+}
+
+/// State of the current height.
+struct HeightRun {
+    tm: Tendermint,
+    started: Instant,
+    round_started: Instant,
+    step_since: Instant,
+    /// Proposed blocks for this height by hash, with their effects if valid.
+    blocks: HashMap<Hash, (Block, Option<BlockEffects>)>,
+    /// Estimated bytes of `blocks`.
+    block_bytes: usize,
+}
+
+/// The driver.
+pub struct Driver {
+    spec: Arc<NodeSpec>,
+    storage: Storage,
+    state: LedgerState,
+    mempool: Mempool,
+    p2p: P2pHandle,
+    signer: SignerStore,
+    guard: DoubleSignGuard,
+    run: Option<HeightRun>,
+    last_decided: Instant,
+    /// Verified consensus messages of masternodes for the next height.
+    buffered: FutureBuffer,
+    evidence_pool: EvidencePool,
+    timeout_tx: mpsc::Sender<(u64, u32, Step)>,
+    timeout_rx: mpsc::Receiver<(u64, u32, Step)>,
+    /// Checks, verifies and admits transactions; buffers gossiped ones.
+    admission: Admission,
+    /// Peers' claimed heights and our range request.
+    sync: SyncTracker,
+    /// Answers peers' range requests off the consensus loop.
+    block_server: Option<BlockServer>,
+    snapshot: NodeSnapshot,
+    snapshot_tx: watch::Sender<NodeSnapshot>,
+    height_tx: watch::Sender<(u64, Hash)>,
+    finalized_tx: broadcast::Sender<Finalized>,
+    dirty: bool,
+    last_published: Instant,
+    tps_second: (Instant, u64),
+    last_votes: HashMap<PublicKey, LastVote>,
+    /// Certificate of the tip, carried by the next block as its `last_commit`.
+    tip_cert: CommitCertificate,
+    /// When our own messages of the current height were last re-sent.
+    last_rebroadcast: Instant,
+    /// Hands finalized blocks to the storage writer thread.
+    writer: Option<std::sync::mpsc::SyncSender<CommitJob>>,
+    /// The storage writer thread.
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+    /// Commit outcomes from the writer.
+    done_rx: mpsc::UnboundedReceiver<CommitDone>,
+    /// Effects of blocks applied in memory whose commit has not returned yet, oldest first.
+    uncommitted: VecDeque<Arc<BlockEffects>>,
+    /// Height, hash and time of the last committed (reported) block.
+    committed: (u64, Hash, u64),
+    /// Consensus stopped after a storage failure.
+    halted: bool,
+    /// When the next state snapshot is due.
+    snapshots: SnapshotSchedule,
+}
+
+impl Driver {
+    /// Builds a driver around opened storage and a started p2p layer.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        spec: Arc<NodeSpec>,
+        storage: Storage,
+        state: LedgerState,
+        p2p: P2pHandle,
+        signer: SignerStore,
+        snapshot_tx: watch::Sender<NodeSnapshot>,
+        height_tx: watch::Sender<(u64, Hash)>,
+        finalized_tx: broadcast::Sender<Finalized>,
+    ) -> Driver {
+        let (timeout_tx, timeout_rx) = mpsc::channel(1024);
+        let guard = DoubleSignGuard::new(signer.load_state());
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (writer, writer_thread, spawn_error) =
+            match storage_writer::spawn(storage.clone(), done_tx) {
+                Ok((w, t)) => (Some(w), Some(t), None),
+                Err(e) => (
+                    None,
+                    None,
+                    Some(format!("cannot start the storage writer thread: {e}")),
+                ),
+            };
+        let committed = (state.height, state.tip_hash, state.tip_time_ms);
+        let mempool = Mempool::new(spec.mempool.clone());
+        let admission = Admission::new(spec.genesis.params.clone());
+        let now = Instant::now();
+        // Storage open verified the tip's certificate; failing to read it now is a storage fault.
+        let (tip_cert, cert_error) = match storage.certificate(state.height) {
+            _ if state.height == 0 => (CommitCertificate::default(), None),
+            Ok(Some(c)) => (c, None),
+            Ok(None) => (
+                CommitCertificate::default(),
+                Some("the tip's commit certificate is missing from storage".to_string()),
+            ),
+            Err(e) => (
+                CommitCertificate::default(),
+                Some(format!("cannot read the tip's commit certificate: {e}")),
+            ),
+        };
+        let spawn_error = spawn_error.or(cert_error);
+        if let Some(e) = &spawn_error {
+            tracing::error!(target: "storage", "{e}; consensus stopped, restart the node (with --reindex if it keeps failing)");
+        }
+        let mut snapshot = snapshot_tx.borrow().clone();
+        snapshot.error = spawn_error.clone();
+        let block_server = match BlockServer::spawn(storage.clone(), p2p.clone()) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::error!(target: "sync", "cannot start the block server thread ({e}); peers will not be served blocks");
+                None
+            }
+        };
+        Driver {
+            spec,
+            storage,
+            state,
+            mempool,
+            p2p,
+            signer,
+            guard,
+            run: None,
+            last_decided: now,
+            buffered: FutureBuffer::default(),
+            evidence_pool: EvidencePool::default(),
+            timeout_tx,
+            timeout_rx,
+            admission,
+            sync: SyncTracker::default(),
+            block_server,
+            snapshot,
+            snapshot_tx,
+            height_tx,
+            finalized_tx,
+            dirty: true,
+            last_published: now,
+            tps_second: (now, 0),
+            last_votes: HashMap::new(),
+            tip_cert,
+            last_rebroadcast: now,
+            writer,
+            writer_thread,
+            done_rx,
+            uncommitted: VecDeque::new(),
+            committed,
+            halted: spawn_error.is_some(),
+            snapshots: SnapshotSchedule::default(),
+        }
+    }
+
+    /// Runs until `shutdown`; then flushes storage.
+    pub async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<InboundMessage>,
+        mut commands: mpsc::Receiver<Command>,
+        shutdown: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.publish(true);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(m) = inbound.recv() => {
+                    self.on_inbound(m);
+                    // Drain what else is waiting so transactions are verified in batches.
+                    let mut n = 0;
+                    while n < 4096 {
+                        match inbound.try_recv() {
+                            Ok(m) => self.on_inbound(m),
+                            Err(_) => break,
+                        }
+                        n += 1;
+                    }
+                }
+                Some(c) = commands.recv() => self.on_command(c),
+                Some(d) = self.done_rx.recv() => self.on_committed(d),
+                Some(t) = self.timeout_rx.recv() => self.on_timeout(t),
+                _ = tick.tick() => self.on_tick(),
+                // More gossiped transactions wait for admission: take the next chunk now.
+                _ = std::future::ready(()), if self.admission.has_pending() => {}
+            }
+            self.dirty |= self
+                .admission
+                .admit_pending(&mut self.mempool, &self.state, &self.p2p);
+            self.maybe_start_height();
+            self.publish(false);
+        }
+        // Let the writer finish what was decided, then wait for it.
+        self.writer = None;
+        if let Some(t) = self.writer_thread.take() {
+            if tokio::task::block_in_place(|| t.join()).is_err() {
+                tracing::error!(target: "storage", "the storage writer panicked");
+            }
+        }
+        while let Ok(d) = self.done_rx.try_recv() {
+            self.on_committed(d);
+        }
+        // A snapshot of the final state makes the next start replay nothing; only when every
+        // block of that state is stored.
+        let stored = !self.halted && self.committed.0 == self.state.height;
+        let result = if stored && self.snapshots.pending() {
+            tokio::task::block_in_place(|| self.storage.write_snapshot(&self.state))
+        } else {
+            self.storage.flush()
+        };
+        if let Err(e) = result {
+            tracing::error!(target: "storage", "writing the state at shutdown failed: {e}");
+        }
+        tracing::info!(target: "node", name = %self.spec.name, height = self.state.height, "driver stopped");
+    }
+
+    fn own_key(&self) -> Option<PublicKey> {
+        self.spec.masternode.then(|| self.spec.node_key.public())
+    }
+
+    fn on_inbound(&mut self, m: InboundMessage) {
+        let peer = m.peer;
+        match m.msg {
+            Message::Tx(tx) => {
+                self.admission.enqueue(peer, tx);
+            }
+            Message::Proposal { proposal, block } => self.on_proposal(peer, proposal, block),
+            Message::Vote(v) => self.on_vote(peer, v),
+            Message::Status { height, tip: _ } => self.on_status(peer, height),
+            Message::GetBlocks { from, count } => {
+                if let Some(server) = &self.block_server {
+                    server.request(peer, from, count);
+                }
+            }
+            Message::Blocks(blocks) => self.on_blocks(peer, blocks),
+            Message::Evidence(ev) => self.on_evidence(Some(peer), ev),
+            other => {
+                tracing::trace!(target: "node", "ignoring {:?} from {:?}", std::mem::discriminant(&other), peer);
+            }
+        }
+    }
+
+    fn current_height(&self) -> u64 {
+        self.state.height + 1
+    }
+
+    /// Stops consensus for good: storage can no longer be trusted to hold what we decide.
+    fn halt(&mut self, why: String) {
+        tracing::error!(target: "storage", "{why}; consensus stopped, restart the node (with --reindex if it keeps failing)");
+        self.halted = true;
+        self.run = None;
+        self.snapshot.error = Some(why);
+        self.dirty = true;
+    }
+
+    fn on_timeout(&mut self, (height, round, step): (u64, u32, Step)) {
+        let Some(run) = self.run.as_mut() else { return };
+        if run.tm.height() != height {
+            return;
+        }
+        let effects = run.tm.handle(Input::Timeout { round, step });
+        self.apply_effects(effects);
+    }
+
+    fn on_tick(&mut self) {
+        let p2p = &self.p2p;
+        self.sync.retain_connected(|p| p2p.is_connected(p));
+        self.check_sync();
+        self.rebroadcast_if_stuck();
+        let now = Instant::now();
+        if now.duration_since(self.tps_second.0) >= Duration::from_secs(1) {
+            push_bounded(&mut self.snapshot.tps, self.tps_second.1, 60);
+            self.tps_second = (now, 0);
+            self.dirty = true;
+        }
+    }
+
+    /// Validates `block` as the next block on the in-memory state with `set` as its validators.
+    /// Signatures of pooled transactions were verified at admission and are not checked again.
+    fn validate_next(&self, block: &Block, set: &ValidatorSet) -> Result<BlockEffects, BlockError> {
+        let mempool = &self.mempool;
+        let skip = |id: &Hash| mempool.contains(id);
+        tokio::task::block_in_place(|| {
+            validate_block(
+                block,
+                &self.state,
+                &self.spec.genesis.params,
+                set,
+                SigPolicy::SkipVerified(&skip),
+            )
+        })
+    }
+}
+
+fn push_bounded<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
+    if q.len() == cap {
+        q.pop_front();
+    }
+    q.push_back(v);
+}
+
+/// Maps `f` over `items` on all cores (scoped threads), keeping order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    if items.len() < 16 || threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        out
+    })
+}

@@ -1,0 +1,45 @@
+//! The node snapshot the RPC server, the metrics and the UI read.
+
+use super::*;
+
+impl Driver {
+    pub(super) fn publish(&mut self, force: bool) {
+        let now = Instant::now();
+        if !force
+            && (!self.dirty || now.duration_since(self.last_published) < Duration::from_millis(50))
+        {
+            return;
+        }
+        self.dirty = false;
+        self.last_published = now;
+        let s = &mut self.snapshot;
+        // Report only what is committed; the in-memory state may be a block or two ahead.
+        let minted_ahead: u64 = self.uncommitted.iter().map(|fx| fx.minted.0).sum();
+        s.height = self.committed.0;
+        s.tip_hash = self.committed.1;
+        s.tip_time_ms = self.committed.2;
+        s.supply = crate::types::Amount(self.state.supply.0.saturating_sub(minted_ahead));
+        s.best_peer_height = self.sync.best_claim();
+        s.synced = s
+            .best_peer_height
+            .map(|b| b <= self.state.height + 1)
+            .unwrap_or(true);
+        s.consensus = self.run.as_ref().map(|r| r.tm.snapshot());
+        s.step_since = self.run.as_ref().map(|r| r.step_since);
+        s.mempool = self.mempool.snapshot(now, 20);
+        s.masternodes = self.state.masternodes().cloned().collect();
+        s.validators = self.state.next_validator_set();
+        s.last_votes = self.last_votes.iter().map(|(k, v)| (*k, *v)).collect();
+        let me = self.spec.node_key.public();
+        s.own_status = match self.state.masternode_by_key(&me) {
+            None => "not a masternode".into(),
+            Some(m) if m.banned => "banned (equivocation)".into(),
+            Some(m) if m.active_from > self.state.height + 1 => {
+                format!("registered, active from height {}", m.active_from)
+            }
+            Some(m) if self.spec.masternode => format!("active {} masternode", m.tier.name()),
+            Some(_) => "registered, but masternode mode is off ([masternode] enabled)".into(),
+        };
+        let _ = self.snapshot_tx.send(s.clone());
+    }
+}
