@@ -58,6 +58,54 @@ impl TestChain {
         }
     }
 
+    /// Every unspent output of the faucet in the state, sorted by outpoint.
+    pub fn faucet_coins(&self) -> Vec<(OutPoint, Amount)> {
+        let addr = Address::from_pubkey(&self.faucet.public());
+        let mut v: Vec<(OutPoint, Amount)> = self
+            .state
+            .utxos()
+            .filter(|(_, u)| u.output.address == addr)
+            .map(|(o, u)| (*o, u.output.amount))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A signed faucet transfer spending `coins` into `outputs` equal faucet outputs, paying
+    /// `fee` (plus the remainder of the division). Does not change the chain.
+    pub fn transfer_from(
+        &self,
+        coins: &[(OutPoint, Amount)],
+        outputs: usize,
+        fee: u64,
+    ) -> Transaction {
+        let addr = Address::from_pubkey(&self.faucet.public());
+        let total: u64 = coins.iter().map(|(_, a)| a.0).sum();
+        let each = total.saturating_sub(fee) / outputs.max(1) as u64;
+        let mut tx = Transaction {
+            version: TX_VERSION,
+            inputs: coins
+                .iter()
+                .map(|(prev, _)| TxIn {
+                    prev: *prev,
+                    pubkey: self.faucet.public(),
+                    signature: Default::default(),
+                })
+                .collect(),
+            outputs: vec![
+                TxOut {
+                    amount: Amount(each),
+                    address: addr,
+                };
+                outputs
+            ],
+            lock_time: 0,
+            kind: TxKind::Transfer,
+        };
+        tx.sign_inputs(&self.genesis.params.chain_id, &[&self.faucet], None);
+        tx
+    }
+
     /// Outputs the faucet can spend right now.
     pub fn spendable(&self) -> usize {
         self.spendable.len()
@@ -215,4 +263,22 @@ impl TestChain {
             sigs,
         }
     }
+}
+
+/// The outputs of `tx` as coins (outpoint, amount).
+pub fn coins_of(tx: &Transaction) -> Vec<(OutPoint, Amount)> {
+    let txid = tx.txid();
+    tx.outputs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            (
+                OutPoint {
+                    txid,
+                    index: i as u32,
+                },
+                o.amount,
+            )
+        })
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! Mempool tests: admission rules, eviction, selection, block handling, and property tests.
 
 use super::*;
-use crate::ledger::testkit::TestChain;
+use crate::ledger::testkit::{coins_of, TestChain};
 use crate::types::tx::TX_VERSION;
 use crate::types::{Address, TxIn, TxKind, TxOut};
 use proptest::prelude::*;
@@ -35,22 +35,11 @@ fn spend(chain: &TestChain, prev: OutPoint, amount: Amount, fee: u64) -> Transac
     tx
 }
 
-fn faucet_outputs(chain: &TestChain) -> Vec<(OutPoint, Amount)> {
-    let addr = Address::from_pubkey(&chain.faucet.public());
-    let mut v: Vec<(OutPoint, Amount)> = chain
-        .state
-        .utxos()
-        .filter(|(_, u)| u.output.address == addr)
-        .map(|(o, u)| (*o, u.output.amount))
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn admits_valid_and_rejects_duplicates_and_conflicts() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut p = pool(100);
     let now = Instant::now();
     let a = spend(&chain, outs[0].0, outs[0].1, 1_000);
@@ -73,7 +62,7 @@ fn admits_valid_and_rejects_duplicates_and_conflicts() {
 #[test]
 fn rejected_transactions_are_cached() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut p = pool(100);
     let now = Instant::now();
     let mut bad = spend(&chain, outs[0].0, outs[0].1, 1_000);
@@ -97,7 +86,7 @@ fn rejected_transactions_are_cached() {
 #[test]
 fn fee_floor_and_eviction_by_fee_rate() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut p = pool(3);
     let now = Instant::now();
     // Below the floor of 1 unit/byte.
@@ -139,7 +128,7 @@ fn fee_floor_and_eviction_by_fee_rate() {
 #[test]
 fn selection_takes_highest_fee_rate_first_and_parents_before_children() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut p = pool(100);
     let now = Instant::now();
     let parent = spend(&chain, outs[0].0, outs[0].1, 300);
@@ -176,7 +165,7 @@ fn selection_takes_highest_fee_rate_first_and_parents_before_children() {
 #[test]
 fn block_removes_included_and_conflicting() {
     let mut chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut p = pool(100);
     let now = Instant::now();
     let mine = spend(&chain, outs[0].0, outs[0].1, 1_000);
@@ -196,62 +185,16 @@ fn block_removes_included_and_conflicting() {
     assert_eq!(p.len(), 1);
 }
 
-/// A faucet transfer spending `coins` into `outputs` equal outputs, paying `fee` (plus the
-/// remainder of the division).
-fn transfer(
-    chain: &TestChain,
-    coins: &[(OutPoint, Amount)],
-    outputs: usize,
-    fee: u64,
-) -> Transaction {
-    let addr = Address::from_pubkey(&chain.faucet.public());
-    let total: u64 = coins.iter().map(|(_, a)| a.0).sum();
-    let each = (total - fee) / outputs as u64;
-    let mut tx = Transaction {
-        version: TX_VERSION,
-        inputs: coins
-            .iter()
-            .map(|(prev, _)| TxIn {
-                prev: *prev,
-                pubkey: chain.faucet.public(),
-                signature: Default::default(),
-            })
-            .collect(),
-        outputs: vec![
-            TxOut {
-                amount: Amount(each),
-                address: addr,
-            };
-            outputs
-        ],
-        lock_time: 0,
-        kind: TxKind::Transfer,
-    };
-    tx.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
-    tx
-}
 
-fn coins_of(tx: &Transaction) -> Vec<(OutPoint, Amount)> {
-    let txid = tx.txid();
-    (0..tx.outputs.len())
-        .map(|i| {
-            let o = OutPoint {
-                txid,
-                index: i as u32,
-            };
-            (o, tx.outputs[i].amount)
-        })
-        .collect()
-}
 
 #[test]
 fn missing_input_verdict_is_kept_until_the_input_appears() {
     let mut chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut p = pool(100);
     let now = Instant::now();
-    let parent = transfer(&chain, &outs[0..1], 2, 1_000);
-    let child = transfer(&chain, &coins_of(&parent)[0..1], 1, 1_000);
+    let parent = chain.transfer_from(&outs[0..1], 2, 1_000);
+    let child = chain.transfer_from(&coins_of(&parent)[0..1], 1, 1_000);
     let missing = Err(MempoolError::Invalid(TxError::MissingInput(
         coins_of(&parent)[0].0,
     )));
@@ -280,10 +223,10 @@ fn missing_input_verdict_is_kept_until_the_input_appears() {
 #[test]
 fn tip_dependent_rejections_are_not_cached() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut p = pool(100);
     let now = Instant::now();
-    let mut locked = transfer(&chain, &outs[0..1], 1, 1_000);
+    let mut locked = chain.transfer_from(&outs[0..1], 1, 1_000);
     locked.lock_time = chain.state.height + 5;
     locked.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
     for _ in 0..2 {
@@ -297,10 +240,10 @@ fn tip_dependent_rejections_are_not_cached() {
 #[test]
 fn more_inputs_than_relay_policy_allows_are_refused_but_valid_in_blocks() {
     let mut chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
-    let parent = transfer(&chain, &outs[0..1], MAX_STANDARD_TX_INPUTS + 1, 100_000);
+    let outs = chain.faucet_coins();
+    let parent = chain.transfer_from(&outs[0..1], MAX_STANDARD_TX_INPUTS + 1, 100_000);
     chain.next_block(vec![parent.clone()]).unwrap();
-    let wide = transfer(&chain, &coins_of(&parent), 1, 200_000);
+    let wide = chain.transfer_from(&coins_of(&parent), 1, 200_000);
     let mut p = pool(100);
     let now = Instant::now();
     let refused = p.insert(wide.clone(), &chain.state, &chain.genesis.params, now);
@@ -339,7 +282,7 @@ proptest! {
     #[test]
     fn pool_invariants(ops in prop::collection::vec(op(), 1..40), max_txs in 2usize..8) {
         let mut chain = TestChain::devnet(4);
-        let outs = faucet_outputs(&chain);
+        let outs = chain.faucet_coins();
         let mut p = pool(max_txs);
         let now = Instant::now();
         let mut last: Option<(Hash, Amount)> = None;

@@ -1,12 +1,11 @@
 //! Admission tests: the order of checks, what is verified, who is penalised, what is buffered.
 
 use super::*;
-use crate::ledger::testkit::TestChain;
+use crate::ledger::testkit::{coins_of, TestChain};
 use crate::ledger::TxError;
 use crate::mempool::MempoolLimits;
 use crate::types::tx::MasternodeExit;
-use crate::types::tx::TX_VERSION;
-use crate::types::{Address, Amount, OutPoint, SecretKey, TxIn, TxKind, TxOut};
+use crate::types::{Amount, OutPoint, SecretKey, TxKind};
 use std::cell::RefCell;
 
 /// Records what admission would send to the network.
@@ -34,69 +33,8 @@ fn pool() -> Mempool {
     Mempool::new(MempoolLimits::default())
 }
 
-fn faucet_outputs(chain: &TestChain) -> Vec<(OutPoint, Amount)> {
-    let addr = Address::from_pubkey(&chain.faucet.public());
-    let mut v: Vec<(OutPoint, Amount)> = chain
-        .state
-        .utxos()
-        .filter(|(_, u)| u.output.address == addr)
-        .map(|(o, u)| (*o, u.output.amount))
-        .collect();
-    v.sort();
-    v
-}
 
-/// A signed transfer from the faucet spending `coins` into `outputs` equal outputs, paying `fee`.
-fn transfer(
-    chain: &TestChain,
-    coins: &[(OutPoint, Amount)],
-    outputs: usize,
-    fee: u64,
-) -> Transaction {
-    let addr = Address::from_pubkey(&chain.faucet.public());
-    let total: u64 = coins.iter().map(|(_, a)| a.0).sum();
-    let each = (total - fee) / outputs as u64;
-    let mut tx = Transaction {
-        version: TX_VERSION,
-        inputs: coins
-            .iter()
-            .map(|(prev, _)| TxIn {
-                prev: *prev,
-                pubkey: chain.faucet.public(),
-                signature: Default::default(),
-            })
-            .collect(),
-        outputs: (0..outputs)
-            .map(|_| TxOut {
-                amount: Amount(each),
-                address: addr,
-            })
-            .collect(),
-        lock_time: 0,
-        kind: TxKind::Transfer,
-    };
-    // The remainder of the division goes to the fee as well.
-    tx.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
-    tx
-}
 
-/// The outputs of `tx` as coins.
-fn coins_of(tx: &Transaction) -> Vec<(OutPoint, Amount)> {
-    let txid = tx.txid();
-    tx.outputs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            (
-                OutPoint {
-                    txid,
-                    index: i as u32,
-                },
-                o.amount,
-            )
-        })
-        .collect()
-}
 
 fn admit_from(
     adm: &mut Admission,
@@ -117,11 +55,11 @@ fn admit_from(
 #[test]
 fn cheap_checks_run_before_signatures() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut adm = Admission::new(chain.genesis.params.clone());
     let mut pool = pool();
     let net = Recorder::default();
-    let first = transfer(&chain, &outs[1..2], 1, 1_000);
+    let first = chain.transfer_from(&outs[1..2], 1, 1_000);
     assert!(adm.submit(vec![first], &mut pool, &chain.state, &net)[0].is_ok());
     let before = adm.stats().sig_checked_txs;
 
@@ -129,12 +67,12 @@ fn cheap_checks_run_before_signatures() {
         txid: Hash([7; 32]),
         index: 0,
     };
-    let missing = transfer(&chain, &[(unknown, Amount(1_000_000))], 1, 1_000);
-    let fee_too_low = transfer(&chain, &outs[0..1], 1, 10);
-    let conflict = transfer(&chain, &outs[1..2], 1, 5_000);
-    let mut zero_output = transfer(&chain, &outs[3..4], 2, 1_000);
+    let missing = chain.transfer_from(&[(unknown, Amount(1_000_000))], 1, 1_000);
+    let fee_too_low = chain.transfer_from(&outs[0..1], 1, 10);
+    let conflict = chain.transfer_from(&outs[1..2], 1, 5_000);
+    let mut zero_output = chain.transfer_from(&outs[3..4], 2, 1_000);
     zero_output.outputs[1].amount = Amount(0);
-    let good = transfer(&chain, &outs[2..3], 1, 1_000);
+    let good = chain.transfer_from(&outs[2..3], 1, 1_000);
     let good_id = good.txid();
     admit_from(
         &mut adm,
@@ -155,12 +93,12 @@ fn cheap_checks_run_before_signatures() {
 #[test]
 fn missing_input_tx_is_not_verified_again() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut adm = Admission::new(chain.genesis.params.clone());
     let mut pool = pool();
     let net = Recorder::default();
-    let parent = transfer(&chain, &outs[0..1], 2, 1_000);
-    let child = transfer(&chain, &coins_of(&parent)[0..1], 1, 1_000);
+    let parent = chain.transfer_from(&outs[0..1], 2, 1_000);
+    let child = chain.transfer_from(&coins_of(&parent)[0..1], 1, 1_000);
     let child_id = child.txid();
     for _ in 0..3 {
         let r = adm.submit(vec![child.clone()], &mut pool, &chain.state, &net);
@@ -181,12 +119,12 @@ fn missing_input_tx_is_not_verified_again() {
 #[test]
 fn a_parent_and_its_child_in_one_batch_are_both_admitted() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut adm = Admission::new(chain.genesis.params.clone());
     let mut pool = pool();
     let net = Recorder::default();
-    let parent = transfer(&chain, &outs[0..1], 2, 1_000);
-    let child = transfer(&chain, &coins_of(&parent)[0..1], 1, 1_000);
+    let parent = chain.transfer_from(&outs[0..1], 2, 1_000);
+    let child = chain.transfer_from(&coins_of(&parent)[0..1], 1, 1_000);
     let r = adm.submit(vec![parent, child], &mut pool, &chain.state, &net);
     assert!(r.iter().all(Result::is_ok), "{r:?}");
     assert_eq!(net.relayed.borrow().len(), 2);
@@ -195,13 +133,13 @@ fn a_parent_and_its_child_in_one_batch_are_both_admitted() {
 #[test]
 fn a_double_spend_in_one_batch_is_not_verified() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut adm = Admission::new(chain.genesis.params.clone());
     let mut pool = pool();
     let net = Recorder::default();
-    let a = transfer(&chain, &outs[0..1], 1, 1_000);
+    let a = chain.transfer_from(&outs[0..1], 1, 1_000);
     let a_id = a.txid();
-    let b = transfer(&chain, &outs[0..1], 1, 2_000);
+    let b = chain.transfer_from(&outs[0..1], 1, 2_000);
     let r = adm.submit(vec![a, b], &mut pool, &chain.state, &net);
     assert_eq!(r[0], Ok(a_id));
     assert_eq!(r[1], Err(MempoolError::Conflict(a_id)));
@@ -211,13 +149,13 @@ fn a_double_spend_in_one_batch_is_not_verified() {
 #[test]
 fn a_valid_spend_behind_a_forged_one_in_the_same_batch_is_admitted() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut adm = Admission::new(chain.genesis.params.clone());
     let mut pool = pool();
     let net = Recorder::default();
-    let mut forged = transfer(&chain, &outs[0..1], 1, 5_000);
+    let mut forged = chain.transfer_from(&outs[0..1], 1, 5_000);
     forged.inputs[0].signature.0[0] ^= 1;
-    let honest = transfer(&chain, &outs[0..1], 1, 1_000);
+    let honest = chain.transfer_from(&outs[0..1], 1, 1_000);
     let honest_id = honest.txid();
     admit_from(
         &mut adm,
@@ -234,13 +172,13 @@ fn a_valid_spend_behind_a_forged_one_in_the_same_batch_is_admitted() {
 /// A parent with `n` outputs in the pool, and a child spending all of them under one key.
 fn wide_child(n: usize) -> (TestChain, Admission, Mempool, Recorder, Transaction) {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut adm = Admission::new(chain.genesis.params.clone());
     let mut pool = pool();
     let net = Recorder::default();
-    let parent = transfer(&chain, &outs[0..1], n, 100_000);
+    let parent = chain.transfer_from(&outs[0..1], n, 100_000);
     assert!(adm.submit(vec![parent.clone()], &mut pool, &chain.state, &net)[0].is_ok());
-    let child = transfer(&chain, &coins_of(&parent), 1, 200_000);
+    let child = chain.transfer_from(&coins_of(&parent), 1, 200_000);
     (chain, adm, pool, net, child)
 }
 
@@ -273,7 +211,7 @@ fn identical_signatures_of_one_transaction_are_verified_once() {
 #[test]
 fn tip_dependent_failures_are_not_penalised() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut adm = Admission::new(chain.genesis.params.clone());
     // A local fee floor above the chain's: another node may well admit what this one refuses.
     let mut pool = Mempool::new(MempoolLimits {
@@ -281,20 +219,20 @@ fn tip_dependent_failures_are_not_penalised() {
         ..MempoolLimits::default()
     });
     let net = Recorder::default();
-    let pooled = transfer(&chain, &outs[0..1], 1, 100_000);
+    let pooled = chain.transfer_from(&outs[0..1], 1, 100_000);
     assert!(adm.submit(vec![pooled], &mut pool, &chain.state, &net)[0].is_ok());
 
-    let mut locked = transfer(&chain, &outs[1..2], 1, 100_000);
+    let mut locked = chain.transfer_from(&outs[1..2], 1, 100_000);
     locked.lock_time = chain.state.height + 10;
     locked.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
     let unknown = OutPoint {
         txid: Hash([7; 32]),
         index: 0,
     };
-    let missing = transfer(&chain, &[(unknown, Amount(1_000_000))], 1, 100_000);
-    let double_spend = transfer(&chain, &outs[0..1], 1, 200_000);
-    let below_local_floor = transfer(&chain, &outs[2..3], 1, 1_000);
-    let mut exit_unregistered = transfer(&chain, &outs[3..4], 1, 100_000);
+    let missing = chain.transfer_from(&[(unknown, Amount(1_000_000))], 1, 100_000);
+    let double_spend = chain.transfer_from(&outs[0..1], 1, 200_000);
+    let below_local_floor = chain.transfer_from(&outs[2..3], 1, 1_000);
+    let mut exit_unregistered = chain.transfer_from(&outs[3..4], 1, 100_000);
     exit_unregistered.kind = TxKind::MasternodeExit(MasternodeExit {
         collateral: outs[4].0,
         owner: chain.faucet.public(),
@@ -320,7 +258,7 @@ fn tip_dependent_failures_are_not_penalised() {
     );
 
     // A forged signature is a context-free fault.
-    let mut forged = transfer(&chain, &outs[5..6], 1, 100_000);
+    let mut forged = chain.transfer_from(&outs[5..6], 1, 100_000);
     forged.inputs[0].signature.0[0] ^= 1;
     admit_from(&mut adm, peer(2), vec![forged], &mut pool, &chain, &net);
     assert_eq!(*net.penalised.borrow(), vec![peer(2)]);
@@ -329,9 +267,9 @@ fn tip_dependent_failures_are_not_penalised() {
 #[test]
 fn pending_buffer_is_bounded_per_peer_and_in_bytes() {
     let chain = TestChain::devnet(4);
-    let outs = faucet_outputs(&chain);
+    let outs = chain.faucet_coins();
     let mut adm = Admission::new(chain.genesis.params.clone());
-    let tx = transfer(&chain, &outs[0..1], 1, 1_000);
+    let tx = chain.transfer_from(&outs[0..1], 1, 1_000);
     let mut queued = 0usize;
     while adm.enqueue(peer(1), tx.clone()) {
         queued += 1;
