@@ -236,7 +236,7 @@ async fn handle(req: Request<Incoming>, st: Arc<State>) -> Result<Resp, Infallib
             return Ok(plain(StatusCode::BAD_REQUEST, "cannot read request body"));
         }
     };
-    let (status, v) = process(&st, &body).await;
+    let (status, v) = answer_body(&st.backend, st.limits.max_batch, &body).await;
     Ok(match v {
         Some(v) => json_resp(status, &v),
         None => plain(StatusCode::NO_CONTENT, ""),
@@ -285,7 +285,15 @@ fn legacy_status(e: &RpcErr) -> StatusCode {
     }
 }
 
-async fn process(st: &Arc<State>, body: &[u8]) -> (StatusCode, Option<Value>) {
+/// Answers one request body, a single request or a batch of at most `max_batch`, as the HTTP
+/// handler does once the credentials and the body size were checked: the HTTP status and the
+/// JSON reply (`None`: nothing to answer, HTTP 204). Must run inside a tokio runtime (methods run
+/// on its blocking pool).
+pub async fn answer_body(
+    backend: &Arc<dyn RpcBackend>,
+    max_batch: usize,
+    body: &[u8],
+) -> (StatusCode, Option<Value>) {
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(_) => {
@@ -298,14 +306,14 @@ async fn process(st: &Arc<State>, body: &[u8]) -> (StatusCode, Option<Value>) {
     };
     match v {
         Value::Array(items) => {
-            if items.is_empty() || items.len() > st.limits.max_batch {
+            if items.is_empty() || items.len() > max_batch {
                 let msg = if items.is_empty() {
                     "Empty batch".to_string()
                 } else {
                     format!(
                         "Batch of {} requests exceeds the limit of {}",
                         items.len(),
-                        st.limits.max_batch
+                        max_batch
                     )
                 };
                 let e = RpcErr::new(code::INVALID_REQUEST, msg);
@@ -316,7 +324,7 @@ async fn process(st: &Arc<State>, body: &[u8]) -> (StatusCode, Option<Value>) {
             }
             let mut out = Vec::with_capacity(items.len());
             for item in items {
-                if let (_, Some(r)) = process_one(st, item).await {
+                if let (_, Some(r)) = process_one(backend, item).await {
                     out.push(r);
                 }
             }
@@ -326,11 +334,11 @@ async fn process(st: &Arc<State>, body: &[u8]) -> (StatusCode, Option<Value>) {
                 (StatusCode::OK, Some(Value::Array(out)))
             }
         }
-        other => process_one(st, other).await,
+        other => process_one(backend, other).await,
     }
 }
 
-async fn process_one(st: &Arc<State>, item: Value) -> (StatusCode, Option<Value>) {
+async fn process_one(backend: &Arc<dyn RpcBackend>, item: Value) -> (StatusCode, Option<Value>) {
     let Value::Object(obj) = item else {
         let e = RpcErr::new(code::INVALID_REQUEST, "Invalid Request object");
         return (
@@ -355,7 +363,7 @@ async fn process_one(st: &Arc<State>, item: Value) -> (StatusCode, Option<Value>
         }
     };
     let notification = version == Version::V2 && id.is_none();
-    let result = run(st, &obj).await;
+    let result = run(backend, &obj).await;
     if notification {
         return (StatusCode::NO_CONTENT, None);
     }
@@ -369,7 +377,7 @@ async fn process_one(st: &Arc<State>, item: Value) -> (StatusCode, Option<Value>
     )
 }
 
-async fn run(st: &Arc<State>, obj: &Map<String, Value>) -> Result<Value, RpcErr> {
+async fn run(backend: &Arc<dyn RpcBackend>, obj: &Map<String, Value>) -> Result<Value, RpcErr> {
     let name = match obj.get("method") {
         Some(Value::String(s)) => s.as_str(),
         None => return Err(RpcErr::new(code::INVALID_REQUEST, "Missing method")),
@@ -386,7 +394,7 @@ async fn run(st: &Arc<State>, obj: &Map<String, Value>) -> Result<Value, RpcErr>
     tracing::debug!(target: "rpc", method = name, "RPC call");
     // Every backend call runs on the blocking pool: the node may read sled, run Argon2 or
     // `Handle::block_on` inside any method without stalling or panicking a runtime worker.
-    let backend = st.backend.clone();
+    let backend = backend.clone();
     tokio::task::spawn_blocking(move || methods::call(&*backend, spec, &params))
         .await
         .unwrap_or_else(|e| {

@@ -174,7 +174,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
+        // Two ASCII hex digits after the `%`, checked on the bytes: slicing `s` there could
+        // otherwise cut a multi-byte character.
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
             if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
                 out.push(v);
                 i += 3;
@@ -303,5 +309,24 @@ mod tests {
             PaymentUri::parse("bitcoin:x", Network::Devnet),
             Err(UriError::Scheme)
         );
+    }
+
+    /// Found by `fuzz/fuzz_targets/payment_uri.rs`: a `%` followed by a multi-byte character in
+    /// the label made the percent-decoder slice the string inside that character (a panic).
+    #[test]
+    fn fuzz_percent_before_multibyte_char_does_not_panic() {
+        let crash = b"timecoin:time1qpjrhye2rfq8zrngy5m0ylawrq702432wcgax9nd?amoun0000001\
+                      &label=ca1&label=caf00%\xee\xbd\x9b25";
+        let s = std::str::from_utf8(crash).unwrap();
+        let uri = PaymentUri::parse(s, Network::Mainnet).unwrap();
+        assert_eq!(uri.label.as_deref(), Some("caf00%\u{ef5b}25"));
+        assert_eq!(uri.amount, None);
+        assert_eq!(
+            PaymentUri::parse(&uri.format(Network::Mainnet), Network::Mainnet),
+            Ok(uri)
+        );
+        // A `%` not followed by two hex digits stays as it is.
+        assert_eq!(percent_decode("%+1%4"), "% 1%4");
+        assert_eq!(percent_decode("%41%e9"), "A\u{fffd}");
     }
 }

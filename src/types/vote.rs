@@ -540,12 +540,53 @@ impl Decode for ValidatorSet {
             let weight = r.u64()?;
             vs.push(Validator { key, weight });
         }
-        let set = ValidatorSet::new(vs);
-        if set.len() != n {
+        // The encoding lists the keys in ascending order; any other order would decode to the
+        // same set and re-encode differently.
+        if vs.windows(2).any(|w| w[0].key >= w[1].key) {
             return Err(DecodeError::InvalidValue(
-                "validator set (duplicate or zero weight)",
+                "validator set (keys not strictly ascending)",
             ));
         }
+        let set = ValidatorSet::new(vs);
+        if set.len() != n {
+            return Err(DecodeError::InvalidValue("validator set (zero weight)"));
+        }
         Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by `fuzz/fuzz_targets/certificate.rs`: three validators out of key order decoded to
+    /// the sorted set, whose encoding differs from the input (SPEC 4: `encode(decode(b)) == b`).
+    #[test]
+    fn fuzz_unsorted_validator_set_is_refused() {
+        let crash = "03000000000000000100000000ffff0000002cde240000a8000000ffffffdede00000000\
+                     240000000000002c002f0000000000000000010000010000090100e3000000ffffffdede\
+                     0000000000002cde240000000000000000000000000000000000000000000100000000\
+                     0000800000000000001100200000000000";
+        let bytes = hex::decode(crash).expect("hex");
+        assert_eq!(
+            ValidatorSet::from_bytes(&bytes),
+            Err(DecodeError::InvalidValue(
+                "validator set (keys not strictly ascending)"
+            ))
+        );
+        // The same validators in ascending order are the canonical encoding.
+        let set = ValidatorSet::new(vec![
+            Validator {
+                key: PublicKey([2; 32]),
+                weight: 5,
+            },
+            Validator {
+                key: PublicKey([1; 32]),
+                weight: 7,
+            },
+        ]);
+        let b = set.to_bytes();
+        assert_eq!(ValidatorSet::from_bytes(&b).as_ref(), Ok(&set));
+        assert_eq!(ValidatorSet::from_bytes(&b).map(|s| s.to_bytes()), Ok(b));
     }
 }
