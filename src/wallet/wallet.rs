@@ -891,8 +891,9 @@ impl Wallet {
         mnemonic::phrase_from_entropy(entropy.as_ref())
     }
 
-    /// Re-encrypts the wallet file under `new` with `kdf` (the previous file is kept as
-    /// `<file>.bak`). A wrong `old` passphrase changes nothing.
+    /// Re-encrypts the wallet file under `new` with `kdf`. The backup `<file>.bak` is
+    /// re-encrypted too (it gets the new file): a backup still under `old` would let the old
+    /// passphrase open the wallet after the change. A wrong `old` passphrase changes nothing.
     pub fn change_passphrase(&mut self, old: &str, new: &str, kdf: KdfParams) -> Result<()> {
         kdf.check()?;
         let Store::File(path) = &self.store else {
@@ -900,7 +901,7 @@ impl Wallet {
         };
         let entropy = self.decrypt_entropy(old)?;
         let file = keystore::seal(&entropy, new, self.network, kdf)?;
-        keystore::write_atomic(path, &file)?;
+        keystore::write_replacing_backup(path, &file)?;
         tracing::info!(target: "wallet", "wallet passphrase changed");
         Ok(())
     }
