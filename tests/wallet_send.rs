@@ -504,3 +504,25 @@ fn restore_discovers_used_addresses() {
         "{uri}"
     );
 }
+
+/// A fee far above any sane one (a fee rate in the wrong unit) is refused by default, naming
+/// the config key; a raised cap lets it through.
+#[test]
+fn fee_above_max_fee_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _) = new_wallet(&dir, "w.dat");
+    let chain = FakeChain::new(1);
+    chain.fund(w.receive_address().unwrap(), time(1_000));
+    // 1 TIME per byte, as if the rate were TIME/kB read as units/byte times 1e5.
+    let rate = COIN;
+    let e = w
+        .prepare_send(&chain, stranger(4), time(1), rate)
+        .unwrap_err();
+    assert!(e.to_string().contains("[wallet] max_fee"), "{e}");
+    assert!(matches!(e, WalletError::FeeAboveMax { .. }), "{e:?}");
+    // The ordinary rate is far below the default cap.
+    w.prepare_send(&chain, stranger(4), time(1), 1).unwrap();
+    w.set_max_fee(time(500));
+    let p = w.prepare_send(&chain, stranger(4), time(1), rate).unwrap();
+    assert!(p.fee > time(100));
+}

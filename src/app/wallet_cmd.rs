@@ -373,6 +373,7 @@ fn send(
         )
     };
     let mut w = open(path, network)?;
+    w.set_max_fee(config.wallet.max_fee_amount().map_err(|e| e.to_string())?);
     let p = passphrase(args, "wallet passphrase: ", false)?;
     w.unlock(&p, std::time::Duration::from_secs(60))
         .map_err(|e| e.to_string())?;

@@ -528,7 +528,14 @@ pub struct Wallet {
     store: Store,
     state: State,
     unlocked: Option<Unlocked>,
+    /// Highest fee a send may pay ([`Wallet::set_max_fee`]).
+    max_fee: Amount,
 }
+
+/// The default of [`Wallet::set_max_fee`] and of the `[wallet] max_fee` config key: 0.1 TIME,
+/// about 50,000 times the fee of a simple send at the default minimum rate, as Bitcoin Core's
+/// `maxtxfee` (0.1 BTC) guards against a fee rate given in the wrong unit.
+pub const DEFAULT_MAX_FEE: Amount = Amount(10_000_000);
 
 impl fmt::Debug for Wallet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -684,6 +691,7 @@ impl Wallet {
             store: Store::File(path.to_path_buf()),
             state: Self::empty_state(&Self::name_from_path(path)),
             unlocked: None,
+            max_fee: DEFAULT_MAX_FEE,
         };
         let seed = mnemonic::seed_from_entropy(entropy, "");
         w.push_address(&seed, false, "default")?;
@@ -743,6 +751,7 @@ impl Wallet {
             store: Store::File(path.to_path_buf()),
             state,
             unlocked: None,
+            max_fee: DEFAULT_MAX_FEE,
         })
     }
 
@@ -759,6 +768,7 @@ impl Wallet {
             store: Store::Memory(entropy),
             state: Self::empty_state(DEVNET_FAUCET_NAME),
             unlocked: None,
+            max_fee: DEFAULT_MAX_FEE,
         };
         w.push_address(&seed, false, "faucet")?;
         w.unlocked = Some(Unlocked {
@@ -1088,6 +1098,24 @@ impl Wallet {
         Ok(())
     }
 
+    /// Refuses a fee above the cap (see [`Wallet::set_max_fee`]).
+    fn check_fee(&self, fee: Amount) -> Result<()> {
+        if fee > self.max_fee {
+            return Err(WalletError::FeeAboveMax {
+                fee,
+                max: self.max_fee,
+            });
+        }
+        Ok(())
+    }
+
+    /// The highest fee a send (or masternode transaction) may pay; one that would pay more is
+    /// refused with [`WalletError::FeeAboveMax`] before anything is signed. The node sets it
+    /// from `[wallet] max_fee`; [`DEFAULT_MAX_FEE`] until then.
+    pub fn set_max_fee(&mut self, max: Amount) {
+        self.max_fee = max;
+    }
+
     /// The change address a transaction would use now (not yet reserved).
     fn peek_change(&self, seed: &[u8; 64]) -> Result<(u32, Address)> {
         let index = self.state.next_change;
@@ -1208,6 +1236,7 @@ impl Wallet {
         };
         let spendable = self.spendable(chain, &self.collateral_set());
         let sel = select_coins(spendable, amount, &tx, fee_rate)?;
+        self.check_fee(sel.fee)?;
         self.fill_inputs(&mut tx, &sel)?;
         let mut change_address = None;
         let mut change_index = None;
@@ -1354,6 +1383,7 @@ impl Wallet {
             kind,
         };
         let sel = select_coins(self.spendable(chain, exclude), target, &tx, fee_rate)?;
+        self.check_fee(sel.fee)?;
         self.fill_inputs(&mut tx, &sel)?;
         if sel.change > Amount::ZERO {
             let (idx, addr) = self.peek_change(seed)?;
