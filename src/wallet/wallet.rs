@@ -894,6 +894,12 @@ impl Wallet {
             .ok_or(WalletError::Locked)
     }
 
+    /// Checks `passphrase` against the wallet file without unlocking (runs the KDF): `Ok` or
+    /// [`WalletError::WrongPassphrase`]. The faucet accepts any passphrase.
+    pub fn check_passphrase(&self, passphrase: &str) -> Result<()> {
+        self.decrypt_entropy(passphrase).map(drop)
+    }
+
     /// The 24 recovery words, after checking `passphrase` against the file (works while
     /// locked; runs the KDF). The faucet returns its public phrase.
     pub fn reveal_mnemonic(&self, passphrase: &str) -> Result<Zeroizing<String>> {
@@ -1287,6 +1293,8 @@ impl Wallet {
 
     /// The history: own transactions (newest first) with their status now, then incoming
     /// payments whose outputs are still unspent (pending first, then by height, newest first).
+    /// An incoming entry's amount is what its transaction moved for this wallet (see
+    /// [`WalletChain::transaction`]), not what is left unspent of it.
     pub fn history(&self, chain: &dyn WalletChain) -> Vec<HistoryEntry> {
         let utxos = chain.utxos(&self.own_addrs());
         let unspent: HashSet<OutPoint> = utxos.iter().map(|u| u.outpoint).collect();
@@ -1335,19 +1343,50 @@ impl Wallet {
         let mut inc: Vec<(Hash, Amount, Option<u64>)> =
             incoming.into_iter().map(|(t, (a, h))| (t, a, h)).collect();
         inc.sort_by_key(|(t, _, h)| (std::cmp::Reverse(h.unwrap_or(u64::MAX)), *t));
-        out.extend(inc.into_iter().map(|(txid, amount, h)| HistoryEntry {
-            txid,
-            direction: Direction::Incoming,
-            amount,
-            fee: None,
-            status: match h {
-                Some(height) => TxStatus::Final { height },
-                None => TxStatus::Pending,
-            },
-            time: None,
-            memo: String::new(),
+        out.extend(inc.into_iter().map(|(txid, unspent_sum, h)| {
+            let (direction, amount) = self
+                .net_moved(chain, &txid)
+                .unwrap_or((Direction::Incoming, unspent_sum));
+            HistoryEntry {
+                txid,
+                direction,
+                amount,
+                fee: None,
+                status: match h {
+                    Some(height) => TxStatus::Final { height },
+                    None => TxStatus::Pending,
+                },
+                time: None,
+                memo: String::new(),
+            }
         }));
         out
+    }
+
+    /// What transaction `txid` moved for this wallet, from the transaction itself: its outputs
+    /// to own addresses less the own outputs its inputs spend, whatever has been spent since.
+    /// `None` when the chain view lacks the transaction, or the output an own input spends.
+    fn net_moved(&self, chain: &dyn WalletChain, txid: &Hash) -> Option<(Direction, Amount)> {
+        let tx = chain.transaction(txid)?;
+        let received = Amount::checked_sum(
+            tx.outputs
+                .iter()
+                .filter(|o| self.is_mine(&o.address))
+                .map(|o| o.amount),
+        )?;
+        let mut spent = Amount::ZERO;
+        for i in &tx.inputs {
+            if !self.is_mine(&Address::from_pubkey(&i.pubkey)) {
+                continue;
+            }
+            let prev = chain.transaction(&i.prev.txid)?;
+            let out = prev.outputs.get(usize::try_from(i.prev.index).ok()?)?;
+            spent = spent.checked_add(out.amount)?;
+        }
+        Some(match received.checked_sub(spent) {
+            Some(net) => (Direction::Incoming, net),
+            None => (Direction::Outgoing, spent.checked_sub(received)?),
+        })
     }
 
     /// The signed bytes of an own transaction (to submit it again, e.g. after it was dropped).
