@@ -104,16 +104,16 @@ pub static METHODS: &[MethodSpec] = &[
     m("uptime", "Control", &[], "Returns the number of seconds the node has been running."),
     m("addnode", "Network", &[
         req("node", "string", "The node address (host:port)"),
-        req("command", "string", "'add' to add to the list, 'remove' to remove from it, 'onetry' to connect once"),
+        req("command", "string", "'add' to add to the list of peers kept connected, 'remove' to stop redialing it (a connection open now stays), 'onetry' to dial once without adding it"),
     ], "Adds, removes or tries a peer."),
     m("getconnectioncount", "Network", &[], "Returns the number of connected peers."),
     m("getnetworkinfo", "Network", &[], "Returns version, connections, local addresses and relay fee."),
     m("getpeerinfo", "Network", &[], "Returns one object per connected peer."),
     m("listbanned", "Network", &[], "Returns the banned IPs and subnets."),
     m("setban", "Network", &[
-        req("subnet", "string", "IP or subnet (e.g. 192.168.0.6 or 192.168.0.0/24)"),
+        req("subnet", "string", "IP, subnet (e.g. 192.168.0.6, 192.168.0.0/24, 2001:db8::/32) or node key, as listbanned prints it"),
         req("command", "string", "'add' to ban, 'remove' to unban"),
-        opt("bantime", "numeric", "Seconds to ban for (0 or absent = 86400), or an absolute Unix time with absolute=true"),
+        opt("bantime", "numeric", "Seconds to ban for (0 or absent = 86400), or an absolute Unix time with absolute=true; at most 100 years"),
         opt("absolute", "boolean", "bantime is an absolute Unix time (default false)"),
     ], "Bans or unbans an IP or subnet."),
     m("decoderawtransaction", "Rawtransactions", &[req("hexstring", "string", "The transaction hex")], "Decodes a raw transaction."),
@@ -170,7 +170,7 @@ pub static METHODS: &[MethodSpec] = &[
     m("walletlock", "Wallet", &[], "Locks the wallet."),
     m("walletpassphrase", "Wallet", &[
         req("passphrase", "string", "The wallet passphrase"),
-        req("timeout", "numeric", "Seconds to stay unlocked (at most 100000000)"),
+        req("timeout", "numeric", "Seconds to stay unlocked (at most 100000000); 0 checks the passphrase and locks at once"),
     ], "Unlocks the wallet for a time."),
 ];
 
