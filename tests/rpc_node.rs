@@ -328,6 +328,18 @@ async fn every_method_on_a_running_node() {
     // A send to ourselves costs only its fee.
     let fee = trusted - units(&after["mine"]["trusted"]);
     assert!(fee > 0 && fee < 100_000, "fee {fee}");
+    // A fee rate in the wrong unit (1,000,000 units/byte: about 2 TIME for this send) is
+    // refused by [wallet] max_fee (default 0.1 TIME), and nothing is sent.
+    let (code, msg) = d
+        .try_call(
+            "sendtoaddress",
+            json!([payee, 1, "", "", false, null, null, null, null, 1_000_000]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code, -4, "{msg}");
+    assert!(msg.contains("max_fee"), "{msg}");
+    assert_eq!(d.ok("getbalances", json!([])).await, after);
 
     // The faucet's genesis payment still reads what it paid (100 outputs of 10,000 TIME),
     // though two of them are spent now.
