@@ -215,6 +215,10 @@ pub struct WalletSection {
     pub file: Option<PathBuf>,
     /// Lock again after this many seconds unlocked.
     pub auto_lock_secs: u64,
+    /// Highest fee a send may pay, in TIME (as Bitcoin Core's `maxtxfee`): a send whose fee
+    /// is higher is refused, naming this key. Guards against a fee rate given in the wrong
+    /// unit. Default [`crate::wallet::DEFAULT_MAX_FEE`] (0.1); at most 8 decimals.
+    pub max_fee: f64,
 }
 
 impl Default for WalletSection {
@@ -222,7 +226,25 @@ impl Default for WalletSection {
         WalletSection {
             file: None,
             auto_lock_secs: 300,
+            max_fee: crate::wallet::DEFAULT_MAX_FEE.0 as f64 / crate::types::amount::COIN as f64,
         }
+    }
+}
+
+impl WalletSection {
+    /// `max_fee` in base units; an error naming the key when it is negative, not a number or
+    /// finer than 1e-8 TIME.
+    pub fn max_fee_amount(&self) -> Result<crate::types::Amount, ConfigError> {
+        let bad = |message: String| ConfigError::Value {
+            key: "wallet.max_fee".into(),
+            message,
+        };
+        if !self.max_fee.is_finite() || self.max_fee < 0.0 {
+            return Err(bad("must be a number of TIME, 0 or more".into()));
+        }
+        // f64's Display never uses an exponent, so this is the decimal written in the file.
+        crate::types::Amount::parse_time(&self.max_fee.to_string())
+            .map_err(|e| bad(format!("{} TIME: {e}", self.max_fee)))
     }
 }
 
@@ -377,6 +399,7 @@ impl Config {
         if self.mempool.max_txs == 0 {
             return bad("mempool.max_txs", "must be at least 1");
         }
+        self.wallet.max_fee_amount()?;
         if self.tui.refresh_ms < 50 {
             return bad("tui.refresh_ms", "must be at least 50");
         }
@@ -460,6 +483,22 @@ mod tests {
         let env = vec![("TIMECOIN_MEMPOOL_MAX_TXS".to_string(), "many".to_string())];
         let e = Config::load(None, env.into_iter()).unwrap_err();
         assert!(e.to_string().contains("TIMECOIN_MEMPOOL_MAX_TXS"), "{e}");
+    }
+
+    #[test]
+    fn max_fee_is_checked_and_converted() {
+        let c = Config::default();
+        assert_eq!(
+            c.wallet.max_fee_amount().unwrap(),
+            crate::wallet::DEFAULT_MAX_FEE
+        );
+        let c = Config::parse("[wallet]\nmax_fee = 2\n", Path::new("x.toml")).unwrap();
+        assert_eq!(c.wallet.max_fee_amount().unwrap().0, 200_000_000);
+        for bad in ["-1", "0.000000001"] {
+            let env = vec![("TIMECOIN_WALLET_MAX_FEE".to_string(), bad.to_string())];
+            let e = Config::load(None, env.into_iter()).unwrap_err();
+            assert!(e.to_string().contains("wallet.max_fee"), "{bad}: {e}");
+        }
     }
 
     #[test]

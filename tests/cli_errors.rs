@@ -131,3 +131,54 @@ fn corrupt_database_names_reindex_and_other_chain_is_refused() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--reindex"), "{}", stderr(&o));
 }
+
+/// `timed wallet show` checks a passphrase it is given (a wrong one is an error naming it and
+/// changes nothing) instead of ignoring it; without one it shows the wallet as before.
+#[test]
+fn wallet_show_checks_the_given_passphrase() {
+    use timecoin::types::Network;
+    use timecoin::wallet::{KdfParams, Wallet};
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("w.dat");
+    Wallet::create(
+        &wallet,
+        "right",
+        Network::Testnet,
+        KdfParams::insecure_fast(),
+    )
+    .unwrap();
+    let before = std::fs::read(&wallet).unwrap();
+    let show = |pass: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_timed"));
+        cmd.current_dir(dir.path())
+            .arg("--datadir")
+            .arg(dir.path())
+            .args(["wallet", "--network", "testnet", "--wallet"])
+            .arg(&wallet);
+        if let Some(p) = pass {
+            let f = dir.path().join("pass.txt");
+            std::fs::write(&f, format!("{p}\n")).unwrap();
+            cmd.arg("--passphrase-file").arg(f);
+        }
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("TIMECOIN_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.arg("show").stdin(std::process::Stdio::null());
+        cmd.output().unwrap()
+    };
+    let o = show(Some("wrong"));
+    assert!(!o.status.success(), "a wrong passphrase was accepted");
+    assert!(
+        stderr(&o).contains("wrong wallet passphrase"),
+        "{}",
+        stderr(&o)
+    );
+    let o = show(Some("right"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("passphrase checked"));
+    let o = show(None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&wallet).unwrap(), before);
+}

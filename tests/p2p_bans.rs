@@ -27,18 +27,21 @@ fn sled_bans_survive_reopen_and_expire() {
         let (db, s) = open(dir.path());
         s.save_ban(&BanEntry {
             ip,
+            prefix: 32,
             node: None,
             until: SystemTime::now() + Duration::from_secs(3600),
             reason: "test".into(),
         });
         s.save_ban(&BanEntry {
             ip: "127.0.0.1".parse().unwrap(),
+            prefix: 32,
             node: Some(PublicKey([5; 32])),
             until: SystemTime::now() + Duration::from_secs(3600),
             reason: "loopback by key".into(),
         });
         s.save_ban(&BanEntry {
             ip: "203.0.113.8".parse().unwrap(),
+            prefix: 32,
             node: None,
             until: SystemTime::now() + Duration::from_secs(1),
             reason: "short".into(),
@@ -178,4 +181,30 @@ async fn scores_survive_reconnects_and_late_reports_ban() {
     let (mut s, _) = raw_peer(a.addr(), &k, chain(), None).await;
     assert!(closed_by_node(&mut s).await);
     assert_eq!(h.peer_count(), 0);
+}
+
+/// A subnet ban (`127.0.0.0/8`) refuses every address in it, at accept before any TLS work and
+/// on our own dials; lifting it by the subnet lets the peer in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subnet_ban_refuses_every_address_in_it() {
+    let a = node(86).await;
+    let b = node(87).await;
+    a.handle
+        .ban("127.0.0.9/8", Duration::from_secs(60))
+        .unwrap();
+    let listed: Vec<(IpAddr, u8)> = a.handle.bans().iter().map(|b| (b.ip, b.prefix)).collect();
+    assert_eq!(listed, vec![("127.0.0.0".parse().unwrap(), 8)]);
+    assert!(
+        raw_peer_from("127.0.0.1".parse().unwrap(), a.addr(), &b.key)
+            .await
+            .is_none(),
+        "refused before TLS"
+    );
+    a.handle.connect(b.addr().to_string());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(a.handle.peer_count(), 0, "our dial into a banned subnet");
+    assert!(!a.handle.unban("127.0.0.0/16").unwrap(), "another prefix");
+    assert!(a.handle.unban("127.0.0.0/8").unwrap());
+    let h = a.handle.clone();
+    wait_for("a reaches b after the unban", || h.peer_count() == 1).await;
 }

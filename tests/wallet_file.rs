@@ -16,7 +16,7 @@ fn with(path: &Path, suffix: &str) -> PathBuf {
     keystore::with_suffix(path, suffix)
 }
 
-/// A wallet whose file has a previous version in `<file>.bak` (after a passphrase change).
+/// A wallet with a backup `<file>.bak` (written by a passphrase change: under the new one).
 fn wallet_with_backup(dir: &tempfile::TempDir) -> PathBuf {
     let path = dir.path().join("w.dat");
     let (mut w, _) = Wallet::create(&path, "old", NET, FAST).unwrap();
@@ -56,10 +56,35 @@ fn wrong_passphrase_changes_nothing() {
         Err(WalletError::WrongPassphrase)
     ));
     assert_eq!(snapshot(&files), before, "byte for byte unchanged");
-    // The old passphrase still opens the backup.
-    let bak = keystore::read_wallet_file(&with(&path, ".bak")).unwrap();
-    assert!(keystore::open(&bak, "old").is_ok());
     w.unlock("pw", Duration::ZERO).unwrap();
+}
+
+/// After a passphrase change the backup opens with the new passphrase only: the old one,
+/// perhaps leaked (the reason to change it), opens neither file.
+#[test]
+fn passphrase_change_leaves_no_backup_under_the_old_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.dat");
+    let (mut w, _) = Wallet::create(&path, "old", NET, FAST).unwrap();
+    // An ordinary write first, so a backup exists before the change.
+    w.unlock("old", Duration::ZERO).unwrap();
+    w.new_address("x").unwrap();
+    w.change_passphrase("old", "new", FAST).unwrap();
+    for file in [path.clone(), with(&path, ".bak")] {
+        let bytes = keystore::read_wallet_file(&file).unwrap();
+        assert!(
+            matches!(
+                keystore::open(&bytes, "old"),
+                Err(WalletError::WrongPassphrase)
+            ),
+            "{} still opens with the old passphrase",
+            file.display()
+        );
+        assert!(keystore::open(&bytes, "new").is_ok(), "{}", file.display());
+    }
+    let mut w = Wallet::open(&path, NET).unwrap();
+    w.unlock("new", Duration::ZERO).unwrap();
+    assert_eq!(w.addresses().len(), 2);
 }
 
 #[test]
@@ -187,10 +212,15 @@ fn interrupted_write_leaves_old_file_usable() {
     let mut w = Wallet::open(&path, NET).unwrap();
     w.unlock("pw", Duration::ZERO).unwrap();
     assert_eq!(w.receive_address(), Some(addr));
-    // Later writes still work and keep the previous version.
+    // Later writes still work.
     w.new_address("after crash").unwrap();
     w.change_passphrase("pw", "pw2", FAST).unwrap();
-    assert_eq!(fs::read(with(&path, ".bak")).unwrap(), good);
+    // A passphrase change leaves no backup under the old passphrase.
+    assert_eq!(
+        fs::read(with(&path, ".bak")).unwrap(),
+        fs::read(&path).unwrap()
+    );
+    assert_ne!(fs::read(&path).unwrap(), good);
     let mut w = Wallet::open(&path, NET).unwrap();
     w.unlock("pw2", Duration::ZERO).unwrap();
     assert_eq!(w.addresses().len(), 2);

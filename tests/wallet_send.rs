@@ -504,3 +504,75 @@ fn restore_discovers_used_addresses() {
         "{uri}"
     );
 }
+
+/// A fee far above any sane one (a fee rate in the wrong unit) is refused by default, naming
+/// the config key; a raised cap lets it through.
+#[test]
+fn fee_above_max_fee_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _) = new_wallet(&dir, "w.dat");
+    let chain = FakeChain::new(1);
+    chain.fund(w.receive_address().unwrap(), time(1_000));
+    // 1 TIME per byte, as if the rate were TIME/kB read as units/byte times 1e5.
+    let rate = COIN;
+    let e = w
+        .prepare_send(&chain, stranger(4), time(1), rate)
+        .unwrap_err();
+    assert!(e.to_string().contains("[wallet] max_fee"), "{e}");
+    assert!(matches!(e, WalletError::FeeAboveMax { .. }), "{e:?}");
+    // The ordinary rate is far below the default cap.
+    w.prepare_send(&chain, stranger(4), time(1), 1).unwrap();
+    w.set_max_fee(time(500));
+    let p = w.prepare_send(&chain, stranger(4), time(1), rate).unwrap();
+    assert!(p.fee > time(100));
+}
+
+/// An incoming transaction's history amount is what it paid the wallet, not what is left of
+/// it: two outputs of one payment, one of them spent since, still read as the full payment.
+#[test]
+fn incoming_history_amount_is_what_the_transaction_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _) = new_wallet(&dir, "w.dat");
+    let chain = FakeChain::new(1);
+    let me = w.receive_address().unwrap();
+    let funding = chain.fund(stranger(8), time(100));
+    let payer = SecretKey::from_seed(&[8; 32]);
+    let payment = timecoin::types::Transaction {
+        version: timecoin::types::tx::TX_VERSION,
+        inputs: vec![timecoin::types::TxIn {
+            prev: funding,
+            pubkey: payer.public(),
+            signature: timecoin::types::Signature([0; 64]),
+        }],
+        outputs: vec![
+            timecoin::types::TxOut {
+                amount: time(30),
+                address: me,
+            },
+            timecoin::types::TxOut {
+                amount: time(20),
+                address: me,
+            },
+            timecoin::types::TxOut {
+                amount: time(49),
+                address: stranger(8),
+            },
+        ],
+        lock_time: 0,
+        kind: TxKind::Transfer,
+    };
+    chain.finalize(&payment);
+    let entry = |w: &Wallet| {
+        w.history(&chain)
+            .into_iter()
+            .find(|h| h.txid == payment.txid())
+            .unwrap()
+    };
+    assert_eq!(entry(&w).amount, time(50));
+    assert_eq!(entry(&w).direction, Direction::Incoming);
+    // Spend the 30 (largest first): the payment still moved 50.
+    let p = w.prepare_send(&chain, stranger(9), time(25), 1).unwrap();
+    let tx = w.confirm_send(p).unwrap();
+    chain.finalize(&tx);
+    assert_eq!(entry(&w).amount, time(50));
+}

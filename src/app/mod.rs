@@ -92,6 +92,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
     let plan = resolve::plan(&config, args.reindex).map_err(|e| e.to_string())?;
     let ui = wants_ui(headless);
     let auto_lock = Duration::from_secs(config.wallet.auto_lock_secs);
+    let max_fee = config.wallet.max_fee_amount().map_err(|e| e.to_string())?;
     let refresh = Duration::from_millis(config.tui.refresh_ms);
     match plan {
         Plan::Devnet {
@@ -113,7 +114,8 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
                     s
                 })
                 .collect();
-            let wallet = Wallet::devnet_faucet(Network::Devnet).map_err(|e| e.to_string())?;
+            let mut wallet = Wallet::devnet_faucet(Network::Devnet).map_err(|e| e.to_string())?;
+            wallet.set_max_fee(max_fee);
             tracing::warn!(target: "wallet", "devnet faucet wallet loaded from a PUBLIC, INSECURE mnemonic: devnet only");
             let opts = RunOptions {
                 headless,
@@ -134,10 +136,10 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
                 })?;
             let wpath = resolve::wallet_path(&config);
             let wallet = if wpath.exists() {
-                Some(
-                    Wallet::open(&wpath, spec.network)
-                        .map_err(|e| format!("wallet {}: {e}", wpath.display()))?,
-                )
+                let mut w = Wallet::open(&wpath, spec.network)
+                    .map_err(|e| format!("wallet {}: {e}", wpath.display()))?;
+                w.set_max_fee(max_fee);
+                Some(w)
             } else {
                 None
             };

@@ -275,19 +275,32 @@ impl RpcBackend for NodeRpc {
                 "{addr}: expected host:port"
             )));
         }
+        let p2p = &self.node.p2p;
         match command {
-            rb::AddNodeCommand::Add | rb::AddNodeCommand::OneTry => {
-                self.node.p2p.connect(addr.to_string());
+            rb::AddNodeCommand::Add if p2p.is_fixed_peer(addr) => {
+                Err(rb::NetError::NodeAlreadyAdded)
+            }
+            rb::AddNodeCommand::Add => {
+                p2p.connect(addr.to_string());
                 Ok(())
             }
+            rb::AddNodeCommand::OneTry => {
+                p2p.connect_once(addr.to_string());
+                Ok(())
+            }
+            rb::AddNodeCommand::Remove if p2p.disconnect_fixed(addr) => Ok(()),
             rb::AddNodeCommand::Remove => Err(rb::NetError::NodeNotAdded),
         }
     }
 
     fn set_ban(&self, subnet: &str, action: rb::BanAction) -> Result<(), rb::NetError> {
         match action {
+            rb::BanAction::Add { .. } if self.list_banned().iter().any(|b| b.subnet == subnet) => {
+                Err(rb::NetError::AlreadyBanned)
+            }
             rb::BanAction::Add { until_secs } => {
                 let now = unix_secs(SystemTime::now());
+                // The p2p layer cuts a ban longer than MAX_BAN; nothing here can overflow.
                 let secs = until_secs.saturating_sub(now).max(1);
                 self.node
                     .p2p
@@ -302,6 +315,9 @@ impl RpcBackend for NodeRpc {
         }
     }
 
+    /// Each ban's `subnet` is what `setban` takes back (see `normalize_subnet` in the RPC
+    /// methods): `network/bits` for address and subnet bans, `ip/<node key>` for a node key
+    /// banned at one address, the bare node key for a node key banned anywhere.
     fn list_banned(&self) -> Vec<rb::BanEntry> {
         let now = unix_secs(SystemTime::now());
         self.node
@@ -310,8 +326,9 @@ impl RpcBackend for NodeRpc {
             .into_iter()
             .map(|b| rb::BanEntry {
                 subnet: match b.node {
+                    Some(k) if b.ip.is_unspecified() => k.to_hex(),
                     Some(k) => format!("{}/{}", b.ip, k.to_hex()),
-                    None => format!("{}/32", b.ip),
+                    None => format!("{}/{}", b.ip, b.prefix),
                 },
                 created_secs: now,
                 until_secs: unix_secs(b.until),

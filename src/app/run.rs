@@ -55,6 +55,7 @@ pub async fn run_nodes(
                     let mut ws = WalletService::new(wallet.take(), h.clone(), opts.auto_lock);
                     ws.discover_addresses().await;
                     let s = Arc::new(Mutex::new(ws));
+                    tasks.push(WalletService::spawn_auto_lock(s.clone(), root.clone()));
                     service = Some(s.clone());
                     Some(s)
                 } else {

@@ -34,7 +34,7 @@ pub fn run(args: WalletArgs, node: &NodeArgs) -> Result<(), String> {
             }
             Ok(())
         }
-        WalletAction::Show => show(&path, network, &config),
+        WalletAction::Show => show(&path, network, &config, &args),
         WalletAction::Send {
             to,
             amount,
@@ -314,6 +314,10 @@ impl WalletChain for RpcChain {
             .copied()
             .unwrap_or(ChainTxStatus::Unknown)
     }
+    /// Not fetched: these commands show balances and send, never the history's amounts.
+    fn transaction(&self, _txid: &Hash) -> Option<Transaction> {
+        None
+    }
     fn chain_id(&self) -> Hash {
         self.chain_id
     }
@@ -322,10 +326,28 @@ impl WalletChain for RpcChain {
     }
 }
 
-fn show(path: &Path, network: Network, config: &crate::config::Config) -> Result<(), String> {
+/// Prints the wallet's addresses and balances. Needs no passphrase, but one given with
+/// `--passphrase-file` or `TIMECOIN_WALLET_PASSPHRASE` is checked (a wrong one is an error, so
+/// a script can test a passphrase file with `show`); none is prompted for.
+fn show(
+    path: &Path,
+    network: Network,
+    config: &crate::config::Config,
+    args: &WalletArgs,
+) -> Result<(), String> {
     let w = open(path, network)?;
+    let checked = if args.passphrase_file.is_some()
+        || std::env::var_os("TIMECOIN_WALLET_PASSPHRASE").is_some()
+    {
+        let p = passphrase(args, "", false)?;
+        w.check_passphrase(&p)
+            .map_err(|e| format!("wallet {}: {e}", path.display()))?;
+        ", passphrase checked"
+    } else {
+        ""
+    };
     println!(
-        "wallet {} ({})",
+        "wallet {} ({}{checked})",
         w.name(),
         if w.is_locked() { "locked" } else { "unlocked" }
     );
@@ -373,6 +395,7 @@ fn send(
         )
     };
     let mut w = open(path, network)?;
+    w.set_max_fee(config.wallet.max_fee_amount().map_err(|e| e.to_string())?);
     let p = passphrase(args, "wallet passphrase: ", false)?;
     w.unlock(&p, std::time::Duration::from_secs(60))
         .map_err(|e| e.to_string())?;

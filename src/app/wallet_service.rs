@@ -2,17 +2,23 @@
 //! part of the view model from chain data the node hands out.
 
 use super::view::WalletSummary;
-use crate::node::{NodeHandle, WalletChainData};
+use crate::node::{Command, NodeHandle, WalletChainData};
 use crate::storage::Storage;
-use crate::types::{Address, Amount, Hash, Network, OutPoint, Tier};
+use crate::types::{Address, Amount, Hash, Network, OutPoint, Tier, Transaction};
 use crate::wallet::{ChainTxStatus, SendPreview, Wallet, WalletChain, WalletUtxo};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timecoin_ui as ui;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// A [`WalletChain`] over data fetched from the node.
 pub struct NodeChainView {
     data: WalletChainData,
+    /// The pooled transactions that create the pending outputs in `data`.
+    pooled: HashMap<Hash, Transaction>,
     storage: Storage,
     chain_id: Hash,
     min_fee_rate: u64,
@@ -23,8 +29,21 @@ impl NodeChainView {
     pub async fn fetch(node: &NodeHandle, wallet: &Wallet) -> Option<NodeChainView> {
         let addrs: Vec<Address> = wallet.addresses().iter().map(|a| a.address).collect();
         let data = node.wallet_data(addrs).await.ok()?;
+        let pending: HashSet<Hash> = data.pending.iter().map(|(o, _)| o.txid).collect();
+        let mut pooled = HashMap::new();
+        for txid in pending {
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            node.commands
+                .send(Command::MempoolTx { txid, reply })
+                .await
+                .ok()?;
+            if let Ok(Some(tx)) = rx.await {
+                pooled.insert(txid, tx);
+            }
+        }
         Some(NodeChainView {
             data,
+            pooled,
             storage: node.storage.clone(),
             chain_id: node.spec.genesis.params.chain_id,
             min_fee_rate: node
@@ -67,6 +86,17 @@ impl WalletChain for NodeChainView {
             Ok(Some(loc)) => ChainTxStatus::Final { height: loc.height },
             _ => ChainTxStatus::Unknown,
         }
+    }
+
+    fn transaction(&self, txid: &Hash) -> Option<Transaction> {
+        if let Some(tx) = self.pooled.get(txid) {
+            return Some(tx.clone());
+        }
+        self.storage
+            .transaction(txid)
+            .ok()
+            .flatten()
+            .map(|(tx, _)| tx)
     }
 
     fn chain_id(&self) -> Hash {
@@ -149,6 +179,25 @@ impl WalletService {
         if let Some(w) = self.wallet.as_mut() {
             w.tick(Instant::now());
         }
+    }
+
+    /// The auto-lock timer, with or without the UI (a headless node's wallet, unlocked over
+    /// RPC, must lock on time too, not only when it is next used): ticks `service` every
+    /// 250 ms until `shutdown`.
+    pub fn spawn_auto_lock(
+        service: Arc<Mutex<WalletService>>,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(250));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = every.tick() => service.lock().await.tick(),
+                }
+            }
+        })
     }
 
     /// Carries out one UI action; returns the events to show.
@@ -545,13 +594,20 @@ pub mod rpc_ops {
             }
         }
 
-        /// `walletpassphrase`.
+        /// `walletpassphrase`: unlocked for `timeout_secs`. As in Bitcoin Core, 0 checks the
+        /// passphrase and locks again at once (for the wallet itself, a zero auto-lock means
+        /// none: that is not what an RPC caller asking for 0 s means).
         pub fn rpc_unlock(
             &mut self,
             passphrase: &str,
             timeout_secs: u64,
         ) -> Result<(), rb::WalletError> {
             let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+            if timeout_secs == 0 {
+                w.check_passphrase(passphrase).map_err(map_err)?;
+                w.lock();
+                return Ok(());
+            }
             w.unlock(passphrase, Duration::from_secs(timeout_secs))
                 .map_err(map_err)
         }

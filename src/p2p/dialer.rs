@@ -50,6 +50,36 @@ impl Shared {
         let backing_off = lock(&self.backoff).get(addr).is_some_and(|b| b.next > now);
         !backing_off && !lock(&self.dialing).contains(addr)
     }
+
+    /// Whether `addr` is one of the fixed peers.
+    pub(crate) fn is_fixed(&self, addr: &str) -> bool {
+        lock(&self.fixed).iter().any(|a| a == addr)
+    }
+
+    /// Takes `addr` off the fixed peers (see [`crate::p2p::P2pHandle::disconnect_fixed`]);
+    /// whether it was one.
+    pub(crate) fn remove_fixed(&self, addr: &str) -> bool {
+        let removed = {
+            let mut f = lock(&self.fixed);
+            let before = f.len();
+            f.retain(|a| a != addr);
+            f.len() != before
+        };
+        if removed {
+            lock(&self.backoff).remove(addr);
+            tracing::info!(target: "p2p", "{addr} is no longer a fixed peer");
+        }
+        removed
+    }
+
+    /// One dial of `addr` now unless it is connected or being dialed already (see
+    /// [`crate::p2p::P2pHandle::connect_once`]); a past failure's backoff does not hold it.
+    pub(crate) fn dial_once(self: &Arc<Self>, addr: String) {
+        lock(&self.backoff).remove(&addr);
+        if self.dialable(&addr, Instant::now()) && lock(&self.dialing).insert(addr.clone()) {
+            tokio::spawn(dial(self.clone(), addr, false));
+        }
+    }
 }
 
 pub(super) async fn dial_loop(sh: Arc<Shared>) {

@@ -269,8 +269,8 @@ pub enum P2pError {
     /// A configuration value is unusable.
     #[error("invalid p2p configuration: {0}")]
     Config(String),
-    /// An address, IP or node key given to ban/unban/connect could not be parsed.
-    #[error("{0:?} is neither an IP address, a socket address nor a node key in hex")]
+    /// An address, IP, subnet or node key given to ban/unban could not be parsed.
+    #[error("{0:?} is neither an IP address, a socket address, a subnet (ip/bits) nor a node key in hex")]
     BadTarget(String),
 }
 
@@ -342,19 +342,42 @@ impl P2pHandle {
         self.shared.add_fixed(addr);
     }
 
-    /// Bans an IP (or `ip:port`, whose port is ignored) or a node key (64 hex digits) for
-    /// `duration`, disconnecting matching peers.
-    pub fn ban(&self, addr_or_ip: &str, duration: Duration) -> Result<(), P2pError> {
-        let (ip, node) = parse_target(addr_or_ip)?;
-        self.shared
-            .ban(ip, node, duration, "banned by the operator".into());
+    /// Whether `addr` is a fixed peer (given to [`P2pHandle::connect`] or `--connect`).
+    pub fn is_fixed_peer(&self, addr: &str) -> bool {
+        self.shared.is_fixed(addr)
+    }
+
+    /// Stops keeping `addr` connected (RPC `addnode <addr> remove`): it is no longer redialed
+    /// as a fixed peer, and a connection open now stays until it ends by itself (as in Bitcoin
+    /// Core; the address may still be dialed as an ordinary outbound peer later). `false` if
+    /// `addr` was not a fixed peer (added with [`P2pHandle::connect`] or `--connect`).
+    pub fn disconnect_fixed(&self, addr: &str) -> bool {
+        self.shared.remove_fixed(addr)
+    }
+
+    /// Dials `addr` once, now (RPC `addnode <addr> onetry`), without adding it to the fixed
+    /// peers: a failure is not retried, and the connection counts as an ordinary outbound one
+    /// (dropped when the outbound slots are full).
+    pub fn connect_once(&self, addr: String) {
+        self.shared.dial_once(addr);
+    }
+
+    /// Bans an IP (or `ip:port`, whose port is ignored), a subnet (`10.0.0.0/8`,
+    /// `2001:db8::/32`) or a node key (64 hex digits, alone or as `ip/<key>` as `listbanned`
+    /// prints it) for `duration` (at most [`store::MAX_BAN`]), disconnecting matching peers.
+    pub fn ban(&self, target: &str, duration: Duration) -> Result<(), P2pError> {
+        let (ip, prefix, node) = parse_target(target)?;
+        let entry = BanEntry::new(ip, prefix, node, duration, "banned by the operator".into())
+            .ok_or_else(|| P2pError::BadTarget(target.to_owned()))?;
+        self.shared.ban_entry(entry);
         Ok(())
     }
 
-    /// Lifts the bans on an IP (every ban on it) or on a node key; `Ok(false)` if none existed.
-    pub fn unban(&self, addr_or_ip: &str) -> Result<bool, P2pError> {
-        let (ip, node) = parse_target(addr_or_ip)?;
-        Ok(self.shared.unban(ip, node))
+    /// Lifts the bans on a target as [`P2pHandle::ban`] takes it: an IP (every ban on it), one
+    /// subnet, or a node key; `Ok(false)` if none existed.
+    pub fn unban(&self, target: &str) -> Result<bool, P2pError> {
+        let (ip, prefix, node) = parse_target(target)?;
+        Ok(self.shared.unban(ip, prefix, node))
     }
 
     /// Bans in force.
@@ -394,18 +417,32 @@ impl P2pHandle {
     }
 }
 
-fn parse_target(s: &str) -> Result<(IpAddr, Option<PublicKey>), P2pError> {
+/// Parses a ban target: `ip`, `ip:port`, `ip/bits`, `ip/<node key>` or `<node key>`; returns
+/// the address, the prefix length and the node key.
+fn parse_target(s: &str) -> Result<(IpAddr, u8, Option<PublicKey>), P2pError> {
     let s = s.trim();
+    let bad = || P2pError::BadTarget(s.to_owned());
+    if let Some((ip, rest)) = s.split_once('/') {
+        let ip: IpAddr = ip.parse().map_err(|_| bad())?;
+        if let Some(k) = PublicKey::from_hex(rest) {
+            return Ok((ip, store::full_prefix(ip), Some(k)));
+        }
+        let bits: u8 = rest.parse().map_err(|_| bad())?;
+        if bits > store::full_prefix(ip) {
+            return Err(bad());
+        }
+        return Ok((ip, bits, None));
+    }
     if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok((ip, None));
+        return Ok((ip, store::full_prefix(ip), None));
     }
     if let Ok(sa) = s.parse::<SocketAddr>() {
-        return Ok((sa.ip(), None));
+        return Ok((sa.ip(), store::full_prefix(sa.ip()), None));
     }
     if let Some(k) = PublicKey::from_hex(s) {
-        return Ok((IpAddr::V4(Ipv4Addr::UNSPECIFIED), Some(k)));
+        return Ok((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 32, Some(k)));
     }
-    Err(P2pError::BadTarget(s.to_owned()))
+    Err(bad())
 }
 
 #[cfg(test)]

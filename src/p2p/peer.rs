@@ -422,19 +422,32 @@ impl Shared {
         self.changed.notify_one();
     }
 
+    /// Bans `ip` (with `node`: only that node key at `ip`) for `d`, at most
+    /// [`super::store::MAX_BAN`].
     pub(crate) fn ban(&self, ip: IpAddr, node: Option<PublicKey>, d: Duration, reason: String) {
-        let entry = BanEntry {
-            ip,
-            node,
-            until: SystemTime::now() + d,
-            reason,
-        };
-        tracing::warn!(target: "p2p", "banning {}{} for {}s: {}",
-            ip, node.map(|k| format!(" node {}", k.short())).unwrap_or_default(),
-            d.as_secs(), entry.reason);
+        let prefix = super::store::full_prefix(ip);
+        if let Some(entry) = BanEntry::new(ip, prefix, node, d, reason) {
+            self.ban_entry(entry);
+        }
+    }
+
+    /// Imposes `entry` (replacing a ban on the same address, prefix and node key), persists it
+    /// and disconnects the peers it matches.
+    pub(crate) fn ban_entry(&self, entry: BanEntry) {
+        let secs = entry
+            .until
+            .duration_since(SystemTime::now())
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        tracing::warn!(target: "p2p", "banning {}/{}{} for {secs}s: {}",
+            entry.ip, entry.prefix,
+            entry.node.map(|k| format!(" node {}", k.short())).unwrap_or_default(),
+            entry.reason);
         {
             let mut bans = lock(&self.bans);
-            bans.retain(|b| !(b.ip == entry.ip && b.node == entry.node));
+            bans.retain(|b| {
+                !(b.ip == entry.ip && b.prefix == entry.prefix && b.node == entry.node)
+            });
             bans.push(entry.clone());
         }
         let store = self.store.clone();
@@ -447,7 +460,10 @@ impl Shared {
         }
     }
 
-    pub(crate) fn unban(&self, ip: IpAddr, node: Option<PublicKey>) -> bool {
+    /// Lifts the bans on a node key (wherever it was banned) or, without one, the bans on
+    /// exactly `ip/prefix` (an address with its node-key bans, or one subnet); whether any
+    /// existed.
+    pub(crate) fn unban(&self, ip: IpAddr, prefix: u8, node: Option<PublicKey>) -> bool {
         let (removed, keep_same_ip) = {
             let mut bans = lock(&self.bans);
             let before = bans.len();
@@ -461,8 +477,10 @@ impl Shared {
             };
             bans.retain(|b| match node {
                 Some(k) => b.node != Some(k),
-                None => b.ip != ip,
+                None => !(b.ip == ip && b.prefix == prefix),
             });
+            // The store removes by network address: the bans left under the same address
+            // (another prefix, another node key) are written again.
             let keep: Vec<BanEntry> = bans
                 .iter()
                 .filter(|b| ip_of_node.contains(&b.ip))

@@ -3,7 +3,10 @@
 //! Bans are timed and keyed by IP address. Because every devnet node shares 127.0.0.1, a ban
 //! that the node imposes on a loopback peer also names the peer's node key and applies only to
 //! that (IP, node key) pair; bans of non-loopback peers (and bans the operator sets on an IP)
-//! apply to the whole IP. [`PeerStore::remove_ban`] lifts every ban on an IP.
+//! apply to the whole IP. The operator may also ban a whole subnet (`10.0.0.0/8`,
+//! `2001:db8::/32`): such a ban holds the network address and a prefix length and matches every
+//! address whose first `prefix` bits are the same. [`PeerStore::remove_ban`] lifts every ban
+//! stored under one network address (host and subnet bans alike).
 
 use crate::types::encoding::{put, Decode, Encode, Reader};
 use crate::types::PublicKey;
@@ -13,11 +16,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Longest ban: a longer one (a huge `setban` bantime, an absolute time far away) is cut to
+/// this, as the clock cannot represent every `u64` of seconds.
+pub const MAX_BAN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// One timed ban.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BanEntry {
-    /// Banned IP address.
+    /// Banned IP address; for a subnet ban, its network address (host bits zero).
     pub ip: IpAddr,
+    /// Prefix length in bits: 32 (IPv4) or 128 (IPv6) for a single address, less for a subnet.
+    /// Bans by node key always use the full length.
+    pub prefix: u8,
     /// When set, the ban applies only to this node key at `ip` (used for loopback peers, and
     /// for bans by node key, where `ip` is the unspecified address).
     pub node: Option<PublicKey>,
@@ -27,7 +37,65 @@ pub struct BanEntry {
     pub reason: String,
 }
 
+/// The prefix length of a single address of `ip`'s family: 32 or 128.
+pub fn full_prefix(ip: IpAddr) -> u8 {
+    match ip {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    }
+}
+
+/// `ip` with every bit after the first `prefix` cleared; `None` if `prefix` is longer than the
+/// address.
+pub fn network_of(ip: IpAddr, prefix: u8) -> Option<IpAddr> {
+    fn mask<const N: usize>(mut b: [u8; N], prefix: u8) -> Option<[u8; N]> {
+        let prefix = usize::from(prefix);
+        if prefix > N * 8 {
+            return None;
+        }
+        for (i, byte) in b.iter_mut().enumerate() {
+            let keep = prefix.saturating_sub(i * 8).min(8);
+            // `keep` high bits survive: 0xFF << (8 - keep) in u16 arithmetic avoids the shift
+            // overflow at keep = 0.
+            *byte &= (0xFF00u16 >> keep) as u8;
+        }
+        Some(b)
+    }
+    match ip {
+        IpAddr::V4(a) => mask(a.octets(), prefix).map(|b| IpAddr::V4(Ipv4Addr::from(b))),
+        IpAddr::V6(a) => mask(a.octets(), prefix).map(|b| IpAddr::V6(Ipv6Addr::from(b))),
+    }
+}
+
 impl BanEntry {
+    /// A ban of `ip` (with `node`: of that node key at `ip`) or, with `prefix` shorter than the
+    /// address, of the subnet `ip/prefix` (its host bits are cleared), lasting `d` from now, at
+    /// most [`MAX_BAN`]. `None` if `prefix` is longer than the address.
+    pub fn new(
+        ip: IpAddr,
+        prefix: u8,
+        node: Option<PublicKey>,
+        d: Duration,
+        reason: String,
+    ) -> Option<BanEntry> {
+        let ip = network_of(ip, prefix)?;
+        let now = SystemTime::now();
+        // MAX_BAN from now is representable wherever SystemTime is 64-bit seconds.
+        let until = now.checked_add(d.min(MAX_BAN)).unwrap_or(now);
+        Some(BanEntry {
+            ip,
+            prefix,
+            node,
+            until,
+            reason,
+        })
+    }
+
+    /// Whether the ban covers one address rather than a subnet.
+    pub fn is_host(&self) -> bool {
+        self.prefix >= full_prefix(self.ip)
+    }
+
     /// Whether the ban is still in force at `now`.
     pub fn active_at(&self, now: SystemTime) -> bool {
         self.until > now
@@ -36,13 +104,20 @@ impl BanEntry {
     /// Whether the ban applies to a peer at `ip` with `node` (when known).
     pub fn matches(&self, ip: IpAddr, node: Option<&PublicKey>) -> bool {
         match &self.node {
-            None => self.ip == ip,
+            None => network_of(ip, self.prefix).is_some_and(|net| net == self.ip),
             Some(k) => (self.ip == ip || self.ip.is_unspecified()) && node.is_some_and(|n| n == k),
         }
     }
 
     fn key(&self) -> Vec<u8> {
-        ban_key(self.ip, self.node.as_ref())
+        let mut k = ip_key(self.ip);
+        if !self.is_host() {
+            k.push(self.prefix);
+        }
+        if let Some(n) = &self.node {
+            n.encode_to(&mut k);
+        }
+        k
     }
 
     fn value(&self) -> Vec<u8> {
@@ -59,6 +134,16 @@ impl BanEntry {
             6 => IpAddr::V6(Ipv6Addr::from(r.array::<16>().ok()?)),
             _ => return None,
         };
+        // Key layout: family, address, then a prefix byte for a subnet, then a node key.
+        let prefix = if r.remaining() % 32 == 1 {
+            let p = r.u8().ok()?;
+            if p >= full_prefix(ip) || network_of(ip, p)? != ip {
+                return None;
+            }
+            p
+        } else {
+            full_prefix(ip)
+        };
         let node = if r.remaining() == 32 {
             Some(PublicKey::decode_from(&mut r).ok()?)
         } else {
@@ -70,6 +155,7 @@ impl BanEntry {
         let reason = r.string("ban reason", 1024).ok()?;
         Some(BanEntry {
             ip,
+            prefix,
             node,
             until,
             reason,
@@ -92,14 +178,6 @@ fn ip_key(ip: IpAddr) -> Vec<u8> {
     }
 }
 
-fn ban_key(ip: IpAddr, node: Option<&PublicKey>) -> Vec<u8> {
-    let mut k = ip_key(ip);
-    if let Some(n) = node {
-        n.encode_to(&mut k);
-    }
-    k
-}
-
 fn to_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -112,7 +190,8 @@ pub trait PeerStore: Send + Sync {
     fn load_bans(&self) -> Vec<BanEntry>;
     /// Stores or replaces a ban.
     fn save_ban(&self, b: &BanEntry);
-    /// Removes every ban on `ip`.
+    /// Removes every ban stored under the address `ip`: on that address, on subnets whose
+    /// network address it is, and on node keys at it.
     fn remove_ban(&self, ip: IpAddr);
     /// Known peer addresses.
     fn load_addrs(&self) -> Vec<String>;
@@ -252,8 +331,10 @@ mod tests {
         } else {
             now - Duration::from_secs((-secs) as u64)
         };
+        let ip: IpAddr = ip.parse().unwrap();
         BanEntry {
-            ip: ip.parse().unwrap(),
+            ip,
+            prefix: full_prefix(ip),
             node,
             until,
             reason: "test".into(),
@@ -274,6 +355,46 @@ mod tests {
         assert!(!b.matches(ip, None));
         let b = entry("0.0.0.0", Some(k), 60);
         assert!(b.matches("10.9.9.9".parse().unwrap(), Some(&k)));
+    }
+
+    #[test]
+    fn subnet_bans_match_by_prefix_and_round_trip() {
+        let hour = Duration::from_secs(3600);
+        let b = BanEntry::new("10.1.2.3".parse().unwrap(), 8, None, hour, "t".into()).unwrap();
+        assert_eq!(b.ip, "10.0.0.0".parse::<IpAddr>().unwrap());
+        assert!(!b.is_host());
+        assert!(b.matches("10.255.0.1".parse().unwrap(), None));
+        assert!(!b.matches("11.0.0.1".parse().unwrap(), None));
+        assert!(!b.matches("::ffff:10.0.0.1".parse().unwrap(), None));
+        let v6 =
+            BanEntry::new("2001:db8:1::5".parse().unwrap(), 33, None, hour, "t".into()).unwrap();
+        assert_eq!(v6.ip, "2001:db8::".parse::<IpAddr>().unwrap());
+        assert!(v6.matches("2001:db8:7fff::1".parse().unwrap(), None));
+        assert!(!v6.matches("2001:db8:8000::1".parse().unwrap(), None));
+        let all = BanEntry::new("1.2.3.4".parse().unwrap(), 0, None, hour, "t".into()).unwrap();
+        assert!(all.matches("200.1.1.1".parse().unwrap(), None));
+        assert!(BanEntry::new("1.2.3.4".parse().unwrap(), 33, None, hour, "t".into()).is_none());
+        // A huge duration is cut to MAX_BAN instead of overflowing the clock.
+        let long = BanEntry::new(
+            "1.2.3.4".parse().unwrap(),
+            32,
+            None,
+            Duration::MAX,
+            "t".into(),
+        )
+        .unwrap();
+        assert!(long.until > SystemTime::now() + MAX_BAN - hour);
+        for e in [&b, &v6, &all, &long] {
+            let back = BanEntry::from_kv(&e.key(), &e.value()).unwrap();
+            assert_eq!((back.ip, back.prefix), (e.ip, e.prefix));
+        }
+        // The host and the subnet ban of one network address are different entries.
+        let host = entry("10.0.0.0", None, 60);
+        assert_ne!(host.key(), b.key());
+        // A subnet key whose host bits are set is not ours: dropped, not misread.
+        let mut bad = b.key();
+        bad[2] = 1;
+        assert!(BanEntry::from_kv(&bad, &b.value()).is_none());
     }
 
     #[test]

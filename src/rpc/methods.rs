@@ -104,16 +104,16 @@ pub static METHODS: &[MethodSpec] = &[
     m("uptime", "Control", &[], "Returns the number of seconds the node has been running."),
     m("addnode", "Network", &[
         req("node", "string", "The node address (host:port)"),
-        req("command", "string", "'add' to add to the list, 'remove' to remove from it, 'onetry' to connect once"),
+        req("command", "string", "'add' to add to the list of peers kept connected, 'remove' to stop redialing it (a connection open now stays), 'onetry' to dial once without adding it"),
     ], "Adds, removes or tries a peer."),
     m("getconnectioncount", "Network", &[], "Returns the number of connected peers."),
     m("getnetworkinfo", "Network", &[], "Returns version, connections, local addresses and relay fee."),
     m("getpeerinfo", "Network", &[], "Returns one object per connected peer."),
     m("listbanned", "Network", &[], "Returns the banned IPs and subnets."),
     m("setban", "Network", &[
-        req("subnet", "string", "IP or subnet (e.g. 192.168.0.6 or 192.168.0.0/24)"),
+        req("subnet", "string", "IP, subnet (e.g. 192.168.0.6, 192.168.0.0/24, 2001:db8::/32) or node key, as listbanned prints it"),
         req("command", "string", "'add' to ban, 'remove' to unban"),
-        opt("bantime", "numeric", "Seconds to ban for (0 or absent = 86400), or an absolute Unix time with absolute=true"),
+        opt("bantime", "numeric", "Seconds to ban for (0 or absent = 86400), or an absolute Unix time with absolute=true; at most 100 years"),
         opt("absolute", "boolean", "bantime is an absolute Unix time (default false)"),
     ], "Bans or unbans an IP or subnet."),
     m("decoderawtransaction", "Rawtransactions", &[req("hexstring", "string", "The transaction hex")], "Decodes a raw transaction."),
@@ -170,7 +170,7 @@ pub static METHODS: &[MethodSpec] = &[
     m("walletlock", "Wallet", &[], "Locks the wallet."),
     m("walletpassphrase", "Wallet", &[
         req("passphrase", "string", "The wallet passphrase"),
-        req("timeout", "numeric", "Seconds to stay unlocked (at most 100000000)"),
+        req("timeout", "numeric", "Seconds to stay unlocked (at most 100000000); 0 checks the passphrase and locks at once"),
     ], "Unlocks the wallet for a time."),
 ];
 
@@ -1035,18 +1035,34 @@ pub fn call(b: &dyn RpcBackend, spec: &'static MethodSpec, p: &Params) -> Result
     }
 }
 
-/// Parses `1.2.3.4`, `::1` or `1.2.3.0/24` and prints it canonically.
+/// Parses a `setban` target and prints it canonically, as `listbanned` prints it: an IP or
+/// subnet (`1.2.3.4`, `::1`, `1.2.3.9/24`) becomes `network/bits` with the host bits cleared
+/// (`1.2.3.4/32`, `::1/128`, `1.2.3.0/24`, as Bitcoin Core's subnets); a node-key ban,
+/// `ip/<64 hex>` or `<64 hex>` alone, keeps that form with the key in lower case.
 fn normalize_subnet(s: &str) -> Option<String> {
+    use crate::p2p::store::{full_prefix, network_of};
     let s = s.trim();
-    match s.split_once('/') {
-        None => s.parse::<IpAddr>().ok().map(|ip| ip.to_string()),
-        Some((ip, bits)) => {
-            let ip: IpAddr = ip.parse().ok()?;
-            let bits: u8 = bits.parse().ok()?;
-            let max = if ip.is_ipv4() { 32 } else { 128 };
-            (bits <= max).then(|| format!("{ip}/{bits}"))
-        }
+    if let Some(k) = crate::types::PublicKey::from_hex(s) {
+        return Some(k.to_hex());
     }
+    let (ip, bits) = match s.split_once('/') {
+        None => {
+            let ip: IpAddr = s.parse().ok()?;
+            (ip, full_prefix(ip))
+        }
+        Some((ip, rest)) => {
+            let ip: IpAddr = ip.parse().ok()?;
+            if let Some(k) = crate::types::PublicKey::from_hex(rest) {
+                return Some(format!("{ip}/{}", k.to_hex()));
+            }
+            // Digits only: `u8::from_str` would take a leading `+`.
+            if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (ip, rest.parse().ok()?)
+        }
+    };
+    Some(format!("{}/{bits}", network_of(ip, bits)?))
 }
 
 fn entry_json(e: &WalletTxEntry, tip: u64, net: crate::types::Network) -> Value {
@@ -1206,13 +1222,36 @@ mod tests {
 
     #[test]
     fn subnets() {
-        assert_eq!(normalize_subnet("1.2.3.4").as_deref(), Some("1.2.3.4"));
+        // Bitcoin Core's form: network/bits with the host bits cleared, as listbanned prints.
+        assert_eq!(normalize_subnet("1.2.3.4").as_deref(), Some("1.2.3.4/32"));
         assert_eq!(
             normalize_subnet("10.0.0.0/8").as_deref(),
             Some("10.0.0.0/8")
         );
-        assert_eq!(normalize_subnet("::1").as_deref(), Some("::1"));
-        assert_eq!(normalize_subnet("1.2.3.4/33"), None);
-        assert_eq!(normalize_subnet("nope"), None);
+        assert_eq!(
+            normalize_subnet(" 10.9.8.7/8 ").as_deref(),
+            Some("10.0.0.0/8")
+        );
+        assert_eq!(normalize_subnet("::1").as_deref(), Some("::1/128"));
+        assert_eq!(
+            normalize_subnet("2001:db8:ffff::1/32").as_deref(),
+            Some("2001:db8::/32")
+        );
+        let key = "AB".repeat(32);
+        assert_eq!(normalize_subnet(&key), Some(key.to_lowercase()));
+        assert_eq!(
+            normalize_subnet(&format!("127.0.0.1/{key}")),
+            Some(format!("127.0.0.1/{}", key.to_lowercase()))
+        );
+        for bad in [
+            "1.2.3.4/33",
+            "::/129",
+            "1.2.3.4/+8",
+            "1.2.3.4/",
+            "nope",
+            "1.2.3.4/ab",
+        ] {
+            assert_eq!(normalize_subnet(bad), None, "{bad}");
+        }
     }
 }

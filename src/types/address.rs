@@ -52,6 +52,10 @@ pub enum UriError {
     /// Bad amount.
     #[error("bad amount in payment URI: {0}")]
     Amount(String),
+    /// The label's percent-encoding is broken: a `%` not followed by two hex digits, or bytes
+    /// that are not UTF-8 once decoded.
+    #[error("bad label in payment URI: {0}; write other characters as %XX of their UTF-8 bytes")]
+    Label(&'static str),
 }
 
 /// A parsed `timecoin:<address>?amount=<TIME>&label=<text>` URI.
@@ -131,7 +135,7 @@ impl PaymentUri {
                             .map_err(|e| UriError::Amount(e.to_string()))?,
                     )
                 }
-                "label" => label = Some(percent_decode(v)),
+                "label" => label = Some(percent_decode(v)?),
                 _ => {}
             }
         }
@@ -169,28 +173,31 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        // Two ASCII hex digits after the `%`, checked on the bytes: slicing `s` there could
-        // otherwise cut a multi-byte character.
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && b[i + 1].is_ascii_hexdigit()
-            && b[i + 2].is_ascii_hexdigit()
-        {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
+/// Decodes `%XX` escapes and `+` (a space, as in HTML forms) on bytes, so an escape next to a
+/// multi-byte character is never sliced through; the result must be UTF-8.
+fn percent_decode(s: &str) -> Result<String, UriError> {
+    fn hex(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
     }
-    String::from_utf8_lossy(&out).into_owned()
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'%' => {
+                let hi = bytes.next().and_then(hex);
+                let lo = bytes.next().and_then(hex);
+                let (Some(hi), Some(lo)) = (hi, lo) else {
+                    return Err(UriError::Label("'%' must be followed by two hex digits"));
+                };
+                out.push(hi << 4 | lo);
+            }
+            b'+' => out.push(b' '),
+            other => out.push(other),
+        }
+    }
+    String::from_utf8(out).map_err(|_| UriError::Label("the decoded label is not UTF-8"))
 }
 
 impl fmt::Debug for Address {
@@ -318,15 +325,28 @@ mod tests {
         let crash = b"timecoin:time1qpjrhye2rfq8zrngy5m0ylawrq702432wcgax9nd?amoun0000001\
                       &label=ca1&label=caf00%\xee\xbd\x9b25";
         let s = std::str::from_utf8(crash).unwrap();
-        let uri = PaymentUri::parse(s, Network::Mainnet).unwrap();
-        assert_eq!(uri.label.as_deref(), Some("caf00%\u{ef5b}25"));
-        assert_eq!(uri.amount, None);
-        assert_eq!(
-            PaymentUri::parse(&uri.format(Network::Mainnet), Network::Mainnet),
-            Ok(uri)
-        );
-        // A `%` not followed by two hex digits stays as it is.
-        assert_eq!(percent_decode("%+1%4"), "% 1%4");
-        assert_eq!(percent_decode("%41%e9"), "A\u{fffd}");
+        // An escape that is not two hex digits is an error (the label is refused).
+        assert!(matches!(
+            PaymentUri::parse(s, Network::Mainnet),
+            Err(UriError::Label(_))
+        ));
+    }
+
+    /// Crafted labels are errors, never panics: an escape cut by a multi-byte character, a
+    /// short escape at the end, bytes that are not UTF-8; good escapes of UTF-8 decode.
+    #[test]
+    fn payment_uri_crafted_labels() {
+        let a = Address::from_pubkey(&SecretKey::from_seed(&[4; 32]).public());
+        let base = format!("timecoin:{}", a.encode(Network::Devnet));
+        for bad in ["%a€", "%€", "x%4", "%", "%zz", "%ff", "%c3"] {
+            let r = PaymentUri::parse(&format!("{base}?label={bad}"), Network::Devnet);
+            assert!(matches!(r, Err(UriError::Label(_))), "{bad}: {r:?}");
+        }
+        let ok = PaymentUri::parse(
+            &format!("{base}?label=caf%C3%A9+%E2%82%AC€"),
+            Network::Devnet,
+        )
+        .unwrap();
+        assert_eq!(ok.label.as_deref(), Some("café €€"));
     }
 }

@@ -1,7 +1,7 @@
 //! What the wallet needs from the node: a narrow, synchronous view of the chain and mempool.
 //! The node implements [`WalletChain`]; tests use a fake.
 
-use crate::types::{Address, Hash, OutPoint, TxOut};
+use crate::types::{Address, Hash, OutPoint, Transaction, TxOut};
 
 /// An unspent output paying one of the wallet's addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +40,10 @@ pub trait WalletChain {
     fn spent_in_mempool(&self, o: &OutPoint) -> bool;
     /// Where a transaction is.
     fn tx_status(&self, txid: &Hash) -> ChainTxStatus;
+    /// A transaction of a final block or of the mempool, if this view holds it. The history
+    /// computes what an incoming transaction moved from it (its outputs to the wallet less the
+    /// wallet's outputs it spends); without it, only the outputs still unspent are counted.
+    fn transaction(&self, txid: &Hash) -> Option<Transaction>;
     /// The chain id every signature commits to.
     fn chain_id(&self) -> Hash;
     /// The mempool's minimum fee rate in base units per byte.

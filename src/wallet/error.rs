@@ -58,6 +58,14 @@ pub enum WalletError {
         /// The node's minimum.
         min: u64,
     },
+    /// The fee is above the cap (`[wallet] max_fee`), most likely a fee rate in the wrong unit.
+    #[error("the fee would be {fee} TIME, above the maximum of {max} TIME set by [wallet] max_fee: check the fee rate (base units per byte), or raise max_fee in the config")]
+    FeeAboveMax {
+        /// The fee the send would pay.
+        fee: Amount,
+        /// The cap.
+        max: Amount,
+    },
     /// The amount is zero or below the dust limit.
     #[error("amount {amount} TIME is below the dust limit of {dust} TIME: send more")]
     AmountTooSmall {

@@ -31,7 +31,8 @@
 //!
 //! [`write_atomic`] writes a temporary file in the same directory (mode 0600), fsyncs it, renames
 //! it over the target and fsyncs the directory, after copying the previous version to
-//! `<file>.bak` the same way. A crash at any point leaves either the old or the new file complete;
+//! `<file>.bak` the same way (a passphrase change writes the new file as the backup instead, see
+//! [`write_replacing_backup`]). A crash at any point leaves either the old or the new file complete;
 //! at worst a stray `.<name>.tmp-*` file remains, which readers ignore.
 
 use super::error::{Result, WalletError};
@@ -432,6 +433,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(WalletError::io(path, e)),
     }
+    replace(path, bytes)
+}
+
+/// Writes `bytes` atomically as both `<file>.bak` and `path` (backup first), so that no
+/// previous version survives as the backup: for a passphrase change, whose previous version
+/// the old passphrase would still open. A crash in between leaves the old file with the new
+/// backup: each opens with its own passphrase, and the change can be made again. (The old
+/// bytes are unlinked, not overwritten in place: the filesystem may keep them.)
+pub fn write_replacing_backup(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(&backup_path(path), bytes)?;
     replace(path, bytes)
 }
 

@@ -25,6 +25,6 @@ pub use error::WalletError;
 pub use keystore::KdfParams;
 pub use wallet::{
     devnet_faucet_address, devnet_faucet_key, AddressEntry, Balances, Contact, Direction,
-    HistoryEntry, MasternodeStep, SendPreview, TxStatus, Wallet, DEVNET_FAUCET_MNEMONIC,
-    DEVNET_FAUCET_NAME, DUST_LIMIT,
+    HistoryEntry, MasternodeStep, SendPreview, TxStatus, Wallet, DEFAULT_MAX_FEE,
+    DEVNET_FAUCET_MNEMONIC, DEVNET_FAUCET_NAME, DUST_LIMIT,
 };

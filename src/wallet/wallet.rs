@@ -528,7 +528,14 @@ pub struct Wallet {
     store: Store,
     state: State,
     unlocked: Option<Unlocked>,
+    /// Highest fee a send may pay ([`Wallet::set_max_fee`]).
+    max_fee: Amount,
 }
+
+/// The default of [`Wallet::set_max_fee`] and of the `[wallet] max_fee` config key: 0.1 TIME,
+/// about 50,000 times the fee of a simple send at the default minimum rate, as Bitcoin Core's
+/// `maxtxfee` (0.1 BTC) guards against a fee rate given in the wrong unit.
+pub const DEFAULT_MAX_FEE: Amount = Amount(10_000_000);
 
 impl fmt::Debug for Wallet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -684,6 +691,7 @@ impl Wallet {
             store: Store::File(path.to_path_buf()),
             state: Self::empty_state(&Self::name_from_path(path)),
             unlocked: None,
+            max_fee: DEFAULT_MAX_FEE,
         };
         let seed = mnemonic::seed_from_entropy(entropy, "");
         w.push_address(&seed, false, "default")?;
@@ -743,6 +751,7 @@ impl Wallet {
             store: Store::File(path.to_path_buf()),
             state,
             unlocked: None,
+            max_fee: DEFAULT_MAX_FEE,
         })
     }
 
@@ -759,6 +768,7 @@ impl Wallet {
             store: Store::Memory(entropy),
             state: Self::empty_state(DEVNET_FAUCET_NAME),
             unlocked: None,
+            max_fee: DEFAULT_MAX_FEE,
         };
         w.push_address(&seed, false, "faucet")?;
         w.unlocked = Some(Unlocked {
@@ -884,6 +894,12 @@ impl Wallet {
             .ok_or(WalletError::Locked)
     }
 
+    /// Checks `passphrase` against the wallet file without unlocking (runs the KDF): `Ok` or
+    /// [`WalletError::WrongPassphrase`]. The faucet accepts any passphrase.
+    pub fn check_passphrase(&self, passphrase: &str) -> Result<()> {
+        self.decrypt_entropy(passphrase).map(drop)
+    }
+
     /// The 24 recovery words, after checking `passphrase` against the file (works while
     /// locked; runs the KDF). The faucet returns its public phrase.
     pub fn reveal_mnemonic(&self, passphrase: &str) -> Result<Zeroizing<String>> {
@@ -891,8 +907,9 @@ impl Wallet {
         mnemonic::phrase_from_entropy(entropy.as_ref())
     }
 
-    /// Re-encrypts the wallet file under `new` with `kdf` (the previous file is kept as
-    /// `<file>.bak`). A wrong `old` passphrase changes nothing.
+    /// Re-encrypts the wallet file under `new` with `kdf`. The backup `<file>.bak` is
+    /// re-encrypted too (it gets the new file): a backup still under `old` would let the old
+    /// passphrase open the wallet after the change. A wrong `old` passphrase changes nothing.
     pub fn change_passphrase(&mut self, old: &str, new: &str, kdf: KdfParams) -> Result<()> {
         kdf.check()?;
         let Store::File(path) = &self.store else {
@@ -900,7 +917,7 @@ impl Wallet {
         };
         let entropy = self.decrypt_entropy(old)?;
         let file = keystore::seal(&entropy, new, self.network, kdf)?;
-        keystore::write_atomic(path, &file)?;
+        keystore::write_replacing_backup(path, &file)?;
         tracing::info!(target: "wallet", "wallet passphrase changed");
         Ok(())
     }
@@ -1087,6 +1104,24 @@ impl Wallet {
         Ok(())
     }
 
+    /// Refuses a fee above the cap (see [`Wallet::set_max_fee`]).
+    fn check_fee(&self, fee: Amount) -> Result<()> {
+        if fee > self.max_fee {
+            return Err(WalletError::FeeAboveMax {
+                fee,
+                max: self.max_fee,
+            });
+        }
+        Ok(())
+    }
+
+    /// The highest fee a send (or masternode transaction) may pay; one that would pay more is
+    /// refused with [`WalletError::FeeAboveMax`] before anything is signed. The node sets it
+    /// from `[wallet] max_fee`; [`DEFAULT_MAX_FEE`] until then.
+    pub fn set_max_fee(&mut self, max: Amount) {
+        self.max_fee = max;
+    }
+
     /// The change address a transaction would use now (not yet reserved).
     fn peek_change(&self, seed: &[u8; 64]) -> Result<(u32, Address)> {
         let index = self.state.next_change;
@@ -1207,6 +1242,7 @@ impl Wallet {
         };
         let spendable = self.spendable(chain, &self.collateral_set());
         let sel = select_coins(spendable, amount, &tx, fee_rate)?;
+        self.check_fee(sel.fee)?;
         self.fill_inputs(&mut tx, &sel)?;
         let mut change_address = None;
         let mut change_index = None;
@@ -1257,6 +1293,8 @@ impl Wallet {
 
     /// The history: own transactions (newest first) with their status now, then incoming
     /// payments whose outputs are still unspent (pending first, then by height, newest first).
+    /// An incoming entry's amount is what its transaction moved for this wallet (see
+    /// [`WalletChain::transaction`]), not what is left unspent of it.
     pub fn history(&self, chain: &dyn WalletChain) -> Vec<HistoryEntry> {
         let utxos = chain.utxos(&self.own_addrs());
         let unspent: HashSet<OutPoint> = utxos.iter().map(|u| u.outpoint).collect();
@@ -1305,19 +1343,50 @@ impl Wallet {
         let mut inc: Vec<(Hash, Amount, Option<u64>)> =
             incoming.into_iter().map(|(t, (a, h))| (t, a, h)).collect();
         inc.sort_by_key(|(t, _, h)| (std::cmp::Reverse(h.unwrap_or(u64::MAX)), *t));
-        out.extend(inc.into_iter().map(|(txid, amount, h)| HistoryEntry {
-            txid,
-            direction: Direction::Incoming,
-            amount,
-            fee: None,
-            status: match h {
-                Some(height) => TxStatus::Final { height },
-                None => TxStatus::Pending,
-            },
-            time: None,
-            memo: String::new(),
+        out.extend(inc.into_iter().map(|(txid, unspent_sum, h)| {
+            let (direction, amount) = self
+                .net_moved(chain, &txid)
+                .unwrap_or((Direction::Incoming, unspent_sum));
+            HistoryEntry {
+                txid,
+                direction,
+                amount,
+                fee: None,
+                status: match h {
+                    Some(height) => TxStatus::Final { height },
+                    None => TxStatus::Pending,
+                },
+                time: None,
+                memo: String::new(),
+            }
         }));
         out
+    }
+
+    /// What transaction `txid` moved for this wallet, from the transaction itself: its outputs
+    /// to own addresses less the own outputs its inputs spend, whatever has been spent since.
+    /// `None` when the chain view lacks the transaction, or the output an own input spends.
+    fn net_moved(&self, chain: &dyn WalletChain, txid: &Hash) -> Option<(Direction, Amount)> {
+        let tx = chain.transaction(txid)?;
+        let received = Amount::checked_sum(
+            tx.outputs
+                .iter()
+                .filter(|o| self.is_mine(&o.address))
+                .map(|o| o.amount),
+        )?;
+        let mut spent = Amount::ZERO;
+        for i in &tx.inputs {
+            if !self.is_mine(&Address::from_pubkey(&i.pubkey)) {
+                continue;
+            }
+            let prev = chain.transaction(&i.prev.txid)?;
+            let out = prev.outputs.get(usize::try_from(i.prev.index).ok()?)?;
+            spent = spent.checked_add(out.amount)?;
+        }
+        Some(match received.checked_sub(spent) {
+            Some(net) => (Direction::Incoming, net),
+            None => (Direction::Outgoing, spent.checked_sub(received)?),
+        })
     }
 
     /// The signed bytes of an own transaction (to submit it again, e.g. after it was dropped).
@@ -1353,6 +1422,7 @@ impl Wallet {
             kind,
         };
         let sel = select_coins(self.spendable(chain, exclude), target, &tx, fee_rate)?;
+        self.check_fee(sel.fee)?;
         self.fill_inputs(&mut tx, &sel)?;
         if sel.change > Amount::ZERO {
             let (idx, addr) = self.peek_change(seed)?;

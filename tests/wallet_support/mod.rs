@@ -11,6 +11,8 @@ pub struct FakeChain {
     pub utxos: RefCell<Vec<WalletUtxo>>,
     pub mempool: RefCell<HashMap<Hash, Transaction>>,
     pub status: RefCell<HashMap<Hash, ChainTxStatus>>,
+    /// Every transaction submitted or finalized.
+    pub txs: RefCell<HashMap<Hash, Transaction>>,
     pub min_fee: u64,
     pub id: Hash,
     pub height: RefCell<u64>,
@@ -22,6 +24,7 @@ impl FakeChain {
             utxos: RefCell::new(Vec::new()),
             mempool: RefCell::new(HashMap::new()),
             status: RefCell::new(HashMap::new()),
+            txs: RefCell::new(HashMap::new()),
             min_fee,
             id: Hash::of(Domain::Tx, b"test chain"),
             height: RefCell::new(1),
@@ -60,6 +63,7 @@ impl FakeChain {
             });
         }
         self.mempool.borrow_mut().insert(txid, tx.clone());
+        self.txs.borrow_mut().insert(txid, tx.clone());
         self.status
             .borrow_mut()
             .insert(txid, ChainTxStatus::Pending);
@@ -70,6 +74,7 @@ impl FakeChain {
     /// transactions spending the same inputs are evicted and forgotten.
     pub fn finalize(&self, tx: &Transaction) {
         let txid = tx.txid();
+        self.txs.borrow_mut().insert(txid, tx.clone());
         let mut h = self.height.borrow_mut();
         *h += 1;
         let height = *h;
@@ -127,6 +132,9 @@ impl WalletChain for FakeChain {
             .get(txid)
             .copied()
             .unwrap_or(ChainTxStatus::Unknown)
+    }
+    fn transaction(&self, txid: &Hash) -> Option<Transaction> {
+        self.txs.borrow().get(txid).cloned()
     }
     fn chain_id(&self) -> Hash {
         self.id

@@ -29,6 +29,32 @@ fn every_tab_at_80x24_and_120x40() {
     }
 }
 
+/// The devnet faucet's genesis payment (1,000,000 TIME) and the largest fee the wallet allows
+/// print whole in the history, at both sizes (a fixed 17-column amount read ",000,000.00000000").
+#[test]
+fn faucet_sized_history_amounts_are_not_cut() {
+    let mut app = App::new(validator());
+    let mut vm = sample_view_model();
+    vm.wallet.history[0].amount_units = 1_000_000 * 100_000_000;
+    vm.wallet.history[1].amount_units = 990_000 * 100_000_000;
+    vm.wallet.history[1].fee_units = Some(10_000_000);
+    app.set_view(vm);
+    press(&mut app, &[ch('6')]);
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = draw(&app, w, h).backend().to_string();
+        assert!(text.contains(" +1,000,000.00000000 "), "{w}x{h}:\n{text}");
+        assert!(
+            text.contains(" -990,000.00000000 0.10000000 "),
+            "{w}x{h}:\n{text}"
+        );
+    }
+    insta::assert_snapshot!(
+        "wallet_faucet_amounts_120x40",
+        draw(&app, 120, 40).backend()
+    );
+    insta::assert_snapshot!("wallet_faucet_amounts_80x24", draw(&app, 80, 24).backend());
+}
+
 #[test]
 fn unknown_data_shows_unknown_not_zero() {
     let app = App::new(validator());

@@ -11,7 +11,7 @@ use crate::format::{
     format_duration_secs, format_time_fixed, format_time_unit, format_utc_minutes, group_thousands,
     truncate_middle, UNKNOWN,
 };
-use crate::view_model::{AddressKind, TxDirection, TxStatus};
+use crate::view_model::{AddressKind, HistoryRow, TxDirection, TxStatus};
 use crate::widgets::{bad, dim, good, header_style, label_style, panel, selected_style, warn};
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -88,14 +88,43 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let right = |s: String| Cell::from(Line::from(s).right_aligned());
+    let sign = |d: TxDirection| match d {
+        TxDirection::Incoming => "+",
+        TxDirection::Outgoing => "-",
+        TxDirection::SelfTransfer => " ",
+    };
+    let amount_text =
+        |h: &HistoryRow| format!("{}{}", sign(h.direction), format_time_fixed(h.amount_units));
+    let fee_text = |h: &HistoryRow| h.fee_units.map_or_else(String::new, format_time_fixed);
+    // The amount and fee columns are as wide as their widest entry (at least their header,
+    // and 17 as before for amounts), so no amount is cut: a right-aligned cell too narrow
+    // loses its leading digits, and 1,000,000 read ",000,000".
+    let widest = |min: usize, f: &dyn Fn(&HistoryRow) -> String| {
+        let longest = w.history.iter().map(|h| f(h).chars().count()).max();
+        u16::try_from(longest.unwrap_or(0).max(min)).unwrap_or(u16::MAX)
+    };
+    let amount_width = widest(17, &amount_text);
+    let fee_width = widest(10, &fee_text);
+    // Txid, Dir, Amount, Fee, Status, Height and six one-column gaps before Time; when the
+    // full time does not fit beside them (80 columns with a 1,000,000 TIME amount), the year
+    // goes rather than digits of an amount.
+    let before_time = 8 + 4 + amount_width + fee_width + 10 + 7 + 6;
+    let short_time = before_time.saturating_add(16) > area.width.saturating_sub(2);
+    let time_text = |t: u64| {
+        let full = format_utc_minutes(t);
+        match full.get(5..) {
+            Some(month_on) if short_time => month_on.to_string(),
+            _ => full,
+        }
+    };
     let rows: Vec<Row> = w
         .history
         .iter()
         .map(|h| {
-            let (dir, sign, style) = match h.direction {
-                TxDirection::Incoming => ("in", "+", good()),
-                TxDirection::Outgoing => ("out", "-", Style::new()),
-                TxDirection::SelfTransfer => ("self", " ", dim()),
+            let (dir, style) = match h.direction {
+                TxDirection::Incoming => ("in", good()),
+                TxDirection::Outgoing => ("out", Style::new()),
+                TxDirection::SelfTransfer => ("self", dim()),
             };
             let status = match h.status {
                 TxStatus::Pending => Span::styled("pending", warn()),
@@ -105,23 +134,14 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
             Row::new(vec![
                 Cell::from(h.txid_short.clone()),
                 Cell::from(dir),
-                Cell::from(
-                    Line::styled(
-                        format!("{sign}{}", format_time_fixed(h.amount_units)),
-                        style,
-                    )
-                    .right_aligned(),
-                ),
-                right(h.fee_units.map_or_else(String::new, format_time_fixed)),
+                Cell::from(Line::styled(amount_text(h), style).right_aligned()),
+                right(fee_text(h)),
                 Cell::from(status),
                 right(
                     h.height
                         .map_or_else(|| UNKNOWN.to_string(), group_thousands),
                 ),
-                Cell::from(
-                    h.time_unix
-                        .map_or_else(|| UNKNOWN.to_string(), format_utc_minutes),
-                ),
+                Cell::from(h.time_unix.map_or_else(|| UNKNOWN.to_string(), time_text)),
             ])
         })
         .collect();
@@ -130,12 +150,11 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
         [
             Constraint::Length(8),
             Constraint::Length(4),
-            // Up to +999,999.99999999 TIME without truncation.
-            Constraint::Length(17),
-            Constraint::Length(10),
+            Constraint::Length(amount_width),
+            Constraint::Length(fee_width),
             Constraint::Length(10),
             Constraint::Length(7),
-            Constraint::Length(16),
+            Constraint::Length(if short_time { 11 } else { 16 }),
         ],
     )
     .flex(Flex::Start)
