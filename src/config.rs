@@ -451,13 +451,38 @@ fn one_line(e: &dyn std::fmt::Display) -> String {
 mod tests {
     use super::*;
 
+    /// The shipped config.toml says "the values shown are the defaults unless noted": parsed,
+    /// it is the default configuration in every field (it notes no exception), and every key it
+    /// shows commented out is a real key of its section.
     #[test]
     fn repository_config_parses_and_matches_defaults_where_documented() {
         let text = include_str!("../config.toml");
         let c = Config::parse(text, Path::new("config.toml")).unwrap();
+        assert_eq!(c, Config::default());
+        // The devnet it promises: in-process, 4 masternodes.
         assert_eq!(c.node.network, Network::Devnet);
         assert!(c.devnet.in_process);
         assert_eq!(c.devnet.nodes, 4);
+
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if is_key_line(rest) => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(uncommented, text, "config.toml shows commented-out keys");
+        if let Err(e) = Config::parse(&uncommented, Path::new("config.toml (uncommented)")) {
+            panic!("a commented-out key of config.toml is not a config key: {e}");
+        }
+    }
+
+    /// `key = value` with a lowercase key: a commented-out setting, not prose.
+    fn is_key_line(l: &str) -> bool {
+        l.split_once(" = ").is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        })
     }
 
     #[test]
@@ -468,14 +493,28 @@ mod tests {
 
     #[test]
     fn env_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[node]\nnetwork = \"mainnet\"\n[mempool]\nmax_txs = 7\nmin_fee_rate = 5\n",
+        )
+        .unwrap();
+        // The file alone.
+        let c = Config::load(Some(&path), std::iter::empty()).unwrap();
+        assert_eq!(c.node.network, Network::Mainnet);
+        assert_eq!(c.mempool.max_txs, 7);
+        assert_eq!(c.mempool.min_fee_rate, 5);
+        // The environment wins over the file for the keys it sets; the file's others stay.
         let env = vec![
             ("TIMECOIN_MEMPOOL_MAX_TXS".to_string(), "42".to_string()),
             ("TIMECOIN_NODE_NETWORK".to_string(), "testnet".to_string()),
             ("UNRELATED".to_string(), "1".to_string()),
         ];
-        let c = Config::load(None, env.into_iter()).unwrap();
+        let c = Config::load(Some(&path), env.into_iter()).unwrap();
         assert_eq!(c.mempool.max_txs, 42);
         assert_eq!(c.node.network, Network::Testnet);
+        assert_eq!(c.mempool.min_fee_rate, 5, "a key only the file sets");
     }
 
     #[test]

@@ -2,19 +2,18 @@
 //! nothing overwritten.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
+use support::{empty_config, ports, timed as timed_cmd};
 use timecoin::node::devnet::DevnetLayout;
 use timecoin::storage::Storage;
 
+/// Runs `timed` in `cwd` with a clean environment (the callers pass `--config`).
 fn timed(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_timed"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("TIMECOIN_NODE_NETWORK")
-        .output()
-        .unwrap()
+    timed_cmd().args(args).current_dir(cwd).output().unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -39,7 +38,17 @@ fn unknown_config_key_is_named() {
 #[test]
 fn bad_flag_value_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let o = timed(&["--network", "moon", "--headless"], dir.path());
+    let cfg = empty_config(dir.path());
+    let o = timed(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--network",
+            "moon",
+            "--headless",
+        ],
+        dir.path(),
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--network"), "{}", stderr(&o));
 }
@@ -65,7 +74,7 @@ fn init_node(dir: &Path, base: u16) -> std::path::PathBuf {
 
 /// Runs the node until it logs a finalized block, then stops it with SIGTERM.
 fn run_until_first_block(cfg: &Path, cwd: &Path) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_timed"))
+    let mut child = timed_cmd()
         .args(["--config", cfg.to_str().unwrap(), "--headless"])
         .current_dir(cwd)
         .stderr(std::process::Stdio::null())
@@ -94,7 +103,8 @@ fn run_until_first_block(cfg: &Path, cwd: &Path) {
 #[test]
 fn corrupt_database_names_reindex_and_other_chain_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = init_node(dir.path(), 29700);
+    let ports = ports::range(10);
+    let cfg = init_node(dir.path(), ports.base());
     run_until_first_block(&cfg, dir.path());
     let db = dir.path().join("node0").join("chain.sled");
 
@@ -114,7 +124,7 @@ fn corrupt_database_names_reindex_and_other_chain_is_refused() {
     {
         let layout = DevnetLayout {
             nodes: 1,
-            base_port: 29700,
+            base_port: ports.base(),
             dir: dir.path().to_path_buf(),
         };
         let (_s, state) = Storage::open(&dir.path().join("node0"), &layout.genesis()).unwrap();

@@ -1,10 +1,12 @@
 //! Multi-process integration tests: every node is its own `timed` process, set up by
 //! `timed devnet init`, talking TLS on 127.0.0.1. Heights and hashes come from each node's log
 //! while it runs and from its sled database once it has stopped. Each test owns a port range
-//! (`common::base_port(k)`) and a temp dir, so the tests run in parallel.
+//! (`support::ports::range`, shared with any other run of the suite) and a temp dir, so the
+//! tests run in parallel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod support;
 
 use common::*;
 use rand::{Rng, RngCore};
@@ -25,7 +27,7 @@ const ALL: [u32; 4] = [0, 1, 2, 3];
 ///    at every height. Also measures the time to the first finalized block.
 #[test]
 fn four_processes_finalize_and_agree() {
-    let mut c = Cluster::init("agree", 4, base_port(1));
+    let mut c = Cluster::init("agree", 4);
     let t0 = Instant::now();
     c.start_all();
     c.wait_height(&ALL, 1, Duration::from_secs(60));
@@ -53,7 +55,7 @@ fn four_processes_finalize_and_agree() {
 ///    consensus again. Then SIGSTOP another for 10 s and SIGCONT: it catches up. No fork.
 #[test]
 fn sigkill_restart_and_sigstop() {
-    let mut c = Cluster::init("kill", 4, base_port(2));
+    let mut c = Cluster::init("kill", 4);
     c.start_all();
     c.wait_height(&ALL, 3, Duration::from_secs(60));
 
@@ -123,7 +125,7 @@ fn log_secs(line: &str) -> Option<f64> {
 ///    empty data dir, syncs to the tip (blocks per second printed) and joins consensus.
 #[test]
 fn fresh_node_syncs_from_empty_dir() {
-    let mut c = Cluster::init("sync", 4, base_port(3));
+    let mut c = Cluster::init("sync", 4);
     // Faster empty blocks so that 200 blocks take seconds, not minutes.
     c.append_config("[consensus]\nempty_block_interval_ms = 50");
     for i in [0, 1, 2] {
@@ -182,7 +184,7 @@ fn fresh_node_syncs_from_empty_dir() {
 ///    blocks, and it restarts from there. At the end the cluster agrees.
 #[test]
 fn sigkill_at_random_moments_loses_nothing() {
-    let mut c = Cluster::init("crash", 4, base_port(4));
+    let mut c = Cluster::init("crash", 4);
     // Blocks every ~50 ms, so that kills often land near a commit.
     c.append_config("[consensus]\nempty_block_interval_ms = 50");
     c.start_all();
@@ -262,7 +264,7 @@ async fn closed_within<S: tokio::io::AsyncRead + Unpin>(s: &mut S, within: Durat
 ///    second. The node stays up, drops the offenders, keeps finalizing; peak RSS printed.
 #[test]
 fn bad_input_on_p2p_port() {
-    let mut c = Cluster::init("bad", 4, base_port(5));
+    let mut c = Cluster::init("bad", 4);
     c.start_all();
     c.wait_height(&ALL, 3, Duration::from_secs(60));
     let addr = c.p2p_addr(0);
@@ -506,7 +508,7 @@ fn bad_input_on_p2p_port() {
 /// of a height that stays open (`rebroadcast_if_stuck`); without that this test deadlocks.
 #[test]
 fn quorum_loss_then_recovery() {
-    let mut c = Cluster::init("quorum", 4, base_port(6));
+    let mut c = Cluster::init("quorum", 4);
     c.start_all();
     c.wait_height(&ALL, 3, Duration::from_secs(60));
 
@@ -541,7 +543,7 @@ fn quorum_loss_then_recovery() {
 ///    double-signed vote after the restart would show as a fork or a stall).
 #[test]
 fn whole_cluster_sigkill_and_restart() {
-    let mut c = Cluster::init("allkill", 4, base_port(7));
+    let mut c = Cluster::init("allkill", 4);
     c.start_all();
     c.wait_height(&ALL, 3, Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(rand::thread_rng().gen_range(0..1000)));

@@ -5,13 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use support::{empty_config, ports, time_cli, timed};
 
-/// This test's ports: 29800 + 10 i + {0, 1, 2} for the 4 nodes.
-const BASE: u16 = 29800;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The devnet process; killed when dropped, so a failing test leaves nothing running.
@@ -24,11 +25,14 @@ impl Drop for Devnet {
     }
 }
 
-fn start(dir: &Path) -> Devnet {
+/// Starts the 4-node devnet on `base` + 10 i + {0, 1, 2}, with an empty config.
+fn start(dir: &Path, base: u16) -> Devnet {
     let log = std::fs::File::create(dir.join("stdout.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_timed"))
+    let child = timed()
+        .arg("--config")
+        .arg(empty_config(dir))
         .args(["devnet", "--headless", "--nodes", "4", "--base-port"])
-        .arg(BASE.to_string())
+        .arg(base.to_string())
         .arg("--datadir")
         .arg(dir)
         .stdin(Stdio::null())
@@ -39,16 +43,14 @@ fn start(dir: &Path) -> Devnet {
     Devnet(child)
 }
 
-/// Calls node0's RPC through `time-cli`; the parsed result, or the error text.
-fn cli(dir: &Path, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_time-cli"))
+/// Calls node0's RPC (port `base` + 1) through `time-cli`; the parsed result, or the error text.
+fn cli(dir: &Path, base: u16, args: &[&str]) -> Result<Value, String> {
+    let out = time_cli()
         .arg("--datadir")
         .arg(dir.join("node0"))
         .arg("--rpc-url")
-        .arg(format!("http://127.0.0.1:{}", BASE + 1))
+        .arg(format!("http://127.0.0.1:{}", base + 1))
         .args(args)
-        .env_remove("TIMECOIN_RPC_PASSWORD")
-        .env_remove("TIMECOIN_NODE_NETWORK")
         .output()
         .unwrap();
     if !out.status.success() {
@@ -73,15 +75,15 @@ fn wait_for<T>(what: &str, dir: &Path, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-fn height(dir: &Path) -> Option<u64> {
-    cli(dir, &["getblockcount"]).ok()?.as_u64()
+fn height(dir: &Path, base: u16) -> Option<u64> {
+    cli(dir, base, &["getblockcount"]).ok()?.as_u64()
 }
 
 /// The wallet's finalized balance, and the finalized outputs paying `addr`; `None` while a
 /// payment is pending.
-fn wallet_view(dir: &Path, addr: &str) -> Option<(f64, Vec<Value>)> {
-    let unspent = cli(dir, &["listunspent"]).ok()?;
-    let balances = cli(dir, &["getbalances"]).ok()?;
+fn wallet_view(dir: &Path, base: u16, addr: &str) -> Option<(f64, Vec<Value>)> {
+    let unspent = cli(dir, base, &["listunspent"]).ok()?;
+    let balances = cli(dir, base, &["getbalances"]).ok()?;
     if balances["mine"]["untrusted_pending"].as_f64()? != 0.0 {
         return None;
     }
@@ -103,39 +105,43 @@ fn wait_exit(node: &mut Devnet, dir: &Path) -> std::process::ExitStatus {
 fn coins_survive_sigkill_and_clean_stop() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    let mut node = start(dir);
-    wait_for("the first block", dir, || height(dir).filter(|h| *h >= 1));
+    let ports = ports::range(40);
+    let base = ports.base();
+    let mut node = start(dir, base);
+    wait_for("the first block", dir, || {
+        height(dir, base).filter(|h| *h >= 1)
+    });
 
-    let addr = cli(dir, &["getnewaddress"]).unwrap();
+    let addr = cli(dir, base, &["getnewaddress"]).unwrap();
     let addr = addr.as_str().unwrap().to_string();
-    cli(dir, &["sendtoaddress", &addr, "2.5"]).unwrap();
+    cli(dir, base, &["sendtoaddress", &addr, "2.5"]).unwrap();
     let (before, outs) = wait_for("the payment to be final", dir, || {
-        wallet_view(dir, &addr).filter(|(_, outs)| !outs.is_empty())
+        wallet_view(dir, base, &addr).filter(|(_, outs)| !outs.is_empty())
     });
     assert_eq!(outs.len(), 1);
     assert_eq!(outs[0]["amount"].as_f64(), Some(2.5));
-    let h_before = height(dir).unwrap();
+    let h_before = height(dir, base).unwrap();
 
     // SIGKILL: no snapshot at the tip, the blocks since the genesis snapshot are replayed.
     node.0.kill().unwrap();
     node.0.wait().unwrap();
-    let mut node = start(dir);
-    let h = wait_for("RPC after the SIGKILL", dir, || height(dir));
+    let mut node = start(dir, base);
+    let h = wait_for("RPC after the SIGKILL", dir, || height(dir, base));
     assert!(h >= h_before, "height went back from {h_before} to {h}");
-    let (after, outs) = wait_for("the wallet view", dir, || wallet_view(dir, &addr));
+    let (after, outs) = wait_for("the wallet view", dir, || wallet_view(dir, base, &addr));
     assert_eq!(after, before, "finalized balance after a SIGKILL");
     assert_eq!(outs.len(), 1, "the payment to the new address");
 
     // Clean stop: the state is snapshotted at shutdown and nothing is replayed.
-    cli(dir, &["stop"]).unwrap();
+    cli(dir, base, &["stop"]).unwrap();
     assert!(wait_exit(&mut node, dir).success());
     let h_stopped = {
-        let mut node = start(dir);
-        let h = wait_for("RPC after the stop", dir, || height(dir));
-        let (again, outs) = wait_for("the wallet view", dir, || wallet_view(dir, &addr));
+        let mut node = start(dir, base);
+        let h = wait_for("RPC after the stop", dir, || height(dir, base));
+        let (again, outs) = wait_for("the wallet view", dir, || wallet_view(dir, base, &addr));
         assert_eq!(again, before, "finalized balance after a clean stop");
         assert_eq!(outs.len(), 1);
-        cli(dir, &["stop"]).unwrap();
+        cli(dir, base, &["stop"]).unwrap();
         assert!(wait_exit(&mut node, dir).success());
         h
     };

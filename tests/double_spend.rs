@@ -3,6 +3,8 @@
 //! conflicted, and balances add up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 use timecoin::app::wallet_service::NodeChainView;
 use timecoin::consensus::ConsensusParams;
@@ -24,9 +26,10 @@ async fn wait_for(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflicting_spends_to_two_nodes_one_final_one_conflicted() {
     let dir = tempfile::tempdir().unwrap();
+    let ports = support::ports::range(40);
     let layout = DevnetLayout {
         nodes: 4,
-        base_port: 29600,
+        base_port: ports.base(),
         dir: dir.path().to_path_buf(),
     };
     let genesis = layout.genesis();

@@ -5,6 +5,7 @@
 
 mod adversary;
 mod common;
+mod support;
 
 use adversary::Adversary;
 use common::*;
@@ -18,7 +19,7 @@ const WINDOW: Duration = Duration::from_secs(10);
 
 #[test]
 fn four_processes_keep_finalizing_through_a_minute_of_attacks() {
-    let mut c = Cluster::init("hostile", 4, base_port(8));
+    let mut c = Cluster::init("hostile", 4);
     c.start_all();
     c.wait_height(&ALL, 3, Duration::from_secs(90));
     let rss_before: Vec<u64> = ALL.iter().map(|i| c.rss_kib(*i).1).collect();

@@ -95,13 +95,10 @@ async fn three_nodes_in_a_triangle_do_not_storm() {
     for n in [&a, &b, &c] {
         assert_eq!(n.handle.peer_count(), 2);
     }
-    // Snapshots refresh at least every second.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let before: u64 = [&a, &b, &c]
-        .iter()
-        .flat_map(|n| n.handle.peers().borrow().clone())
-        .map(|p| p.msgs_out)
-        .sum();
+    let mut before = 0;
+    for n in [&a, &b, &c] {
+        before += fresh_peers(n).await.iter().map(|p| p.msgs_out).sum::<u64>();
+    }
 
     for i in 0..20 {
         a.handle.broadcast(Message::Vote(vote(100 + i)));
@@ -118,7 +115,11 @@ async fn three_nodes_in_a_triangle_do_not_storm() {
             && b.count(is_tx(999)) >= 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Snapshots taken after everything arrived (so counting every frame sent for it).
+    let mut after = 0;
+    for n in [&a, &b, &c] {
+        after += fresh_peers(n).await.iter().map(|p| p.msgs_out).sum::<u64>();
+    }
     for i in 0..20 {
         // A vote is delivered each time a peer sends it until the node relayed it itself
         // (the node may have dropped an earlier copy unused): at most once per peer here.
@@ -132,11 +133,6 @@ async fn three_nodes_in_a_triangle_do_not_storm() {
     assert_eq!(b.count(is_tx(999)), 1);
     assert_eq!(c.count(is_tx(999)), 0);
     // 41 items on 6 directed links: at most one copy per link and item, plus pings/status.
-    let after: u64 = [&a, &b, &c]
-        .iter()
-        .flat_map(|n| n.handle.peers().borrow().clone())
-        .map(|p| p.msgs_out)
-        .sum();
     let gossip_frames = after - before;
     println!("triangle: {gossip_frames} frames sent for 41 items (bound 6 x 41 + control)");
     assert!(
@@ -318,8 +314,7 @@ async fn twenty_thousand_txs_a_second_are_batched_not_rate_limited() {
     };
     wait_for("all txs delivered", || got() == total).await;
     let elapsed = start.elapsed();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let info = b.handle.peers().borrow().first().cloned().unwrap();
+    let info = fresh_peers(&b).await.first().cloned().unwrap();
     println!(
         "tx gossip: {total} txs in {elapsed:?} ({:.0} tx/s) carried by {} frames, score {}",
         total as f64 / elapsed.as_secs_f64(),

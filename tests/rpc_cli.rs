@@ -2,22 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod rpc_common;
+mod support;
 
 use rpc_common::{TestServer, PASS, USER};
-use std::process::{Command, Output};
+use std::process::Output;
 use timecoin::rpc::{RpcAuth, RpcLimits};
 
 async fn cli(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_time-cli"))
-            .args(&args)
-            .env_remove("TIMECOIN_RPC_PASSWORD")
-            .env_remove("TIMECOIN_NODE_NETWORK")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || support::time_cli().args(&args).output().unwrap())
+        .await
+        .unwrap()
 }
 
 fn args(url: &str, rest: &[&str]) -> Vec<String> {
@@ -133,11 +127,9 @@ async fn cookie_and_datadir() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes() {
-    // 3: nothing listens.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // 3: nothing listens (a reserved port that was free when reserved).
+    let reserved = support::ports::port();
+    let port = reserved.base();
     let url = format!("http://127.0.0.1:{port}");
     let o = cli(args(&url, &["getblockcount"])).await;
     assert_eq!(o.status.code(), Some(3));

@@ -5,10 +5,14 @@ mod rpc_common;
 
 use rpc_common::{TestServer, PASS, USER};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timecoin::rpc::auth::{basic_header, read_cookie};
+use timecoin::rpc::backend::*;
 use timecoin::rpc::client::{ClientError, RpcClient};
-use timecoin::rpc::{RpcAuth, RpcLimits};
+use timecoin::rpc::mock::MockBackend;
+use timecoin::rpc::{RpcAuth, RpcBackend, RpcLimits};
+use timecoin::types::{Address, BlockHeader, Hash, Network, OutPoint, Transaction};
 
 #[tokio::test]
 async fn versions_and_ids() {
@@ -240,24 +244,219 @@ async fn public_bind_needs_opt_in() {
     handle.await.unwrap();
 }
 
-#[tokio::test]
+/// A mock backend whose `chain_info` (what `getblockcount` calls) counts the calls running at
+/// once and holds each one until the test lets it go.
+struct GateBackend {
+    inner: MockBackend,
+    gate: std::sync::Mutex<Gate>,
+    moved: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct Gate {
+    /// Calls inside `chain_info` now.
+    running: usize,
+    /// Most calls inside at once.
+    peak: usize,
+    /// Calls that entered so far.
+    entered: usize,
+    /// Calls the test let go so far.
+    released: usize,
+}
+
+impl GateBackend {
+    /// Waits (deadline 10 s) until `f` holds for the gate; returns it.
+    fn wait(&self, what: &str, f: impl Fn(&Gate) -> bool) {
+        let (g, timeout) = self
+            .moved
+            .wait_timeout_while(self.gate.lock().unwrap(), Duration::from_secs(10), |g| {
+                !f(g)
+            })
+            .unwrap();
+        assert!(
+            !timeout.timed_out() || f(&g),
+            "timed out waiting for {what}: {} running, {} entered, {} released",
+            g.running,
+            g.entered,
+            g.released
+        );
+    }
+
+    fn release_one(&self) {
+        self.gate.lock().unwrap().released += 1;
+        self.moved.notify_all();
+    }
+}
+
+impl RpcBackend for GateBackend {
+    fn network(&self) -> Network {
+        self.inner.network()
+    }
+    fn uptime_secs(&self) -> u64 {
+        self.inner.uptime_secs()
+    }
+    fn stop(&self) {
+        self.inner.stop()
+    }
+    fn chain_info(&self) -> ChainInfo {
+        let mut g = self.gate.lock().unwrap();
+        g.running += 1;
+        g.entered += 1;
+        g.peak = g.peak.max(g.running);
+        let ticket = g.entered;
+        self.moved.notify_all();
+        // Call n leaves once n calls were released (deadline: a stuck test fails, not hangs).
+        let (mut g, _) = self
+            .moved
+            .wait_timeout_while(g, Duration::from_secs(20), |g| g.released < ticket)
+            .unwrap();
+        g.running -= 1;
+        self.moved.notify_all();
+        drop(g);
+        self.inner.chain_info()
+    }
+    fn block_hash(&self, height: u64) -> Option<Hash> {
+        self.inner.block_hash(height)
+    }
+    fn block(&self, hash: &Hash) -> Option<BlockWithCert> {
+        self.inner.block(hash)
+    }
+    fn header(&self, hash: &Hash) -> Option<BlockHeader> {
+        self.inner.header(hash)
+    }
+    fn transaction(&self, txid: &Hash) -> Option<TxLookup> {
+        self.inner.transaction(txid)
+    }
+    fn utxo(&self, outpoint: &OutPoint, include_mempool: bool) -> Option<UtxoEntry> {
+        self.inner.utxo(outpoint, include_mempool)
+    }
+    fn address_utxos(&self, addrs: &[Address], include_mempool: bool) -> Vec<AddressUtxo> {
+        self.inner.address_utxos(addrs, include_mempool)
+    }
+    fn submit_tx(&self, tx: Transaction) -> Result<Hash, SubmitError> {
+        self.inner.submit_tx(tx)
+    }
+    fn mempool_entries(&self) -> Vec<MempoolEntry> {
+        self.inner.mempool_entries()
+    }
+    fn mempool_info(&self) -> MempoolInfo {
+        self.inner.mempool_info()
+    }
+    fn peers(&self) -> Vec<PeerInfo> {
+        self.inner.peers()
+    }
+    fn node_info(&self) -> NodeInfo {
+        self.inner.node_info()
+    }
+    fn add_node(&self, addr: &str, command: AddNodeCommand) -> Result<(), NetError> {
+        self.inner.add_node(addr, command)
+    }
+    fn set_ban(&self, subnet: &str, action: BanAction) -> Result<(), NetError> {
+        self.inner.set_ban(subnet, action)
+    }
+    fn list_banned(&self) -> Vec<BanEntry> {
+        self.inner.list_banned()
+    }
+    fn consensus_info(&self) -> ConsensusInfo {
+        self.inner.consensus_info()
+    }
+    fn masternodes(&self) -> Vec<MasternodeInfo> {
+        self.inner.masternodes()
+    }
+    fn masternode_status(&self) -> OwnMasternodeStatus {
+        self.inner.masternode_status()
+    }
+    fn wallet_balances(&self) -> Result<WalletBalances, WalletError> {
+        self.inner.wallet_balances()
+    }
+    fn wallet_new_address(&self, label: &str) -> Result<Address, WalletError> {
+        self.inner.wallet_new_address(label)
+    }
+    fn wallet_unspent(&self) -> Result<Vec<WalletUtxo>, WalletError> {
+        self.inner.wallet_unspent()
+    }
+    fn wallet_transactions(
+        &self,
+        count: usize,
+        skip: usize,
+    ) -> Result<Vec<WalletTxEntry>, WalletError> {
+        self.inner.wallet_transactions(count, skip)
+    }
+    fn wallet_transaction(&self, txid: &Hash) -> Result<Option<WalletTransaction>, WalletError> {
+        self.inner.wallet_transaction(txid)
+    }
+    fn wallet_send(&self, req: SendRequest) -> Result<Hash, WalletError> {
+        self.inner.wallet_send(req)
+    }
+    fn wallet_unlock(
+        &self,
+        passphrase: &secrecy::SecretString,
+        timeout_secs: u64,
+    ) -> Result<(), WalletError> {
+        self.inner.wallet_unlock(passphrase, timeout_secs)
+    }
+    fn wallet_lock(&self) -> Result<(), WalletError> {
+        self.inner.wallet_lock()
+    }
+}
+
+/// `max_concurrent: K` with N > K requests sent at once: exactly K run at a time, the others
+/// queue (and all succeed). The backend holds every call until the test releases it, one at a
+/// time, so without the limit all N would be inside at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_limit_queues_requests() {
-    let t = TestServer::with_limits(RpcLimits {
-        max_concurrent: 1,
-        ..RpcLimits::default()
-    })
-    .await;
+    const K: usize = 2;
+    const N: usize = 8;
+    let backend = Arc::new(GateBackend {
+        inner: MockBackend::new(),
+        gate: Default::default(),
+        moved: Default::default(),
+    });
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let (addr, _server) = timecoin::rpc::start(
+        "127.0.0.1:0".parse().unwrap(),
+        RpcAuth::user_password(USER, &secrecy::SecretString::from(PASS)),
+        backend.clone(),
+        RpcLimits {
+            max_concurrent: K,
+            ..RpcLimits::default()
+        },
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let url = format!("http://{addr}");
     let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let url = t.url();
+    for _ in 0..N {
+        let url = url.clone();
         tasks.push(tokio::spawn(async move {
             let mut c = RpcClient::new(&url, Some(basic_header(USER, PASS))).unwrap();
             c.call("getblockcount", json!([])).await.unwrap()
         }));
     }
+    for released in 0..N {
+        // Each release lets one queued request in: K inside while enough are left.
+        let b = backend.clone();
+        let want = (K + released).min(N);
+        tokio::task::spawn_blocking(move || {
+            b.wait("the next request to reach the backend", |g| {
+                g.entered >= want
+            });
+            b.release_one();
+        })
+        .await
+        .unwrap();
+    }
     for task in tasks {
         assert_eq!(task.await.unwrap(), json!(4));
     }
+    let g = backend.gate.lock().unwrap();
+    assert_eq!(g.entered, N);
+    assert_eq!(
+        g.peak, K,
+        "requests inside the backend at once, with a limit of {K}"
+    );
+    shutdown.cancel();
 }
 
 #[tokio::test]

@@ -1,25 +1,34 @@
 //! End to end through the real terminal: the devnet UI in tmux, a send through the form, quit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+use support::{clean_env_shell, empty_config, ports, TIMED};
 
 struct Session {
     name: String,
 }
 
 impl Session {
-    fn start(name: &str, cmd: &str) -> Session {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", name])
-            .output();
+    /// A detached session running `cmd`, named after this process and a counter, so that
+    /// another run of the suite (or another test here) never reuses, or kills, it.
+    fn start(what: &str, cmd: &str) -> Session {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "timecoin_{what}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
         let st = Command::new("tmux")
             .env("TERM", "xterm-256color")
             .args([
                 "new-session",
                 "-d",
                 "-s",
-                name,
+                &name,
                 "-x",
                 "120",
                 "-y",
@@ -29,9 +38,7 @@ impl Session {
             .status()
             .expect("tmux must be installed (.ci/run installs it)");
         assert!(st.success());
-        Session {
-            name: name.to_string(),
-        }
+        Session { name }
     }
 
     fn screen(&self) -> String {
@@ -100,12 +107,16 @@ fn height_on_screen(s: &str) -> Option<u64> {
 #[test]
 fn devnet_ui_sends_coins_and_quits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = env!("CARGO_BIN_EXE_timed");
+    let ports = ports::range(40);
+    // The pane gets the tmux server's environment, not this test's: the command cleans it.
     let cmd = format!(
-        "{exe} devnet --base-port 29300 --datadir {}; echo EXITED=$?; sleep 120",
+        "{} {TIMED} --config {} devnet --base-port {} --datadir {}; echo EXITED=$?; sleep 120",
+        clean_env_shell(),
+        empty_config(dir.path()).display(),
+        ports.base(),
         dir.path().display()
     );
-    let s = Session::start("timecoin_ui_e2e", &cmd);
+    let s = Session::start("ui_e2e", &cmd);
     s.wait_for("a finalized height >= 2", Duration::from_secs(60), |sc| {
         height_on_screen(sc).unwrap_or(0) >= 2
     });

@@ -427,16 +427,26 @@ fn devnet_faucet_is_fixed_and_labelled() {
     let p = f.prepare_send(&chain, stranger(1), time(100), 1).unwrap();
     let tx = f.confirm_send(p).unwrap();
     assert!(signatures_valid(&tx, &chain.id));
-    // Pinned: the faucet key must never change (the devnet genesis funds it).
-    let pk: PublicKey = devnet_faucet_key(0).public();
-    assert_eq!(pk, f.addresses()[0].pubkey);
+    // Pinned: the faucet key must never change (the devnet genesis funds it, users' scripts and
+    // docs use its address). Literals computed once from DEVNET_FAUCET_MNEMONIC at account 0,
+    // index 0; a change to the mnemonic, the seed or key derivation or the address encoding
+    // fails here.
+    const FAUCET_ADDRESS: &str = "dtime1qzn4tafmvtfycrh26uw8yw95jljlvaajmslnguyd";
+    const FAUCET_PUBKEY: &str = "98394d23b3cbe421a9ee09fe10dc01f252b0eaf1d07d43d57d479c35ff55f9c3";
+    const FAUCET_SEED: &str = "e41c7fb3bd3ce5741135d84d4de4b162a44bf1f179b604ed6e215a7c6b9b8a36";
+    let key = devnet_faucet_key(0);
+    assert_eq!(hex::encode(*key.seed()), FAUCET_SEED);
+    assert_eq!(key.public().to_hex(), FAUCET_PUBKEY);
+    assert_eq!(devnet_faucet_address(0).encode(NET), FAUCET_ADDRESS);
+    let pk: PublicKey = PublicKey::from_hex(FAUCET_PUBKEY).unwrap();
+    assert_eq!(f.addresses()[0].pubkey, pk);
     assert_eq!(
-        devnet_faucet_address(0).encode(NET),
         Wallet::devnet_faucet(NET)
             .unwrap()
             .receive_address()
             .unwrap()
-            .encode(NET)
+            .encode(NET),
+        FAUCET_ADDRESS
     );
     let _ = COIN;
 }

@@ -1,5 +1,6 @@
-//! Helpers for the multi-process cluster tests: a devnet written by `timed devnet init` in a
-//! temp dir with its own port range, one `timed` process per node, log polling with deadlines,
+//! Helpers for the multi-process cluster tests (the including test file declares `mod support;`):
+//! a devnet written by `timed devnet init` in a temp dir with its own port range
+//! ([`ports::range`]), one `timed` process per node, log polling with deadlines,
 //! signals, and reading each node's sled database once its process has stopped.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
@@ -11,24 +12,7 @@ use timecoin::node::devnet::DevnetLayout;
 use timecoin::storage::Storage;
 use timecoin::types::Hash;
 
-/// The `timed` binary under test.
-pub const TIMED: &str = env!("CARGO_BIN_EXE_timed");
-
-/// Base port of test `k`: every test owns the range `28000 + 100 k .. + 100`. When another run
-/// of this suite (another worktree) holds it, the range moves up by 600 (staying below the
-/// kernel's ephemeral range, 32768+), so concurrent runs do not collide.
-pub fn base_port(k: u16) -> u16 {
-    for attempt in 0..8u16 {
-        let base = 28000 + 100 * k + 600 * attempt;
-        let free = (0..10u16).all(|i| {
-            (0..3u16).all(|j| std::net::TcpListener::bind(("127.0.0.1", base + 10 * i + j)).is_ok())
-        });
-        if free {
-            return base;
-        }
-    }
-    panic!("no free port range for test {k}");
-}
+use crate::support::{ports, timed};
 
 /// Polls `f` every 100 ms until it returns true; panics with `what` (and `context()`, e.g. log
 /// tails) when `timeout` passes first.
@@ -88,16 +72,20 @@ pub struct Cluster {
     pub layout: DevnetLayout,
     pub genesis: Genesis,
     procs: Vec<Option<Child>>,
+    /// The devnet's ports, reserved until the cluster drops.
+    _ports: ports::PortRange,
 }
 
 impl Cluster {
-    /// Runs `timed devnet init --nodes n --dir <tmp> --base-port <port>`.
-    pub fn init(name: &str, n: u32, base_port: u16) -> Cluster {
+    /// Reserves a port range and runs `timed devnet init --nodes n --dir <tmp> --base-port <base>`.
+    pub fn init(name: &str, n: u32) -> Cluster {
+        let ports = ports::range(10 * n as u16);
+        let base_port = ports.base();
         let tmp = tempfile::Builder::new()
             .prefix(&format!("timecoin-cluster-{name}-"))
             .tempdir()
             .unwrap();
-        let out = Command::new(TIMED)
+        let out = timed()
             .args(["devnet", "init", "--nodes"])
             .arg(n.to_string())
             .arg("--dir")
@@ -127,6 +115,7 @@ impl Cluster {
             layout,
             genesis,
             procs: (0..n).map(|_| None).collect(),
+            _ports: ports,
         }
     }
 
@@ -167,11 +156,10 @@ impl Cluster {
             .append(true)
             .open(self.node_dir(i).join("stderr.log"))
             .unwrap();
-        let child = Command::new(TIMED)
+        let child = timed()
             .arg("--config")
             .arg(self.config(i))
             .arg("--headless")
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(err)

@@ -124,6 +124,21 @@ pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The first peer snapshot of `n` computed after this call. The node republishes its snapshot
+/// at least once a second; the first publication after the call may have been computed just
+/// before it, the next one was computed after the first was published, so after the call.
+pub async fn fresh_peers(n: &TestNode) -> Vec<timecoin::p2p::PeerInfo> {
+    let mut rx = n.handle.peers(); // the current value counts as seen
+    for _ in 0..2 {
+        tokio::time::timeout(DEADLINE, rx.changed())
+            .await
+            .expect("a new peer snapshot within the deadline")
+            .expect("the node is running");
+    }
+    let peers = rx.borrow_and_update().clone();
+    peers
+}
+
 /// Waits until the async condition holds.
 pub async fn wait_for_async<F, Fut>(what: &str, mut cond: F)
 where

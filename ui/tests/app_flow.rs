@@ -33,6 +33,20 @@ fn fill_send_form(app: &mut App, to: &str, amount: &str) {
     type_text(app, amount);
 }
 
+/// The send form is open and not waiting for a preview: a preview arriving now (a late answer to
+/// a request the app no longer waits for) shows no confirmation and is cancelled. Consumes it.
+fn assert_no_preview_awaited(app: &mut App) {
+    assert!(app.send_pending(), "the form stays open");
+    assert!(!screen(app).contains("waiting for the node's fee preview"));
+    app.handle_event(preview_event(77));
+    assert_eq!(app.pending_preview(), None, "no preview was awaited");
+    assert_eq!(
+        app.take_action(),
+        Some(UiAction::CancelSend { preview_id: 77 })
+    );
+    assert!(screen(app).contains("Send TIME"), "the form is still shown");
+}
+
 #[test]
 fn full_send_flow() {
     let mut app = sample_app();
@@ -113,7 +127,7 @@ fn wrong_address_is_rejected_inline() {
     let bad = SAMPLE_OTHER_ADDRESS.replace('k', "q");
     fill_send_form(&mut app, &bad, "1");
     assert_eq!(app.handle_key(key(KeyCode::Enter)), None);
-    assert!(!app.send_pending() || app.pending_preview().is_none());
+    assert_no_preview_awaited(&mut app);
     assert!(screen(&app).contains("✗ invalid checksum"));
     // The focus jumped to the bad field; typing into it clears the error.
     type_text(&mut app, "x");
@@ -212,8 +226,8 @@ fn node_error_on_preview_is_shown_in_the_form() {
     app.handle_event(UiEvent::Error(
         "fee rate below the mempool minimum of 2".into(),
     ));
-    assert!(!app.send_pending() || app.pending_preview().is_none());
     assert!(screen(&app).contains("✗ fee rate below the mempool minimum of 2"));
+    assert_no_preview_awaited(&mut app);
     // The form accepts a new submission.
     assert!(app.handle_key(key(KeyCode::Enter)).is_some());
 }
@@ -467,11 +481,39 @@ fn selection_moves_and_is_clamped() {
         press(&mut app, &[ch('j')]);
     }
     // 9 peers: the selection stops at the last; a smaller view clamps it.
+    assert_eq!(selected_rows(&app), ["127.0.0.1:24108"]);
     let mut vm = sample_view_model();
     vm.peers.rows.truncate(2);
     app.set_view(vm);
+    assert_eq!(selected_rows(&app), ["127.0.0.1:24101"]);
     press(&mut app, &[key(KeyCode::Up)]);
-    assert!(screen(&app).contains("127.0.0.1:24100"));
+    assert_eq!(selected_rows(&app), ["127.0.0.1:24100"]);
+    press(&mut app, &[key(KeyCode::Up), key(KeyCode::Up)]);
+    assert_eq!(
+        selected_rows(&app),
+        ["127.0.0.1:24100"],
+        "stops at the first"
+    );
+}
+
+/// Peer addresses on the rows drawn with the selection style.
+fn selected_rows(app: &App) -> Vec<String> {
+    let terminal = draw(app, 120, 40);
+    let buf = terminal.backend().buffer();
+    let area = *buf.area();
+    (area.top()..area.bottom())
+        .filter(|&y| {
+            (area.left()..area.right()).any(|x| buf[(x, y)].bg == ratatui::style::Color::DarkGray)
+        })
+        .filter_map(|y| {
+            let line: String = (area.left()..area.right())
+                .map(|x| buf[(x, y)].symbol())
+                .collect();
+            line.split_whitespace()
+                .find(|w| w.starts_with("127.0.0.1:"))
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 #[test]
@@ -489,7 +531,14 @@ fn data_age_grows_without_new_snapshots() {
     assert!(screen(&app).contains("updated 0s ago"));
     assert!(app.tick(Instant::now() + Duration::from_secs(7)));
     assert!(screen(&app).contains("updated 7s ago"));
-    assert!(screen(&app).contains("auto-lock in 4m03s") || app.tab() != Tab::Wallet);
+    // The wallet's auto-lock countdown (250 s in the snapshot) moves with the clock too.
+    press(&mut app, &[ch('6')]);
+    assert_eq!(app.tab(), Tab::Wallet);
+    assert!(
+        screen(&app).contains("auto-lock in 4m03s"),
+        "{}",
+        screen(&app)
+    );
     assert!(
         !app.tick(Instant::now() + Duration::from_millis(7_100)),
         "same second: no redraw needed"
