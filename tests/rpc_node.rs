@@ -5,11 +5,11 @@
 //! service behind it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use timecoin::rpc::auth::basic_header;
 use timecoin::rpc::client::{ClientError, RpcClient};
@@ -26,6 +26,7 @@ struct Devnet {
     child: Child,
     dir: tempfile::TempDir,
     base: u16,
+    _ports: support::ports::PortRange,
 }
 
 impl Drop for Devnet {
@@ -36,13 +37,16 @@ impl Drop for Devnet {
 }
 
 impl Devnet {
-    /// Starts a devnet of `nodes` in test `k`'s port range and waits for its first block.
-    async fn start(k: u16, nodes: u32) -> Devnet {
+    /// Starts a devnet of `nodes` in a port range of its own and waits for its first block.
+    async fn start(nodes: u32) -> Devnet {
         let dir = tempfile::tempdir().unwrap();
-        let base = common::base_port(k);
+        let ports = support::ports::range(100);
+        let base = ports.base();
         let log = std::fs::File::create(dir.path().join("stdout.log")).unwrap();
-        let mut cmd = Command::new(common::TIMED);
-        cmd.args(["devnet", "--headless", "--nodes"])
+        let mut cmd = support::timed();
+        cmd.arg("--config")
+            .arg(support::empty_config(dir.path()))
+            .args(["devnet", "--headless", "--nodes"])
             .arg(nodes.to_string())
             .arg("--base-port")
             .arg(base.to_string())
@@ -51,13 +55,13 @@ impl Devnet {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("TIMECOIN_") {
-                cmd.env_remove(k);
-            }
-        }
         let child = cmd.spawn().unwrap();
-        let d = Devnet { child, dir, base };
+        let d = Devnet {
+            child,
+            dir,
+            base,
+            _ports: ports,
+        };
         d.wait_for("the first block", || async {
             d.try_call("getblockcount", json!([]))
                 .await
@@ -186,7 +190,7 @@ fn faucet_transfer(prev: OutPoint, value: u64, to: Address, chain_id: &Hash) -> 
 /// Chain, transaction, mempool, consensus, masternode, wallet and control methods.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_method_on_a_running_node() {
-    let mut d = Devnet::start(21, 2).await;
+    let mut d = Devnet::start(2).await;
 
     // Control and help.
     assert!(d.ok("uptime", json!([])).await.as_u64().is_some());
@@ -375,7 +379,7 @@ async fn every_method_on_a_running_node() {
 /// huge and absolute bantimes, and `addnode` add/remove/onetry, on a running node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bans_and_added_nodes_on_a_running_node() {
-    let d = Devnet::start(22, 1).await;
+    let d = Devnet::start(1).await;
 
     assert!(d
         .ok("setban", json!(["10.0.0.0/8", "add", 3600]))
@@ -488,7 +492,7 @@ async fn bans_and_added_nodes_on_a_running_node() {
 /// without the wallet being used.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wallet_unlock_timeouts_on_a_headless_node() {
-    let d = Devnet::start(23, 1).await;
+    let d = Devnet::start(1).await;
     // The faucet wallet takes any passphrase.
     assert!(d.ok("walletpassphrase", json!(["x", 60])).await.is_null());
     assert!(d.ok("getnewaddress", json!([])).await.is_string());

@@ -35,7 +35,6 @@ fn spend(chain: &TestChain, prev: OutPoint, amount: Amount, fee: u64) -> Transac
     tx
 }
 
-
 #[test]
 fn admits_valid_and_rejects_duplicates_and_conflicts() {
     let chain = TestChain::devnet(4);
@@ -184,8 +183,6 @@ fn block_removes_included_and_conflicting() {
     assert!(p.contains(&kept_id));
     assert_eq!(p.len(), 1);
 }
-
-
 
 #[test]
 fn missing_input_verdict_is_kept_until_the_input_appears() {

@@ -33,9 +33,6 @@ fn pool() -> Mempool {
     Mempool::new(MempoolLimits::default())
 }
 
-
-
-
 fn admit_from(
     adm: &mut Admission,
     from: PeerId,
