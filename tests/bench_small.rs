@@ -116,7 +116,6 @@ fn sync_mode_reports_a_fresh_node_catching_up() {
     // At least the bench's 300 transfers and the funding split were replayed.
     assert!(num("sync_txs") > 300.0, "{r}");
     assert!(num("sync_s") > 0.0, "{r}");
-    assert!(num("sync_first_block_s") <= num("sync_s"), "{r}");
     assert!(num("sync_blocks_per_s") > 0.0, "{r}");
     let tps = num("sync_txs") / num("sync_s");
     assert!((num("sync_tps") - tps).abs() < 1e-6 * tps.max(1.0), "{r}");

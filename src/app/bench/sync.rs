@@ -39,10 +39,8 @@ pub struct SyncReport {
     /// Transactions in those blocks, coinbases not counted.
     pub sync_txs: u64,
     /// Seconds from the fresh node's start (storage open, TLS identity, connections) until it
-    /// finalized `sync_target_height`.
+    /// reported `sync_target_height` final (durable).
     pub sync_s: f64,
-    /// Of those, seconds until its first synced block.
-    pub sync_first_block_s: f64,
     /// `sync_txs / sync_s`: transactions replayed per second.
     pub sync_tps: f64,
     /// `sync_blocks / sync_s`.
@@ -98,10 +96,8 @@ fn stored_tip(node: &NodeHandle) -> Result<u64, String> {
     }
 }
 
-/// When the fresh node first finalized a block, and when and at which height it reached
-/// `target`.
+/// When and at which height the fresh node reached the target.
 struct Reached {
-    first: Instant,
     at: Instant,
     height: u64,
 }
@@ -115,7 +111,6 @@ fn report(target: u64, txs: u64, started: Instant, r: Reached) -> SyncReport {
         sync_blocks: target,
         sync_txs: txs,
         sync_s,
-        sync_first_block_s: r.first.saturating_duration_since(started).as_secs_f64(),
         sync_tps: per_s(txs),
         sync_blocks_per_s: per_s(target),
     }
@@ -133,21 +128,16 @@ async fn wait_for(
     let deadline = started + DEADLINE + DEADLINE_PER_BLOCK * target.min(u32::MAX as u64) as u32;
     let mut tick = tokio::time::interval(PROGRESS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut first: Option<Instant> = None;
     // Only when the notifications cannot tell (a block finalized before the subscription, or
     // missed by a lag): the height, now.
-    let by_height = |first: Option<Instant>| {
+    let by_height = || {
         let height = node.height();
-        (height >= target).then(|| {
-            let now = Instant::now();
-            Reached {
-                first: first.unwrap_or(now),
-                at: now,
-                height,
-            }
+        (height >= target).then(|| Reached {
+            at: Instant::now(),
+            height,
         })
     };
-    if let Some(r) = by_height(None) {
+    if let Some(r) = by_height() {
         return Ok(r);
     }
     loop {
@@ -170,15 +160,11 @@ async fn wait_for(
             ev = finalized.recv() => ev,
         };
         let reached = match ev {
-            Ok(f) => {
-                first.get_or_insert(f.at);
-                (f.height >= target).then(|| Reached {
-                    first: first.unwrap_or(f.at),
-                    at: f.at,
-                    height: f.height,
-                })
-            }
-            Err(broadcast::error::RecvError::Lagged(_)) => by_height(first),
+            Ok(f) => (f.height >= target).then_some(Reached {
+                at: f.at,
+                height: f.height,
+            }),
+            Err(broadcast::error::RecvError::Lagged(_)) => by_height(),
             Err(broadcast::error::RecvError::Closed) => {
                 return Err("the --sync node stopped before it caught up".into())
             }
