@@ -1,5 +1,6 @@
 //! Runs a small `timed bench` end to end (4 masternodes over TLS in one process) and checks that
-//! every submitted transaction was finalized and that the figures are sane.
+//! every submitted transaction was finalized and that the figures are sane; then the same with
+//! `--sync` (a fresh node catches up the chain) and `--latency-ms` (emulated link delay).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -33,9 +34,10 @@ const TXS: u64 = 300;
 /// Masternodes of the bench devnet.
 const NODES: u64 = 4;
 
-#[test]
-fn small_bench_finalizes_every_transaction() {
-    let ports = ports::range(10 * NODES as u16);
+/// Runs `timed bench --nodes 4 --txs <txs> --json <extra>` in a port range of its own with an
+/// empty config; returns the JSON line and the process's wall time in seconds.
+fn run_bench(txs: u64, extra: &[&str]) -> (String, f64) {
+    let ports = ports::range(10 * NODES as u16 + 10);
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let mut child = timed()
@@ -46,9 +48,10 @@ fn small_bench_finalizes_every_transaction() {
             "--nodes",
             &NODES.to_string(),
             "--txs",
-            &TXS.to_string(),
+            &txs.to_string(),
         ])
         .args(["--json", "--base-port", &ports.base().to_string()])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -77,9 +80,61 @@ fn small_bench_finalizes_every_transaction() {
     let line = out
         .lines()
         .find(|l| l.starts_with('{'))
-        .expect("a JSON line");
+        .expect("a JSON line")
+        .to_string();
     println!("{line}");
-    check_report(line, wall_s);
+    (line, wall_s)
+}
+
+fn num(r: &serde_json::Value, k: &str) -> f64 {
+    r[k].as_f64()
+        .unwrap_or_else(|| panic!("{k} missing in {r}"))
+}
+
+#[test]
+fn small_bench_finalizes_every_transaction() {
+    let (line, wall_s) = run_bench(TXS, &[]);
+    check_report(&line, wall_s);
+    let r: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(num(&r, "latency_ms"), 0.0, "{r}");
+    assert!(
+        r.get("sync_tps").is_none(),
+        "sync figures without --sync: {r}"
+    );
+}
+
+#[test]
+fn sync_mode_reports_a_fresh_node_catching_up() {
+    let (line, wall_s) = run_bench(TXS, &["--sync"]);
+    check_report(&line, wall_s);
+    let r: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let num = |k: &str| num(&r, k);
+    let target = num("sync_target_height");
+    // The funding and the timed phase made blocks; the fresh node reached exactly the tip.
+    assert!(target >= num("blocks"), "{r}");
+    assert_eq!(num("sync_height"), target, "{r}");
+    assert_eq!(num("sync_blocks"), target, "{r}");
+    // At least the bench's transfers and the funding split were replayed.
+    assert!(num("sync_txs") > TXS as f64, "{r}");
+    assert!(num("sync_s") > 0.0 && num("sync_s") < wall_s, "{r}");
+    assert!(num("sync_blocks_per_s") > 0.0, "{r}");
+    let tps = num("sync_txs") / num("sync_s");
+    assert!((num("sync_tps") - tps).abs() < 1e-6 * tps.max(1.0), "{r}");
+}
+
+#[test]
+fn latency_mode_delays_every_message() {
+    // Few transactions: undelayed, this bench finalizes in about 25 ms on 2 cores.
+    let (line, _) = run_bench(20, &["--latency-ms", "20", "--jitter-ms", "2"]);
+    let r: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let num = |k: &str| num(&r, k);
+    assert_eq!(num("latency_ms"), 20.0, "{r}");
+    assert_eq!(num("jitter_ms"), 2.0, "{r}");
+    assert_eq!(num("txs_finalized"), 20.0, "{r}");
+    // Proposal, prevotes and precommits each cross a link: at least three one-way delays
+    // (fails if the delay model does nothing).
+    assert!(num("finality_ms_p50") >= 3.0 * 20.0, "{r}");
+    assert!(num("finality_ms_p50") <= num("finality_ms_p99"), "{r}");
 }
 
 /// The figures of a `timed bench --nodes 4 --txs 300 --json` report that ran `wall_s` seconds

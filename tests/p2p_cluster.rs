@@ -370,3 +370,54 @@ async fn large_proposal_and_blocks_reply_flow() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(b.count(|m| matches!(m, Message::Proposal { .. })), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_delay_holds_each_frame_without_serializing_them() {
+    let delay = Duration::from_millis(100);
+    let a = start_node(
+        1,
+        |c| {
+            c.link_delay = Some(timecoin::p2p::LinkDelay {
+                base: delay,
+                jitter: Duration::from_millis(20),
+            })
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    let b = node(2).await;
+    connect_pair(&a, &b).await;
+    let is_get = |m: &Message| matches!(m, Message::GetBlocks { count: 1, .. });
+    let sent = std::time::Instant::now();
+    for from in 0..50 {
+        assert!(a
+            .handle
+            .send(b.key.public(), Message::GetBlocks { from, count: 1 }));
+    }
+    wait_for("delayed frames", || b.count(is_get) > 0).await;
+    let first = sent.elapsed();
+    wait_for("every delayed frame", || b.count(is_get) == 50).await;
+    let all = sent.elapsed();
+    assert!(
+        first >= delay,
+        "a frame arrived after {first:?}, before its delay"
+    );
+    // One sleep per frame would take 50 delays.
+    assert!(all < 10 * delay, "50 frames took {all:?}");
+    let order: Vec<u64> = b
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|m| match m.msg {
+            Message::GetBlocks { from, count: 1 } => Some(from),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        order,
+        (0..50).collect::<Vec<_>>(),
+        "jitter reordered a link"
+    );
+}

@@ -121,6 +121,16 @@ pub struct BenchArgs {
     /// throughput a little and latency a lot (waiting in the mempool).
     #[arg(long, value_name = "N")]
     pub in_flight: Option<usize>,
+    /// After the timed phase a fresh node (empty data dir, not a masternode) syncs the chain
+    /// over TLS; reports sync_tps and sync_blocks_per_s.
+    #[arg(long)]
+    pub sync: bool,
+    /// Delay every message on the bench's links by MS milliseconds each way (emulated WAN).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Add a uniform random delay in [0, MS] to every message, keeping each link's order.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub jitter_ms: u64,
 }
 
 /// `timed wallet`.

@@ -245,6 +245,8 @@ pub fn plan(c: &Config, reindex: bool) -> Result<Plan, ConfigError> {
         empty_block_interval: empty_block_interval(c),
         mempool: mempool_limits(c),
         reindex,
+        // A test and bench link model only: never from a configuration.
+        link_delay: None,
     })))
 }
 

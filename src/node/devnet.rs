@@ -96,6 +96,7 @@ impl DevnetLayout {
             empty_block_interval: DEVNET_EMPTY_BLOCK_INTERVAL,
             mempool,
             reindex: false,
+            link_delay: None,
         }
     }
 

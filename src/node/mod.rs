@@ -169,6 +169,7 @@ pub async fn start(
     p2p_cfg.fixed_peers = spec.connect.clone();
     p2p_cfg.max_inbound = spec.max_inbound;
     p2p_cfg.max_outbound = spec.max_outbound;
+    p2p_cfg.link_delay = spec.link_delay;
     let store = Arc::new(SledPeerStore::new(
         storage.tree("bans")?,
         storage.tree("peers")?,

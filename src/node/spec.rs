@@ -3,6 +3,7 @@
 use crate::consensus::ConsensusParams;
 use crate::ledger::Genesis;
 use crate::mempool::MempoolLimits;
+use crate::p2p::LinkDelay;
 use crate::types::{Network, SecretKey};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,11 @@ pub struct NodeSpec {
     pub mempool: MempoolLimits,
     /// Rebuild indexes and the UTXO set from stored blocks at start.
     pub reindex: bool,
+    /// Emulated latency of the node's outgoing messages ([`P2pConfig::link_delay`]): set by
+    /// `timed bench --latency-ms` and tests only, never from a config file.
+    ///
+    /// [`P2pConfig::link_delay`]: crate::p2p::P2pConfig::link_delay
+    pub link_delay: Option<LinkDelay>,
 }
 
 /// Why a node key file is unusable.

@@ -28,6 +28,8 @@
 //!   be sized to fit.
 //! - When the node's channel is full, reading from peers pauses (backpressure); nothing
 //!   the node should see is dropped, except rate-limited messages.
+//! - With [`P2pConfig::link_delay`] (benchmarks and tests only) every frame we send leaves
+//!   no earlier than its delay after the writer took it from the peer's queue, in queue order.
 //!
 //! Tracing targets: `p2p` (listener, dialer, bans), `p2p::peer` (per connection), `p2p::tls`.
 
@@ -35,6 +37,7 @@ mod addr_book;
 mod exchange;
 pub mod frame;
 pub mod heap;
+pub mod link_delay;
 pub mod message;
 mod netgroup;
 mod peer;
@@ -42,6 +45,7 @@ pub mod score;
 pub mod store;
 pub mod tls;
 
+pub use link_delay::LinkDelay;
 pub use message::{Hello, Message};
 pub use score::{Misbehaviour, TokenBucket};
 pub use store::{BanEntry, MemoryPeerStore, PeerStore, SledPeerStore};
@@ -189,6 +193,9 @@ pub struct P2pConfig {
     /// Decoded bytes of messages from one peer waiting for the node; reading from that peer
     /// pauses above it, so one peer cannot take the whole of `inbound_bytes`.
     pub peer_inbound_bytes: usize,
+    /// Emulated latency of every message we send (benchmarks and tests only: no config key
+    /// or flag of a node sets it). `None`: frames leave as soon as the socket takes them.
+    pub link_delay: Option<LinkDelay>,
 }
 
 impl P2pConfig {
@@ -238,6 +245,7 @@ impl P2pConfig {
             inbound_queue: 8192,
             inbound_bytes: 256 * 1024 * 1024,
             peer_inbound_bytes: 48 * 1024 * 1024,
+            link_delay: None,
         }
     }
 }

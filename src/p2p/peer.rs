@@ -4,6 +4,7 @@
 use super::addr_book::{valid_addr, AddrBook, SharedBook, MAX_ADDR_BOOK};
 use super::exchange::{AddrExchange, PeersVerdict};
 use super::frame::{self, FrameError};
+use super::link_delay::{DelayLine, LinkDelay};
 use super::message::{self, gossip_key, Hello, Message, ROLE_DIALER, ROLE_LISTENER};
 use super::netgroup::{gossipable, Group, InboundLimiter};
 use super::score::{Misbehaviour, TokenBucket};
@@ -912,7 +913,7 @@ async fn run_peer(
     let (rd, wr) = tokio::io::split(tls);
     let writer = tokio::spawn(write_loop(
         wr,
-        qrx,
+        Outbox::new(qrx, sh.cfg.link_delay, sh.cfg.peer_queue),
         peer.clone(),
         sh.cfg.ping_interval,
         sh.nonce.fetch_add(1 << 32, Ordering::Relaxed),
@@ -966,9 +967,97 @@ fn listen_addr_of(announced: &str, remote: SocketAddr) -> Option<String> {
     Some(SocketAddr::new(ip, sa.port()).to_string())
 }
 
+/// Where the writer takes its frames from: the peer's queue, through a [`DelayLine`] when the
+/// configuration has a [`LinkDelay`]. A frame counts in the peer's queued bytes until it leaves
+/// here, so delayed frames stay within `peer_queue_bytes`, and at most `peer_queue` frames wait
+/// in the line (then the queue fills and further frames are dropped as for a slow peer).
+struct Outbox {
+    rx: mpsc::Receiver<Frame>,
+    line: Option<DelayLine<Frame>>,
+    line_cap: usize,
+    /// The queue's senders are gone: only the line is left to drain.
+    closed: bool,
+}
+
+impl Outbox {
+    fn new(rx: mpsc::Receiver<Frame>, delay: Option<LinkDelay>, line_cap: usize) -> Outbox {
+        Outbox {
+            rx,
+            line: delay.map(DelayLine::new),
+            line_cap: line_cap.max(1),
+            closed: false,
+        }
+    }
+
+    /// A frame the writer made itself (a ping): `Some` to send now, `None` when it went into
+    /// the delay line like every other frame (and counts as queued until it leaves).
+    fn own(&mut self, f: Frame, peer: &Peer) -> Option<Frame> {
+        match &mut self.line {
+            None => Some(f),
+            Some(line) => {
+                peer.queued_bytes.fetch_add(f.len(), Ordering::Relaxed);
+                line.push(f, Instant::now());
+                None
+            }
+        }
+    }
+
+    /// The next frame due now, without waiting.
+    fn try_next(&mut self, peer: &Peer) -> Option<Frame> {
+        let f = match &mut self.line {
+            None => self.rx.try_recv().ok(),
+            Some(line) => {
+                let now = Instant::now();
+                while line.len() < self.line_cap {
+                    let Ok(f) = self.rx.try_recv() else { break };
+                    line.push(f, now);
+                }
+                line.pop_ready(now)
+            }
+        }?;
+        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+        Some(f)
+    }
+
+    /// Waits for the next frame due; `None` once the queue is closed and nothing waits.
+    /// Cancel-safe: a frame taken from the queue is in the line before any await.
+    async fn next(&mut self, peer: &Peer) -> Option<Frame> {
+        let f = match &mut self.line {
+            None => self.rx.recv().await?,
+            Some(line) => loop {
+                if let Some(f) = line.pop_ready(Instant::now()) {
+                    break f;
+                }
+                if self.closed && line.is_empty() {
+                    return None;
+                }
+                let due = line.next_release();
+                let room = !self.closed && line.len() < self.line_cap;
+                tokio::select! {
+                    r = self.rx.recv(), if room => match r {
+                        Some(f) => line.push(f, Instant::now()),
+                        None => self.closed = true,
+                    },
+                    _ = sleep_until_opt(due) => {}
+                }
+            },
+        };
+        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+        Some(f)
+    }
+}
+
+/// Sleeps until `at`, forever when `None`.
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut wr: W,
-    mut rx: mpsc::Receiver<Frame>,
+    mut out: Outbox,
     peer: Arc<Peer>,
     ping_every: Duration,
     nonce_base: u64,
@@ -986,27 +1075,24 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 _ = tick.tick() => {
                     nonce = nonce.wrapping_add(1);
                     *lock(&peer.ping) = Some((nonce, Instant::now()));
-                    Arc::new(frame::encode_frame(&Message::Ping(nonce).to_bytes()))
-                }
-                f = rx.recv() => match f {
-                    Some(f) => {
-                        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
-                        f
+                    match out.own(Arc::new(frame::encode_frame(&Message::Ping(nonce).to_bytes())), &peer) {
+                        Some(f) => f,
+                        None => continue,
                     }
+                }
+                f = out.next(&peer) => match f {
+                    Some(f) => f,
                     None => break,
                 },
             },
         };
-        let frame = coalesce_txs(first, &mut rx, &mut held, &peer, max_frame);
+        let frame = coalesce_txs(first, || out.try_next(&peer), &mut held, max_frame);
         if write_one(&mut wr, &frame, &peer).await.is_err() {
             break;
         }
-        // Keep writing whatever is queued; flush once the queue is empty.
+        // Keep writing whatever is due; flush once nothing is.
         if held.is_none() {
-            if let Ok(f) = rx.try_recv() {
-                peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
-                held = Some(f);
-            }
+            held = out.try_next(&peer);
         }
         if held.is_some() {
             continue;
@@ -1023,14 +1109,13 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
 }
 
-/// Transaction frames already queued behind `first` are sent as one `Txs` batch, so a busy
-/// network needs few messages per second (the receiver unpacks the batch). Nothing waits for
-/// a batch to fill: only what is already queued is combined.
+/// Transaction frames due right behind `first` (from `next`) are sent as one `Txs` batch, so
+/// a busy network needs few messages per second (the receiver unpacks the batch). Nothing
+/// waits for a batch to fill: only what is already due is combined.
 fn coalesce_txs(
     first: Frame,
-    rx: &mut mpsc::Receiver<Frame>,
+    mut next: impl FnMut() -> Option<Frame>,
     held: &mut Option<Frame>,
-    peer: &Peer,
     max_frame: usize,
 ) -> Frame {
     const HEADER: usize = 5; // length prefix + tag
@@ -1041,8 +1126,7 @@ fn coalesce_txs(
     let mut total = first.len() - HEADER;
     let mut parts = vec![first];
     while parts.len() < message::MAX_TX_BATCH {
-        let Ok(f) = rx.try_recv() else { break };
-        peer.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
+        let Some(f) = next() else { break };
         if f.get(4) != Some(&message::TX_TAG) || total + (f.len() - HEADER) > cap {
             *held = Some(f);
             break;

@@ -7,13 +7,20 @@
 //! Per transaction it measures the time from submission to the moment the block holding it is
 //! final on the node it was submitted to, and reports throughput, latency percentiles, blocks,
 //! round changes, peak RSS and the machine's Ed25519 verification bound.
+//!
+//! `--latency-ms`/`--jitter-ms` give every node's links an emulated one-way delay
+//! ([`LinkDelay`]); `--sync` adds a phase after the timed one (see [`sync`]).
+
+mod sync;
 
 use super::args::BenchArgs;
 use crate::consensus::ConsensusParams;
+use crate::ledger::Genesis;
 use crate::mempool::{MempoolError, MempoolLimits};
 use crate::node::devnet::DevnetLayout;
 use crate::node::MAX_PROPOSAL_TXS;
-use crate::node::{self, logging, Finalized, NodeHandle};
+use crate::node::{self, logging, Finalized, NodeHandle, NodeSpec};
+use crate::p2p::LinkDelay;
 use crate::types::tx::{MAX_TX_INPUTS, MAX_TX_OUTPUTS, MAX_TX_SIZE, TX_VERSION};
 use crate::types::{
     Address, Amount, Hash, OutPoint, SecretKey, Signature, Transaction, TxIn, TxKind, TxOut,
@@ -44,6 +51,8 @@ const BACKOFF: Duration = Duration::from_millis(20);
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// How long the Ed25519 verification rate is measured.
 const VERIFY_MEASURE: Duration = Duration::from_secs(1);
+/// Largest `--latency-ms` and `--jitter-ms`.
+const MAX_LINK_DELAY_MS: u64 = 10_000;
 
 /// The figures of one run, printed as JSON with `--json`.
 #[derive(Clone, Debug, Serialize)]
@@ -114,6 +123,13 @@ pub struct BenchReport {
     pub setup_s: f64,
     /// Seconds spent signing the transactions (not timed).
     pub presign_s: f64,
+    /// Emulated one-way delay of every message on the bench's links (`--latency-ms`).
+    pub latency_ms: u64,
+    /// Most extra delay drawn per message (`--jitter-ms`).
+    pub jitter_ms: u64,
+    /// The sync phase of `--sync`; without it its fields are absent from the JSON.
+    #[serde(flatten)]
+    pub sync: Option<sync::SyncReport>,
 }
 
 /// Runs `timed bench`. Prints the report; an error when not every transaction was finalized.
@@ -182,6 +198,12 @@ fn check_args(a: &BenchArgs) -> Result<(), String> {
             ));
         }
     }
+    if a.latency_ms > MAX_LINK_DELAY_MS || a.jitter_ms > MAX_LINK_DELAY_MS {
+        return Err(format!(
+            "--latency-ms and --jitter-ms must be at most {MAX_LINK_DELAY_MS} (10 s)"
+        ));
+    }
+    // The --sync node takes the port after the last bench node's.
     if a.base_port as u32 + 10 * a.nodes + 3 > u16::MAX as u32 {
         return Err("--base-port too high for this many nodes".into());
     }
@@ -252,24 +274,38 @@ struct Devnet {
     root: CancellationToken,
 }
 
+/// Node `i`'s spec in the bench: the devnet's, adapted by [`in_process`].
+fn bench_spec(layout: &DevnetLayout, i: u32, genesis: &Genesis, args: &BenchArgs) -> NodeSpec {
+    in_process(
+        layout.node_spec(
+            i,
+            genesis,
+            ConsensusParams::devnet(),
+            MempoolLimits::default(),
+        ),
+        args,
+    )
+}
+
+/// The bench talks to its nodes in-process (no RPC or metrics listeners) and gives their
+/// links the delay of `--latency-ms`/`--jitter-ms`.
+fn in_process(mut spec: NodeSpec, args: &BenchArgs) -> NodeSpec {
+    spec.rpc_bind = None;
+    spec.metrics_bind = None;
+    spec.link_delay = LinkDelay::from_millis(args.latency_ms, args.jitter_ms);
+    spec
+}
+
 impl Devnet {
-    async fn start(layout: &DevnetLayout, root: CancellationToken) -> Result<Devnet, String> {
-        let genesis = layout.genesis();
+    /// Starts one node per spec, each stopped by a child of `root`.
+    async fn start(specs: Vec<NodeSpec>, root: CancellationToken) -> Result<Devnet, String> {
         let mut net = Devnet {
             nodes: Vec::new(),
             tasks: Vec::new(),
             root,
         };
-        for i in 0..layout.nodes {
-            let mut spec = layout.node_spec(
-                i,
-                &genesis,
-                ConsensusParams::devnet(),
-                MempoolLimits::default(),
-            );
-            // The bench talks to the nodes in-process: no RPC or metrics listeners.
-            spec.rpc_bind = None;
-            spec.metrics_bind = None;
+        for spec in specs {
+            let (name, port) = (spec.name.clone(), spec.p2p_bind.port());
             match node::start(spec, net.root.child_token()).await {
                 Ok((h, t)) => {
                     net.nodes.push(h);
@@ -278,8 +314,7 @@ impl Devnet {
                 Err(e) => {
                     net.shutdown().await;
                     return Err(format!(
-                        "node{i} failed to start (p2p port {}): {e}; try another --base-port",
-                        layout.p2p_port(i)
+                        "{name} failed to start (p2p port {port}): {e}; try another --base-port"
                     ));
                 }
             }
@@ -399,8 +434,18 @@ async fn run_devnet(
             }
         });
     }
-    let net = Devnet::start(&layout, root).await?;
-    let result = bench(&net, args).await;
+    let genesis = layout.genesis();
+    let specs = (0..layout.nodes)
+        .map(|i| bench_spec(&layout, i, &genesis, args))
+        .collect();
+    let net = Devnet::start(specs, root).await?;
+    let result = match bench(&net, args).await {
+        Ok(mut report) if args.sync => sync::run(&net, &layout, args).await.map(|s| {
+            report.sync = Some(s);
+            report
+        }),
+        other => other,
+    };
     net.shutdown().await;
     let mut report = result?;
     report.peak_rss_mb = peak_rss_mb();
@@ -1160,6 +1205,9 @@ impl Outcome {
             batch: BATCH,
             setup_s: ctx.setup_s,
             presign_s: ctx.presign_s,
+            latency_ms: ctx.args.latency_ms,
+            jitter_ms: ctx.args.jitter_ms,
+            sync: None,
         }
     }
 }
@@ -1186,6 +1234,12 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         "  finality    p50 {:.0} ms  p90 {:.0} ms  p99 {:.0} ms  max {:.0} ms",
         r.finality_ms_p50, r.finality_ms_p90, r.finality_ms_p99, r.finality_ms_max
     );
+    if r.latency_ms > 0 || r.jitter_ms > 0 {
+        println!(
+            "  links       {} ms + up to {} ms jitter per message, each way (--latency-ms, --jitter-ms)",
+            r.latency_ms, r.jitter_ms
+        );
+    }
     println!(
         "  blocks      {} ({} with txs, at most {} txs), round changes {} (all nodes)",
         r.blocks, r.blocks_with_txs, r.max_block_txs, r.rounds_over_0
@@ -1198,6 +1252,12 @@ fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         "  peak RSS    {:.0} MiB; setup {:.1} s, signing {:.1} s; lagged {}",
         r.peak_rss_mb, r.setup_s, r.presign_s, r.lagged
     );
+    if let Some(s) = &r.sync {
+        println!(
+            "  sync        {} blocks, {} txs in {:.2} s: {:.0} tx/s, {:.0} blocks/s (a fresh node over TLS)",
+            s.sync_blocks, s.sync_txs, s.sync_s, s.sync_tps, s.sync_blocks_per_s
+        );
+    }
     Ok(())
 }
 
