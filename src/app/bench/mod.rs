@@ -177,8 +177,10 @@ fn check_args(a: &BenchArgs) -> Result<(), String> {
     if a.txs == 0 {
         return Err("--txs must be at least 1".into());
     }
-    if a.inputs == 0 || a.inputs as usize > MAX_TX_INPUTS {
-        return Err(format!("--inputs must be between 1 and {MAX_TX_INPUTS}"));
+    // The relay policy's cap: nodes refuse more inputs per transaction from the network.
+    let most = MAX_TX_INPUTS.min(crate::mempool::MAX_STANDARD_TX_INPUTS);
+    if a.inputs == 0 || a.inputs as usize > most {
+        return Err(format!("--inputs must be between 1 and {most}"));
     }
     if a.outputs == 0 || a.outputs as usize > MAX_TX_OUTPUTS {
         return Err(format!("--outputs must be between 1 and {MAX_TX_OUTPUTS}"));
