@@ -7,7 +7,7 @@
 
 use crate::p2p::{Message, PeerId};
 use crate::types::Signature;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 /// Bytes of buffered messages in all.
 pub const TOTAL_BYTES: usize = 32 * 1024 * 1024;
@@ -29,6 +29,8 @@ pub struct FutureBuffer {
     per_peer: HashMap<PeerId, usize>,
     /// Signatures of the buffered messages (one signature, one message).
     held: HashSet<Signature>,
+    /// Buffered messages per height.
+    heights: BTreeMap<u64, usize>,
 }
 
 /// Why a message was not buffered.
@@ -61,6 +63,7 @@ impl FutureBuffer {
         self.held.insert(sig);
         self.bytes += bytes;
         *self.per_peer.entry(peer).or_insert(0) += bytes;
+        *self.heights.entry(height).or_insert(0) += 1;
         self.entries.push_back(Entry {
             peer,
             height,
@@ -72,7 +75,7 @@ impl FutureBuffer {
 
     /// Whether a message for `height` is buffered.
     pub fn has_height(&self, height: u64) -> bool {
-        self.entries.iter().any(|e| e.height == height)
+        self.heights.contains_key(&height)
     }
 
     /// Takes the messages for `height` in arrival order, drops those below it and keeps the
@@ -90,6 +93,12 @@ impl FutureBuffer {
                 *n -= e.bytes;
                 if *n == 0 {
                     self.per_peer.remove(&e.peer);
+                }
+            }
+            if let Some(n) = self.heights.get_mut(&e.height) {
+                *n -= 1;
+                if *n == 0 {
+                    self.heights.remove(&e.height);
                 }
             }
             let sig = match &e.msg {
