@@ -269,16 +269,21 @@ async fn every_method_on_a_running_node() {
     assert_eq!(decoded["txid"], json!(tx.txid().to_hex()));
     let txid = s(&d.ok("sendrawtransaction", json!([hex_tx])).await);
     assert_eq!(txid, tx.txid().to_hex());
-    let pool = d.ok("getrawmempool", json!([])).await;
-    let final_already = d
-        .ok("getrawtransaction", json!([txid, true]))
-        .await
-        .get("blockhash")
-        .is_some();
-    assert!(
-        final_already || pool.as_array().unwrap().contains(&json!(txid)),
-        "{pool}"
-    );
+    // In the pool, or final already. For a moment in between (its block decided, not yet
+    // durable) neither lookup finds it, so this waits with a deadline.
+    let (node, t) = (&d, txid.as_str());
+    d.wait_for("the transaction in the pool or in a block", || async move {
+        let pool = node.try_call("getrawmempool", json!([])).await.ok()?;
+        if pool.as_array()?.contains(&json!(t)) {
+            return Some(());
+        }
+        let v = node
+            .try_call("getrawtransaction", json!([t, true]))
+            .await
+            .ok()?;
+        v.get("blockhash").map(|_| ())
+    })
+    .await;
     let mi = d.ok("getmempoolinfo", json!([])).await;
     assert!(mi["size"].as_u64().is_some(), "{mi}");
     d.wait_final(&txid).await;
