@@ -389,6 +389,12 @@ impl Tendermint {
             && p.proposer == proposer(self.votes.validators(), self.height, p.round)
     }
 
+    /// Whether this exact proposal (same signature) is held already: a copy a peer sends again
+    /// needs no signature check or block work.
+    pub fn holds_proposal(&self, p: &Proposal) -> bool {
+        self.proposals(p.round).iter().any(|(q, _)| q == p)
+    }
+
     /// Whether [`Input::Vote`] would use `v`: this chain and height, a round in the window, a
     /// voter in the validator set, and not a copy of a vote already held. Needs no signature
     /// check, so a driver asks before verifying, storing or relaying a vote.

@@ -587,3 +587,25 @@ fn only_an_own_member_key_signs() {
     // A member votes.
     assert!(casts(&effects_of_a_height(&ks, Some(ks[3].public()))) > 0);
 }
+
+#[test]
+fn a_held_proposal_is_recognised_and_a_copy_needs_no_work() {
+    let ks = keys(4);
+    let (mut t, _) = instance(&ks, non_proposer(&ks));
+    let input = proposal_input(&ks, &t, 0, block(1), None);
+    let Input::Proposal { proposal, .. } = input.clone() else {
+        panic!("a proposal input");
+    };
+    assert!(t.admits_proposal(&proposal));
+    assert!(!t.holds_proposal(&proposal));
+    t.handle(input);
+    assert!(t.holds_proposal(&proposal));
+    // Another proposal of the same round (an equivocating proposer) is not "held".
+    let Input::Proposal {
+        proposal: other, ..
+    } = proposal_input(&ks, &t, 0, block(2), None)
+    else {
+        panic!("a proposal input");
+    };
+    assert!(!t.holds_proposal(&other));
+}
