@@ -17,9 +17,10 @@ mod verify;
 
 pub use pending::{PendingTxs, PENDING_MAX_BYTES, PENDING_PEER_MAX_BYTES};
 
+use super::io::Network;
 use crate::ledger::{ChainParams, LedgerState};
 use crate::mempool::{Mempool, MempoolError, Provisional};
-use crate::p2p::{Message, Misbehaviour, P2pHandle, PeerId};
+use crate::p2p::{Message, Misbehaviour, PeerId};
 use crate::types::{Hash, Transaction};
 use std::time::Instant;
 
@@ -43,7 +44,7 @@ pub trait TxNet {
     fn penalise(&self, peer: PeerId);
 }
 
-impl TxNet for P2pHandle {
+impl<N: Network + ?Sized> TxNet for N {
     fn relay(&self, tx: Transaction, from: Source) {
         match from {
             Source::Peer(p) => self.broadcast_except(p, Message::Tx(tx)),
@@ -116,6 +117,11 @@ impl Admission {
         self.pending.len()
     }
 
+    /// Bytes of gossiped transactions waiting.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.bytes()
+    }
+
     /// Work counters.
     pub fn stats(&self) -> AdmissionStats {
         self.stats
@@ -126,7 +132,8 @@ impl Admission {
         &mut self,
         pool: &mut Mempool,
         state: &LedgerState,
-        net: &impl TxNet,
+        net: &(impl TxNet + ?Sized),
+        now: Instant,
     ) -> bool {
         // A bounded chunk per turn, so votes and proposals queued behind a flood of
         // transactions are not delayed by more than one chunk's verification.
@@ -139,7 +146,7 @@ impl Admission {
         if batch.is_empty() {
             return false;
         }
-        self.admit(batch, pool, state, net)
+        self.admit(batch, pool, state, net, now)
             .iter()
             .any(Result::is_ok)
     }
@@ -150,10 +157,11 @@ impl Admission {
         txs: Vec<Transaction>,
         pool: &mut Mempool,
         state: &LedgerState,
-        net: &impl TxNet,
+        net: &(impl TxNet + ?Sized),
+        now: Instant,
     ) -> Vec<Result<Hash, MempoolError>> {
         let batch = txs.into_iter().map(|t| (t, Source::Local)).collect();
-        self.admit(batch, pool, state, net)
+        self.admit(batch, pool, state, net, now)
     }
 
     /// The three passes of the module doc over one batch; verdicts in order.
@@ -162,10 +170,10 @@ impl Admission {
         txs: Vec<(Transaction, Source)>,
         pool: &mut Mempool,
         state: &LedgerState,
-        net: &impl TxNet,
+        net: &(impl TxNet + ?Sized),
+        now: Instant,
     ) -> Vec<Result<Hash, MempoolError>> {
         let started = Instant::now();
-        let now = started;
         let params = &self.params;
         let mut provisional = Provisional::default();
         let stages: Vec<Stage> = txs

@@ -7,8 +7,9 @@
 //! [`REPLY_BYTES`] of blocks, and each peer is served at most [`PEER_BYTES_PER_SEC`] on average
 //! (a request over budget is dropped, and the peer asks again or asks someone else).
 
+use super::io::{BlockRequests, Network};
 use super::sync::SYNC_BATCH;
-use crate::p2p::{Message, P2pHandle, PeerId, TokenBucket};
+use crate::p2p::{Message, PeerId, TokenBucket};
 use crate::storage::Storage;
 use crate::types::{Block, Decode};
 use std::collections::{HashMap, HashSet};
@@ -37,7 +38,7 @@ pub struct BlockServer {
 
 impl BlockServer {
     /// Starts the serving thread.
-    pub fn spawn(storage: Storage, p2p: P2pHandle) -> std::io::Result<BlockServer> {
+    pub fn spawn(storage: Storage, p2p: Arc<dyn Network>) -> std::io::Result<BlockServer> {
         let (jobs, rx) = mpsc::sync_channel::<Job>(QUEUE);
         let busy = Arc::new(Mutex::new(HashSet::new()));
         let b = busy.clone();
@@ -46,10 +47,12 @@ impl BlockServer {
             .spawn(move || serve(rx, storage, p2p, b))?;
         Ok(BlockServer { jobs, busy })
     }
+}
 
+impl BlockRequests for BlockServer {
     /// Queues `peer`'s request; dropped (false) when the peer already has one queued or the
     /// queue is full.
-    pub fn request(&self, peer: PeerId, from: u64, count: u32) -> bool {
+    fn request(&mut self, peer: PeerId, from: u64, count: u32) -> bool {
         if !lock(&self.busy).insert(peer) {
             return false;
         }
@@ -68,24 +71,66 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn serve(
     rx: mpsc::Receiver<Job>,
     storage: Storage,
-    p2p: P2pHandle,
+    p2p: Arc<dyn Network>,
     busy: Arc<Mutex<HashSet<PeerId>>>,
 ) {
-    let mut budgets: HashMap<PeerId, TokenBucket> = HashMap::new();
+    let mut budgets = Budgets::default();
     while let Ok(job) = rx.recv() {
-        if budgets.len() >= BUDGETS_CAP && !budgets.contains_key(&job.peer) {
-            budgets.clear();
-        }
-        let budget = budgets
-            .entry(job.peer)
-            .or_insert_with(|| TokenBucket::new(PEER_BYTES_PER_SEC, 2.0 * REPLY_BYTES as f64));
-        let blocks = read_range(&storage, job.from, job.count);
-        let bytes: usize = blocks.iter().map(|(_, _, size)| size).sum();
-        if !blocks.is_empty() && budget.try_take(bytes as f64) {
-            let reply = blocks.into_iter().map(|(b, c, _)| (b, c)).collect();
-            p2p.send(job.peer, Message::Blocks(reply));
+        if let Some(reply) = budgets.answer(&storage, &job) {
+            p2p.send(job.peer, reply);
         }
         lock(&busy).remove(&job.peer);
+    }
+}
+
+/// Per-peer byte budgets of served blocks.
+#[derive(Default)]
+struct Budgets(HashMap<PeerId, TokenBucket>);
+
+impl Budgets {
+    /// The reply to `job`: the blocks it asks for, if any are stored and the peer's budget
+    /// holds them.
+    fn answer(&mut self, storage: &Storage, job: &Job) -> Option<Message> {
+        if self.0.len() >= BUDGETS_CAP && !self.0.contains_key(&job.peer) {
+            self.0.clear();
+        }
+        let budget = self
+            .0
+            .entry(job.peer)
+            .or_insert_with(|| TokenBucket::new(PEER_BYTES_PER_SEC, 2.0 * REPLY_BYTES as f64));
+        let blocks = read_range(storage, job.from, job.count);
+        let bytes: usize = blocks.iter().map(|(_, _, size)| size).sum();
+        (!blocks.is_empty() && budget.try_take(bytes as f64))
+            .then(|| Message::Blocks(blocks.into_iter().map(|(b, c, _)| (b, c)).collect()))
+    }
+}
+
+/// Serves requests on the caller's thread, at once, with the same bounds as [`BlockServer`]
+/// (the simulation runs it: the caller's thread is the only one).
+pub struct InlineBlockServer {
+    storage: Storage,
+    net: Arc<dyn Network>,
+    budgets: Budgets,
+}
+
+impl InlineBlockServer {
+    /// Serves from `storage` to peers through `net`.
+    pub fn new(storage: Storage, net: Arc<dyn Network>) -> InlineBlockServer {
+        InlineBlockServer {
+            storage,
+            net,
+            budgets: Budgets::default(),
+        }
+    }
+}
+
+impl BlockRequests for InlineBlockServer {
+    fn request(&mut self, peer: PeerId, from: u64, count: u32) -> bool {
+        let job = Job { peer, from, count };
+        match self.budgets.answer(&self.storage, &job) {
+            Some(reply) => self.net.send(peer, reply),
+            None => false,
+        }
     }
 }
 

@@ -27,6 +27,11 @@ pub struct EvidencePool {
 }
 
 impl EvidencePool {
+    /// Pieces of evidence held.
+    pub fn count(&self) -> usize {
+        self.by_offender.len()
+    }
+
     /// Cheap checks (no signature work): whether `ev` would be taken, given the state and the
     /// height being decided.
     pub fn admits(

@@ -45,6 +45,11 @@ pub enum Refused {
 }
 
 impl FutureBuffer {
+    /// Estimated bytes buffered.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Buffers `msg` from `peer`.
     pub fn push(&mut self, peer: PeerId, msg: Message) -> Result<(), Refused> {
         let (height, sig) = match &msg {

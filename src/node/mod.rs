@@ -3,11 +3,12 @@
 //! the RPC server, the wallet and the UI use.
 
 pub mod admission;
-mod block_server;
+pub mod block_server;
 pub mod devnet;
 pub mod driver;
 mod evidence_pool;
 mod future_buffer;
+pub mod io;
 pub mod logging;
 pub mod signer_store;
 pub mod snapshot;
@@ -23,10 +24,8 @@ use crate::mempool::MempoolError;
 use crate::p2p::{P2pConfig, P2pError, P2pHandle, PeerInfo, SledPeerStore};
 use crate::storage::{Storage, StorageError};
 use crate::types::{Hash, Transaction};
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -177,48 +176,22 @@ pub async fn start(
     let (p2p, inbound) =
         crate::p2p::start(p2p_cfg, store, height_rx, shutdown.child_token()).await?;
     let signer = signer_store::SignerStore::new(storage.tree("signer")?);
-    let snapshot = NodeSnapshot {
-        name: spec.name.clone(),
-        network: spec.network,
-        chain_id: spec.genesis.params.chain_id,
-        node_key: spec.node_key.public(),
-        own_status: String::new(),
-        height: state.height,
-        tip_hash: state.tip_hash,
-        tip_time_ms: state.tip_time_ms,
-        tip_finalized_at: None,
-        supply: state.supply,
-        best_peer_height: None,
-        synced: false,
-        consensus: None,
-        step_since: None,
-        recent_rounds: VecDeque::new(),
-        finality_ms: VecDeque::new(),
-        tps: VecDeque::new(),
-        mempool: Default::default(),
-        masternodes: vec![],
-        validators: Default::default(),
-        last_votes: vec![],
-        blocks_finalized: 0,
-        txs_finalized: 0,
-        rounds_over_0: 0,
-        started: Instant::now(),
-        error: None,
-    };
+    let snapshot = NodeSnapshot::initial(&spec, &state);
     let (snapshot_tx, snapshot_rx) = watch::channel(snapshot);
     let (finalized_tx, _) = broadcast::channel(1024);
     let (cmd_tx, cmd_rx) = mpsc::channel(4096);
+    let (io, loops) = io::Io::production(&storage, p2p.clone());
     let driver = driver::Driver::new(
         spec.clone(),
         storage.clone(),
         state,
-        p2p.clone(),
+        io,
         signer,
         snapshot_tx,
         height_tx,
         finalized_tx.clone(),
     );
-    let task = tokio::spawn(driver.run(inbound, cmd_rx, shutdown.clone()));
+    let task = tokio::spawn(driver.run(loops, inbound, cmd_rx, shutdown.clone()));
     let handle = NodeHandle {
         spec,
         snapshot: snapshot_rx,

@@ -97,3 +97,38 @@ pub struct NodeSnapshot {
     /// A fatal node error, shown to the user.
     pub error: Option<String>,
 }
+
+impl NodeSnapshot {
+    /// The snapshot of a node about to start on `state`: nothing decided, nothing known of
+    /// peers yet.
+    pub fn initial(spec: &super::NodeSpec, state: &crate::ledger::LedgerState) -> NodeSnapshot {
+        NodeSnapshot {
+            name: spec.name.clone(),
+            network: spec.network,
+            chain_id: spec.genesis.params.chain_id,
+            node_key: spec.node_key.public(),
+            own_status: String::new(),
+            height: state.height,
+            tip_hash: state.tip_hash,
+            tip_time_ms: state.tip_time_ms,
+            tip_finalized_at: None,
+            supply: state.supply,
+            best_peer_height: None,
+            synced: false,
+            consensus: None,
+            step_since: None,
+            recent_rounds: VecDeque::new(),
+            finality_ms: VecDeque::new(),
+            tps: VecDeque::new(),
+            mempool: Default::default(),
+            masternodes: vec![],
+            validators: Default::default(),
+            last_votes: vec![],
+            blocks_finalized: 0,
+            txs_finalized: 0,
+            rounds_over_0: 0,
+            started: Instant::now(),
+            error: None,
+        }
+    }
+}

@@ -100,6 +100,37 @@ pub struct CommitDone {
     pub result: Result<(Duration, Duration), String>,
 }
 
+/// Commits `jobs` (consecutive blocks, oldest first) in one batch with one flush and reports
+/// each. After a failure (`failed`) nothing later is written: the chain would have a gap.
+pub fn write_group(storage: &Storage, jobs: Vec<CommitJob>, failed: &mut bool) -> Vec<CommitDone> {
+    let result = if *failed {
+        Err("an earlier commit failed".to_string())
+    } else {
+        let t = Instant::now();
+        let parts: Vec<BlockCommit<'_>> = jobs
+            .iter()
+            .map(|j| BlockCommit {
+                block: &j.block,
+                cert: &j.cert,
+                fx: &j.fx,
+                supply_before: j.supply_before,
+                utxo_count_before: j.utxo_count_before,
+            })
+            .collect();
+        // The newest snapshot of the group (its blocks are all in this batch).
+        let snapshot = jobs.iter().rev().find_map(|j| j.snapshot.as_deref());
+        let r = storage
+            .commit_blocks(&parts, snapshot)
+            .map(|flush| (t.elapsed(), flush))
+            .map_err(|e| e.to_string());
+        *failed = r.is_err();
+        r
+    };
+    jobs.into_iter()
+        .map(|job| commit_done(job, result.clone()))
+        .collect()
+}
+
 /// Starts the writer thread. Dropping the returned sender lets it finish the queue and exit.
 pub fn spawn(
     storage: Storage,
@@ -122,32 +153,8 @@ pub fn spawn(
                         Err(_) => break,
                     }
                 }
-                let result = if failed {
-                    // After one failure nothing later may be written: the chain would have a gap.
-                    Err("an earlier commit failed".to_string())
-                } else {
-                    let t = Instant::now();
-                    let parts: Vec<BlockCommit<'_>> = jobs
-                        .iter()
-                        .map(|j| BlockCommit {
-                            block: &j.block,
-                            cert: &j.cert,
-                            fx: &j.fx,
-                            supply_before: j.supply_before,
-                            utxo_count_before: j.utxo_count_before,
-                        })
-                        .collect();
-                    // The newest snapshot of the group (its blocks are all in this batch).
-                    let snapshot = jobs.iter().rev().find_map(|j| j.snapshot.as_deref());
-                    let r = storage
-                        .commit_blocks(&parts, snapshot)
-                        .map(|flush| (t.elapsed(), flush))
-                        .map_err(|e| e.to_string());
-                    failed = r.is_err();
-                    r
-                };
-                for job in jobs {
-                    if done.send(commit_done(job, result.clone())).is_err() {
+                for d in write_group(&storage, jobs, &mut failed) {
+                    if done.send(d).is_err() {
                         return;
                     }
                 }

@@ -36,6 +36,7 @@
 mod addr_book;
 mod exchange;
 pub mod frame;
+pub mod gossip;
 pub mod heap;
 pub mod link_delay;
 pub mod message;
@@ -112,6 +113,16 @@ pub struct InboundMessage {
 }
 
 impl InboundMessage {
+    /// A message from `peer` that holds no share of the inbound budgets (the simulation's
+    /// links bound what they deliver themselves).
+    pub fn new(peer: PeerId, msg: Message) -> InboundMessage {
+        InboundMessage {
+            peer,
+            msg,
+            _budget: None,
+        }
+    }
+
     /// The message without its share of the inbound budgets, for a receiver that keeps
     /// messages (a test recorder) and bounds them itself.
     pub fn without_budget(mut self) -> InboundMessage {

@@ -4,16 +4,17 @@
 use super::addr_book::{valid_addr, AddrBook, SharedBook, MAX_ADDR_BOOK};
 use super::exchange::{AddrExchange, PeersVerdict};
 use super::frame::{self, FrameError};
+use super::gossip;
 use super::link_delay::{DelayLine, LinkDelay};
 use super::message::{self, gossip_key, Hello, Message, ROLE_DIALER, ROLE_LISTENER};
 use super::netgroup::{gossipable, Group, InboundLimiter};
-use super::score::{Misbehaviour, TokenBucket};
+use super::score::Misbehaviour;
 use super::store::{BanEntry, PeerStore};
 use super::{tls, Direction, InboundMessage, P2pConfig, P2pError, PeerId, PeerInfo};
 use crate::types::encoding::Encode;
 use crate::types::{Hash, PublicKey};
 use dashmap::DashMap;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,42 +44,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A bounded set of recent ids; the oldest is forgotten first.
-#[derive(Debug)]
-pub(crate) struct SeenSet {
-    set: HashSet<Hash>,
-    order: VecDeque<Hash>,
-    cap: usize,
-}
-
-impl SeenSet {
-    pub(crate) fn new(cap: usize) -> SeenSet {
-        SeenSet {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            cap,
-        }
-    }
-
-    /// Whether `h` is present.
-    pub(crate) fn contains(&self, h: &Hash) -> bool {
-        self.set.contains(h)
-    }
-
-    /// Inserts `h`; `true` if it was not present.
-    pub(crate) fn insert(&mut self, h: Hash) -> bool {
-        if !self.set.insert(h) {
-            return false;
-        }
-        self.order.push_back(h);
-        if self.order.len() > self.cap {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
-        }
-        true
-    }
-}
+pub(crate) use super::gossip::SeenSet;
+use super::gossip::{Rate, RateGate};
 
 /// The dialer (a child module, so it shares this module's private state).
 #[path = "dialer.rs"]
@@ -342,7 +309,7 @@ impl Shared {
         }
         let key = gossip_key(&msg, &payload);
         if let Some(k) = key {
-            lock(&self.seen).insert(k);
+            gossip::on_broadcast(&mut lock(&self.seen), k);
         }
         let frame = Arc::new(frame::encode_frame(&payload));
         for p in self.peers.iter() {
@@ -350,7 +317,7 @@ impl Shared {
                 continue;
             }
             if let Some(k) = key {
-                if !lock(&p.known).insert(k) {
+                if !gossip::should_send(&mut lock(&p.known), k) {
                     continue;
                 }
             }
@@ -381,14 +348,15 @@ impl Shared {
         let Some(p) = self.peers.get(peer).map(|p| p.clone()) else {
             // Gone already: remember the points for a reconnect; an offence worth a ban on
             // its own bans the node key wherever it comes from.
-            let score = {
+            let (score, ban) = {
                 let mut scores = lock(&self.scores);
                 let s = scores.entry(*peer).or_insert(0);
-                *s = s.saturating_add(offence.score());
-                *s
+                let (after, ban) = gossip::score_after(*s, offence, self.cfg.ban_threshold);
+                *s = after;
+                (after, ban)
             };
             tracing::info!(target: "p2p", peer = %peer.short(), "misbehaviour by a disconnected peer: {} (score {score})", offence.name());
-            if score >= self.cfg.ban_threshold {
+            if ban {
                 lock(&self.scores).remove(peer);
                 self.ban(
                     IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
@@ -404,13 +372,11 @@ impl Shared {
 
     fn report_peer(&self, p: &Peer, offence: Misbehaviour) {
         let pts = offence.score();
-        let score = p
-            .score
-            .fetch_add(pts, Ordering::Relaxed)
-            .saturating_add(pts);
+        let before = p.score.fetch_add(pts, Ordering::Relaxed);
+        let (score, ban) = gossip::score_after(before, offence, self.cfg.ban_threshold);
         tracing::info!(target: "p2p::peer", peer = %p.id.short(), addr = %p.addr,
             "misbehaviour: {} (+{pts}, score {score})", offence.name());
-        if score >= self.cfg.ban_threshold {
+        if ban {
             let node = p.addr.ip().is_loopback().then_some(p.id);
             self.ban(
                 p.addr.ip(),
@@ -1170,10 +1136,7 @@ async fn write_one<W: AsyncWrite + Unpin>(wr: &mut W, f: &[u8], peer: &Peer) -> 
 
 async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer>) -> String {
     let cfg = &sh.cfg;
-    let mut msg_bucket = TokenBucket::new(cfg.msg_rate.per_sec, cfg.msg_rate.burst);
-    let mut byte_bucket = TokenBucket::new(cfg.byte_rate.per_sec, cfg.byte_rate.burst);
-    let drop_quantum = (cfg.msg_rate.per_sec.max(1.0) as u64).max(1);
-    let mut rate_dropped: u64 = 0;
+    let mut rate = RateGate::new(cfg.msg_rate, cfg.byte_rate, Instant::now());
     loop {
         let res = tokio::select! {
             _ = peer.cancel.cancelled() => return "closed locally".into(),
@@ -1196,10 +1159,8 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
         let wire = bytes.len() as u64 + 4;
         peer.bytes_in.fetch_add(wire, Ordering::Relaxed);
         peer.msgs_in.fetch_add(1, Ordering::Relaxed);
-        let byte_ok = byte_bucket.try_take(wire as f64);
-        if !(byte_ok && msg_bucket.try_take(1.0)) {
-            rate_dropped += 1;
-            if rate_dropped % drop_quantum == 1 || drop_quantum == 1 {
+        if let Rate::Drop { report } = rate.check(wire, Instant::now()) {
+            if report {
                 sh.report_peer(peer, Misbehaviour::RateLimited);
             }
             if peer.cancel.is_cancelled() {
@@ -1266,11 +1227,11 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                 // A batch is delivered to the node as individual transactions.
                 for tx in txs {
                     let k = tx.txid();
-                    lock(&peer.known).insert(k);
-                    if !lock(&sh.seen).insert(k) {
+                    let m = Message::Tx(tx);
+                    if !gossip::on_receive(&mut lock(&sh.seen), &mut lock(&peer.known), &m, k) {
                         continue;
                     }
-                    if let Err(reason) = deliver(sh, peer, Message::Tx(tx), &budget).await {
+                    if let Err(reason) = deliver(sh, peer, m, &budget).await {
                         return reason;
                     }
                 }
@@ -1280,18 +1241,7 @@ async fn read_loop<R: AsyncRead + Unpin>(sh: &Shared, mut rd: R, peer: &Arc<Peer
                     peer.height.store(*height, Ordering::Relaxed);
                 }
                 if let Some(k) = gossip_key(&other, &bytes) {
-                    // The peer has it: never send it back.
-                    lock(&peer.known).insert(k);
-                    // Transactions are delivered once. Consensus messages reach the node every
-                    // time: it may have dropped an earlier copy unused (a height it had not
-                    // reached), and it deduplicates what it accepted itself. Only what we sent
-                    // is skipped.
-                    let delivered_before = if matches!(other, Message::Tx(_)) {
-                        !lock(&sh.seen).insert(k)
-                    } else {
-                        lock(&sh.seen).contains(&k)
-                    };
-                    if delivered_before {
+                    if !gossip::on_receive(&mut lock(&sh.seen), &mut lock(&peer.known), &other, k) {
                         continue;
                     }
                 }

@@ -184,7 +184,7 @@ fn limits_are_enforced() {
 
 #[test]
 fn seen_set_is_bounded() {
-    let mut s = super::peer::SeenSet::new(3);
+    let mut s = super::gossip::SeenSet::new(3);
     for i in 0..5u8 {
         assert!(s.insert(Hash([i; 32])));
     }

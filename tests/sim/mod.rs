@@ -1,1412 +1,1054 @@
-//! Deterministic network simulation for the consensus core: N nodes, each running the real
-//! `Tendermint` state machine behind a mini-driver (signing, double-sign guard, WAL of own
-//! messages surviving crashes, signature checks, height advance, future-height buffering,
-//! catch-up by commit certificates), over a simulated network driven by a seeded ChaCha8 RNG and
-//! virtual time: per-message delay, loss, duplication, reordering, partitions, silence,
-//! crash/restart, and byzantine behaviours.
+//! Deterministic simulation of the real node. Every simulated masternode is the node's own
+//! `Driver` (consensus effects, own-message WAL and double-sign guard, sync, evidence,
+//! admission, the commit pipeline) on its own sled database in a temp dir, behind the driver's
+//! I/O seams (`timecoin::node::io`): a virtual clock, timers in the simulation's schedule, a
+//! network that applies the p2p layer's own gossip rules (`timecoin::p2p::gossip`: seen sets,
+//! per-peer rate limits, scores and bans) over modelled links ([`net`]), and a storage writer
+//! whose blocks are written (by the node's own `storage_writer::write_group`) when the schedule
+//! says, so a crash loses what was not written yet.
+//!
+//! The harness keeps what is not the node: the schedule, the network model, the adversaries
+//! ([`adversary`]) and the checks ([`checks`]).
 
+pub mod adversary;
+pub mod checks;
+pub mod io;
+pub mod net;
+
+use adversary::{Behavior, Colluders, Rogue};
+use io::{Out, SimClock, SimIo, SimNet, SimTimers, SimWriter};
+use net::{Ms, NetModel};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
-use std::rc::Rc;
-use timecoin::consensus::{
-    ConsensusParams, DoubleSignGuard, Effect, Input, SignStep, SignerState, Step, Tendermint,
-};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use timecoin::consensus::ConsensusParams;
+use timecoin::ledger::genesis::{GenesisMasternode, GenesisSpec};
+use timecoin::ledger::Genesis;
+use timecoin::mempool::MempoolLimits;
+use timecoin::node::driver::{Command, Driver, Event, Finalized, Held, TICK};
+use timecoin::node::io::{Io, Timeout};
+use timecoin::node::signer_store::SignerStore;
+use timecoin::node::{storage_writer, NodeSnapshot, NodeSpec};
+use timecoin::p2p::gossip::{self, Rate, RateGate, SeenSet};
+use timecoin::p2p::message::gossip_key;
+use timecoin::p2p::{InboundMessage, Message, Misbehaviour, P2pConfig, PeerId};
+use timecoin::storage::Storage;
+use timecoin::types::tx::TX_VERSION;
 use timecoin::types::{
-    CommitCertificate, Domain, Evidence, Hash, Proposal, PublicKey, SecretKey, Signature,
-    Validator, ValidatorSet, Vote, VoteKind,
+    Address, Amount, Encode, Hash, Network, SecretKey, Tier, Transaction, TxIn, TxKind, TxOut,
 };
+use tokio::sync::{broadcast, oneshot, watch};
 
-/// Virtual milliseconds.
-pub type Ms = u64;
-
-/// A block as the harness sees it: its id is a deterministic hash of its fields.
-#[derive(Clone, Debug)]
-pub struct SimBlock {
-    pub height: u64,
-    pub round: u32,
-    pub proposer: PublicKey,
-    pub parent: Hash,
-    /// 0 for honest blocks; an equivocating proposer makes a second block with salt 1.
-    pub salt: u64,
-    pub evidence: Vec<Evidence>,
-}
-
-impl SimBlock {
-    pub fn hash(&self) -> Hash {
-        let mut h = Hash::hasher(Domain::BlockHeader);
-        h.update(&self.height.to_le_bytes())
-            .update(&self.round.to_le_bytes())
-            .update(&self.proposer.0)
-            .update(&self.parent.0)
-            .update(&self.salt.to_le_bytes());
-        for e in &self.evidence {
-            h.update(&e.id().0);
-        }
-        h.finalize()
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct CommitMsg {
-    pub proposal: Proposal,
-    pub block: Rc<SimBlock>,
-    pub cert: CommitCertificate,
-}
-
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
-pub enum NetMsg {
-    Proposal(Proposal, Rc<SimBlock>),
-    Vote(Vote),
-    Evidence(Evidence),
-    Commit(Rc<CommitMsg>),
-    /// The sender's current height (the node's `Status`): lets a node that does not vote (not
-    /// a member of the set) be noticed and caught up by commits.
-    Status(u64),
-}
-
-impl NetMsg {
-    fn height(&self) -> u64 {
-        match self {
-            NetMsg::Proposal(p, _) => p.height,
-            NetMsg::Vote(v) => v.height,
-            NetMsg::Evidence(e) => e.a.height,
-            NetMsg::Commit(c) => c.cert.height,
-            NetMsg::Status(h) => *h,
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-enum WalEntry {
-    Proposal(Proposal, Rc<SimBlock>),
-    Vote(Vote),
-}
-
-impl WalEntry {
-    fn height(&self) -> u64 {
-        match self {
-            WalEntry::Proposal(p, _) => p.height,
-            WalEntry::Vote(v) => v.height,
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-struct Committed {
-    block: Rc<SimBlock>,
-    proposal: Proposal,
-    cert: CommitCertificate,
-}
-
-/// How a node behaves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Behavior {
-    Honest,
-    /// Signs two different votes for every vote and two different proposals, sending one to
-    /// each half of the network; no double-sign guard.
-    Equivocator,
-    /// Votes but never proposes.
-    SilentProposer,
-}
+/// Genesis time of every simulated chain (virtual wall clock starts here).
+const GENESIS_MS: u64 = 1_700_000_000_000;
+/// Faucet outputs at genesis: each client transaction spends one.
+const FAUCET_OUTPUTS: usize = 64;
+/// Offence points at which a link is banned (the p2p layer's default).
+const BAN_THRESHOLD: i32 = 100;
 
 /// Crash plans.
 #[derive(Clone, Copy, Debug)]
 pub enum Crash {
-    /// At `at`, crash the proposer of the most advanced node's current round for `down` ms.
+    /// `node` crashes at `at` for `down` ms (what its writer had not written is lost).
+    Node { node: usize, at: Ms, down: Ms },
+    /// At `at`, the proposer of the most advanced honest node's current round crashes.
     Proposer { at: Ms, down: Ms },
-    /// From `at`, the node crashes right after it next signs (guard state and WAL persisted, the
-    /// message not sent), for `down` ms.
+    /// From `at`, `node` crashes right after it next signs: the message and the signer state
+    /// are durable (the driver wrote them before sending), the message never leaves.
     AfterSign { node: usize, at: Ms, down: Ms },
 }
 
 /// One scenario.
 pub struct Config {
-    pub name: &'static str,
-    pub weights: Vec<u64>,
-    /// The node indices in the base validator set of a height (evidence bans are removed on top).
-    pub members: Box<dyn Fn(u64) -> Vec<usize>>,
+    pub name: String,
+    /// Tier of each masternode (weights 1, 10, 100).
+    pub tiers: Vec<Tier>,
     pub behaviors: Vec<Behavior>,
-    pub delay: (Ms, Ms),
-    pub loss: f64,
-    pub dup: f64,
-    /// (from, until, group of each node): messages between groups are dropped.
-    pub partitions: Vec<(Ms, Ms, Vec<u8>)>,
+    /// Non-member peers linked to every masternode, each with an attack.
+    pub rogues: Vec<Rogue>,
+    pub net: NetModel,
     /// (node, from, until): the node sends nothing.
     pub silent: Vec<(usize, Ms, Ms)>,
     pub crashes: Vec<Crash>,
-    /// Honest nodes flood-relay every vote they receive for the first time.
-    pub relay_votes: bool,
-    /// Replay old votes, inject 1,000 copies of a vote and other-chain votes.
-    pub replay_attack: bool,
-    /// The proposer of height 1, round 0 becomes a [`Behavior::SilentProposer`].
-    pub silent_first_proposer: bool,
+    /// Client transactions submitted to honest nodes over the first seconds.
+    pub txs: usize,
+    /// (masternode, time): its owner submits a masternode exit then.
+    pub exits: Vec<(usize, Ms)>,
+    /// Wait for transactions before an empty block.
+    pub idle: Duration,
     /// Heights every honest node must commit.
     pub target: u64,
-    /// Also run until an honest node's chain holds evidence (scenario 4).
-    pub until_evidence_included: bool,
+    /// Simulated time the run may take at most.
     pub max_time: Ms,
+    /// After the last partition heals (or from the start), the target is reached within this.
+    pub progress_bound: Ms,
 }
 
 impl Config {
-    pub fn new(name: &'static str, weights: Vec<u64>) -> Config {
-        let n = weights.len();
+    pub fn new(name: impl Into<String>, tiers: Vec<Tier>) -> Config {
+        let n = tiers.len();
         Config {
-            name,
-            weights,
-            members: Box::new(move |_| (0..n).collect()),
+            name: name.into(),
+            tiers,
             behaviors: vec![Behavior::Honest; n],
-            delay: (5, 40),
-            loss: 0.0,
-            dup: 0.0,
-            partitions: vec![],
+            rogues: vec![],
+            net: NetModel::lan(),
             silent: vec![],
             crashes: vec![],
-            relay_votes: false,
-            replay_attack: false,
+            txs: 12,
+            exits: vec![],
+            idle: Duration::from_millis(100),
             target: 5,
-            silent_first_proposer: false,
-            until_evidence_included: false,
             max_time: 60_000,
+            progress_bound: 40_000,
         }
+    }
+
+    pub fn bronze(name: impl Into<String>, n: usize) -> Config {
+        Config::new(name, vec![Tier::Bronze; n])
     }
 }
 
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-enum Event {
+enum Ev {
     Deliver {
         to: usize,
         from: usize,
-        msg: NetMsg,
+        msg: Box<Message>,
+        key: Option<Hash>,
+        size: usize,
     },
     Timeout {
         node: usize,
         inc: u64,
-        height: u64,
-        round: u32,
-        step: Step,
+        t: Timeout,
     },
-    Gossip {
+    Tick {
         node: usize,
         inc: u64,
     },
-    CrashProposer {
-        down: Ms,
-    },
-    ArmCrashAfterSign {
+    Write {
         node: usize,
-        down: Ms,
+        inc: u64,
     },
+    Crash(Crash),
     Restart {
         node: usize,
     },
-    Attack,
+    Submit {
+        tx: usize,
+    },
+    Attack {
+        rogue: usize,
+    },
 }
 
-struct Queued {
-    t: Ms,
-    seq: u64,
-    ev: Event,
-}
-impl PartialEq for Queued {
-    fn eq(&self, o: &Self) -> bool {
-        (self.t, self.seq) == (o.t, o.seq)
-    }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Queued {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.t, o.seq).cmp(&(self.t, self.seq))
-    }
+/// A node's view of one peer: what it knows the peer has, its rate gate and score.
+struct Link {
+    known: SeenSet,
+    gate: RateGate,
+    score: i32,
+    banned: bool,
+    /// Base delay (WAN) and the time the last message on it arrives (in-order links).
+    base: Ms,
+    last_at: Ms,
 }
 
 struct Node {
     key: SecretKey,
-    pk: PublicKey,
+    id: PeerId,
     behavior: Behavior,
-    up: bool,
+    /// Rogues run no driver.
+    rogue: Option<Rogue>,
+    dir: tempfile::TempDir,
+    io: Arc<SimIo>,
+    driver: Option<Driver>,
+    storage: Option<Storage>,
+    finalized: Option<broadcast::Receiver<Finalized>>,
+    /// Incarnation: timers and writes of an earlier life are ignored.
     inc: u64,
-    // Durable across crashes.
-    guard: SignerState,
-    wal: Vec<WalEntry>,
-    chain: Vec<Committed>,
-    // Volatile.
-    core: Option<Tendermint>,
-    /// The finished height's instance, kept to collect late votes as evidence.
-    prev_core: Option<Tendermint>,
-    blocks: HashMap<Hash, Rc<SimBlock>>,
-    future: Vec<(usize, NetMsg)>,
-    pending_evidence: Vec<Evidence>,
-    height_started: Ms,
+    writing: bool,
+    write_failed: bool,
+    seen: SeenSet,
+    /// Messages this node received (rogues replay them).
+    heard: Vec<Message>,
+    /// Crash after the next own signed message, for this long.
     crash_after_sign: Option<Ms>,
-    last_sync: HashMap<(usize, u64), Ms>,
-    relayed: HashSet<(PublicKey, u64, u32, VoteKind, Option<Hash>)>,
-    /// (height, round, step) at the last gossip tick: rebroadcast only when stuck.
-    last_gossip_state: Option<(u64, u32, Step)>,
 }
 
-impl Node {
-    fn height(&self) -> u64 {
-        self.chain.len() as u64 + 1
-    }
-    fn tip(&self) -> Hash {
-        self.chain
-            .last()
-            .map(|c| c.block.hash())
-            .unwrap_or_default()
-    }
-}
-
-/// Per-decision statistics.
+/// Per-height statistics of one honest node.
 #[derive(Clone, Copy, Debug)]
-pub struct DecisionStat {
-    pub rounds: u32,
-    pub latency: Ms,
+pub struct Decision {
+    pub node: usize,
+    pub height: u64,
+    pub hash: Hash,
+    pub round: u32,
+    pub at: Ms,
 }
 
-/// The result of one run.
+/// What a run produced, for the checks.
 pub struct Outcome {
     pub violations: Vec<String>,
-    pub stats: Vec<DecisionStat>,
-    pub first_decision: Option<Ms>,
-    pub decisions_by: Vec<Vec<(u64, Ms)>>,
-    pub evidence_seen: usize,
+    pub decisions: Vec<Decision>,
     pub final_heights: Vec<u64>,
-    /// Behaviour of each node in the run.
-    pub behaviors: Vec<Behavior>,
-    pub banned_offenders: usize,
+    pub honest: Vec<bool>,
     pub end_time: Ms,
-    pub crashes: usize,
-    pub guard_refusals: usize,
-    pub messages: u64,
-    /// Synchronous "1,000 copies count once" checks performed.
-    pub dup_checks: usize,
+    /// (banning node, banned node).
+    pub bans: Vec<(usize, usize)>,
+    pub deliveries: u64,
+    pub bytes: u64,
+    pub crashes: u64,
+    pub held_max: Held,
+    /// Size of each masternode's next validator set at the end (0: not running).
+    pub set_sizes: Vec<usize>,
+    /// When every honest node had committed the target (None: never).
+    pub target_at: Option<Ms>,
 }
 
 pub struct Sim {
     cfg: Config,
     rng: ChaCha8Rng,
-    now: Ms,
-    seq: u64,
-    queue: BinaryHeap<Queued>,
+    clock: Arc<SimClock>,
+    genesis: Genesis,
     nodes: Vec<Node>,
-    chain_id: Hash,
-    params: ConsensusParams,
-    verified: HashSet<(PublicKey, Hash, Signature)>,
-    verified_certs: HashSet<(Hash, Hash, u64)>,
-    decisions: HashMap<u64, Hash>,
+    members: usize,
+    links: BTreeMap<(usize, usize), Link>,
+    queue: BinaryHeap<Reverse<(Ms, u64, usize)>>,
+    events: HashMap<usize, Ev>,
+    seq: u64,
+    now: Ms,
+    txs: Vec<Transaction>,
+    colluders: Colluders,
+    /// Every message signed by a node's key that it sent: (height, round, kind) -> value.
+    signed: HashMap<(usize, u64, u32, u8), Hash>,
     out: Outcome,
-    recorded: Vec<Vote>,
 }
 
-const GOSSIP_MS: Ms = 200;
-const FUTURE_BUFFER: usize = 20_000;
+fn signed_by(m: &Message, key: &PeerId) -> bool {
+    match m {
+        Message::Vote(v) => v.voter == *key,
+        Message::Proposal { proposal, .. } => proposal.proposer == *key,
+        _ => false,
+    }
+}
 
-/// Node `i`'s key in the run of `seed`: keys differ per seed, so the key order, and with it
-/// the proposer schedule, differs per seed.
+/// The key of masternode or rogue `i` of a run.
 pub fn key_of(seed: u64, i: usize) -> SecretKey {
-    let mut s = [0x51u8; 32];
-    s[0] = i as u8 + 1;
-    s[8..16].copy_from_slice(&seed.to_le_bytes());
+    let mut s = [0u8; 32];
+    s[..8].copy_from_slice(&seed.to_le_bytes());
+    s[8..16].copy_from_slice(&(i as u64).to_le_bytes());
+    s[16] = 0x51;
     SecretKey::from_seed(&s)
+}
+
+fn faucet_key(seed: u64) -> SecretKey {
+    key_of(seed, 10_000)
+}
+
+fn genesis_of(cfg: &Config, seed: u64) -> Genesis {
+    let faucet = Address::from_pubkey(&faucet_key(seed).public());
+    Genesis::build(&GenesisSpec {
+        network: Network::Devnet,
+        time_ms: GENESIS_MS,
+        treasury: faucet,
+        allocations: (0..FAUCET_OUTPUTS)
+            .map(|_| TxOut {
+                amount: Amount::from_time(10),
+                address: faucet,
+            })
+            .collect(),
+        masternodes: cfg
+            .tiers
+            .iter()
+            .enumerate()
+            .map(|(i, tier)| {
+                let owner = key_of(seed, 5_000 + i).public();
+                GenesisMasternode {
+                    tier: *tier,
+                    node_key: key_of(seed, i).public(),
+                    owner,
+                    p2p_addr: format!("10.0.0.{}:24100", i + 1),
+                    payout: Address::from_pubkey(&owner),
+                }
+            })
+            .collect(),
+    })
+}
+
+/// Client transfers: each spends one faucet output of the genesis into a fresh output.
+fn transfers(genesis: &Genesis, seed: u64, n: usize) -> Vec<Transaction> {
+    let faucet = faucet_key(seed);
+    let addr = Address::from_pubkey(&faucet.public());
+    let state = genesis.state();
+    let mut coins: Vec<_> = state
+        .utxos()
+        .filter(|(_, u)| u.output.address == addr)
+        .map(|(o, u)| (*o, u.output.amount))
+        .collect();
+    coins.sort();
+    coins
+        .into_iter()
+        .take(n)
+        .map(|(prev, amount)| {
+            let mut tx = Transaction {
+                version: TX_VERSION,
+                inputs: vec![TxIn {
+                    prev,
+                    pubkey: faucet.public(),
+                    signature: Default::default(),
+                }],
+                outputs: vec![TxOut {
+                    amount: Amount(amount.0 - 10_000),
+                    address: addr,
+                }],
+                lock_time: 0,
+                kind: TxKind::Transfer,
+            };
+            tx.sign_inputs(&genesis.params.chain_id, &[&faucet], None);
+            tx
+        })
+        .collect()
+}
+
+/// A masternode exit for masternode `i`, signed by its owner; the fee is paid from the faucet
+/// output `n`-th from the end (the transfers spend from the start).
+fn exit_tx(genesis: &Genesis, seed: u64, i: usize, n: usize) -> Transaction {
+    let faucet = faucet_key(seed);
+    let owner = key_of(seed, 5_000 + i);
+    let addr = Address::from_pubkey(&faucet.public());
+    let state = genesis.state();
+    let mut coins: Vec<_> = state
+        .utxos()
+        .filter(|(_, u)| u.output.address == addr)
+        .map(|(o, u)| (*o, u.output.amount))
+        .collect();
+    coins.sort();
+    let (prev, amount) = coins[coins.len() - 1 - n];
+    let collateral = state
+        .masternodes()
+        .find(|m| m.node_key == key_of(seed, i).public())
+        .map(|m| m.collateral)
+        .expect("genesis masternode");
+    let mut tx = Transaction {
+        version: TX_VERSION,
+        inputs: vec![TxIn {
+            prev,
+            pubkey: faucet.public(),
+            signature: Default::default(),
+        }],
+        outputs: vec![TxOut {
+            amount: Amount(amount.0 - 10_000),
+            address: addr,
+        }],
+        lock_time: 0,
+        kind: TxKind::MasternodeExit(timecoin::types::tx::MasternodeExit {
+            collateral,
+            owner: owner.public(),
+            owner_signature: Default::default(),
+        }),
+    };
+    tx.sign_inputs(&genesis.params.chain_id, &[&faucet], Some(&owner));
+    tx
+}
+
+/// Where simulated nodes keep their databases: tmpfs when there is one (a flush is then a
+/// memory copy, not a disk sync).
+fn temp_dir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    let b = tempfile::Builder::new()
+        .prefix("timecoin-sim-")
+        .tempdir_in(shm);
+    match b {
+        Ok(d) => d,
+        Err(_) => tempfile::tempdir().expect("temp dir"),
+    }
 }
 
 impl Sim {
     pub fn new(cfg: Config, seed: u64) -> Sim {
-        let nodes = (0..cfg.weights.len())
-            .map(|i| {
-                let key = key_of(seed, i);
-                Node {
-                    pk: key.public(),
-                    key,
-                    behavior: cfg.behaviors[i],
-                    up: true,
-                    inc: 0,
-                    guard: SignerState::default(),
-                    wal: vec![],
-                    chain: vec![],
-                    core: None,
-                    prev_core: None,
-                    blocks: HashMap::new(),
-                    future: vec![],
-                    pending_evidence: vec![],
-                    height_started: 0,
-                    crash_after_sign: None,
-                    last_sync: HashMap::new(),
-                    relayed: HashSet::new(),
-                    last_gossip_state: None,
-                }
-            })
-            .collect();
-        let n = cfg.weights.len();
-        let mut nodes: Vec<Node> = nodes;
-        if cfg.silent_first_proposer {
-            let set = ValidatorSet::new(
-                (cfg.members)(1)
-                    .into_iter()
-                    .map(|j| Validator {
-                        key: nodes[j].pk,
-                        weight: cfg.weights[j],
-                    })
-                    .collect(),
-            );
-            let p = timecoin::consensus::proposer(&set, 1, 0);
-            for node in nodes.iter_mut().filter(|x| x.pk == p) {
-                node.behavior = Behavior::SilentProposer;
-            }
+        let rng = ChaCha8Rng::seed_from_u64(seed);
+        let genesis = genesis_of(&cfg, seed);
+        let clock = Arc::new(SimClock::new(GENESIS_MS + 1_000));
+        let members = cfg.tiers.len();
+        let n = members + cfg.rogues.len();
+        let mut nodes = Vec::with_capacity(n);
+        for i in 0..n {
+            let key = key_of(seed, i);
+            nodes.push(Node {
+                id: key.public(),
+                key,
+                behavior: cfg.behaviors.get(i).copied().unwrap_or(Behavior::Honest),
+                rogue: i.checked_sub(members).map(|r| cfg.rogues[r]),
+                dir: temp_dir(),
+                io: Arc::new(SimIo::default()),
+                driver: None,
+                storage: None,
+                finalized: None,
+                inc: 0,
+                writing: false,
+                write_failed: false,
+                seen: SeenSet::new(65_536),
+                heard: vec![],
+                crash_after_sign: None,
+            });
         }
-        Sim {
-            cfg,
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            now: 0,
-            seq: 0,
-            queue: BinaryHeap::new(),
+        let mut txs = transfers(&genesis, seed, cfg.txs);
+        for (k, (node, _)) in cfg.exits.iter().enumerate() {
+            txs.push(exit_tx(&genesis, seed, *node, k));
+        }
+        let honest = (0..n)
+            .map(|i| i < members && cfg.behaviors.get(i).is_none_or(|b| *b == Behavior::Honest))
+            .collect();
+        let mut sim = Sim {
+            rng,
+            clock,
+            genesis,
             nodes,
-            chain_id: Hash::of(Domain::ChainId, b"timecoin-sim"),
-            params: ConsensusParams::devnet(),
-            verified: HashSet::new(),
-            verified_certs: HashSet::new(),
-            decisions: HashMap::new(),
+            members,
+            links: BTreeMap::new(),
+            queue: BinaryHeap::new(),
+            events: HashMap::new(),
+            seq: 0,
+            now: 0,
+            txs,
+            colluders: Colluders::default(),
+            signed: HashMap::new(),
             out: Outcome {
                 violations: vec![],
-                stats: vec![],
-                first_decision: None,
-                decisions_by: vec![vec![]; n],
-                evidence_seen: 0,
-                final_heights: vec![],
-                behaviors: vec![],
-                banned_offenders: 0,
+                decisions: vec![],
+                final_heights: vec![0; members],
+                honest,
                 end_time: 0,
+                bans: vec![],
+                deliveries: 0,
+                bytes: 0,
                 crashes: 0,
-                guard_refusals: 0,
-                messages: 0,
-                dup_checks: 0,
+                held_max: Held::default(),
+                set_sizes: vec![],
+                target_at: None,
             },
-            recorded: vec![],
-        }
+            cfg,
+        };
+        sim.wire();
+        sim
     }
 
-    fn push(&mut self, t: Ms, ev: Event) {
-        self.seq += 1;
-        self.queue.push(Queued {
-            t,
-            seq: self.seq,
-            ev,
-        });
-    }
-
-    fn honest(&self, i: usize) -> bool {
-        self.nodes[i].behavior == Behavior::Honest
-    }
-
-    /// The validator set of height `h` as node `i` derives it from its chain up to `h - 1`.
-    fn set_for(&self, i: usize, h: u64) -> ValidatorSet {
-        let mut banned = BTreeSet::new();
-        for c in self.nodes[i]
-            .chain
-            .iter()
-            .take((h as usize).saturating_sub(1))
-        {
-            for e in &c.block.evidence {
-                banned.insert(e.offender());
+    /// Links of the topology among masternodes; every rogue is linked to every masternode.
+    fn wire(&mut self) {
+        let mut pairs = self.cfg.net.links(self.members, &mut self.rng);
+        for r in self.members..self.nodes.len() {
+            for m in 0..self.members {
+                pairs.insert((m, r));
             }
         }
-        ValidatorSet::new(
-            (self.cfg.members)(h)
-                .into_iter()
-                .map(|j| Validator {
-                    key: self.nodes[j].pk,
-                    weight: self.cfg.weights[j],
-                })
-                .filter(|v| !banned.contains(&v.key))
-                .collect(),
-        )
+        let p2p = P2pConfig::new(
+            Network::Devnet,
+            self.genesis.params.chain_id,
+            self.nodes[0].key.clone(),
+            "127.0.0.1:0".parse().expect("addr"),
+            std::env::temp_dir(),
+        );
+        for (a, b) in pairs {
+            let base = self.cfg.net.base_delay(&mut self.rng);
+            for (x, y) in [(a, b), (b, a)] {
+                self.links.insert(
+                    (x, y),
+                    Link {
+                        known: SeenSet::new(16_384),
+                        gate: RateGate::new(p2p.msg_rate, p2p.byte_rate, self.clock.now_instant()),
+                        score: 0,
+                        banned: false,
+                        base,
+                        last_at: 0,
+                    },
+                );
+            }
+        }
+    }
+
+    fn push(&mut self, at: Ms, ev: Ev) {
+        self.seq += 1;
+        let id = self.seq as usize;
+        self.events.insert(id, ev);
+        self.queue.push(Reverse((at, self.seq, id)));
+    }
+
+    fn spec_of(&self, i: usize) -> NodeSpec {
+        let node = &self.nodes[i];
+        NodeSpec {
+            name: format!("sim{i}"),
+            network: Network::Devnet,
+            data_dir: node.dir.path().to_path_buf(),
+            genesis: self.genesis.clone(),
+            node_key: node.key.clone(),
+            masternode: true,
+            p2p_bind: "127.0.0.1:0".parse().expect("addr"),
+            advertise: None,
+            seeds: vec![],
+            connect: vec![],
+            max_inbound: 64,
+            max_outbound: 16,
+            rpc_bind: None,
+            rpc_user: None,
+            rpc_allow_public: false,
+            metrics_bind: None,
+            consensus: ConsensusParams::devnet(),
+            empty_block_interval: self.cfg.idle,
+            mempool: MempoolLimits::default(),
+            reindex: false,
+            link_delay: None,
+        }
+    }
+
+    /// Opens node `i`'s storage and builds its driver on the simulation's I/O.
+    fn boot(&mut self, i: usize) {
+        let spec = Arc::new(self.spec_of(i));
+        let (storage, state) = Storage::open(&spec.data_dir, &spec.genesis).expect("open storage");
+        let signer_tree = storage.tree("signer").expect("signer tree");
+        if self.nodes[i].behavior == Behavior::Amnesiac {
+            // Forgets what it signed: its locks and its own-message log.
+            signer_tree.clear().expect("clear signer");
+        }
+        let node = &mut self.nodes[i];
+        node.inc += 1;
+        node.io = Arc::new(SimIo::default());
+        let net = Arc::new(SimNet(node.io.clone()));
+        let io = Io {
+            clock: self.clock.clone(),
+            net: net.clone(),
+            timers: Box::new(SimTimers(node.io.clone())),
+            writer: Box::new(SimWriter(node.io.clone())),
+            blocks: Some(Box::new(
+                timecoin::node::block_server::InlineBlockServer::new(storage.clone(), net),
+            )),
+            fault: None,
+        };
+        let snapshot = NodeSnapshot::initial(&spec, &state);
+        let (snapshot_tx, _) = watch::channel(snapshot);
+        let (height_tx, _) = watch::channel((state.height, state.tip_hash));
+        let (finalized_tx, finalized_rx) = broadcast::channel(1024);
+        let driver = Driver::new(
+            spec,
+            storage.clone(),
+            state,
+            io,
+            SignerStore::new(signer_tree),
+            snapshot_tx,
+            height_tx,
+            finalized_tx,
+        );
+        node.driver = Some(driver);
+        node.storage = Some(storage);
+        node.finalized = Some(finalized_rx);
+        node.writing = false;
+        node.write_failed = false;
+        let inc = node.inc;
+        let t = self.now + self.rng.gen_range(0..TICK.as_millis() as u64);
+        self.push(t, Ev::Tick { node: i, inc });
     }
 
     pub fn run(mut self) -> Outcome {
-        for i in 0..self.nodes.len() {
-            self.start_height(i);
-            self.push(GOSSIP_MS, Event::Gossip { node: i, inc: 0 });
+        for i in 0..self.members {
+            self.boot(i);
+        }
+        for i in 0..self.members {
+            self.step(i, |_| {});
+        }
+        for tx in 0..self.cfg.txs.min(self.txs.len()) {
+            let at = self.rng.gen_range(0..3_000);
+            self.push(at, Ev::Submit { tx });
+        }
+        for (k, (_, at)) in self.cfg.exits.clone().into_iter().enumerate() {
+            self.push(
+                at,
+                Ev::Submit {
+                    tx: self.cfg.txs + k,
+                },
+            );
         }
         for c in self.cfg.crashes.clone() {
-            match c {
-                Crash::Proposer { at, down } => self.push(at, Event::CrashProposer { down }),
-                Crash::AfterSign { node, at, down } => {
-                    self.push(at, Event::ArmCrashAfterSign { node, down })
-                }
-            }
+            let at = match c {
+                Crash::Node { at, .. }
+                | Crash::Proposer { at, .. }
+                | Crash::AfterSign { at, .. } => at,
+            };
+            self.push(at, Ev::Crash(c));
         }
-        if self.cfg.replay_attack {
-            self.push(150, Event::Attack);
+        for r in self.members..self.nodes.len() {
+            let at = self.rng.gen_range(100..600);
+            self.push(at, Ev::Attack { rogue: r });
         }
-        while let Some(q) = self.queue.pop() {
-            self.now = q.t;
-            if self.now > self.cfg.max_time || self.done() {
+        while let Some(Reverse((at, _, id))) = self.queue.pop() {
+            if at > self.cfg.max_time {
                 break;
             }
-            self.event(q.ev);
+            self.now = at;
+            self.clock.set(at);
+            let Some(ev) = self.events.remove(&id) else {
+                continue;
+            };
+            self.event(ev);
+            if self.reached_target() {
+                if self.out.target_at.is_none() {
+                    self.out.target_at = Some(self.now);
+                }
+                break;
+            }
         }
         self.out.end_time = self.now;
-        if std::env::var("TIMECOIN_SIM_TRACE").is_ok() {
-            for (i, d) in self.out.decisions_by.iter().enumerate() {
-                println!("node {i} decisions (height, ms): {d:?}");
-            }
-            for (i, n) in self.nodes.iter().enumerate() {
-                if let Some(c) = &n.core {
-                    println!(
-                        "node {i} {:?} h={} r={} {:?} locked={:?} valid={:?}",
-                        n.behavior,
-                        c.height(),
-                        c.round(),
-                        c.step(),
-                        c.locked(),
-                        c.valid()
-                    );
-                    for r in 0..=c.round().min(6) {
-                        let props: Vec<_> = c
-                            .proposals(r)
-                            .iter()
-                            .map(|(p, v)| (p.block_hash, p.pol_round, *v))
-                            .collect();
-                        let pv: Vec<_> = c
-                            .votes()
-                            .votes(r, VoteKind::Prevote)
-                            .map(|v| (v.voter.short(), v.block))
-                            .collect();
-                        let pc: Vec<_> = c
-                            .votes()
-                            .votes(r, VoteKind::Precommit)
-                            .map(|v| (v.voter.short(), v.block))
-                            .collect();
-                        println!("   r{r} props={props:?}\n      pv={pv:?}\n      pc={pc:?}");
-                    }
-                }
-            }
-            for i in 0..self.nodes.len() {
-                println!("key {i} = {}", self.nodes[i].pk.short());
-            }
-        }
-        self.out.final_heights = self.nodes.iter().map(|n| n.chain.len() as u64).collect();
-        self.out.behaviors = self.nodes.iter().map(|n| n.behavior).collect();
-        let offenders: BTreeSet<PublicKey> = self
-            .nodes
-            .iter()
-            .flat_map(|n| n.chain.iter().flat_map(|c| c.block.evidence.iter()))
-            .map(|e| e.offender())
-            .collect();
-        self.out.banned_offenders = offenders.len();
-        // No honest node ever signed two different messages for one (height, round, step),
-        // across crashes and restarts.
-        for (i, n) in self.nodes.iter().enumerate() {
-            if n.behavior == Behavior::Equivocator {
-                continue;
-            }
-            let mut signed: HashMap<(u64, u32, SignStep), Hash> = HashMap::new();
-            for w in &n.wal {
-                let (k, sh) = match w {
-                    WalEntry::Proposal(p, _) => {
-                        ((p.height, p.round, SignStep::Propose), p.signing_bytes())
-                    }
-                    WalEntry::Vote(v) => ((v.height, v.round, v.kind.into()), v.signing_bytes()),
-                };
-                if let Some(prev) = signed.insert(k, sh) {
-                    if prev != sh {
-                        self.out
-                            .violations
-                            .push(format!("node {i} double-signed at {k:?}"));
-                    }
-                }
-            }
-        }
-        self.out
+        self.finish()
     }
 
-    fn done(&self) -> bool {
-        // Done when every honest node committed the target and the last partition/silence/
-        // crash window is over.
-        let windows_over = self.cfg.partitions.iter().all(|p| self.now >= p.1)
-            && self.cfg.silent.iter().all(|s| self.now >= s.2);
-        let evidence_ok = !self.cfg.until_evidence_included
-            || self
-                .nodes
-                .iter()
-                .filter(|n| n.behavior == Behavior::Honest)
-                .all(|n| n.chain.iter().any(|c| !c.block.evidence.is_empty()));
-        windows_over
-            && evidence_ok
-            && (0..self.nodes.len())
-                .filter(|i| self.honest(*i))
-                .all(|i| self.nodes[i].up && self.nodes[i].chain.len() as u64 >= self.cfg.target)
+    fn reached_target(&self) -> bool {
+        (0..self.members).all(|i| {
+            !self.out.honest[i]
+                || self.nodes[i]
+                    .driver
+                    .as_ref()
+                    .is_some_and(|d| d.committed().0 >= self.cfg.target)
+        })
     }
 
-    fn event(&mut self, ev: Event) {
+    fn event(&mut self, ev: Ev) {
         match ev {
-            Event::Deliver { to, from, msg } => self.deliver(to, from, msg),
-            Event::Timeout {
-                node,
-                inc,
-                height,
-                round,
-                step,
-            } => {
-                let n = &self.nodes[node];
-                if n.up && n.inc == inc && n.height() == height {
-                    self.feed(node, Input::Timeout { round, step });
+            Ev::Deliver {
+                to,
+                from,
+                msg,
+                key,
+                size,
+            } => self.deliver(to, from, *msg, key, size),
+            Ev::Timeout { node, inc, t } => {
+                if self.nodes[node].inc == inc {
+                    self.step(node, |d| d.handle(Event::Timeout(t)));
                 }
             }
-            Event::Gossip { node, inc } => {
-                if self.nodes[node].up && self.nodes[node].inc == inc {
-                    self.gossip(node);
-                    self.push(self.now + GOSSIP_MS, Event::Gossip { node, inc });
+            Ev::Tick { node, inc } => {
+                if self.nodes[node].inc == inc && self.nodes[node].driver.is_some() {
+                    self.step(node, |d| d.handle(Event::Tick));
+                    self.push(self.now + TICK.as_millis() as u64, Ev::Tick { node, inc });
                 }
             }
-            Event::CrashProposer { down } => {
-                let lead = (0..self.nodes.len())
-                    .filter(|i| self.nodes[*i].up && self.nodes[*i].core.is_some())
-                    .max_by_key(|i| {
-                        let c = self.nodes[*i].core.as_ref().unwrap();
-                        (c.height(), c.round())
-                    });
-                if let Some(lead) = lead {
-                    let p = self.nodes[lead].core.as_ref().unwrap().proposer();
-                    if let Some(j) = self.nodes.iter().position(|n| n.pk == p) {
-                        if self.nodes[j].up {
-                            self.crash(j, down);
+            Ev::Write { node, inc } => {
+                if self.nodes[node].inc == inc {
+                    self.write(node);
+                }
+            }
+            Ev::Crash(c) => self.crash(c),
+            Ev::Restart { node } => {
+                self.boot(node);
+                self.step(node, |_| {});
+                self.hello(node);
+            }
+            Ev::Submit { tx } => {
+                let honest: Vec<usize> =
+                    (0..self.members).filter(|i| self.out.honest[*i]).collect();
+                if honest.is_empty() {
+                    return;
+                }
+                let to = honest[self.rng.gen_range(0..honest.len())];
+                let tx = Box::new(self.txs[tx].clone());
+                let (reply, _) = oneshot::channel();
+                self.step(to, |d| {
+                    d.handle(Event::Command(Command::SubmitTx { tx, reply }))
+                });
+            }
+            Ev::Attack { rogue } => {
+                let msgs = adversary::attack(self, rogue);
+                for (to, msg) in msgs {
+                    self.transmit(rogue, to, msg);
+                }
+                let next = self.now + self.rng.gen_range(200..800);
+                self.push(next, Ev::Attack { rogue });
+            }
+        }
+    }
+
+    /// Lets node `i`'s driver react (`f`), then settles it and carries out what it asked for.
+    fn step(&mut self, i: usize, f: impl FnOnce(&mut Driver)) {
+        let connected = self.connected(i);
+        let node = &mut self.nodes[i];
+        let Some(d) = node.driver.as_mut() else {
+            return;
+        };
+        node.io.set_connected(connected);
+        f(d);
+        d.settle();
+        let mut turns = 0;
+        while d.has_pending() && turns < 64 {
+            d.settle();
+            turns += 1;
+        }
+        let held = d.held();
+        let m = &mut self.out.held_max;
+        m.next_height = m.next_height.max(held.next_height);
+        m.run_blocks = m.run_blocks.max(held.run_blocks);
+        m.gossip_txs = m.gossip_txs.max(held.gossip_txs);
+        m.mempool = m.mempool.max(held.mempool);
+        m.evidence = m.evidence.max(held.evidence);
+        self.drain(i);
+    }
+
+    /// Peers `i` holds a connection to: linked, not banned either way, alive.
+    fn connected(&self, i: usize) -> Vec<PeerId> {
+        self.links
+            .range((i, 0)..(i + 1, 0))
+            .filter(|((_, p), l)| {
+                !l.banned
+                    && !self.links[&(*p, i)].banned
+                    && (self.nodes[*p].driver.is_some() || self.nodes[*p].rogue.is_some())
+            })
+            .map(|((_, p), _)| self.nodes[*p].id)
+            .collect()
+    }
+
+    fn index_of(&self, id: &PeerId) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id == *id)
+    }
+
+    /// Carries out what node `i` asked for: reports, timers, writes, messages, decisions.
+    fn drain(&mut self, i: usize) {
+        let io = self.nodes[i].io.clone();
+        for (peer, offence) in io.take_reports() {
+            if let Some(p) = self.index_of(&peer) {
+                self.offence(i, p, offence);
+            }
+        }
+        let inc = self.nodes[i].inc;
+        for (after, t) in io.take_timers() {
+            self.push(
+                self.now + after.as_millis() as u64,
+                Ev::Timeout { node: i, inc, t },
+            );
+        }
+        if io.has_jobs() && !self.nodes[i].writing {
+            self.nodes[i].writing = true;
+            let at = self.now + self.rng.gen_range(1..4);
+            self.push(at, Ev::Write { node: i, inc });
+        }
+        let outs = io.take_out();
+        if let Some(down) = self.nodes[i].crash_after_sign {
+            let me = self.nodes[i].id;
+            let signed = outs.iter().any(|o| match o {
+                Out::Broadcast(m, _) | Out::Send(_, m) => signed_by(m, &me),
+            });
+            if signed {
+                self.nodes[i].crash_after_sign = None;
+                self.crash(Crash::Node {
+                    node: i,
+                    at: self.now,
+                    down,
+                });
+                return;
+            }
+        }
+        let outs = adversary::transform(self, i, outs);
+        for o in outs {
+            self.route(i, o);
+        }
+        let mut decided = vec![];
+        if let Some(rx) = self.nodes[i].finalized.as_mut() {
+            while let Ok(f) = rx.try_recv() {
+                decided.push(f);
+            }
+        }
+        for f in decided {
+            self.out.decisions.push(Decision {
+                node: i,
+                height: f.height,
+                hash: f.hash,
+                round: f.round,
+                at: self.now,
+            });
+            self.out.final_heights[i] = self.out.final_heights[i].max(f.height);
+        }
+    }
+
+    /// Sends one output of node `i` over its links, with the p2p layer's dedup rules.
+    fn route(&mut self, i: usize, o: Out) {
+        self.record_signed(i, &o);
+        match o {
+            Out::Broadcast(msg, except) => {
+                let bytes = msg.to_bytes();
+                let key = gossip_key(&msg, &bytes);
+                if let Some(k) = key {
+                    gossip::on_broadcast(&mut self.nodes[i].seen, k);
+                }
+                for p in self.connected(i) {
+                    if Some(p) == except {
+                        continue;
+                    }
+                    let Some(to) = self.index_of(&p) else {
+                        continue;
+                    };
+                    if let Some(k) = key {
+                        let link = self.links.get_mut(&(i, to)).expect("link");
+                        if !gossip::should_send(&mut link.known, k) {
+                            continue;
                         }
                     }
+                    self.transmit_encoded(i, to, msg.clone(), key, bytes.len());
                 }
             }
-            Event::ArmCrashAfterSign { node, down } => {
-                self.nodes[node].crash_after_sign = Some(down);
-            }
-            Event::Restart { node } => self.restart(node),
-            Event::Attack => self.attack(),
-        }
-    }
-
-    fn crash(&mut self, i: usize, down: Ms) {
-        self.out.crashes += 1;
-        let n = &mut self.nodes[i];
-        n.up = false;
-        n.inc += 1;
-        n.core = None;
-        n.prev_core = None;
-        n.blocks.clear();
-        n.future.clear();
-        n.pending_evidence.clear();
-        n.last_sync.clear();
-        n.relayed.clear();
-        n.crash_after_sign = None;
-        self.push(self.now + down, Event::Restart { node: i });
-    }
-
-    fn restart(&mut self, i: usize) {
-        let h = self.nodes[i].height();
-        let set = self.set_for(i, h);
-        let n = &mut self.nodes[i];
-        n.up = true;
-        n.height_started = self.now;
-        let mut own = Vec::new();
-        for w in n.wal.iter().filter(|w| w.height() == h) {
-            match w {
-                WalEntry::Proposal(p, b) => {
-                    n.blocks.insert(b.hash(), b.clone());
-                    own.push(Input::Proposal {
-                        proposal: p.clone(),
-                        valid: true,
-                    });
+            Out::Send(peer, msg) => {
+                if let Some(to) = self.index_of(&peer) {
+                    let bytes = msg.to_bytes();
+                    let key = gossip_key(&msg, &bytes);
+                    if let Some(k) = key {
+                        let link = self.links.get_mut(&(i, to)).expect("link");
+                        link.known.insert(k);
+                    }
+                    self.transmit_encoded(i, to, msg, key, bytes.len());
                 }
-                WalEntry::Vote(v) => own.push(Input::Vote(v.clone())),
             }
         }
-        let (core, effects) =
-            Tendermint::restore(self.chain_id, h, set, Some(n.pk), self.params, own);
-        n.core = Some(core);
-        let inc = n.inc;
-        self.process(i, effects);
-        self.push(self.now + 1, Event::Gossip { node: i, inc });
     }
 
-    fn start_height(&mut self, i: usize) {
-        let h = self.nodes[i].height();
-        let set = self.set_for(i, h);
-        let n = &mut self.nodes[i];
-        n.height_started = self.now;
-        let mut core = Tendermint::new(self.chain_id, h, set, Some(n.pk), self.params);
-        let effects = core.start();
-        n.core = Some(core);
-        self.process(i, effects);
-        // Messages buffered for this height.
-        let buffered = std::mem::take(&mut self.nodes[i].future);
-        let (now, later): (Vec<_>, Vec<_>) =
-            buffered.into_iter().partition(|(_, m)| m.height() == h);
-        self.nodes[i].future = later.into_iter().filter(|(_, m)| m.height() > h).collect();
-        for (from, m) in now {
-            self.deliver(i, from, m);
-        }
+    /// Sends `msg` from `from` to `to` (rogues and adversaries send this way too).
+    pub fn transmit(&mut self, from: usize, to: usize, msg: Message) {
+        let bytes = msg.to_bytes();
+        let key = gossip_key(&msg, &bytes);
+        self.transmit_encoded(from, to, msg, key, bytes.len());
     }
 
-    // ----- network -----
-
-    fn can_send(&self, from: usize, to: usize, t: Ms) -> bool {
+    /// The network model: silence, partitions, loss, delay, duplication, order.
+    fn transmit_encoded(
+        &mut self,
+        from: usize,
+        to: usize,
+        msg: Message,
+        key: Option<Hash>,
+        size: usize,
+    ) {
+        let now = self.now;
         if self
             .cfg
             .silent
             .iter()
-            .any(|(n, a, b)| *n == from && t >= *a && t < *b)
+            .any(|(n, a, b)| *n == from && now >= *a && now < *b)
+            || self.cfg.net.cut(from, to, now)
         {
-            return false;
-        }
-        !self
-            .cfg
-            .partitions
-            .iter()
-            .any(|(a, b, g)| t >= *a && t < *b && g[from] != g[to])
-    }
-
-    fn send(&mut self, from: usize, to: usize, msg: NetMsg) {
-        if from == to || !self.can_send(from, to, self.now) {
             return;
         }
-        if self.rng.gen_bool(self.cfg.loss) {
+        if self.cfg.net.loss > 0.0 && self.rng.gen_bool(self.cfg.net.loss) {
             return;
         }
-        let copies = if self.rng.gen_bool(self.cfg.dup) {
+        let Some(link) = self.links.get(&(from, to)) else {
+            return;
+        };
+        let base = link.base;
+        let copies = if self.cfg.net.dup > 0.0 && self.rng.gen_bool(self.cfg.net.dup) {
             2
         } else {
             1
         };
         for _ in 0..copies {
-            let d = self.rng.gen_range(self.cfg.delay.0..=self.cfg.delay.1);
-            let t = self.now + d;
-            // Partitions also cut messages in flight.
-            if self.can_send(from, to, t)
-                || !self.cfg.partitions.iter().any(|p| t >= p.0 && t < p.1)
-            {
-                self.push(
-                    t,
-                    Event::Deliver {
-                        to,
-                        from,
-                        msg: msg.clone(),
-                    },
-                );
+            let mut at = now + self.cfg.net.delay(base, &mut self.rng);
+            let link = self.links.get_mut(&(from, to)).expect("link");
+            if !self.cfg.net.reorder {
+                at = at.max(link.last_at);
+                link.last_at = at;
             }
+            self.push(
+                at,
+                Ev::Deliver {
+                    to,
+                    from,
+                    msg: Box::new(msg.clone()),
+                    key,
+                    size,
+                },
+            );
         }
     }
 
-    fn broadcast(&mut self, from: usize, msg: NetMsg) {
-        if let NetMsg::Vote(v) = &msg {
-            if self.cfg.replay_attack && self.recorded.len() < 5_000 {
-                self.recorded.push(v.clone());
-            }
-        }
-        for to in 0..self.nodes.len() {
-            self.send(from, to, msg.clone());
-        }
-    }
-
-    fn gossip(&mut self, i: usize) {
-        let h = self.nodes[i].height();
-        let state = self.nodes[i]
-            .core
-            .as_ref()
-            .map(|c| (c.height(), c.round(), c.step()));
-        if state != self.nodes[i].last_gossip_state {
-            // Progress since the last tick: nothing to repair.
-            self.nodes[i].last_gossip_state = state;
+    /// A message arrives: the receiver's rate gate and seen sets first (the p2p layer's own
+    /// rules), then its driver.
+    fn deliver(&mut self, to: usize, from: usize, msg: Message, key: Option<Hash>, size: usize) {
+        let alive = self.nodes[to].driver.is_some() || self.nodes[to].rogue.is_some();
+        let open = self.links.get(&(to, from)).is_some_and(|l| !l.banned)
+            && self.links.get(&(from, to)).is_some_and(|l| !l.banned);
+        if !alive || !open {
             return;
         }
-        let msgs: Vec<NetMsg> = self.nodes[i]
-            .wal
-            .iter()
-            .filter(|w| w.height() == h)
-            .map(|w| match w {
-                WalEntry::Proposal(p, b) => NetMsg::Proposal(p.clone(), b.clone()),
-                WalEntry::Vote(v) => NetMsg::Vote(v.clone()),
-            })
-            .chain(
-                self.nodes[i]
-                    .pending_evidence
-                    .iter()
-                    .cloned()
-                    .map(NetMsg::Evidence),
-            )
-            .collect();
-        if msgs.is_empty() {
-            // Nothing of our own to repeat (we do not vote): tell peers where we are stuck.
-            self.broadcast(i, NetMsg::Status(h));
+        self.out.deliveries += 1;
+        self.out.bytes += size as u64 + 4;
+        let t = self.clock.now_instant();
+        let link = self.links.get_mut(&(to, from)).expect("link");
+        if let Rate::Drop { report } = link.gate.check(size as u64 + 4, t) {
+            if report {
+                self.offence(to, from, Misbehaviour::RateLimited);
+            }
+            return;
         }
-        for m in msgs {
-            self.broadcast(i, m);
-        }
-    }
-
-    /// Certificate check, memoized per (certificate, set): verification is a pure function.
-    fn verify_cert(
-        &mut self,
-        cert: &CommitCertificate,
-        height: u64,
-        set: &ValidatorSet,
-    ) -> Result<(), String> {
-        let key = (cert.hash(), set.hash(), height);
-        if self.verified_certs.contains(&key) {
-            return Ok(());
-        }
-        cert.verify(&self.chain_id, height, &cert.block_hash, set)
-            .map_err(|e| e.to_string())?;
-        self.verified_certs.insert(key);
-        Ok(())
-    }
-
-    fn verify_cached(&mut self, key: PublicKey, msg: Hash, sig: Signature) -> bool {
-        if self.verified.contains(&(key, msg, sig)) {
-            return true;
-        }
-        if key.verify(&msg.0, &sig).is_ok() {
-            self.verified.insert((key, msg, sig));
-            true
-        } else {
-            false
-        }
-    }
-
-    fn block_valid(&self, i: usize, b: &SimBlock, claimed: Hash) -> bool {
-        let n = &self.nodes[i];
-        b.hash() == claimed
-            && b.height == n.height()
-            && b.parent == n.tip()
-            && b.evidence.iter().all(|e| e.verify(&self.chain_id).is_ok())
-    }
-
-    fn sync_reply(&mut self, i: usize, to: usize, from_height: u64) {
-        let key = (to, from_height);
-        if let Some(t) = self.nodes[i].last_sync.get(&key) {
-            if self.now < t + GOSSIP_MS {
+        if let Some(k) = key {
+            let link = self.links.get_mut(&(to, from)).expect("link");
+            if !gossip::on_receive(&mut self.nodes[to].seen, &mut link.known, &msg, k) {
                 return;
             }
         }
-        self.nodes[i].last_sync.insert(key, self.now);
-        let have = self.nodes[i].chain.len() as u64;
-        let upto = have.min(from_height + 4);
-        for h in from_height..=upto {
-            if h == 0 {
-                continue;
+        if self.nodes[to].rogue.is_some() {
+            if self.nodes[to].heard.len() < 4_096 {
+                self.nodes[to].heard.push(msg);
             }
-            let c = &self.nodes[i].chain[(h - 1) as usize];
-            let m = NetMsg::Commit(Rc::new(CommitMsg {
-                proposal: c.proposal.clone(),
-                block: c.block.clone(),
-                cert: c.cert.clone(),
-            }));
-            self.send(i, to, m);
+            return;
         }
+        let peer = self.nodes[from].id;
+        self.step(to, |d| {
+            d.handle(Event::Inbound(InboundMessage::new(peer, msg)))
+        });
     }
 
-    fn deliver(&mut self, i: usize, from: usize, msg: NetMsg) {
-        self.out.messages += 1;
-        if !self.nodes[i].up || self.nodes[i].core.is_none() {
-            return;
-        }
-        let h = self.nodes[i].height();
-        let mh = msg.height();
-        if mh < h {
-            if let NetMsg::Vote(v) = &msg {
-                // Late votes of the previous height still reveal equivocation.
-                if mh + 1 == h && self.verify_cached(v.voter, v.signing_bytes(), v.signature) {
-                    let effects = self.nodes[i]
-                        .prev_core
-                        .as_mut()
-                        .map(|c| c.handle(Input::Vote(v.clone())))
-                        .unwrap_or_default();
-                    let evidence: Vec<Effect> = effects
-                        .into_iter()
-                        .filter(|e| matches!(e, Effect::Evidence(_)))
-                        .collect();
-                    self.process(i, evidence);
-                }
-            }
-            if !matches!(msg, NetMsg::Commit(_)) && mh > 0 {
-                self.sync_reply(i, from, mh);
-            }
-            return;
-        }
-        if mh > h && !matches!(msg, NetMsg::Status(_)) {
-            if self.nodes[i].future.len() < FUTURE_BUFFER {
-                self.nodes[i].future.push((from, msg));
-            }
-            return;
-        }
-        match msg {
-            NetMsg::Vote(v) => {
-                if !self.verify_cached(v.voter, v.signing_bytes(), v.signature) {
-                    return;
-                }
-                if self.cfg.relay_votes && self.honest(i) {
-                    let k = (v.voter, v.height, v.round, v.kind, v.block);
-                    if self.nodes[i].relayed.insert(k) {
-                        for to in 0..self.nodes.len() {
-                            if to != from {
-                                self.send(i, to, NetMsg::Vote(v.clone()));
-                            }
-                        }
-                    }
-                }
-                self.feed(i, Input::Vote(v));
-            }
-            NetMsg::Proposal(p, b) => {
-                if !self.verify_cached(p.proposer, p.signing_bytes(), p.signature) {
-                    return;
-                }
-                let valid = self.block_valid(i, &b, p.block_hash);
-                if valid {
-                    self.nodes[i].blocks.insert(p.block_hash, b);
-                }
-                self.feed(i, Input::Proposal { proposal: p, valid });
-            }
-            // A peer at our height or above: nothing to catch up.
-            NetMsg::Status(_) => {}
-            NetMsg::Evidence(e) => {
-                if e.verify(&self.chain_id).is_ok()
-                    && !self.nodes[i].pending_evidence.contains(&e)
-                    && self.nodes[i].pending_evidence.len() < 100
-                {
-                    self.nodes[i].pending_evidence.push(e);
-                }
-            }
-            NetMsg::Commit(c) => {
-                let set = self.set_for(i, h);
-                if c.cert.block_hash != c.proposal.block_hash
-                    || self.verify_cert(&c.cert, h, &set).is_err()
-                    || !self.verify_cached(
-                        c.proposal.proposer,
-                        c.proposal.signing_bytes(),
-                        c.proposal.signature,
-                    )
-                {
-                    return;
-                }
-                let valid = self.block_valid(i, &c.block, c.proposal.block_hash);
-                if valid {
-                    self.nodes[i]
-                        .blocks
-                        .insert(c.proposal.block_hash, c.block.clone());
-                }
-                self.feed(
-                    i,
-                    Input::Proposal {
-                        proposal: c.proposal.clone(),
-                        valid,
-                    },
-                );
-                let inc = self.nodes[i].inc;
-                for s in &c.cert.sigs {
-                    if self.nodes[i].height() != h || !self.nodes[i].up || self.nodes[i].inc != inc
-                    {
-                        return;
-                    }
-                    let v = Vote {
-                        chain_id: self.chain_id,
-                        height: h,
-                        round: c.cert.round,
-                        kind: VoteKind::Precommit,
-                        block: Some(c.cert.block_hash),
-                        voter: s.voter,
-                        signature: s.signature,
-                    };
-                    self.feed(i, Input::Vote(v));
-                }
-                // The core may not reach the decision from the certificate's votes alone (it
-                // counted an equivocator's other vote first). Like a syncing node, the driver
-                // then commits on the verified certificate.
-                if self.nodes[i].height() == h && self.nodes[i].up && self.nodes[i].inc == inc {
-                    let cert = c.cert.clone();
-                    self.on_decide(
-                        i,
-                        h,
-                        cert.round,
-                        cert.block_hash,
-                        cert,
-                        Some(c.proposal.clone()),
-                    );
-                }
-            }
-        }
-    }
-
-    // ----- driver -----
-
-    fn feed(&mut self, i: usize, input: Input) {
-        let Some(core) = self.nodes[i].core.as_mut() else {
+    /// Node `at` blames `peer`: the p2p layer's scoring; at the threshold the link is banned.
+    fn offence(&mut self, at: usize, peer: usize, offence: Misbehaviour) {
+        let Some(link) = self.links.get_mut(&(at, peer)) else {
             return;
         };
-        let effects = core.handle(input);
-        self.process(i, effects);
-    }
-
-    /// Signs after the guard allowed it; returns false when the guard refused or the node
-    /// crashed right after persisting.
-    fn guard_and_log(
-        &mut self,
-        i: usize,
-        h: u64,
-        r: u32,
-        step: SignStep,
-        sh: Hash,
-        entry: WalEntry,
-    ) -> bool {
-        let n = &mut self.nodes[i];
-        if n.behavior != Behavior::Equivocator {
-            let mut g = DoubleSignGuard::new(n.guard);
-            match g.authorize(h, r, step, sh) {
-                Ok(s) => n.guard = s, // "persisted" before the signature leaves
-                Err(_) => {
-                    self.out.guard_refusals += 1;
-                    return false;
-                }
-            }
+        if link.banned {
+            return;
         }
-        n.wal.push(entry);
-        if let Some(down) = n.crash_after_sign {
-            self.crash(i, down);
-            return false;
-        }
-        true
-    }
-
-    fn process(&mut self, i: usize, effects: Vec<Effect>) {
-        let inc = self.nodes[i].inc;
-        for e in effects {
-            if !self.nodes[i].up || self.nodes[i].inc != inc {
-                return;
-            }
-            match e {
-                Effect::BuildProposal { height, round } => {
-                    if self.nodes[i].behavior == Behavior::SilentProposer {
-                        continue;
-                    }
-                    let n = &self.nodes[i];
-                    let included: BTreeSet<Hash> = n
-                        .chain
-                        .iter()
-                        .flat_map(|c| c.block.evidence.iter().map(|e| e.id()))
-                        .collect();
-                    let set = n
-                        .core
-                        .as_ref()
-                        .map(|c| c.validators().clone())
-                        .unwrap_or_default();
-                    let evidence: Vec<Evidence> = n
-                        .pending_evidence
-                        .iter()
-                        .filter(|e| {
-                            !included.contains(&e.id()) && set.weight_of(&e.offender()).is_some()
-                        })
-                        .take(4)
-                        .cloned()
-                        .collect();
-                    let b = SimBlock {
-                        height,
-                        round,
-                        proposer: n.pk,
-                        parent: n.tip(),
-                        salt: 0,
-                        evidence,
-                    };
-                    let bh = b.hash();
-                    self.nodes[i].blocks.insert(bh, Rc::new(b));
-                    self.feed(
-                        i,
-                        Input::ProposalValue {
-                            round,
-                            block_hash: bh,
-                        },
-                    );
-                }
-                Effect::CastProposal {
-                    height,
-                    round,
-                    block_hash,
-                    pol_round,
-                } => {
-                    if self.nodes[i].behavior == Behavior::SilentProposer {
-                        continue;
-                    }
-                    let Some(b) = self.nodes[i].blocks.get(&block_hash).cloned() else {
-                        continue;
-                    };
-                    let p = Proposal::new_signed(
-                        self.chain_id,
-                        height,
-                        round,
-                        pol_round,
-                        block_hash,
-                        &self.nodes[i].key,
-                    );
-                    if !self.guard_and_log(
-                        i,
-                        height,
-                        round,
-                        SignStep::Propose,
-                        p.signing_bytes(),
-                        WalEntry::Proposal(p.clone(), b.clone()),
-                    ) {
-                        continue;
-                    }
-                    if self.nodes[i].behavior == Behavior::Equivocator && pol_round.is_none() {
-                        let mut b2 = (*b).clone();
-                        b2.salt = 1;
-                        let b2 = Rc::new(b2);
-                        let p2 = Proposal::new_signed(
-                            self.chain_id,
-                            height,
-                            round,
-                            None,
-                            b2.hash(),
-                            &self.nodes[i].key,
-                        );
-                        for to in 0..self.nodes.len() {
-                            let m = if to % 2 == 0 {
-                                NetMsg::Proposal(p.clone(), b.clone())
-                            } else {
-                                NetMsg::Proposal(p2.clone(), b2.clone())
-                            };
-                            self.send(i, to, m);
-                        }
-                    } else {
-                        self.broadcast(i, NetMsg::Proposal(p.clone(), b));
-                    }
-                    self.feed(
-                        i,
-                        Input::Proposal {
-                            proposal: p,
-                            valid: true,
-                        },
-                    );
-                }
-                Effect::CastVote {
-                    height,
-                    round,
-                    kind,
-                    block,
-                } => {
-                    let v = Vote::new_signed(
-                        self.chain_id,
-                        height,
-                        round,
-                        kind,
-                        block,
-                        &self.nodes[i].key,
-                    );
-                    if !self.guard_and_log(
-                        i,
-                        height,
-                        round,
-                        kind.into(),
-                        v.signing_bytes(),
-                        WalEntry::Vote(v.clone()),
-                    ) {
-                        continue;
-                    }
-                    if self.nodes[i].behavior == Behavior::Equivocator {
-                        let other = match block {
-                            Some(_) => None,
-                            None => Some(Hash::of(Domain::BlockHeader, b"bogus")),
-                        };
-                        let v2 = Vote::new_signed(
-                            self.chain_id,
-                            height,
-                            round,
-                            kind,
-                            other,
-                            &self.nodes[i].key,
-                        );
-                        for to in 0..self.nodes.len() {
-                            let m = if to % 2 == 0 { v.clone() } else { v2.clone() };
-                            self.send(i, to, NetMsg::Vote(m));
-                        }
-                    } else {
-                        self.broadcast(i, NetMsg::Vote(v.clone()));
-                    }
-                    self.feed(i, Input::Vote(v));
-                }
-                Effect::ScheduleTimeout {
-                    height,
-                    round,
-                    step,
-                    duration,
-                } => {
-                    let t = self.now + duration.as_millis() as Ms;
-                    self.push(
-                        t,
-                        Event::Timeout {
-                            node: i,
-                            inc,
-                            height,
-                            round,
-                            step,
-                        },
-                    );
-                }
-                Effect::Decide {
-                    height,
-                    round,
-                    block_hash,
-                    certificate,
-                } => {
-                    self.on_decide(i, height, round, block_hash, certificate, None);
-                    return;
-                }
-                Effect::Evidence(e) => {
-                    if self.honest(i) {
-                        self.out.evidence_seen += 1;
-                    }
-                    if !self.nodes[i].pending_evidence.contains(&e) {
-                        self.nodes[i].pending_evidence.push(e.clone());
-                        self.broadcast(i, NetMsg::Evidence(e));
-                    }
-                }
-                Effect::RoundStarted { .. } | Effect::StepChanged { .. } => {}
-            }
-        }
-    }
-
-    fn on_decide(
-        &mut self,
-        i: usize,
-        height: u64,
-        round: u32,
-        block_hash: Hash,
-        cert: CommitCertificate,
-        known_proposal: Option<Proposal>,
-    ) {
-        let honest = self.honest(i);
-        let set = self.set_for(i, height);
-        if honest {
-            if let Some(prev) = self.decisions.get(&height) {
-                if *prev != block_hash {
-                    self.out.violations.push(format!(
-                        "agreement: node {i} decided {block_hash:?} at height {height}, another honest node {prev:?}"
-                    ));
-                }
-            } else {
-                self.decisions.insert(height, block_hash);
-            }
-            if cert.block_hash != block_hash {
-                self.out
-                    .violations
-                    .push(format!("node {i}: certificate for another block"));
-            }
-            if let Err(e) = self.verify_cert(&cert, height, &set) {
+        let (score, ban) = gossip::score_after(link.score, offence, BAN_THRESHOLD);
+        link.score = score;
+        if ban {
+            link.banned = true;
+            self.out.bans.push((at, peer));
+            if self.out.honest.get(at).copied().unwrap_or(false)
+                && self.out.honest.get(peer).copied().unwrap_or(false)
+            {
                 self.out.violations.push(format!(
-                    "certificate of node {i} at height {height} rejected: {e}"
+                    "honest node {at} banned honest node {peer} at {} ms (last offence: {})",
+                    self.now,
+                    offence.name()
                 ));
             }
         }
-        let Some(block) = self.nodes[i].blocks.get(&block_hash).cloned() else {
-            self.out.violations.push(format!(
-                "validity: node {i} decided an unknown block at height {height}"
-            ));
+    }
+
+    fn write(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        node.writing = false;
+        let jobs = node.io.take_jobs();
+        let Some(storage) = node.storage.as_ref() else {
             return;
         };
-        if honest && !self.block_valid(i, &block, block_hash) {
-            self.out.violations.push(format!(
-                "validity: node {i} decided an invalid block at height {height}"
-            ));
-        }
-        let Some(proposal) = known_proposal.or_else(|| {
-            self.nodes[i]
-                .core
-                .as_ref()
-                .and_then(|c| find_proposal(c, round, block_hash))
-        }) else {
-            self.out.violations.push(format!(
-                "node {i} decided without a proposal at height {height}"
-            ));
-            return;
-        };
-        if honest {
-            self.out.stats.push(DecisionStat {
-                rounds: round + 1,
-                latency: self.now - self.nodes[i].height_started,
-            });
-            self.out.decisions_by[i].push((height, self.now));
-            if self.out.first_decision.is_none() {
-                self.out.first_decision = Some(self.now);
+        let done = storage_writer::write_group(storage, jobs, &mut node.write_failed);
+        self.step(i, |d| {
+            for c in done {
+                d.handle(Event::Committed(c));
             }
-        }
-        let n = &mut self.nodes[i];
-        n.chain.push(Committed {
-            block,
-            proposal,
-            cert,
         });
-        let included: Vec<Hash> = n
-            .chain
-            .iter()
-            .flat_map(|c| c.block.evidence.iter().map(|e| e.id()))
-            .collect();
-        n.pending_evidence.retain(|e| !included.contains(&e.id()));
-        n.blocks.clear();
-        n.relayed.clear();
-        n.prev_core = n.core.take();
-        // The signer state and WAL of finished heights could be pruned here.
-        self.start_height(i);
     }
 
-    fn attack(&mut self) {
-        // Synchronous check: 1,000 copies of a current vote count exactly once at one node.
-        let target = self.rng.gen_range(0..self.nodes.len());
-        let current = self.nodes[target]
-            .core
-            .as_ref()
-            .map(|c| c.height())
-            .filter(|_| self.nodes[target].up);
-        if let Some(h) = current.filter(|_| self.out.dup_checks < 2) {
-            let pick = self.nodes[target].core.as_ref().and_then(|c| {
-                let r = c.round();
-                c.votes()
-                    .votes(r, VoteKind::Prevote)
-                    .chain(c.votes().votes(r, VoteKind::Precommit))
-                    .next()
-                    .cloned()
-            });
-            let pick = pick.or_else(|| self.recorded.iter().rev().find(|v| v.height == h).cloned());
-            if let Some(v) = pick {
-                let evidence_before = self.out.evidence_seen;
-                self.deliver(target, target, NetMsg::Vote(v.clone()));
-                let weight = |sim: &Sim| {
-                    sim.nodes[target]
-                        .core
-                        .as_ref()
-                        .filter(|c| c.height() == h)
-                        .map(|c| {
-                            (
-                                c.votes().total_for(v.round, v.kind),
-                                c.votes().weight_for(v.round, v.kind, v.block),
-                            )
-                        })
+    fn crash(&mut self, c: Crash) {
+        let (node, down) = match c {
+            Crash::Node { node, down, .. } => (node, down),
+            Crash::AfterSign { node, down, .. } => {
+                self.nodes[node].crash_after_sign = Some(down);
+                return;
+            }
+            Crash::Proposer { down, .. } => {
+                let best = (0..self.members)
+                    .filter_map(|i| self.nodes[i].driver.as_ref().and_then(|d| d.consensus()))
+                    .max_by_key(|c| (c.height, c.round));
+                let Some(c) = best else { return };
+                let Some(i) = self.index_of(&c.proposer) else {
+                    return;
                 };
-                let w0 = weight(self);
-                for _ in 0..999 {
-                    self.deliver(target, target, NetMsg::Vote(v.clone()));
-                }
-                let w1 = weight(self);
-                if w0.is_some() && w1.is_some() {
-                    self.out.dup_checks += 1;
-                }
-                if w0.is_some() && w1.is_some() && w0 != w1 {
-                    self.out.violations.push(format!(
-                        "1,000 copies of one vote changed the tally at node {target}: {w0:?} -> {w1:?}"
-                    ));
-                }
-                if self.out.evidence_seen != evidence_before {
-                    self.out
-                        .violations
-                        .push("copies of one vote reported as equivocation".into());
-                }
+                (i, down)
             }
+        };
+        let n = &mut self.nodes[node];
+        if n.driver.is_none() {
+            return;
         }
-        // 1,000 copies of one recorded vote to every node, old votes replayed, votes for
-        // another chain id signed by real members.
-        if !self.recorded.is_empty() {
-            let k = self.rng.gen_range(0..self.recorded.len());
-            let v = self.recorded[k].clone();
-            // The asynchronous flood only once per run (it costs 4,000 deliveries).
-            let flood_to = if self.out.dup_checks <= 1 {
-                self.nodes.len()
-            } else {
-                0
-            };
-            for to in 0..flood_to {
-                for _ in 0..1000 {
-                    let d = self.rng.gen_range(0..50);
-                    self.push(
-                        self.now + d,
-                        Event::Deliver {
-                            to,
-                            from: to,
-                            msg: NetMsg::Vote(v.clone()),
-                        },
-                    );
-                }
+        // A crash: the driver's memory and whatever its writer had not written are gone.
+        n.driver = None;
+        n.finalized = None;
+        n.storage = None;
+        n.inc += 1;
+        n.io.take_jobs();
+        self.out.crashes += 1;
+        self.push(self.now + down, Ev::Restart { node });
+    }
+
+    /// A (re)connected node and its peers tell each other their heights, as the Hello does.
+    fn hello(&mut self, i: usize) {
+        for p in self.connected(i) {
+            let Some(j) = self.index_of(&p) else { continue };
+            if let Some((h, tip)) = self.nodes[j].driver.as_ref().map(|d| d.committed()) {
+                self.transmit(j, i, Message::Status { height: h, tip });
             }
-            for _ in 0..30 {
-                let k = self.rng.gen_range(0..self.recorded.len());
-                let v = self.recorded[k].clone();
-                let to = self.rng.gen_range(0..self.nodes.len());
-                let d = self.rng.gen_range(0..200);
-                self.push(
-                    self.now + d,
-                    Event::Deliver {
-                        to,
-                        from: to,
-                        msg: NetMsg::Vote(v),
-                    },
-                );
+            if let Some((h, tip)) = self.nodes[i].driver.as_ref().map(|d| d.committed()) {
+                self.transmit(i, j, Message::Status { height: h, tip });
             }
-        }
-        let other_chain = Hash::of(Domain::ChainId, b"another chain");
-        for j in 0..self.nodes.len() {
-            let Some(core) = self.nodes[j].core.as_ref() else {
-                continue;
-            };
-            let (h, r) = (core.height(), core.round());
-            let total = core.validators().total_weight();
-            for rr in 0..=r {
-                for kind in [VoteKind::Prevote, VoteKind::Precommit] {
-                    if core.votes().total_for(rr, kind) > total {
-                        self.out
-                            .violations
-                            .push(format!("node {j} counted more than the total weight"));
-                    }
-                }
-            }
-            for signer in 0..self.nodes.len() {
-                for kind in [VoteKind::Prevote, VoteKind::Precommit] {
-                    let v = Vote::new_signed(
-                        other_chain,
-                        h,
-                        r,
-                        kind,
-                        Some(Hash::of(Domain::BlockHeader, b"x")),
-                        &self.nodes[signer].key,
-                    );
-                    self.push(
-                        self.now + 1,
-                        Event::Deliver {
-                            to: j,
-                            from: j,
-                            msg: NetMsg::Vote(v),
-                        },
-                    );
-                }
-            }
-        }
-        if self.now < 20_000 {
-            self.push(self.now + 170, Event::Attack);
         }
     }
-}
 
-fn find_proposal(core: &Tendermint, round: u32, block: Hash) -> Option<Proposal> {
-    core.proposals(round)
-        .iter()
-        .find(|(p, _)| p.block_hash == block)
-        .map(|(p, _)| p.clone())
+    fn record_signed(&mut self, i: usize, o: &Out) {
+        let msg = match o {
+            Out::Broadcast(m, _) | Out::Send(_, m) => m,
+        };
+        let me = self.nodes[i].id;
+        let (h, r, kind, value) = match msg {
+            Message::Vote(v) if v.voter == me => (
+                v.height,
+                v.round,
+                v.kind as u8,
+                v.block.unwrap_or(Hash([0; 32])),
+            ),
+            Message::Proposal { proposal, .. } if proposal.proposer == me => {
+                (proposal.height, proposal.round, 9, proposal.block_hash)
+            }
+            _ => return,
+        };
+        if let Some(old) = self.signed.insert((i, h, r, kind), value) {
+            if old != value && self.out.honest[i] {
+                self.out.violations.push(format!(
+                    "honest node {i} signed two different messages for height {h} round {r} (kind {kind})"
+                ));
+            }
+        }
+    }
+
+    fn finish(mut self) -> Outcome {
+        for i in 0..self.members {
+            let d = self.nodes[i].driver.as_ref();
+            if let Some(d) = d {
+                self.out.final_heights[i] = self.out.final_heights[i].max(d.committed().0);
+            }
+            self.out
+                .set_sizes
+                .push(d.map_or(0, |d| d.state().next_validator_set().len()));
+        }
+        let chains: Vec<Option<Storage>> = (0..self.members)
+            .map(|i| {
+                if !self.out.honest[i] {
+                    return None;
+                }
+                self.nodes[i].storage.clone()
+            })
+            .collect();
+        let v = checks::chains(&self.genesis, &chains);
+        self.out.violations.extend(v);
+        self.out
+    }
+
+    /// Honest masternodes, for adversaries.
+    pub fn honest_members(&self) -> Vec<usize> {
+        (0..self.members).filter(|i| self.out.honest[*i]).collect()
+    }
+
+    pub fn members(&self) -> usize {
+        self.members
+    }
 }
 
 /// Seeds to run: `TIMECOIN_SIM_SEED=s` runs one seed, `TIMECOIN_SIM_SEEDS=n` runs n seeds
-/// (default 200).
-pub fn seeds() -> Vec<u64> {
+/// (default `default`).
+pub fn seeds(default: u64) -> Vec<u64> {
     if let Ok(s) = std::env::var("TIMECOIN_SIM_SEED") {
         if let Ok(s) = s.parse() {
             return vec![s];
@@ -1415,84 +1057,64 @@ pub fn seeds() -> Vec<u64> {
     let n = std::env::var("TIMECOIN_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200u64);
+        .unwrap_or(default);
     (0..n).collect()
 }
 
-pub fn median<T: Ord + Copy + Default>(mut v: Vec<T>) -> T {
-    if v.is_empty() {
-        return T::default();
-    }
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// Runs `make_cfg` over all seeds, checks `check` on each outcome, prints a failing seed and
-/// the scenario's medians.
+/// Runs `make` over the seeds on every core, checks each outcome with the general checks and
+/// `check`; prints the scenario's figures; fails listing each failing seed with the command
+/// that replays it.
 pub fn run_scenario(
-    make_cfg: impl Fn(u64) -> Config,
-    check: impl Fn(&Config, &Outcome) -> Vec<String>,
-) {
-    let mut rounds = vec![];
-    let mut latency = vec![];
-    let mut failures = vec![];
-    let mut name = "";
-    let mut runs = 0;
+    test: &str,
+    default_seeds: u64,
+    make: impl Fn(u64) -> Config + Sync,
+    check: impl Fn(&Config, &Outcome) -> Vec<String> + Sync,
+) -> Vec<Outcome> {
+    let seeds = seeds(default_seeds);
     let started = std::time::Instant::now();
-    let (mut crashes, mut refusals, mut messages, mut evidence, mut vtime) = (0, 0, 0u64, 0, 0u64);
-    for seed in seeds() {
-        let cfg = make_cfg(seed);
-        name = cfg.name;
-        let check_cfg = make_cfg(seed);
-        let out = Sim::new(cfg, seed).run();
-        let mut v = out.violations.clone();
-        v.extend(check(&check_cfg, &out));
-        if !v.is_empty() {
-            failures.push(format!("scenario {name} seed={seed}: {}", v.join("; ")));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(seeds.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&seed) = seeds.get(k) else { break };
+                let cfg = make(seed);
+                let out = Sim::new(make(seed), seed).run();
+                let mut v = out.violations.clone();
+                v.extend(checks::general(&cfg, &out));
+                v.extend(check(&cfg, &out));
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((seed, v, out));
+            });
         }
-        crashes += out.crashes;
-        refusals += out.guard_refusals;
-        messages += out.messages;
-        evidence += out.evidence_seen;
-        vtime += out.end_time;
-        rounds.extend(out.stats.iter().map(|s| s.rounds));
-        latency.extend(out.stats.iter().map(|s| s.latency));
-        runs += 1;
-    }
-    let over0 = rounds.iter().filter(|r| **r > 1).count();
-    let max_rounds = rounds.iter().copied().max().unwrap_or(0);
-    let mut lat_sorted = latency.clone();
-    lat_sorted.sort();
-    let p90 = lat_sorted
-        .get(lat_sorted.len() * 9 / 10)
-        .copied()
-        .unwrap_or(0);
-    println!(
-        "scenario {name}: {runs} seeds, {} decisions, median rounds/height {}, decided after round 0: {over0}, max rounds {max_rounds}, median time to finality {} ms (p90 {p90} ms), crashes {crashes}, guard refusals {refusals}, evidence effects {evidence}, deliveries {messages}, mean virtual run {} ms, wall {:.1} s",
-        rounds.len(),
-        median(rounds.clone()),
-        median(latency),
-        vtime / runs.max(1),
-        started.elapsed().as_secs_f64(),
-    );
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(s, _, _)| *s);
+    let name = make(0).name;
+    let failures: Vec<String> = results
+        .iter()
+        .filter(|(_, v, _)| !v.is_empty())
+        .map(|(seed, v, _)| {
+            format!(
+                "seed {seed}: {}\n  replay: TIMECOIN_SIM_SEED={seed} cargo test --test consensus_sim {test} -- --nocapture",
+                v.join("; ")
+            )
+        })
+        .collect();
+    let outs: Vec<Outcome> = results.into_iter().map(|(_, _, o)| o).collect();
+    println!("{}", checks::summary(&name, &outs, started.elapsed()));
     assert!(
         failures.is_empty(),
-        "{} failing seeds (replay with TIMECOIN_SIM_SEED=...):\n{}",
+        "scenario {name}: {} of {} seeds failed:\n{}",
         failures.len(),
+        seeds.len(),
         failures.join("\n")
     );
-}
-
-/// Every honest node committed at least `target` heights.
-pub fn progress(cfg: &Config, out: &Outcome) -> Vec<String> {
-    let mut v = vec![];
-    for (i, h) in out.final_heights.iter().enumerate() {
-        if out.behaviors[i] == Behavior::Honest && *h < cfg.target {
-            v.push(format!(
-                "progress: node {i} committed only {h} of {} heights by {} ms",
-                cfg.target, out.end_time
-            ));
-        }
-    }
-    v
+    outs
 }

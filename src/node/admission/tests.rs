@@ -7,6 +7,7 @@ use crate::mempool::MempoolLimits;
 use crate::types::tx::MasternodeExit;
 use crate::types::{Amount, OutPoint, SecretKey, TxKind};
 use std::cell::RefCell;
+use std::time::Instant;
 
 /// Records what admission would send to the network.
 #[derive(Default)]
@@ -45,7 +46,7 @@ fn admit_from(
         assert!(adm.enqueue(from, tx));
     }
     while adm.has_pending() {
-        adm.admit_pending(pool, &chain.state, net);
+        adm.admit_pending(pool, &chain.state, net, Instant::now());
     }
 }
 
@@ -57,7 +58,7 @@ fn cheap_checks_run_before_signatures() {
     let mut pool = pool();
     let net = Recorder::default();
     let first = chain.transfer_from(&outs[1..2], 1, 1_000);
-    assert!(adm.submit(vec![first], &mut pool, &chain.state, &net)[0].is_ok());
+    assert!(adm.submit(vec![first], &mut pool, &chain.state, &net, Instant::now())[0].is_ok());
     let before = adm.stats().sig_checked_txs;
 
     let unknown = OutPoint {
@@ -98,7 +99,13 @@ fn missing_input_tx_is_not_verified_again() {
     let child = chain.transfer_from(&coins_of(&parent)[0..1], 1, 1_000);
     let child_id = child.txid();
     for _ in 0..3 {
-        let r = adm.submit(vec![child.clone()], &mut pool, &chain.state, &net);
+        let r = adm.submit(
+            vec![child.clone()],
+            &mut pool,
+            &chain.state,
+            &net,
+            Instant::now(),
+        );
         assert!(matches!(
             r[0],
             Err(MempoolError::Invalid(TxError::MissingInput(_)))
@@ -106,9 +113,9 @@ fn missing_input_tx_is_not_verified_again() {
     }
     assert_eq!(adm.stats().sig_checked_txs, 0);
     // Once the parent is in the pool, the child is admissible.
-    assert!(adm.submit(vec![parent], &mut pool, &chain.state, &net)[0].is_ok());
+    assert!(adm.submit(vec![parent], &mut pool, &chain.state, &net, Instant::now())[0].is_ok());
     assert_eq!(
-        adm.submit(vec![child], &mut pool, &chain.state, &net)[0],
+        adm.submit(vec![child], &mut pool, &chain.state, &net, Instant::now())[0],
         Ok(child_id)
     );
 }
@@ -122,7 +129,13 @@ fn a_parent_and_its_child_in_one_batch_are_both_admitted() {
     let net = Recorder::default();
     let parent = chain.transfer_from(&outs[0..1], 2, 1_000);
     let child = chain.transfer_from(&coins_of(&parent)[0..1], 1, 1_000);
-    let r = adm.submit(vec![parent, child], &mut pool, &chain.state, &net);
+    let r = adm.submit(
+        vec![parent, child],
+        &mut pool,
+        &chain.state,
+        &net,
+        Instant::now(),
+    );
     assert!(r.iter().all(Result::is_ok), "{r:?}");
     assert_eq!(net.relayed.borrow().len(), 2);
 }
@@ -137,7 +150,7 @@ fn a_double_spend_in_one_batch_is_not_verified() {
     let a = chain.transfer_from(&outs[0..1], 1, 1_000);
     let a_id = a.txid();
     let b = chain.transfer_from(&outs[0..1], 1, 2_000);
-    let r = adm.submit(vec![a, b], &mut pool, &chain.state, &net);
+    let r = adm.submit(vec![a, b], &mut pool, &chain.state, &net, Instant::now());
     assert_eq!(r[0], Ok(a_id));
     assert_eq!(r[1], Err(MempoolError::Conflict(a_id)));
     assert_eq!(adm.stats().sig_checked_txs, 1);
@@ -174,7 +187,14 @@ fn wide_child(n: usize) -> (TestChain, Admission, Mempool, Recorder, Transaction
     let mut pool = pool();
     let net = Recorder::default();
     let parent = chain.transfer_from(&outs[0..1], n, 100_000);
-    assert!(adm.submit(vec![parent.clone()], &mut pool, &chain.state, &net)[0].is_ok());
+    assert!(adm.submit(
+        vec![parent.clone()],
+        &mut pool,
+        &chain.state,
+        &net,
+        Instant::now()
+    )[0]
+    .is_ok());
     let child = chain.transfer_from(&coins_of(&parent), 1, 200_000);
     (chain, adm, pool, net, child)
 }
@@ -200,7 +220,7 @@ fn identical_signatures_of_one_transaction_are_verified_once() {
     let n = crate::mempool::MAX_STANDARD_TX_INPUTS;
     let (chain, mut adm, mut pool, net, child) = wide_child(n);
     let before = adm.stats().sig_items;
-    let r = adm.submit(vec![child], &mut pool, &chain.state, &net);
+    let r = adm.submit(vec![child], &mut pool, &chain.state, &net, Instant::now());
     assert!(r[0].is_ok(), "{r:?}");
     assert_eq!(adm.stats().sig_items - before, 1);
 }
@@ -217,7 +237,7 @@ fn tip_dependent_failures_are_not_penalised() {
     });
     let net = Recorder::default();
     let pooled = chain.transfer_from(&outs[0..1], 1, 100_000);
-    assert!(adm.submit(vec![pooled], &mut pool, &chain.state, &net)[0].is_ok());
+    assert!(adm.submit(vec![pooled], &mut pool, &chain.state, &net, Instant::now())[0].is_ok());
 
     let mut locked = chain.transfer_from(&outs[1..2], 1, 100_000);
     locked.lock_time = chain.state.height + 10;

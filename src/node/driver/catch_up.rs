@@ -11,14 +11,14 @@ impl Driver {
     /// Asks a connected peer that claims to be ahead for the next blocks; a peer that did not
     /// answer a request in time is reported and the next request goes to another one.
     pub(super) fn check_sync(&mut self) {
-        let now = Instant::now();
+        let now = self.clock.now();
         let (action, failed) = self.sync.poll(self.state.height, now);
         if let Some(p) = failed {
             tracing::info!(target: "sync", peer = %p.short(), "peer did not serve the blocks it claimed");
-            self.p2p.report(p, Misbehaviour::UnservedClaim);
+            self.net.report(p, Misbehaviour::UnservedClaim);
         }
         if let SyncAction::Request { peer, from, count } = action {
-            if self.p2p.send(peer, Message::GetBlocks { from, count }) {
+            if self.net.send(peer, Message::GetBlocks { from, count }) {
                 self.sync.sent(peer, from, now);
                 tracing::debug!(target: "sync", peer = %peer.short(), from, count, "requesting blocks");
             }
@@ -34,7 +34,7 @@ impl Driver {
                 .map(|(b, _)| b.header.height > self.current_height())
                 .unwrap_or(true)
             {
-                self.p2p.report(peer, Misbehaviour::UnsolicitedBlocks);
+                self.net.report(peer, Misbehaviour::UnsolicitedBlocks);
             }
             return;
         };
@@ -44,7 +44,7 @@ impl Driver {
         if !starts_right {
             // Not what it claimed to have: its claim is dropped and it is reported.
             self.sync.on_failure(peer);
-            self.p2p.report(peer, Misbehaviour::UnservedClaim);
+            self.net.report(peer, Misbehaviour::UnservedClaim);
             return;
         }
         self.sync.on_served(&peer);
@@ -65,7 +65,7 @@ impl Driver {
                 // Every honest node verified the certificate before storing the block: a bad
                 // one was made up by the sender.
                 tracing::warn!(target: "sync", height = block.header.height, "bad certificate from peer: {e}");
-                self.p2p.report(peer, Misbehaviour::InvalidBlock);
+                self.net.report(peer, Misbehaviour::InvalidBlock);
                 return;
             }
             match self.validate_next(&block, &set) {

@@ -21,7 +21,7 @@ impl Driver {
                 let _ = reply.send(self.wallet_data(&addrs));
             }
             Command::MempoolEntries { reply } => {
-                let now = Instant::now();
+                let now = self.clock.now();
                 let entries = self
                     .mempool
                     .txids()
@@ -90,9 +90,13 @@ impl Driver {
 
     /// Admits this node's own transactions (RPC, wallet, bench); verdicts in order.
     pub(super) fn submit_txs(&mut self, txs: Vec<Transaction>) -> Vec<Result<Hash, MempoolError>> {
-        let r = self
-            .admission
-            .submit(txs, &mut self.mempool, &self.state, &self.p2p);
+        let r = self.admission.submit(
+            txs,
+            &mut self.mempool,
+            &self.state,
+            &*self.net,
+            self.clock.now(),
+        );
         self.dirty |= r.iter().any(Result::is_ok);
         r
     }

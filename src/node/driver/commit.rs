@@ -36,12 +36,8 @@ impl Driver {
             round,
             snapshot,
         };
-        let Some(writer) = self.writer.as_ref() else {
-            self.halt("the storage writer is not running".into());
-            return false;
-        };
-        // Blocks only when the writer is several blocks behind (back-pressure).
-        if tokio::task::block_in_place(|| writer.send(job).is_err()) {
+        // Waits only when the writer is several blocks behind (back-pressure).
+        if self.writer.submit(job).is_err() {
             self.halt("the storage writer stopped".into());
             return false;
         }
@@ -56,7 +52,7 @@ impl Driver {
             tracing::debug!(target: "mempool", n = dropped.len(), "dropped conflicting or invalid transactions");
         }
         self.evidence_pool.prune(&self.state);
-        let now = Instant::now();
+        let now = self.clock.now();
         if let Some(run) = self.run.take() {
             let total = now.duration_since(run.started).as_millis() as u64;
             let d = now.duration_since(run.round_started).as_millis() as u64;
@@ -97,7 +93,7 @@ impl Driver {
         self.snapshot.blocks_finalized += 1;
         self.snapshot.txs_finalized += ntx;
         self.tps_second.1 += ntx;
-        self.snapshot.tip_finalized_at = Some(SystemTime::now());
+        self.snapshot.tip_finalized_at = Some(self.clock.wall());
         tracing::info!(target: "consensus", height = d.height, round = d.round, txs = ntx, hash = %d.hash.short(), "finalized");
         let _ = self.finalized_tx.send(Finalized {
             height: d.height,
@@ -105,10 +101,10 @@ impl Driver {
             txids: d.txids,
             spent: d.spent,
             round: d.round,
-            at: Instant::now(),
+            at: self.clock.now(),
         });
         let _ = self.height_tx.send((d.height, d.hash));
-        self.p2p.broadcast(Message::Status {
+        self.net.broadcast(Message::Status {
             height: d.height,
             tip: d.hash,
         });

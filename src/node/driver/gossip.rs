@@ -24,7 +24,7 @@ impl Driver {
         if *chain_id == self.spec.genesis.params.chain_id {
             return false;
         }
-        self.p2p.report(peer, Misbehaviour::InvalidSignature);
+        self.net.report(peer, Misbehaviour::InvalidSignature);
         true
     }
 
@@ -46,7 +46,7 @@ impl Driver {
         }
         if let Err(e) = verified {
             tracing::debug!(target: "consensus", peer = %peer.short(), "next-height message rejected: {e}");
-            self.p2p.report(peer, Misbehaviour::InvalidSignature);
+            self.net.report(peer, Misbehaviour::InvalidSignature);
             return;
         }
         let _ = self.buffered.push(peer, msg);
@@ -85,14 +85,14 @@ impl Driver {
         // from an earlier round (Alg.1 L16), and that block keeps its original proposer.
         if let Err(e) = proposal.verify() {
             tracing::warn!(target: "consensus", peer = %peer.short(), "proposal rejected: {e}");
-            self.p2p.report(peer, Misbehaviour::InvalidSignature);
+            self.net.report(peer, Misbehaviour::InvalidSignature);
             return;
         }
         if block.hash() != proposal.block_hash {
             // A signed proposal beside another block: the sender paired them (nobody relays a
             // pair that does not match), a context-free fault.
             tracing::warn!(target: "consensus", peer = %peer.short(), "proposal rejected: the block is not the one signed");
-            self.p2p.report(peer, Misbehaviour::InvalidBlock);
+            self.net.report(peer, Misbehaviour::InvalidBlock);
             return;
         }
         self.accept_proposal(Some(peer), proposal, block);
@@ -126,7 +126,7 @@ impl Driver {
                 }
             };
             if let (Some(p), true) = (from, fx.is_some()) {
-                self.p2p.broadcast_except(
+                self.net.broadcast_except(
                     p,
                     Message::Proposal {
                         proposal: proposal.clone(),
@@ -168,7 +168,7 @@ impl Driver {
                 }
                 if let Err(e) = vote.verify() {
                     tracing::warn!(target: "consensus", peer = %peer.short(), "vote rejected: {e}");
-                    self.p2p.report(peer, Misbehaviour::InvalidSignature);
+                    self.net.report(peer, Misbehaviour::InvalidSignature);
                     return;
                 }
                 self.accept_vote(Some(peer), vote);
@@ -186,7 +186,7 @@ impl Driver {
             },
         );
         if let Some(p) = from {
-            self.p2p.broadcast_except(p, Message::Vote(vote.clone()));
+            self.net.broadcast_except(p, Message::Vote(vote.clone()));
         }
         let effects = run.tm.handle(Input::Vote(vote));
         self.dirty = true;
@@ -205,14 +205,14 @@ impl Driver {
         }
         if ev.verify(&self.spec.genesis.params.chain_id).is_err() {
             if let Some(p) = from {
-                self.p2p.report(p, Misbehaviour::InvalidSignature);
+                self.net.report(p, Misbehaviour::InvalidSignature);
             }
             return;
         }
         tracing::warn!(target: "consensus", offender = %ev.offender().short(), "equivocation evidence");
         match from {
-            Some(p) => self.p2p.broadcast_except(p, Message::Evidence(ev.clone())),
-            None => self.p2p.broadcast(Message::Evidence(ev.clone())),
+            Some(p) => self.net.broadcast_except(p, Message::Evidence(ev.clone())),
+            None => self.net.broadcast(Message::Evidence(ev.clone())),
         }
         self.evidence_pool.insert(ev);
     }

@@ -13,7 +13,8 @@ impl Driver {
         // Peers' messages for this height mean the others started it; evidence waits for a
         // block that is made anyway (it never starts one: that would defeat the idle interval).
         let has_msgs = self.buffered.has_height(h);
-        let idle = self.last_decided.elapsed() >= self.spec.empty_block_interval;
+        let idle =
+            self.clock.now().duration_since(self.last_decided) >= self.spec.empty_block_interval;
         if self.mempool.is_empty() && !has_msgs && !idle {
             return;
         }
@@ -23,7 +24,7 @@ impl Driver {
         }
         let own = self.own_key().filter(|k| set.weight_of(k).is_some());
         let chain_id = self.spec.genesis.params.chain_id;
-        let now = Instant::now();
+        let now = self.clock.now();
         // Replay our own messages of this height from before a restart, so the instance resumes
         // its round and lock instead of signing anything new that could conflict.
         let wal = self.signer.wal(h);
@@ -138,7 +139,7 @@ impl Driver {
                 if !self.guard_allows(&msg) {
                     return vec![];
                 }
-                self.p2p.broadcast(msg);
+                self.net.broadcast(msg);
                 let Some(run) = self.run.as_mut() else {
                     return vec![];
                 };
@@ -158,7 +159,7 @@ impl Driver {
                 if !self.guard_allows(&msg) {
                     return vec![];
                 }
-                self.p2p.broadcast(msg);
+                self.net.broadcast(msg);
                 self.last_votes.insert(v.voter, LastVote { height, round });
                 let Some(run) = self.run.as_mut() else {
                     return vec![];
@@ -171,11 +172,7 @@ impl Driver {
                 step,
                 duration,
             } => {
-                let tx = self.timeout_tx.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(duration).await;
-                    let _ = tx.send((height, round, step)).await;
-                });
+                self.timers.schedule(duration, (height, round, step));
                 vec![]
             }
             Effect::Decide {
@@ -197,7 +194,7 @@ impl Driver {
                 proposer: _,
             } => {
                 if let Some(run) = self.run.as_mut() {
-                    let now = Instant::now();
+                    let now = self.clock.now();
                     if round > 0 {
                         let d = now.duration_since(run.round_started).as_millis() as u64;
                         push_bounded(
@@ -221,7 +218,7 @@ impl Driver {
             }
             Effect::StepChanged { .. } => {
                 if let Some(run) = self.run.as_mut() {
-                    run.step_since = Instant::now();
+                    run.step_since = self.clock.now();
                 }
                 self.dirty = true;
                 vec![]
@@ -260,10 +257,7 @@ impl Driver {
             height,
             crate::types::block::MAX_BLOCK_EVIDENCE,
         );
-        let now_ms = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = self.clock.unix_ms();
         build_block(
             &self.state,
             &self.spec.genesis.params,
@@ -300,11 +294,12 @@ impl Driver {
         self.commit(block, cert, fx, round, RoundEnd::Decided);
     }
 
-    /// Re-sends our own signed messages of the current height to every peer when the height has
-    /// been open for a while, so peers that restarted or lost them can still reach a quorum.
+    /// Re-sends our height and our own signed messages of the current height to every peer when
+    /// the height has been open for a while, so peers that restarted or lost them can still
+    /// reach a quorum, or catch up first.
     pub(super) fn rebroadcast_if_stuck(&mut self) {
         let Some(run) = self.run.as_ref() else { return };
-        let now = Instant::now();
+        let now = self.clock.now();
         if now.duration_since(run.started) < REBROADCAST_AFTER
             || now.duration_since(self.last_rebroadcast) < REBROADCAST_AFTER
         {
@@ -314,7 +309,14 @@ impl Driver {
     }
 
     pub(super) fn rebroadcast_own(&mut self) {
-        self.last_rebroadcast = Instant::now();
+        self.last_rebroadcast = self.clock.now();
+        // Our height again: a peer that missed the Status of our last commit (dropped from a
+        // full queue, or lost with a connection) may be a block behind, waiting at the height
+        // we finished while we wait for it at the next one. Its sync starts from this claim.
+        self.net.broadcast(Message::Status {
+            height: self.committed.0,
+            tip: self.committed.1,
+        });
         // A node that does not sign (masternode mode off) does not speak for its key either:
         // a standby sharing the key must not repeat what the active one signed.
         if self.own_key().is_none() {
@@ -324,11 +326,11 @@ impl Driver {
         if msgs.is_empty() {
             return;
         }
-        let peers: Vec<PeerId> = self.p2p.peers().borrow().iter().map(|p| p.id).collect();
+        let peers = self.net.connected();
         tracing::debug!(target: "consensus", height = self.current_height(), msgs = msgs.len(), peers = peers.len(), "re-sending own messages");
         for m in msgs {
             for p in &peers {
-                self.p2p.send(*p, m.clone());
+                self.net.send(*p, m.clone());
             }
         }
     }

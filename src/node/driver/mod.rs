@@ -9,20 +9,20 @@
 //! [`BlockServer`].
 
 use super::admission::Admission;
-use super::block_server::BlockServer;
 use super::evidence_pool::EvidencePool;
 use super::future_buffer::FutureBuffer;
+use super::io::{BlockRequests, BlockWriter, Clock, Io, Loops, Network, Timeout, Timers};
 use super::signer_store::{SignError, SignerStore};
 use super::snapshot::{LastVote, NodeSnapshot, RoundEnd, RoundTiming};
 use super::spec::NodeSpec;
-use super::storage_writer::{self, CommitDone, CommitJob, SnapshotSchedule};
+use super::storage_writer::{CommitDone, CommitJob, SnapshotSchedule};
 use super::sync::{SyncAction, SyncTracker};
-use crate::consensus::{DoubleSignGuard, Effect, Input, Step, Tendermint};
+use crate::consensus::{DoubleSignGuard, Effect, Input, Tendermint};
 use crate::ledger::{
     build_block, validate_block, BlockEffects, BlockError, LedgerState, SigPolicy,
 };
 use crate::mempool::{Mempool, MempoolError};
-use crate::p2p::{InboundMessage, Message, Misbehaviour, P2pHandle, PeerId};
+use crate::p2p::{InboundMessage, Message, Misbehaviour, PeerId};
 use crate::storage::Storage;
 use crate::types::block::MAX_BLOCK_SIZE;
 use crate::types::{
@@ -31,7 +31,7 @@ use crate::types::{
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -146,6 +146,26 @@ pub enum Command {
     },
 }
 
+/// Everything the driver reacts to. The node's loop turns its channels and timers into
+/// events; the simulation makes them from its schedule. (Events are handled as they come,
+/// never stored in bulk: their size difference does not matter.)
+#[allow(clippy::large_enum_variant)]
+pub enum Event {
+    /// A message from a peer.
+    Inbound(InboundMessage),
+    /// A local request.
+    Command(Command),
+    /// The storage writer finished a block.
+    Committed(CommitDone),
+    /// A consensus timeout fired.
+    Timeout(Timeout),
+    /// The periodic tick (sync, re-sends, rates): every 50 ms in the node.
+    Tick,
+}
+
+/// How often the node's loop sends [`Event::Tick`].
+pub const TICK: Duration = Duration::from_millis(50);
+
 /// What to do with a consensus message, by its height.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -166,13 +186,30 @@ struct HeightRun {
     block_bytes: usize,
 }
 
+/// What the driver's bounded buffers hold ([`Driver::held`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Bytes of verified messages buffered for the next height.
+    pub next_height: usize,
+    /// Bytes of proposed blocks of the running height.
+    pub run_blocks: usize,
+    /// Bytes of gossiped transactions waiting for admission.
+    pub gossip_txs: usize,
+    /// Bytes of pooled transactions.
+    pub mempool: usize,
+    /// Pieces of evidence in the pool.
+    pub evidence: usize,
+}
+
 /// The driver.
 pub struct Driver {
     spec: Arc<NodeSpec>,
     storage: Storage,
     state: LedgerState,
     mempool: Mempool,
-    p2p: P2pHandle,
+    clock: Arc<dyn Clock>,
+    net: Arc<dyn Network>,
+    timers: Box<dyn Timers>,
     signer: SignerStore,
     guard: DoubleSignGuard,
     run: Option<HeightRun>,
@@ -180,14 +217,12 @@ pub struct Driver {
     /// Verified consensus messages of masternodes for the next height.
     buffered: FutureBuffer,
     evidence_pool: EvidencePool,
-    timeout_tx: mpsc::Sender<(u64, u32, Step)>,
-    timeout_rx: mpsc::Receiver<(u64, u32, Step)>,
     /// Checks, verifies and admits transactions; buffers gossiped ones.
     admission: Admission,
     /// Peers' claimed heights and our range request.
     sync: SyncTracker,
     /// Answers peers' range requests off the consensus loop.
-    block_server: Option<BlockServer>,
+    block_server: Option<Box<dyn BlockRequests>>,
     snapshot: NodeSnapshot,
     snapshot_tx: watch::Sender<NodeSnapshot>,
     height_tx: watch::Sender<(u64, Hash)>,
@@ -200,12 +235,8 @@ pub struct Driver {
     tip_cert: CommitCertificate,
     /// When our own messages of the current height were last re-sent.
     last_rebroadcast: Instant,
-    /// Hands finalized blocks to the storage writer thread.
-    writer: Option<std::sync::mpsc::SyncSender<CommitJob>>,
-    /// The storage writer thread.
-    writer_thread: Option<std::thread::JoinHandle<()>>,
-    /// Commit outcomes from the writer.
-    done_rx: mpsc::UnboundedReceiver<CommitDone>,
+    /// Makes finalized blocks durable.
+    writer: Box<dyn BlockWriter>,
     /// Effects of blocks applied in memory whose commit has not returned yet, oldest first.
     uncommitted: VecDeque<Arc<BlockEffects>>,
     /// Height, hash and time of the last committed (reported) block.
@@ -217,34 +248,23 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Builds a driver around opened storage and a started p2p layer.
+    /// Builds a driver around opened storage and its I/O ([`Io::production`] in the node).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         spec: Arc<NodeSpec>,
         storage: Storage,
         state: LedgerState,
-        p2p: P2pHandle,
+        io: Io,
         signer: SignerStore,
         snapshot_tx: watch::Sender<NodeSnapshot>,
         height_tx: watch::Sender<(u64, Hash)>,
         finalized_tx: broadcast::Sender<Finalized>,
     ) -> Driver {
-        let (timeout_tx, timeout_rx) = mpsc::channel(1024);
         let guard = DoubleSignGuard::new(signer.load_state());
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let (writer, writer_thread, spawn_error) =
-            match storage_writer::spawn(storage.clone(), done_tx) {
-                Ok((w, t)) => (Some(w), Some(t), None),
-                Err(e) => (
-                    None,
-                    None,
-                    Some(format!("cannot start the storage writer thread: {e}")),
-                ),
-            };
         let committed = (state.height, state.tip_hash, state.tip_time_ms);
         let mempool = Mempool::new(spec.mempool.clone());
         let admission = Admission::new(spec.genesis.params.clone());
-        let now = Instant::now();
+        let now = io.clock.now();
         // Storage open verified the tip's certificate; failing to read it now is a storage fault.
         let (tip_cert, cert_error) = match storage.certificate(state.height) {
             _ if state.height == 0 => (CommitCertificate::default(), None),
@@ -258,36 +278,29 @@ impl Driver {
                 Some(format!("cannot read the tip's commit certificate: {e}")),
             ),
         };
-        let spawn_error = spawn_error.or(cert_error);
-        if let Some(e) = &spawn_error {
+        let fault = io.fault.or(cert_error);
+        if let Some(e) = &fault {
             tracing::error!(target: "storage", "{e}; consensus stopped, restart the node (with --reindex if it keeps failing)");
         }
         let mut snapshot = snapshot_tx.borrow().clone();
-        snapshot.error = spawn_error.clone();
-        let block_server = match BlockServer::spawn(storage.clone(), p2p.clone()) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                tracing::error!(target: "sync", "cannot start the block server thread ({e}); peers will not be served blocks");
-                None
-            }
-        };
+        snapshot.error = fault.clone();
         Driver {
             spec,
             storage,
             state,
             mempool,
-            p2p,
+            clock: io.clock,
+            net: io.net,
+            timers: io.timers,
             signer,
             guard,
             run: None,
             last_decided: now,
             buffered: FutureBuffer::default(),
             evidence_pool: EvidencePool::default(),
-            timeout_tx,
-            timeout_rx,
             admission,
             sync: SyncTracker::default(),
-            block_server,
+            block_server: io.blocks,
             snapshot,
             snapshot_tx,
             height_tx,
@@ -298,66 +311,88 @@ impl Driver {
             last_votes: HashMap::new(),
             tip_cert,
             last_rebroadcast: now,
-            writer,
-            writer_thread,
-            done_rx,
+            writer: io.writer,
             uncommitted: VecDeque::new(),
             committed,
-            halted: spawn_error.is_some(),
+            halted: fault.is_some(),
             snapshots: SnapshotSchedule::default(),
         }
     }
 
-    /// Runs until `shutdown`; then flushes storage.
+    /// Runs the node's event loop until `shutdown`; then lets the writer finish and flushes
+    /// storage.
     pub async fn run(
         mut self,
+        mut loops: Loops,
         mut inbound: mpsc::Receiver<InboundMessage>,
         mut commands: mpsc::Receiver<Command>,
         shutdown: CancellationToken,
     ) {
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.publish(true);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 Some(m) = inbound.recv() => {
-                    self.on_inbound(m);
+                    self.handle(Event::Inbound(m));
                     // Drain what else is waiting so transactions are verified in batches.
                     let mut n = 0;
                     while n < 4096 {
                         match inbound.try_recv() {
-                            Ok(m) => self.on_inbound(m),
+                            Ok(m) => self.handle(Event::Inbound(m)),
                             Err(_) => break,
                         }
                         n += 1;
                     }
                 }
-                Some(c) = commands.recv() => self.on_command(c),
-                Some(d) = self.done_rx.recv() => self.on_committed(d),
-                Some(t) = self.timeout_rx.recv() => self.on_timeout(t),
-                _ = tick.tick() => self.on_tick(),
+                Some(c) = commands.recv() => self.handle(Event::Command(c)),
+                Some(d) = loops.committed.recv() => self.handle(Event::Committed(d)),
+                Some(t) = loops.timeouts.recv() => self.handle(Event::Timeout(t)),
+                _ = tick.tick() => self.handle(Event::Tick),
                 // More gossiped transactions wait for admission: take the next chunk now.
                 _ = std::future::ready(()), if self.admission.has_pending() => {}
             }
-            self.dirty |= self
-                .admission
-                .admit_pending(&mut self.mempool, &self.state, &self.p2p);
-            self.maybe_start_height();
-            self.publish(false);
+            self.settle();
         }
         // Let the writer finish what was decided, then wait for it.
-        self.writer = None;
-        if let Some(t) = self.writer_thread.take() {
-            if tokio::task::block_in_place(|| t.join()).is_err() {
-                tracing::error!(target: "storage", "the storage writer panicked");
-            }
-        }
-        while let Ok(d) = self.done_rx.try_recv() {
+        self.writer.finish();
+        while let Ok(d) = loops.committed.try_recv() {
             self.on_committed(d);
         }
-        // A snapshot of the final state makes the next start replay nothing; only when every
-        // block of that state is stored.
+        self.close();
+    }
+
+    /// Reacts to one event. Call [`Driver::settle`] after one or more events.
+    pub fn handle(&mut self, event: Event) {
+        match event {
+            Event::Inbound(m) => self.on_inbound(m),
+            Event::Command(c) => self.on_command(c),
+            Event::Committed(d) => self.on_committed(d),
+            Event::Timeout(t) => self.on_timeout(t),
+            Event::Tick => self.on_tick(),
+        }
+    }
+
+    /// The work that follows events: admits a chunk of gossiped transactions, starts the next
+    /// height when it is due, and publishes the snapshot.
+    pub fn settle(&mut self) {
+        let now = self.clock.now();
+        self.dirty |= self
+            .admission
+            .admit_pending(&mut self.mempool, &self.state, &*self.net, now);
+        self.maybe_start_height();
+        self.publish(false);
+    }
+
+    /// Whether gossiped transactions wait for admission ([`Driver::settle`] takes a chunk).
+    pub fn has_pending(&self) -> bool {
+        self.admission.has_pending()
+    }
+
+    /// Writes the final state once every block handed to the writer is back: a snapshot of it
+    /// makes the next start replay nothing.
+    pub fn close(self) {
         let stored = !self.halted && self.committed.0 == self.state.height;
         let result = if stored && self.snapshots.pending() {
             tokio::task::block_in_place(|| self.storage.write_snapshot(&self.state))
@@ -368,6 +403,37 @@ impl Driver {
             tracing::error!(target: "storage", "writing the state at shutdown failed: {e}");
         }
         tracing::info!(target: "node", name = %self.spec.name, height = self.state.height, "driver stopped");
+    }
+
+    /// The in-memory chain state (a block or two ahead of storage while commits run).
+    pub fn state(&self) -> &LedgerState {
+        &self.state
+    }
+
+    /// The height and hash of the last block whose commit returned (reported final).
+    pub fn committed(&self) -> (u64, Hash) {
+        (self.committed.0, self.committed.1)
+    }
+
+    /// The running height's consensus state, if a height runs.
+    pub fn consensus(&self) -> Option<crate::consensus::ConsensusSnapshot> {
+        self.run.as_ref().map(|r| r.tm.snapshot())
+    }
+
+    /// Whether consensus stopped after a storage fault.
+    pub fn halted(&self) -> bool {
+        self.halted
+    }
+
+    /// Bytes held in the driver's bounded buffers, for checks that they stay bounded.
+    pub fn held(&self) -> Held {
+        Held {
+            next_height: self.buffered.bytes(),
+            run_blocks: self.run.as_ref().map_or(0, |r| r.block_bytes),
+            gossip_txs: self.admission.pending_bytes(),
+            mempool: self.mempool.bytes(),
+            evidence: self.evidence_pool.count(),
+        }
     }
 
     fn own_key(&self) -> Option<PublicKey> {
@@ -384,7 +450,7 @@ impl Driver {
             Message::Vote(v) => self.on_vote(peer, v),
             Message::Status { height, tip: _ } => self.on_status(peer, height),
             Message::GetBlocks { from, count } => {
-                if let Some(server) = &self.block_server {
+                if let Some(server) = self.block_server.as_mut() {
                     server.request(peer, from, count);
                 }
             }
@@ -409,7 +475,7 @@ impl Driver {
         self.dirty = true;
     }
 
-    fn on_timeout(&mut self, (height, round, step): (u64, u32, Step)) {
+    fn on_timeout(&mut self, (height, round, step): Timeout) {
         let Some(run) = self.run.as_mut() else { return };
         if run.tm.height() != height {
             return;
@@ -419,11 +485,11 @@ impl Driver {
     }
 
     fn on_tick(&mut self) {
-        let p2p = &self.p2p;
-        self.sync.retain_connected(|p| p2p.is_connected(p));
+        let net = &self.net;
+        self.sync.retain_connected(|p| net.is_connected(p));
         self.check_sync();
         self.rebroadcast_if_stuck();
-        let now = Instant::now();
+        let now = self.clock.now();
         if now.duration_since(self.tps_second.0) >= Duration::from_secs(1) {
             push_bounded(&mut self.snapshot.tps, self.tps_second.1, 60);
             self.tps_second = (now, 0);

@@ -4,7 +4,7 @@ use super::*;
 
 impl Driver {
     pub(super) fn publish(&mut self, force: bool) {
-        let now = Instant::now();
+        let now = self.clock.now();
         if !force
             && (!self.dirty || now.duration_since(self.last_published) < Duration::from_millis(50))
         {

@@ -1,0 +1,184 @@
+//! The gossip rules, free of sockets: what a received message must pass before the node sees
+//! it (per-peer rate limits, deduplication), which peers get what we broadcast, and how
+//! offences add up to a ban. The p2p layer applies them over TLS connections; the simulation
+//! applies the same functions over its simulated links.
+
+use super::message::Message;
+use super::score::{Misbehaviour, TokenBucket};
+use super::RateLimit;
+use crate::types::Hash;
+use std::collections::{HashSet, VecDeque};
+use std::time::Instant;
+
+/// A bounded set of recent ids; the oldest is forgotten first.
+#[derive(Debug)]
+pub struct SeenSet {
+    set: HashSet<Hash>,
+    order: VecDeque<Hash>,
+    cap: usize,
+}
+
+impl SeenSet {
+    /// An empty set remembering at most `cap` ids.
+    pub fn new(cap: usize) -> SeenSet {
+        SeenSet {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
+    /// Whether `h` is present.
+    pub fn contains(&self, h: &Hash) -> bool {
+        self.set.contains(h)
+    }
+
+    /// Inserts `h`; `true` if it was not present.
+    pub fn insert(&mut self, h: Hash) -> bool {
+        if !self.set.insert(h) {
+            return false;
+        }
+        self.order.push_back(h);
+        if self.order.len() > self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// Whether a received gossip item with `key` reaches the node, given the node-wide `seen` set
+/// and the sending peer's `known` set (which records that the peer has it, so it is never sent
+/// back). Transactions are delivered once. Consensus messages reach the node every time it did
+/// not send them itself: it may have dropped an earlier copy unused (a height it had not
+/// reached), and it deduplicates what it accepted.
+pub fn on_receive(seen: &mut SeenSet, known: &mut SeenSet, msg: &Message, key: Hash) -> bool {
+    known.insert(key);
+    if matches!(msg, Message::Tx(_)) {
+        seen.insert(key)
+    } else {
+        !seen.contains(&key)
+    }
+}
+
+/// Notes that we broadcast the item `key`: copies coming back are not delivered again.
+pub fn on_broadcast(seen: &mut SeenSet, key: Hash) {
+    seen.insert(key);
+}
+
+/// Whether a peer whose `known` set is given gets the item `key` we broadcast (once per peer).
+pub fn should_send(known: &mut SeenSet, key: Hash) -> bool {
+    known.insert(key)
+}
+
+/// What the rate gate says about a received frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rate {
+    /// Within the peer's rates.
+    Pass,
+    /// Over them: dropped; `report` says whether this drop also counts as an offence (one
+    /// report per second's worth of drops, not one per frame).
+    Drop {
+        /// Report [`Misbehaviour::RateLimited`].
+        report: bool,
+    },
+}
+
+/// A peer's message and byte rate limits.
+#[derive(Debug, Clone)]
+pub struct RateGate {
+    msgs: TokenBucket,
+    bytes: TokenBucket,
+    drop_quantum: u64,
+    dropped: u64,
+}
+
+impl RateGate {
+    /// Full buckets as of `now`.
+    pub fn new(msg_rate: RateLimit, byte_rate: RateLimit, now: Instant) -> RateGate {
+        RateGate {
+            msgs: TokenBucket::new_at(msg_rate.per_sec, msg_rate.burst, now),
+            bytes: TokenBucket::new_at(byte_rate.per_sec, byte_rate.burst, now),
+            drop_quantum: (msg_rate.per_sec.max(1.0) as u64).max(1),
+            dropped: 0,
+        }
+    }
+
+    /// Checks a frame of `wire` bytes received at `now`.
+    pub fn check(&mut self, wire: u64, now: Instant) -> Rate {
+        let byte_ok = self.bytes.try_take_at(wire as f64, now);
+        if byte_ok && self.msgs.try_take_at(1.0, now) {
+            return Rate::Pass;
+        }
+        self.dropped += 1;
+        Rate::Drop {
+            report: self.drop_quantum == 1 || self.dropped % self.drop_quantum == 1,
+        }
+    }
+}
+
+/// A peer's score after `offence`, and whether it reached the ban `threshold`.
+pub fn score_after(score: i32, offence: Misbehaviour, threshold: i32) -> (i32, bool) {
+    let s = score.saturating_add(offence.score());
+    (s, s >= threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn consensus_copies_reach_the_node_until_it_broadcast_them_and_txs_once() {
+        let (mut seen, mut known) = (SeenSet::new(8), SeenSet::new(8));
+        let vote = Message::Ping(1);
+        let k = Hash([1; 32]);
+        assert!(on_receive(&mut seen, &mut known, &vote, k));
+        assert!(on_receive(&mut seen, &mut known, &vote, k));
+        on_broadcast(&mut seen, k);
+        assert!(!on_receive(&mut seen, &mut known, &vote, k));
+        assert!(!should_send(&mut known, k), "the sender has it");
+        let tx = Message::Tx(crate::types::Transaction {
+            version: 1,
+            inputs: vec![],
+            outputs: vec![],
+            lock_time: 0,
+            kind: crate::types::TxKind::Transfer,
+        });
+        let t = Hash([2; 32]);
+        assert!(on_receive(&mut seen, &mut known, &tx, t));
+        assert!(!on_receive(&mut seen, &mut known, &tx, t));
+    }
+
+    #[test]
+    fn a_flood_is_dropped_and_reported_once_per_quantum() {
+        let t0 = Instant::now();
+        let rate = RateLimit {
+            per_sec: 10.0,
+            burst: 10.0,
+        };
+        let bytes = RateLimit {
+            per_sec: 1e9,
+            burst: 1e9,
+        };
+        let mut g = RateGate::new(rate, bytes, t0);
+        let verdicts: Vec<Rate> = (0..31).map(|_| g.check(10, t0)).collect();
+        assert!(verdicts[..10].iter().all(|v| *v == Rate::Pass));
+        let reports = verdicts
+            .iter()
+            .filter(|v| **v == Rate::Drop { report: true })
+            .count();
+        assert_eq!(reports, 3, "21 drops with a quantum of 10");
+        assert_eq!(g.check(10, t0 + Duration::from_secs(1)), Rate::Pass);
+    }
+
+    #[test]
+    fn scores_add_up_to_a_ban() {
+        assert_eq!(score_after(90, Misbehaviour::InvalidTx, 100), (100, true));
+        assert_eq!(
+            score_after(0, Misbehaviour::UnservedClaim, 100),
+            (10, false)
+        );
+    }
+}
