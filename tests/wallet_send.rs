@@ -317,16 +317,44 @@ fn masternode_collateral_then_registration_then_exit() {
     let node_key = SecretKey::from_seed(&[42; 32]).public();
 
     assert!(matches!(
-        w.prepare_register_masternode(&chain, Tier::Free, node_key, "127.0.0.1:24300", None),
+        w.prepare_register_masternode(&chain, Tier::Free, node_key, "127.0.0.1:24300", None, None),
         Err(WalletError::FreeTier)
     ));
+    // A dry run builds what the real step builds and leaves no trace in the wallet.
+    let history_before = w.history(&chain).len();
+    let preview = w
+        .dry_run(|c| {
+            c.prepare_register_masternode(
+                &chain,
+                Tier::Bronze,
+                node_key,
+                "127.0.0.1:24300",
+                None,
+                None,
+            )
+        })
+        .unwrap();
+    assert_eq!(w.history(&chain).len(), history_before);
+    assert!(w.collaterals().is_empty());
     // Step 1: the exact collateral is created by a self-transfer.
     let step = w
-        .prepare_register_masternode(&chain, Tier::Bronze, node_key, "127.0.0.1:24300", None)
+        .prepare_register_masternode(
+            &chain,
+            Tier::Bronze,
+            node_key,
+            "127.0.0.1:24300",
+            None,
+            None,
+        )
         .unwrap();
     let MasternodeStep::FundCollateral { tx, collateral } = step else {
         panic!("expected the collateral step first");
     };
+    assert_eq!(
+        preview.tx().txid(),
+        tx.txid(),
+        "the dry run built the same transaction"
+    );
     assert!(signatures_valid(&tx, &chain.id));
     assert_eq!(tx.outputs[0].amount, Tier::Bronze.collateral());
     assert!(w.is_mine(&tx.outputs[0].address));
@@ -334,10 +362,28 @@ fn masternode_collateral_then_registration_then_exit() {
     assert!(chain.submit(&tx));
     // Not final yet.
     assert!(matches!(
-        w.prepare_register_masternode(&chain, Tier::Bronze, node_key, "127.0.0.1:24300", None),
+        w.prepare_register_masternode(&chain, Tier::Bronze, node_key, "127.0.0.1:24300", None, None),
         Err(WalletError::CollateralPending(o)) if o == collateral
     ));
     chain.finalize(&tx);
+
+    // A chosen collateral is checked: not ours, wrong amount.
+    let foreign = timecoin::types::OutPoint::default();
+    assert!(matches!(
+        w.dry_run(|c| c.prepare_register_masternode(
+            &chain,
+            Tier::Bronze,
+            node_key,
+            "127.0.0.1:24300",
+            None,
+            Some(foreign)
+        )),
+        Err(WalletError::BadCollateral { .. })
+    ));
+    assert!(matches!(
+        w.dry_run(|c| c.prepare_register_masternode(&chain, Tier::Silver, node_key, "127.0.0.1:24300", None, Some(collateral))),
+        Err(WalletError::BadCollateral { reason, .. }) if reason.contains("exactly")
+    ));
 
     // Step 2: the registration references it, is signed by its owner, pays the fee elsewhere.
     let payout = stranger(7);
@@ -348,6 +394,7 @@ fn masternode_collateral_then_registration_then_exit() {
             node_key,
             "127.0.0.1:24300",
             Some(payout),
+            None,
         )
         .unwrap();
     let MasternodeStep::Register {
@@ -383,6 +430,35 @@ fn masternode_collateral_then_registration_then_exit() {
         other => panic!("{other:?}"),
     }
     assert_eq!(w.collaterals()[0].2, Some(reg.txid()));
+
+    // Update: new address, payout kept; signed by the owner, the collateral untouched.
+    let upd = w
+        .prepare_update_masternode(
+            &chain,
+            collateral,
+            ("127.0.0.1:24300", payout),
+            Some("10.0.0.1:24000"),
+            None,
+        )
+        .unwrap();
+    assert!(signatures_valid(&upd, &chain.id));
+    let TxKind::MasternodeUpdate(u) = &upd.kind else {
+        panic!("not an update");
+    };
+    assert_eq!((u.p2p_addr.as_str(), u.payout), ("10.0.0.1:24000", payout));
+    assert!(upd.inputs.iter().all(|i| i.prev != collateral));
+    assert!(matches!(
+        w.prepare_update_masternode(
+            &chain,
+            collateral,
+            ("", payout),
+            Some(&"x".repeat(65)),
+            None
+        ),
+        Err(WalletError::InvalidInput(_))
+    ));
+    chain.submit(&upd);
+    chain.finalize(&upd);
 
     // Exit: signed by the owner; the collateral is released.
     let exit = w.prepare_exit_masternode(&chain, collateral).unwrap();

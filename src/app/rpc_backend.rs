@@ -479,4 +479,11 @@ impl RpcBackend for NodeRpc {
     fn wallet_lock(&self) -> Result<(), rb::WalletError> {
         self.with_wallet(|w| Box::pin(async move { w.rpc_lock() }))
     }
+
+    fn wallet_masternode(
+        &self,
+        req: rb::MasternodeTxRequest,
+    ) -> Result<rb::MasternodeTxReport, rb::WalletError> {
+        self.with_wallet(move |w| Box::pin(async move { w.rpc_masternode(req).await }))
+    }
 }

@@ -111,6 +111,112 @@ pub trait RpcBackend: Send + Sync + 'static {
     ) -> Result<(), WalletError>;
     /// Locks the wallet now.
     fn wallet_lock(&self) -> Result<(), WalletError>;
+    /// Builds (and unless `dry_run`, signs and submits) a masternode transaction of the
+    /// wallet for this node: `registermasternode`, `updatemasternode`, `exitmasternode`.
+    fn wallet_masternode(
+        &self,
+        req: MasternodeTxRequest,
+    ) -> Result<MasternodeTxReport, WalletError>;
+}
+
+/// What a masternode transaction is to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MasternodeAction {
+    /// Register this node's key. Without a collateral output of exactly the tier's amount,
+    /// the first call makes one (a self-transfer) and the registration follows once it is
+    /// final.
+    Register {
+        /// Tier (bronze, silver, gold).
+        tier: Tier,
+        /// Use this wallet output as the collateral (default: one the wallet finds or makes).
+        collateral: Option<OutPoint>,
+        /// Where rewards go (default: the collateral's address).
+        payout: Option<Address>,
+        /// The p2p address to announce (default: this node's advertised address).
+        p2p_addr: Option<String>,
+    },
+    /// Change the announced address and/or payout of a registered masternode.
+    Update {
+        /// Its collateral (default: the registration of this node's key).
+        collateral: Option<OutPoint>,
+        /// New p2p address (default: unchanged).
+        p2p_addr: Option<String>,
+        /// New payout address (default: unchanged).
+        payout: Option<Address>,
+    },
+    /// Leave the masternode set; the collateral becomes spendable.
+    Exit {
+        /// Its collateral (default: the registration of this node's key).
+        collateral: Option<OutPoint>,
+    },
+}
+
+/// A masternode transaction request with its guards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasternodeTxRequest {
+    /// What to do.
+    pub action: MasternodeAction,
+    /// Build and report only: nothing is signed into the wallet, nothing is sent.
+    pub dry_run: bool,
+    /// Refuse if the fee would exceed this.
+    pub max_fee: Option<Amount>,
+    /// Refuse unless the transaction built is exactly this one (the txid of a dry run: what
+    /// was previewed is what is sent).
+    pub expect_txid: Option<Hash>,
+}
+
+/// Which masternode transaction was built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MasternodeTxKind {
+    /// The self-transfer that creates the exact collateral (step 1 of registering).
+    FundCollateral,
+    /// The registration.
+    Register,
+    /// An update.
+    Update,
+    /// An exit.
+    Exit,
+}
+
+impl MasternodeTxKind {
+    /// Name in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            MasternodeTxKind::FundCollateral => "fund_collateral",
+            MasternodeTxKind::Register => "register",
+            MasternodeTxKind::Update => "update",
+            MasternodeTxKind::Exit => "exit",
+        }
+    }
+}
+
+/// What a masternode transaction does (a preview when not sent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasternodeTxReport {
+    /// Which transaction.
+    pub kind: MasternodeTxKind,
+    /// Its id (a dry run's is the id the real one will have if nothing changes meanwhile).
+    pub txid: Hash,
+    /// Submitted to the node.
+    pub sent: bool,
+    /// The collateral output (for a funding transfer: the output it creates).
+    pub collateral: OutPoint,
+    /// Tier.
+    pub tier: Tier,
+    /// The masternode's node key.
+    pub node_key: PublicKey,
+    /// Announced p2p address.
+    pub p2p_addr: String,
+    /// Payout address.
+    pub payout: Address,
+    /// Fee.
+    pub fee: Amount,
+    /// What leaves the wallet (every output pays the wallet back, so this is the fee).
+    pub spent: Amount,
+    /// Encoded size.
+    pub size: usize,
+    /// Inputs spent.
+    pub inputs: usize,
 }
 
 /// A block and the certificate that made it final.

@@ -1,12 +1,14 @@
 //! The method table (one list drives dispatch, parameter names and `help`) and the handlers.
 
 use super::backend::{
-    AddNodeCommand, BanAction, ConsensusStep, OwnMasternodeStatus, RpcBackend, SendRequest,
-    SubmitError, TxLocation, VoteSeen, WalletTxEntry,
+    AddNodeCommand, BanAction, ConsensusStep, MasternodeAction, MasternodeTxRequest,
+    OwnMasternodeStatus, RpcBackend, SendRequest, SubmitError, TxLocation, VoteSeen, WalletTxEntry,
 };
 use super::error::{code, RpcErr};
 use super::json;
-use crate::types::{Address, Amount, BlockHeader, Decode, Encode, Hash, OutPoint, Transaction};
+use crate::types::{
+    Address, Amount, BlockHeader, Decode, Encode, Hash, OutPoint, Tier, Transaction,
+};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
@@ -99,6 +101,16 @@ pub static METHODS: &[MethodSpec] = &[
         opt("filter", "string", "Only masternodes whose tier, status, node key or address contains this text"),
     ], "Returns every registered masternode."),
     m("getmasternodestatus", "Consensus", &[], "Returns this node's own masternode status."),
+    m("registermasternode", "Consensus", &[
+        req("tier", "string", "bronze (1,000 TIME), silver (10,000) or gold (100,000)"),
+        opt("options", "object", "{\"collateral\": \"txid:vout\" (a wallet output of exactly the tier's amount; default: one the wallet finds, else a self-transfer makes one first), \"payout\": address (default: the collateral's), \"p2paddr\": \"host:port\" (default: this node's advertised address), \"dryrun\": bool (preview only, default false), \"maxfee\": TIME (refuse a higher fee), \"txid\": hex (refuse unless the transaction built is this dry run's)}"),
+    ], "Registers this node's key as a masternode with the wallet's funds. Without an exact collateral output it first sends a self-transfer that makes one (step \"fund_collateral\"); call again once that is final. Returns step, txid, sent, collateral, tier, nodekey, p2paddr, payout, fee, spent. The wallet must be unlocked."),
+    m("updatemasternode", "Consensus", &[
+        opt("options", "object", "{\"p2paddr\": \"host:port\", \"payout\": address (each default: unchanged), \"collateral\": \"txid:vout\" (default: this node's registration), \"dryrun\", \"maxfee\", \"txid\" as for registermasternode}"),
+    ], "Changes a registered masternode's announced address or payout. Same result as registermasternode."),
+    m("exitmasternode", "Consensus", &[
+        opt("options", "object", "{\"collateral\": \"txid:vout\" (default: this node's registration), \"dryrun\", \"maxfee\", \"txid\" as for registermasternode}"),
+    ], "Takes a masternode out of the set; its collateral becomes spendable again. Same result as registermasternode."),
     m("help", "Control", &[opt("command", "string", "The command to get help on")], "Lists all commands, or explains one."),
     m("stop", "Control", &[], "Stops the node gracefully."),
     m("uptime", "Control", &[], "Returns the number of seconds the node has been running."),
@@ -1028,11 +1040,158 @@ pub fn call(b: &dyn RpcBackend, spec: &'static MethodSpec, p: &Params) -> Result
             b.wallet_lock()?;
             Ok(Value::Null)
         }
+        "registermasternode" | "updatemasternode" | "exitmasternode" => {
+            let register = spec.name == "registermasternode";
+            let o = MasternodeOptions::parse(b, p.get(usize::from(register)), spec.name)?;
+            let action = match spec.name {
+                "registermasternode" => {
+                    let t = p.str(0)?;
+                    let tier = Tier::from_name(t)
+                        .filter(|t| *t != Tier::Free)
+                        .ok_or_else(|| {
+                            RpcErr::param(format!(
+                                "tier must be bronze, silver or gold (not '{}')",
+                                t.chars().take(20).collect::<String>()
+                            ))
+                        })?;
+                    MasternodeAction::Register {
+                        tier,
+                        collateral: o.collateral,
+                        payout: o.payout,
+                        p2p_addr: o.p2p_addr,
+                    }
+                }
+                "updatemasternode" => {
+                    if o.p2p_addr.is_none() && o.payout.is_none() {
+                        return Err(RpcErr::param(
+                            "nothing to update: give p2paddr and/or payout",
+                        ));
+                    }
+                    MasternodeAction::Update {
+                        collateral: o.collateral,
+                        p2p_addr: o.p2p_addr,
+                        payout: o.payout,
+                    }
+                }
+                _ => MasternodeAction::Exit {
+                    collateral: o.collateral,
+                },
+            };
+            let r = b.wallet_masternode(MasternodeTxRequest {
+                action,
+                dry_run: o.dry_run,
+                max_fee: o.max_fee,
+                expect_txid: o.txid,
+            })?;
+            Ok(json!({
+                "step": r.kind.name(),
+                "txid": r.txid.to_hex(),
+                "sent": r.sent,
+                "dryrun": !r.sent,
+                "collateral": format!("{}:{}", r.collateral.txid.to_hex(), r.collateral.index),
+                "tier": r.tier.name(),
+                "nodekey": r.node_key.to_hex(),
+                "p2paddr": r.p2p_addr,
+                "payout": r.payout.encode(net),
+                "fee": json::amount(r.fee),
+                "spent": json::amount(r.spent),
+                "size": r.size,
+                "inputs": r.inputs,
+            }))
+        }
         other => Err(RpcErr::new(
             code::METHOD_NOT_FOUND,
             format!("Method not found: {other}"),
         )),
     }
+}
+
+/// The options object of the masternode methods; every key checked, unknown keys refused.
+struct MasternodeOptions {
+    collateral: Option<OutPoint>,
+    payout: Option<Address>,
+    p2p_addr: Option<String>,
+    dry_run: bool,
+    max_fee: Option<Amount>,
+    txid: Option<Hash>,
+}
+
+impl MasternodeOptions {
+    fn parse(
+        b: &dyn RpcBackend,
+        v: Option<&Value>,
+        method: &str,
+    ) -> Result<MasternodeOptions, RpcErr> {
+        let mut o = MasternodeOptions {
+            collateral: None,
+            payout: None,
+            p2p_addr: None,
+            dry_run: false,
+            max_fee: None,
+            txid: None,
+        };
+        let map = match v {
+            None => return Ok(o),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(RpcErr::type_err("Expected type object for options")),
+        };
+        let string = |k: &str, x: &Value| -> Result<String, RpcErr> {
+            x.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| RpcErr::type_err(format!("Expected type string for {k}")))
+        };
+        for (k, x) in map {
+            match k.as_str() {
+                "collateral" => {
+                    let s = string(k, x)?;
+                    o.collateral = Some(parse_outpoint(&s).ok_or_else(|| {
+                        RpcErr::param("collateral must be \"txid:vout\" (64 hex digits, a colon, an output index)")
+                    })?);
+                }
+                "payout" if method != "exitmasternode" => {
+                    o.payout = Some(parse_address(b, &string(k, x)?)?);
+                }
+                "p2paddr" if method != "exitmasternode" => {
+                    let s = string(k, x)?;
+                    if s.is_empty() || s.len() > crate::types::tx::MAX_P2P_ADDR_LEN {
+                        return Err(RpcErr::param(format!(
+                            "p2paddr must be host:port, 1 to {} bytes",
+                            crate::types::tx::MAX_P2P_ADDR_LEN
+                        )));
+                    }
+                    o.p2p_addr = Some(s);
+                }
+                "dryrun" => {
+                    o.dry_run = x
+                        .as_bool()
+                        .ok_or_else(|| RpcErr::type_err("Expected type bool for dryrun"))?;
+                }
+                "maxfee" => {
+                    o.max_fee = Some(json::parse_amount(x).map_err(RpcErr::type_err)?);
+                }
+                "txid" => o.txid = Some(parse_hash("txid", &string(k, x)?)?),
+                other => {
+                    return Err(RpcErr::param(format!(
+                        "unknown option '{}' for {method}",
+                        other.chars().take(40).collect::<String>()
+                    )))
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// `txid:vout`.
+fn parse_outpoint(s: &str) -> Option<OutPoint> {
+    let (txid, index) = s.split_once(':')?;
+    if txid.len() != 64 || index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(OutPoint {
+        txid: Hash::from_hex(txid)?,
+        index: index.parse().ok()?,
+    })
 }
 
 /// Parses a `setban` target and prints it canonically, as `listbanned` prints it: an IP or

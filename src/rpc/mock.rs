@@ -711,4 +711,20 @@ impl RpcBackend for MockBackend {
         st.unlocked = false;
         Ok(())
     }
+
+    fn wallet_masternode(
+        &self,
+        _req: MasternodeTxRequest,
+    ) -> Result<MasternodeTxReport, WalletError> {
+        let st = self.lock();
+        if !st.wallet_loaded {
+            return Err(WalletError::NoWallet);
+        }
+        if !st.unlocked {
+            return Err(WalletError::Locked);
+        }
+        Err(WalletError::Other(
+            "the mock backend does not build masternode transactions".into(),
+        ))
+    }
 }

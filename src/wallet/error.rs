@@ -129,6 +129,14 @@ pub enum WalletError {
         "the free tier has no collateral and needs no registration: choose bronze, silver or gold"
     )]
     FreeTier,
+    /// The chosen collateral output cannot back a masternode of this tier.
+    #[error("output {outpoint:?} cannot be the collateral: {reason}")]
+    BadCollateral {
+        /// The output asked for.
+        outpoint: OutPoint,
+        /// Why not, and what to do.
+        reason: String,
+    },
     /// An in-memory wallet (the devnet faucet) was asked for something needing a file.
     #[error("this wallet has no file ({0})")]
     NoFile(&'static str),

@@ -33,7 +33,9 @@ use super::error::{Result, WalletError};
 use super::keystore::{self, KdfParams};
 use super::mnemonic;
 use super::slip10;
-use crate::types::tx::{MasternodeExit, MasternodeRegistration, MAX_P2P_ADDR_LEN, MAX_TX_SIZE};
+use crate::types::tx::{
+    MasternodeExit, MasternodeRegistration, MasternodeUpdate, MAX_P2P_ADDR_LEN, MAX_TX_SIZE,
+};
 use crate::types::{
     Address, Amount, Encode, Hash, Network, OutPoint, PublicKey, SecretKey, Signature, Tier,
     Transaction, TxIn, TxKind, TxOut,
@@ -513,6 +515,8 @@ enum Store {
     File(PathBuf),
     /// In memory only (the devnet faucet): the entropy is kept, so unlock needs no passphrase.
     Memory(Zeroizing<[u8; 32]>),
+    /// A throwaway copy for a dry run ([`Wallet::dry_run`]): never written, cannot unlock.
+    Scratch,
 }
 
 /// Secrets while unlocked.
@@ -792,7 +796,7 @@ impl Wallet {
     pub fn path(&self) -> Option<&Path> {
         match &self.store {
             Store::File(p) => Some(p),
-            Store::Memory(_) => None,
+            Store::Memory(_) | Store::Scratch => None,
         }
     }
 
@@ -822,6 +826,7 @@ impl Wallet {
                 Ok(entropy)
             }
             Store::Memory(e) => Ok(e.clone()),
+            Store::Scratch => Err(WalletError::NoFile("a dry-run copy cannot be unlocked")),
         }
     }
 
@@ -1450,6 +1455,11 @@ impl Wallet {
     ///
     /// The collateral output is excluded from coin selection from step 1 on, so sends never
     /// spend it by accident (spending it ends the masternode).
+    ///
+    /// With `chosen`, only that output may be the collateral: it must be a final, unspent
+    /// output of this wallet holding exactly the tier's collateral, not registered and not
+    /// being spent ([`WalletError::BadCollateral`] says which check failed); no funding
+    /// transfer is made for it.
     pub fn prepare_register_masternode(
         &mut self,
         chain: &dyn WalletChain,
@@ -1457,6 +1467,7 @@ impl Wallet {
         node_key: PublicKey,
         p2p_addr: &str,
         payout: Option<Address>,
+        chosen: Option<OutPoint>,
     ) -> Result<MasternodeStep> {
         let seed = self.seed()?;
         if tier == Tier::Free {
@@ -1479,6 +1490,35 @@ impl Wallet {
             .map(|c| c.outpoint)
             .collect();
         let pending_own = self.own_pending_inputs(chain);
+        if let Some(o) = chosen {
+            let bad = |reason: String| WalletError::BadCollateral {
+                outpoint: o,
+                reason,
+            };
+            let u = chain
+                .utxos(&self.own_addrs())
+                .into_iter()
+                .find(|u| u.outpoint == o)
+                .ok_or_else(|| {
+                    bad("it is not an unspent output of this wallet (see listunspent)".into())
+                })?;
+            if u.output.amount != amount {
+                return Err(bad(format!(
+                    "it holds {} TIME, a {} masternode needs exactly {amount} TIME",
+                    u.output.amount,
+                    tier.name()
+                )));
+            }
+            if u.height.is_none() {
+                return Err(WalletError::CollateralPending(o));
+            }
+            if registered.contains(&o) {
+                return Err(bad("it already backs a masternode registration".into()));
+            }
+            if pending_own.contains(&o) || chain.spent_in_mempool(&o) {
+                return Err(bad("a pending transaction spends it".into()));
+            }
+        }
         let candidates: Vec<WalletUtxo> = chain
             .utxos(&self.own_addrs())
             .into_iter()
@@ -1488,6 +1528,7 @@ impl Wallet {
                     && !registered.contains(&u.outpoint)
                     && !pending_own.contains(&u.outpoint)
                     && !chain.spent_in_mempool(&u.outpoint)
+                    && chosen.is_none_or(|o| o == u.outpoint)
             })
             .collect();
         // Prefer an output this wallet reserved for collateral.
@@ -1626,6 +1667,76 @@ impl Wallet {
         self.state.collaterals.retain(|c| c.outpoint != collateral);
         self.save()?;
         Ok(tx)
+    }
+
+    /// A signed masternode update (new p2p address and/or payout; `None` keeps the registered
+    /// one, `current` being what the chain holds now) for the masternode with `collateral`, an
+    /// unspent output of this wallet, signed by its owner key, fee from other outputs at the
+    /// node's minimum fee rate.
+    pub fn prepare_update_masternode(
+        &mut self,
+        chain: &dyn WalletChain,
+        collateral: OutPoint,
+        current: (&str, Address),
+        p2p_addr: Option<&str>,
+        payout: Option<Address>,
+    ) -> Result<Transaction> {
+        let seed = self.seed()?;
+        let p2p_addr = p2p_addr.unwrap_or(current.0);
+        if p2p_addr.is_empty() || p2p_addr.len() > MAX_P2P_ADDR_LEN {
+            return Err(WalletError::InvalidInput(format!(
+                "masternode p2p address must be 1 to {MAX_P2P_ADDR_LEN} bytes (host:port)"
+            )));
+        }
+        let utxo = chain
+            .utxos(&self.own_addrs())
+            .into_iter()
+            .find(|u| u.outpoint == collateral)
+            .ok_or(WalletError::UnknownCollateral(collateral))?;
+        let owner = self
+            .entry_for(&utxo.output.address)
+            .cloned()
+            .ok_or(WalletError::UnknownCollateral(collateral))?;
+        let kind = TxKind::MasternodeUpdate(MasternodeUpdate {
+            collateral,
+            p2p_addr: p2p_addr.to_string(),
+            payout: payout.unwrap_or(current.1),
+            owner: owner.pubkey,
+            owner_signature: Signature::default(),
+        });
+        let mut exclude = self.collateral_set();
+        exclude.insert(collateral);
+        let tx = self.build_signed(
+            chain,
+            &seed,
+            Vec::new(),
+            kind,
+            Some(&owner),
+            &exclude,
+            "masternode update",
+        )?;
+        self.save()?;
+        Ok(tx)
+    }
+
+    /// Runs `step` on a throwaway copy of this wallet (same addresses, history, collateral
+    /// records and lock state) that is never written, and returns what it built: a preview of
+    /// a step that signs and records, e.g. [`Wallet::prepare_register_masternode`], with no
+    /// trace in this wallet. Signing is deterministic, so the same step on this wallet with
+    /// the same chain data builds the same transaction (same txid): a caller can preview,
+    /// ask, then insist on that txid.
+    pub fn dry_run<T>(&self, step: impl FnOnce(&mut Wallet) -> Result<T>) -> Result<T> {
+        let mut copy = Wallet {
+            network: self.network,
+            store: Store::Scratch,
+            state: self.state.clone(),
+            unlocked: self.unlocked.as_ref().map(|u| Unlocked {
+                seed: u.seed.clone(),
+                deadline: u.deadline,
+            }),
+            max_fee: self.max_fee,
+        };
+        step(&mut copy)
     }
 
     /// Finds used addresses beyond the known ones (after a restore): scans the receive and the
