@@ -277,8 +277,13 @@ pub struct DevnetSection {
     pub nodes: u32,
     /// Base port: node i uses p2p base+10i, rpc +1, metrics +2.
     pub base_port: u16,
-    /// This process's node index when `in_process` is false.
+    /// This process's node index when `in_process` is false (masternodes 0..nodes, then the
+    /// full nodes).
     pub index: u32,
+    /// Full nodes (not masternodes; masternode mode on, so they vote once registered) after
+    /// the masternodes: node `nodes` .. `nodes + full_nodes - 1`. In-process, the first one
+    /// holds the faucet wallet and the UI shows it (with none, node 0 does).
+    pub full_nodes: u32,
 }
 
 impl Default for DevnetSection {
@@ -288,6 +293,7 @@ impl Default for DevnetSection {
             nodes: 4,
             base_port: 24300,
             index: 0,
+            full_nodes: 1,
         }
     }
 }
@@ -385,13 +391,19 @@ impl Config {
         if self.devnet.nodes == 0 || self.devnet.nodes > 100 {
             return bad("devnet.nodes", "must be between 1 and 100");
         }
-        if self.devnet.index >= self.devnet.nodes {
-            return bad("devnet.index", "must be below devnet.nodes");
+        if self.devnet.full_nodes > 10 {
+            return bad("devnet.full_nodes", "must be between 0 and 10");
+        }
+        if self.devnet.index >= self.devnet.nodes + self.devnet.full_nodes {
+            return bad(
+                "devnet.index",
+                "must be below devnet.nodes + devnet.full_nodes",
+            );
         }
         if self
             .devnet
             .base_port
-            .checked_add((self.devnet.nodes as u16).saturating_mul(10))
+            .checked_add(((self.devnet.nodes + self.devnet.full_nodes) as u16).saturating_mul(10))
             .is_none()
         {
             return bad("devnet.base_port", "too high for the number of nodes");

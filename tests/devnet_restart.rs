@@ -25,7 +25,8 @@ impl Drop for Devnet {
     }
 }
 
-/// Starts the 4-node devnet on `base` + 10 i + {0, 1, 2}, with an empty config.
+/// Starts the devnet as a user gets it (4 masternodes and a full node, node4, holding the faucet
+/// wallet) on `base` + 10 i + {0, 1, 2}, with an empty config.
 fn start(dir: &Path, base: u16) -> Devnet {
     let log = std::fs::File::create(dir.join("stdout.log")).unwrap();
     let child = timed()
@@ -43,13 +44,14 @@ fn start(dir: &Path, base: u16) -> Devnet {
     Devnet(child)
 }
 
-/// Calls node0's RPC (port `base` + 1) through `time-cli`; the parsed result, or the error text.
+/// Calls the wallet node's RPC (node4, port `base` + 41) through `time-cli`; the parsed result,
+/// or the error text.
 fn cli(dir: &Path, base: u16, args: &[&str]) -> Result<Value, String> {
     let out = time_cli()
         .arg("--datadir")
-        .arg(dir.join("node0"))
+        .arg(dir.join("node4"))
         .arg("--rpc-url")
-        .arg(format!("http://127.0.0.1:{}", base + 1))
+        .arg(format!("http://127.0.0.1:{}", base + 41))
         .args(args)
         .output()
         .unwrap();
@@ -105,7 +107,7 @@ fn wait_exit(node: &mut Devnet, dir: &Path) -> std::process::ExitStatus {
 fn coins_survive_sigkill_and_clean_stop() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    let ports = ports::range(40);
+    let ports = ports::range(50);
     let base = ports.base();
     let mut node = start(dir, base);
     wait_for("the first block", dir, || {

@@ -46,7 +46,8 @@ impl Devnet {
         let mut cmd = support::timed();
         cmd.arg("--config")
             .arg(support::empty_config(dir.path()))
-            .args(["devnet", "--headless", "--nodes"])
+            // No full node: node0 holds the faucet wallet, as this file assumes.
+            .args(["devnet", "--headless", "--full-nodes", "0", "--nodes"])
             .arg(nodes.to_string())
             .arg("--base-port")
             .arg(base.to_string())

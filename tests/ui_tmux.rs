@@ -107,7 +107,7 @@ fn height_on_screen(s: &str) -> Option<u64> {
 #[test]
 fn devnet_ui_sends_coins_and_quits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let ports = ports::range(40);
+    let ports = ports::range(50);
     // The pane gets the tmux server's environment, not this test's: the command cleans it.
     let cmd = format!(
         "{} {TIMED} --config {} devnet --base-port {} --datadir {}; echo EXITED=$?; sleep 120",

@@ -54,12 +54,94 @@ pub struct NodeArgs {
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Run a local devnet of N masternodes in this process, or write configs for N processes.
+    /// Run a local devnet of N masternodes (and full nodes) in this process, or write configs
+    /// for one process per node.
     Devnet(DevnetArgs),
     /// End-to-end load test on an in-process devnet over real TLS sockets.
     Bench(BenchArgs),
     /// Wallet file management without the UI.
     Wallet(WalletArgs),
+    /// Masternode lifecycle of a running node (over its RPC): register, status, update, exit.
+    Masternode(MasternodeArgs),
+}
+
+/// `timed masternode`.
+#[derive(Args, Debug)]
+pub struct MasternodeArgs {
+    /// RPC endpoint of the node (default: the configured node's RPC address).
+    #[arg(long, value_name = "URL", global = true)]
+    pub rpc_url: Option<String>,
+    /// Cookie file (default: the node's data dir .cookie).
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "rpc_user")]
+    pub cookie: Option<PathBuf>,
+    /// RPC user (with --rpc-password instead of the cookie).
+    #[arg(long, value_name = "U", global = true, requires = "rpc_password")]
+    pub rpc_user: Option<String>,
+    /// RPC password.
+    #[arg(
+        long,
+        value_name = "P",
+        global = true,
+        env = "TIMECOIN_RPC_PASSWORD",
+        hide_env_values = true,
+        requires = "rpc_user"
+    )]
+    pub rpc_password: Option<String>,
+    /// Read the node wallet's passphrase from this file if it is locked (else
+    /// TIMECOIN_WALLET_PASSPHRASE, else a prompt).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// Action.
+    #[command(subcommand)]
+    pub action: MasternodeAction,
+}
+
+/// Masternode actions.
+#[derive(Subcommand, Debug)]
+pub enum MasternodeAction {
+    /// Register this node as a masternode with the node wallet's funds: makes the exact
+    /// collateral (a transfer within the wallet) if needed, waits for it to be final, then
+    /// registers; each transaction is previewed and confirmed.
+    Register {
+        /// Tier: bronze (1,000 TIME), silver (10,000) or gold (100,000).
+        #[arg(long, value_name = "TIER", value_parser = ["bronze", "silver", "gold"])]
+        tier: String,
+        /// Use this wallet output (TXID:VOUT) of exactly the tier's amount as the collateral.
+        #[arg(long, value_name = "TXID:VOUT")]
+        collateral: Option<String>,
+        /// Where rewards go (default: the collateral's address).
+        #[arg(long, value_name = "ADDRESS")]
+        payout: Option<String>,
+        /// P2P address to announce (default: the node's advertised address).
+        #[arg(long, value_name = "HOST:PORT")]
+        p2p_addr: Option<String>,
+        /// Longest wait for the collateral transfer to become final, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 600)]
+        wait_secs: u64,
+    },
+    /// Show this node's masternode status.
+    Status,
+    /// Change the announced p2p address and/or payout of this node's masternode.
+    Update {
+        /// New p2p address.
+        #[arg(long, value_name = "HOST:PORT")]
+        p2p_addr: Option<String>,
+        /// New payout address.
+        #[arg(long, value_name = "ADDRESS")]
+        payout: Option<String>,
+        /// The masternode's collateral (default: this node's registration).
+        #[arg(long, value_name = "TXID:VOUT")]
+        collateral: Option<String>,
+    },
+    /// Leave the masternode set; the collateral becomes spendable again.
+    Exit {
+        /// The masternode's collateral (default: this node's registration).
+        #[arg(long, value_name = "TXID:VOUT")]
+        collateral: Option<String>,
+    },
 }
 
 /// `timed devnet`.
@@ -71,6 +153,10 @@ pub struct DevnetArgs {
     /// Base port: node i uses p2p base+10*i, rpc +1, metrics +2.
     #[arg(long, default_value_t = 24300)]
     pub base_port: u16,
+    /// Full nodes after the masternodes (not registered; the first holds the faucet wallet and
+    /// the UI shows it, so the Masternodes tab's `g` registers it). 0: the UI shows node 0.
+    #[arg(long, default_value_t = 1)]
+    pub full_nodes: u32,
     /// No terminal UI.
     #[arg(long)]
     pub headless: bool,
@@ -93,6 +179,10 @@ pub enum DevnetAction {
         /// Base port.
         #[arg(long, default_value_t = 24300)]
         base_port: u16,
+        /// Full nodes to write after the masternodes (node<N>.., masternode mode on, not
+        /// registered).
+        #[arg(long, default_value_t = 1)]
+        full_nodes: u32,
     },
 }
 

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod masternode_cmd;
 pub mod resolve;
 pub mod rpc_backend;
 pub mod run;
@@ -32,11 +33,21 @@ pub fn main() -> ExitCode {
                 nodes,
                 dir,
                 base_port,
-            }) => devnet_init(nodes, dir, base_port),
-            None => run_from_config(&cli.node, Some((d.nodes, d.base_port, d.headless))),
+                full_nodes,
+            }) => devnet_init(nodes, full_nodes, dir, base_port),
+            None => run_from_config(
+                &cli.node,
+                Some(DevnetRun {
+                    nodes: d.nodes,
+                    full_nodes: d.full_nodes,
+                    base_port: d.base_port,
+                    headless: d.headless,
+                }),
+            ),
         },
         Some(Cmd::Bench(b)) => bench::run(&b),
         Some(Cmd::Wallet(w)) => wallet_cmd::run(w, &cli.node),
+        Some(Cmd::Masternode(m)) => masternode_cmd::run(m, &cli.node),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,9 +58,31 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn devnet_init(nodes: u32, dir: std::path::PathBuf, base_port: u16) -> Result<(), String> {
+/// `timed devnet` flags.
+struct DevnetRun {
+    nodes: u32,
+    full_nodes: u32,
+    base_port: u16,
+    headless: bool,
+}
+
+fn devnet_init(
+    nodes: u32,
+    full_nodes: u32,
+    dir: std::path::PathBuf,
+    base_port: u16,
+) -> Result<(), String> {
     if nodes == 0 || nodes > 100 {
         return Err("--nodes must be between 1 and 100".into());
+    }
+    if full_nodes > 10 {
+        return Err("--full-nodes must be between 0 and 10".into());
+    }
+    if base_port
+        .checked_add(((nodes + full_nodes) as u16).saturating_mul(10))
+        .is_none()
+    {
+        return Err("--base-port is too high for that many nodes".into());
     }
     let layout = DevnetLayout {
         nodes,
@@ -57,7 +90,7 @@ fn devnet_init(nodes: u32, dir: std::path::PathBuf, base_port: u16) -> Result<()
         dir: dir.clone(),
     };
     let written = layout
-        .init()
+        .init(full_nodes)
         .map_err(|e| format!("cannot write into {} (--dir): {e}", dir.display()))?;
     for p in written {
         println!("wrote {}", p.display());
@@ -66,6 +99,13 @@ fn devnet_init(nodes: u32, dir: std::path::PathBuf, base_port: u16) -> Result<()
         "run node i with: timed --config {}/node<i>/config.toml --headless",
         dir.display()
     );
+    if full_nodes > 0 {
+        println!(
+            "node{nodes}{} not a masternode: fund its wallet, then `timed --config {}/node{nodes}/config.toml masternode register --tier bronze`",
+            if full_nodes > 1 { " and up are full nodes," } else { " is a full node," },
+            dir.display()
+        );
+    }
     Ok(())
 }
 
@@ -78,15 +118,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Runs what the configuration says; `devnet` forces an in-process devnet with these settings.
-fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<(), String> {
+fn run_from_config(args: &NodeArgs, devnet: Option<DevnetRun>) -> Result<(), String> {
     let mut config = resolve::load_config(args).map_err(|e| e.to_string())?;
     let mut headless = args.headless;
-    if let Some((nodes, base_port, h)) = devnet {
+    if let Some(d) = devnet {
         config.node.network = Network::Devnet;
         config.devnet.in_process = true;
-        config.devnet.nodes = nodes;
-        config.devnet.base_port = base_port;
-        headless |= h;
+        config.devnet.nodes = d.nodes;
+        config.devnet.full_nodes = d.full_nodes;
+        config.devnet.base_port = d.base_port;
+        headless |= d.headless;
         config.check().map_err(|e| e.to_string())?;
     }
     let plan = resolve::plan(&config, args.reindex).map_err(|e| e.to_string())?;
@@ -106,7 +147,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
                     format!("cannot open the log file in {}: {e}", layout.dir.display())
                 })?;
             let genesis = layout.genesis();
-            let specs = (0..layout.nodes)
+            let specs = (0..layout.nodes + config.devnet.full_nodes)
                 .map(|i| {
                     let mut s = layout.node_spec(i, &genesis, consensus, mempool.clone());
                     s.empty_block_interval = empty_block_interval;
@@ -122,7 +163,8 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
                 wallet: Some(wallet),
                 auto_lock,
                 refresh,
-                devnet_nodes: layout.nodes,
+                devnet_nodes: layout.nodes + config.devnet.full_nodes,
+                wallet_node: resolve::devnet_wallet_node(&config) as usize,
             };
             runtime()?.block_on(run_nodes(specs, opts, logs))
         }
@@ -144,7 +186,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
                 None
             };
             let nodes = if spec.network == Network::Devnet {
-                config.devnet.nodes
+                config.devnet.nodes + config.devnet.full_nodes
             } else {
                 0
             };
@@ -154,6 +196,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
                 auto_lock,
                 refresh,
                 devnet_nodes: nodes,
+                wallet_node: 0,
             };
             runtime()?.block_on(run_nodes(vec![*spec], opts, logs))
         }

@@ -250,6 +250,16 @@ pub fn plan(c: &Config, reindex: bool) -> Result<Plan, ConfigError> {
     })))
 }
 
+/// Index of the in-process devnet node that holds the wallet (and that the UI shows): the
+/// first full node when there is one (node `nodes`), else node 0.
+pub fn devnet_wallet_node(c: &Config) -> u32 {
+    if c.devnet.full_nodes > 0 {
+        c.devnet.nodes
+    } else {
+        0
+    }
+}
+
 /// The wallet file path of a configuration.
 pub fn wallet_path(c: &Config) -> PathBuf {
     let data_dir = c

@@ -24,8 +24,10 @@ pub struct RunOptions {
     pub auto_lock: Duration,
     /// UI snapshot refresh interval.
     pub refresh: Duration,
-    /// Number of devnet masternodes, for display names.
+    /// Number of devnet nodes (masternodes and full nodes), for display names.
     pub devnet_nodes: u32,
+    /// Index in `specs` of the node that holds the wallet and that the UI shows.
+    pub wallet_node: usize,
 }
 
 /// Whether the UI will be used: a terminal on stdout and not headless.
@@ -46,12 +48,14 @@ pub async fn run_nodes(
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     let mut wallet = opts.wallet;
     let mut service: Option<Arc<Mutex<WalletService>>> = None;
-    for spec in specs {
+    let mut shown: Option<NodeHandle> = None;
+    for (index, spec) in specs.into_iter().enumerate() {
         let name = spec.name.clone();
         match node::start(spec, root.child_token()).await {
             Ok((h, t)) => {
-                // The first node holds the wallet: its RPC wallet methods and the UI share it.
-                let w = if handles.is_empty() {
+                // One node holds the wallet: its RPC wallet methods and the UI share it.
+                let w = if index == opts.wallet_node {
+                    shown = Some(h.clone());
                     let mut ws = WalletService::new(wallet.take(), h.clone(), opts.auto_lock);
                     ws.discover_addresses().await;
                     let s = Arc::new(Mutex::new(ws));
@@ -81,7 +85,7 @@ pub async fn run_nodes(
             }
         }
     }
-    let Some(first) = handles.first().cloned() else {
+    let Some(first) = shown.or_else(|| handles.first().cloned()) else {
         return Err("no node to run".into());
     };
     tracing::info!(target: "node", nodes = handles.len(), "running");

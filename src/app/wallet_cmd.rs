@@ -55,8 +55,12 @@ fn open(path: &Path, network: Network) -> Result<Wallet, String> {
 }
 
 /// The passphrase from `--passphrase-file`, `TIMECOIN_WALLET_PASSPHRASE`, or a prompt.
-fn passphrase(args: &WalletArgs, prompt: &str, confirm: bool) -> Result<Zeroizing<String>, String> {
-    if let Some(f) = &args.passphrase_file {
+pub(super) fn passphrase(
+    file: Option<&Path>,
+    prompt: &str,
+    confirm: bool,
+) -> Result<Zeroizing<String>, String> {
+    if let Some(f) = file {
         let s = Zeroizing::new(
             std::fs::read_to_string(f)
                 .map_err(|e| format!("--passphrase-file {}: {e}", f.display()))?,
@@ -77,7 +81,7 @@ fn passphrase(args: &WalletArgs, prompt: &str, confirm: bool) -> Result<Zeroizin
 }
 
 /// Reads a line without echo from the terminal (or a plain line when stdin is not a terminal).
-fn read_secret(prompt: &str) -> Result<Zeroizing<String>, String> {
+pub(super) fn read_secret(prompt: &str) -> Result<Zeroizing<String>, String> {
     use crossterm::event::{read, Event, KeyCode, KeyEvent, KeyModifiers};
     use crossterm::terminal::{disable_raw_mode, enable_raw_mode};
     eprint!("{prompt}");
@@ -126,7 +130,11 @@ fn create(path: &Path, network: Network, args: &WalletArgs) -> Result<(), String
             path.display()
         ));
     }
-    let p = passphrase(args, "new wallet passphrase: ", true)?;
+    let p = passphrase(
+        args.passphrase_file.as_deref(),
+        "new wallet passphrase: ",
+        true,
+    )?;
     let (w, words) = Wallet::create(path, &p, network, KdfParams::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     println!("wallet written to {}", path.display());
@@ -153,7 +161,11 @@ fn restore(path: &Path, network: Network, args: &WalletArgs) -> Result<(), Strin
         Ok(w) => Zeroizing::new(w),
         Err(_) => read_secret("recovery phrase (24 words): ")?,
     };
-    let p = passphrase(args, "new wallet passphrase: ", true)?;
+    let p = passphrase(
+        args.passphrase_file.as_deref(),
+        "new wallet passphrase: ",
+        true,
+    )?;
     let w = Wallet::restore(path, &words, &p, network, KdfParams::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     println!("wallet restored to {}", path.display());
@@ -168,23 +180,53 @@ fn restore(path: &Path, network: Network, args: &WalletArgs) -> Result<(), Strin
 
 /// The RPC client of the configured node.
 fn client(config: &crate::config::Config, network: Network) -> Result<RpcClient, String> {
+    client_for(config, network, None, None)
+}
+
+/// The RPC client of the configured node, or of `url` with `auth` (an `Authorization` header
+/// value) where given.
+pub(super) fn client_for(
+    config: &crate::config::Config,
+    network: Network,
+    url: Option<&str>,
+    auth: Option<String>,
+) -> Result<RpcClient, String> {
     let data_dir = config
         .node
         .datadir
         .clone()
         .unwrap_or_else(|| resolve::default_data_dir(network));
+    // The in-process devnet serves the wallet from one of its nodes, in its own dir.
+    let (index, node_dir) = match network {
+        Network::Devnet if config.devnet.in_process => {
+            let i = resolve::devnet_wallet_node(config);
+            (i, Some(data_dir.join(format!("node{i}"))))
+        }
+        Network::Devnet => (config.devnet.index, None),
+        _ => (0, None),
+    };
     let port = match network {
-        Network::Devnet => config.devnet.base_port + 10 * config.devnet.index as u16 + 1,
+        Network::Devnet => config.devnet.base_port + 10 * index as u16 + 1,
         n => n.base_port() + 1,
     };
-    let url = config
-        .rpc
-        .bind
-        .clone()
-        .unwrap_or_else(|| format!("127.0.0.1:{port}"));
-    let cookie_dirs: Vec<PathBuf> = vec![data_dir.clone(), data_dir.join("node0")];
-    let auth = match (&config.rpc.user, &config.rpc.password) {
-        (Some(u), Some(p)) => Some(crate::rpc::auth::basic_header(u, p)),
+    let url = match url {
+        Some(u) => u.to_string(),
+        None => format!(
+            "http://{}",
+            config
+                .rpc
+                .bind
+                .clone()
+                .unwrap_or_else(|| format!("127.0.0.1:{port}"))
+        ),
+    };
+    let cookie_dirs: Vec<PathBuf> = match node_dir {
+        Some(d) => vec![d, data_dir.clone()],
+        None => vec![data_dir.clone(), data_dir.join("node0")],
+    };
+    let auth = match (auth, &config.rpc.user, &config.rpc.password) {
+        (Some(a), _, _) => Some(a),
+        (None, Some(u), Some(p)) => Some(crate::rpc::auth::basic_header(u, p)),
         _ => cookie_dirs
             .iter()
             .map(|d| d.join(crate::rpc::auth::COOKIE_FILE))
@@ -193,14 +235,15 @@ fn client(config: &crate::config::Config, network: Network) -> Result<RpcClient,
     };
     let auth = auth.ok_or_else(|| {
         format!(
-            "no RPC cookie in {} (is timed running?)",
+            "no RPC cookie in {} (is timed running? else pass --datadir, --cookie or \
+             --rpc-user/--rpc-password)",
             data_dir.display()
         )
     })?;
-    RpcClient::new(&format!("http://{url}"), Some(auth)).map_err(|e| e.to_string())
+    RpcClient::new(&url, Some(auth)).map_err(|e| format!("{e} (--rpc-url)"))
 }
 
-fn rpc_call(c: &mut RpcClient, method: &str, params: Value) -> Result<Value, String> {
+pub(super) fn rpc_call(c: &mut RpcClient, method: &str, params: Value) -> Result<Value, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -339,7 +382,7 @@ fn show(
     let checked = if args.passphrase_file.is_some()
         || std::env::var_os("TIMECOIN_WALLET_PASSPHRASE").is_some()
     {
-        let p = passphrase(args, "", false)?;
+        let p = passphrase(args.passphrase_file.as_deref(), "", false)?;
         w.check_passphrase(&p)
             .map_err(|e| format!("wallet {}: {e}", path.display()))?;
         ", passphrase checked"
@@ -396,7 +439,11 @@ fn send(
     };
     let mut w = open(path, network)?;
     w.set_max_fee(config.wallet.max_fee_amount().map_err(|e| e.to_string())?);
-    let p = passphrase(args, "wallet passphrase: ", false)?;
+    let p = passphrase(
+        args.passphrase_file.as_deref(),
+        "wallet passphrase: ",
+        false,
+    )?;
     w.unlock(&p, std::time::Duration::from_secs(60))
         .map_err(|e| e.to_string())?;
     let mut c = client(config, network)?;

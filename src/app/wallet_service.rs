@@ -750,9 +750,17 @@ pub mod rpc_ops {
                     }
                 }
             };
-            let preview = w.dry_run(|copy| Ok(step(copy))).map_err(map_err)?;
-            let preview = preview?;
-            let fee = self_transfer_fee(w, &chain, &preview.tx)?;
+            // The copy knows the addresses the step adds (a funding transfer's collateral
+            // address), so the outputs are checked against it.
+            let checked = w
+                .dry_run(|copy| {
+                    Ok(step(copy).and_then(|b| {
+                        let fee = self_transfer_fee(copy, &chain, &b.tx)?;
+                        Ok((b, fee))
+                    }))
+                })
+                .map_err(map_err)?;
+            let (preview, fee) = checked?;
             if let Some(max) = req.max_fee {
                 if fee > max {
                     return Err(other(format!(

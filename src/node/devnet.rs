@@ -1,5 +1,7 @@
 //! The local devnet: N masternodes on 127.0.0.1 with deterministic keys, either inside one
-//! process (`timed devnet`, `cargo run`) or as N processes (`timed devnet init`).
+//! process (`timed devnet`, `cargo run`) or as N processes (`timed devnet init`), and after
+//! them full nodes: node `N + j` has masternode mode on and the deterministic key
+//! `devnet_node_key(N + j)` but is not in the genesis set, so it votes only once registered.
 
 use super::spec::{write_node_key, NodeSpec};
 use crate::consensus::ConsensusParams;
@@ -59,7 +61,8 @@ impl DevnetLayout {
         })
     }
 
-    /// Peers of node `i`: every other node.
+    /// Peers of node `i`: every other masternode (a full node, `i >= nodes`, dials them all;
+    /// masternodes do not dial full nodes).
     pub fn peers_of(&self, i: u32) -> Vec<String> {
         (0..self.nodes)
             .filter(|j| *j != i)
@@ -67,7 +70,7 @@ impl DevnetLayout {
             .collect()
     }
 
-    /// The spec of node `i` running inside this process.
+    /// The spec of node `i` running inside this process (`i >= nodes`: a full node).
     pub fn node_spec(
         &self,
         i: u32,
@@ -100,11 +103,12 @@ impl DevnetLayout {
         }
     }
 
-    /// Writes `dir/node<i>/config.toml` and `dir/node<i>/node_key` for every node, so that
+    /// Writes `dir/node<i>/config.toml` and `dir/node<i>/node_key` for every masternode and
+    /// for `full_nodes` full nodes after them, so that
     /// `timed --config dir/node<i>/config.toml --headless` runs node i as its own process.
-    pub fn init(&self) -> std::io::Result<Vec<PathBuf>> {
+    pub fn init(&self, full_nodes: u32) -> std::io::Result<Vec<PathBuf>> {
         let mut written = Vec::new();
-        for i in 0..self.nodes {
+        for i in 0..self.nodes + full_nodes {
             let dir = self.node_dir(i);
             std::fs::create_dir_all(&dir)?;
             let key_path = dir.join("node_key");
@@ -114,15 +118,23 @@ impl DevnetLayout {
                 .iter()
                 .map(|p| format!("\"{p}\""))
                 .collect();
+            let what = if i < self.nodes {
+                format!("Devnet masternode {i} of {}", self.nodes)
+            } else {
+                format!(
+                    "Devnet full node {i}: not a masternode yet (masternode mode is on; register \
+                     it with `timed masternode register --tier bronze --config <this file>`)"
+                )
+            };
             let cfg = format!(
-                "# Devnet node {i} of {n}, written by `timed devnet init`.\n\
+                "# {what}, written by `timed devnet init`.\n\
                  # Run it with: timed --config {cfg} --headless\n\n\
                  [node]\nnetwork = \"devnet\"\ndatadir = \"{dir}\"\nlog_level = \"info\"\n\n\
                  [p2p]\nbind = \"127.0.0.1:{p2p}\"\nadvertise = \"127.0.0.1:{p2p}\"\nconnect = [{peers}]\n\n\
                  [rpc]\nbind = \"127.0.0.1:{rpc}\"\n\n\
                  [metrics]\nbind = \"127.0.0.1:{metrics}\"\n\n\
                  [masternode]\nenabled = true\nkey_file = \"{key}\"\n\n\
-                 [devnet]\nin_process = false\nnodes = {n}\nbase_port = {base}\nindex = {i}\n",
+                 [devnet]\nin_process = false\nnodes = {n}\nbase_port = {base}\nindex = {i}\nfull_nodes = {full_nodes}\n",
                 n = self.nodes,
                 cfg = dir.join("config.toml").display(),
                 dir = dir.display(),
