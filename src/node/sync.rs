@@ -56,6 +56,88 @@ pub struct SyncTracker {
     failed: HashSet<PeerId>,
     /// Rotates requests among the peers that are ahead.
     turn: usize,
+    /// Catch-up progress for the log.
+    pub progress: SyncProgress,
+}
+
+/// Shortest time between two progress lines while catching up.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// Catch-up progress: how fast blocks come in and how long the rest will take, reported at
+/// most every [`PROGRESS_EVERY`] and once more when caught up.
+#[derive(Debug, Default)]
+pub struct SyncProgress {
+    /// Time and height the current measuring window started at.
+    window: Option<(Instant, u64)>,
+    /// When the last line was reported.
+    last_line: Option<Instant>,
+}
+
+/// One progress line.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProgressLine {
+    /// Our height now.
+    pub height: u64,
+    /// The best height peers claim.
+    pub best: u64,
+    /// Blocks applied per second since the previous line.
+    pub blocks_per_s: f64,
+    /// Seconds left at that rate (`None`: no rate yet).
+    pub secs_left: Option<u64>,
+    /// This batch reached the best claimed height.
+    pub caught_up: bool,
+}
+
+impl SyncProgress {
+    /// Blocks from a range request sent at `asked_at` took the node from `before` to
+    /// `height`, with `best` the best claimed height: a line to log, if one is due.
+    pub fn on_synced(
+        &mut self,
+        asked_at: Instant,
+        before: u64,
+        height: u64,
+        best: Option<u64>,
+        now: Instant,
+    ) -> Option<ProgressLine> {
+        let best = best.unwrap_or(height).max(height);
+        let (t0, h0) = *self.window.get_or_insert((asked_at, before));
+        let caught_up = height >= best;
+        let due = self
+            .last_line
+            .is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
+        if !caught_up && !due {
+            return None;
+        }
+        if caught_up
+            && self.last_line.is_none()
+            && height.saturating_sub(h0) < u64::from(SYNC_BATCH)
+        {
+            // A short catch-up (one batch, e.g. after a moment offline) is not worth a line.
+            self.window = None;
+            return None;
+        }
+        let secs = now.duration_since(t0).as_secs_f64();
+        let blocks_per_s = if secs > 0.0 {
+            height.saturating_sub(h0) as f64 / secs
+        } else {
+            0.0
+        };
+        let secs_left = (blocks_per_s > 0.0)
+            .then(|| (best.saturating_sub(height) as f64 / blocks_per_s).ceil() as u64);
+        if caught_up {
+            *self = SyncProgress::default();
+        } else {
+            self.window = Some((now, height));
+            self.last_line = Some(now);
+        }
+        Some(ProgressLine {
+            height,
+            best,
+            blocks_per_s,
+            secs_left,
+            caught_up,
+        })
+    }
 }
 
 impl SyncTracker {
@@ -216,6 +298,32 @@ mod tests {
         assert_eq!(s.best_claim(), None);
         assert!(s.request().is_none());
         assert_eq!(s.poll(0, Instant::now()).0, SyncAction::Wait);
+    }
+
+    #[test]
+    fn progress_lines_are_spaced_and_end_when_caught_up() {
+        let t = Instant::now();
+        let s = Duration::from_secs;
+        let mut p = SyncProgress::default();
+        // The first batch reports at once: 128 blocks in 1 s, 872 left.
+        let l = p.on_synced(t, 0, 128, Some(1_000), t + s(1)).unwrap();
+        assert_eq!((l.height, l.best, l.secs_left), (128, 1_000, Some(7)));
+        assert!((l.blocks_per_s - 128.0).abs() < 1e-9);
+        assert!(!l.caught_up);
+        // Within 2 s of it: quiet.
+        assert_eq!(p.on_synced(t, 128, 256, Some(1_000), t + s(2)), None);
+        // Then the rate since the last line.
+        let l = p.on_synced(t, 256, 512, Some(1_000), t + s(3)).unwrap();
+        assert!((l.blocks_per_s - 192.0).abs() < 1e-9);
+        // Caught up: one more line, then a fresh start.
+        let l = p.on_synced(t, 512, 1_000, Some(1_000), t + s(4)).unwrap();
+        assert!(l.caught_up);
+        assert_eq!(l.secs_left, Some(0));
+        // A one-batch catch-up later logs nothing.
+        assert_eq!(
+            p.on_synced(t + s(9), 1_000, 1_003, Some(1_003), t + s(10)),
+            None
+        );
     }
 
     #[test]

@@ -48,6 +48,7 @@ impl Driver {
             return;
         }
         self.sync.on_served(&peer);
+        let before = self.state.height;
         for (block, cert) in blocks {
             if block.header.height <= self.state.height {
                 continue;
@@ -82,6 +83,17 @@ impl Driver {
                     return;
                 }
             }
+        }
+        let best = self.sync.best_claim();
+        if let Some(l) =
+            self.sync
+                .progress
+                .on_synced(req.at, before, self.state.height, best, Instant::now())
+        {
+            let left = l
+                .secs_left
+                .map_or("unknown".to_string(), |s| format!("{s} s"));
+            tracing::info!(target: "sync", height = l.height, best = l.best, blocks_per_s = (l.blocks_per_s * 10.0).round() / 10.0, left = %left, "{}", if l.caught_up { "caught up" } else { "syncing" });
         }
         self.check_sync();
     }
