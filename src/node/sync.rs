@@ -100,8 +100,16 @@ impl SyncProgress {
         now: Instant,
     ) -> Option<ProgressLine> {
         let best = best.unwrap_or(height).max(height);
+        if self
+            .last_line
+            .is_some_and(|t| now.duration_since(t) >= 10 * PROGRESS_EVERY)
+        {
+            // A catch-up that ended without a line (the rest came by consensus): start over.
+            *self = SyncProgress::default();
+        }
         let (t0, h0) = *self.window.get_or_insert((asked_at, before));
-        let caught_up = height >= best;
+        // On a live network the next block is being decided meanwhile: one behind is there.
+        let caught_up = height + 1 >= best;
         let due = self
             .last_line
             .is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
@@ -319,6 +327,13 @@ mod tests {
         let l = p.on_synced(t, 512, 1_000, Some(1_000), t + s(4)).unwrap();
         assert!(l.caught_up);
         assert_eq!(l.secs_left, Some(0));
+        // One behind counts as caught up.
+        let mut q = SyncProgress::default();
+        assert!(
+            q.on_synced(t, 0, 200, Some(201), t + s(1))
+                .unwrap()
+                .caught_up
+        );
         // A one-batch catch-up later logs nothing.
         assert_eq!(
             p.on_synced(t + s(9), 1_000, 1_003, Some(1_003), t + s(10)),
