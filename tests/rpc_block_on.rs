@@ -160,6 +160,13 @@ impl RpcBackend for BlockOn {
         self.wait();
         self.inner.wallet_lock()
     }
+    fn wallet_masternode(
+        &self,
+        req: timecoin::rpc::backend::MasternodeTxRequest,
+    ) -> Result<timecoin::rpc::backend::MasternodeTxReport, WalletError> {
+        self.wait();
+        self.inner.wallet_masternode(req)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,6 +227,9 @@ async fn every_method_may_block_on() {
         ("gettransaction", json!([cb])),
         ("walletpassphrase", json!([MockBackend::PASSPHRASE, 10])),
         ("sendtoaddress", json!([to, 1])),
+        ("registermasternode", json!(["bronze", {"dryrun": true}])),
+        ("updatemasternode", json!([{"p2paddr": "127.0.0.1:1"}])),
+        ("exitmasternode", json!([{"maxfee": 0.001}])),
         ("walletlock", json!([])),
         ("validateaddress", json!([to])),
         (

@@ -398,6 +398,12 @@ impl RpcBackend for GateBackend {
     fn wallet_lock(&self) -> Result<(), WalletError> {
         self.inner.wallet_lock()
     }
+    fn wallet_masternode(
+        &self,
+        req: timecoin::rpc::backend::MasternodeTxRequest,
+    ) -> Result<timecoin::rpc::backend::MasternodeTxReport, WalletError> {
+        self.inner.wallet_masternode(req)
+    }
 }
 
 /// `max_concurrent: K` with N > K requests sent at once: exactly K run at a time, the others

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 ///
 /// With no subcommand, runs a node per ./config.toml (else the data dir's config.toml): the
 /// terminal UI when stdout is a terminal, plain logs otherwise. The shipped config.toml runs a
-/// local 4-masternode devnet with a funded faucet wallet.
+/// local devnet of 4 masternodes and a full node, the UI on the full node with a funded faucet
+/// wallet.
 #[derive(Parser, Debug)]
 #[command(name = "timed", version, about, long_about = None)]
 pub struct Cli {

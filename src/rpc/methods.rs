@@ -1380,6 +1380,73 @@ mod tests {
     }
 
     #[test]
+    fn masternode_params_are_checked_before_the_wallet() {
+        let mock = crate::rpc::mock::MockBackend::new();
+        let run = |name: &str, v: Value| {
+            let spec = find(name).unwrap();
+            let p = Params::new(spec, Some(&v))?;
+            call(&mock, spec, &p)
+        };
+        let txid = "ab".repeat(32);
+        for (name, params) in [
+            ("registermasternode", json!(["free"])),
+            ("registermasternode", json!(["x".repeat(10_000)])),
+            ("registermasternode", json!(["bronze", "dryrun"])),
+            ("registermasternode", json!(["bronze", {"dryrun": 1}])),
+            ("registermasternode", json!(["bronze", {"spend": "all"}])),
+            (
+                "registermasternode",
+                json!(["bronze", {"collateral": txid.clone()}]),
+            ),
+            (
+                "registermasternode",
+                json!(["bronze", {"collateral": format!("{txid}:4294967296")}]),
+            ),
+            (
+                "registermasternode",
+                json!(["bronze", {"collateral": format!("{txid}:+1")}]),
+            ),
+            ("registermasternode", json!(["bronze", {"maxfee": -1}])),
+            ("registermasternode", json!(["bronze", {"maxfee": 1e300}])),
+            (
+                "registermasternode",
+                json!(["bronze", {"p2paddr": "a".repeat(65)}]),
+            ),
+            (
+                "registermasternode",
+                json!(["bronze", {"payout": "time1nope"}]),
+            ),
+            ("registermasternode", json!(["bronze", {"txid": "00"}])),
+            ("updatemasternode", json!([])),
+            (
+                "updatemasternode",
+                json!([{"collateral": format!("{txid}:0")}]),
+            ),
+            ("exitmasternode", json!([{"payout": "x"}])),
+            ("exitmasternode", json!([{"p2paddr": "127.0.0.1:1"}])),
+        ] {
+            let e = run(name, params.clone()).expect_err(&format!("{name} {params}"));
+            assert!(
+                [
+                    code::INVALID_PARAMETER,
+                    code::TYPE_ERROR,
+                    code::INVALID_ADDRESS_OR_KEY
+                ]
+                .contains(&e.code),
+                "{name} {params}: {e:?} (reached the wallet?)"
+            );
+            assert!(e.message.len() < 200, "{name}: {}", e.message);
+        }
+        assert_eq!(
+            parse_outpoint(&format!("{txid}:7")),
+            Some(OutPoint {
+                txid: Hash::from_hex(&txid).unwrap(),
+                index: 7
+            })
+        );
+    }
+
+    #[test]
     fn subnets() {
         // Bitcoin Core's form: network/bits with the host bits cleared, as listbanned prints.
         assert_eq!(normalize_subnet("1.2.3.4").as_deref(), Some("1.2.3.4/32"));

@@ -714,7 +714,7 @@ impl RpcBackend for MockBackend {
 
     fn wallet_masternode(
         &self,
-        _req: MasternodeTxRequest,
+        req: MasternodeTxRequest,
     ) -> Result<MasternodeTxReport, WalletError> {
         let st = self.lock();
         if !st.wallet_loaded {
@@ -723,8 +723,25 @@ impl RpcBackend for MockBackend {
         if !st.unlocked {
             return Err(WalletError::Locked);
         }
-        Err(WalletError::Other(
-            "the mock backend does not build masternode transactions".into(),
-        ))
+        // A fixed report: the mock checks the wallet state only, it builds nothing.
+        let (kind, tier) = match &req.action {
+            MasternodeAction::Register { tier, .. } => (MasternodeTxKind::Register, *tier),
+            MasternodeAction::Update { .. } => (MasternodeTxKind::Update, Tier::Bronze),
+            MasternodeAction::Exit { .. } => (MasternodeTxKind::Exit, Tier::Bronze),
+        };
+        Ok(MasternodeTxReport {
+            kind,
+            txid: Hash([9; 32]),
+            sent: !req.dry_run,
+            collateral: OutPoint::default(),
+            tier,
+            node_key: validator_key(9).public(),
+            p2p_addr: "127.0.0.1:24300".into(),
+            payout: Address::from_pubkey(&wallet_key().public()),
+            fee: Amount(300),
+            spent: Amount(300),
+            size: 300,
+            inputs: 1,
+        })
     }
 }
