@@ -477,6 +477,56 @@ fn masternode_collateral_then_registration_then_exit() {
 }
 
 #[test]
+fn a_restored_wallet_adopts_its_registered_collateral() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, words) =
+        Wallet::create(&dir.path().join("a.dat"), "correct horse", NET, FAST).unwrap();
+    w.unlock("correct horse", Duration::ZERO).unwrap();
+    let chain = FakeChain::new(1);
+    chain.fund(w.receive_address().unwrap(), time(1_500));
+    let node_key = SecretKey::from_seed(&[42; 32]).public();
+    let step = w
+        .prepare_register_masternode(&chain, Tier::Bronze, node_key, "127.0.0.1:1", None, None)
+        .unwrap();
+    let MasternodeStep::FundCollateral { tx, collateral } = step else {
+        panic!("expected the collateral step");
+    };
+    assert!(chain.submit(&tx));
+    chain.finalize(&tx);
+    let owner = w
+        .addresses()
+        .iter()
+        .find(|a| a.address == tx.outputs[0].address)
+        .unwrap()
+        .pubkey;
+
+    // The same keys without the records: the collateral looks spendable.
+    let mut r = Wallet::restore(
+        &dir.path().join("b.dat"),
+        &words,
+        "correct horse",
+        NET,
+        FAST,
+    )
+    .unwrap();
+    r.unlock("correct horse", Duration::ZERO).unwrap();
+    r.discover(&chain, 20).unwrap();
+    assert_eq!(r.balances(&chain).collateral, Amount::ZERO);
+    let someone = SecretKey::from_seed(&[3; 32]).public();
+    let registry = [
+        (collateral, Tier::Bronze, owner),
+        (timecoin::types::OutPoint::default(), Tier::Gold, someone),
+    ];
+    assert_eq!(r.adopt_collaterals(&registry).unwrap(), 1, "only its own");
+    assert_eq!(r.adopt_collaterals(&registry).unwrap(), 0, "once");
+    assert_eq!(r.balances(&chain).collateral, Tier::Bronze.collateral());
+    assert!(matches!(
+        r.prepare_send(&chain, stranger(8), time(1_000), 1),
+        Err(WalletError::InsufficientFunds { .. })
+    ));
+}
+
+#[test]
 fn devnet_faucet_is_fixed_and_labelled() {
     assert!(matches!(
         Wallet::devnet_faucet(Network::Mainnet),

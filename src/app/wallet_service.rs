@@ -172,6 +172,26 @@ impl WalletService {
         if added > 0 {
             tracing::info!(target: "wallet", added, "wallet addresses found on the chain");
         }
+        self.adopt_collaterals();
+    }
+
+    /// Keeps the collateral of every registered masternode the wallet owns out of its sends
+    /// (see [`crate::wallet::Wallet::adopt_collaterals`]).
+    fn adopt_collaterals(&mut self) {
+        let Some(wallet) = self.wallet.as_mut() else {
+            return;
+        };
+        let registry: Vec<_> = self
+            .node
+            .snapshot
+            .borrow()
+            .masternodes
+            .iter()
+            .map(|m| (m.collateral, m.tier, m.owner))
+            .collect();
+        if let Err(e) = wallet.adopt_collaterals(&registry) {
+            tracing::warn!(target: "wallet", "cannot record masternode collateral: {e}");
+        }
     }
 
     /// Locks the wallet when its auto-lock time has passed.
@@ -614,6 +634,7 @@ pub mod rpc_ops {
             &mut self,
             req: rb::MasternodeTxRequest,
         ) -> Result<rb::MasternodeTxReport, rb::WalletError> {
+            self.adopt_collaterals();
             let chain = self.chain().await?;
             let me = self.node.spec.node_key.public();
             let registry = self.node.snapshot.borrow().masternodes.clone();
@@ -761,6 +782,14 @@ pub mod rpc_ops {
                 })
                 .map_err(map_err)?;
             let (preview, fee) = checked?;
+            if preview.kind == rb::MasternodeTxKind::Register
+                && registry.iter().any(|m| m.collateral == preview.collateral)
+            {
+                return Err(other(format!(
+                    "collateral {}:{} already backs a masternode; name another with collateral",
+                    preview.collateral.txid, preview.collateral.index
+                )));
+            }
             if let Some(max) = req.max_fee {
                 if fee > max {
                     return Err(other(format!(

@@ -1820,6 +1820,36 @@ impl Wallet {
         )
     }
 
+    /// Records as collateral every registered masternode in `registry` (collateral, tier,
+    /// owner key) that one of this wallet's keys owns and that the wallet does not know as
+    /// collateral yet, so that sends never spend it: a wallet rebuilt from its mnemonic (the
+    /// devnet faucet at every start, a restore) has lost its records, not its masternodes.
+    /// Saves when it added any; returns how many.
+    pub fn adopt_collaterals(&mut self, registry: &[(OutPoint, Tier, PublicKey)]) -> Result<usize> {
+        let mut added = 0;
+        for (outpoint, tier, owner) in registry {
+            let ours = self.state.addresses.iter().any(|a| a.pubkey == *owner);
+            let known = self
+                .state
+                .collaterals
+                .iter()
+                .any(|c| c.outpoint == *outpoint);
+            if ours && !known {
+                self.state.collaterals.push(CollateralRecord {
+                    outpoint: *outpoint,
+                    tier: *tier,
+                    registration: None,
+                });
+                added += 1;
+            }
+        }
+        if added > 0 {
+            self.save()?;
+            tracing::info!(target: "wallet", added, "registered masternode collateral found on the chain");
+        }
+        Ok(added)
+    }
+
     /// Collateral outputs the wallet holds: (outpoint, tier, registration txid if any).
     pub fn collaterals(&self) -> Vec<(OutPoint, Tier, Option<Hash>)> {
         self.state
