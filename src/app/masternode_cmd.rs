@@ -95,7 +95,16 @@ fn s<'v>(v: &'v Value, k: &str) -> &'v str {
 
 impl Session<'_> {
     fn call(&mut self, method: &str, params: Value) -> Result<Value, String> {
-        rpc_call(self.c, method, params)
+        rpc_call(self.c, method, params).map_err(|e| {
+            if e.contains("No wallet is loaded") {
+                format!(
+                    "{e}\nThe node loads its wallet ([wallet] file, else <datadir>/wallet.dat) \
+                     when it starts: create it, then restart the node."
+                )
+            } else {
+                e
+            }
+        })
     }
 
     /// Calls `method`; if the node's wallet is locked, unlocks it (passphrase from

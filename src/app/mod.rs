@@ -101,9 +101,10 @@ fn devnet_init(
     );
     if full_nodes > 0 {
         println!(
-            "node{nodes}{} not a masternode: fund its wallet, then `timed --config {}/node{nodes}/config.toml masternode register --tier bronze`",
+            "node{nodes}{} not a masternode until registered: before starting it, \
+             `timed --config {cfg} wallet create`; fund that wallet, then `timed --config {cfg} masternode register --tier bronze`",
             if full_nodes > 1 { " and up are full nodes," } else { " is a full node," },
-            dir.display()
+            cfg = dir.join(format!("node{nodes}")).join("config.toml").display()
         );
     }
     Ok(())

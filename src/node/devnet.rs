@@ -119,15 +119,18 @@ impl DevnetLayout {
                 .map(|p| format!("\"{p}\""))
                 .collect();
             let what = if i < self.nodes {
-                format!("Devnet masternode {i} of {}", self.nodes)
+                format!("Devnet masternode {i} of {}.", self.nodes)
             } else {
                 format!(
-                    "Devnet full node {i}: not a masternode yet (masternode mode is on; register \
-                     it with `timed masternode register --tier bronze --config <this file>`)"
+                    "Devnet full node {i}, not a masternode until registered (masternode mode is \
+                     on)\n# To register it: before starting it, timed --config {cfg} wallet create;\n# \
+                     fund that wallet, then timed --config {cfg} masternode register --tier \
+                     bronze\n#",
+                    cfg = dir.join("config.toml").display()
                 )
             };
             let cfg = format!(
-                "# {what}, written by `timed devnet init`.\n\
+                "# {what} Written by `timed devnet init`.\n\
                  # Run it with: timed --config {cfg} --headless\n\n\
                  [node]\nnetwork = \"devnet\"\ndatadir = \"{dir}\"\nlog_level = \"info\"\n\n\
                  [p2p]\nbind = \"127.0.0.1:{p2p}\"\nadvertise = \"127.0.0.1:{p2p}\"\nconnect = [{peers}]\n\n\
