@@ -147,6 +147,17 @@ fn run_from_config(args: &NodeArgs, devnet: Option<DevnetRun>) -> Result<(), Str
                 logging::init(&config.node.log_level, Some(&layout.dir), !ui).map_err(|e| {
                     format!("cannot open the log file in {}: {e}", layout.dir.display())
                 })?;
+            let wallet_node = resolve::devnet_wallet_node(&config);
+            // Where the wallet is, for `time-cli` without --rpc-url (see WALLET_NODE_FILE).
+            let marker = layout.dir.join(crate::rpc::WALLET_NODE_FILE);
+            let line = format!(
+                "node{wallet_node} 127.0.0.1:{}\n",
+                layout.rpc_port(wallet_node)
+            );
+            if let Err(e) = std::fs::write(&marker, line) {
+                tracing::warn!(target: "node", "cannot write {}: {e}", marker.display());
+            }
+            tracing::info!(target: "node", "the wallet and the UI are on node{wallet_node} (RPC 127.0.0.1:{})", layout.rpc_port(wallet_node));
             let genesis = layout.genesis();
             let specs = (0..layout.nodes + config.devnet.full_nodes)
                 .map(|i| {
@@ -165,7 +176,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<DevnetRun>) -> Result<(), Str
                 auto_lock,
                 refresh,
                 devnet_nodes: layout.nodes + config.devnet.full_nodes,
-                wallet_node: resolve::devnet_wallet_node(&config) as usize,
+                wallet_node: wallet_node as usize,
             };
             runtime()?.block_on(run_nodes(specs, opts, logs))
         }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use timecoin::rpc::auth::{basic_header, read_cookie, COOKIE_FILE};
 use timecoin::rpc::client::{ClientError, RpcClient};
-use timecoin::rpc::{default_data_dir, default_rpc_addr, json, methods};
+use timecoin::rpc::{default_data_dir, default_rpc_addr, devnet_wallet_node, json, methods};
 use timecoin::types::Network;
 
 #[derive(Parser, Debug)]
@@ -102,25 +102,32 @@ fn main() -> ExitCode {
                 .collect(),
         )
     };
+    let dir = cli
+        .datadir
+        .clone()
+        .unwrap_or_else(|| default_data_dir(cli.network));
+    // An in-process devnet (`timed devnet`, `cargo run`) without --rpc-url: the node that holds
+    // the wallet, as the devnet recorded it.
+    let front = match &cli.rpc_url {
+        None if !dir.join(COOKIE_FILE).exists() => devnet_wallet_node(&dir),
+        _ => None,
+    };
     let url = cli
         .rpc_url
         .clone()
+        .or_else(|| front.as_ref().map(|(_, addr)| format!("http://{addr}")))
         .unwrap_or_else(|| format!("http://{}", default_rpc_addr(cli.network)));
     let auth = match (&cli.rpc_user, &cli.rpc_password) {
         (Some(u), Some(p)) => basic_header(u, p),
         _ => {
             let path = cli.cookie.clone().unwrap_or_else(|| {
-                let dir = cli
-                    .datadir
-                    .clone()
-                    .unwrap_or_else(|| default_data_dir(cli.network));
-                // The in-process devnet (`timed devnet`, `cargo run`) keeps node 0 in node0/.
+                // The in-process devnet keeps node i in node<i>/.
                 let direct = dir.join(COOKIE_FILE);
                 let node0 = dir.join("node0").join(COOKIE_FILE);
-                if !direct.exists() && node0.exists() {
-                    node0
-                } else {
-                    direct
+                match &front {
+                    Some((node_dir, _)) => node_dir.join(COOKIE_FILE),
+                    None if !direct.exists() && node0.exists() => node0,
+                    None => direct,
                 }
             });
             match read_cookie(&path) {

@@ -43,7 +43,7 @@ pub use server::{start, RpcLimits};
 
 use crate::types::Network;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The default data dir of a network: the platform data dir of `org.TimeCoin.timecoin`
 /// (e.g. `~/.local/share/timecoin/<network>` on Linux), or `./.timecoin/<network>` when the
@@ -55,7 +55,50 @@ pub fn default_data_dir(network: Network) -> PathBuf {
         .join(network.name())
 }
 
+/// In the data dir of an in-process devnet: `node<i> <rpc host:port>` of the node that holds
+/// the wallet, so that `time-cli` without `--rpc-url` talks to it.
+pub const WALLET_NODE_FILE: &str = "wallet_node";
+
+/// `time-cli`'s default endpoint in an in-process devnet dir: the wallet node's dir (for the
+/// cookie) and RPC address, from [`WALLET_NODE_FILE`]; `None` when the file is absent or not
+/// of that form.
+pub fn devnet_wallet_node(dir: &Path) -> Option<(PathBuf, String)> {
+    let text = std::fs::read_to_string(dir.join(WALLET_NODE_FILE)).ok()?;
+    let (node, addr) = text.trim().split_once(' ')?;
+    let index = node.strip_prefix("node")?;
+    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) || index.len() > 3 {
+        return None;
+    }
+    addr.parse::<SocketAddr>().ok()?;
+    Some((dir.join(node), addr.to_string()))
+}
+
 /// The default RPC address of a network: 127.0.0.1 on its base port + 1.
 pub fn default_rpc_addr(network: Network) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, network.base_port() + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wallet_node_file_is_read_strictly() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write = |s: &str| std::fs::write(dir.path().join(super::WALLET_NODE_FILE), s);
+        assert_eq!(super::devnet_wallet_node(dir.path()), None);
+        write("node4 127.0.0.1:24341\n").expect("write");
+        assert_eq!(
+            super::devnet_wallet_node(dir.path()),
+            Some((dir.path().join("node4"), "127.0.0.1:24341".to_string()))
+        );
+        for bad in [
+            "node4",
+            "node 127.0.0.1:1",
+            "node../x 127.0.0.1:1",
+            "node4 nowhere",
+            "",
+        ] {
+            write(bad).expect("write");
+            assert_eq!(super::devnet_wallet_node(dir.path()), None, "{bad:?}");
+        }
+    }
 }
