@@ -561,4 +561,27 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("devnet.nodes"), "{e}");
     }
+
+    #[test]
+    fn a_full_node_index_follows_the_masternodes() {
+        let load = |vars: &[(&str, &str)]| {
+            Config::load(
+                None,
+                vars.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            )
+        };
+        let c = load(&[("TIMECOIN_DEVNET_INDEX", "4")]).unwrap();
+        assert_eq!((c.devnet.nodes, c.devnet.full_nodes), (4, 1));
+        let e = load(&[
+            ("TIMECOIN_DEVNET_INDEX", "4"),
+            ("TIMECOIN_DEVNET_FULL_NODES", "0"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("devnet.index"), "{e}");
+        let e = load(&[("TIMECOIN_DEVNET_FULL_NODES", "11")]).unwrap_err();
+        assert!(e.to_string().contains("devnet.full_nodes"), "{e}");
+    }
 }
