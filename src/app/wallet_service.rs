@@ -716,8 +716,16 @@ pub mod rpc_ops {
                         };
                         let payout = match &tx.kind {
                             crate::types::TxKind::MasternodeRegister(r) => r.payout,
-                            // The registration's default payout: the collateral's address.
-                            _ => payout.unwrap_or(tx.outputs[0].address),
+                            // The registration's default payout: the collateral's address
+                            // (the funding transfer's output `collateral.index`).
+                            _ => payout
+                                .or_else(|| {
+                                    let i = usize::try_from(collateral.index).ok()?;
+                                    tx.outputs.get(i).map(|o| o.address)
+                                })
+                                .ok_or_else(|| {
+                                    other("the collateral transfer has no collateral output".into())
+                                })?,
                         };
                         Ok(Built {
                             kind,
