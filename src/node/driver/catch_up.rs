@@ -88,7 +88,7 @@ impl Driver {
         if let Some(l) =
             self.sync
                 .progress
-                .on_synced(req.at, before, self.state.height, best, Instant::now())
+                .on_synced(req.at, before, self.state.height, best, self.clock.now())
         {
             let left = l
                 .secs_left
