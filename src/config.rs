@@ -595,8 +595,8 @@ mod tests {
             ("light", Theme::Light),
             ("mono", Theme::Mono),
         ] {
-            let c = Config::parse(&format!("[tui]\ntheme = \"{v}\"\n"), Path::new("x.toml"))
-                .unwrap();
+            let c =
+                Config::parse(&format!("[tui]\ntheme = \"{v}\"\n"), Path::new("x.toml")).unwrap();
             assert_eq!(c.tui.theme, t, "{v}");
         }
         let e = Config::parse("[tui]\ntheme = \"solarized\"\n", Path::new("x.toml")).unwrap_err();
@@ -616,12 +616,9 @@ mod tests {
     /// is refused with why, in one line.
     #[test]
     fn removed_collateral_key_is_refused_with_why() {
-        let e = Config::parse(
-            "[masternode]\ncollateral = \"ab:0\"\n",
-            Path::new("x.toml"),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = Config::parse("[masternode]\ncollateral = \"ab:0\"\n", Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("collateral") && e.contains("getmasternodestatus") && e.contains("x.toml"),
             "{e}"

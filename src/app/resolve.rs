@@ -465,11 +465,7 @@ mod tests {
             // The same key from the environment.
             let (dir, cfg) = file("");
             let args = devnet_args(dir.path(), &cfg);
-            let var = format!(
-                "TIMECOIN_{}_{}",
-                section.to_uppercase(),
-                key.to_uppercase()
-            );
+            let var = format!("TIMECOIN_{}_{}", section.to_uppercase(), key.to_uppercase());
             let c = load(&args, dir.path(), &[(&var, value)]).unwrap();
             let e = plan(&c, &args).unwrap_err().to_string();
             assert!(e.contains(&format!("{section}.{key}")), "{var}: {e}");

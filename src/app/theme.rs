@@ -195,7 +195,10 @@ mod tests {
 
     #[test]
     fn mono_has_no_colour_but_keeps_emphasis_and_the_qr_code() {
-        let plain = restyle(Theme::Mono, &cell(Color::Green, Color::Reset, Modifier::BOLD));
+        let plain = restyle(
+            Theme::Mono,
+            &cell(Color::Green, Color::Reset, Modifier::BOLD),
+        );
         assert_eq!((plain.fg, plain.bg), (Color::Reset, Color::Reset));
         assert_eq!(plain.modifier, Modifier::BOLD);
         // The selection bar (a background) is reverse video.
@@ -211,9 +214,15 @@ mod tests {
 
     #[test]
     fn light_darkens_foregrounds_and_keeps_chosen_pairs() {
-        let white = restyle(Theme::Light, &cell(Color::White, Color::Reset, Modifier::empty()));
+        let white = restyle(
+            Theme::Light,
+            &cell(Color::White, Color::Reset, Modifier::empty()),
+        );
         assert_eq!(white.fg, Color::Black);
-        let warn = restyle(Theme::Light, &cell(Color::Yellow, Color::Reset, Modifier::empty()));
+        let warn = restyle(
+            Theme::Light,
+            &cell(Color::Yellow, Color::Reset, Modifier::empty()),
+        );
         assert_eq!(warn.fg, Color::Indexed(130));
         let sel = restyle(
             Theme::Light,
