@@ -159,7 +159,7 @@ fn wallet_show_checks_the_given_passphrase() {
     .unwrap();
     let before = std::fs::read(&wallet).unwrap();
     let show = |pass: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_timed"));
+        let mut cmd = timed_cmd();
         cmd.current_dir(dir.path())
             .arg("--datadir")
             .arg(dir.path())
@@ -169,11 +169,6 @@ fn wallet_show_checks_the_given_passphrase() {
             let f = dir.path().join("pass.txt");
             std::fs::write(&f, format!("{p}\n")).unwrap();
             cmd.arg("--passphrase-file").arg(f);
-        }
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("TIMECOIN_") {
-                cmd.env_remove(k);
-            }
         }
         cmd.arg("show").stdin(std::process::Stdio::null());
         cmd.output().unwrap()
