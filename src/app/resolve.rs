@@ -430,7 +430,8 @@ mod tests {
     #[test]
     fn in_process_devnet_refuses_what_it_cannot_honour() {
         let (dir, cfg) = file("");
-        let flags: [(&str, fn(&mut NodeArgs)); 3] = [
+        type SetFlag = fn(&mut NodeArgs);
+        let flags: [(&str, SetFlag); 3] = [
             ("--p2p-bind", |a| a.p2p_bind = Some("127.0.0.1:1".into())),
             ("--rpc-bind", |a| a.rpc_bind = Some("127.0.0.1:1".into())),
             ("--metrics-bind", |a| {
