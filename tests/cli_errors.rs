@@ -453,3 +453,53 @@ fn open_sled(path: &Path) -> sled::Db {
         }
     }
 }
+
+/// `--connect` reaches the in-process devnet's nodes (it was ignored): the node dials the
+/// given address, here a plain TCP listener of the test's own, which sees the connection.
+#[test]
+fn in_process_devnet_dials_connect() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = ports::range(40);
+    let listener = std::net::TcpListener::bind(("127.0.0.1", ports.port(30))).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[node]\nnetwork = \"devnet\"\n[devnet]\nin_process = true\nnodes = 1\nbase_port = {}\n",
+            ports.base()
+        ),
+    )
+    .unwrap();
+    let mut child = timed_cmd()
+        .current_dir(dir.path())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--datadir")
+        .arg(dir.path())
+        .arg("--headless")
+        .arg("--connect")
+        .arg(format!("127.0.0.1:{}", ports.port(30)))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let dialed = loop {
+        match listener.accept() {
+            Ok(_) => break true,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(dialed, "the devnet never dialed the --connect address");
+}
