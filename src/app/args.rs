@@ -22,7 +22,8 @@ pub struct Cli {
 /// Options of a running node.
 #[derive(Args, Debug, Clone, Default)]
 pub struct NodeArgs {
-    /// Configuration file (default: ./config.toml, else <datadir>/config.toml).
+    /// Configuration file (default: ./config.toml, else <datadir>/config.toml, where the data
+    /// dir is --datadir or the network's default one).
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// Data directory (overrides [node] datadir).

@@ -7,6 +7,7 @@ pub mod resolve;
 pub mod rpc_backend;
 pub mod run;
 pub mod servers;
+pub mod theme;
 pub mod view;
 pub mod wallet_cmd;
 pub mod wallet_service;
@@ -89,31 +90,21 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
         headless |= h;
         config.check().map_err(|e| e.to_string())?;
     }
-    let plan = resolve::plan(&config, args.reindex).map_err(|e| e.to_string())?;
+    let plan = resolve::plan(&config, args).map_err(|e| e.to_string())?;
     let ui = wants_ui(headless);
     let auto_lock = Duration::from_secs(config.wallet.auto_lock_secs);
     let max_fee = config.wallet.max_fee_amount().map_err(|e| e.to_string())?;
     let refresh = Duration::from_millis(config.tui.refresh_ms);
+    let theme = config
+        .tui
+        .theme
+        .resolve(std::env::var("NO_COLOR").ok().as_deref());
     match plan {
-        Plan::Devnet {
-            layout,
-            consensus,
-            mempool,
-            empty_block_interval,
-        } => {
+        Plan::Devnet { layout, specs } => {
             let logs =
                 logging::init(&config.node.log_level, Some(&layout.dir), !ui).map_err(|e| {
                     format!("cannot open the log file in {}: {e}", layout.dir.display())
                 })?;
-            let genesis = layout.genesis();
-            let specs = (0..layout.nodes)
-                .map(|i| {
-                    let mut s = layout.node_spec(i, &genesis, consensus, mempool.clone());
-                    s.empty_block_interval = empty_block_interval;
-                    s.reindex = args.reindex;
-                    s
-                })
-                .collect();
             let mut wallet = Wallet::devnet_faucet(Network::Devnet).map_err(|e| e.to_string())?;
             wallet.set_max_fee(max_fee);
             tracing::warn!(target: "wallet", "devnet faucet wallet loaded from a PUBLIC, INSECURE mnemonic: devnet only");
@@ -123,6 +114,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
                 auto_lock,
                 refresh,
                 devnet_nodes: layout.nodes,
+                theme,
             };
             runtime()?.block_on(run_nodes(specs, opts, logs))
         }
@@ -154,6 +146,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<(u32, u16, bool)>) -> Result<
                 auto_lock,
                 refresh,
                 devnet_nodes: nodes,
+                theme,
             };
             runtime()?.block_on(run_nodes(vec![*spec], opts, logs))
         }

@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub refresh: Duration,
     /// Number of devnet masternodes, for display names.
     pub devnet_nodes: u32,
+    /// Colours of the UI (`[tui] theme`, resolved).
+    pub theme: crate::config::Theme,
 }
 
 /// Whether the UI will be used: a terminal on stdout and not headless.
@@ -91,6 +93,7 @@ pub async fn run_nodes(
             service,
             opts.refresh,
             opts.devnet_nodes,
+            opts.theme,
             logs,
             root.clone(),
         )
@@ -150,6 +153,7 @@ async fn run_ui(
     service: Arc<Mutex<WalletService>>,
     refresh: Duration,
     devnet_nodes: u32,
+    theme: crate::config::Theme,
     logs: LogRing,
     root: CancellationToken,
 ) -> Result<(), String> {
@@ -174,9 +178,20 @@ async fn run_ui(
         devnet_nodes,
         root.clone(),
     ));
-    let terminal = ui::try_init_terminal()
+    let mut terminal = super::theme::init_terminal(theme)
         .map_err(|e| format!("cannot start the terminal UI: {e}; use --headless"))?;
-    let r = ui::run(terminal, app, view_rx, event_rx, action_tx, root.clone()).await;
+    let events = crossterm::event::EventStream::new();
+    let r = ui::run_with(
+        &mut terminal,
+        events,
+        app,
+        view_rx,
+        event_rx,
+        action_tx,
+        root.clone(),
+    )
+    .await
+    .map(|_| ());
     ui::restore_terminal();
     root.cancel();
     let _ = bridge.await;

@@ -82,7 +82,7 @@ pub static METHODS: &[MethodSpec] = &[
         req("blockhash", "string", "The block hash"),
         opt("verbose", "boolean", "true for a JSON object, false for hex-encoded data (default true)"),
     ], "Returns a block header."),
-    m("getmempoolinfo", "Blockchain", &[], "Returns mempool size, bytes, fees and limits."),
+    m("getmempoolinfo", "Blockchain", &[], "Returns mempool size, bytes, fees and limits (maxmempool in bytes: [mempool] max_bytes, default 314572800 = 300 MiB)."),
     m("getrawmempool", "Blockchain", &[
         opt("verbose", "boolean", "true for an object keyed by txid, false for an array of txids (default false)"),
     ], "Returns the transaction ids in the mempool."),
