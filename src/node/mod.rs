@@ -202,6 +202,9 @@ pub async fn start(
         blocks_finalized: 0,
         txs_finalized: 0,
         rounds_over_0: 0,
+        votes: Default::default(),
+        empty_block_interval: spec.empty_block_interval,
+        seq: 0,
         started: Instant::now(),
         error: None,
     };

@@ -138,6 +138,10 @@ pub struct ValidatorVoteRow {
     pub prevote: VoteState,
     /// Precommit for the current round.
     pub precommit: VoteState,
+    /// When the prevote arrived, ms after the round started.
+    pub prevote_after_ms: Option<u64>,
+    /// When the precommit arrived, ms after the round started.
+    pub precommit_after_ms: Option<u64>,
 }
 
 /// How a consensus round ended.
@@ -183,10 +187,28 @@ pub struct ConsensusView {
     pub locked: Option<(String, u32)>,
     /// Valid value (short hash) and the round it became valid in.
     pub valid: Option<(String, u32)>,
-    /// Every member of the active set with its votes in the current round.
+    /// Every member of the active set with its votes in the current round
+    /// (between heights: in the round that decided the last height).
     pub validators: Vec<ValidatorVoteRow>,
     /// Recent rounds, newest first.
     pub recent_rounds: Vec<RoundRecord>,
+    /// Set while no height runs: the node waits for the next one.
+    pub between_heights: Option<BetweenHeights>,
+}
+
+/// What the Consensus tab shows while the node waits between heights.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BetweenHeights {
+    /// The last height decided here, and its deciding round (`validators` holds its votes).
+    pub decided: Option<(u64, u32)>,
+    /// The last height came from a peer by sync, not from votes seen here.
+    pub synced: bool,
+    /// Milliseconds since the last height was decided (at snapshot time).
+    pub decided_ago_ms: Option<u64>,
+    /// Transactions waiting in the mempool (the next height starts as soon as there are any).
+    pub pending_txs: Option<usize>,
+    /// Milliseconds until an idle node starts the next height anyway (at snapshot time).
+    pub next_height_in_ms: Option<u64>,
 }
 
 /// Direction of a peer connection.

@@ -185,6 +185,7 @@ impl Driver {
                 round: vote.round,
             },
         );
+        self.snapshot.votes.vote(&vote, Instant::now());
         if let Some(p) = from {
             self.p2p.broadcast_except(p, Message::Vote(vote.clone()));
         }

@@ -160,6 +160,7 @@ impl Driver {
                 }
                 self.p2p.broadcast(msg);
                 self.last_votes.insert(v.voter, LastVote { height, round });
+                self.snapshot.votes.vote(&v, Instant::now());
                 let Some(run) = self.run.as_mut() else {
                     return vec![];
                 };
@@ -207,6 +208,7 @@ impl Driver {
                                 round: round - 1,
                                 duration_ms: d,
                                 end: RoundEnd::NextRound,
+                                block: None,
                             },
                             50,
                         );
@@ -215,6 +217,7 @@ impl Driver {
                     }
                     run.round_started = now;
                     run.step_since = now;
+                    self.snapshot.votes.round_started(height, round, now);
                 }
                 self.dirty = true;
                 vec![]
