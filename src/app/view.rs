@@ -162,6 +162,7 @@ pub fn view_model(
             dropped: 0,
         },
         node_error: node.error.clone(),
+        disconnected: None,
         snapshot_age_ms: Some(now.duration_since(snapshot_at).as_millis() as u64),
     }
 }

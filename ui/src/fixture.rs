@@ -267,6 +267,7 @@ pub fn sample_view_model() -> ViewModel {
             dropped: 0,
         },
         node_error: None,
+        disconnected: None,
         snapshot_age_ms: Some(0),
     }
 }

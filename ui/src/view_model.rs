@@ -6,6 +6,7 @@
 //! mnemonics) never appear here.
 
 /// Everything the terminal UI shows, as one owned snapshot.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewModel {
     /// Identity and health of this node (header and overview).
@@ -26,6 +27,9 @@ pub struct ViewModel {
     pub logs: LogsView,
     /// A fatal or serious node error, shown prominently on every tab.
     pub node_error: Option<String>,
+    /// Set when the UI is attached to a node over RPC and lost it: why, while it retries
+    /// (the data shown is the last it received; `snapshot_age_ms` says how old).
+    pub disconnected: Option<String>,
     /// How old the node's data already was when this view model was built, in
     /// milliseconds. The UI adds the time elapsed since it received the view
     /// model and shows "updated Ns ago". `None` when the node cannot tell.
@@ -33,6 +37,7 @@ pub struct ViewModel {
 }
 
 /// Identity and health of the local node.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeInfo {
     /// Network name: "mainnet", "testnet" or "devnet".
@@ -50,6 +55,7 @@ pub struct NodeInfo {
 }
 
 /// Block synchronisation state of the node.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum SyncState {
     /// The node has not reported a sync state.
@@ -69,6 +75,7 @@ pub enum SyncState {
 }
 
 /// Chain tip, finality and throughput for the Overview tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OverviewView {
     /// Height of the last final block.
@@ -88,6 +95,7 @@ pub struct OverviewView {
 }
 
 /// Step of a Tendermint round.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsensusStep {
     /// Waiting for (or making) the proposal.
@@ -112,6 +120,7 @@ impl std::fmt::Display for ConsensusStep {
 }
 
 /// What one masternode voted in one step of the current round.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum VoteState {
     /// No vote received (yet).
@@ -124,6 +133,7 @@ pub enum VoteState {
 }
 
 /// One masternode's votes in the current round.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ValidatorVoteRow {
     /// Display name or short id of the masternode.
@@ -145,6 +155,7 @@ pub struct ValidatorVoteRow {
 }
 
 /// How a consensus round ended.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RoundOutcome {
     /// The round committed a block (short hash).
@@ -158,6 +169,7 @@ pub enum RoundOutcome {
 }
 
 /// One recent consensus round.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoundRecord {
     /// Block height.
@@ -171,6 +183,7 @@ pub struct RoundRecord {
 }
 
 /// Live Tendermint state for the Consensus tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConsensusView {
     /// Height being decided.
@@ -197,6 +210,7 @@ pub struct ConsensusView {
 }
 
 /// What the Consensus tab shows while the node waits between heights.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BetweenHeights {
     /// The last height decided here, and its deciding round (`validators` holds its votes).
@@ -212,6 +226,7 @@ pub struct BetweenHeights {
 }
 
 /// Direction of a peer connection.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerDirection {
     /// The peer connected to us.
@@ -221,6 +236,7 @@ pub enum PeerDirection {
 }
 
 /// One connected peer.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerRow {
     /// Short node id.
@@ -244,6 +260,7 @@ pub struct PeerRow {
 }
 
 /// Connected peers for the Peers tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeersView {
     /// Connected peers.
@@ -251,6 +268,7 @@ pub struct PeersView {
 }
 
 /// One transaction in the mempool.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolTxRow {
     /// Short transaction id.
@@ -264,6 +282,7 @@ pub struct MempoolTxRow {
 }
 
 /// Transaction pool for the Mempool tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MempoolView {
     /// Number of transactions.
@@ -281,6 +300,7 @@ pub struct MempoolView {
 }
 
 /// One member of the masternode set.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MasternodeRow {
     /// Short node id.
@@ -302,6 +322,7 @@ pub struct MasternodeRow {
 }
 
 /// Masternode set for the Masternodes tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MasternodesView {
     /// Every registered masternode.
@@ -309,6 +330,7 @@ pub struct MasternodesView {
 }
 
 /// Whether a wallet address is for receiving or for change.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddressKind {
     /// Handed out to payers.
@@ -318,6 +340,7 @@ pub enum AddressKind {
 }
 
 /// One wallet address.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressRow {
     /// The bech32m address.
@@ -329,6 +352,7 @@ pub struct AddressRow {
 }
 
 /// Direction of a wallet transaction.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxDirection {
     /// Coins received.
@@ -340,6 +364,7 @@ pub enum TxDirection {
 }
 
 /// Finality status of a wallet transaction.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxStatus {
     /// In the mempool, not yet final.
@@ -351,6 +376,7 @@ pub enum TxStatus {
 }
 
 /// One wallet history entry.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryRow {
     /// Short transaction id.
@@ -370,6 +396,7 @@ pub struct HistoryRow {
 }
 
 /// One address-book entry.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContactRow {
     /// Name of the contact.
@@ -379,6 +406,7 @@ pub struct ContactRow {
 }
 
 /// Wallet state (no secrets) for the Wallet tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WalletView {
     /// Whether a wallet file is loaded.
@@ -406,6 +434,7 @@ pub struct WalletView {
 }
 
 /// Severity of a log line.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     /// Very verbose.
@@ -433,6 +462,7 @@ impl std::fmt::Display for LogLevel {
 }
 
 /// One tracing event.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
     /// Severity.
@@ -446,6 +476,7 @@ pub struct LogLine {
 }
 
 /// Recent log lines for the Logs tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogsView {
     /// Lines, oldest first (the ring buffer's content).
