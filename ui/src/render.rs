@@ -44,7 +44,7 @@ impl App {
             (Some(why), _) => Some((
                 " ⚠ disconnected, retrying: ",
                 format!(
-                    " {why}; showing data {} old",
+                    "{why}; showing data {} old",
                     self.data_age_secs().map_or_else(
                         || "of unknown age".into(),
                         crate::format::format_duration_secs
