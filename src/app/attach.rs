@@ -29,6 +29,8 @@ const CALL_TIMEOUT: Duration = Duration::from_millis(POLL_TIMEOUT_MS + 5_000);
 const ACTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause between reconnection attempts.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// Shortest time between two snapshots asked for.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Log lines asked for with each snapshot.
 const LOG_LINES: u64 = 300;
 
@@ -182,6 +184,8 @@ fn spawn_signal_handler(root: CancellationToken) {
 async fn follow(endpoint: Endpoint, held: Arc<watch::Sender<Held>>, root: CancellationToken) {
     let mut client: Option<RpcClient> = None;
     loop {
+        // A busy node publishes up to 20 snapshots a second; the UI draws at most 10 frames.
+        let asked = Instant::now();
         let since = held.borrow().view.as_ref().map(|(_, _, s)| *s);
         let result = async {
             if client.is_none() {
@@ -207,6 +211,11 @@ async fn follow(endpoint: Endpoint, held: Arc<watch::Sender<Held>>, root: Cancel
                     h.view = Some((vm, Instant::now(), seq));
                     h.down = None;
                 });
+                let next = asked + MIN_POLL_INTERVAL;
+                tokio::select! {
+                    _ = root.cancelled() => return,
+                    _ = tokio::time::sleep_until(next.into()) => {}
+                }
             }
             Err(e) => {
                 client = None;
