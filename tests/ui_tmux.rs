@@ -388,3 +388,181 @@ fn devnet_ui_sends_coins_and_quits_cleanly() {
         "terminal left in the alternate screen"
     );
 }
+
+/// A headless devnet in its own process, killed (SIGTERM, then SIGKILL) when dropped.
+struct NodeProcess {
+    child: std::process::Child,
+}
+
+impl NodeProcess {
+    fn start(config: &std::path::Path, base: u16, datadir: &std::path::Path) -> NodeProcess {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(datadir.with_extension("log"))
+            .unwrap();
+        let child = support::timed()
+            .arg("--config")
+            .arg(config)
+            .args(["devnet", "--headless", "--base-port", &base.to_string()])
+            .arg("--datadir")
+            .arg(datadir)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        NodeProcess { child }
+    }
+
+    /// SIGTERM (a graceful stop) and waits for the exit.
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.wait();
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        if self.running() {
+            self.stop();
+        }
+    }
+}
+
+/// `timed attach` in tmux against a headless devnet in another process: heights move, the
+/// Consensus tab shows every masternode's votes with their delays, a send through the UI
+/// becomes final, the node restarts and the UI reconnects by itself, `q` leaves the node running.
+#[test]
+fn attach_follows_a_node_in_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = ports::range(40);
+    let config = empty_config(dir.path());
+    let datadir = dir.path().join("devnet");
+    let mut node = NodeProcess::start(&config, ports.base(), &datadir);
+    let url = format!("http://127.0.0.1:{}", ports.base() + 1);
+    let cmd = format!(
+        "{} {TIMED} --config {} --datadir {} attach --rpc-url {url}; echo EXITED=$?; sleep 120",
+        clean_env_shell(),
+        config.display(),
+        datadir.display(),
+    );
+    // Until the node wrote its cookie, attach refuses with a one-line error: start it again
+    // until the UI is up.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let s = loop {
+        let s = Session::start("attach", &cmd);
+        let sc = s.wait_for("the UI or an exit", Duration::from_secs(30), |sc| {
+            sc.contains("EXITED=") || height_on_screen(sc).is_some()
+        });
+        if !sc.contains("EXITED=") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "attach never came up:\n{sc}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let sc = s.wait_for("a finalized height >= 2", Duration::from_secs(60), |sc| {
+        height_on_screen(sc).unwrap_or(0) >= 2
+    });
+    let first = height_on_screen(&sc).unwrap();
+    s.wait_for("heights moving", Duration::from_secs(30), |sc| {
+        height_on_screen(sc).is_some_and(|h| h > first)
+    });
+
+    // Every masternode's prevote, with how long after the round start it arrived.
+    s.keys(&["2"]);
+    s.wait_for(
+        "each masternode's votes on the Consensus tab",
+        Duration::from_secs(30),
+        |sc| {
+            (0..4).all(|i| {
+                sc.lines()
+                    .any(|l| l.contains(&format!("node{i}")) && l.contains('✓') && l.contains("ms"))
+            })
+        },
+    );
+    assert!(!s.screen().contains("no validator set"));
+
+    s.keys(&["6"]);
+    s.wait_for("the wallet tab", Duration::from_secs(10), |sc| {
+        sc.contains("DEVNET FAUCET")
+    });
+    s.keys(&["n"]);
+    s.literal("attach");
+    s.keys(&["Enter"]);
+    let sc = s.wait_for("the new address notice", Duration::from_secs(20), |sc| {
+        sc.contains("new address dtime1")
+    });
+    let addr: String = sc[sc.find("new address ").unwrap() + 12..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    s.keys(&["s"]);
+    s.wait_for("the send form", Duration::from_secs(10), |sc| {
+        sc.contains("Send TIME")
+    });
+    s.literal(&addr);
+    s.keys(&["Tab"]);
+    s.literal("2.25");
+    s.keys(&["Enter"]);
+    s.wait_for("the confirmation", Duration::from_secs(20), |sc| {
+        sc.contains("Confirm send") && sc.contains("Fee")
+    });
+    s.keys(&["y"]);
+    s.wait_for("the sent notice", Duration::from_secs(20), |sc| {
+        sc.contains("sent")
+    });
+    s.keys(&["Escape"]);
+    s.wait_for(
+        "the send final in the history",
+        Duration::from_secs(30),
+        |sc| {
+            sc.lines()
+                .any(|l| l.contains("2.25000000") && l.contains("final"))
+        },
+    );
+
+    // The node goes away: the UI says so and keeps its data; it comes back: the UI follows.
+    node.stop();
+    let sc = s.wait_for("the disconnected notice", Duration::from_secs(20), |sc| {
+        sc.contains("disconnected, retrying")
+    });
+    let before = height_on_screen(&sc).unwrap();
+    let mut node = NodeProcess::start(&config, ports.base(), &datadir);
+    s.wait_for(
+        "the UI reconnected and heights moving again",
+        Duration::from_secs(60),
+        |sc| !sc.contains("disconnected") && height_on_screen(sc).is_some_and(|h| h > before),
+    );
+
+    s.keys(&["q"]);
+    s.wait_for("exit", Duration::from_secs(30), |sc| sc.contains("EXITED="));
+    let sc = s.screen();
+    assert!(sc.contains("EXITED=0"), "{sc}");
+    assert!(
+        !s.alternate_screen(),
+        "terminal left in the alternate screen"
+    );
+    assert!(node.running(), "q stopped the node");
+    let out = support::time_cli()
+        .args(["--rpc-url", &url, "--datadir"])
+        .arg(&datadir)
+        .arg("getblockcount")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    node.stop();
+}

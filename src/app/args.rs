@@ -61,6 +61,32 @@ pub enum Cmd {
     Bench(BenchArgs),
     /// Wallet file management without the UI.
     Wallet(WalletArgs),
+    /// The terminal UI, every tab, against a node running in another process (over its RPC);
+    /// leaving it (q, Ctrl-C, a dropped SSH session) never stops the node.
+    Attach(AttachArgs),
+}
+
+/// `timed attach`.
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// RPC endpoint (default: the configured node's, http://127.0.0.1:<rpc port>).
+    #[arg(long, value_name = "URL")]
+    pub rpc_url: Option<String>,
+    /// Cookie file (default: <datadir>/.cookie, or <datadir>/node0/.cookie for `timed devnet`).
+    #[arg(long, value_name = "FILE", conflicts_with = "rpc_user")]
+    pub cookie: Option<PathBuf>,
+    /// RPC user name (with --rpc-password instead of the cookie).
+    #[arg(long, value_name = "U", requires = "rpc_password")]
+    pub rpc_user: Option<String>,
+    /// RPC password.
+    #[arg(
+        long,
+        value_name = "P",
+        env = "TIMECOIN_RPC_PASSWORD",
+        requires = "rpc_user",
+        hide_env_values = true
+    )]
+    pub rpc_password: Option<String>,
 }
 
 /// `timed devnet`.

@@ -2,6 +2,7 @@
 //! benchmark and wallet commands.
 
 pub mod args;
+pub mod attach;
 pub mod bench;
 pub mod resolve;
 pub mod rpc_backend;
@@ -38,6 +39,7 @@ pub fn main() -> ExitCode {
         },
         Some(Cmd::Bench(b)) => bench::run(&b),
         Some(Cmd::Wallet(w)) => wallet_cmd::run(w, &cli.node),
+        Some(Cmd::Attach(a)) => attach::run(&a, &cli.node),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -380,6 +380,41 @@ pub fn shown(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// The RPC URL of the configured node: `[rpc] bind`, else 127.0.0.1 on the network's RPC port
+/// (a devnet node's: base port + 10 * index + 1).
+pub fn rpc_url(c: &Config) -> String {
+    let port = match c.node.network {
+        Network::Devnet => c.devnet.base_port + 10 * c.devnet.index as u16 + 1,
+        n => n.base_port() + 1,
+    };
+    let bind = c
+        .rpc
+        .bind
+        .clone()
+        .unwrap_or_else(|| format!("127.0.0.1:{port}"));
+    format!("http://{bind}")
+}
+
+/// The RPC credentials of the configured node: `[rpc] user` and `password`, else the cookie in
+/// its data dir (node 0's for the in-process devnet).
+pub fn rpc_credentials(c: &Config) -> crate::rpc::endpoint::Credentials {
+    use crate::rpc::endpoint::{cookie_path, Credentials};
+    match (&c.rpc.user, &c.rpc.password) {
+        (Some(user), Some(p)) => Credentials::UserPassword {
+            user: user.clone(),
+            password: secrecy::SecretString::from(p.clone()),
+        },
+        _ => {
+            let dir = c
+                .node
+                .datadir
+                .clone()
+                .unwrap_or_else(|| default_data_dir(c.node.network));
+            Credentials::Cookie(cookie_path(&dir))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,7 +63,9 @@ pub async fn run_nodes(
                 } else {
                     None
                 };
-                let servers = super::servers::start(&h, w, root.clone()).await;
+                // Every node can be followed by `timed attach` (`getnodesnapshot`).
+                let feed = Some((logs.clone(), opts.devnet_nodes));
+                let servers = super::servers::start(&h, w, feed, root.clone()).await;
                 match servers {
                     Ok(mut ts) => tasks.append(&mut ts),
                     Err(e) => {

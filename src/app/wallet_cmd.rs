@@ -9,7 +9,7 @@ use crate::wallet::{ChainTxStatus, KdfParams, Wallet, WalletChain, WalletUtxo};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use zeroize::Zeroizing;
 
 /// Runs a wallet action.
@@ -168,36 +168,11 @@ fn restore(path: &Path, network: Network, args: &WalletArgs) -> Result<(), Strin
 
 /// The RPC client of the configured node.
 fn client(config: &crate::config::Config, network: Network) -> Result<RpcClient, String> {
-    let data_dir = config
-        .node
-        .datadir
-        .clone()
-        .unwrap_or_else(|| resolve::default_data_dir(network));
-    let port = match network {
-        Network::Devnet => config.devnet.base_port + 10 * config.devnet.index as u16 + 1,
-        n => n.base_port() + 1,
-    };
-    let url = config
-        .rpc
-        .bind
-        .clone()
-        .unwrap_or_else(|| format!("127.0.0.1:{port}"));
-    let cookie_dirs: Vec<PathBuf> = vec![data_dir.clone(), data_dir.join("node0")];
-    let auth = match (&config.rpc.user, &config.rpc.password) {
-        (Some(u), Some(p)) => Some(crate::rpc::auth::basic_header(u, p)),
-        _ => cookie_dirs
-            .iter()
-            .map(|d| d.join(crate::rpc::auth::COOKIE_FILE))
-            .find_map(|p| crate::rpc::auth::read_cookie(&p).ok())
-            .map(|(u, p)| crate::rpc::auth::basic_header(&u, &p)),
-    };
-    let auth = auth.ok_or_else(|| {
-        format!(
-            "no RPC cookie in {} (is timed running?)",
-            data_dir.display()
-        )
-    })?;
-    RpcClient::new(&format!("http://{url}"), Some(auth)).map_err(|e| e.to_string())
+    let _ = network;
+    let auth = resolve::rpc_credentials(config)
+        .header()
+        .map_err(|e| format!("{e} (is timed running?)"))?;
+    RpcClient::new(&resolve::rpc_url(config), Some(auth)).map_err(|e| e.to_string())
 }
 
 fn rpc_call(c: &mut RpcClient, method: &str, params: Value) -> Result<Value, String> {
