@@ -179,7 +179,7 @@ pub struct ConsensusSection {
 pub struct MempoolSection {
     /// Most transactions.
     pub max_txs: usize,
-    /// Most bytes.
+    /// Most bytes of transactions (their encoded size); default 300 MiB (300 * 1024 * 1024).
     pub max_bytes: usize,
     /// Fee floor in units per byte.
     pub min_fee_rate: u64,
@@ -203,8 +203,6 @@ pub struct MasternodeSection {
     pub enabled: bool,
     /// Node key file (hex seed); default `<datadir>/node_key`.
     pub key_file: Option<PathBuf>,
-    /// Collateral outpoint `txid:index` (informational; the chain is the source of truth).
-    pub collateral: Option<String>,
 }
 
 /// `[wallet]`.
@@ -254,15 +252,42 @@ impl WalletSection {
 pub struct TuiSection {
     /// Snapshot refresh interval.
     pub refresh_ms: u64,
-    /// Theme name.
-    pub theme: String,
+    /// Colours of the terminal UI.
+    pub theme: Theme,
 }
 
 impl Default for TuiSection {
     fn default() -> Self {
         TuiSection {
             refresh_ms: 250,
-            theme: "default".into(),
+            theme: Theme::Auto,
+        }
+    }
+}
+
+/// `[tui] theme`: the colours the terminal UI draws with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// `dark`, or `mono` when the `NO_COLOR` variable is set and not empty (no-color.org).
+    #[default]
+    #[serde(alias = "default")]
+    Auto,
+    /// Colours for a dark terminal background.
+    Dark,
+    /// Colours for a light terminal background (darker foregrounds, light selection).
+    Light,
+    /// No colour at all: emphasis by bold and reverse video only.
+    Mono,
+}
+
+impl Theme {
+    /// The theme to draw with: `Auto` decided by `no_color` (the `NO_COLOR` variable's value).
+    pub fn resolve(self, no_color: Option<&str>) -> Theme {
+        match self {
+            Theme::Auto if no_color.is_some_and(|v| !v.is_empty()) => Theme::Mono,
+            Theme::Auto => Theme::Dark,
+            t => t,
         }
     }
 }
@@ -309,6 +334,18 @@ impl Config {
     }
 
     fn from_table(t: toml::Table, path: &Path) -> Result<Config, ConfigError> {
+        for (section, key, why) in REMOVED {
+            let set = t
+                .get(section)
+                .and_then(|s| s.as_table())
+                .is_some_and(|s| s.contains_key(key));
+            if set {
+                return Err(ConfigError::Parse {
+                    path: path.into(),
+                    message: format!("[{section}] {key} is no longer a key: {why}; remove it"),
+                });
+            }
+        }
         Config::deserialize(toml::Value::Table(t)).map_err(|e| ConfigError::Parse {
             path: path.into(),
             message: one_line(&e),
@@ -424,6 +461,13 @@ impl Config {
         Ok(())
     }
 }
+
+/// Keys that were accepted once and did nothing: each is refused with why.
+const REMOVED: [(&str, &str, &str); 1] = [(
+    "masternode",
+    "collateral",
+    "the chain records the collateral of this node's registration (see getmasternodestatus)",
+)];
 
 /// Variables with the config prefix that are secrets for commands, not config keys.
 const NOT_CONFIG: [&str; 2] = ["TIMECOIN_WALLET_PASSPHRASE", "TIMECOIN_WALLET_MNEMONIC"];
@@ -550,6 +594,57 @@ mod tests {
             let e = Config::load(None, env.into_iter()).unwrap_err();
             assert!(e.to_string().contains("wallet.max_fee"), "{bad}: {e}");
         }
+    }
+
+    /// `[tui] theme` takes the four themes (and "default", the old name of auto); anything
+    /// else is an error naming the key and the choices.
+    #[test]
+    fn theme_values() {
+        for (v, t) in [
+            ("auto", Theme::Auto),
+            ("default", Theme::Auto),
+            ("dark", Theme::Dark),
+            ("light", Theme::Light),
+            ("mono", Theme::Mono),
+        ] {
+            let c =
+                Config::parse(&format!("[tui]\ntheme = \"{v}\"\n"), Path::new("x.toml")).unwrap();
+            assert_eq!(c.tui.theme, t, "{v}");
+        }
+        let e = Config::parse("[tui]\ntheme = \"solarized\"\n", Path::new("x.toml")).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains("theme") && e.contains("solarized") && e.contains("mono"),
+            "{e}"
+        );
+        let env = vec![("TIMECOIN_TUI_THEME".to_string(), "mono".to_string())];
+        assert_eq!(
+            Config::load(None, env.into_iter()).unwrap().tui.theme,
+            Theme::Mono
+        );
+    }
+
+    /// `[masternode] collateral` did nothing and is gone: set in the file or the environment it
+    /// is refused with why, in one line.
+    #[test]
+    fn removed_collateral_key_is_refused_with_why() {
+        let e = Config::parse("[masternode]\ncollateral = \"ab:0\"\n", Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("collateral") && e.contains("getmasternodestatus") && e.contains("x.toml"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let env = vec![(
+            "TIMECOIN_MASTERNODE_COLLATERAL".to_string(),
+            "ab:0".to_string(),
+        )];
+        let e = Config::load(None, env.into_iter()).unwrap_err().to_string();
+        assert!(
+            e.contains("TIMECOIN_MASTERNODE_COLLATERAL") && e.contains("no longer"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -159,7 +159,7 @@ fn wallet_show_checks_the_given_passphrase() {
     .unwrap();
     let before = std::fs::read(&wallet).unwrap();
     let show = |pass: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_timed"));
+        let mut cmd = timed_cmd();
         cmd.current_dir(dir.path())
             .arg("--datadir")
             .arg(dir.path())
@@ -169,11 +169,6 @@ fn wallet_show_checks_the_given_passphrase() {
             let f = dir.path().join("pass.txt");
             std::fs::write(&f, format!("{p}\n")).unwrap();
             cmd.arg("--passphrase-file").arg(f);
-        }
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("TIMECOIN_") {
-                cmd.env_remove(k);
-            }
         }
         cmd.arg("show").stdin(std::process::Stdio::null());
         cmd.output().unwrap()
@@ -191,4 +186,320 @@ fn wallet_show_checks_the_given_passphrase() {
     let o = show(None);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read(&wallet).unwrap(), before);
+}
+
+/// `timed --help` and the `--help` of every subcommand (walked from the parser itself, so a new
+/// subcommand is covered): exit 0, a usage line, and every flag of that command named.
+#[test]
+fn every_command_answers_help() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, Vec<String>)>) {
+        let longs = cmd
+            .get_arguments()
+            .filter(|a| !a.is_hide_set())
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        out.push((path.clone(), longs));
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            let mut p = path.clone();
+            p.push(sub.get_name().to_string());
+            walk(sub, p, out);
+        }
+    }
+    let mut cmds = Vec::new();
+    walk(&timecoin::app::args::Cli::command(), vec![], &mut cmds);
+    let names: Vec<String> = cmds.iter().map(|(p, _)| p.join(" ")).collect();
+    for want in [
+        "",
+        "devnet",
+        "devnet init",
+        "bench",
+        "wallet",
+        "wallet create",
+        "wallet restore",
+        "wallet show",
+        "wallet addresses",
+        "wallet send",
+        "wallet lock",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "no `timed {want}`: {names:?}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (path, longs) in cmds {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let o = timed(&args, dir.path());
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "timed {args:?}: {}", stderr(&o));
+        assert!(out.contains("Usage: timed"), "timed {args:?}:\n{out}");
+        for l in longs {
+            assert!(out.contains(&l), "timed {args:?} does not name {l}:\n{out}");
+        }
+    }
+}
+
+/// Runs `timed` until it exits or `within` passes (then kills it and fails): a command that
+/// should refuse to start must not start instead.
+fn exits_within(mut cmd: Command, within: Duration) -> Output {
+    let child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(within) {
+        Ok(o) => o.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            let o = rx.recv().unwrap().unwrap();
+            panic!(
+                "timed ran instead of refusing: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+}
+
+/// With the shipped kind of config (the in-process devnet), a listen address flag cannot
+/// apply to the devnet's nodes: one line naming the flag and what to use, non-zero exit (it
+/// was ignored and the devnet started on its own ports).
+#[test]
+fn in_process_devnet_refuses_listen_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = ports::range(40);
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[node]\nnetwork = \"devnet\"\n[devnet]\nin_process = true\nbase_port = {}\n",
+            ports.base()
+        ),
+    )
+    .unwrap();
+    for flag in ["--p2p-bind", "--rpc-bind", "--metrics-bind"] {
+        let mut cmd = timed_cmd();
+        cmd.current_dir(dir.path())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--datadir")
+            .arg(dir.path())
+            .args(["--headless", flag, "127.0.0.1:1"]);
+        let o = exits_within(cmd, Duration::from_secs(20));
+        assert!(!o.status.success());
+        let e = stderr(&o);
+        assert!(e.contains(flag) && e.contains("--base-port"), "{e}");
+        assert_eq!(e.trim().lines().count(), 1, "one line: {e}");
+    }
+}
+
+/// Without --config, --datadir and ./config.toml, `timed` reads the default data dir's
+/// config.toml (here under a HOME of the test's own): a bad key in it is reported naming the
+/// file. Before, that file was read only with --datadir, and the devnet started.
+#[test]
+fn config_in_the_default_data_dir_is_read() {
+    let home = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let ports = ports::range(40);
+    let data = home.path().join(".local/share/timecoin/devnet");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("config.toml"), "[p2p]\nmax_inbund = 3\n").unwrap();
+    let mut cmd = timed_cmd();
+    cmd.current_dir(cwd.path())
+        .env("HOME", home.path())
+        .env_remove("XDG_DATA_HOME")
+        // Where a devnet that wrongly started would listen.
+        .env("TIMECOIN_DEVNET_BASE_PORT", ports.base().to_string())
+        .arg("--headless");
+    let o = exits_within(cmd, Duration::from_secs(20));
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("max_inbund") && e.contains(&data.join("config.toml").display().to_string()),
+        "{e}"
+    );
+}
+
+/// Flag > environment > file, through the binary: the data dir decides where `timed wallet`
+/// looks for the wallet, which its error names.
+#[test]
+fn data_dir_precedence_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[node]\ndatadir = \"/from-file\"\n").unwrap();
+    let wallet_dir = |env: Option<&str>, flag: Option<&str>| {
+        let mut cmd = timed_cmd();
+        cmd.current_dir(dir.path()).arg("--config").arg(&cfg);
+        if let Some(f) = flag {
+            cmd.args(["--datadir", f]);
+        }
+        if let Some(e) = env {
+            cmd.env("TIMECOIN_NODE_DATADIR", e);
+        }
+        let o = cmd
+            .args(["wallet", "addresses"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let e = stderr(&o);
+        ["/from-file", "/from-env", "/from-flag"]
+            .into_iter()
+            .find(|d| e.contains(&format!("{d}/wallet.dat")))
+            .unwrap_or_else(|| panic!("no data dir in: {e}"))
+    };
+    assert_eq!(wallet_dir(None, None), "/from-file");
+    assert_eq!(wallet_dir(Some("/from-env"), None), "/from-env");
+    assert_eq!(wallet_dir(None, Some("/from-flag")), "/from-flag");
+    assert_eq!(
+        wallet_dir(Some("/from-env"), Some("/from-flag")),
+        "/from-flag"
+    );
+}
+
+/// `timed --reindex` through the binary: a database whose derived data is damaged (the tip
+/// record gone) is refused naming --reindex; with --reindex the node rebuilds from the stored
+/// blocks, keeps every one of them and goes on finalizing from there.
+#[test]
+fn reindex_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = ports::range(10);
+    let cfg = init_node(dir.path(), ports.base());
+    run_until_first_block(&cfg, dir.path());
+    let node = dir.path().join("node0");
+    let layout = DevnetLayout {
+        nodes: 1,
+        base_port: ports.base(),
+        dir: dir.path().to_path_buf(),
+    };
+    let genesis = layout.genesis();
+    let (height, hashes) = {
+        let (s, state) = Storage::open(&node, &genesis).unwrap();
+        let hashes: Vec<_> = (1..=state.height)
+            .map(|h| s.block(h).unwrap().unwrap().hash())
+            .collect();
+        (state.height, hashes)
+    };
+    assert!(height >= 1);
+    {
+        let db = open_sled(&node.join("chain.sled"));
+        let chain = db.open_tree("chain").unwrap();
+        assert!(chain.remove(b"mtip").unwrap().is_some(), "the tip key");
+        db.flush().unwrap();
+    }
+    let o = timed(
+        &["--config", cfg.to_str().unwrap(), "--headless"],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--reindex"), "{}", stderr(&o));
+
+    // --reindex: the node starts and finalizes a block beyond the stored ones.
+    let mut child = timed_cmd()
+        .args(["--config", cfg.to_str().unwrap(), "--headless", "--reindex"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = node.join("timed.log");
+    let start = std::time::Instant::now();
+    let next = format!("finalized height={}", height + 1);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("reindexing from stored blocks") && text.contains(&next) {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("no {next} after --reindex: {text}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let (s, state) = Storage::open(&node, &genesis).unwrap();
+    assert!(state.height > height);
+    for (i, h) in hashes.iter().enumerate() {
+        assert_eq!(&s.block(i as u64 + 1).unwrap().unwrap().hash(), h);
+    }
+}
+
+/// sled keeps its lock a moment after a process exits: retry briefly.
+fn open_sled(path: &Path) -> sled::Db {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(e) if start.elapsed() < Duration::from_secs(10) => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+    }
+}
+
+/// `--connect` reaches the in-process devnet's nodes (it was ignored): the node dials the
+/// given address, here a plain TCP listener of the test's own, which sees the connection.
+#[test]
+fn in_process_devnet_dials_connect() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = ports::range(40);
+    let listener = std::net::TcpListener::bind(("127.0.0.1", ports.port(30))).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[node]\nnetwork = \"devnet\"\n[devnet]\nin_process = true\nnodes = 1\nbase_port = {}\n",
+            ports.base()
+        ),
+    )
+    .unwrap();
+    let mut child = timed_cmd()
+        .current_dir(dir.path())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--datadir")
+        .arg(dir.path())
+        .arg("--headless")
+        .arg("--connect")
+        .arg(format!("127.0.0.1:{}", ports.port(30)))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let dialed = loop {
+        match listener.accept() {
+            Ok(_) => break true,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(dialed, "the devnet never dialed the --connect address");
 }

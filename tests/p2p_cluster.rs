@@ -193,6 +193,121 @@ async fn wrong_chain_bad_signature_and_self_dial_are_rejected() {
     assert_eq!(good.handle.peer_count(), 1);
 }
 
+/// The dialer checks the listener's Hello as the listener checks the dialer's: a listener on
+/// another chain, one whose Hello is signed over another TLS session, one that reflects a
+/// dialer's Hello (the dialer role), and one claiming another node's key are each dropped
+/// without being counted as a peer; an honest Hello from the same listener is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialer_checks_the_listeners_hello() {
+    use timecoin::p2p::message::{ROLE_DIALER, ROLE_LISTENER};
+    use timecoin::p2p::Hello;
+    let a = node(41).await;
+    let raw = RawListener::bind().await;
+    let liar = SecretKey::from_seed(&[42; 32]);
+    let other = SecretKey::from_seed(&[43; 32]).public();
+    type Lie = Box<dyn FnOnce(&[u8; 32]) -> Hello>;
+    let k = liar.clone();
+    let lies: Vec<(&str, Lie)> = vec![
+        (
+            "another chain",
+            Box::new(move |e: &[u8; 32]| {
+                Hello::new_signed(&k, Hash([1; 32]), e, ROLE_LISTENER, String::new(), 0)
+            }),
+        ),
+        ("another session", {
+            let k = liar.clone();
+            Box::new(move |_: &[u8; 32]| {
+                Hello::new_signed(&k, chain(), &[9; 32], ROLE_LISTENER, String::new(), 0)
+            })
+        }),
+        ("the dialer's role", {
+            let k = liar.clone();
+            Box::new(move |e: &[u8; 32]| {
+                Hello::new_signed(&k, chain(), e, ROLE_DIALER, String::new(), 0)
+            })
+        }),
+        ("another node's key", {
+            let k = liar.clone();
+            Box::new(move |e: &[u8; 32]| {
+                let mut h = Hello::new_signed(&k, chain(), e, ROLE_LISTENER, String::new(), 0);
+                h.node_key = other;
+                h
+            })
+        }),
+    ];
+    for (what, lie) in lies {
+        a.handle.connect_once(raw.addr().to_string());
+        let (mut s, theirs) = raw.accept_with(lie).await;
+        assert_eq!(
+            theirs.map(|h| h.node_key),
+            Some(a.key.public()),
+            "{what}: the dialer sent its own Hello first"
+        );
+        assert!(closed_by_node(&mut s).await, "{what}: not dropped");
+        let peers = fresh_peers(&a).await;
+        assert!(peers.is_empty(), "{what}: counted as a peer: {peers:?}");
+        assert_eq!(a.handle.peer_count(), 0, "{what}");
+    }
+    // The same listener with an honest Hello is a peer (the checks above are not a harness
+    // that never connects).
+    a.handle.connect_once(raw.addr().to_string());
+    let (_s, _) = raw.accept(&liar).await;
+    let h = a.handle.clone();
+    wait_for("the honest listener counted", || h.peer_count() == 1).await;
+    assert!(fresh_peers(&a).await.iter().any(|p| p.id == liar.public()));
+}
+
+/// `max_outbound` caps the peers a node dials from its seeds: with four seeds listening and
+/// max_outbound 2, it dials two and stays at two; fixed peers (--connect) are not capped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_outbound_caps_dialed_peers() {
+    let mut seeds = Vec::new();
+    for i in 0..4 {
+        seeds.push(node(50 + i).await);
+    }
+    let addrs: Vec<String> = seeds.iter().map(|n| n.addr().to_string()).collect();
+    let seeded = addrs.clone();
+    let a = start_node(
+        59,
+        move |c| {
+            c.seeds = seeded;
+            c.max_outbound = 2;
+        },
+        Arc::new(MemoryPeerStore::new()),
+        false,
+    )
+    .await;
+    let outbound = |peers: &[timecoin::p2p::PeerInfo]| {
+        peers
+            .iter()
+            .filter(|p| p.direction == Direction::Outbound)
+            .count()
+    };
+    let h = a.handle.clone();
+    wait_for("two outbound peers", || outbound(&h.peers().borrow()) == 2).await;
+    // It stays at two over later dial rounds (the dialer runs every 0.5 s; each snapshot
+    // below is computed after the previous one).
+    for _ in 0..3 {
+        let peers = fresh_peers(&a).await;
+        assert_eq!(outbound(&peers), 2, "{peers:?}");
+        assert_eq!(peers.len(), 2, "{peers:?}");
+    }
+    let connected: Vec<_> = seeds
+        .iter()
+        .filter(|n| n.handle.peer_count() == 1)
+        .collect();
+    assert_eq!(connected.len(), 2);
+    // A fixed peer is dialed beyond the cap.
+    let fixed = seeds.iter().find(|n| n.handle.peer_count() == 0).unwrap();
+    a.handle.connect(fixed.addr().to_string());
+    let k = fixed.key.public();
+    wait_for("the fixed peer connected", || {
+        h.peers().borrow().iter().any(|p| p.id == k)
+    })
+    .await;
+    assert_eq!(outbound(&fresh_peers(&a).await), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_connections_keep_one_and_fixed_peers_reconnect() {
     let a = node(31).await;

@@ -116,6 +116,22 @@ impl RpcBackend for BlockOn {
         self.wait();
         self.inner.masternodes()
     }
+    fn wallet_prepare_send(&self, req: SendRequest) -> Result<SendPreviewInfo, WalletError> {
+        self.wait();
+        self.inner.wallet_prepare_send(req)
+    }
+    fn wallet_confirm_send(&self, preview_id: u64) -> Result<Hash, WalletError> {
+        self.wait();
+        self.inner.wallet_confirm_send(preview_id)
+    }
+    /// Called on the runtime (the server waits on it asynchronously): must not block.
+    fn snapshot_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.inner.snapshot_changes()
+    }
+    fn node_snapshot(&self, max_logs: usize) -> Option<(u64, serde_json::Value)> {
+        self.wait();
+        self.inner.node_snapshot(max_logs)
+    }
     fn masternode_status(&self) -> OwnMasternodeStatus {
         self.wait();
         self.inner.masternode_status()
@@ -230,6 +246,10 @@ async fn every_method_may_block_on() {
         ("registermasternode", json!(["bronze", {"dryrun": true}])),
         ("updatemasternode", json!([{"p2paddr": "127.0.0.1:1"}])),
         ("exitmasternode", json!([{"maxfee": 0.001}])),
+        ("walletpreparesend", json!([to, 1])),
+        // The mock numbers previews from 1.
+        ("walletconfirmsend", json!([1])),
+        ("getnodesnapshot", json!([1, 50])),
         ("walletlock", json!([])),
         ("validateaddress", json!([to])),
         (

@@ -178,3 +178,52 @@ async fn exit_codes() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("Exit codes"));
 }
+
+/// time-cli finds the node's cookie by itself, with no --cookie, --datadir or credentials: in
+/// the default data dir of the network (here under a HOME of the test's own), node0/ of an
+/// in-process devnet there, or the data dir itself for a single node; the network comes from
+/// --network or TIMECOIN_NODE_NETWORK. (The URL is given: the default port, 127.0.0.1:24301
+/// for devnet, is fixed and may be in use on the machine.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_found_without_flags() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join(".local/share/timecoin");
+    let run = |url: String, env: Option<(&'static str, &'static str)>| {
+        let home = home.path().to_path_buf();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut c = support::time_cli();
+                c.env("HOME", &home).env_remove("XDG_DATA_HOME").args([
+                    "--rpc-url",
+                    &url,
+                    "uptime",
+                ]);
+                if let Some((k, v)) = env {
+                    c.env(k, v);
+                }
+                c.output().unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    // The in-process devnet: <default devnet dir>/node0/.cookie.
+    let node0 = data.join("devnet").join("node0");
+    std::fs::create_dir_all(&node0).unwrap();
+    let (auth, _guard) = RpcAuth::cookie(&node0).unwrap();
+    let t = TestServer::with_auth(auth, RpcLimits::default()).await;
+    let o = run(t.url(), None).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "4242\n");
+
+    // A testnet node: <default testnet dir>/.cookie, the network from the environment.
+    let testnet = data.join("testnet");
+    std::fs::create_dir_all(&testnet).unwrap();
+    let (auth, _guard2) = RpcAuth::cookie(&testnet).unwrap();
+    let t2 = TestServer::with_auth(auth, RpcLimits::default()).await;
+    let o = run(t2.url(), Some(("TIMECOIN_NODE_NETWORK", "testnet"))).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The devnet's cookie does not open the testnet node: it really read the testnet one.
+    let o = run(t2.url(), None).await;
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+}

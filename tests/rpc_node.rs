@@ -39,8 +39,12 @@ impl Drop for Devnet {
 impl Devnet {
     /// Starts a devnet of `nodes` in a port range of its own and waits for its first block.
     async fn start(nodes: u32) -> Devnet {
+        Self::start_in(nodes, support::ports::range(100)).await
+    }
+
+    /// [`Devnet::start`] on ports reserved before.
+    async fn start_in(nodes: u32, ports: support::ports::PortRange) -> Devnet {
         let dir = tempfile::tempdir().unwrap();
-        let ports = support::ports::range(100);
         let base = ports.base();
         let log = std::fs::File::create(dir.path().join("stdout.log")).unwrap();
         let mut cmd = support::timed();
@@ -514,4 +518,301 @@ async fn wallet_unlock_timeouts_on_a_headless_node() {
     .await;
     assert_eq!(d.err("getnewaddress", json!([])).await, -13);
     assert!(d.ok("walletlock", json!([])).await.is_null());
+}
+
+impl Devnet {
+    /// `timed wallet ARGS` against this devnet (its data dir and ports from a config file of
+    /// its own), with `env` added to a clean environment.
+    fn wallet_cmd(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let cfg = self.dir.path().join("wallet-cli.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[node]\nnetwork = \"devnet\"\ndatadir = \"{}\"\n[devnet]\nnodes = 1\nbase_port = {}\n",
+                self.dir.path().display(),
+                self.base
+            ),
+        )
+        .unwrap();
+        let mut cmd = support::timed();
+        cmd.current_dir(self.dir.path())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("wallet")
+            .args(args)
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+}
+
+fn out_of(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The `finalized` balance `timed wallet show` prints, in base units.
+fn shown_finalized(show: &str) -> u64 {
+    let line = show
+        .lines()
+        .find(|l| l.starts_with("finalized "))
+        .unwrap_or_else(|| panic!("no balance in:\n{show}"));
+    let v = line
+        .trim_start_matches("finalized ")
+        .trim_end_matches(" TIME");
+    Amount::parse_time(v).unwrap().0
+}
+
+/// `timed wallet create|restore|addresses|show|send|lock` end to end against a running node:
+/// a new wallet (24 words printed once, file mode 0600), the devnet faucet restored from its
+/// mnemonic, its addresses, its balance read from the node, a send from it to the new wallet
+/// that becomes final and shows in the new wallet's balance, restore of the new wallet's words
+/// giving its addresses, and lock of the node's wallet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallet_commands_end_to_end() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Devnet::start(1).await;
+    let dir = d.dir.path().to_path_buf();
+    let pass = dir.join("pass.txt");
+    std::fs::write(&pass, "correct horse\n").unwrap();
+    let pass_arg = pass.to_str().unwrap();
+    let new = dir.join("new.dat");
+    let new_arg = new.to_str().unwrap();
+
+    let created = out_of(&d.wallet_cmd(
+        &["--wallet", new_arg, "--passphrase-file", pass_arg, "create"],
+        &[],
+    ));
+    assert!(created.contains("wallet written"), "{created}");
+    let words = created
+        .lines()
+        .find(|l| l.split_whitespace().count() == 24)
+        .unwrap_or_else(|| panic!("no 24 words in:\n{created}"))
+        .to_string();
+    let first = created
+        .lines()
+        .find_map(|l| l.strip_prefix("first address: "))
+        .unwrap()
+        .to_string();
+    assert!(first.starts_with("dtime1"), "{first}");
+    let mode = std::fs::metadata(&new).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // A second create refuses to overwrite.
+    let again = d.wallet_cmd(
+        &["--wallet", new_arg, "--passphrase-file", pass_arg, "create"],
+        &[],
+    );
+    assert!(!again.status.success());
+
+    // The faucet, restored from its (public) mnemonic.
+    let faucet = dir.join("faucet.dat");
+    let faucet_arg = faucet.to_str().unwrap();
+    let restored = out_of(&d.wallet_cmd(
+        &[
+            "--wallet",
+            faucet_arg,
+            "--passphrase-file",
+            pass_arg,
+            "restore",
+        ],
+        &[(
+            "TIMECOIN_WALLET_MNEMONIC",
+            timecoin::wallet::DEVNET_FAUCET_MNEMONIC,
+        )],
+    ));
+    assert!(restored.contains("wallet restored"), "{restored}");
+    let faucet_addr = timecoin::wallet::devnet_faucet_address(0).encode(Network::Devnet);
+    let addrs = out_of(&d.wallet_cmd(&["--wallet", faucet_arg, "addresses"], &[]));
+    assert!(addrs.contains(&faucet_addr), "{addrs}");
+    let show = out_of(&d.wallet_cmd(
+        &[
+            "--wallet",
+            faucet_arg,
+            "--passphrase-file",
+            pass_arg,
+            "show",
+        ],
+        &[],
+    ));
+    assert!(show.contains("passphrase checked"), "{show}");
+    let before = shown_finalized(&show);
+    assert!(before >= 1_000_000 * 100_000_000, "{show}");
+
+    // Send 12.5 TIME to the new wallet through the node.
+    let sent = out_of(&d.wallet_cmd(
+        &[
+            "--wallet",
+            faucet_arg,
+            "--passphrase-file",
+            pass_arg,
+            "send",
+            &first,
+            "12.5",
+            "--yes",
+        ],
+        &[],
+    ));
+    let txid = sent
+        .lines()
+        .find_map(|l| l.strip_prefix("sent "))
+        .unwrap_or_else(|| panic!("no txid in:\n{sent}"))
+        .to_string();
+    d.wait_final(&txid).await;
+    let got = d
+        .wait_for("the new wallet's balance", || async {
+            let show = out_of(&d.wallet_cmd(&["--wallet", new_arg, "show"], &[]));
+            (shown_finalized(&show) > 0).then_some(shown_finalized(&show))
+        })
+        .await;
+    assert_eq!(got, 1_250_000_000);
+    let after = shown_finalized(&out_of(
+        &d.wallet_cmd(&["--wallet", faucet_arg, "show"], &[]),
+    ));
+    assert!(
+        after < before - 1_250_000_000 && after > before - 1_260_000_000,
+        "{before} -> {after}: 12.5 TIME and a small fee"
+    );
+
+    // The new wallet's words restore its addresses.
+    let copy = dir.join("copy.dat");
+    let restored = out_of(&d.wallet_cmd(
+        &[
+            "--wallet",
+            copy.to_str().unwrap(),
+            "--passphrase-file",
+            pass_arg,
+            "restore",
+        ],
+        &[("TIMECOIN_WALLET_MNEMONIC", &words)],
+    ));
+    assert!(restored.contains(&first), "{restored}");
+
+    // lock: the node's wallet, unlocked, is locked by the command.
+    assert!(d.ok("walletpassphrase", json!(["x", 600])).await.is_null());
+    assert!(d.ok("getnewaddress", json!([])).await.is_string());
+    let locked = out_of(&d.wallet_cmd(&["lock"], &[]));
+    assert!(locked.contains("locked"), "{locked}");
+    assert_eq!(d.err("getnewaddress", json!([])).await, -13);
+}
+
+/// GET `path` on `addr`: the status and body, `None` while nothing answers there.
+async fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8(buf).ok()?;
+    let status = text.get(9..12)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n")?.1.to_string();
+    Some((status, body))
+}
+
+/// `/health` and `/metrics` of a running node, a full node of its own process: 503 while it
+/// has no peer and is behind (the devnet it follows is not up yet), 200 once it has caught
+/// up with the devnet's masternodes; /metrics is Prometheus text whose chain height follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_metrics_of_a_running_node() {
+    let devnet_ports = support::ports::range(100);
+    let base = devnet_ports.base();
+    let own = support::ports::range(3);
+    let fdir = tempfile::tempdir().unwrap();
+    let metrics = format!("127.0.0.1:{}", own.port(2));
+    let cfg = fdir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[node]\nnetwork = \"devnet\"\ndatadir = \"{dir}\"\n\
+             [p2p]\nbind = \"127.0.0.1:{p2p}\"\nconnect = [\"127.0.0.1:{base}\"]\n\
+             [rpc]\nbind = \"127.0.0.1:{rpc}\"\n[metrics]\nbind = \"{metrics}\"\n\
+             [devnet]\nin_process = false\nnodes = 2\nbase_port = {base}\n",
+            dir = fdir.path().display(),
+            p2p = own.port(0),
+            rpc = own.port(1),
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(fdir.path().join("stdout.log")).unwrap();
+    let child = support::timed()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--headless")
+        .current_dir(fdir.path())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _full = Kill(child);
+    let start = Instant::now();
+    let (status, body) = loop {
+        if let Some(r) = http_get(&metrics, "/health").await {
+            break r;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the full node's /health never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, 503, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_ne!(v["status"], "ok", "{v}");
+    assert_eq!(v["height"], 0, "{v}");
+    let (status, text) = http_get(&metrics, "/metrics").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(text.contains("timecoin_chain_height 0"), "{text}");
+
+    // The devnet it follows comes up: the full node catches up and is healthy.
+    let d = Devnet::start_in(2, devnet_ports).await;
+    let target = d
+        .wait_for("devnet height 3", || async {
+            d.try_call("getblockcount", json!([]))
+                .await
+                .ok()
+                .and_then(|h| h.as_u64())
+                .filter(|h| *h >= 3)
+        })
+        .await;
+    let healthy = d
+        .wait_for("the full node healthy at the devnet's height", || async {
+            let (status, body) = http_get(&metrics, "/health").await?;
+            let v: Value = serde_json::from_str(&body).ok()?;
+            (status == 200 && v["height"].as_u64()? >= target).then_some(v)
+        })
+        .await;
+    assert_eq!(healthy["status"], "ok");
+    assert_eq!(healthy["synced"], true);
+    assert!(healthy["peers"].as_u64().unwrap() >= 1, "{healthy}");
+    // The metrics are sampled from the node once a second.
+    d.wait_for("the full node's metrics at the devnet's height", || async {
+        let (_, text) = http_get(&metrics, "/metrics").await?;
+        let height: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("timecoin_chain_height "))?
+            .trim()
+            .parse()
+            .ok()?;
+        (height >= target).then_some(())
+    })
+    .await;
 }

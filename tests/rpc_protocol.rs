@@ -509,3 +509,161 @@ async fn slow_clients_are_cut_off() {
         .unwrap();
     assert_eq!(&buf, b"HTTP/1.1 408");
 }
+
+// ----- getnodesnapshot: the long poll `timed attach` follows the node with -----
+
+/// A stale `since` (or none) answers at once with the current seq and snapshot.
+#[tokio::test]
+async fn long_poll_answers_at_once_when_the_caller_is_behind() {
+    let t = TestServer::start().await;
+    let start = Instant::now();
+    let v = t.ok("getnodesnapshot", json!([0, 10_000])).await;
+    assert_eq!(v["seq"], json!(1));
+    assert_eq!(v["snapshot"]["height"], json!(4));
+    let v = t.ok("getnodesnapshot", json!([])).await;
+    assert_eq!(v["seq"], json!(1));
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+/// With the current seq the call waits until the snapshot changes, then returns the new one.
+#[tokio::test]
+async fn long_poll_waits_for_a_change() {
+    let t = TestServer::start().await;
+    let mut client = t.client();
+    let waiting =
+        tokio::spawn(async move { client.call("getnodesnapshot", json!([1, 20_000])).await });
+    // Still waiting while nothing changes (other calls are answered meanwhile).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished());
+    assert_eq!(t.ok("getblockcount", json!([])).await, json!(4));
+    let bumped = Instant::now();
+    t.mock.bump_snapshot();
+    let v = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the long poll returns after a change")
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["seq"], json!(2));
+    assert!(bumped.elapsed() < Duration::from_secs(2));
+}
+
+/// The wait ends at the caller's timeout with the unchanged snapshot; the timeout is capped
+/// and must be a non-negative number.
+#[tokio::test]
+async fn long_poll_timeout_is_bounded_and_checked() {
+    let t = TestServer::start().await;
+    let start = Instant::now();
+    let v = t.ok("getnodesnapshot", json!([1, 300])).await;
+    let took = start.elapsed();
+    assert_eq!(v["seq"], json!(1));
+    assert!(took >= Duration::from_millis(290), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Named parameters work too.
+    let v = t
+        .ok("getnodesnapshot", json!({"since": 1, "timeout_ms": 0}))
+        .await;
+    assert_eq!(v["seq"], json!(1));
+    // A huge timeout is capped at LONG_POLL_MAX, not honoured.
+    let spec = timecoin::rpc::methods::find("getnodesnapshot").unwrap();
+    let p =
+        timecoin::rpc::methods::Params::new(spec, Some(&json!([1, u64::MAX, 100_000]))).unwrap();
+    let w = timecoin::rpc::methods::snapshot_wait(&p).unwrap();
+    assert_eq!(w.timeout, timecoin::rpc::methods::LONG_POLL_MAX);
+    assert_eq!(w.max_logs as u64, timecoin::rpc::methods::SNAPSHOT_MAX_LOGS);
+    for bad in [json!([1, -5]), json!([-1]), json!(["x"]), json!([1, 1.5])] {
+        let code = t.err("getnodesnapshot", bad.clone()).await;
+        assert!(code == -3 || code == -8 || code == -32602, "{bad}: {code}");
+    }
+}
+
+/// No credentials, no snapshot: a 401 before anything waits.
+#[tokio::test]
+async fn long_poll_requires_auth() {
+    let t = TestServer::start().await;
+    let start = Instant::now();
+    let mut anon = t.anon_client();
+    assert!(matches!(
+        anon.call("getnodesnapshot", json!([1, 20_000])).await,
+        Err(ClientError::Auth)
+    ));
+    assert!(start.elapsed() < Duration::from_secs(2));
+    let mut wrong = RpcClient::new(&t.url(), Some(basic_header(USER, "nope"))).unwrap();
+    assert!(matches!(
+        wrong.call("getnodesnapshot", json!([1, 20_000])).await,
+        Err(ClientError::Auth)
+    ));
+}
+
+/// Waiting calls are capped: one more fails at once with -1, and the server keeps answering
+/// everything else.
+#[tokio::test]
+async fn long_polls_cannot_take_every_worker() {
+    let t = TestServer::with_limits(RpcLimits {
+        max_long_polls: 2,
+        max_concurrent: 4,
+        ..RpcLimits::default()
+    })
+    .await;
+    let mut waiting = Vec::new();
+    for _ in 0..2 {
+        let mut c = t.client();
+        // A waiter refused while a probe below held a permit tries again.
+        waiting.push(tokio::spawn(async move {
+            loop {
+                match c.call("getnodesnapshot", json!([1, 20_000])).await {
+                    Err(ClientError::Rpc(e)) if e.code == -1 => {
+                        tokio::time::sleep(Duration::from_millis(20)).await
+                    }
+                    other => return other,
+                }
+            }
+        }));
+    }
+    // Both are parked once a probe (which waits briefly if it gets a permit) is refused.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match t.call("getnodesnapshot", json!([1, 100])).await {
+            Err(e) if e.code == -1 => break,
+            Err(e) => panic!("unexpected error {e:?}"),
+            Ok(_) => assert!(Instant::now() < deadline, "the cap never applied"),
+        }
+    }
+    let start = Instant::now();
+    assert_eq!(t.ok("getblockcount", json!([])).await, json!(4));
+    assert!(start.elapsed() < Duration::from_secs(1));
+    t.mock.bump_snapshot();
+    for w in waiting {
+        let v = tokio::time::timeout(Duration::from_secs(5), w)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(v["seq"], json!(2));
+    }
+    // The permits came back: a new wait is accepted (it returns at its short timeout).
+    let v = t.ok("getnodesnapshot", json!([2, 100])).await;
+    assert_eq!(v["seq"], json!(2));
+}
+
+/// walletpreparesend previews without signing; walletconfirmsend signs that preview once.
+#[tokio::test]
+async fn prepared_sends_confirm_once() {
+    let t = TestServer::start().await;
+    let to = Address::from_pubkey(&timecoin::rpc::mock::validator_key(3).public())
+        .encode(Network::Devnet);
+    let p = t.ok("walletpreparesend", json!([to, 1.5])).await;
+    let id = p["previewid"].as_u64().unwrap();
+    assert_eq!(p["fee"], json!(0.001));
+    assert_eq!(t.err("walletconfirmsend", json!([id])).await, -13);
+    t.ok("walletpassphrase", json!([MockBackend::PASSPHRASE, 60]))
+        .await;
+    let p = t.ok("walletpreparesend", json!([to, 1.5])).await;
+    let id = p["previewid"].as_u64().unwrap();
+    let txid = t.ok("walletconfirmsend", json!([id])).await;
+    assert_eq!(txid.as_str().unwrap().len(), 64);
+    assert_eq!(t.err("walletconfirmsend", json!([id])).await, -4);
+}

@@ -452,7 +452,7 @@ fn configs() -> Seeds {
     custom.rpc.password = Some("change me".into());
     custom.consensus.timeout_propose_ms = Some(3000);
     custom.masternode.enabled = true;
-    custom.masternode.collateral = Some(format!("{}:0", Hash([1; 32]).to_hex()));
+    custom.tui.theme = timecoin::config::Theme::Light;
     let text = |c: &Config| toml::to_string(c).unwrap_or_default();
     named([
         ("shipped", include_str!("../../config.toml").to_string()),

@@ -23,7 +23,8 @@ pub struct Cli {
 /// Options of a running node.
 #[derive(Args, Debug, Clone, Default)]
 pub struct NodeArgs {
-    /// Configuration file (default: ./config.toml, else <datadir>/config.toml).
+    /// Configuration file (default: ./config.toml, else <datadir>/config.toml, where the data
+    /// dir is --datadir or the network's default one).
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// Data directory (overrides [node] datadir).
@@ -64,6 +65,9 @@ pub enum Cmd {
     Wallet(WalletArgs),
     /// Masternode lifecycle of a running node (over its RPC): register, status, update, exit.
     Masternode(MasternodeArgs),
+    /// The terminal UI, every tab, against a node running in another process (over its RPC);
+    /// leaving it (q, Ctrl-C, a dropped SSH session) never stops the node.
+    Attach(AttachArgs),
 }
 
 /// `timed masternode`.
@@ -143,6 +147,29 @@ pub enum MasternodeAction {
         #[arg(long, value_name = "TXID:VOUT")]
         collateral: Option<String>,
     },
+}
+
+/// `timed attach`.
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// RPC endpoint (default: the configured node's, http://127.0.0.1:<rpc port>).
+    #[arg(long, value_name = "URL")]
+    pub rpc_url: Option<String>,
+    /// Cookie file (default: <datadir>/.cookie, or <datadir>/node0/.cookie for `timed devnet`).
+    #[arg(long, value_name = "FILE", conflicts_with = "rpc_user")]
+    pub cookie: Option<PathBuf>,
+    /// RPC user name (with --rpc-password instead of the cookie).
+    #[arg(long, value_name = "U", requires = "rpc_password")]
+    pub rpc_user: Option<String>,
+    /// RPC password.
+    #[arg(
+        long,
+        value_name = "P",
+        env = "TIMECOIN_RPC_PASSWORD",
+        requires = "rpc_user",
+        hide_env_values = true
+    )]
+    pub rpc_password: Option<String>,
 }
 
 /// `timed devnet`.

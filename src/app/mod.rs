@@ -2,12 +2,14 @@
 //! benchmark and wallet commands.
 
 pub mod args;
+pub mod attach;
 pub mod bench;
 pub mod masternode_cmd;
 pub mod resolve;
 pub mod rpc_backend;
 pub mod run;
 pub mod servers;
+pub mod theme;
 pub mod view;
 pub mod wallet_cmd;
 pub mod wallet_service;
@@ -48,6 +50,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Bench(b)) => bench::run(&b),
         Some(Cmd::Wallet(w)) => wallet_cmd::run(w, &cli.node),
         Some(Cmd::Masternode(m)) => masternode_cmd::run(m, &cli.node),
+        Some(Cmd::Attach(a)) => attach::run(&a, &cli.node),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,18 +134,17 @@ fn run_from_config(args: &NodeArgs, devnet: Option<DevnetRun>) -> Result<(), Str
         headless |= d.headless;
         config.check().map_err(|e| e.to_string())?;
     }
-    let plan = resolve::plan(&config, args.reindex).map_err(|e| e.to_string())?;
+    let plan = resolve::plan(&config, args).map_err(|e| e.to_string())?;
     let ui = wants_ui(headless);
     let auto_lock = Duration::from_secs(config.wallet.auto_lock_secs);
     let max_fee = config.wallet.max_fee_amount().map_err(|e| e.to_string())?;
     let refresh = Duration::from_millis(config.tui.refresh_ms);
+    let theme = config
+        .tui
+        .theme
+        .resolve(std::env::var("NO_COLOR").ok().as_deref());
     match plan {
-        Plan::Devnet {
-            layout,
-            consensus,
-            mempool,
-            empty_block_interval,
-        } => {
+        Plan::Devnet { layout, specs } => {
             let logs =
                 logging::init(&config.node.log_level, Some(&layout.dir), !ui).map_err(|e| {
                     format!("cannot open the log file in {}: {e}", layout.dir.display())
@@ -158,15 +160,6 @@ fn run_from_config(args: &NodeArgs, devnet: Option<DevnetRun>) -> Result<(), Str
                 tracing::warn!(target: "node", "cannot write {}: {e}", marker.display());
             }
             tracing::info!(target: "node", "the wallet and the UI are on node{wallet_node} (RPC 127.0.0.1:{})", layout.rpc_port(wallet_node));
-            let genesis = layout.genesis();
-            let specs = (0..layout.nodes + config.devnet.full_nodes)
-                .map(|i| {
-                    let mut s = layout.node_spec(i, &genesis, consensus, mempool.clone());
-                    s.empty_block_interval = empty_block_interval;
-                    s.reindex = args.reindex;
-                    s
-                })
-                .collect();
             let mut wallet = Wallet::devnet_faucet(Network::Devnet).map_err(|e| e.to_string())?;
             wallet.set_max_fee(max_fee);
             tracing::warn!(target: "wallet", "devnet faucet wallet loaded from a PUBLIC, INSECURE mnemonic: devnet only");
@@ -177,6 +170,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<DevnetRun>) -> Result<(), Str
                 refresh,
                 devnet_nodes: layout.nodes + config.devnet.full_nodes,
                 wallet_node: wallet_node as usize,
+                theme,
             };
             runtime()?.block_on(run_nodes(specs, opts, logs))
         }
@@ -209,6 +203,7 @@ fn run_from_config(args: &NodeArgs, devnet: Option<DevnetRun>) -> Result<(), Str
                 refresh,
                 devnet_nodes: nodes,
                 wallet_node: 0,
+                theme,
             };
             runtime()?.block_on(run_nodes(vec![*spec], opts, logs))
         }

@@ -1,7 +1,7 @@
 //! Turns the configuration and flags into what to run: one node, or an in-process devnet.
 
 use super::args::NodeArgs;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, NodeSection};
 use crate::consensus::ConsensusParams;
 use crate::ledger::Genesis;
 use crate::mempool::MempoolLimits;
@@ -21,12 +21,8 @@ pub enum Plan {
     Devnet {
         /// Layout.
         layout: DevnetLayout,
-        /// Consensus timeouts.
-        consensus: ConsensusParams,
-        /// Mempool limits.
-        mempool: MempoolLimits,
-        /// Empty block interval.
-        empty_block_interval: Duration,
+        /// Node i's spec.
+        specs: Vec<NodeSpec>,
     },
 }
 
@@ -39,23 +35,21 @@ pub fn default_data_dir(network: Network) -> PathBuf {
 }
 
 /// Loads the configuration: `--config`, else ./config.toml, else `<datadir>/config.toml`, else
-/// defaults; then environment overrides; then flags.
+/// defaults; then environment overrides; then flags. See [`config_path`] for which data dir.
 pub fn load_config(args: &NodeArgs) -> Result<Config, ConfigError> {
-    let path = match &args.config {
-        Some(p) => Some(p.clone()),
-        None => {
-            let local = PathBuf::from("config.toml");
-            if local.exists() {
-                Some(local)
-            } else {
-                args.datadir
-                    .as_ref()
-                    .map(|d| d.join("config.toml"))
-                    .filter(|p| p.exists())
-            }
-        }
-    };
-    let mut c = Config::load(path.as_deref(), std::env::vars())?;
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    load_config_from(args, Path::new("."), &env, default_data_dir)
+}
+
+/// [`load_config`] with the current directory, the environment and the default data dir given.
+pub fn load_config_from(
+    args: &NodeArgs,
+    cwd: &Path,
+    env: &[(String, String)],
+    default_dir: impl Fn(Network) -> PathBuf,
+) -> Result<Config, ConfigError> {
+    let path = config_path(args, cwd, env, default_dir)?;
+    let mut c = Config::load(path.as_deref(), env.iter().cloned())?;
     if let Some(n) = &args.network {
         c.node.network = n.parse().map_err(|e: String| ConfigError::Flag {
             flag: "--network".into(),
@@ -76,6 +70,54 @@ pub fn load_config(args: &NodeArgs) -> Result<Config, ConfigError> {
     }
     c.p2p.connect.extend(args.connect.iter().cloned());
     Ok(c)
+}
+
+/// The config file to read: `--config`; else `config.toml` in `cwd`; else `config.toml` in the
+/// data dir, which is `--datadir`, else `TIMECOIN_NODE_DATADIR`, else the default data dir of
+/// the network (`--network`, else `TIMECOIN_NODE_NETWORK`, else devnet); else none.
+pub fn config_path(
+    args: &NodeArgs,
+    cwd: &Path,
+    env: &[(String, String)],
+    default_dir: impl Fn(Network) -> PathBuf,
+) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(p) = &args.config {
+        return Ok(Some(p.clone()));
+    }
+    let local = cwd.join("config.toml");
+    if local.exists() {
+        return Ok(Some(local));
+    }
+    let var = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let dir = match (&args.datadir, var("TIMECOIN_NODE_DATADIR")) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) => PathBuf::from(d.trim_matches('"')),
+        (None, None) => {
+            let network = match (&args.network, var("TIMECOIN_NODE_NETWORK")) {
+                (Some(n), _) => n.parse().map_err(|e: String| ConfigError::Flag {
+                    flag: "--network".into(),
+                    message: e,
+                })?,
+                (None, Some(n)) => {
+                    n.trim_matches('"')
+                        .parse()
+                        .map_err(|e: String| ConfigError::Env {
+                            var: "TIMECOIN_NODE_NETWORK".into(),
+                            message: e,
+                        })?
+                }
+                (None, None) => NodeSection::default().network,
+            };
+            default_dir(network)
+        }
+    };
+    let in_dir = dir.join("config.toml");
+    Ok(in_dir.exists().then_some(in_dir))
 }
 
 fn addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
@@ -132,25 +174,18 @@ pub fn mempool_limits(c: &Config) -> MempoolLimits {
     }
 }
 
-/// Decides what to run.
-pub fn plan(c: &Config, reindex: bool) -> Result<Plan, ConfigError> {
+/// Decides what to run: the configuration `c` after the flags of `args` were applied to it
+/// ([`load_config`]).
+pub fn plan(c: &Config, args: &NodeArgs) -> Result<Plan, ConfigError> {
     let network = c.node.network;
+    let reindex = args.reindex;
     let data_dir = c
         .node
         .datadir
         .clone()
         .unwrap_or_else(|| default_data_dir(network));
     if network == Network::Devnet && c.devnet.in_process {
-        return Ok(Plan::Devnet {
-            layout: DevnetLayout {
-                nodes: c.devnet.nodes,
-                base_port: c.devnet.base_port,
-                dir: data_dir,
-            },
-            consensus: consensus_params(c),
-            mempool: mempool_limits(c),
-            empty_block_interval: empty_block_interval(c),
-        });
+        return devnet_plan(c, args, data_dir);
     }
     let genesis = match network {
         Network::Devnet => DevnetLayout {
@@ -214,16 +249,7 @@ pub fn plan(c: &Config, reindex: bool) -> Result<Plan, ConfigError> {
         key: "masternode.key_file".into(),
         message: e.to_string(),
     })?;
-    let rpc_user = match (&c.rpc.user, &c.rpc.password) {
-        (Some(u), Some(p)) => Some((u.clone(), p.clone())),
-        (None, None) => None,
-        _ => {
-            return Err(ConfigError::Value {
-                key: "rpc.user".into(),
-                message: "set both rpc.user and rpc.password, or neither (cookie auth)".into(),
-            })
-        }
-    };
+    let rpc_user = rpc_user(c)?;
     Ok(Plan::Single(Box::new(NodeSpec {
         name: format!("{network}"),
         network,
@@ -260,6 +286,93 @@ pub fn devnet_wallet_node(c: &Config) -> u32 {
     }
 }
 
+fn rpc_user(c: &Config) -> Result<Option<(String, String)>, ConfigError> {
+    match (&c.rpc.user, &c.rpc.password) {
+        (Some(u), Some(p)) => Ok(Some((u.clone(), p.clone()))),
+        (None, None) => Ok(None),
+        _ => Err(ConfigError::Value {
+            key: "rpc.user".into(),
+            message: "set both rpc.user and rpc.password, or neither (cookie auth)".into(),
+        }),
+    }
+}
+
+/// The in-process devnet: every node listens where the layout puts it (127.0.0.1, p2p
+/// `base_port + 10 i`, rpc +1, metrics +2) and votes with its devnet key, so a listen address
+/// or key given by flag or configuration cannot apply and is refused, naming it. What can
+/// apply to every node does: `[p2p]` seeds, connect (and `--connect`), max_inbound and
+/// max_outbound; `[rpc]` user, password and allow_public.
+fn devnet_plan(c: &Config, args: &NodeArgs, dir: PathBuf) -> Result<Plan, ConfigError> {
+    const MOVE: &str = "the in-process devnet puts node i at 127.0.0.1, p2p port [devnet] \
+        base_port + 10*i, rpc +1, metrics +2: move them with --base-port (or [devnet] base_port), \
+        or run one node per process (timed devnet init)";
+    for (flag, given) in [
+        ("--p2p-bind", &args.p2p_bind),
+        ("--rpc-bind", &args.rpc_bind),
+        ("--metrics-bind", &args.metrics_bind),
+    ] {
+        if given.is_some() {
+            return Err(ConfigError::Flag {
+                flag: flag.into(),
+                message: MOVE.into(),
+            });
+        }
+    }
+    for (key, given) in [
+        ("p2p.bind", c.p2p.bind.is_some()),
+        ("p2p.advertise", c.p2p.advertise.is_some()),
+        ("rpc.bind", c.rpc.bind.is_some()),
+        ("metrics.bind", c.metrics.bind.is_some()),
+    ] {
+        if given {
+            return Err(ConfigError::Value {
+                key: key.into(),
+                message: MOVE.into(),
+            });
+        }
+    }
+    for (key, given) in [
+        ("masternode.key_file", c.masternode.key_file.is_some()),
+        ("wallet.file", c.wallet.file.is_some()),
+    ] {
+        if given {
+            return Err(ConfigError::Value {
+                key: key.into(),
+                message: "the in-process devnet's nodes use the devnet's fixed keys and the \
+                    faucet wallet: remove the key, or set [devnet] in_process = false"
+                    .into(),
+            });
+        }
+    }
+    let layout = DevnetLayout {
+        nodes: c.devnet.nodes,
+        base_port: c.devnet.base_port,
+        dir,
+    };
+    let genesis = layout.genesis();
+    let rpc_user = rpc_user(c)?;
+    // Masternodes 0..nodes, then the full nodes (see DevnetLayout).
+    let specs = (0..layout.nodes + c.devnet.full_nodes)
+        .map(|i| {
+            let mut s = layout.node_spec(i, &genesis, consensus_params(c), mempool_limits(c));
+            s.empty_block_interval = empty_block_interval(c);
+            s.reindex = args.reindex;
+            s.seeds = c.p2p.seeds.clone();
+            for p in &c.p2p.connect {
+                if !s.connect.contains(p) {
+                    s.connect.push(p.clone());
+                }
+            }
+            s.max_inbound = c.p2p.max_inbound;
+            s.max_outbound = c.p2p.max_outbound;
+            s.rpc_user = rpc_user.clone();
+            s.rpc_allow_public = c.rpc.allow_public;
+            s
+        })
+        .collect();
+    Ok(Plan::Devnet { layout, specs })
+}
+
 /// The wallet file path of a configuration.
 pub fn wallet_path(c: &Config) -> PathBuf {
     let data_dir = c
@@ -276,4 +389,379 @@ pub fn wallet_path(c: &Config) -> PathBuf {
 /// `path` relative to the current directory for display.
 pub fn shown(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// The RPC URL of the configured node: `[rpc] bind`, else 127.0.0.1 on the network's RPC port
+/// (a devnet node's: base port + 10 * index + 1; in-process, the wallet node's).
+pub fn rpc_url(c: &Config) -> String {
+    let port = match c.node.network {
+        // The in-process devnet: the node holding the wallet (see [`devnet_wallet_node`]).
+        Network::Devnet if c.devnet.in_process => {
+            c.devnet.base_port + 10 * devnet_wallet_node(c) as u16 + 1
+        }
+        Network::Devnet => c.devnet.base_port + 10 * c.devnet.index as u16 + 1,
+        n => n.base_port() + 1,
+    };
+    let bind = c
+        .rpc
+        .bind
+        .clone()
+        .unwrap_or_else(|| format!("127.0.0.1:{port}"));
+    format!("http://{bind}")
+}
+
+/// The RPC credentials of the configured node: `[rpc] user` and `password`, else the cookie in
+/// its data dir (for the in-process devnet, the wallet node's: [`devnet_wallet_node`]).
+pub fn rpc_credentials(c: &Config) -> crate::rpc::endpoint::Credentials {
+    use crate::rpc::endpoint::{cookie_path, Credentials};
+    match (&c.rpc.user, &c.rpc.password) {
+        (Some(user), Some(p)) => Credentials::UserPassword {
+            user: user.clone(),
+            password: secrecy::SecretString::from(p.clone()),
+        },
+        _ => {
+            let dir = c
+                .node
+                .datadir
+                .clone()
+                .unwrap_or_else(|| default_data_dir(c.node.network));
+            if c.node.network == Network::Devnet && c.devnet.in_process {
+                let node = dir.join(format!("node{}", devnet_wallet_node(c)));
+                return Credentials::Cookie(node.join(crate::rpc::auth::COOKIE_FILE));
+            }
+            Credentials::Cookie(cookie_path(&dir))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// A config file in a fresh dir; the dir is also the working directory of the load.
+    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("given.toml");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    fn no_default(_: Network) -> PathBuf {
+        PathBuf::from("/nonexistent/timecoin-default-dir")
+    }
+
+    fn load(args: &NodeArgs, cwd: &Path, e: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        load_config_from(args, cwd, &env(e), no_default)
+    }
+
+    fn specs(plan: Plan) -> Vec<NodeSpec> {
+        match plan {
+            Plan::Devnet { specs, .. } => specs,
+            Plan::Single(s) => panic!("not the in-process devnet: {s:?}"),
+        }
+    }
+
+    /// The in-process devnet with the shipped config (network devnet, in_process), here in a
+    /// temp dir of its own.
+    fn devnet_args(dir: &Path, cfg: &Path) -> NodeArgs {
+        NodeArgs {
+            config: Some(cfg.to_path_buf()),
+            datadir: Some(dir.to_path_buf()),
+            ..NodeArgs::default()
+        }
+    }
+
+    /// A listen address given to the in-process devnet (which places every node itself) is
+    /// refused, naming the flag or key and what to do, in one line; before, it was ignored.
+    #[test]
+    fn in_process_devnet_refuses_what_it_cannot_honour() {
+        let (dir, cfg) = file("");
+        type SetFlag = fn(&mut NodeArgs);
+        let flags: [(&str, SetFlag); 3] = [
+            ("--p2p-bind", |a| a.p2p_bind = Some("127.0.0.1:1".into())),
+            ("--rpc-bind", |a| a.rpc_bind = Some("127.0.0.1:1".into())),
+            ("--metrics-bind", |a| {
+                a.metrics_bind = Some("127.0.0.1:1".into())
+            }),
+        ];
+        for (flag, set) in flags {
+            let mut args = devnet_args(dir.path(), &cfg);
+            set(&mut args);
+            let c = load(&args, dir.path(), &[]).unwrap();
+            let e = plan(&c, &args).unwrap_err().to_string();
+            assert!(
+                e.contains(flag) && e.contains("--base-port") && e.contains("devnet init"),
+                "{flag}: {e}"
+            );
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        for (section, key, value) in [
+            ("p2p", "bind", "\"127.0.0.1:1\""),
+            ("p2p", "advertise", "\"127.0.0.1:1\""),
+            ("rpc", "bind", "\"127.0.0.1:1\""),
+            ("metrics", "bind", "\"127.0.0.1:1\""),
+            ("masternode", "key_file", "\"/tmp/k\""),
+            ("wallet", "file", "\"/tmp/w\""),
+        ] {
+            let (dir, cfg) = file(&format!("[{section}]\n{key} = {value}\n"));
+            let args = devnet_args(dir.path(), &cfg);
+            let c = load(&args, dir.path(), &[]).unwrap();
+            let e = plan(&c, &args).unwrap_err().to_string();
+            assert!(e.contains(&format!("{section}.{key}")), "{e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+            // The same key from the environment.
+            let (dir, cfg) = file("");
+            let args = devnet_args(dir.path(), &cfg);
+            let var = format!("TIMECOIN_{}_{}", section.to_uppercase(), key.to_uppercase());
+            let c = load(&args, dir.path(), &[(&var, value)]).unwrap();
+            let e = plan(&c, &args).unwrap_err().to_string();
+            assert!(e.contains(&format!("{section}.{key}")), "{var}: {e}");
+        }
+    }
+
+    /// What applies to every node of the in-process devnet reaches every node: the config
+    /// header's own TIMECOIN_P2P_MAX_INBOUND=8, `[p2p]` connect, seeds and max_outbound,
+    /// `--connect`, `[rpc]` user and password.
+    #[test]
+    fn in_process_devnet_honours_p2p_and_rpc_keys() {
+        let (dir, cfg) = file(
+            "[p2p]\nseeds = [\"127.0.0.1:7\"]\nconnect = [\"127.0.0.1:8\"]\nmax_outbound = 3\n\
+             [rpc]\nuser = \"u\"\npassword = \"p\"\n[devnet]\nnodes = 3\nbase_port = 20000\n",
+        );
+        let mut args = devnet_args(dir.path(), &cfg);
+        args.connect = vec!["127.0.0.1:9".into()];
+        let c = load(&args, dir.path(), &[("TIMECOIN_P2P_MAX_INBOUND", "8")]).unwrap();
+        let specs = specs(plan(&c, &args).unwrap());
+        assert_eq!(specs.len(), 3);
+        for (i, s) in specs.iter().enumerate() {
+            assert_eq!(s.max_inbound, 8, "node{i}");
+            assert_eq!(s.max_outbound, 3, "node{i}");
+            assert_eq!(s.seeds, vec!["127.0.0.1:7".to_string()], "node{i}");
+            for extra in ["127.0.0.1:8", "127.0.0.1:9"] {
+                assert!(s.connect.iter().any(|p| p == extra), "node{i}: {extra}");
+            }
+            // Still connected to the other devnet nodes.
+            assert_eq!(s.connect.len(), 2 + 2, "node{i}: {:?}", s.connect);
+            assert_eq!(s.rpc_user, Some(("u".into(), "p".into())), "node{i}");
+            assert_eq!(s.p2p_bind.port(), 20000 + 10 * i as u16);
+        }
+        // Without them, the layout's defaults.
+        let (dir, cfg) = file("");
+        let args = devnet_args(dir.path(), &cfg);
+        let c = load(&args, dir.path(), &[]).unwrap();
+        for s in specs_of(&c, &args) {
+            assert_eq!((s.max_inbound, s.max_outbound), (64, 16));
+            assert!(s.rpc_user.is_none());
+        }
+    }
+
+    fn specs_of(c: &Config, args: &NodeArgs) -> Vec<NodeSpec> {
+        specs(plan(c, args).unwrap())
+    }
+
+    /// Without --config and ./config.toml, the data dir's config.toml is read: --datadir's,
+    /// else TIMECOIN_NODE_DATADIR's, else the default data dir of the network (--network, else
+    /// TIMECOIN_NODE_NETWORK, else devnet). Before, only --datadir's was.
+    #[test]
+    fn config_is_found_in_the_data_dir_also_by_default() {
+        let home = tempfile::tempdir().unwrap();
+        let cwd = tempfile::tempdir().unwrap();
+        let default_dir = |n: Network| home.path().join(n.name());
+        for n in ["devnet", "testnet", "elsewhere"] {
+            std::fs::create_dir_all(home.path().join(n)).unwrap();
+            std::fs::write(home.path().join(n).join("config.toml"), "").unwrap();
+        }
+        let found = |args: &NodeArgs, e: &[(&str, &str)]| {
+            config_path(args, cwd.path(), &env(e), default_dir).unwrap()
+        };
+        let none = NodeArgs::default();
+        assert_eq!(
+            found(&none, &[]),
+            Some(home.path().join("devnet").join("config.toml"))
+        );
+        let testnet = NodeArgs {
+            network: Some("testnet".into()),
+            ..NodeArgs::default()
+        };
+        assert_eq!(
+            found(&testnet, &[]),
+            Some(home.path().join("testnet").join("config.toml"))
+        );
+        assert_eq!(
+            found(&none, &[("TIMECOIN_NODE_NETWORK", "testnet")]),
+            Some(home.path().join("testnet").join("config.toml"))
+        );
+        assert_eq!(found(&none, &[("TIMECOIN_NODE_NETWORK", "mainnet")]), None);
+        let elsewhere = home.path().join("elsewhere");
+        assert_eq!(
+            found(
+                &none,
+                &[("TIMECOIN_NODE_DATADIR", elsewhere.to_str().unwrap())]
+            ),
+            Some(elsewhere.join("config.toml"))
+        );
+        // ./config.toml comes first, --config before everything.
+        std::fs::write(cwd.path().join("config.toml"), "").unwrap();
+        assert_eq!(found(&none, &[]), Some(cwd.path().join("config.toml")));
+        let given = NodeArgs {
+            config: Some("/x.toml".into()),
+            ..NodeArgs::default()
+        };
+        assert_eq!(found(&given, &[]), Some(PathBuf::from("/x.toml")));
+        // A bad network value names where it came from.
+        std::fs::remove_file(cwd.path().join("config.toml")).unwrap();
+        let e = config_path(
+            &none,
+            cwd.path(),
+            &env(&[("TIMECOIN_NODE_NETWORK", "moon")]),
+            default_dir,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("TIMECOIN_NODE_NETWORK"), "{e}");
+    }
+
+    /// Flag > environment > file, each pair, on keys of three sections (a mainnet node, so
+    /// every one is used).
+    #[test]
+    fn flags_override_environment_which_overrides_the_file() {
+        let (dir, cfg) = file(
+            "[node]\nnetwork = \"mainnet\"\ndatadir = \"/file\"\n\
+             [p2p]\nbind = \"10.0.0.1:1\"\n[rpc]\nbind = \"127.0.0.1:1\"\n",
+        );
+        let base = NodeArgs {
+            config: Some(cfg.clone()),
+            ..NodeArgs::default()
+        };
+        let flags = NodeArgs {
+            config: Some(cfg),
+            datadir: Some("/flag".into()),
+            network: Some("testnet".into()),
+            p2p_bind: Some("10.0.0.3:3".into()),
+            rpc_bind: Some("127.0.0.1:3".into()),
+            ..NodeArgs::default()
+        };
+        let envs = [
+            ("TIMECOIN_NODE_DATADIR", "/env"),
+            ("TIMECOIN_NODE_NETWORK", "devnet"),
+            ("TIMECOIN_P2P_BIND", "10.0.0.2:2"),
+            ("TIMECOIN_RPC_BIND", "127.0.0.1:2"),
+        ];
+        let seen = |c: &Config| {
+            (
+                c.node.datadir.clone().unwrap(),
+                c.node.network,
+                c.p2p.bind.clone().unwrap(),
+                c.rpc.bind.clone().unwrap(),
+            )
+        };
+        // The file alone.
+        let c = load(&base, dir.path(), &[]).unwrap();
+        assert_eq!(
+            seen(&c),
+            (
+                "/file".into(),
+                Network::Mainnet,
+                "10.0.0.1:1".into(),
+                "127.0.0.1:1".into()
+            )
+        );
+        // Environment over file.
+        let c = load(&base, dir.path(), &envs).unwrap();
+        assert_eq!(
+            seen(&c),
+            (
+                "/env".into(),
+                Network::Devnet,
+                "10.0.0.2:2".into(),
+                "127.0.0.1:2".into()
+            )
+        );
+        // Flags over file, and flags over environment.
+        for e in [&[][..], &envs[..]] {
+            let c = load(&flags, dir.path(), e).unwrap();
+            assert_eq!(
+                seen(&c),
+                (
+                    "/flag".into(),
+                    Network::Testnet,
+                    "10.0.0.3:3".into(),
+                    "127.0.0.1:3".into()
+                ),
+                "env {e:?}"
+            );
+        }
+        // And what the node runs with follows (mainnet: the binds are used).
+        let (dir, cfg) = file(&format!(
+            "[node]\nnetwork = \"mainnet\"\ndatadir = \"{}\"\n[p2p]\nbind = \"127.0.0.1:1\"\n",
+            dir.path().display()
+        ));
+        let args = NodeArgs {
+            config: Some(cfg),
+            rpc_bind: Some("127.0.0.1:3".into()),
+            ..NodeArgs::default()
+        };
+        let c = load(&args, dir.path(), &[("TIMECOIN_P2P_BIND", "127.0.0.1:2")]).unwrap();
+        let Plan::Single(s) = plan(&c, &args).unwrap() else {
+            panic!("mainnet is one node")
+        };
+        assert_eq!(s.p2p_bind.port(), 2);
+        assert_eq!(s.rpc_bind.map(|a| a.port()), Some(3));
+    }
+
+    /// Default ports per network: mainnet 24000/1/2 and testnet 24100/1/2 (p2p on every
+    /// interface, rpc and metrics on loopback); devnet node i base 24300 + 10 i.
+    #[test]
+    fn default_ports_per_network() {
+        for (network, base) in [(Network::Mainnet, 24000), (Network::Testnet, 24100)] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut c = Config::default();
+            c.node.network = network;
+            c.node.datadir = Some(dir.path().to_path_buf());
+            let Plan::Single(s) = plan(&c, &NodeArgs::default()).unwrap() else {
+                panic!("{network} is one node")
+            };
+            assert_eq!(s.p2p_bind.to_string(), format!("0.0.0.0:{base}"));
+            assert_eq!(
+                s.rpc_bind.map(|a| a.to_string()),
+                Some(format!("127.0.0.1:{}", base + 1))
+            );
+            assert_eq!(
+                s.metrics_bind.map(|a| a.to_string()),
+                Some(format!("127.0.0.1:{}", base + 2))
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Config::default();
+        c.node.datadir = Some(dir.path().to_path_buf());
+        let specs = specs_of(&c, &NodeArgs::default());
+        assert_eq!(specs.len(), 4);
+        for (i, s) in specs.iter().enumerate() {
+            let p = 24300 + 10 * i as u16;
+            assert_eq!(s.p2p_bind.to_string(), format!("127.0.0.1:{p}"));
+            assert_eq!(
+                s.rpc_bind.map(|a| a.to_string()),
+                Some(format!("127.0.0.1:{}", p + 1))
+            );
+            assert_eq!(
+                s.metrics_bind.map(|a| a.to_string()),
+                Some(format!("127.0.0.1:{}", p + 2))
+            );
+        }
+        // A devnet node of its own process: its index's ports.
+        c.devnet.in_process = false;
+        c.devnet.index = 2;
+        let Plan::Single(s) = plan(&c, &NodeArgs::default()).unwrap() else {
+            panic!("one node")
+        };
+        assert_eq!(s.p2p_bind.to_string(), "127.0.0.1:24320");
+        assert_eq!(s.rpc_bind.map(|a| a.port()), Some(24321));
+    }
 }

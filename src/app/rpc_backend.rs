@@ -1,16 +1,18 @@
 //! The node's answers to the RPC server: [`RpcBackend`] over a [`NodeHandle`], its snapshots,
 //! its storage and (for the node that holds one) the wallet service.
 
+use super::view::{devnet_names, view_model, WalletSummary};
 use super::wallet_service::WalletService;
 use crate::consensus::Step;
 use crate::mempool::MempoolError;
+use crate::node::logging::LogRing;
 use crate::node::{Command, NodeHandle};
 use crate::rpc::backend::{self as rb, RpcBackend};
 use crate::types::{Address, BlockHeader, Hash, Network, OutPoint, Transaction};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{oneshot, Mutex};
+use tokio::sync::{oneshot, watch, Mutex};
 use tokio_util::sync::CancellationToken;
 
 /// RPC backend of one node.
@@ -19,6 +21,10 @@ pub struct NodeRpc {
     rt: tokio::runtime::Handle,
     wallet: Option<Arc<Mutex<WalletService>>>,
     stop: CancellationToken,
+    /// The node snapshot's seq, for `getnodesnapshot`.
+    seq: watch::Receiver<u64>,
+    /// The log ring and devnet size the snapshot's view model is built with.
+    feed: Option<(LogRing, u32)>,
 }
 
 impl NodeRpc {
@@ -29,12 +35,39 @@ impl NodeRpc {
         wallet: Option<Arc<Mutex<WalletService>>>,
         stop: CancellationToken,
     ) -> NodeRpc {
+        // The snapshot's seq on its own watch: `getnodesnapshot` waits on it without cloning
+        // snapshots, and the forwarding task ends with the node.
+        let (seq_tx, seq) = watch::channel(node.snapshot.borrow().seq);
+        let mut snaps = node.snapshot.clone();
+        let shutdown = node.shutdown.clone();
+        rt.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    r = snaps.changed() => {
+                        if r.is_err() {
+                            break;
+                        }
+                        let s = snaps.borrow_and_update().seq;
+                        seq_tx.send_replace(s);
+                    }
+                }
+            }
+        });
         NodeRpc {
             node,
             rt,
             wallet,
             stop,
+            seq,
+            feed: None,
         }
+    }
+
+    /// Serves `getnodesnapshot` with these logs and devnet display names.
+    pub fn with_feed(mut self, logs: LogRing, devnet_nodes: u32) -> NodeRpc {
+        self.feed = Some((logs, devnet_nodes));
+        self
     }
 
     fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
@@ -485,5 +518,50 @@ impl RpcBackend for NodeRpc {
         req: rb::MasternodeTxRequest,
     ) -> Result<rb::MasternodeTxReport, rb::WalletError> {
         self.with_wallet(move |w| Box::pin(async move { w.rpc_masternode(req).await }))
+    }
+
+    fn wallet_prepare_send(
+        &self,
+        req: rb::SendRequest,
+    ) -> Result<rb::SendPreviewInfo, rb::WalletError> {
+        self.with_wallet(move |w| Box::pin(async move { w.rpc_prepare_send(req).await }))
+    }
+
+    fn wallet_confirm_send(&self, preview_id: u64) -> Result<Hash, rb::WalletError> {
+        self.with_wallet(move |w| Box::pin(async move { w.rpc_confirm_send(preview_id).await }))
+    }
+
+    fn snapshot_changes(&self) -> Option<watch::Receiver<u64>> {
+        self.feed.as_ref().map(|_| self.seq.clone())
+    }
+
+    fn node_snapshot(&self, max_logs: usize) -> Option<(u64, serde_json::Value)> {
+        let (logs, devnet_nodes) = self.feed.as_ref()?;
+        let wallet = match &self.wallet {
+            Some(w) => self.rt.block_on(async {
+                let mut s = w.lock().await;
+                s.tick();
+                s.summary().await
+            }),
+            None => WalletSummary::default(),
+        };
+        let snap = self.node.snapshot.borrow().clone();
+        let peers = self.node.peers.borrow().clone();
+        let names = devnet_names(snap.network, *devnet_nodes);
+        let vm = view_model(
+            &snap,
+            &peers,
+            &wallet,
+            &logs.tail(max_logs),
+            &names,
+            std::time::Instant::now(),
+        );
+        match serde_json::to_value(&vm) {
+            Ok(v) => Some((snap.seq, v)),
+            Err(e) => {
+                tracing::error!(target: "rpc", "cannot encode the node snapshot: {e}");
+                None
+            }
+        }
     }
 }

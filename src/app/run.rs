@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub devnet_nodes: u32,
     /// Index in `specs` of the node that holds the wallet and that the UI shows.
     pub wallet_node: usize,
+    /// Colours of the UI (`[tui] theme`, resolved).
+    pub theme: crate::config::Theme,
 }
 
 /// Whether the UI will be used: a terminal on stdout and not headless.
@@ -65,7 +67,9 @@ pub async fn run_nodes(
                 } else {
                     None
                 };
-                let servers = super::servers::start(&h, w, root.clone()).await;
+                // Every node can be followed by `timed attach` (`getnodesnapshot`).
+                let feed = Some((logs.clone(), opts.devnet_nodes));
+                let servers = super::servers::start(&h, w, feed, root.clone()).await;
                 match servers {
                     Ok(mut ts) => tasks.append(&mut ts),
                     Err(e) => {
@@ -95,6 +99,7 @@ pub async fn run_nodes(
             service,
             opts.refresh,
             opts.devnet_nodes,
+            opts.theme,
             logs,
             root.clone(),
         )
@@ -154,6 +159,7 @@ async fn run_ui(
     service: Arc<Mutex<WalletService>>,
     refresh: Duration,
     devnet_nodes: u32,
+    theme: crate::config::Theme,
     logs: LogRing,
     root: CancellationToken,
 ) -> Result<(), String> {
@@ -178,9 +184,20 @@ async fn run_ui(
         devnet_nodes,
         root.clone(),
     ));
-    let terminal = ui::try_init_terminal()
+    let mut terminal = super::theme::init_terminal(theme)
         .map_err(|e| format!("cannot start the terminal UI: {e}; use --headless"))?;
-    let r = ui::run(terminal, app, view_rx, event_rx, action_tx, root.clone()).await;
+    let events = crossterm::event::EventStream::new();
+    let r = ui::run_with(
+        &mut terminal,
+        events,
+        app,
+        view_rx,
+        event_rx,
+        action_tx,
+        root.clone(),
+    )
+    .await
+    .map(|_| ());
     ui::restore_terminal();
     root.cancel();
     let _ = bridge.await;

@@ -3,6 +3,7 @@
 use super::rpc_backend::NodeRpc;
 use super::wallet_service::WalletService;
 use crate::metrics::{HealthSnapshot, HealthSource, Metrics};
+use crate::node::logging::LogRing;
 use crate::node::NodeHandle;
 use crate::p2p::Direction;
 use crate::rpc::{RpcAuth, RpcLimits};
@@ -34,6 +35,7 @@ impl HealthSource for NodeHealth {
 pub async fn start(
     node: &NodeHandle,
     wallet: Option<Arc<Mutex<WalletService>>>,
+    feed: Option<(LogRing, u32)>,
     stop: CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let mut tasks = Vec::new();
@@ -49,12 +51,16 @@ pub async fn start(
                 (a, Some(g))
             }
         };
-        let backend = Arc::new(NodeRpc::new(
+        let mut rpc = NodeRpc::new(
             node.clone(),
             tokio::runtime::Handle::current(),
             wallet,
             stop,
-        ));
+        );
+        if let Some((logs, devnet_nodes)) = feed {
+            rpc = rpc.with_feed(logs, devnet_nodes);
+        }
+        let backend = Arc::new(rpc);
         let limits = RpcLimits {
             allow_public: node.spec.rpc_allow_public,
             ..RpcLimits::default()

@@ -1,12 +1,12 @@
 //! Maps node snapshots, peers, wallet state and logs into the UI's plain view model.
 
-use crate::consensus::{RoundOutcome, Step};
+use crate::consensus::Step;
 use crate::node::logging::LogRecord;
-use crate::node::snapshot::RoundEnd;
+use crate::node::snapshot::{RoundEnd, RoundVotes, VoteArrival};
 use crate::node::NodeSnapshot;
 use crate::p2p::{Direction, PeerInfo};
 use crate::types::{Hash, Network, PublicKey};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use timecoin_ui as ui;
 
 /// Wallet data already computed by the wallet service.
@@ -62,52 +62,7 @@ pub fn view_model(
             target: node.best_peer_height,
         }
     };
-    let consensus = match &node.consensus {
-        None => ui::ConsensusView {
-            height: Some(node.height + 1),
-            recent_rounds: recent_rounds(node),
-            ..Default::default()
-        },
-        Some(c) => ui::ConsensusView {
-            height: Some(c.height),
-            round: Some(c.round),
-            step: Some(step(c.step)),
-            step_elapsed_ms: node
-                .step_since
-                .map(|t| now.duration_since(t).as_millis() as u64),
-            proposer: Some(short_key(&c.proposer, names)),
-            locked: c.locked.map(|(r, h)| (h.short(), r)),
-            valid: c.valid.map(|(r, h)| (h.short(), r)),
-            validators: c
-                .validators
-                .iter()
-                .map(|v| ui::ValidatorVoteRow {
-                    name: short_key(&v.key, names),
-                    weight: v.weight,
-                    is_proposer: v.key == c.proposer,
-                    is_self: v.key == me,
-                    prevote: vote_state(v.prevote),
-                    precommit: vote_state(v.precommit),
-                })
-                .collect(),
-            recent_rounds: {
-                let mut r = recent_rounds(node);
-                if let Some(cur) = c.recent_rounds.last() {
-                    if matches!(cur.outcome, RoundOutcome::InProgress) {
-                        r.push(ui::RoundRecord {
-                            height: cur.height,
-                            round: cur.round,
-                            duration_ms: node
-                                .step_since
-                                .map(|t| now.duration_since(t).as_millis() as u64),
-                            outcome: ui::RoundOutcome::InProgress,
-                        });
-                    }
-                }
-                r
-            },
-        },
-    };
+    let consensus = consensus_view(node, names, now);
     let last_votes: std::collections::HashMap<PublicKey, crate::node::snapshot::LastVote> =
         node.last_votes.iter().copied().collect();
     let masternodes = ui::MasternodesView {
@@ -207,23 +162,137 @@ pub fn view_model(
             dropped: 0,
         },
         node_error: node.error.clone(),
+        disconnected: None,
         snapshot_age_ms: Some(now.duration_since(snapshot_at).as_millis() as u64),
     }
 }
 
-fn recent_rounds(node: &NodeSnapshot) -> Vec<ui::RoundRecord> {
-    node.recent_rounds
+/// Recent rounds, newest first: the running round (if any) above the finished ones.
+fn recent_rounds(node: &NodeSnapshot, now: Instant) -> Vec<ui::RoundRecord> {
+    let mut out = Vec::with_capacity(node.recent_rounds.len() + 1);
+    if let Some(c) = &node.consensus {
+        let started = node
+            .votes
+            .round(c.height, c.round)
+            .map(|r| r.started)
+            .or(node.step_since);
+        out.push(ui::RoundRecord {
+            height: c.height,
+            round: c.round,
+            duration_ms: started.map(|t| ms(now.saturating_duration_since(t))),
+            outcome: ui::RoundOutcome::InProgress,
+        });
+    }
+    out.extend(node.recent_rounds.iter().rev().map(|r| ui::RoundRecord {
+        height: r.height,
+        round: r.round,
+        duration_ms: Some(r.duration_ms),
+        outcome: match r.end {
+            RoundEnd::Decided => {
+                ui::RoundOutcome::Committed(r.block.map(|h| h.short()).unwrap_or_default())
+            }
+            RoundEnd::Synced => ui::RoundOutcome::Committed("(synced)".into()),
+            RoundEnd::NextRound => ui::RoundOutcome::TimedOut,
+        },
+    }));
+    out
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One masternode's row: its votes in `round` (when any arrived) with their delays.
+fn vote_row(
+    key: &PublicKey,
+    weight: u64,
+    proposer: Option<&PublicKey>,
+    me: &PublicKey,
+    round: Option<&RoundVotes>,
+    names: &dyn Fn(&PublicKey) -> Option<String>,
+) -> ui::ValidatorVoteRow {
+    let (pv, pc) = round.map(|r| r.of(key)).unwrap_or((None, None));
+    let after = |a: Option<&VoteArrival>| a.and_then(|a| round.map(|r| ms(r.after(a))));
+    let seen = |a: Option<&VoteArrival>| vote_state(a.map(|a| a.block));
+    ui::ValidatorVoteRow {
+        name: short_key(key, names),
+        weight,
+        is_proposer: proposer == Some(key),
+        is_self: key == me,
+        prevote: seen(pv),
+        precommit: seen(pc),
+        prevote_after_ms: after(pv),
+        precommit_after_ms: after(pc),
+    }
+}
+
+/// The Consensus tab: the running height, or the last decided one and when the next starts.
+fn consensus_view(
+    node: &NodeSnapshot,
+    names: &dyn Fn(&PublicKey) -> Option<String>,
+    now: Instant,
+) -> ui::ConsensusView {
+    let me = node.node_key;
+    let recent_rounds = recent_rounds(node, now);
+    let Some(c) = &node.consensus else {
+        let decided = node.votes.last_decided.as_ref();
+        let round = decided.map(|d| &d.votes);
+        let validators = node
+            .validators
+            .validators()
+            .iter()
+            .map(|v| vote_row(&v.key, v.weight, None, &me, round, names))
+            .collect();
+        let since = decided.map(|d| now.saturating_duration_since(d.at));
+        let pending = node.mempool.count;
+        return ui::ConsensusView {
+            height: Some(node.height + 1),
+            validators,
+            recent_rounds,
+            between_heights: Some(ui::BetweenHeights {
+                decided: decided.map(|d| (d.votes.height, d.votes.round)),
+                synced: decided.is_some_and(|d| d.end == RoundEnd::Synced),
+                decided_ago_ms: since.map(ms),
+                pending_txs: Some(pending),
+                next_height_in_ms: since
+                    .map(|s| ms(node.empty_block_interval.saturating_sub(s)))
+                    .filter(|_| pending == 0),
+            }),
+            ..Default::default()
+        };
+    };
+    let round = node.votes.round(c.height, c.round);
+    // Votes shown are the core's (what counts); their arrival times are the driver's log.
+    let validators = c
+        .validators
         .iter()
-        .map(|r| ui::RoundRecord {
-            height: r.height,
-            round: r.round,
-            duration_ms: Some(r.duration_ms),
-            outcome: match r.end {
-                RoundEnd::Decided | RoundEnd::Synced => ui::RoundOutcome::Committed(String::new()),
-                RoundEnd::NextRound => ui::RoundOutcome::TimedOut,
-            },
+        .map(|v| {
+            let mut row = vote_row(&v.key, v.weight, Some(&c.proposer), &me, round, names);
+            row.prevote = vote_state(v.prevote);
+            row.precommit = vote_state(v.precommit);
+            if v.prevote.is_none() {
+                row.prevote_after_ms = None;
+            }
+            if v.precommit.is_none() {
+                row.precommit_after_ms = None;
+            }
+            row
         })
-        .collect()
+        .collect();
+    ui::ConsensusView {
+        height: Some(c.height),
+        round: Some(c.round),
+        step: Some(step(c.step)),
+        step_elapsed_ms: node
+            .step_since
+            .map(|t| ms(now.saturating_duration_since(t))),
+        proposer: Some(short_key(&c.proposer, names)),
+        locked: c.locked.map(|(r, h)| (h.short(), r)),
+        valid: c.valid.map(|(r, h)| (h.short(), r)),
+        validators,
+        recent_rounds,
+        between_heights: None,
+    }
 }
 
 fn log_line(r: &LogRecord) -> ui::LogLine {

@@ -9,7 +9,7 @@ use crate::wallet::{ChainTxStatus, KdfParams, Wallet, WalletChain, WalletUtxo};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use zeroize::Zeroizing;
 
 /// Runs a wallet action.
@@ -183,63 +183,23 @@ fn client(config: &crate::config::Config, network: Network) -> Result<RpcClient,
     client_for(config, network, None, None)
 }
 
-/// The RPC client of the configured node, or of `url` with `auth` (an `Authorization` header
-/// value) where given.
+/// The RPC client of the configured node ([`resolve::rpc_url`] and
+/// [`resolve::rpc_credentials`]: the wallet node of an in-process devnet), or of `url` with
+/// `auth` (an `Authorization` header value) where given.
 pub(super) fn client_for(
     config: &crate::config::Config,
     network: Network,
     url: Option<&str>,
     auth: Option<String>,
 ) -> Result<RpcClient, String> {
-    let data_dir = config
-        .node
-        .datadir
-        .clone()
-        .unwrap_or_else(|| resolve::default_data_dir(network));
-    // The in-process devnet serves the wallet from one of its nodes, in its own dir.
-    let (index, node_dir) = match network {
-        Network::Devnet if config.devnet.in_process => {
-            let i = resolve::devnet_wallet_node(config);
-            (i, Some(data_dir.join(format!("node{i}"))))
-        }
-        Network::Devnet => (config.devnet.index, None),
-        _ => (0, None),
+    let _ = network;
+    let auth = match auth {
+        Some(a) => a,
+        None => resolve::rpc_credentials(config).header().map_err(|e| {
+            format!("{e} (is timed running? else pass --cookie or --rpc-user/--rpc-password)")
+        })?,
     };
-    let port = match network {
-        Network::Devnet => config.devnet.base_port + 10 * index as u16 + 1,
-        n => n.base_port() + 1,
-    };
-    let url = match url {
-        Some(u) => u.to_string(),
-        None => format!(
-            "http://{}",
-            config
-                .rpc
-                .bind
-                .clone()
-                .unwrap_or_else(|| format!("127.0.0.1:{port}"))
-        ),
-    };
-    let cookie_dirs: Vec<PathBuf> = match node_dir {
-        Some(d) => vec![d, data_dir.clone()],
-        None => vec![data_dir.clone(), data_dir.join("node0")],
-    };
-    let auth = match (auth, &config.rpc.user, &config.rpc.password) {
-        (Some(a), _, _) => Some(a),
-        (None, Some(u), Some(p)) => Some(crate::rpc::auth::basic_header(u, p)),
-        _ => cookie_dirs
-            .iter()
-            .map(|d| d.join(crate::rpc::auth::COOKIE_FILE))
-            .find_map(|p| crate::rpc::auth::read_cookie(&p).ok())
-            .map(|(u, p)| crate::rpc::auth::basic_header(&u, &p)),
-    };
-    let auth = auth.ok_or_else(|| {
-        format!(
-            "no RPC cookie in {} (is timed running? else pass --datadir, --cookie or \
-             --rpc-user/--rpc-password)",
-            data_dir.display()
-        )
-    })?;
+    let url = url.map_or_else(|| resolve::rpc_url(config), str::to_string);
     RpcClient::new(&url, Some(auth)).map_err(|e| format!("{e} (--rpc-url)"))
 }
 

@@ -108,6 +108,9 @@ impl WalletChain for NodeChainView {
     }
 }
 
+/// Prepared sends kept for confirmation.
+const MAX_PREVIEWS: usize = 16;
+
 /// Addresses asked for at once when looking for a wallet's used addresses.
 const DISCOVERY_GAP: u32 = 20;
 
@@ -194,6 +197,21 @@ impl WalletService {
         }
     }
 
+    /// Keeps a prepared send until it is confirmed; returns its id. At most [`MAX_PREVIEWS`]
+    /// are kept (RPC callers may prepare without confirming): the oldest goes first.
+    fn keep_preview(&mut self, p: SendPreview) -> u64 {
+        let id = self.next_preview;
+        self.next_preview += 1;
+        while self.previews.len() >= MAX_PREVIEWS {
+            let Some(oldest) = self.previews.keys().min().copied() else {
+                break;
+            };
+            self.previews.remove(&oldest);
+        }
+        self.previews.insert(id, p);
+        id
+    }
+
     /// Locks the wallet when its auto-lock time has passed.
     pub fn tick(&mut self) {
         if let Some(w) = self.wallet.as_mut() {
@@ -244,7 +262,6 @@ impl WalletService {
                 match wallet.prepare_send(&chain, to, Amount(amount_units), fee_rate) {
                     Ok(p) => {
                         let id = self.next_preview;
-                        self.next_preview += 1;
                         let ev = ui::UiEvent::SendPreview {
                             preview_id: id,
                             recipient: p.recipient.encode(self.network),
@@ -254,7 +271,7 @@ impl WalletService {
                             inputs: p.inputs.len(),
                             size_bytes: p.size,
                         };
-                        self.previews.insert(id, p);
+                        self.keep_preview(p);
                         vec![ev]
                     }
                     Err(e) => vec![ui::UiEvent::Error(e.to_string())],
@@ -590,6 +607,48 @@ pub mod rpc_ops {
                     .map_err(map_err)?;
             }
             let tx = w.confirm_send(preview).map_err(map_err)?;
+            match self.node.submit_tx(tx).await {
+                Ok(Ok(id)) => Ok(id),
+                Ok(Err(e)) => Err(rb::WalletError::Submit(
+                    super::super::rpc_backend::submit_error(e),
+                )),
+                Err(e) => Err(rb::WalletError::Other(e.to_string())),
+            }
+        }
+
+        /// `walletpreparesend`: coin selection and fee, kept for `walletconfirmsend`.
+        pub async fn rpc_prepare_send(
+            &mut self,
+            req: rb::SendRequest,
+        ) -> Result<rb::SendPreviewInfo, rb::WalletError> {
+            let chain = self.chain().await?;
+            let rate = req.fee_rate.unwrap_or(chain.min_fee_rate());
+            let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+            let p = w
+                .prepare_send(&chain, req.address, req.amount, rate)
+                .map_err(map_err)?;
+            let info = rb::SendPreviewInfo {
+                preview_id: 0,
+                address: p.recipient,
+                amount: p.amount,
+                fee: p.fee,
+                change: p.change,
+                inputs: p.inputs.len(),
+                size: p.size,
+            };
+            let preview_id = self.keep_preview(p);
+            Ok(rb::SendPreviewInfo { preview_id, ..info })
+        }
+
+        /// `walletconfirmsend`: signs and submits a kept preview (the wallet must be unlocked).
+        pub async fn rpc_confirm_send(&mut self, id: u64) -> Result<Hash, rb::WalletError> {
+            let p = self.previews.remove(&id).ok_or_else(|| {
+                rb::WalletError::Other(
+                    "unknown or expired previewid; prepare the send again".into(),
+                )
+            })?;
+            let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+            let tx = w.confirm_send(p).map_err(map_err)?;
             match self.node.submit_tx(tx).await {
                 Ok(Ok(id)) => Ok(id),
                 Ok(Err(e)) => Err(rb::WalletError::Submit(

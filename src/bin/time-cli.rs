@@ -10,8 +10,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use timecoin::rpc::auth::{basic_header, read_cookie, COOKIE_FILE};
+use timecoin::rpc::auth::{basic_header, COOKIE_FILE};
 use timecoin::rpc::client::{ClientError, RpcClient};
+use timecoin::rpc::endpoint::{cookie_path, Credentials};
 use timecoin::rpc::{default_data_dir, default_rpc_addr, devnet_wallet_node, json, methods};
 use timecoin::types::Network;
 
@@ -121,22 +122,18 @@ fn main() -> ExitCode {
         (Some(u), Some(p)) => basic_header(u, p),
         _ => {
             let path = cli.cookie.clone().unwrap_or_else(|| {
-                // The in-process devnet keeps node i in node<i>/.
-                let direct = dir.join(COOKIE_FILE);
-                let node0 = dir.join("node0").join(COOKIE_FILE);
+                // The in-process devnet: the wallet node's, as it recorded it.
                 match &front {
                     Some((node_dir, _)) => node_dir.join(COOKIE_FILE),
-                    None if !direct.exists() && node0.exists() => node0,
-                    None => direct,
+                    None => cookie_path(&dir),
                 }
             });
-            match read_cookie(&path) {
-                Ok((u, p)) => basic_header(&u, &p),
+            match Credentials::Cookie(path).header() {
+                Ok(h) => h,
                 Err(e) => {
                     eprintln!(
-                        "error: cannot read the RPC cookie {}: {e}\nIs timed running on {}? \
+                        "error: {e}\nIs timed running on {}? \
                          Otherwise pass --datadir, --cookie FILE or --rpc-user/--rpc-password.",
-                        path.display(),
                         cli.network
                     );
                     return ExitCode::from(3);

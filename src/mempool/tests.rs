@@ -124,6 +124,74 @@ fn fee_floor_and_eviction_by_fee_rate() {
     );
 }
 
+/// The byte bound evicts as the count bound does: with room for two transactions' bytes (and
+/// for 100 by count), a third of a higher fee rate evicts the lowest, one of a lower rate is
+/// refused, and the pool's bytes never exceed max_bytes.
+#[test]
+fn eviction_by_bytes() {
+    let chain = TestChain::devnet(4);
+    let outs = chain.faucet_coins();
+    let now = Instant::now();
+    let params = &chain.genesis.params;
+    let size = {
+        let mut scratch = pool(100);
+        scratch
+            .insert(
+                spend(&chain, outs[0].0, outs[0].1, 1_000),
+                &chain.state,
+                params,
+                now,
+            )
+            .unwrap();
+        scratch.bytes()
+    };
+    let max_bytes = size * 2 + size / 2;
+    let mut p = Mempool::new(MempoolLimits {
+        max_txs: 100,
+        max_bytes,
+        min_fee_rate: 1,
+    });
+    let a = p
+        .insert(
+            spend(&chain, outs[1].0, outs[1].1, 1_000),
+            &chain.state,
+            params,
+            now,
+        )
+        .unwrap();
+    let b = p
+        .insert(
+            spend(&chain, outs[2].0, outs[2].1, 2_000),
+            &chain.state,
+            params,
+            now,
+        )
+        .unwrap();
+    assert_eq!(p.bytes(), 2 * size);
+    // No room for a third by bytes: a lower fee rate than the lowest is refused.
+    assert!(matches!(
+        p.insert(
+            spend(&chain, outs[3].0, outs[3].1, 500),
+            &chain.state,
+            params,
+            now
+        ),
+        Err(MempoolError::FeeRateTooLow { .. })
+    ));
+    let c = p
+        .insert(
+            spend(&chain, outs[4].0, outs[4].1, 3_000),
+            &chain.state,
+            params,
+            now,
+        )
+        .unwrap();
+    assert_eq!(p.len(), 2, "evicted by bytes, far below max_txs");
+    assert!(!p.contains(&a), "the lowest fee rate was evicted");
+    assert!(p.contains(&b) && p.contains(&c));
+    assert!(p.bytes() <= max_bytes, "{} > {max_bytes}", p.bytes());
+}
+
 #[test]
 fn selection_takes_highest_fee_rate_first_and_parents_before_children() {
     let chain = TestChain::devnet(4);

@@ -117,6 +117,36 @@ pub trait RpcBackend: Send + Sync + 'static {
         &self,
         req: MasternodeTxRequest,
     ) -> Result<MasternodeTxReport, WalletError>;
+    /// Selects coins and computes the fee of a payment without signing it; the preview is
+    /// kept (a few at most, oldest dropped) until [`RpcBackend::wallet_confirm_send`].
+    fn wallet_prepare_send(&self, req: SendRequest) -> Result<SendPreviewInfo, WalletError> {
+        let _ = req;
+        Err(WalletError::Other(
+            "this node cannot preview sends; use sendtoaddress".into(),
+        ))
+    }
+    /// Signs and submits a payment prepared by [`RpcBackend::wallet_prepare_send`].
+    fn wallet_confirm_send(&self, preview_id: u64) -> Result<Hash, WalletError> {
+        let _ = preview_id;
+        Err(WalletError::Other(
+            "this node cannot preview sends; use sendtoaddress".into(),
+        ))
+    }
+
+    // ----- following the node (`getnodesnapshot`) -----
+
+    /// The sequence number of the node's snapshot, bumped whenever it changes; the server's
+    /// `getnodesnapshot` waits on it (asynchronously, outside the blocking pool). `None`: this
+    /// backend publishes no snapshot.
+    fn snapshot_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+    /// The node's snapshot as the terminal UI shows it (the UI's view model as JSON, no secret
+    /// in it), with the newest `max_logs` log lines, and its sequence number. Blocking.
+    fn node_snapshot(&self, max_logs: usize) -> Option<(u64, serde_json::Value)> {
+        let _ = max_logs;
+        None
+    }
 }
 
 /// What a masternode transaction is to do.
@@ -217,6 +247,25 @@ pub struct MasternodeTxReport {
     pub size: usize,
     /// Inputs spent.
     pub inputs: usize,
+}
+
+/// A payment prepared but not signed: what the user confirms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendPreviewInfo {
+    /// Pass to `walletconfirmsend`.
+    pub preview_id: u64,
+    /// Recipient.
+    pub address: Address,
+    /// Amount to the recipient.
+    pub amount: Amount,
+    /// Fee.
+    pub fee: Amount,
+    /// Change back to a fresh own address.
+    pub change: Amount,
+    /// Inputs spent.
+    pub inputs: usize,
+    /// Size of the signed transaction in bytes.
+    pub size: usize,
 }
 
 /// A block and the certificate that made it final.

@@ -12,7 +12,7 @@ use crate::types::{
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One parameter of a method.
 #[derive(Debug)]
@@ -84,7 +84,7 @@ pub static METHODS: &[MethodSpec] = &[
         req("blockhash", "string", "The block hash"),
         opt("verbose", "boolean", "true for a JSON object, false for hex-encoded data (default true)"),
     ], "Returns a block header."),
-    m("getmempoolinfo", "Blockchain", &[], "Returns mempool size, bytes, fees and limits."),
+    m("getmempoolinfo", "Blockchain", &[], "Returns mempool size, bytes, fees and limits (maxmempool in bytes: [mempool] max_bytes, default 314572800 = 300 MiB)."),
     m("getrawmempool", "Blockchain", &[
         opt("verbose", "boolean", "true for an object keyed by txid, false for an array of txids (default false)"),
     ], "Returns the transaction ids in the mempool."),
@@ -111,6 +111,11 @@ pub static METHODS: &[MethodSpec] = &[
     m("exitmasternode", "Consensus", &[
         opt("options", "object", "{\"collateral\": \"txid:vout\" (default: this node's registration), \"dryrun\", \"maxfee\", \"txid\" as for registermasternode}"),
     ], "Takes a masternode out of the set; its collateral becomes spendable again. Same result as registermasternode."),
+    m("getnodesnapshot", "Control", &[
+        opt("since", "numeric", "The seq of the snapshot the caller holds: the call waits until the node's differs (absent: answer at once)"),
+        opt("timeout_ms", "numeric", "Longest wait in milliseconds (default 10000, at most 30000); then the current snapshot is returned"),
+        opt("max_logs", "numeric", "Newest log lines to include (default 200, at most 500)"),
+    ], "Long poll for `timed attach`: returns {seq, snapshot} as soon as the node's snapshot (seq) differs from `since`, else after the timeout. The snapshot is what the terminal UI shows (every tab, no secrets). At most 8 calls wait at once; more fail with -1."),
     m("help", "Control", &[opt("command", "string", "The command to get help on")], "Lists all commands, or explains one."),
     m("stop", "Control", &[], "Stops the node gracefully."),
     m("uptime", "Control", &[], "Returns the number of seconds the node has been running."),
@@ -179,12 +184,56 @@ pub static METHODS: &[MethodSpec] = &[
         opt("fee_rate", "numeric", "Fee rate in base units per byte (default: the node's minimum)"),
         opt("verbose", "boolean", "Ignored"),
     ], "Sends TIME to an address; returns the txid. The wallet must be unlocked."),
+    m("walletconfirmsend", "Wallet", &[
+        req("previewid", "numeric", "The previewid from walletpreparesend"),
+    ], "Signs and submits a payment prepared with walletpreparesend; returns the txid."),
     m("walletlock", "Wallet", &[], "Locks the wallet."),
+    m("walletpreparesend", "Wallet", &[
+        req("address", "string", "The recipient address"),
+        req("amount", "numeric", "The amount in TIME"),
+        opt("fee_rate", "numeric", "Fee rate in units per byte (default: the node's minimum)"),
+    ], "Selects coins for a payment and returns its preview without signing: previewid, address, amount, fee, change, inputs, size. Confirm with walletconfirmsend (the wallet must be unlocked then)."),
     m("walletpassphrase", "Wallet", &[
         req("passphrase", "string", "The wallet passphrase"),
         req("timeout", "numeric", "Seconds to stay unlocked (at most 100000000); 0 checks the passphrase and locks at once"),
     ], "Unlocks the wallet for a time."),
 ];
+
+/// The long-poll method, which the server waits for before calling the backend.
+pub const LONG_POLL: &str = "getnodesnapshot";
+/// Default and longest wait of `getnodesnapshot`.
+pub const LONG_POLL_DEFAULT: Duration = Duration::from_secs(10);
+/// Longest wait of `getnodesnapshot` (a caller cannot park a request slot for longer).
+pub const LONG_POLL_MAX: Duration = Duration::from_secs(30);
+/// Most log lines a snapshot carries.
+pub const SNAPSHOT_MAX_LOGS: u64 = 500;
+
+/// The parameters of a `getnodesnapshot` call, checked and bounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotWait {
+    /// The seq the caller holds.
+    pub since: Option<u64>,
+    /// How long to wait for a different one.
+    pub timeout: Duration,
+    /// Log lines to include.
+    pub max_logs: usize,
+}
+
+/// Parses `getnodesnapshot`'s parameters: the timeout is capped at [`LONG_POLL_MAX`], the log
+/// lines at [`SNAPSHOT_MAX_LOGS`]; negative or non-numeric values are errors.
+pub fn snapshot_wait(p: &Params) -> Result<SnapshotWait, RpcErr> {
+    let since = p.opt_u64(0)?;
+    let timeout = p
+        .opt_u64(1)?
+        .map(|ms| Duration::from_millis(ms).min(LONG_POLL_MAX))
+        .unwrap_or(LONG_POLL_DEFAULT);
+    let max_logs = p.opt_u64(2)?.unwrap_or(200).min(SNAPSHOT_MAX_LOGS) as usize;
+    Ok(SnapshotWait {
+        since,
+        timeout,
+        max_logs,
+    })
+}
 
 /// Methods that answer while the node warms up.
 const WARMUP_OK: &[&str] = &["help", "uptime", "stop"];
@@ -1098,6 +1147,50 @@ pub fn call(b: &dyn RpcBackend, spec: &'static MethodSpec, p: &Params) -> Result
                 "size": r.size,
                 "inputs": r.inputs,
             }))
+        }
+        "walletpreparesend" => {
+            let address = parse_address(b, p.str(0)?)?;
+            let amount = p
+                .get(1)
+                .map(json::parse_amount)
+                .unwrap_or_else(|| Err("missing amount".into()))
+                .map_err(RpcErr::type_err)?;
+            if amount == Amount::ZERO {
+                return Err(RpcErr::type_err("Invalid amount for send"));
+            }
+            let req = SendRequest {
+                address,
+                amount,
+                subtract_fee_from_amount: false,
+                fee_rate: p.opt_u64(2)?,
+                comment: String::new(),
+            };
+            let v = b.wallet_prepare_send(req)?;
+            Ok(json!({
+                "previewid": v.preview_id,
+                "address": v.address.encode(net),
+                "amount": json::amount(v.amount),
+                "fee": json::amount(v.fee),
+                "change": json::amount(v.change),
+                "inputs": v.inputs,
+                "size": v.size,
+            }))
+        }
+        "walletconfirmsend" => {
+            let id = p
+                .opt_u64(0)?
+                .ok_or_else(|| RpcErr::param("previewid is required"))?;
+            Ok(json!(b.wallet_confirm_send(id)?.to_hex()))
+        }
+        "getnodesnapshot" => {
+            let w = snapshot_wait(p)?;
+            match b.node_snapshot(w.max_logs) {
+                Some((seq, snapshot)) => Ok(json!({ "seq": seq, "snapshot": snapshot })),
+                None => Err(RpcErr::new(
+                    code::METHOD_NOT_FOUND,
+                    "this node publishes no snapshot",
+                )),
+            }
         }
         other => Err(RpcErr::new(
             code::METHOD_NOT_FOUND,

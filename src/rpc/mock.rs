@@ -48,6 +48,8 @@ pub struct MockState {
     pub stopped: bool,
     /// Last send request.
     pub last_send: Option<SendRequest>,
+    /// Sends prepared by `walletpreparesend`, by preview id.
+    pub previews: Vec<(u64, SendRequest)>,
 }
 
 /// The mock backend.
@@ -55,6 +57,8 @@ pub struct MockState {
 pub struct MockBackend {
     /// State, mutable by tests.
     pub state: Mutex<MockState>,
+    /// The snapshot seq that `getnodesnapshot` waits on; see [`MockBackend::bump_snapshot`].
+    pub snapshot_seq: tokio::sync::watch::Sender<u64>,
 }
 
 /// The key that owns every mock coinbase output.
@@ -193,10 +197,16 @@ impl MockBackend {
         ));
         let backend = MockBackend {
             state: Mutex::new(state),
+            snapshot_seq: tokio::sync::watch::Sender::new(1),
         };
         let tx = backend.spend_tx(1, Address::from_pubkey(&validator_key(9).public()));
         backend.lock().mempool.push((tx, 1_700_000_010));
         backend
+    }
+
+    /// Publishes a new snapshot: waiting `getnodesnapshot` calls return.
+    pub fn bump_snapshot(&self) {
+        self.snapshot_seq.send_modify(|s| *s += 1);
     }
 
     /// Locks the state.
@@ -686,6 +696,53 @@ impl RpcBackend for MockBackend {
         });
         st.last_send = Some(req);
         Ok(txid)
+    }
+    fn wallet_prepare_send(&self, req: SendRequest) -> Result<SendPreviewInfo, WalletError> {
+        let mut st = self.lock();
+        if !st.wallet_loaded {
+            return Err(WalletError::NoWallet);
+        }
+        if req.amount > Amount::from_time(89) {
+            return Err(WalletError::InsufficientFunds);
+        }
+        let id = st.previews.last().map_or(1, |(i, _)| i + 1);
+        let info = SendPreviewInfo {
+            preview_id: id,
+            address: req.address,
+            amount: req.amount,
+            fee: Amount(100_000),
+            change: Amount(Amount::from_time(100).0 - req.amount.0 - 100_000),
+            inputs: 1,
+            size: 180,
+        };
+        st.previews.push((id, req));
+        if st.previews.len() > 16 {
+            st.previews.remove(0);
+        }
+        Ok(info)
+    }
+    fn wallet_confirm_send(&self, preview_id: u64) -> Result<Hash, WalletError> {
+        let req = {
+            let mut st = self.lock();
+            let Some(i) = st.previews.iter().position(|(id, _)| *id == preview_id) else {
+                return Err(WalletError::Other(
+                    "unknown or expired previewid; prepare the send again".into(),
+                ));
+            };
+            st.previews.remove(i).1
+        };
+        self.wallet_send(req)
+    }
+    fn snapshot_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.snapshot_seq.subscribe())
+    }
+    fn node_snapshot(&self, max_logs: usize) -> Option<(u64, serde_json::Value)> {
+        let seq = *self.snapshot_seq.borrow();
+        let height = self.tip();
+        Some((
+            seq,
+            serde_json::json!({ "height": height, "max_logs": max_logs }),
+        ))
     }
     fn wallet_unlock(
         &self,

@@ -30,6 +30,7 @@
 pub mod auth;
 pub mod backend;
 pub mod client;
+pub mod endpoint;
 pub mod error;
 pub mod json;
 pub mod methods;

@@ -50,6 +50,9 @@ pub struct RpcLimits {
     pub auth_failure_delay: Duration,
     /// Allow a non-loopback bind address (logged as a warning).
     pub allow_public: bool,
+    /// `getnodesnapshot` calls waiting at once; more fail at once with -1. Each waiting call
+    /// holds one of the `max_concurrent` slots, so this keeps most slots for other work.
+    pub max_long_polls: usize,
 }
 
 impl Default for RpcLimits {
@@ -63,15 +66,26 @@ impl Default for RpcLimits {
             body_read_timeout: Duration::from_secs(30),
             auth_failure_delay: Duration::from_millis(250),
             allow_public: false,
+            max_long_polls: 8,
         }
     }
 }
 
 struct State {
     auth: RpcAuth,
-    backend: Arc<dyn RpcBackend>,
     limits: RpcLimits,
     slots: Arc<Semaphore>,
+    ctx: Ctx,
+}
+
+/// What answering a request needs beyond the request.
+struct Ctx {
+    backend: Arc<dyn RpcBackend>,
+    max_batch: usize,
+    /// Permits of waiting `getnodesnapshot` calls.
+    long_polls: Arc<Semaphore>,
+    /// Ends every wait at shutdown.
+    shutdown: CancellationToken,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -99,8 +113,13 @@ pub async fn start(
         .map_err(|source| RpcError::Bind { addr: bind, source })?;
     let state = Arc::new(State {
         auth,
-        backend,
         slots: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
+        ctx: Ctx {
+            backend,
+            max_batch: limits.max_batch,
+            long_polls: Arc::new(Semaphore::new(limits.max_long_polls)),
+            shutdown: shutdown.clone(),
+        },
         limits,
     });
     tracing::info!(target: "rpc", %local, "RPC server listening");
@@ -236,7 +255,7 @@ async fn handle(req: Request<Incoming>, st: Arc<State>) -> Result<Resp, Infallib
             return Ok(plain(StatusCode::BAD_REQUEST, "cannot read request body"));
         }
     };
-    let (status, v) = answer_body(&st.backend, st.limits.max_batch, &body).await;
+    let (status, v) = answer(&st.ctx, &body).await;
     Ok(match v {
         Some(v) => json_resp(status, &v),
         None => plain(StatusCode::NO_CONTENT, ""),
@@ -294,6 +313,17 @@ pub async fn answer_body(
     max_batch: usize,
     body: &[u8],
 ) -> (StatusCode, Option<Value>) {
+    let ctx = Ctx {
+        backend: backend.clone(),
+        max_batch,
+        long_polls: Arc::new(Semaphore::new(RpcLimits::default().max_long_polls)),
+        shutdown: CancellationToken::new(),
+    };
+    answer(&ctx, body).await
+}
+
+async fn answer(ctx: &Ctx, body: &[u8]) -> (StatusCode, Option<Value>) {
+    let max_batch = ctx.max_batch;
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(_) => {
@@ -324,7 +354,7 @@ pub async fn answer_body(
             }
             let mut out = Vec::with_capacity(items.len());
             for item in items {
-                if let (_, Some(r)) = process_one(backend, item).await {
+                if let (_, Some(r)) = process_one(ctx, item).await {
                     out.push(r);
                 }
             }
@@ -334,11 +364,11 @@ pub async fn answer_body(
                 (StatusCode::OK, Some(Value::Array(out)))
             }
         }
-        other => process_one(backend, other).await,
+        other => process_one(ctx, other).await,
     }
 }
 
-async fn process_one(backend: &Arc<dyn RpcBackend>, item: Value) -> (StatusCode, Option<Value>) {
+async fn process_one(ctx: &Ctx, item: Value) -> (StatusCode, Option<Value>) {
     let Value::Object(obj) = item else {
         let e = RpcErr::new(code::INVALID_REQUEST, "Invalid Request object");
         return (
@@ -363,7 +393,7 @@ async fn process_one(backend: &Arc<dyn RpcBackend>, item: Value) -> (StatusCode,
         }
     };
     let notification = version == Version::V2 && id.is_none();
-    let result = run(backend, &obj).await;
+    let result = run(ctx, &obj).await;
     if notification {
         return (StatusCode::NO_CONTENT, None);
     }
@@ -377,7 +407,7 @@ async fn process_one(backend: &Arc<dyn RpcBackend>, item: Value) -> (StatusCode,
     )
 }
 
-async fn run(backend: &Arc<dyn RpcBackend>, obj: &Map<String, Value>) -> Result<Value, RpcErr> {
+async fn run(ctx: &Ctx, obj: &Map<String, Value>) -> Result<Value, RpcErr> {
     let name = match obj.get("method") {
         Some(Value::String(s)) => s.as_str(),
         None => return Err(RpcErr::new(code::INVALID_REQUEST, "Missing method")),
@@ -392,13 +422,48 @@ async fn run(backend: &Arc<dyn RpcBackend>, obj: &Map<String, Value>) -> Result<
         .ok_or_else(|| RpcErr::new(code::METHOD_NOT_FOUND, "Method not found"))?;
     let params = Params::new(spec, obj.get("params"))?;
     tracing::debug!(target: "rpc", method = name, "RPC call");
+    if spec.name == methods::LONG_POLL {
+        wait_for_snapshot(ctx, &params).await?;
+    }
     // Every backend call runs on the blocking pool: the node may read sled, run Argon2 or
     // `Handle::block_on` inside any method without stalling or panicking a runtime worker.
-    let backend = backend.clone();
+    let backend = ctx.backend.clone();
     tokio::task::spawn_blocking(move || methods::call(&*backend, spec, &params))
         .await
         .unwrap_or_else(|e| {
             tracing::error!(target: "rpc", method = spec.name, "RPC handler failed: {e}");
             Err(RpcErr::new(code::INTERNAL_ERROR, "Internal error"))
         })
+}
+
+/// `getnodesnapshot`: waits (on the runtime, not the blocking pool) until the node's snapshot
+/// seq differs from the caller's `since`, the bounded timeout passes, or the server stops. A
+/// call that would wait while [`RpcLimits::max_long_polls`] others do fails at once.
+async fn wait_for_snapshot(ctx: &Ctx, params: &Params) -> Result<(), RpcErr> {
+    let w = methods::snapshot_wait(params)?;
+    let (Some(since), Some(mut rx)) = (w.since, ctx.backend.snapshot_changes()) else {
+        return Ok(());
+    };
+    if *rx.borrow_and_update() != since || w.timeout.is_zero() {
+        return Ok(());
+    }
+    let Ok(_permit) = ctx.long_polls.clone().try_acquire_owned() else {
+        return Err(RpcErr::new(
+            code::MISC_ERROR,
+            "too many getnodesnapshot calls are waiting; retry in a second",
+        ));
+    };
+    let changed = async {
+        loop {
+            if rx.changed().await.is_err() || *rx.borrow_and_update() != since {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        () = changed => {}
+        () = tokio::time::sleep(w.timeout) => {}
+        () = ctx.shutdown.cancelled() => {}
+    }
+    Ok(())
 }

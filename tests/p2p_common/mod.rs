@@ -351,6 +351,18 @@ impl RawListener {
         &self,
         key: &SecretKey,
     ) -> (tokio_rustls::server::TlsStream<TcpStream>, Option<Hello>) {
+        self.accept_with(|exp| {
+            Hello::new_signed(key, chain(), exp, ROLE_LISTENER, String::new(), 0)
+        })
+        .await
+    }
+
+    /// Accepts one connection and answers the dialer's Hello with `make(exporter)`: a
+    /// listener that lies in its Hello.
+    pub async fn accept_with(
+        &self,
+        make: impl FnOnce(&[u8; 32]) -> Hello,
+    ) -> (tokio_rustls::server::TlsStream<TcpStream>, Option<Hello>) {
         let (tcp, _) = tokio::time::timeout(DEADLINE, self.listener.accept())
             .await
             .expect("the node dials the raw listener")
@@ -364,8 +376,7 @@ impl RawListener {
             },
             _ => None,
         };
-        let h = Hello::new_signed(key, chain(), &exp, ROLE_LISTENER, String::new(), 0);
-        send(&mut s, &Message::Hello(h)).await;
+        send(&mut s, &Message::Hello(make(&exp))).await;
         (s, theirs)
     }
 }

@@ -16,8 +16,9 @@ pub const TIME_CLI: &str = env!("CARGO_BIN_EXE_time-cli");
 /// Variables starting with this are removed from every spawned binary's environment: they are
 /// config overrides and credentials, and a developer's or CI's would change what a test runs.
 pub const CLEARED_PREFIX: &str = "TIMECOIN_";
-/// Also removed: it would change what the node logs, which tests read.
-pub const CLEARED_VARS: [&str; 1] = ["RUST_LOG"];
+/// Also removed: `RUST_LOG` would change what the node logs, which tests read; `NO_COLOR`
+/// would turn the UI's default theme into mono, which the tmux tests tell apart.
+pub const CLEARED_VARS: [&str; 2] = ["RUST_LOG", "NO_COLOR"];
 
 fn cleared(name: &str) -> bool {
     name.starts_with(CLEARED_PREFIX) || CLEARED_VARS.contains(&name)

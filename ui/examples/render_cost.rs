@@ -37,6 +37,7 @@ fn busy_view(frame: u64) -> timecoin_ui::ViewModel {
             } else {
                 VoteState::Value("b33f03bf".into())
             },
+            ..Default::default()
         })
         .collect();
     vm.logs.lines = (0..5_000u64)

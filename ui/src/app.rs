@@ -210,15 +210,25 @@ impl App {
     /// Advances the UI clock; returns true when what is drawn changes
     /// (data age, auto-lock countdown).
     pub fn tick(&mut self, now: Instant) -> bool {
-        let before = self.elapsed_secs();
+        let before = (self.elapsed_secs(), self.elapsed_ms() / 100);
         self.now = now;
-        before != self.elapsed_secs()
+        // Tenths of a second matter while a countdown ("next block in 0.4 s") is on screen.
+        let countdown = self.view.consensus.between_heights.is_some() && self.tab == Tab::Consensus;
+        before.0 != self.elapsed_secs() || (countdown && before.1 != self.elapsed_ms() / 100)
     }
 
     /// Whole seconds since the current view model arrived.
     pub(crate) fn elapsed_secs(&self) -> u64 {
         self.view_received
             .map_or(0, |t| self.now.saturating_duration_since(t).as_secs())
+    }
+
+    /// Milliseconds since the current view model arrived (countdowns on screen advance by it
+    /// between view models).
+    pub(crate) fn elapsed_ms(&self) -> u64 {
+        self.view_received.map_or(0, |t| {
+            u64::try_from(self.now.saturating_duration_since(t).as_millis()).unwrap_or(u64::MAX)
+        })
     }
 
     /// Age of the shown data in seconds, if known.

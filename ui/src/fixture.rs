@@ -51,6 +51,8 @@ pub fn sample_view_model() -> ViewModel {
                 0..=2 => VoteState::Value(block.clone()),
                 _ => VoteState::NotVoted,
             },
+            prevote_after_ms: (i < 5).then_some(40 + 15 * i as u64),
+            precommit_after_ms: (i < 3).then_some(120 + 20 * i as u64),
         })
         .collect();
     // Newest first: 4242 is in round 1 after round 0 timed out; 4238
@@ -208,6 +210,7 @@ pub fn sample_view_model() -> ViewModel {
             valid: Some((block, 1)),
             validators,
             recent_rounds,
+            between_heights: None,
         },
         peers: PeersView { rows: peers },
         mempool: MempoolView {
@@ -264,6 +267,46 @@ pub fn sample_view_model() -> ViewModel {
             dropped: 0,
         },
         node_error: None,
+        disconnected: None,
         snapshot_age_ms: Some(0),
     }
+}
+
+/// [`sample_view_model`] while the node waits between heights: height 4,242
+/// was decided in round 0 0.3 s ago, no transaction waits, the idle interval
+/// starts the next height in 0.7 s.
+pub fn sample_between_heights() -> ViewModel {
+    let mut vm = sample_view_model();
+    let c = &mut vm.consensus;
+    c.height = Some(4243);
+    c.round = None;
+    c.step = None;
+    c.step_elapsed_ms = None;
+    c.proposer = None;
+    c.locked = None;
+    c.valid = None;
+    let block = hash(4242)[..8].to_string();
+    for (i, v) in c.validators.iter_mut().enumerate() {
+        v.is_proposer = false;
+        v.prevote = VoteState::Value(block.clone());
+        v.prevote_after_ms = Some(30 + 11 * i as u64);
+        if i < 5 {
+            v.precommit = VoteState::Value(block.clone());
+            v.precommit_after_ms = Some(90 + 13 * i as u64);
+        } else {
+            v.precommit = VoteState::NotVoted;
+            v.precommit_after_ms = None;
+        }
+    }
+    c.recent_rounds
+        .retain(|r| r.outcome != RoundOutcome::InProgress);
+    c.recent_rounds[0].outcome = RoundOutcome::Committed(block);
+    c.between_heights = Some(BetweenHeights {
+        decided: Some((4242, 0)),
+        synced: false,
+        decided_ago_ms: Some(300),
+        pending_txs: Some(0),
+        next_height_in_ms: Some(700),
+    });
+    vm
 }

@@ -40,19 +40,33 @@ impl App {
         .areas(area);
         header::render(self, frame, header_area);
         self.render_tab_bar(frame, tabs_area);
-        let body = match &self.view.node_error {
-            Some(err) => {
+        let banner = match (&self.view.disconnected, &self.view.node_error) {
+            (Some(why), _) => Some((
+                " ⚠ disconnected, retrying: ",
+                format!(
+                    "{why}; showing data {} old",
+                    self.data_age_secs().map_or_else(
+                        || "of unknown age".into(),
+                        crate::format::format_duration_secs
+                    )
+                ),
+            )),
+            (None, Some(err)) => Some((" ⚠ node error: ", format!(" {err}"))),
+            (None, None) => None,
+        };
+        let body = match banner {
+            Some((title, err)) => {
                 let [err_area, rest] =
                     Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
                 let line = Line::from(vec![
                     Span::styled(
-                        " ⚠ node error: ",
+                        title,
                         Style::new()
                             .fg(Color::White)
                             .bg(Color::Red)
                             .add_modifier(Modifier::BOLD),
                     ),
-                    Span::styled(format!(" {err}"), bad()),
+                    Span::styled(err, bad()),
                 ]);
                 frame.render_widget(Paragraph::new(line), err_area);
                 rest

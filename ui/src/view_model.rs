@@ -6,6 +6,7 @@
 //! mnemonics) never appear here.
 
 /// Everything the terminal UI shows, as one owned snapshot.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewModel {
     /// Identity and health of this node (header and overview).
@@ -26,6 +27,9 @@ pub struct ViewModel {
     pub logs: LogsView,
     /// A fatal or serious node error, shown prominently on every tab.
     pub node_error: Option<String>,
+    /// Set when the UI is attached to a node over RPC and lost it: why, while it retries
+    /// (the data shown is the last it received; `snapshot_age_ms` says how old).
+    pub disconnected: Option<String>,
     /// How old the node's data already was when this view model was built, in
     /// milliseconds. The UI adds the time elapsed since it received the view
     /// model and shows "updated Ns ago". `None` when the node cannot tell.
@@ -33,6 +37,7 @@ pub struct ViewModel {
 }
 
 /// Identity and health of the local node.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeInfo {
     /// Network name: "mainnet", "testnet" or "devnet".
@@ -50,6 +55,7 @@ pub struct NodeInfo {
 }
 
 /// Block synchronisation state of the node.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum SyncState {
     /// The node has not reported a sync state.
@@ -69,6 +75,7 @@ pub enum SyncState {
 }
 
 /// Chain tip, finality and throughput for the Overview tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OverviewView {
     /// Height of the last final block.
@@ -88,6 +95,7 @@ pub struct OverviewView {
 }
 
 /// Step of a Tendermint round.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsensusStep {
     /// Waiting for (or making) the proposal.
@@ -112,6 +120,7 @@ impl std::fmt::Display for ConsensusStep {
 }
 
 /// What one masternode voted in one step of the current round.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum VoteState {
     /// No vote received (yet).
@@ -124,6 +133,7 @@ pub enum VoteState {
 }
 
 /// One masternode's votes in the current round.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ValidatorVoteRow {
     /// Display name or short id of the masternode.
@@ -138,9 +148,14 @@ pub struct ValidatorVoteRow {
     pub prevote: VoteState,
     /// Precommit for the current round.
     pub precommit: VoteState,
+    /// When the prevote arrived, ms after the round started.
+    pub prevote_after_ms: Option<u64>,
+    /// When the precommit arrived, ms after the round started.
+    pub precommit_after_ms: Option<u64>,
 }
 
 /// How a consensus round ended.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RoundOutcome {
     /// The round committed a block (short hash).
@@ -154,6 +169,7 @@ pub enum RoundOutcome {
 }
 
 /// One recent consensus round.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoundRecord {
     /// Block height.
@@ -167,6 +183,7 @@ pub struct RoundRecord {
 }
 
 /// Live Tendermint state for the Consensus tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConsensusView {
     /// Height being decided.
@@ -183,13 +200,33 @@ pub struct ConsensusView {
     pub locked: Option<(String, u32)>,
     /// Valid value (short hash) and the round it became valid in.
     pub valid: Option<(String, u32)>,
-    /// Every member of the active set with its votes in the current round.
+    /// Every member of the active set with its votes in the current round
+    /// (between heights: in the round that decided the last height).
     pub validators: Vec<ValidatorVoteRow>,
     /// Recent rounds, newest first.
     pub recent_rounds: Vec<RoundRecord>,
+    /// Set while no height runs: the node waits for the next one.
+    pub between_heights: Option<BetweenHeights>,
+}
+
+/// What the Consensus tab shows while the node waits between heights.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BetweenHeights {
+    /// The last height decided here, and its deciding round (`validators` holds its votes).
+    pub decided: Option<(u64, u32)>,
+    /// The last height came from a peer by sync, not from votes seen here.
+    pub synced: bool,
+    /// Milliseconds since the last height was decided (at snapshot time).
+    pub decided_ago_ms: Option<u64>,
+    /// Transactions waiting in the mempool (the next height starts as soon as there are any).
+    pub pending_txs: Option<usize>,
+    /// Milliseconds until an idle node starts the next height anyway (at snapshot time).
+    pub next_height_in_ms: Option<u64>,
 }
 
 /// Direction of a peer connection.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerDirection {
     /// The peer connected to us.
@@ -199,6 +236,7 @@ pub enum PeerDirection {
 }
 
 /// One connected peer.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerRow {
     /// Short node id.
@@ -222,6 +260,7 @@ pub struct PeerRow {
 }
 
 /// Connected peers for the Peers tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeersView {
     /// Connected peers.
@@ -229,6 +268,7 @@ pub struct PeersView {
 }
 
 /// One transaction in the mempool.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolTxRow {
     /// Short transaction id.
@@ -242,6 +282,7 @@ pub struct MempoolTxRow {
 }
 
 /// Transaction pool for the Mempool tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MempoolView {
     /// Number of transactions.
@@ -259,6 +300,7 @@ pub struct MempoolView {
 }
 
 /// One member of the masternode set.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MasternodeRow {
     /// Short node id.
@@ -280,6 +322,7 @@ pub struct MasternodeRow {
 }
 
 /// Masternode set for the Masternodes tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MasternodesView {
     /// Every registered masternode.
@@ -287,6 +330,7 @@ pub struct MasternodesView {
 }
 
 /// Whether a wallet address is for receiving or for change.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddressKind {
     /// Handed out to payers.
@@ -296,6 +340,7 @@ pub enum AddressKind {
 }
 
 /// One wallet address.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressRow {
     /// The bech32m address.
@@ -307,6 +352,7 @@ pub struct AddressRow {
 }
 
 /// Direction of a wallet transaction.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxDirection {
     /// Coins received.
@@ -318,6 +364,7 @@ pub enum TxDirection {
 }
 
 /// Finality status of a wallet transaction.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxStatus {
     /// In the mempool, not yet final.
@@ -329,6 +376,7 @@ pub enum TxStatus {
 }
 
 /// One wallet history entry.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryRow {
     /// Short transaction id.
@@ -348,6 +396,7 @@ pub struct HistoryRow {
 }
 
 /// One address-book entry.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContactRow {
     /// Name of the contact.
@@ -357,6 +406,7 @@ pub struct ContactRow {
 }
 
 /// Wallet state (no secrets) for the Wallet tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WalletView {
     /// Whether a wallet file is loaded.
@@ -384,6 +434,7 @@ pub struct WalletView {
 }
 
 /// Severity of a log line.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     /// Very verbose.
@@ -411,6 +462,7 @@ impl std::fmt::Display for LogLevel {
 }
 
 /// One tracing event.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
     /// Severity.
@@ -424,6 +476,7 @@ pub struct LogLine {
 }
 
 /// Recent log lines for the Logs tab.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogsView {
     /// Lines, oldest first (the ring buffer's content).

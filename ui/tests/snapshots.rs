@@ -180,3 +180,25 @@ fn register_masternode_tier_choice() {
     press(&mut app, &[ch('5'), ch('g'), ch('j')]);
     insta::assert_snapshot!("register_tier_80x24", draw(&app, 80, 24).backend());
 }
+
+/// Between heights the Consensus tab shows the last decided height's votes with their arrival
+/// times, when the next height starts, and the recent rounds newest first.
+#[test]
+fn consensus_between_heights() {
+    let mut app = App::new(validator());
+    app.set_view(timecoin_ui::fixture::sample_between_heights());
+    press(&mut app, &[ch('2')]);
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = draw(&app, w, h).backend().to_string();
+        assert!(text.contains("next block in 0.7 s"), "{w}x{h}:\n{text}");
+        assert!(
+            text.contains("Votes of height 4,242, round 0"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(!text.contains("no validator set"), "{w}x{h}:\n{text}");
+        insta::assert_snapshot!(
+            format!("consensus_between_heights_{w}x{h}"),
+            draw(&app, w, h).backend()
+        );
+    }
+}

@@ -63,11 +63,13 @@ impl Driver {
                     round,
                     duration_ms: d,
                     end,
+                    block: (end == RoundEnd::Decided).then(|| block.hash()),
                 },
                 50,
             );
             push_bounded(&mut self.snapshot.finality_ms, total, 120);
         }
+        self.snapshot.votes.decided(height, round, end, now);
         self.last_decided = now;
         self.dirty = true;
         true

@@ -185,6 +185,7 @@ impl Driver {
                 round: vote.round,
             },
         );
+        self.snapshot.votes.vote(&vote, self.clock.now());
         if let Some(p) = from {
             self.net.broadcast_except(p, Message::Vote(vote.clone()));
         }

@@ -161,6 +161,7 @@ impl Driver {
                 }
                 self.net.broadcast(msg);
                 self.last_votes.insert(v.voter, LastVote { height, round });
+                self.snapshot.votes.vote(&v, self.clock.now());
                 let Some(run) = self.run.as_mut() else {
                     return vec![];
                 };
@@ -204,6 +205,7 @@ impl Driver {
                                 round: round - 1,
                                 duration_ms: d,
                                 end: RoundEnd::NextRound,
+                                block: None,
                             },
                             50,
                         );
@@ -212,6 +214,7 @@ impl Driver {
                     }
                     run.round_started = now;
                     run.step_since = now;
+                    self.snapshot.votes.round_started(height, round, now);
                 }
                 self.dirty = true;
                 vec![]

@@ -30,6 +30,7 @@ impl Driver {
         s.masternodes = self.state.masternodes().cloned().collect();
         s.validators = self.state.next_validator_set();
         s.last_votes = self.last_votes.iter().map(|(k, v)| (*k, *v)).collect();
+        s.seq = s.seq.wrapping_add(1);
         let me = self.spec.node_key.public();
         s.own_status = match self.state.masternode_by_key(&me) {
             None => "not a masternode".into(),

@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use crate::app::{App, Tab};
 use crate::format::{format_ms, group_thousands, UNKNOWN};
-use crate::view_model::{ConsensusStep, RoundOutcome, ValidatorVoteRow, VoteState};
+use crate::view_model::{BetweenHeights, ConsensusStep, RoundOutcome, ValidatorVoteRow, VoteState};
 use crate::widgets::{
     bad, dim, good, header_style, label_style, panel, selected_style, value_or_unknown, warn,
 };
@@ -68,13 +68,77 @@ fn tally_line(name: &str, t: &Tally, total: u64) -> Line<'static> {
 /// A vote cell. A missing vote is "waiting" while its step is running and
 /// "missing" (highlighted) once the round has moved past that step, so a
 /// slow or stuck masternode stands out.
-fn vote_cell(vote: &VoteState, step_passed: bool) -> Cell<'static> {
+/// A vote cell: the value (when `wide`) and how long after the round started it arrived.
+/// Between heights a vote not seen is "not seen" (a quorum decided without it, or it came
+/// late), not an alarm.
+fn vote_cell(
+    vote: &VoteState,
+    after_ms: Option<u64>,
+    step_passed: bool,
+    decided: bool,
+    wide: bool,
+) -> Cell<'static> {
+    let after = after_ms.map_or_else(String::new, |ms| format!(" {}", format_ms(ms)));
     match vote {
-        VoteState::Value(v) => Cell::from(Span::styled(format!("✓ {v}"), good())),
-        VoteState::Nil => Cell::from(Span::styled("nil", warn())),
+        VoteState::Value(v) if wide => Cell::from(Span::styled(format!("✓ {v}{after}"), good())),
+        VoteState::Value(_) => Cell::from(Span::styled(format!("✓{after}"), good())),
+        VoteState::Nil => Cell::from(Span::styled(format!("nil{after}"), warn())),
+        VoteState::NotVoted if decided => Cell::from(Span::styled("· not seen", dim())),
         VoteState::NotVoted if step_passed => Cell::from(Span::styled("✗ missing", bad())),
         VoteState::NotVoted => Cell::from(Span::styled("· waiting", dim())),
     }
+}
+
+/// The first summary line between heights: what was decided and when the next height starts.
+fn between_lines(app: &App, b: &BetweenHeights, next: Option<u64>) -> Vec<Line<'static>> {
+    let elapsed = app.elapsed_ms();
+    let bold = |s: String| Span::styled(s, Style::new().add_modifier(Modifier::BOLD));
+    let last = match (b.decided, b.decided_ago_ms) {
+        (Some((h, r)), ago) => {
+            let how = if b.synced {
+                "taken from a peer".to_string()
+            } else {
+                format!("decided in round {r}")
+            };
+            let ago = ago.map_or_else(String::new, |a| {
+                format!(", {} ago", format_ms(a.saturating_add(elapsed)))
+            });
+            vec![
+                Span::styled("Last height ", label_style()),
+                bold(group_thousands(h)),
+                Span::raw(format!(" {how}{ago}")),
+            ]
+        }
+        _ => vec![
+            Span::styled("Last height ", label_style()),
+            Span::styled("none decided since start", dim()),
+        ],
+    };
+    let wait = match (b.pending_txs, b.next_height_in_ms) {
+        (Some(n), _) if n > 0 => Span::styled(
+            format!("{n} transaction(s) waiting, the next height starts now"),
+            good(),
+        ),
+        (_, Some(ms)) => {
+            let left = ms.saturating_sub(elapsed);
+            let when = if left == 0 {
+                "due now".to_string()
+            } else {
+                format!("in {:.1} s", left as f64 / 1000.0)
+            };
+            Span::raw(format!("waiting for transactions, next block {when}"))
+        }
+        _ => Span::styled("waiting for the next height", dim()),
+    };
+    vec![
+        Line::from(last),
+        Line::from(vec![
+            Span::styled("Next       ", label_style()),
+            bold(next.map_or_else(|| UNKNOWN.to_string(), group_thousands)),
+            Span::raw(": "),
+            wait,
+        ]),
+    ]
 }
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -99,7 +163,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         Some((hash, round)) => Span::raw(format!("{hash} (round {round})")),
         None => Span::styled("none", dim()),
     };
-    let summary = vec![
+    let mut summary = vec![
         Line::from(vec![
             Span::styled("Height ", label_style()),
             bold(c.height.map(group_thousands)),
@@ -119,6 +183,11 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         tally_line("Prevotes", &tally(&c.validators, |r| &r.prevote), total),
         tally_line("Precommits", &tally(&c.validators, |r| &r.precommit), total),
     ];
+    if let Some(b) = &c.between_heights {
+        let mut lines = between_lines(app, b, c.height);
+        lines.extend(summary.drain(2..));
+        summary = lines;
+    }
     frame.render_widget(
         Paragraph::new(summary).block(panel(" Round ", false)),
         summary_area,
@@ -135,6 +204,9 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         Some(ConsensusStep::Precommit | ConsensusStep::Commit)
     );
     let precommit_passed = matches!(c.step, Some(ConsensusStep::Commit));
+    let decided = c.between_heights.is_some();
+    let wide = votes_area.width >= 78;
+    let vote_width = if wide { 20 } else { 11 };
     let rows: Vec<Row> = c
         .validators
         .iter()
@@ -149,26 +221,54 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             Row::new(vec![
                 Cell::from(name),
                 Cell::from(Line::from(v.weight.to_string()).right_aligned()),
-                vote_cell(&v.prevote, prevote_passed),
-                vote_cell(&v.precommit, precommit_passed),
+                vote_cell(
+                    &v.prevote,
+                    v.prevote_after_ms,
+                    prevote_passed,
+                    decided,
+                    wide,
+                ),
+                vote_cell(
+                    &v.precommit,
+                    v.precommit_after_ms,
+                    precommit_passed,
+                    decided,
+                    wide,
+                ),
             ])
         })
         .collect();
-    let title = format!(
-        " Votes ({} masternodes, weight {total}) ",
-        c.validators.len()
-    );
+    let title = match c.between_heights.as_ref().and_then(|b| b.decided) {
+        Some((h, r)) if wide => format!(
+            " Votes of height {}, round {r} ({} masternodes, weight {total}) ",
+            group_thousands(h),
+            c.validators.len()
+        ),
+        Some((h, r)) => format!(" Votes of height {}, round {r} ", group_thousands(h)),
+        None => format!(
+            " Votes ({} masternodes, weight {total}) ",
+            c.validators.len()
+        ),
+    };
     let table = Table::new(
         rows,
         [
-            Constraint::Length(18),
-            Constraint::Length(6),
-            Constraint::Length(10),
-            Constraint::Length(10),
+            Constraint::Length(if wide { 18 } else { 16 }),
+            Constraint::Length(if wide { 6 } else { 3 }),
+            Constraint::Length(vote_width),
+            Constraint::Length(vote_width),
         ],
     )
     .flex(Flex::Start)
-    .header(Row::new(["Masternode", "Weight", "Prevote", "Precommit"]).style(header_style()))
+    .header(
+        Row::new([
+            "Masternode",
+            if wide { "Weight" } else { "Wt" },
+            "Prevote",
+            "Precommit",
+        ])
+        .style(header_style()),
+    )
     .row_highlight_style(selected_style())
     .block(panel(title, true));
     let mut state = TableState::default()

@@ -36,6 +36,12 @@ pub(crate) fn age_span(app: &App) -> Span<'static> {
     if app.view_received.is_none() {
         return Span::styled("waiting for node…", warn());
     }
+    if app.view.disconnected.is_some() {
+        let age = app.data_age_secs().map_or_else(String::new, |a| {
+            format!(", data {} old", format_duration_secs(a))
+        });
+        return Span::styled(format!("disconnected, retrying{age}"), bad());
+    }
     match app.data_age_secs() {
         None => Span::styled("data age unknown", dim()),
         Some(age) => {
