@@ -528,7 +528,7 @@ impl Devnet {
         std::fs::write(
             &cfg,
             format!(
-                "[node]\nnetwork = \"devnet\"\ndatadir = \"{}\"\n[devnet]\nnodes = 1\nbase_port = {}\n",
+                "[node]\nnetwork = \"devnet\"\ndatadir = \"{}\"\n[devnet]\nnodes = 1\nfull_nodes = 0\nbase_port = {}\n",
                 self.dir.path().display(),
                 self.base
             ),

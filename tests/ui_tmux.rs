@@ -449,13 +449,15 @@ impl Drop for NodeProcess {
 #[test]
 fn attach_follows_a_node_in_another_process() {
     let dir = tempfile::tempdir().unwrap();
-    let ports = ports::range(40);
-    let config = empty_config(dir.path());
+    // 4 masternodes and the full node (node4) that holds the faucet wallet.
+    let ports = ports::range(50);
+    let config = dir.path().join("devnet.toml");
+    std::fs::write(&config, format!("[devnet]\nbase_port = {}\n", ports.base())).unwrap();
     let datadir = dir.path().join("devnet");
     let mut node = NodeProcess::start(&config, ports.base(), &datadir);
-    let url = format!("http://127.0.0.1:{}", ports.base() + 1);
+    // No --rpc-url: attach finds the in-process devnet's wallet node and its cookie itself.
     let cmd = format!(
-        "{} {TIMED} --config {} --datadir {} attach --rpc-url {url}; echo EXITED=$?; sleep 120",
+        "{} {TIMED} --config {} --datadir {} attach; echo EXITED=$?; sleep 120",
         clean_env_shell(),
         config.display(),
         datadir.display(),
@@ -557,6 +559,7 @@ fn attach_follows_a_node_in_another_process() {
         "terminal left in the alternate screen"
     );
     assert!(node.running(), "q stopped the node");
+    let url = format!("http://127.0.0.1:{}", ports.base() + 1);
     let out = support::time_cli()
         .args(["--rpc-url", &url, "--datadir"])
         .arg(&datadir)

@@ -540,7 +540,7 @@ mod tests {
         args.connect = vec!["127.0.0.1:9".into()];
         let c = load(&args, dir.path(), &[("TIMECOIN_P2P_MAX_INBOUND", "8")]).unwrap();
         let specs = specs(plan(&c, &args).unwrap());
-        assert_eq!(specs.len(), 3);
+        assert_eq!(specs.len(), 4, "3 masternodes and the full node");
         for (i, s) in specs.iter().enumerate() {
             assert_eq!(s.max_inbound, 8, "node{i}");
             assert_eq!(s.max_outbound, 3, "node{i}");
@@ -548,8 +548,9 @@ mod tests {
             for extra in ["127.0.0.1:8", "127.0.0.1:9"] {
                 assert!(s.connect.iter().any(|p| p == extra), "node{i}: {extra}");
             }
-            // Still connected to the other devnet nodes.
-            assert_eq!(s.connect.len(), 2 + 2, "node{i}: {:?}", s.connect);
+            // Still connected to the other devnet masternodes (the full node, node3, to all 3).
+            let masternodes = if i < 3 { 2 } else { 3 };
+            assert_eq!(s.connect.len(), masternodes + 2, "node{i}: {:?}", s.connect);
             assert_eq!(s.rpc_user, Some(("u".into(), "p".into())), "node{i}");
             assert_eq!(s.p2p_bind.port(), 20000 + 10 * i as u16);
         }
@@ -742,7 +743,7 @@ mod tests {
         let mut c = Config::default();
         c.node.datadir = Some(dir.path().to_path_buf());
         let specs = specs_of(&c, &NodeArgs::default());
-        assert_eq!(specs.len(), 4);
+        assert_eq!(specs.len(), 5, "4 masternodes and the full node");
         for (i, s) in specs.iter().enumerate() {
             let p = 24300 + 10 * i as u16;
             assert_eq!(s.p2p_bind.to_string(), format!("127.0.0.1:{p}"));
