@@ -434,9 +434,25 @@ async fn act(
             }
         }
         A::RevealMnemonic { .. } => vec![over_rpc("showing the mnemonic")],
-        A::RegisterMasternode { .. } | A::LeaveMasternode => {
-            vec![over_rpc("the masternode lifecycle")]
+        // The node's own wallet takes the step (registermasternode / exitmasternode), as
+        // the in-process UI does.
+        A::RegisterMasternode { tier } => {
+            match call(endpoint, client, "registermasternode", json!([tier])).await {
+                Ok(v) if v.get("step").and_then(Value::as_str) == Some("fund_collateral") => {
+                    vec![E::Notice(
+                        "collateral transfer sent; press g again once it is final".into(),
+                    )]
+                }
+                Ok(_) => vec![E::Notice(
+                    "registration sent; the masternode activates 2 blocks after it is final".into(),
+                )],
+                Err(e) => vec![E::Error(e)],
+            }
         }
+        A::LeaveMasternode => match call(endpoint, client, "exitmasternode", json!([])).await {
+            Ok(_) => vec![E::Notice("exit sent".into())],
+            Err(e) => vec![E::Error(e)],
+        },
         A::AddContact { .. } => vec![over_rpc("the address book")],
     }
 }

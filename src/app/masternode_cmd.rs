@@ -13,6 +13,15 @@ use serde_json::{json, Map, Value};
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
+/// `println!` that ignores a closed stdout (`timed masternode status | head -1`) instead of
+/// panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// How long the node wallet stays unlocked when this command unlocks it (it is locked again
 /// at the end).
 const UNLOCK_SECS: u64 = 120;
@@ -134,24 +143,24 @@ impl Session<'_> {
 
     fn status(&mut self) -> Result<(), String> {
         let st = self.call("getmasternodestatus", json!([]))?;
-        println!("state     {}", s(&st, "state"));
-        println!("status    {}", s(&st, "status"));
+        out!("state     {}", s(&st, "state"));
+        out!("status    {}", s(&st, "status"));
         if let Some(k) = st.get("nodekey").and_then(Value::as_str) {
-            println!("node key  {k}");
+            out!("node key  {k}");
         }
         if st.get("tier").is_some() {
-            println!("tier      {} (weight {})", s(&st, "tier"), st["weight"]);
-            println!(
+            out!("tier      {} (weight {})", s(&st, "tier"), st["weight"]);
+            out!(
                 "collateral {}:{}",
                 s(&st, "collateralhash"),
                 st.get("collateralindex").unwrap_or(&Value::Null)
             );
-            println!("p2p addr  {}", s(&st, "address"));
-            println!("payout    {}", s(&st, "payout"));
-            println!("registered at height {}", st["registeredheight"]);
+            out!("p2p addr  {}", s(&st, "address"));
+            out!("payout    {}", s(&st, "payout"));
+            out!("registered at height {}", st["registeredheight"]);
             match st.get("lastvoteheight").and_then(Value::as_u64) {
-                Some(h) => println!("last vote at height {h}"),
-                None => println!("last vote: none seen"),
+                Some(h) => out!("last vote at height {h}"),
+                None => out!("last vote: none seen"),
             }
         }
         Ok(())
@@ -191,18 +200,18 @@ impl Session<'_> {
         bound.insert("txid".into(), preview["txid"].clone());
         bound.insert("maxfee".into(), preview["fee"].clone());
         let sent = self.wallet_call(method, params(bound))?;
-        println!("sent {}", s(&sent, "txid"));
+        out!("sent {}", s(&sent, "txid"));
         match s(&sent, "step") {
             "fund_collateral" => {}
-            "register" => println!(
+            "register" => out!(
                 "the masternode becomes active 2 blocks after the registration is final; \
                  watch it with `timed masternode status`"
             ),
-            "exit" => println!(
+            "exit" => out!(
                 "the node leaves the voting set once the exit is final; the collateral is \
                  spendable again"
             ),
-            _ => println!("the change applies once the transaction is final"),
+            _ => out!("the change applies once the transaction is final"),
         }
         Ok(sent)
     }
@@ -241,7 +250,7 @@ impl Session<'_> {
         }
         // Step 2 of 2, once the collateral output is final.
         let txid = s(&sent, "txid").to_string();
-        println!(
+        out!(
             "waiting for the collateral transfer to be final (up to {} s)",
             wait.as_secs()
         );
@@ -252,7 +261,7 @@ impl Session<'_> {
                 .ok()
                 .and_then(|v| v.get("blockheight").and_then(Value::as_u64));
             if let Some(h) = final_now {
-                println!("final at height {h}");
+                out!("final at height {h}");
                 break;
             }
             if start.elapsed() > wait {
@@ -286,52 +295,52 @@ fn show_preview(p: &Value) {
         .unwrap_or_else(|| "?".into());
     match s(p, "step") {
         "fund_collateral" => {
-            println!(
+            out!(
                 "step 1 of 2: move {collateral} TIME, the {} collateral, within the wallet to a \
                  new address of its own",
                 s(p, "tier")
             );
-            println!(
+            out!(
                 "collateral {} (created by this transfer)",
                 s(p, "collateral")
             );
-            println!("fee        {fee} TIME");
-            println!("leaves the wallet: {spent} TIME (the fee)");
-            println!(
+            out!("fee        {fee} TIME");
+            out!("leaves the wallet: {spent} TIME (the fee)");
+            out!(
                 "then step 2, the registration (its fee is shown before it is sent), once this \
                  transfer is final"
             );
         }
         "register" => {
-            println!("register this node as a {} masternode", s(p, "tier"));
-            println!("node key   {}", s(p, "nodekey"));
-            println!(
+            out!("register this node as a {} masternode", s(p, "tier"));
+            out!("node key   {}", s(p, "nodekey"));
+            out!(
                 "collateral {} ({collateral} TIME, stays in the wallet, locked while registered)",
                 s(p, "collateral")
             );
-            println!("p2p addr   {}", s(p, "p2paddr"));
-            println!("payout     {}", s(p, "payout"));
-            println!("fee        {fee} TIME");
-            println!("leaves the wallet: {spent} TIME (the fee)");
+            out!("p2p addr   {}", s(p, "p2paddr"));
+            out!("payout     {}", s(p, "payout"));
+            out!("fee        {fee} TIME");
+            out!("leaves the wallet: {spent} TIME (the fee)");
         }
         "update" => {
-            println!(
+            out!(
                 "update the masternode with collateral {}",
                 s(p, "collateral")
             );
-            println!("p2p addr   {}", s(p, "p2paddr"));
-            println!("payout     {}", s(p, "payout"));
-            println!("fee        {fee} TIME");
+            out!("p2p addr   {}", s(p, "p2paddr"));
+            out!("payout     {}", s(p, "payout"));
+            out!("fee        {fee} TIME");
         }
         _ => {
-            println!(
+            out!(
                 "exit the {} masternode with collateral {} (node key {})",
                 s(p, "tier"),
                 s(p, "collateral"),
                 s(p, "nodekey")
             );
-            println!("fee        {fee} TIME");
-            println!("it stops voting once the exit is final; the collateral becomes spendable");
+            out!("fee        {fee} TIME");
+            out!("it stops voting once the exit is final; the collateral becomes spendable");
         }
     }
 }
