@@ -101,7 +101,7 @@ impl Config {
             txs: 12,
             exits: vec![],
             idle: Duration::from_millis(100),
-            target: 5,
+            target: 4,
             max_time: 60_000,
             progress_bound: 40_000,
         }
