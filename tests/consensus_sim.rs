@@ -100,7 +100,7 @@ fn s2_crashes_lose_unwritten_blocks_and_nodes_recover() {
                     down: 500,
                 },
             ];
-            c.target = 8;
+            c.target = 6;
             c
         },
         none,
@@ -305,8 +305,8 @@ fn s10_a_masternode_exits_and_the_set_shrinks() {
                 "10 one of five masternodes exits mid-run",
                 5,
             ));
-            c.exits = vec![((seed % 5) as usize, 300 + seed % 1_000)];
-            c.target = 14;
+            c.exits = vec![((seed % 5) as usize, 100 + seed % 400)];
+            c.target = 9;
             c
         },
         |_, o| {

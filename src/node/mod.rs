@@ -6,6 +6,7 @@ pub mod admission;
 pub mod block_server;
 pub mod devnet;
 pub mod driver;
+pub mod durable_view;
 mod evidence_pool;
 mod future_buffer;
 pub mod io;

@@ -101,7 +101,7 @@ impl Config {
             txs: 12,
             exits: vec![],
             idle: Duration::from_millis(100),
-            target: 5,
+            target: 4,
             max_time: 60_000,
             progress_bound: 40_000,
         }
@@ -221,6 +221,10 @@ pub struct Sim {
     seq: u64,
     now: Ms,
     txs: Vec<Transaction>,
+    /// The seed (the faucet key derives from it) and the genesis block's coinbase-like
+    /// allocation transaction, which storage indexes as height 0.
+    out_seed: u64,
+    genesis_txid: Hash,
     colluders: Colluders,
     /// Every message signed by a node's key that it sent: (height, round, kind) -> value.
     signed: HashMap<(usize, u64, u32, u8), Hash>,
@@ -414,6 +418,8 @@ impl Sim {
             seq: 0,
             now: 0,
             txs,
+            out_seed: seed,
+            genesis_txid: Hash([0; 32]),
             colluders: Colluders::default(),
             signed: HashMap::new(),
             out: Outcome {
@@ -432,6 +438,13 @@ impl Sim {
             },
             cfg,
         };
+        sim.genesis_txid = sim
+            .genesis
+            .block
+            .txs
+            .first()
+            .map(|t| t.txid())
+            .unwrap_or(Hash([0; 32]));
         sim.wire();
         sim
     }
@@ -927,7 +940,50 @@ impl Sim {
         }
     }
 
+    /// The durability rule of reads: while node `i` holds decided blocks not yet written, every
+    /// output its wallet query reports final is in storage already, and so is every output
+    /// `gettxout` (the `Utxo` command) reports.
+    fn audit_reads(&mut self, i: usize) {
+        let addr = Address::from_pubkey(&faucet_key(self.out_seed).public());
+        let node = &mut self.nodes[i];
+        let (Some(d), Some(storage)) = (node.driver.as_mut(), node.storage.as_ref()) else {
+            return;
+        };
+        let (reply, mut rx) = oneshot::channel();
+        d.handle(Event::Command(Command::WalletData {
+            addrs: vec![addr],
+            reply,
+        }));
+        let Ok(data) = rx.try_recv() else { return };
+        let mut bad = vec![];
+        if data.height != d.committed().0 {
+            bad.push(format!(
+                "node {i} reports height {} final while {} is durable",
+                data.height,
+                d.committed().0
+            ));
+        }
+        let mut probes: Vec<_> = data.finalized.iter().map(|(o, _)| *o).collect();
+        probes.extend(data.pending.iter().map(|(o, _)| *o));
+        for o in probes {
+            let durable = o.txid == self.genesis_txid
+                || storage.tx_location(&o.txid).ok().flatten().is_some();
+            let (reply, mut rx) = oneshot::channel();
+            d.handle(Event::Command(Command::Utxo { outpoint: o, reply }));
+            let utxo_final = rx.try_recv().ok().and_then(|(u, _)| u).is_some();
+            let listed_final = data.finalized.iter().any(|(f, _)| *f == o);
+            if (listed_final || utxo_final) && !durable {
+                bad.push(format!(
+                    "node {i} reports an output of transaction {} final before its block is written",
+                    o.txid.short()
+                ));
+            }
+        }
+        self.out.violations.extend(bad);
+    }
+
     fn write(&mut self, i: usize) {
+        self.audit_reads(i);
         let node = &mut self.nodes[i];
         node.writing = false;
         let jobs = node.io.take_jobs();

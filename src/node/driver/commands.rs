@@ -1,6 +1,7 @@
 //! Local requests (RPC, wallet, bench): transaction submission and read-only queries.
 
 use super::*;
+use crate::node::durable_view::DurableView;
 
 impl Driver {
     pub(super) fn on_command(&mut self, c: Command) {
@@ -47,44 +48,53 @@ impl Driver {
                 let _ = reply.send(self.mempool.get(&txid).map(|e| e.tx.clone()));
             }
             Command::Utxo { outpoint, reply } => {
-                use crate::ledger::UtxoView;
+                let durable = self.durable();
                 let _ = reply.send((
-                    self.state.utxo(&outpoint),
-                    self.mempool.spender_of(&outpoint).is_some(),
+                    durable.utxo(&outpoint),
+                    durable.spent_ahead(&outpoint) || self.mempool.spender_of(&outpoint).is_some(),
                 ));
             }
         }
     }
 
+    /// The chain as storage holds it (see [`DurableView`]).
+    pub(super) fn durable(&self) -> DurableView<'_> {
+        DurableView::new(&self.state, &self.uncommitted)
+    }
+
+    /// What a wallet sees, from durable storage only: outputs of blocks still being written
+    /// are pending, outputs they spend are spent by a pending transaction.
     pub(super) fn wallet_data(&self, addrs: &[Address]) -> WalletChainData {
         let set: HashSet<&Address> = addrs.iter().collect();
-        // The in-memory state: blocks decided but still being written count as final already
-        // (their outputs left the mempool).
+        let durable = self.durable();
         let finalized: Vec<(OutPoint, crate::ledger::Utxo)> =
-            addrs.iter().flat_map(|a| self.state.utxos_of(a)).collect();
+            addrs.iter().flat_map(|a| durable.utxos_of(a)).collect();
         let pending = self
             .mempool
             .pending_outputs()
+            .chain(durable.pending())
             .filter(|(_, u)| set.contains(&u.output.address))
             .map(|(o, u)| (*o, *u))
             .collect();
         let mut spent_in_mempool = HashSet::new();
-        for (o, _) in &finalized {
+        for (o, _) in finalized.iter() {
+            if durable.spent_ahead(o) || self.mempool.spender_of(o).is_some() {
+                spent_in_mempool.insert(*o);
+            }
+        }
+        for (o, _) in self.mempool.pending_outputs().chain(durable.pending()) {
             if self.mempool.spender_of(o).is_some() {
                 spent_in_mempool.insert(*o);
             }
         }
-        for (o, _) in self.mempool.pending_outputs() {
-            if self.mempool.spender_of(o).is_some() {
-                spent_in_mempool.insert(*o);
-            }
-        }
+        let mut mempool_txids: HashSet<Hash> = self.mempool.txids().into_iter().collect();
+        mempool_txids.extend(durable.txids().copied());
         WalletChainData {
             finalized,
             pending,
             spent_in_mempool,
-            mempool_txids: self.mempool.txids().into_iter().collect(),
-            height: self.state.height,
+            mempool_txids,
+            height: self.committed.0,
         }
     }
 

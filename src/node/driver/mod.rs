@@ -72,18 +72,20 @@ pub struct Finalized {
     pub at: Instant,
 }
 
-/// Chain data a wallet needs for a set of addresses.
+/// Chain data a wallet needs for a set of addresses, from durable storage only (see
+/// [`crate::node::durable_view`]).
 #[derive(Clone, Debug, Default)]
 pub struct WalletChainData {
-    /// Finalized unspent outputs of the addresses.
+    /// Unspent outputs of the addresses in durable storage.
     pub finalized: Vec<(OutPoint, crate::ledger::Utxo)>,
-    /// Pending (mempool) outputs to the addresses.
+    /// Pending outputs to the addresses: of pooled transactions, and of blocks decided but not
+    /// yet written.
     pub pending: Vec<(OutPoint, crate::ledger::Utxo)>,
-    /// Outpoints spent by pooled transactions.
+    /// Outpoints spent by pooled transactions or by blocks not yet written.
     pub spent_in_mempool: HashSet<OutPoint>,
-    /// Pooled transaction ids.
+    /// Ids of pooled transactions and of those in blocks not yet written.
     pub mempool_txids: HashSet<Hash>,
-    /// Finalized height.
+    /// Height of the last durable (reported final) block.
     pub height: u64,
 }
 
