@@ -203,6 +203,10 @@ pub struct MasternodeSection {
     pub enabled: bool,
     /// Node key file (hex seed); default `<datadir>/node_key`.
     pub key_file: Option<PathBuf>,
+    /// Collateral outpoint (`txid:vout`) of this node's registration: `timed masternode
+    /// register` uses it instead of making one, `update` and `exit` name it. Optional: the
+    /// chain records the collateral of the registration that names this node's key.
+    pub collateral: Option<String>,
 }
 
 /// `[wallet]`.
@@ -334,18 +338,6 @@ impl Config {
     }
 
     fn from_table(t: toml::Table, path: &Path) -> Result<Config, ConfigError> {
-        for (section, key, why) in REMOVED {
-            let set = t
-                .get(section)
-                .and_then(|s| s.as_table())
-                .is_some_and(|s| s.contains_key(key));
-            if set {
-                return Err(ConfigError::Parse {
-                    path: path.into(),
-                    message: format!("[{section}] {key} is no longer a key: {why}; remove it"),
-                });
-            }
-        }
         Config::deserialize(toml::Value::Table(t)).map_err(|e| ConfigError::Parse {
             path: path.into(),
             message: one_line(&e),
@@ -448,6 +440,14 @@ impl Config {
         if self.mempool.max_txs == 0 {
             return bad("mempool.max_txs", "must be at least 1");
         }
+        if let Some(c) = &self.masternode.collateral {
+            if crate::types::OutPoint::parse(c).is_none() {
+                return bad(
+                    "masternode.collateral",
+                    "must be an outpoint: 64 hex digits of a txid, a colon, an output index",
+                );
+            }
+        }
         self.wallet.max_fee_amount()?;
         if self.tui.refresh_ms < 50 {
             return bad("tui.refresh_ms", "must be at least 50");
@@ -461,13 +461,6 @@ impl Config {
         Ok(())
     }
 }
-
-/// Keys that were accepted once and did nothing: each is refused with why.
-const REMOVED: [(&str, &str, &str); 1] = [(
-    "masternode",
-    "collateral",
-    "the chain records the collateral of this node's registration (see getmasternodestatus)",
-)];
 
 /// Variables with the config prefix that are secrets for commands, not config keys.
 const NOT_CONFIG: [&str; 2] = ["TIMECOIN_WALLET_PASSPHRASE", "TIMECOIN_WALLET_MNEMONIC"];
@@ -624,27 +617,20 @@ mod tests {
         );
     }
 
-    /// `[masternode] collateral` did nothing and is gone: set in the file or the environment it
-    /// is refused with why, in one line.
+    /// `[masternode] collateral` names an outpoint; anything else is refused naming the key.
     #[test]
-    fn removed_collateral_key_is_refused_with_why() {
-        let e = Config::parse("[masternode]\ncollateral = \"ab:0\"\n", Path::new("x.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("collateral") && e.contains("getmasternodestatus") && e.contains("x.toml"),
-            "{e}"
+    fn masternode_collateral_is_an_outpoint() {
+        let good = format!("[masternode]\ncollateral = \"{}:1\"\n", "ab".repeat(32));
+        let c = Config::parse(&good, Path::new("x.toml")).unwrap();
+        c.check().unwrap();
+        assert_eq!(
+            c.masternode.collateral,
+            Some(format!("{}:1", "ab".repeat(32)))
         );
-        assert_eq!(e.lines().count(), 1, "{e}");
-        let env = vec![(
-            "TIMECOIN_MASTERNODE_COLLATERAL".to_string(),
-            "ab:0".to_string(),
-        )];
-        let e = Config::load(None, env.into_iter()).unwrap_err().to_string();
-        assert!(
-            e.contains("TIMECOIN_MASTERNODE_COLLATERAL") && e.contains("no longer"),
-            "{e}"
-        );
+        let bad =
+            Config::parse("[masternode]\ncollateral = \"ab:0\"\n", Path::new("x.toml")).unwrap();
+        let e = bad.check().unwrap_err().to_string();
+        assert!(e.contains("masternode.collateral"), "{e}");
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub fn run(args: MasternodeArgs, node: &NodeArgs) -> Result<(), String> {
         args: &args,
         unlocked_by_us: false,
     };
+    // `--collateral` else `[masternode] collateral`.
+    let configured = config.masternode.collateral.clone();
+    let or_configured = |c: &Option<String>| c.clone().or_else(|| configured.clone());
     let r = match &args.action {
         MasternodeAction::Status => s.status(),
         MasternodeAction::Register {
@@ -56,7 +59,7 @@ pub fn run(args: MasternodeArgs, node: &NodeArgs) -> Result<(), String> {
             wait_secs,
         } => s.register(
             tier,
-            collateral.as_deref(),
+            or_configured(collateral).as_deref(),
             payout.as_deref(),
             p2p_addr.as_deref(),
             Duration::from_secs(*wait_secs),
@@ -72,13 +75,13 @@ pub fn run(args: MasternodeArgs, node: &NodeArgs) -> Result<(), String> {
                 let mut o = Map::new();
                 put(&mut o, "p2paddr", p2p_addr.as_deref());
                 put(&mut o, "payout", payout.as_deref());
-                put(&mut o, "collateral", collateral.as_deref());
+                put(&mut o, "collateral", or_configured(collateral).as_deref());
                 s.step("updatemasternode", &[], o).map(drop)
             }
         }
         MasternodeAction::Exit { collateral } => {
             let mut o = Map::new();
-            put(&mut o, "collateral", collateral.as_deref());
+            put(&mut o, "collateral", or_configured(collateral).as_deref());
             s.step("exitmasternode", &[], o).map(drop)
         }
     };

@@ -1277,14 +1277,7 @@ impl MasternodeOptions {
 
 /// `txid:vout`.
 fn parse_outpoint(s: &str) -> Option<OutPoint> {
-    let (txid, index) = s.split_once(':')?;
-    if txid.len() != 64 || index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(OutPoint {
-        txid: Hash::from_hex(txid)?,
-        index: index.parse().ok()?,
-    })
+    OutPoint::parse(s)
 }
 
 /// Parses a `setban` target and prints it canonically, as `listbanned` prints it: an IP or

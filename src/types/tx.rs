@@ -26,6 +26,20 @@ pub struct OutPoint {
     pub index: u32,
 }
 
+impl OutPoint {
+    /// Parses `txid:vout` (64 hex digits, a colon, a decimal index).
+    pub fn parse(s: &str) -> Option<OutPoint> {
+        let (txid, index) = s.split_once(':')?;
+        if txid.len() != 64 || index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(OutPoint {
+            txid: Hash::from_hex(txid)?,
+            index: index.parse().ok()?,
+        })
+    }
+}
+
 /// A spent output with the key that owns it and its signature over the signing hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TxIn {
