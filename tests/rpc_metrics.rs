@@ -6,7 +6,7 @@ mod rpc_common;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use timecoin::metrics::{start, HealthSnapshot, HealthSource, Metrics};
+use timecoin::metrics::{start, HealthSnapshot, HealthSource, Metrics, MetricsRegistry};
 use tokio_util::sync::CancellationToken;
 
 /// One parsed sample.
@@ -212,8 +212,9 @@ fn parser_rejects_garbage() {
     assert!(parse_openmetrics("# TYPE x gauge\n# HELP x h\nx{a=\"1\"} 1\n# EOF\n").is_ok());
 }
 
-#[tokio::test]
-async fn metrics_scrape_parses() {
+/// The registry the node serves (`src/app/servers.rs` builds it with [`Metrics::new`]) with a
+/// sample in every family, including the labelled ones that are empty until first used.
+fn populated() -> (Metrics, MetricsRegistry) {
     let (m, registry) = Metrics::new();
     m.height.set(42);
     m.blocks_finalized.inc_by(42);
@@ -236,6 +237,12 @@ async fn metrics_scrape_parses() {
     m.synced.set(1);
     m.sync_target_height.set(42);
     m.storage_flush.observe(0.002);
+    (m, registry)
+}
+
+#[tokio::test]
+async fn metrics_scrape_parses() {
+    let (_m, registry) = populated();
     let health = Arc::new(FakeHealth(Mutex::new(HealthSnapshot {
         height: 42,
         peers: 5,
@@ -252,7 +259,13 @@ async fn metrics_scrape_parses() {
     .await
     .unwrap();
 
-    let (st, body) = rpc_common::http_request(addr, "GET", "/metrics", "").await;
+    let (st, body) = rpc_common::http_request(
+        addr,
+        "GET",
+        "/metrics",
+        "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n",
+    )
+    .await;
     assert_eq!(st, 200);
     let (types, samples) = parse_openmetrics(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
     let get = |name: &str, label: Option<(&str, &str)>| -> f64 {
@@ -353,6 +366,73 @@ async fn metrics_scrape_parses() {
     let (st, _) = rpc_common::http_request(addr, "POST", "/metrics", "").await;
     assert_eq!(st, 405);
 
+    token.cancel();
+    tokio::time::timeout(Duration::from_secs(10), handle)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// Runs `promtool check metrics` (Debian package prometheus) on `text`; fails when promtool is
+/// missing rather than skipping (`.ci/run` installs it).
+fn promtool_check(text: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run promtool ({e}): install Debian's prometheus package (.ci/run does)")
+        });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success() && report.trim().is_empty(),
+        "promtool check metrics:\n{report}\n{text}"
+    );
+    report
+}
+
+/// `promtool check metrics` reports nothing on what `/metrics` serves without an Accept header
+/// (`curl -s http://127.0.0.1:24002/metrics | promtool check metrics`, as the README says).
+#[tokio::test]
+async fn promtool_check_metrics_is_clean() {
+    let (_m, registry) = populated();
+    let token = CancellationToken::new();
+    let health = Arc::new(|| HealthSnapshot {
+        height: 0,
+        peers: 0,
+        last_block_age_secs: None,
+        synced: false,
+    });
+    let (addr, handle) = start(
+        "127.0.0.1:0".parse().unwrap(),
+        registry,
+        health,
+        token.clone(),
+    )
+    .await
+    .unwrap();
+    let (st, body) = rpc_common::http_request(addr, "GET", "/metrics", "").await;
+    assert_eq!(st, 200);
+    assert!(
+        body.contains("# TYPE timecoin_blocks_finalized_total counter"),
+        "{body}"
+    );
+    promtool_check(&body);
     token.cancel();
     tokio::time::timeout(Duration::from_secs(10), handle)
         .await
