@@ -40,6 +40,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Bench(b)) => bench::run(&b),
         Some(Cmd::Wallet(w)) => wallet_cmd::run(w, &cli.node),
         Some(Cmd::Attach(a)) => attach::run(&a, &cli.node),
+        Some(Cmd::Completions { shell }) => completions(shell, &mut std::io::stdout()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,6 +49,20 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes the completion script of `shell` for `timed` to `out`.
+pub fn completions(
+    shell: args::CompletionShell,
+    out: &mut dyn std::io::Write,
+) -> Result<(), String> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell.generator(), &mut cmd, "timed", &mut buf);
+    out.write_all(&buf)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write the completion script: {e}"))
 }
 
 fn devnet_init(nodes: u32, dir: std::path::PathBuf, base_port: u16) -> Result<(), String> {
