@@ -6,7 +6,7 @@ mod rpc_common;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use timecoin::metrics::{start, HealthSnapshot, HealthSource, Metrics};
+use timecoin::metrics::{start, HealthSnapshot, HealthSource, Metrics, MetricsRegistry};
 use tokio_util::sync::CancellationToken;
 
 /// One parsed sample.
@@ -212,8 +212,9 @@ fn parser_rejects_garbage() {
     assert!(parse_openmetrics("# TYPE x gauge\n# HELP x h\nx{a=\"1\"} 1\n# EOF\n").is_ok());
 }
 
-#[tokio::test]
-async fn metrics_scrape_parses() {
+/// The registry the node serves (`src/app/servers.rs` builds it with [`Metrics::new`]) with a
+/// sample in every family, including the labelled ones that are empty until first used.
+fn populated() -> (Metrics, MetricsRegistry) {
     let (m, registry) = Metrics::new();
     m.height.set(42);
     m.blocks_finalized.inc_by(42);
@@ -236,6 +237,12 @@ async fn metrics_scrape_parses() {
     m.synced.set(1);
     m.sync_target_height.set(42);
     m.storage_flush.observe(0.002);
+    (m, registry)
+}
+
+#[tokio::test]
+async fn metrics_scrape_parses() {
+    let (_m, registry) = populated();
     let health = Arc::new(FakeHealth(Mutex::new(HealthSnapshot {
         height: 42,
         peers: 5,
@@ -252,7 +259,13 @@ async fn metrics_scrape_parses() {
     .await
     .unwrap();
 
-    let (st, body) = rpc_common::http_request(addr, "GET", "/metrics", "").await;
+    let (st, body) = rpc_common::http_request(
+        addr,
+        "GET",
+        "/metrics",
+        "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n",
+    )
+    .await;
     assert_eq!(st, 200);
     let (types, samples) = parse_openmetrics(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
     let get = |name: &str, label: Option<(&str, &str)>| -> f64 {
@@ -358,4 +371,296 @@ async fn metrics_scrape_parses() {
         .await
         .unwrap()
         .unwrap();
+}
+
+/// Runs `promtool check metrics` (Debian package prometheus) on `text`; fails when promtool is
+/// missing rather than skipping (`.ci/run` installs it).
+fn promtool_check(text: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run promtool ({e}): install Debian's prometheus package (.ci/run does)")
+        });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success() && report.trim().is_empty(),
+        "promtool check metrics:\n{report}\n{text}"
+    );
+    report
+}
+
+/// `promtool check metrics` reports nothing on what `/metrics` serves without an Accept header
+/// (`curl -s http://127.0.0.1:24002/metrics | promtool check metrics`, as the README says).
+#[tokio::test]
+async fn promtool_check_metrics_is_clean() {
+    let (_m, registry) = populated();
+    let token = CancellationToken::new();
+    let health = Arc::new(|| HealthSnapshot {
+        height: 0,
+        peers: 0,
+        last_block_age_secs: None,
+        synced: false,
+    });
+    let (addr, handle) = start(
+        "127.0.0.1:0".parse().unwrap(),
+        registry,
+        health,
+        token.clone(),
+    )
+    .await
+    .unwrap();
+    let (st, body) = rpc_common::http_request(addr, "GET", "/metrics", "").await;
+    assert_eq!(st, 200);
+    assert!(
+        body.contains("# TYPE timecoin_blocks_finalized_total counter"),
+        "{body}"
+    );
+    promtool_check(&body);
+    token.cancel();
+    tokio::time::timeout(Duration::from_secs(10), handle)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+const DASHBOARD: &str = include_str!("../assets/grafana-dashboard.json");
+
+/// Every PromQL expression of the Grafana dashboard: panel targets (also inside rows) and the
+/// template variables' queries.
+fn dashboard_queries() -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        ("expr", serde_json::Value::String(s)) => out.push(s.clone()),
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let d: serde_json::Value = serde_json::from_str(DASHBOARD).expect("dashboard is valid JSON");
+    let mut out = Vec::new();
+    walk(&d["panels"], &mut out);
+    for var in d["templating"]["list"].as_array().unwrap() {
+        if var["type"] == "query" {
+            let q = var["query"]["query"]
+                .as_str()
+                .or(var["query"].as_str())
+                .unwrap();
+            out.push(q.to_string());
+        }
+    }
+    out
+}
+
+/// The identifiers of a PromQL expression outside strings, ranges and Grafana variables, each
+/// with whether a `(` follows it (a function or an aggregation's argument list).
+fn promql_identifiers(expr: &str) -> Vec<(String, bool)> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' || c == '`' {
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c == '[' {
+            while i < chars.len() && chars[i] != ']' {
+                i += 1;
+            }
+        } else if c == '$' {
+            i += 1;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+        } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
+            {
+                i += 1;
+            }
+            let rest = chars[i..].iter().find(|c| !c.is_whitespace());
+            out.push((chars[start..i].iter().collect(), rest == Some(&'(')));
+        } else if c.is_ascii_digit() || c == '.' {
+            // Numbers, including 1e3 and 0.5.
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn promql_identifiers_skip_strings_ranges_and_variables() {
+    let ids = promql_identifiers(
+        r#"histogram_quantile(0.5, sum by (le) (rate(x_bucket{instance=~"$instance",a="b c"}[$__rate_interval])))"#,
+    );
+    let names: Vec<&str> = ids.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "histogram_quantile",
+            "sum",
+            "by",
+            "le",
+            "rate",
+            "x_bucket",
+            "instance",
+            "a"
+        ]
+    );
+    assert!(ids[0].1 && !ids[5].1);
+}
+
+/// The dashboard cannot drift from the node: every metric its queries read is one that
+/// `/metrics` exports (the registry the node serves, with a sample in every family), every
+/// other word is PromQL or a label the node or Prometheus attaches, every panel has a query,
+/// and `promtool check rules` parses every expression.
+#[test]
+fn grafana_dashboard_reads_only_exported_metrics() {
+    let (_m, registry) = populated();
+    let body = registry.encode_text();
+    let exported: HashSet<&str> = body
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    // Keywords, and aggregations (which may be followed by `by (...)` before their `(`).
+    const PROMQL: &[&str] = &[
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "count",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
+        "count_values",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+        "and",
+        "or",
+        "unless",
+        "offset",
+    ];
+    // Labels: the node's (le of histograms, direction, reason) and Prometheus' target labels.
+    const LABELS: &[&str] = &["le", "direction", "reason", "instance", "job"];
+    let queries = dashboard_queries();
+    assert!(queries.len() >= 15, "{queries:?}");
+    let mut used = HashSet::new();
+    for q in &queries {
+        let ids = promql_identifiers(q);
+        assert!(
+            ids.iter().any(|(n, _)| n.starts_with("timecoin_")),
+            "query reads no node metric: {q}"
+        );
+        for (name, call) in ids {
+            if name.starts_with("timecoin_") {
+                assert!(
+                    exported.contains(name.as_str()),
+                    "the dashboard reads {name}, which /metrics does not export: {q}\n{body}"
+                );
+                used.insert(name);
+            } else {
+                assert!(
+                    call || PROMQL.contains(&name.as_str()) || LABELS.contains(&name.as_str()),
+                    "unknown word {name} in dashboard query {q}"
+                );
+            }
+        }
+    }
+    // The families an operator needs on the dashboard.
+    for want in [
+        "timecoin_chain_height",
+        "timecoin_txs_finalized_total",
+        "timecoin_consensus_finality_latency_seconds_bucket",
+        "timecoin_consensus_rounds_per_height_count",
+        "timecoin_p2p_peers",
+        "timecoin_mempool_txs",
+        "timecoin_sync_synced",
+    ] {
+        assert!(used.contains(want), "the dashboard does not show {want}");
+    }
+    let d: serde_json::Value = serde_json::from_str(DASHBOARD).unwrap();
+    for p in d["panels"].as_array().unwrap() {
+        if p["type"] != "row" {
+            let targets = p["targets"].as_array().map_or(0, Vec::len);
+            assert!(targets > 0, "panel {} has no query", p["title"]);
+        }
+    }
+
+    // PromQL syntax: promtool parses every expression as a recording rule, with Grafana's
+    // variables replaced by what Grafana would substitute.
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, q) in queries.iter().enumerate() {
+        let expr = q
+            .replace("$__rate_interval", "1m")
+            .replace("$instance", ".*");
+        let expr = if expr.starts_with("label_values(") {
+            // A Grafana function, not PromQL: check its metric as a selector.
+            expr.trim_start_matches("label_values(")
+                .split(',')
+                .next()
+                .unwrap()
+                .to_string()
+        } else {
+            expr
+        };
+        rules.push_str(&format!(
+            "      - record: dashboard:q{i}\n        expr: {}\n",
+            serde_json::to_string(&expr).unwrap()
+        ));
+    }
+    let file = dir.path().join("dashboard.rules.yml");
+    std::fs::write(&file, &rules).unwrap();
+    let o = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run promtool ({e}): install Debian's prometheus package (.ci/run does)")
+        });
+    assert!(
+        o.status.success(),
+        "promtool check rules on the dashboard's queries:\n{}{}\n{rules}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

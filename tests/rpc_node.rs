@@ -815,4 +815,20 @@ async fn health_and_metrics_of_a_running_node() {
         (height >= target).then_some(())
     })
     .await;
+    // Traffic and block commits are counted, not only declared.
+    d.wait_for("the full node's traffic and commit metrics", || async {
+        let (_, text) = http_get(&metrics, "/metrics").await?;
+        let value = |name: &str| -> Option<f64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))?
+                .trim()
+                .parse()
+                .ok()
+        };
+        (value("timecoin_p2p_bytes_received_total")? > 0.0
+            && value("timecoin_p2p_bytes_sent_total")? > 0.0
+            && value("timecoin_storage_flush_seconds_count")? > 0.0)
+            .then_some(())
+    })
+    .await;
 }

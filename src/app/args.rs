@@ -68,6 +68,38 @@ pub enum Cmd {
     /// The terminal UI, every tab, against a node running in another process (over its RPC);
     /// leaving it (q, Ctrl-C, a dropped SSH session) never stops the node.
     Attach(AttachArgs),
+    /// Print a shell completion script for timed to stdout (bash, zsh or fish).
+    ///
+    /// bash: `timed completions bash > /etc/bash_completion.d/timed`;
+    /// zsh: `timed completions zsh > /usr/local/share/zsh/site-functions/_timed`;
+    /// fish: `timed completions fish > ~/.config/fish/completions/timed.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+}
+
+/// Shells `timed completions` writes a script for.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionShell {
+    /// GNU bash (bash-completion).
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
+}
+
+impl CompletionShell {
+    /// The clap_complete generator of this shell.
+    pub fn generator(self) -> clap_complete::Shell {
+        match self {
+            CompletionShell::Bash => clap_complete::Shell::Bash,
+            CompletionShell::Zsh => clap_complete::Shell::Zsh,
+            CompletionShell::Fish => clap_complete::Shell::Fish,
+        }
+    }
 }
 
 /// `timed masternode`.

@@ -51,6 +51,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Wallet(w)) => wallet_cmd::run(w, &cli.node),
         Some(Cmd::Masternode(m)) => masternode_cmd::run(m, &cli.node),
         Some(Cmd::Attach(a)) => attach::run(&a, &cli.node),
+        Some(Cmd::Completions { shell }) => completions(shell, &mut std::io::stdout()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,6 +60,20 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes the completion script of `shell` for `timed` to `out`.
+pub fn completions(
+    shell: args::CompletionShell,
+    out: &mut dyn std::io::Write,
+) -> Result<(), String> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell.generator(), &mut cmd, "timed", &mut buf);
+    out.write_all(&buf)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write the completion script: {e}"))
 }
 
 /// `timed devnet` flags.

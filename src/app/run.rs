@@ -117,10 +117,16 @@ pub async fn run_nodes(
             tracing::warn!(target: "node", "a task did not stop within 10 s");
         }
     }
+    let mut flushed = true;
     for h in &handles {
         if let Err(e) = h.storage.flush() {
+            flushed = false;
             tracing::error!(target: "storage", "final flush failed: {e}");
         }
+    }
+    if flushed {
+        // The last line of a graceful stop, for `journalctl -u timed`.
+        tracing::info!(target: "node", "stopped, storage flushed");
     }
     result
 }

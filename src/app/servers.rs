@@ -7,6 +7,8 @@ use crate::node::logging::LogRing;
 use crate::node::NodeHandle;
 use crate::p2p::Direction;
 use crate::rpc::{RpcAuth, RpcLimits};
+use crate::types::PublicKey;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
@@ -90,18 +92,28 @@ pub async fn start(
     Ok(tasks)
 }
 
+/// A ban as the metrics tell them apart: address, prefix, node key, expiry.
+type BanKey = (std::net::IpAddr, u8, Option<PublicKey>, SystemTime);
+
 /// Keeps the metrics current from the node's snapshots and finalized blocks.
 async fn update_metrics(node: NodeHandle, m: Metrics, shutdown: CancellationToken) {
     let mut finalized = node.finalized.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_blocks = 0u64;
     let mut last_txs = 0u64;
+    // Per connected peer, its byte counters at the last tick: the counters grow by the
+    // difference (a peer's bytes after the last tick before it disconnects are not counted).
+    let mut traffic: HashMap<PublicKey, (u64, u64)> = HashMap::new();
+    // The bans in force at the last tick; one that was not there was issued since. Those in
+    // force at start (persisted from an earlier run) are not counted as issued.
+    let mut bans_seen: Option<HashSet<BanKey>> = None;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             f = finalized.recv() => {
                 if let Ok(f) = f {
                     m.rounds_per_height.observe(f64::from(f.round + 1));
+                    m.storage_flush.observe(f.commit.as_secs_f64());
                 }
                 continue;
             }
@@ -129,7 +141,24 @@ async fn update_metrics(node: NodeHandle, m: Metrics, shutdown: CancellationToke
             .filter(|p| p.direction == Direction::Inbound)
             .count();
         m.set_peers(inbound, peers.len() - inbound);
-        m.banned.set(node.p2p.bans().len() as i64);
+        let mut now_traffic = HashMap::with_capacity(peers.len());
+        for p in &peers {
+            let (last_in, last_out) = traffic.get(&p.id).copied().unwrap_or((0, 0));
+            m.bytes_in.inc_by(p.bytes_in.saturating_sub(last_in));
+            m.bytes_out.inc_by(p.bytes_out.saturating_sub(last_out));
+            now_traffic.insert(p.id, (p.bytes_in, p.bytes_out));
+        }
+        traffic = now_traffic;
+        let bans = node.p2p.bans();
+        m.banned.set(bans.len() as i64);
+        let keys: HashSet<BanKey> = bans
+            .iter()
+            .map(|b| (b.ip, b.prefix, b.node, b.until))
+            .collect();
+        if let Some(seen) = &bans_seen {
+            m.bans.inc_by(keys.difference(seen).count() as u64);
+        }
+        bans_seen = Some(keys);
         m.mempool_txs.set(s.mempool.count as i64);
         m.mempool_bytes.set(s.mempool.bytes as i64);
         m.synced.set(i64::from(s.synced));

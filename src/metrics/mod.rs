@@ -1,5 +1,10 @@
-//! Prometheus metrics (`GET /metrics`, OpenMetrics text from prometheus-client) and a JSON health
-//! check (`GET /health`) on the metrics address.
+//! Prometheus metrics (`GET /metrics`) and a JSON health check (`GET /health`) on the metrics
+//! address.
+//!
+//! `/metrics` answers in OpenMetrics text (what prometheus-client encodes) when the scraper asks
+//! for `application/openmetrics-text` (Prometheus does), else in the classic Prometheus text
+//! format 0.0.4 (`curl`, `promtool check metrics`, older scrapers), where a counter's HELP and
+//! TYPE lines carry the `_total` name of its samples.
 //!
 //! [`Metrics::new`] returns cheap, clonable handles for the node to update and the
 //! [`MetricsRegistry`] to serve. Every metric name starts with `timecoin_`.
@@ -129,6 +134,69 @@ impl MetricsRegistry {
         let _ = prometheus_client::encoding::text::encode(&mut s, &self.0);
         s
     }
+
+    /// Prometheus text format 0.0.4: [`MetricsRegistry::encode`] with each counter family
+    /// named as its samples (`x_total`), and no `# UNIT` or `# EOF` line.
+    pub fn encode_text(&self) -> String {
+        openmetrics_to_text(&self.encode())
+    }
+}
+
+/// OpenMetrics text as Prometheus text format 0.0.4. In OpenMetrics a counter family `x` has
+/// samples `x_total`; the 0.0.4 parser takes a family's name from its samples, so HELP and TYPE
+/// of a counter become `x_total` (else promtool reads `x` as an empty family and `x_total` as
+/// one without help).
+fn openmetrics_to_text(om: &str) -> String {
+    let counters: std::collections::HashSet<&str> = om
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(om.len() + 16 * counters.len());
+    for line in om.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let total = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
+                out.push_str(prefix);
+                out.push_str(name);
+                out.push_str(total);
+                if !tail.is_empty() {
+                    out.push(' ');
+                    out.push_str(tail);
+                }
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether an `Accept` header asks for OpenMetrics text (with a non-zero quality).
+fn accepts_openmetrics(accept: Option<&HeaderValue>) -> bool {
+    let Some(accept) = accept.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let ty = parts.next().unwrap_or("");
+        ty.eq_ignore_ascii_case("application/openmetrics-text")
+            && !parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f64>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            })
+    })
 }
 
 impl Metrics {
@@ -410,11 +478,21 @@ pub async fn start(
 
 fn respond(req: &Request<Incoming>, st: &State) -> Resp {
     let (status, ctype, body) = match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => (
-            StatusCode::OK,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            st.registry.encode(),
-        ),
+        (&Method::GET, "/metrics") => {
+            if accepts_openmetrics(req.headers().get(hyper::header::ACCEPT)) {
+                (
+                    StatusCode::OK,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    st.registry.encode(),
+                )
+            } else {
+                (
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    st.registry.encode_text(),
+                )
+            }
+        }
         (&Method::GET, "/health") => {
             let h = st.health.health();
             let body = json!({
@@ -479,6 +557,37 @@ mod tests {
             assert!(text.contains(name), "{name} missing in\n{text}");
         }
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn text_format_names_counters_as_their_samples() {
+        let (m, r) = Metrics::new();
+        m.blocks_finalized.inc();
+        let text = r.encode_text();
+        assert!(text.contains("# HELP timecoin_blocks_finalized_total Blocks finalized"));
+        assert!(text.contains("# TYPE timecoin_blocks_finalized_total counter\n"));
+        assert!(text.contains("\ntimecoin_blocks_finalized_total 1\n"));
+        assert!(text.contains("# TYPE timecoin_chain_height gauge\n"));
+        assert!(!text.contains("# EOF"));
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with('#')).count(),
+            r.encode().lines().filter(|l| l.starts_with('#')).count() - 1
+        );
+    }
+
+    #[test]
+    fn accept_header_selects_openmetrics() {
+        let h = |s: &'static str| HeaderValue::from_static(s);
+        // What Prometheus 2.x sends.
+        assert!(accepts_openmetrics(Some(&h(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        ))));
+        assert!(!accepts_openmetrics(None));
+        assert!(!accepts_openmetrics(Some(&h("*/*"))));
+        assert!(!accepts_openmetrics(Some(&h("text/plain;version=0.0.4"))));
+        assert!(!accepts_openmetrics(Some(&h(
+            "application/openmetrics-text;q=0"
+        ))));
     }
 
     #[test]

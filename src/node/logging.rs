@@ -117,8 +117,15 @@ pub fn init(filter: &str, log_dir: Option<&Path>, stderr: bool) -> std::io::Resu
         }
         None => None,
     };
-    let stderr_layer =
-        stderr.then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    // Colours only on a terminal: under systemd stderr goes to the journal, where escape
+    // codes make `journalctl` print "[blob data]" instead of the line.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let stderr_layer = stderr.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+    });
     // A second init (tests, several commands in one process) keeps the first subscriber.
     let _ = tracing_subscriber::registry()
         .with(env)

@@ -104,6 +104,7 @@ impl Driver {
             spent: d.spent,
             round: d.round,
             at: self.clock.now(),
+            commit: total,
         });
         let _ = self.height_tx.send((d.height, d.hash));
         self.net.broadcast(Message::Status {

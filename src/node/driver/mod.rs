@@ -70,6 +70,8 @@ pub struct Finalized {
     pub round: u32,
     /// When it was committed locally.
     pub at: Instant,
+    /// How long its commit took (the batch write and the flush).
+    pub commit: Duration,
 }
 
 /// Chain data a wallet needs for a set of addresses, from durable storage only (see
