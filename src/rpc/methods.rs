@@ -1050,15 +1050,7 @@ pub fn call(b: &dyn RpcBackend, spec: &'static MethodSpec, p: &Params) -> Result
             Ok(Value::Object(o))
         }
         "sendtoaddress" => {
-            let address = parse_address(b, p.str(0)?)?;
-            let amount = p
-                .get(1)
-                .map(json::parse_amount)
-                .unwrap_or_else(|| Err("missing amount".into()))
-                .map_err(RpcErr::type_err)?;
-            if amount == Amount::ZERO {
-                return Err(RpcErr::type_err("Invalid amount for send"));
-            }
+            let (address, amount) = send_target(b, p)?;
             let req = SendRequest {
                 address,
                 amount,
@@ -1149,15 +1141,7 @@ pub fn call(b: &dyn RpcBackend, spec: &'static MethodSpec, p: &Params) -> Result
             }))
         }
         "walletpreparesend" => {
-            let address = parse_address(b, p.str(0)?)?;
-            let amount = p
-                .get(1)
-                .map(json::parse_amount)
-                .unwrap_or_else(|| Err("missing amount".into()))
-                .map_err(RpcErr::type_err)?;
-            if amount == Amount::ZERO {
-                return Err(RpcErr::type_err("Invalid amount for send"));
-            }
+            let (address, amount) = send_target(b, p)?;
             let req = SendRequest {
                 address,
                 amount,
@@ -1273,6 +1257,20 @@ impl MasternodeOptions {
         }
         Ok(o)
     }
+}
+
+/// The address and amount of a send (params 0 and 1).
+fn send_target(b: &dyn RpcBackend, p: &Params) -> Result<(Address, Amount), RpcErr> {
+    let address = parse_address(b, p.str(0)?)?;
+    let amount = p
+        .get(1)
+        .map(json::parse_amount)
+        .unwrap_or_else(|| Err("missing amount".into()))
+        .map_err(RpcErr::type_err)?;
+    if amount == Amount::ZERO {
+        return Err(RpcErr::type_err("Invalid amount for send"));
+    }
+    Ok((address, amount))
 }
 
 /// `txid:vout`.

@@ -1638,6 +1638,28 @@ impl Wallet {
         chain: &dyn WalletChain,
         collateral: OutPoint,
     ) -> Result<Transaction> {
+        let tx = self.sign_as_owner(chain, collateral, "masternode exit", |owner| {
+            TxKind::MasternodeExit(MasternodeExit {
+                collateral,
+                owner,
+                owner_signature: Signature::default(),
+            })
+        })?;
+        self.state.collaterals.retain(|c| c.outpoint != collateral);
+        self.save()?;
+        Ok(tx)
+    }
+
+    /// Builds, funds from other outputs (never a collateral), signs and records the masternode
+    /// transaction `kind(owner key)` for `collateral`, an unspent output of this wallet, with
+    /// its owner's signature. The caller saves.
+    fn sign_as_owner(
+        &mut self,
+        chain: &dyn WalletChain,
+        collateral: OutPoint,
+        memo: &str,
+        kind: impl FnOnce(PublicKey) -> TxKind,
+    ) -> Result<Transaction> {
         let seed = self.seed()?;
         let utxo = chain
             .utxos(&self.own_addrs())
@@ -1648,25 +1670,17 @@ impl Wallet {
             .entry_for(&utxo.output.address)
             .cloned()
             .ok_or(WalletError::UnknownCollateral(collateral))?;
-        let kind = TxKind::MasternodeExit(MasternodeExit {
-            collateral,
-            owner: owner.pubkey,
-            owner_signature: Signature::default(),
-        });
         let mut exclude = self.collateral_set();
         exclude.insert(collateral);
-        let tx = self.build_signed(
+        self.build_signed(
             chain,
             &seed,
             Vec::new(),
-            kind,
+            kind(owner.pubkey),
             Some(&owner),
             &exclude,
-            "masternode exit",
-        )?;
-        self.state.collaterals.retain(|c| c.outpoint != collateral);
-        self.save()?;
-        Ok(tx)
+            memo,
+        )
     }
 
     /// A signed masternode update (new p2p address and/or payout; `None` keeps the registered
@@ -1681,40 +1695,21 @@ impl Wallet {
         p2p_addr: Option<&str>,
         payout: Option<Address>,
     ) -> Result<Transaction> {
-        let seed = self.seed()?;
         let p2p_addr = p2p_addr.unwrap_or(current.0);
         if p2p_addr.is_empty() || p2p_addr.len() > MAX_P2P_ADDR_LEN {
             return Err(WalletError::InvalidInput(format!(
                 "masternode p2p address must be 1 to {MAX_P2P_ADDR_LEN} bytes (host:port)"
             )));
         }
-        let utxo = chain
-            .utxos(&self.own_addrs())
-            .into_iter()
-            .find(|u| u.outpoint == collateral)
-            .ok_or(WalletError::UnknownCollateral(collateral))?;
-        let owner = self
-            .entry_for(&utxo.output.address)
-            .cloned()
-            .ok_or(WalletError::UnknownCollateral(collateral))?;
-        let kind = TxKind::MasternodeUpdate(MasternodeUpdate {
-            collateral,
-            p2p_addr: p2p_addr.to_string(),
-            payout: payout.unwrap_or(current.1),
-            owner: owner.pubkey,
-            owner_signature: Signature::default(),
-        });
-        let mut exclude = self.collateral_set();
-        exclude.insert(collateral);
-        let tx = self.build_signed(
-            chain,
-            &seed,
-            Vec::new(),
-            kind,
-            Some(&owner),
-            &exclude,
-            "masternode update",
-        )?;
+        let tx = self.sign_as_owner(chain, collateral, "masternode update", |owner| {
+            TxKind::MasternodeUpdate(MasternodeUpdate {
+                collateral,
+                p2p_addr: p2p_addr.to_string(),
+                payout: payout.unwrap_or(current.1),
+                owner,
+                owner_signature: Signature::default(),
+            })
+        })?;
         self.save()?;
         Ok(tx)
     }

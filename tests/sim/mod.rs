@@ -38,7 +38,8 @@ use timecoin::p2p::{InboundMessage, Message, Misbehaviour, P2pConfig, PeerId};
 use timecoin::storage::Storage;
 use timecoin::types::tx::TX_VERSION;
 use timecoin::types::{
-    Address, Amount, Encode, Hash, Network, SecretKey, Tier, Transaction, TxIn, TxKind, TxOut,
+    Address, Amount, Encode, Hash, Network, OutPoint, SecretKey, Tier, Transaction, TxIn, TxKind,
+    TxOut,
 };
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -282,17 +283,24 @@ fn genesis_of(cfg: &Config, seed: u64) -> Genesis {
     })
 }
 
-/// Client transfers: each spends one faucet output of the genesis into a fresh output.
-fn transfers(genesis: &Genesis, seed: u64, n: usize) -> Vec<Transaction> {
-    let faucet = faucet_key(seed);
-    let addr = Address::from_pubkey(&faucet.public());
-    let state = genesis.state();
-    let mut coins: Vec<_> = state
+/// The faucet's outputs at genesis, sorted.
+fn faucet_coins(genesis: &Genesis, seed: u64) -> Vec<(OutPoint, Amount)> {
+    let addr = Address::from_pubkey(&faucet_key(seed).public());
+    let mut coins: Vec<_> = genesis
+        .state()
         .utxos()
         .filter(|(_, u)| u.output.address == addr)
         .map(|(o, u)| (*o, u.output.amount))
         .collect();
     coins.sort();
+    coins
+}
+
+/// Client transfers: each spends one faucet output of the genesis into a fresh output.
+fn transfers(genesis: &Genesis, seed: u64, n: usize) -> Vec<Transaction> {
+    let faucet = faucet_key(seed);
+    let addr = Address::from_pubkey(&faucet.public());
+    let coins = faucet_coins(genesis, seed);
     coins
         .into_iter()
         .take(n)
@@ -324,12 +332,7 @@ fn exit_tx(genesis: &Genesis, seed: u64, i: usize, n: usize) -> Transaction {
     let owner = key_of(seed, 5_000 + i);
     let addr = Address::from_pubkey(&faucet.public());
     let state = genesis.state();
-    let mut coins: Vec<_> = state
-        .utxos()
-        .filter(|(_, u)| u.output.address == addr)
-        .map(|(o, u)| (*o, u.output.amount))
-        .collect();
-    coins.sort();
+    let coins = faucet_coins(genesis, seed);
     let (prev, amount) = coins[coins.len() - 1 - n];
     let collateral = state
         .masternodes()
