@@ -1,27 +1,27 @@
 //! The node's answers to the RPC server: [`RpcBackend`] over a [`NodeHandle`], its snapshots,
-//! its storage and (for the node that holds one) the wallet service.
+//! its storage and (for the node that holds one) the wallet, asked through its owner's
+//! [`WalletHandle`].
 
 use super::view::{devnet_names, view_model, WalletSummary};
-use super::wallet_service::WalletService;
+use super::wallet_service::task::Reply;
+use super::wallet_service::{PublishedWallet, WalletHandle, WalletRequest};
 use crate::consensus::Step;
-use crate::mempool::MempoolError;
 use crate::node::logging::LogRing;
 use crate::node::{Command, NodeHandle};
 use crate::rpc::backend::{self as rb, RpcBackend};
 use crate::types::{Address, BlockHeader, Hash, Network, OutPoint, Transaction};
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{oneshot, watch, Mutex};
+use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 /// RPC backend of one node.
 pub struct NodeRpc {
     node: NodeHandle,
     rt: tokio::runtime::Handle,
-    wallet: Option<Arc<Mutex<WalletService>>>,
+    wallet: Option<WalletHandle>,
     stop: CancellationToken,
-    /// The node snapshot's seq, for `getnodesnapshot`.
+    /// The seq of the snapshot `getnodesnapshot` serves (see [`follow_snapshot_seq`]).
     seq: watch::Receiver<u64>,
     /// The log ring and devnet size the snapshot's view model is built with.
     feed: Option<(LogRing, u32)>,
@@ -32,28 +32,18 @@ impl NodeRpc {
     pub fn new(
         node: NodeHandle,
         rt: tokio::runtime::Handle,
-        wallet: Option<Arc<Mutex<WalletService>>>,
+        wallet: Option<WalletHandle>,
         stop: CancellationToken,
     ) -> NodeRpc {
         // The snapshot's seq on its own watch: `getnodesnapshot` waits on it without cloning
         // snapshots, and the forwarding task ends with the node.
-        let (seq_tx, seq) = watch::channel(node.snapshot.borrow().seq);
-        let mut snaps = node.snapshot.clone();
-        let shutdown = node.shutdown.clone();
-        rt.spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    r = snaps.changed() => {
-                        if r.is_err() {
-                            break;
-                        }
-                        let s = snaps.borrow_and_update().seq;
-                        seq_tx.send_replace(s);
-                    }
-                }
-            }
-        });
+        let (seq, forward) = follow_snapshot_seq(
+            node.snapshot.clone(),
+            |s| s.seq,
+            wallet.as_ref().map(WalletHandle::view),
+            node.shutdown.clone(),
+        );
+        rt.spawn(forward);
         NodeRpc {
             node,
             rt,
@@ -79,15 +69,15 @@ impl NodeRpc {
         })
     }
 
-    fn with_wallet<T>(
+    /// Asks the wallet's owner and waits for its answer.
+    fn wallet<T>(
         &self,
-        f: impl FnOnce(&mut WalletService) -> futures::future::BoxFuture<'_, Result<T, rb::WalletError>>,
+        make: impl FnOnce(Reply<T>) -> WalletRequest,
     ) -> Result<T, rb::WalletError> {
         let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
-        self.rt.block_on(async {
-            let mut guard = w.lock().await;
-            f(&mut guard).await
-        })
+        self.rt
+            .block_on(w.ask(make))
+            .unwrap_or_else(|| Err(rb::WalletError::Other("the node is shutting down".into())))
     }
 }
 
@@ -97,18 +87,40 @@ fn unix_secs(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// Maps a mempool verdict to the RPC layer's submit error.
-pub fn submit_error(e: MempoolError) -> rb::SubmitError {
-    match e {
-        MempoolError::AlreadyKnown => rb::SubmitError::AlreadyKnown,
-        MempoolError::AlreadyInChain => rb::SubmitError::AlreadyInChain,
-        MempoolError::Conflict(other) => rb::SubmitError::Conflict(other.to_hex()),
-        MempoolError::Invalid(crate::ledger::TxError::MissingInput(o)) => {
-            rb::SubmitError::MissingInputs(format!("{}:{}", o.txid, o.index))
+/// The seq of the snapshot `getnodesnapshot` serves, on a watch of its own, and the future
+/// that keeps it current until `shutdown` or the node's watch closes. It is the node
+/// snapshot's seq plus the wallet view's version: both only grow, so the sum moves whenever
+/// either does, and a wallet change (a new balance, a lock) wakes an attached UI at once
+/// instead of at the next node change.
+fn follow_snapshot_seq<N: Send + Sync + 'static>(
+    mut node: watch::Receiver<N>,
+    node_seq: fn(&N) -> u64,
+    mut wallet: Option<watch::Receiver<PublishedWallet>>,
+    shutdown: CancellationToken,
+) -> (watch::Receiver<u64>, impl std::future::Future<Output = ()>) {
+    let current = move |node: &mut watch::Receiver<N>,
+                        wallet: Option<&mut watch::Receiver<PublishedWallet>>| {
+        let n = node_seq(&node.borrow_and_update());
+        n.wrapping_add(wallet.map_or(0, |w| w.borrow_and_update().version))
+    };
+    let (seq_tx, seq) = watch::channel(current(&mut node, wallet.as_mut()));
+    let forward = async move {
+        loop {
+            let wallet_changed = async {
+                match wallet.as_mut() {
+                    Some(w) => w.changed().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = node.changed() => if r.is_err() { break },
+                r = wallet_changed => if r.is_err() { break },
+            }
+            seq_tx.send_replace(current(&mut node, wallet.as_mut()));
         }
-        MempoolError::FeeRateTooLow { .. } => rb::SubmitError::MempoolFull,
-        other => rb::SubmitError::Rejected(other.to_string()),
-    }
+    };
+    (seq, forward)
 }
 
 impl RpcBackend for NodeRpc {
@@ -234,7 +246,7 @@ impl RpcBackend for NodeRpc {
         }
         match self.rt.block_on(self.node.submit_tx(tx)) {
             Ok(Ok(id)) => Ok(id),
-            Ok(Err(e)) => Err(submit_error(e)),
+            Ok(Err(e)) => Err(e.into()),
             Err(e) => Err(rb::SubmitError::Internal(e.to_string())),
         }
     }
@@ -468,16 +480,16 @@ impl RpcBackend for NodeRpc {
     }
 
     fn wallet_balances(&self) -> Result<rb::WalletBalances, rb::WalletError> {
-        self.with_wallet(|w| Box::pin(async move { w.rpc_balances().await }))
+        self.wallet(|reply| WalletRequest::Balances { reply })
     }
 
     fn wallet_new_address(&self, label: &str) -> Result<Address, rb::WalletError> {
         let label = label.to_string();
-        self.with_wallet(move |w| Box::pin(async move { w.rpc_new_address(&label) }))
+        self.wallet(|reply| WalletRequest::NewAddress { label, reply })
     }
 
     fn wallet_unspent(&self) -> Result<Vec<rb::WalletUtxo>, rb::WalletError> {
-        self.with_wallet(|w| Box::pin(async move { w.rpc_unspent().await }))
+        self.wallet(|reply| WalletRequest::Unspent { reply })
     }
 
     fn wallet_transactions(
@@ -485,7 +497,7 @@ impl RpcBackend for NodeRpc {
         count: usize,
         skip: usize,
     ) -> Result<Vec<rb::WalletTxEntry>, rb::WalletError> {
-        self.with_wallet(move |w| Box::pin(async move { w.rpc_transactions(count, skip).await }))
+        self.wallet(|reply| WalletRequest::Transactions { count, skip, reply })
     }
 
     fn wallet_transaction(
@@ -493,11 +505,11 @@ impl RpcBackend for NodeRpc {
         txid: &Hash,
     ) -> Result<Option<rb::WalletTransaction>, rb::WalletError> {
         let txid = *txid;
-        self.with_wallet(move |w| Box::pin(async move { w.rpc_transaction(&txid).await }))
+        self.wallet(|reply| WalletRequest::Transaction { txid, reply })
     }
 
     fn wallet_send(&self, req: rb::SendRequest) -> Result<Hash, rb::WalletError> {
-        self.with_wallet(move |w| Box::pin(async move { w.rpc_send(req).await }))
+        self.wallet(|reply| WalletRequest::Send { req, reply })
     }
 
     fn wallet_unlock(
@@ -505,30 +517,34 @@ impl RpcBackend for NodeRpc {
         passphrase: &SecretString,
         timeout_secs: u64,
     ) -> Result<(), rb::WalletError> {
-        let p = zeroize::Zeroizing::new(passphrase.expose_secret().to_string());
-        self.with_wallet(move |w| Box::pin(async move { w.rpc_unlock(&p, timeout_secs) }))
+        let passphrase = zeroize::Zeroizing::new(passphrase.expose_secret().to_string());
+        self.wallet(|reply| WalletRequest::Unlock {
+            passphrase,
+            timeout_secs,
+            reply,
+        })
     }
 
     fn wallet_lock(&self) -> Result<(), rb::WalletError> {
-        self.with_wallet(|w| Box::pin(async move { w.rpc_lock() }))
+        self.wallet(|reply| WalletRequest::Lock { reply })
     }
 
     fn wallet_masternode(
         &self,
         req: rb::MasternodeTxRequest,
     ) -> Result<rb::MasternodeTxReport, rb::WalletError> {
-        self.with_wallet(move |w| Box::pin(async move { w.rpc_masternode(req).await }))
+        self.wallet(|reply| WalletRequest::Masternode { req, reply })
     }
 
     fn wallet_prepare_send(
         &self,
         req: rb::SendRequest,
     ) -> Result<rb::SendPreviewInfo, rb::WalletError> {
-        self.with_wallet(move |w| Box::pin(async move { w.rpc_prepare_send(req).await }))
+        self.wallet(|reply| WalletRequest::PrepareSend { req, reply })
     }
 
     fn wallet_confirm_send(&self, preview_id: u64) -> Result<Hash, rb::WalletError> {
-        self.with_wallet(move |w| Box::pin(async move { w.rpc_confirm_send(preview_id).await }))
+        self.wallet(|reply| WalletRequest::ConfirmSend { preview_id, reply })
     }
 
     fn snapshot_changes(&self) -> Option<watch::Receiver<u64>> {
@@ -537,13 +553,13 @@ impl RpcBackend for NodeRpc {
 
     fn node_snapshot(&self, max_logs: usize) -> Option<(u64, serde_json::Value)> {
         let (logs, devnet_nodes) = self.feed.as_ref()?;
-        let wallet = match &self.wallet {
-            Some(w) => self.rt.block_on(async {
-                let mut s = w.lock().await;
-                s.tick();
-                s.summary().await
-            }),
-            None => WalletSummary::default(),
+        let (wallet, wallet_version) = match &self.wallet {
+            Some(w) => {
+                let view = w.view();
+                let p = view.borrow();
+                (p.summary.clone(), p.version)
+            }
+            None => (WalletSummary::default(), 0),
         };
         let snap = self.node.snapshot.borrow().clone();
         let peers = self.node.peers.borrow().clone();
@@ -557,11 +573,67 @@ impl RpcBackend for NodeRpc {
             std::time::Instant::now(),
         );
         match serde_json::to_value(&vm) {
-            Ok(v) => Some((snap.seq, v)),
+            Ok(v) => Some((snap.seq.wrapping_add(wallet_version), v)),
             Err(e) => {
                 tracing::error!(target: "rpc", "cannot encode the node snapshot: {e}");
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seq watch as `getnodesnapshot` waits on it, driven by a stand-in node snapshot
+    /// (its seq alone) and a wallet view.
+    fn follow(
+        wallet: bool,
+    ) -> (
+        watch::Sender<u64>,
+        watch::Sender<PublishedWallet>,
+        watch::Receiver<u64>,
+        CancellationToken,
+    ) {
+        let (node_tx, node_rx) = watch::channel(5u64);
+        let (wallet_tx, wallet_rx) = watch::channel(PublishedWallet::default());
+        let stop = CancellationToken::new();
+        let (seq, forward) =
+            follow_snapshot_seq(node_rx, |s| *s, wallet.then_some(wallet_rx), stop.clone());
+        tokio::spawn(forward);
+        (node_tx, wallet_tx, seq, stop)
+    }
+
+    /// Waits (at most 5 s) for the next value of `seq`.
+    async fn next(seq: &mut watch::Receiver<u64>) -> u64 {
+        tokio::time::timeout(Duration::from_secs(5), seq.changed())
+            .await
+            .expect("the seq moves within 5 s")
+            .expect("the forwarder runs");
+        *seq.borrow_and_update()
+    }
+
+    #[tokio::test]
+    async fn a_wallet_change_wakes_the_snapshot_long_poll() {
+        let (node_tx, wallet_tx, mut seq, stop) = follow(true);
+        assert_eq!(*seq.borrow_and_update(), 5);
+        wallet_tx.send_modify(|p| {
+            p.version += 1;
+            p.summary.view.balance_finalized = 42;
+        });
+        assert_eq!(next(&mut seq).await, 6, "a new balance moves the seq");
+        node_tx.send_replace(9);
+        assert_eq!(next(&mut seq).await, 10, "a node change still moves it");
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn without_a_wallet_the_seq_is_the_node_snapshots() {
+        let (node_tx, wallet_tx, mut seq, stop) = follow(false);
+        wallet_tx.send_modify(|p| p.version += 1);
+        node_tx.send_replace(7);
+        assert_eq!(next(&mut seq).await, 7);
+        stop.cancel();
     }
 }

@@ -1,7 +1,7 @@
 //! Running nodes: headless or with the terminal UI, until Ctrl-C, SIGTERM, `stop` or `q`.
 
-use super::view::{devnet_names, view_model, WalletSummary};
-use super::wallet_service::WalletService;
+use super::view::{devnet_names, view_model};
+use super::wallet_service::{task, WalletHandle, WalletRequest, WalletService};
 use crate::node::logging::LogRing;
 use crate::node::{self, NodeHandle, NodeSpec};
 use crate::types::Address;
@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timecoin_ui as ui;
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -49,7 +49,7 @@ pub async fn run_nodes(
     let mut handles: Vec<NodeHandle> = Vec::new();
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     let mut wallet = opts.wallet;
-    let mut service: Option<Arc<Mutex<WalletService>>> = None;
+    let mut service: Option<WalletHandle> = None;
     let mut shown: Option<NodeHandle> = None;
     for (index, spec) in specs.into_iter().enumerate() {
         let name = spec.name.clone();
@@ -60,10 +60,10 @@ pub async fn run_nodes(
                     shown = Some(h.clone());
                     let mut ws = WalletService::new(wallet.take(), h.clone(), opts.auto_lock);
                     ws.discover_addresses().await;
-                    let s = Arc::new(Mutex::new(ws));
-                    tasks.push(WalletService::spawn_auto_lock(s.clone(), root.clone()));
-                    service = Some(s.clone());
-                    Some(s)
+                    let (handle, owner) = task::spawn(ws, opts.refresh, root.clone());
+                    tasks.push(owner);
+                    service = Some(handle.clone());
+                    Some(handle)
                 } else {
                     None
                 };
@@ -162,7 +162,7 @@ fn spawn_signal_handler(root: CancellationToken) {
 
 async fn run_ui(
     node: NodeHandle,
-    service: Arc<Mutex<WalletService>>,
+    service: WalletHandle,
     refresh: Duration,
     devnet_nodes: u32,
     theme: crate::config::Theme,
@@ -214,7 +214,7 @@ async fn run_ui(
 #[allow(clippy::too_many_arguments)]
 async fn bridge(
     node: NodeHandle,
-    service: Arc<Mutex<WalletService>>,
+    service: WalletHandle,
     logs: LogRing,
     view_tx: watch::Sender<ui::ViewModel>,
     event_tx: mpsc::Sender<ui::UiEvent>,
@@ -227,8 +227,7 @@ async fn bridge(
     let mut snap_rx = node.snapshot.clone();
     let mut tick = tokio::time::interval(refresh);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut wallet = WalletSummary::default();
-    let mut last_wallet = Instant::now() - Duration::from_secs(10);
+    let mut wallet = service.view();
     loop {
         tokio::select! {
             _ = root.cancelled() => break,
@@ -238,29 +237,25 @@ async fn bridge(
                     root.cancel();
                     break;
                 }
-                let events = service.lock().await.handle(a).await;
+                let events = service
+                    .ask(|reply| WalletRequest::Ui { action: a, reply })
+                    .await
+                    .unwrap_or_default();
                 for ev in events {
                     let _ = event_tx.send(ev).await;
                 }
-                last_wallet = Instant::now() - Duration::from_secs(10);
             }
             r = snap_rx.changed() => { if r.is_err() { break } }
+            r = wallet.changed() => { if r.is_err() { break } }
             _ = tick.tick() => {}
         }
-        {
-            let mut s = service.lock().await;
-            s.tick();
-            if last_wallet.elapsed() >= refresh {
-                wallet = s.summary().await;
-                last_wallet = Instant::now();
-            }
-        }
+        let summary = wallet.borrow_and_update().summary.clone();
         let snap = node.snapshot.borrow().clone();
         let peers = node.peers.borrow().clone();
         let vm = view_model(
             &snap,
             &peers,
-            &wallet,
+            &summary,
             &logs.tail(500),
             &names,
             Instant::now(),

@@ -1,7 +1,7 @@
 //! RPC and metrics servers of a node, and the task that keeps its Prometheus metrics current.
 
 use super::rpc_backend::NodeRpc;
-use super::wallet_service::WalletService;
+use super::wallet_service::WalletHandle;
 use crate::metrics::{HealthSnapshot, HealthSource, Metrics};
 use crate::node::logging::LogRing;
 use crate::node::NodeHandle;
@@ -11,7 +11,6 @@ use crate::types::PublicKey;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -36,7 +35,7 @@ impl HealthSource for NodeHealth {
 /// `node`; `stop` is what the RPC `stop` method cancels. Returns their tasks.
 pub async fn start(
     node: &NodeHandle,
-    wallet: Option<Arc<Mutex<WalletService>>>,
+    wallet: Option<WalletHandle>,
     feed: Option<(LogRing, u32)>,
     stop: CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>, String> {

@@ -376,6 +376,23 @@ pub enum SubmitError {
     Internal(String),
 }
 
+impl From<crate::mempool::MempoolError> for SubmitError {
+    /// The RPC class of a mempool verdict (it decides the error code).
+    fn from(e: crate::mempool::MempoolError) -> SubmitError {
+        use crate::mempool::MempoolError;
+        match e {
+            MempoolError::AlreadyKnown => SubmitError::AlreadyKnown,
+            MempoolError::AlreadyInChain => SubmitError::AlreadyInChain,
+            MempoolError::Conflict(other) => SubmitError::Conflict(other.to_hex()),
+            MempoolError::Invalid(crate::ledger::TxError::MissingInput(o)) => {
+                SubmitError::MissingInputs(format!("{}:{}", o.txid, o.index))
+            }
+            MempoolError::FeeRateTooLow { .. } => SubmitError::MempoolFull,
+            other => SubmitError::Rejected(other.to_string()),
+        }
+    }
+}
+
 /// One mempool entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolEntry {

@@ -1,0 +1,226 @@
+//! Bitcoin Core's wallet methods, answered by the wallet's owner for the RPC backend.
+
+use super::WalletService;
+use crate::node::NodeHandle;
+use crate::rpc::backend as rb;
+use crate::types::{Address, Amount, Hash, Transaction};
+use crate::wallet::{HistoryEntry, WalletChain, WalletError};
+use std::time::Duration;
+
+/// The RPC layer's class of a wallet error (it decides the error code).
+pub(super) fn map_err(e: WalletError) -> rb::WalletError {
+    match e {
+        WalletError::Locked => rb::WalletError::Locked,
+        WalletError::WrongPassphrase => rb::WalletError::WrongPassphrase,
+        WalletError::InsufficientFunds { .. } => rb::WalletError::InsufficientFunds,
+        WalletError::AmountTooSmall { .. }
+        | WalletError::FeeTooLow { .. }
+        | WalletError::Overflow => rb::WalletError::InvalidAmount(e.to_string()),
+        other => rb::WalletError::Other(other.to_string()),
+    }
+}
+
+impl WalletService {
+    /// `getbalances`.
+    pub(super) async fn rpc_balances(&self) -> Result<rb::WalletBalances, rb::WalletError> {
+        let chain = self.chain().await?;
+        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+        let b = w.balances(&chain);
+        Ok(rb::WalletBalances {
+            finalized: b.spendable(),
+            pending: b.pending,
+            locked: b.collateral,
+        })
+    }
+
+    /// `getnewaddress`.
+    pub(super) fn rpc_new_address(&mut self, label: &str) -> Result<Address, rb::WalletError> {
+        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+        w.new_address(label).map_err(map_err)
+    }
+
+    /// `listunspent`.
+    pub(super) async fn rpc_unspent(&self) -> Result<Vec<rb::WalletUtxo>, rb::WalletError> {
+        let chain = self.chain().await?;
+        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+        let entries = w.addresses();
+        let addrs: Vec<Address> = entries.iter().map(|a| a.address).collect();
+        let collateral: std::collections::HashSet<_> =
+            w.collaterals().iter().map(|c| c.0).collect();
+        Ok(chain
+            .utxos(&addrs)
+            .into_iter()
+            .map(|u| rb::WalletUtxo {
+                outpoint: u.outpoint,
+                address: u.output.address,
+                label: entries
+                    .iter()
+                    .find(|a| a.address == u.output.address)
+                    .map(|a| a.label.clone())
+                    .unwrap_or_default(),
+                amount: u.output.amount,
+                height: u.height,
+                spendable: !chain.spent_in_mempool(&u.outpoint)
+                    && !collateral.contains(&u.outpoint),
+            })
+            .collect())
+    }
+
+    /// `listtransactions`.
+    pub(super) async fn rpc_transactions(
+        &self,
+        count: usize,
+        skip: usize,
+    ) -> Result<Vec<rb::WalletTxEntry>, rb::WalletError> {
+        let chain = self.chain().await?;
+        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+        let mut out = Vec::new();
+        for h in w.history(&chain).into_iter().skip(skip).take(count) {
+            out.push(history_entry(&self.node, &h));
+        }
+        Ok(out)
+    }
+
+    /// `gettransaction`.
+    pub(super) async fn rpc_transaction(
+        &self,
+        txid: &Hash,
+    ) -> Result<Option<rb::WalletTransaction>, rb::WalletError> {
+        let chain = self.chain().await?;
+        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+        let Some(h) = w.history(&chain).into_iter().find(|h| h.txid == *txid) else {
+            return Ok(None);
+        };
+        let tx = match w.raw_transaction(txid) {
+            Some(raw) => <Transaction as crate::types::Decode>::from_bytes(&raw).ok(),
+            None => self
+                .node
+                .storage
+                .transaction(txid)
+                .ok()
+                .flatten()
+                .map(|(t, _)| t),
+        };
+        let Some(tx) = tx else { return Ok(None) };
+        Ok(Some(rb::WalletTransaction {
+            tx,
+            entries: vec![history_entry(&self.node, &h)],
+        }))
+    }
+
+    /// `sendtoaddress`: prepare, sign and submit in one go.
+    pub(super) async fn rpc_send(&mut self, req: rb::SendRequest) -> Result<Hash, rb::WalletError> {
+        let chain = self.chain().await?;
+        let min = chain.min_fee_rate();
+        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+        let rate = req.fee_rate.unwrap_or(min);
+        let mut preview = w
+            .prepare_send(&chain, req.address, req.amount, rate)
+            .map_err(map_err)?;
+        if req.subtract_fee_from_amount {
+            let amount = req
+                .amount
+                .checked_sub(preview.fee)
+                .filter(|a| a.0 > 0)
+                .ok_or_else(|| {
+                    rb::WalletError::InvalidAmount("amount does not cover the fee".into())
+                })?;
+            preview = w
+                .prepare_send(&chain, req.address, amount, rate)
+                .map_err(map_err)?;
+        }
+        let tx = w.confirm_send(preview).map_err(map_err)?;
+        Ok(self.submit(tx).await?)
+    }
+
+    /// `walletpreparesend`: coin selection and fee, kept for `walletconfirmsend`.
+    pub(super) async fn rpc_prepare_send(
+        &mut self,
+        req: rb::SendRequest,
+    ) -> Result<rb::SendPreviewInfo, rb::WalletError> {
+        let chain = self.chain().await?;
+        let rate = req.fee_rate.unwrap_or(chain.min_fee_rate());
+        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+        let p = w
+            .prepare_send(&chain, req.address, req.amount, rate)
+            .map_err(map_err)?;
+        let info = rb::SendPreviewInfo {
+            preview_id: 0,
+            address: p.recipient,
+            amount: p.amount,
+            fee: p.fee,
+            change: p.change,
+            inputs: p.inputs.len(),
+            size: p.size,
+        };
+        let preview_id = self.keep_preview(p);
+        Ok(rb::SendPreviewInfo { preview_id, ..info })
+    }
+
+    /// `walletconfirmsend`: signs and submits a kept preview (the wallet must be unlocked).
+    pub(super) async fn rpc_confirm_send(&mut self, id: u64) -> Result<Hash, rb::WalletError> {
+        let p = self.previews.remove(&id).ok_or_else(|| {
+            rb::WalletError::Other("unknown or expired previewid; prepare the send again".into())
+        })?;
+        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+        let tx = w.confirm_send(p).map_err(map_err)?;
+        Ok(self.submit(tx).await?)
+    }
+
+    /// `walletpassphrase`: unlocked for `timeout_secs`. As in Bitcoin Core, 0 checks the
+    /// passphrase and locks again at once (for the wallet itself, a zero auto-lock means
+    /// none: that is not what an RPC caller asking for 0 s means).
+    pub(super) fn rpc_unlock(
+        &mut self,
+        passphrase: &str,
+        timeout_secs: u64,
+    ) -> Result<(), rb::WalletError> {
+        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+        // Argon2 takes a few hundred ms: keep it off the async worker's budget.
+        tokio::task::block_in_place(|| {
+            if timeout_secs == 0 {
+                w.check_passphrase(passphrase)?;
+                w.lock();
+                return Ok(());
+            }
+            w.unlock(passphrase, Duration::from_secs(timeout_secs))
+        })
+        .map_err(map_err)
+    }
+
+    /// `walletlock`.
+    pub(super) fn rpc_lock(&mut self) -> Result<(), rb::WalletError> {
+        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+        w.lock();
+        Ok(())
+    }
+}
+
+/// One history entry as `listtransactions` and `gettransaction` list it.
+fn history_entry(node: &NodeHandle, h: &HistoryEntry) -> rb::WalletTxEntry {
+    use crate::wallet::{Direction, TxStatus};
+    let block = match h.status {
+        TxStatus::Final { height } => node
+            .storage
+            .block(height)
+            .ok()
+            .flatten()
+            .map(|b| (height, b.hash())),
+        _ => None,
+    };
+    rb::WalletTxEntry {
+        txid: h.txid,
+        category: match h.direction {
+            Direction::Incoming => rb::WalletTxCategory::Receive,
+            Direction::Outgoing | Direction::SelfTransfer => rb::WalletTxCategory::Send,
+        },
+        address: None,
+        amount: h.amount,
+        fee: h.fee.map(|f: Amount| f),
+        vout: 0,
+        label: h.memo.clone(),
+        block,
+        time_secs: h.time.unwrap_or(0),
+        abandoned: matches!(h.status, TxStatus::Conflicted),
+    }
+}

@@ -1,0 +1,265 @@
+//! The task that owns the [`WalletService`]: requests in over a channel, each answered on its
+//! own oneshot; the wallet view out on a `watch`; the auto-lock timer.
+
+use super::WalletService;
+use crate::app::view::WalletSummary;
+use crate::rpc::backend as rb;
+use crate::types::{Address, Hash};
+use std::time::Duration;
+use timecoin_ui as ui;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
+
+/// Where the answer to an RPC wallet request goes.
+pub type Reply<T> = oneshot::Sender<Result<T, rb::WalletError>>;
+
+/// How often the auto-lock deadline is checked (a wallet unlocked over RPC on a headless
+/// node locks on time too, not only when it is next used).
+const AUTO_LOCK_CHECK: Duration = Duration::from_millis(250);
+
+/// Requests queued for the wallet before a sender waits.
+const QUEUE: usize = 32;
+
+/// What the wallet's owner is asked to do: a UI action, or one of Bitcoin Core's wallet
+/// methods (named after it).
+pub enum WalletRequest {
+    /// A UI action; the reply carries the events to show.
+    Ui {
+        /// The action.
+        action: ui::UiAction,
+        /// The events to show.
+        reply: oneshot::Sender<Vec<ui::UiEvent>>,
+    },
+    /// `getbalances`.
+    Balances {
+        /// The answer.
+        reply: Reply<rb::WalletBalances>,
+    },
+    /// `getnewaddress`.
+    NewAddress {
+        /// Label kept with the address.
+        label: String,
+        /// The answer.
+        reply: Reply<Address>,
+    },
+    /// `listunspent`.
+    Unspent {
+        /// The answer.
+        reply: Reply<Vec<rb::WalletUtxo>>,
+    },
+    /// `listtransactions`.
+    Transactions {
+        /// Entries wanted.
+        count: usize,
+        /// Newest entries skipped.
+        skip: usize,
+        /// The answer.
+        reply: Reply<Vec<rb::WalletTxEntry>>,
+    },
+    /// `gettransaction`.
+    Transaction {
+        /// The transaction asked for.
+        txid: Hash,
+        /// The answer (`None`: not the wallet's).
+        reply: Reply<Option<rb::WalletTransaction>>,
+    },
+    /// `sendtoaddress`.
+    Send {
+        /// The payment.
+        req: rb::SendRequest,
+        /// The txid sent.
+        reply: Reply<Hash>,
+    },
+    /// `walletpreparesend`.
+    PrepareSend {
+        /// The payment.
+        req: rb::SendRequest,
+        /// The preview kept for `walletconfirmsend`.
+        reply: Reply<rb::SendPreviewInfo>,
+    },
+    /// `walletconfirmsend`.
+    ConfirmSend {
+        /// From `walletpreparesend`.
+        preview_id: u64,
+        /// The txid sent.
+        reply: Reply<Hash>,
+    },
+    /// `walletpassphrase`.
+    Unlock {
+        /// The passphrase (zeroized when dropped).
+        passphrase: Zeroizing<String>,
+        /// Seconds to stay unlocked; 0 checks the passphrase and locks at once.
+        timeout_secs: u64,
+        /// The answer.
+        reply: Reply<()>,
+    },
+    /// `walletlock`.
+    Lock {
+        /// The answer.
+        reply: Reply<()>,
+    },
+    /// `registermasternode`, `updatemasternode`, `exitmasternode`.
+    Masternode {
+        /// What to build and send.
+        req: rb::MasternodeTxRequest,
+        /// What was built (and sent unless a dry run).
+        reply: Reply<rb::MasternodeTxReport>,
+    },
+}
+
+/// The wallet view as the task last published it.
+#[derive(Clone, Debug, Default)]
+pub struct PublishedWallet {
+    /// Bumped at every change of `summary`, so followers of the node's snapshot
+    /// (`getnodesnapshot`) learn that the wallet part changed.
+    pub version: u64,
+    /// The wallet part of the view model.
+    pub summary: WalletSummary,
+}
+
+/// A way to the wallet's owner: cheap to clone, one per user (UI bridge, RPC backend).
+#[derive(Clone)]
+pub struct WalletHandle {
+    requests: mpsc::Sender<WalletRequest>,
+    view: watch::Receiver<PublishedWallet>,
+}
+
+impl WalletHandle {
+    /// Sends the request `make` builds around a reply channel and waits for the answer;
+    /// `None` when the task has stopped (the node is shutting down).
+    pub async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> WalletRequest,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(make(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The wallet view, updated by the task whenever it changes.
+    pub fn view(&self) -> watch::Receiver<PublishedWallet> {
+        self.view.clone()
+    }
+}
+
+/// Moves `service` into its own task until `shutdown`. The view is published at once, then
+/// after every request and auto-lock, and at most every `refresh` while the chain moves or
+/// the wallet is unlocked (its auto-lock counts down).
+pub fn spawn(
+    service: WalletService,
+    refresh: Duration,
+    shutdown: CancellationToken,
+) -> (WalletHandle, JoinHandle<()>) {
+    let (requests, rx) = mpsc::channel(QUEUE);
+    let (view_tx, view) = watch::channel(PublishedWallet::default());
+    let task = tokio::spawn(own(service, rx, view_tx, refresh, shutdown));
+    (WalletHandle { requests, view }, task)
+}
+
+/// The owner's loop.
+async fn own(
+    mut service: WalletService,
+    mut requests: mpsc::Receiver<WalletRequest>,
+    view: watch::Sender<PublishedWallet>,
+    refresh: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut lock_check = tokio::time::interval(AUTO_LOCK_CHECK);
+    lock_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut refresh_tick = tokio::time::interval(refresh);
+    refresh_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut chain = service.node.snapshot.clone();
+    let mut chain_moved = false;
+    publish(&service, &view).await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = requests.recv() => {
+                let Some(r) = r else { break };
+                service.serve(r).await;
+            }
+            _ = lock_check.tick() => {
+                if !service.tick() {
+                    continue;
+                }
+            }
+            r = chain.changed() => {
+                if r.is_err() {
+                    break;
+                }
+                chain_moved = true;
+                continue;
+            }
+            _ = refresh_tick.tick() => {
+                if !chain_moved && !service.is_unlocked() {
+                    continue;
+                }
+            }
+        }
+        chain_moved = false;
+        publish(&service, &view).await;
+    }
+}
+
+/// Publishes the wallet view if it changed.
+async fn publish(service: &WalletService, view: &watch::Sender<PublishedWallet>) {
+    let summary = service.summary().await;
+    view.send_if_modified(|p| {
+        if p.summary.view == summary.view {
+            return false;
+        }
+        p.version += 1;
+        p.summary = summary;
+        true
+    });
+}
+
+impl WalletService {
+    /// Answers one request (a reply nobody waits for any more is dropped).
+    async fn serve(&mut self, r: WalletRequest) {
+        match r {
+            WalletRequest::Ui { action, reply } => {
+                let _ = reply.send(self.handle(action).await);
+            }
+            WalletRequest::Balances { reply } => {
+                let _ = reply.send(self.rpc_balances().await);
+            }
+            WalletRequest::NewAddress { label, reply } => {
+                let _ = reply.send(self.rpc_new_address(&label));
+            }
+            WalletRequest::Unspent { reply } => {
+                let _ = reply.send(self.rpc_unspent().await);
+            }
+            WalletRequest::Transactions { count, skip, reply } => {
+                let _ = reply.send(self.rpc_transactions(count, skip).await);
+            }
+            WalletRequest::Transaction { txid, reply } => {
+                let _ = reply.send(self.rpc_transaction(&txid).await);
+            }
+            WalletRequest::Send { req, reply } => {
+                let _ = reply.send(self.rpc_send(req).await);
+            }
+            WalletRequest::PrepareSend { req, reply } => {
+                let _ = reply.send(self.rpc_prepare_send(req).await);
+            }
+            WalletRequest::ConfirmSend { preview_id, reply } => {
+                let _ = reply.send(self.rpc_confirm_send(preview_id).await);
+            }
+            WalletRequest::Unlock {
+                passphrase,
+                timeout_secs,
+                reply,
+            } => {
+                let _ = reply.send(self.rpc_unlock(&passphrase, timeout_secs));
+            }
+            WalletRequest::Lock { reply } => {
+                let _ = reply.send(self.rpc_lock());
+            }
+            WalletRequest::Masternode { req, reply } => {
+                let _ = reply.send(self.masternode_tx(req).await);
+            }
+        }
+    }
+}
