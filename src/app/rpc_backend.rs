@@ -181,20 +181,17 @@ impl RpcBackend for NodeRpc {
             let block = self.node.storage.block(loc.height).ok().flatten()?;
             return Some(rb::TxLookup {
                 tx,
-                location: rb::TxLocation::Block {
+                block: Some(rb::ContainingBlock {
                     height: loc.height,
                     hash: block.hash(),
                     time_ms: block.header.time_ms,
-                },
+                }),
             });
         }
         let tx = self
             .ask(|reply| Command::MempoolTx { txid: *txid, reply })
             .flatten()?;
-        Some(rb::TxLookup {
-            tx,
-            location: rb::TxLocation::Mempool,
-        })
+        Some(rb::TxLookup { tx, block: None })
     }
 
     fn utxo(&self, outpoint: &OutPoint, include_mempool: bool) -> Option<rb::UtxoEntry> {
@@ -340,7 +337,9 @@ impl RpcBackend for NodeRpc {
 
     fn set_ban(&self, subnet: &str, action: rb::BanAction) -> Result<(), rb::NetError> {
         match action {
-            rb::BanAction::Add { .. } if self.list_banned().iter().any(|b| b.subnet == subnet) => {
+            rb::BanAction::Add { .. }
+                if self.list_banned().iter().any(|b| b.target() == subnet) =>
+            {
                 Err(rb::NetError::AlreadyBanned)
             }
             rb::BanAction::Add { until_secs } => {
@@ -360,26 +359,8 @@ impl RpcBackend for NodeRpc {
         }
     }
 
-    /// Each ban's `subnet` is what `setban` takes back (see `normalize_subnet` in the RPC
-    /// methods): `network/bits` for address and subnet bans, `ip/<node key>` for a node key
-    /// banned at one address, the bare node key for a node key banned anywhere.
     fn list_banned(&self) -> Vec<rb::BanEntry> {
-        let now = unix_secs(SystemTime::now());
-        self.node
-            .p2p
-            .bans()
-            .into_iter()
-            .map(|b| rb::BanEntry {
-                subnet: match b.node {
-                    Some(k) if b.ip.is_unspecified() => k.to_hex(),
-                    Some(k) => format!("{}/{}", b.ip, k.to_hex()),
-                    None => format!("{}/{}", b.ip, b.prefix),
-                },
-                created_secs: now,
-                until_secs: unix_secs(b.until),
-                reason: b.reason,
-            })
-            .collect()
+        self.node.p2p.bans()
     }
 
     fn consensus_info(&self) -> rb::ConsensusInfo {
@@ -392,12 +373,7 @@ impl RpcBackend for NodeRpc {
             Some(c) => rb::ConsensusInfo {
                 height: c.height,
                 round: c.round,
-                step: match c.step {
-                    Step::Propose => rb::ConsensusStep::Propose,
-                    Step::Prevote => rb::ConsensusStep::Prevote,
-                    Step::Precommit => rb::ConsensusStep::Precommit,
-                    Step::Commit => rb::ConsensusStep::Commit,
-                },
+                step: c.step,
                 proposer: Some(c.proposer),
                 proposal: c.proposal,
                 locked: c.locked,
@@ -427,7 +403,7 @@ impl RpcBackend for NodeRpc {
             None => rb::ConsensusInfo {
                 height: s.height + 1,
                 round: 0,
-                step: rb::ConsensusStep::Propose,
+                step: Step::Propose,
                 proposer: None,
                 proposal: None,
                 locked: None,

@@ -33,14 +33,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Peer connection direction label (`inbound` / `outbound`).
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub enum Direction {
-    /// Connected by the peer.
-    Inbound,
-    /// Connected by us.
-    Outbound,
-}
+/// The p2p layer's connection direction, a label here (`inbound` / `outbound`).
+pub use crate::p2p::Direction;
 
 impl EncodeLabelValue for Direction {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
@@ -55,7 +49,7 @@ impl EncodeLabelValue for Direction {
 /// `{direction="inbound|outbound"}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DirectionLabel {
-    /// Direction.
+    /// Who opened the connection.
     pub direction: Direction,
 }
 

@@ -438,7 +438,7 @@ impl P2pHandle {
 
 /// Parses a ban target: `ip`, `ip:port`, `ip/bits`, `ip/<node key>` or `<node key>`; returns
 /// the address, the prefix length and the node key.
-fn parse_target(s: &str) -> Result<(IpAddr, u8, Option<PublicKey>), P2pError> {
+pub fn parse_target(s: &str) -> Result<(IpAddr, u8, Option<PublicKey>), P2pError> {
     let s = s.trim();
     let bad = || P2pError::BadTarget(s.to_owned());
     if let Some((ip, rest)) = s.split_once('/') {

@@ -91,6 +91,17 @@ impl BanEntry {
         })
     }
 
+    /// The ban as the operator names it, which [`crate::p2p::parse_target`] (and so `setban
+    /// remove`) takes back: `network/bits` for an address or subnet ban, `ip/<node key>` for a
+    /// node key banned at one address, the bare node key for a node key banned anywhere.
+    pub fn target(&self) -> String {
+        match self.node {
+            Some(k) if self.ip.is_unspecified() => k.to_hex(),
+            Some(k) => format!("{}/{}", self.ip, k.to_hex()),
+            None => format!("{}/{}", self.ip, self.prefix),
+        }
+    }
+
     /// Whether the ban covers one address rather than a subnet.
     pub fn is_host(&self) -> bool {
         self.prefix >= full_prefix(self.ip)

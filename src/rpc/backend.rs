@@ -8,6 +8,8 @@
 //! are the ones expected to be slow; the others should answer from in-memory snapshots so that
 //! cheap calls stay cheap (they hold one of the server's request slots while they run).
 
+use crate::consensus::Step;
+pub use crate::p2p::store::BanEntry;
 use crate::types::{
     Address, Amount, Block, BlockHeader, CommitCertificate, Hash, Network, OutPoint, PublicKey,
     Tier, Transaction, TxOut,
@@ -73,7 +75,7 @@ pub trait RpcBackend: Send + Sync + 'static {
     fn add_node(&self, addr: &str, command: AddNodeCommand) -> Result<(), NetError>;
     /// `setban`: ban a normalized IP or subnet (`1.2.3.4` or `1.2.3.0/24`) or lift a ban.
     fn set_ban(&self, subnet: &str, action: BanAction) -> Result<(), NetError>;
-    /// Current bans.
+    /// Bans in force (`listbanned` names each by [`BanEntry::target`]).
     fn list_banned(&self) -> Vec<BanEntry>;
 
     // ----- consensus and masternodes -----
@@ -300,20 +302,15 @@ pub struct ChainInfo {
     pub size_on_disk: u64,
 }
 
-/// Where a transaction was found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TxLocation {
-    /// In a finalized block.
-    Block {
-        /// Block height.
-        height: u64,
-        /// Block hash.
-        hash: Hash,
-        /// Block time, ms since the Unix epoch.
-        time_ms: u64,
-    },
-    /// Waiting in the mempool.
-    Mempool,
+/// The finalized block that holds a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContainingBlock {
+    /// Block height.
+    pub height: u64,
+    /// Block hash.
+    pub hash: Hash,
+    /// Block time, ms since the Unix epoch.
+    pub time_ms: u64,
 }
 
 /// A transaction and where it is.
@@ -321,8 +318,8 @@ pub enum TxLocation {
 pub struct TxLookup {
     /// The transaction.
     pub tx: Transaction,
-    /// Where it is.
-    pub location: TxLocation,
+    /// Its finalized block; `None` while it waits in the mempool.
+    pub block: Option<ContainingBlock>,
 }
 
 /// An unspent output.
@@ -336,7 +333,6 @@ pub struct UtxoEntry {
     pub coinbase: bool,
 }
 
-/// Why a submitted transaction was not accepted. Mapped to Bitcoin Core's codes.
 /// An unspent output of an address (`getaddressutxos`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressUtxo {
@@ -350,6 +346,7 @@ pub struct AddressUtxo {
     pub spent_in_mempool: bool,
 }
 
+/// Why a submitted transaction was not accepted. Mapped to Bitcoin Core's codes.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum SubmitError {
     /// Already in the mempool: `sendrawtransaction` still answers with the txid, like Bitcoin
@@ -519,44 +516,6 @@ pub enum NetError {
     Disabled,
 }
 
-/// One ban.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BanEntry {
-    /// IP or subnet.
-    pub subnet: String,
-    /// When the ban started, seconds since the Unix epoch.
-    pub created_secs: u64,
-    /// When it ends, seconds since the Unix epoch.
-    pub until_secs: u64,
-    /// Why (e.g. "misbehaviour score 100", "manual").
-    pub reason: String,
-}
-
-/// Tendermint step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConsensusStep {
-    /// Waiting for or checking the proposal.
-    Propose,
-    /// Collecting prevotes.
-    Prevote,
-    /// Collecting precommits.
-    Precommit,
-    /// Decided; applying the block.
-    Commit,
-}
-
-impl ConsensusStep {
-    /// Lowercase name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ConsensusStep::Propose => "propose",
-            ConsensusStep::Prevote => "prevote",
-            ConsensusStep::Precommit => "precommit",
-            ConsensusStep::Commit => "commit",
-        }
-    }
-}
-
 /// A vote seen in the current round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VoteSeen {
@@ -573,8 +532,8 @@ pub struct ConsensusInfo {
     pub height: u64,
     /// Round.
     pub round: u32,
-    /// Step.
-    pub step: ConsensusStep,
+    /// Step (`Propose` also while the node waits between heights).
+    pub step: Step,
     /// Proposer of this round.
     pub proposer: Option<PublicKey>,
     /// Hash of the proposal received this round.

@@ -345,11 +345,11 @@ impl RpcBackend for MockBackend {
                 if t.txid() == *txid {
                     return Some(TxLookup {
                         tx: t.clone(),
-                        location: TxLocation::Block {
+                        block: Some(ContainingBlock {
                             height: b.block.header.height,
                             hash: b.block.hash(),
                             time_ms: b.block.header.time_ms,
-                        },
+                        }),
                     });
                 }
             }
@@ -359,7 +359,7 @@ impl RpcBackend for MockBackend {
             .find(|(t, _)| t.txid() == *txid)
             .map(|(t, _)| TxLookup {
                 tx: t.clone(),
-                location: TxLocation::Mempool,
+                block: None,
             })
     }
     fn address_utxos(&self, addrs: &[Address], include_mempool: bool) -> Vec<AddressUtxo> {
@@ -509,19 +509,23 @@ impl RpcBackend for MockBackend {
         let mut st = self.lock();
         match action {
             BanAction::Add { until_secs } => {
-                if st.bans.iter().any(|b| b.subnet == subnet) {
+                if st.bans.iter().any(|b| b.target() == subnet) {
                     return Err(NetError::AlreadyBanned);
                 }
-                st.bans.push(BanEntry {
-                    subnet: subnet.to_string(),
-                    created_secs: 1_700_000_000,
-                    until_secs,
-                    reason: "manual".into(),
-                });
+                let bad = |e: String| NetError::InvalidParameter(e);
+                let (ip, prefix, node) =
+                    crate::p2p::parse_target(subnet).map_err(|e| bad(e.to_string()))?;
+                let until = std::time::UNIX_EPOCH + std::time::Duration::from_secs(until_secs);
+                let left = until
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default();
+                let entry = BanEntry::new(ip, prefix, node, left, "manual".into())
+                    .ok_or_else(|| bad(format!("{subnet}: prefix too long")))?;
+                st.bans.push(entry);
             }
             BanAction::Remove => {
                 let before = st.bans.len();
-                st.bans.retain(|b| b.subnet != subnet);
+                st.bans.retain(|b| b.target() != subnet);
                 if st.bans.len() == before {
                     return Err(NetError::NotBanned);
                 }
@@ -539,7 +543,7 @@ impl RpcBackend for MockBackend {
         ConsensusInfo {
             height: self.tip() + 1,
             round: 0,
-            step: ConsensusStep::Prevote,
+            step: crate::consensus::Step::Prevote,
             proposer: Some(v0),
             proposal: Some(proposal),
             locked: None,

@@ -2,7 +2,7 @@
 
 use super::params::{parse_hash, Params};
 use super::RpcErr;
-use crate::rpc::backend::{RpcBackend, TxLocation};
+use crate::rpc::backend::{ContainingBlock, RpcBackend};
 use crate::rpc::error::code;
 use crate::rpc::json;
 use crate::types::{Address, BlockHeader, Encode, OutPoint};
@@ -110,14 +110,11 @@ pub(super) fn getrawtransaction(b: &dyn RpcBackend, p: &Params) -> Result<Value,
     };
     let found = b.transaction(&txid).ok_or_else(not_found)?;
     if let Some(wb) = want_block {
-        match &found.location {
-            TxLocation::Block { hash, .. } if *hash == wb => {}
-            _ => {
-                return Err(RpcErr::new(
-                    code::INVALID_ADDRESS_OR_KEY,
-                    "No such transaction found in the provided block.",
-                ))
-            }
+        if found.block.map(|blk| blk.hash) != Some(wb) {
+            return Err(RpcErr::new(
+                code::INVALID_ADDRESS_OR_KEY,
+                "No such transaction found in the provided block.",
+            ));
         }
     }
     let raw = hex::encode(found.tx.to_bytes());
@@ -127,11 +124,11 @@ pub(super) fn getrawtransaction(b: &dyn RpcBackend, p: &Params) -> Result<Value,
     let mut v = json::tx(&found.tx, net);
     if let Value::Object(o) = &mut v {
         o.insert("hex".into(), json!(raw));
-        if let TxLocation::Block {
+        if let Some(ContainingBlock {
             height,
             hash,
             time_ms,
-        } = found.location
+        }) = found.block
         {
             let tip = b.chain_info().height;
             o.insert("blockhash".into(), json!(hash.to_hex()));

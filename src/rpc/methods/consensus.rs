@@ -2,7 +2,8 @@
 
 use super::params::Params;
 use super::RpcErr;
-use crate::rpc::backend::{ConsensusStep, RpcBackend, VoteSeen};
+use crate::consensus::Step;
+use crate::rpc::backend::{RpcBackend, VoteSeen};
 use serde_json::{json, Value};
 
 pub(super) fn getconsensusinfo(b: &dyn RpcBackend, _p: &Params) -> Result<Value, RpcErr> {
@@ -52,7 +53,7 @@ fn consensus_json(b: &dyn RpcBackend) -> Value {
     json!({
         "height": c.height,
         "round": c.round,
-        "step": c.step.name(),
+        "step": step_name(c.step),
         "proposer": c.proposer.map(|k| k.to_hex()),
         "proposal": c.proposal.map(|h| h.to_hex()),
         "lockedround": c.locked.map(|(r, _)| r),
@@ -63,6 +64,16 @@ fn consensus_json(b: &dyn RpcBackend) -> Value {
         "validators": validators,
         "prevotes": tally(&c.prevotes),
         "precommits": tally(&c.precommits),
-        "committing": c.step == ConsensusStep::Commit,
+        "committing": c.step == Step::Commit,
     })
+}
+
+/// The step as `getconsensusinfo` names it.
+fn step_name(s: Step) -> &'static str {
+    match s {
+        Step::Propose => "propose",
+        Step::Prevote => "prevote",
+        Step::Precommit => "precommit",
+        Step::Commit => "commit",
+    }
 }

@@ -121,17 +121,19 @@ pub(super) fn setban(b: &dyn RpcBackend, p: &Params) -> Result<Value, RpcErr> {
 }
 
 pub(super) fn listbanned(b: &dyn RpcBackend, _p: &Params) -> Result<Value, RpcErr> {
+    // The ban list keeps no start time: a ban counts from now, as it always has here.
     let now = now_secs();
     Ok(Value::Array(
         b.list_banned()
             .iter()
             .map(|e| {
+                let until = unix_secs(e.until);
                 json!({
-                    "address": e.subnet,
-                    "ban_created": e.created_secs,
-                    "banned_until": e.until_secs,
-                    "ban_duration": e.until_secs.saturating_sub(e.created_secs),
-                    "time_remaining": e.until_secs.saturating_sub(now),
+                    "address": e.target(),
+                    "ban_created": now,
+                    "banned_until": until,
+                    "ban_duration": until.saturating_sub(now),
+                    "time_remaining": until.saturating_sub(now),
                     "reason": e.reason,
                 })
             })
@@ -139,11 +141,15 @@ pub(super) fn listbanned(b: &dyn RpcBackend, _p: &Params) -> Result<Value, RpcEr
     ))
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+/// Seconds since the Unix epoch at `t` (0 before it).
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+fn now_secs() -> u64 {
+    unix_secs(SystemTime::now())
 }
 
 /// Parses a `setban` target and prints it canonically, as `listbanned` prints it: an IP or
