@@ -74,10 +74,12 @@ impl NodeRpc {
         &self,
         make: impl FnOnce(Reply<T>) -> WalletRequest,
     ) -> Result<T, rb::WalletError> {
-        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
-        self.rt
-            .block_on(w.ask(make))
-            .unwrap_or_else(|| Err(rb::WalletError::Other("the node is shutting down".into())))
+        let w = self.wallet.as_ref().ok_or(rb::WalletError::NotLoaded)?;
+        self.rt.block_on(w.ask(make)).unwrap_or_else(|| {
+            Err(rb::WalletError::NodeUnavailable(
+                "the node is shutting down".into(),
+            ))
+        })
     }
 }
 

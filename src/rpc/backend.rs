@@ -14,6 +14,7 @@ use crate::types::{
     Address, Amount, Block, BlockHeader, CommitCertificate, Hash, Network, OutPoint, PublicKey,
     Tier, Transaction, TxOut,
 };
+pub use crate::wallet::WalletError;
 use secrecy::SecretString;
 use thiserror::Error;
 
@@ -123,14 +124,14 @@ pub trait RpcBackend: Send + Sync + 'static {
     /// kept (a few at most, oldest dropped) until [`RpcBackend::wallet_confirm_send`].
     fn wallet_prepare_send(&self, req: SendRequest) -> Result<SendPreviewInfo, WalletError> {
         let _ = req;
-        Err(WalletError::Other(
+        Err(WalletError::Refused(
             "this node cannot preview sends; use sendtoaddress".into(),
         ))
     }
     /// Signs and submits a payment prepared by [`RpcBackend::wallet_prepare_send`].
     fn wallet_confirm_send(&self, preview_id: u64) -> Result<Hash, WalletError> {
         let _ = preview_id;
-        Err(WalletError::Other(
+        Err(WalletError::Refused(
             "this node cannot preview sends; use sendtoaddress".into(),
         ))
     }
@@ -605,32 +606,6 @@ pub enum OwnMasternodeStatus {
     },
     /// Registered.
     Registered(MasternodeInfo),
-}
-
-/// Wallet errors, mapped to Bitcoin Core's codes.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum WalletError {
-    /// No wallet loaded (-18).
-    #[error("No wallet is loaded. Load or create one with `timed wallet create`.")]
-    NoWallet,
-    /// Locked (-13).
-    #[error("Error: Please enter the wallet passphrase with walletpassphrase first.")]
-    Locked,
-    /// Wrong passphrase (-14).
-    #[error("Error: The wallet passphrase entered was incorrect.")]
-    WrongPassphrase,
-    /// Not enough funds (-6).
-    #[error("Insufficient funds")]
-    InsufficientFunds,
-    /// Bad amount, e.g. dust or zero (-3).
-    #[error("{0}")]
-    InvalidAmount(String),
-    /// The built transaction was not accepted (codes as for `sendrawtransaction`).
-    #[error(transparent)]
-    Submit(#[from] SubmitError),
-    /// Any other wallet failure (-4).
-    #[error("{0}")]
-    Other(String),
 }
 
 /// Wallet balances.

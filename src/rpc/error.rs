@@ -101,17 +101,33 @@ impl From<SubmitError> for RpcErr {
 }
 
 impl From<WalletError> for RpcErr {
+    /// Bitcoin Core's code, and its message where a script may look for it; the wallet's own
+    /// message otherwise.
     fn from(e: WalletError) -> RpcErr {
-        let c = match &e {
-            WalletError::NoWallet => code::WALLET_NOT_FOUND,
-            WalletError::Locked => code::WALLET_UNLOCK_NEEDED,
-            WalletError::WrongPassphrase => code::WALLET_PASSPHRASE_INCORRECT,
-            WalletError::InsufficientFunds => code::WALLET_INSUFFICIENT_FUNDS,
-            WalletError::InvalidAmount(_) => code::TYPE_ERROR,
-            WalletError::Submit(s) => return RpcErr::from(s.clone()),
-            WalletError::Other(_) => code::WALLET_ERROR,
+        let (c, core_message) = match &e {
+            WalletError::NotLoaded => (code::WALLET_NOT_FOUND, None),
+            WalletError::Locked => (
+                code::WALLET_UNLOCK_NEEDED,
+                Some("Error: Please enter the wallet passphrase with walletpassphrase first."),
+            ),
+            WalletError::WrongPassphrase => (
+                code::WALLET_PASSPHRASE_INCORRECT,
+                Some("Error: The wallet passphrase entered was incorrect."),
+            ),
+            WalletError::InsufficientFunds { .. } => {
+                (code::WALLET_INSUFFICIENT_FUNDS, Some("Insufficient funds"))
+            }
+            WalletError::AmountTooSmall { .. }
+            | WalletError::FeeTooLow { .. }
+            | WalletError::Overflow
+            | WalletError::FeeExceedsAmount => (code::TYPE_ERROR, None),
+            WalletError::Rejected(m) => return SubmitError::from(m.clone()).into(),
+            _ => (code::WALLET_ERROR, None),
         };
-        RpcErr::new(c, e.to_string())
+        match core_message {
+            Some(m) => RpcErr::new(c, m),
+            None => RpcErr::new(c, e.to_string()),
+        }
     }
 }
 

@@ -574,7 +574,7 @@ impl RpcBackend for MockBackend {
     fn wallet_balances(&self) -> Result<WalletBalances, WalletError> {
         let st = self.lock();
         if !st.wallet_loaded {
-            return Err(WalletError::NoWallet);
+            return Err(WalletError::NotLoaded);
         }
         let spent = st.spent.len() as u64;
         Ok(WalletBalances {
@@ -586,7 +586,7 @@ impl RpcBackend for MockBackend {
     fn wallet_new_address(&self, label: &str) -> Result<Address, WalletError> {
         let mut st = self.lock();
         if !st.wallet_loaded {
-            return Err(WalletError::NoWallet);
+            return Err(WalletError::NotLoaded);
         }
         let n = st.addresses.len() as u8;
         let a = Address::from_pubkey(&SecretKey::from_seed(&[200u8.wrapping_add(n); 32]).public());
@@ -596,7 +596,7 @@ impl RpcBackend for MockBackend {
     fn wallet_unspent(&self) -> Result<Vec<WalletUtxo>, WalletError> {
         let st = self.lock();
         if !st.wallet_loaded {
-            return Err(WalletError::NoWallet);
+            return Err(WalletError::NotLoaded);
         }
         let addr = st.addresses[0].0;
         let mut v: Vec<WalletUtxo> = st
@@ -635,7 +635,7 @@ impl RpcBackend for MockBackend {
     ) -> Result<Vec<WalletTxEntry>, WalletError> {
         let st = self.lock();
         if !st.wallet_loaded {
-            return Err(WalletError::NoWallet);
+            return Err(WalletError::NotLoaded);
         }
         let n = st.history.len();
         let end = n.saturating_sub(skip);
@@ -644,7 +644,7 @@ impl RpcBackend for MockBackend {
     }
     fn wallet_transaction(&self, txid: &Hash) -> Result<Option<WalletTransaction>, WalletError> {
         if !self.lock().wallet_loaded {
-            return Err(WalletError::NoWallet);
+            return Err(WalletError::NotLoaded);
         }
         let entries: Vec<WalletTxEntry> = self
             .lock()
@@ -663,7 +663,7 @@ impl RpcBackend for MockBackend {
         let (unlocked, utxo) = {
             let st = self.lock();
             if !st.wallet_loaded {
-                return Err(WalletError::NoWallet);
+                return Err(WalletError::NotLoaded);
             }
             let next = (1..st.blocks.len() as u64).find(|h| {
                 let op = OutPoint {
@@ -678,12 +678,16 @@ impl RpcBackend for MockBackend {
             return Err(WalletError::Locked);
         }
         if req.amount > Amount::from_time(89) {
-            return Err(WalletError::InsufficientFunds);
+            return Err(insufficient());
         }
-        let height = utxo.ok_or(WalletError::InsufficientFunds)?;
+        let height = utxo.ok_or_else(insufficient)?;
         let mut tx = self.spend_tx(height, req.address);
         tx.outputs[0].amount = req.amount;
-        let txid = self.submit_tx(tx.clone())?;
+        // The mock's mempool speaks the RPC's submit errors, not the node's: its refusal
+        // reaches the caller as the wallet's (-4).
+        let txid = self
+            .submit_tx(tx.clone())
+            .map_err(|e| WalletError::Refused(e.to_string()))?;
         let mut st = self.lock();
         st.spent.push(tx.inputs[0].prev);
         st.history.push(WalletTxEntry {
@@ -704,10 +708,10 @@ impl RpcBackend for MockBackend {
     fn wallet_prepare_send(&self, req: SendRequest) -> Result<SendPreviewInfo, WalletError> {
         let mut st = self.lock();
         if !st.wallet_loaded {
-            return Err(WalletError::NoWallet);
+            return Err(WalletError::NotLoaded);
         }
         if req.amount > Amount::from_time(89) {
-            return Err(WalletError::InsufficientFunds);
+            return Err(insufficient());
         }
         let id = st.previews.last().map_or(1, |(i, _)| i + 1);
         let info = SendPreviewInfo {
@@ -729,7 +733,7 @@ impl RpcBackend for MockBackend {
         let req = {
             let mut st = self.lock();
             let Some(i) = st.previews.iter().position(|(id, _)| *id == preview_id) else {
-                return Err(WalletError::Other(
+                return Err(WalletError::Refused(
                     "unknown or expired previewid; prepare the send again".into(),
                 ));
             };
@@ -755,7 +759,7 @@ impl RpcBackend for MockBackend {
     ) -> Result<(), WalletError> {
         let mut st = self.lock();
         if !st.wallet_loaded {
-            return Err(WalletError::NoWallet);
+            return Err(WalletError::NotLoaded);
         }
         if passphrase.expose_secret() != Self::PASSPHRASE {
             return Err(WalletError::WrongPassphrase);
@@ -767,7 +771,7 @@ impl RpcBackend for MockBackend {
     fn wallet_lock(&self) -> Result<(), WalletError> {
         let mut st = self.lock();
         if !st.wallet_loaded {
-            return Err(WalletError::NoWallet);
+            return Err(WalletError::NotLoaded);
         }
         st.unlocked = false;
         Ok(())
@@ -779,7 +783,7 @@ impl RpcBackend for MockBackend {
     ) -> Result<MasternodeTxReport, WalletError> {
         let st = self.lock();
         if !st.wallet_loaded {
-            return Err(WalletError::NoWallet);
+            return Err(WalletError::NotLoaded);
         }
         if !st.unlocked {
             return Err(WalletError::Locked);
@@ -804,5 +808,13 @@ impl RpcBackend for MockBackend {
             size: 300,
             inputs: 1,
         })
+    }
+}
+
+/// The mock's "not enough funds" (it keeps no amounts to report).
+fn insufficient() -> WalletError {
+    WalletError::InsufficientFunds {
+        needed: Amount::ZERO,
+        available: Amount::ZERO,
     }
 }

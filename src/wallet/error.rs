@@ -1,5 +1,6 @@
 //! The wallet's error type. Every message says what went wrong and what to do about it.
 
+use crate::mempool::MempoolError;
 use crate::types::{Amount, Network, OutPoint};
 use std::path::PathBuf;
 use thiserror::Error;
@@ -143,6 +144,22 @@ pub enum WalletError {
     /// The devnet faucet exists only on devnet.
     #[error("the insecure devnet faucet wallet is only available on devnet, not {0}")]
     FaucetNotDevnet(Network),
+    /// The node runs without a wallet (RPC wallet methods, `timed attach`).
+    #[error("No wallet is loaded. Load or create one with `timed wallet create`.")]
+    NotLoaded,
+    /// The node's mempool refused a transaction the wallet signed.
+    #[error("the node rejected the transaction: {0}")]
+    Rejected(MempoolError),
+    /// The node did not answer the wallet: what failed (the node is shutting down).
+    #[error("{0}")]
+    NodeUnavailable(String),
+    /// Subtracting the fee from the amount leaves nothing to send.
+    #[error("amount does not cover the fee")]
+    FeeExceedsAmount,
+    /// A request the wallet refuses, with the reason and what to do (a stale preview, a
+    /// masternode step that does not apply, a guard that failed).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Result with [`WalletError`].

@@ -1,11 +1,10 @@
 //! The wallet's masternode transactions: register (with the collateral transfer it may need
 //! first), update and exit, for the RPC methods and the UI's Masternodes tab alike.
 
-use super::rpc::map_err;
 use super::{NodeChainView, WalletService};
 use crate::rpc::backend as rb;
 use crate::types::{Address, Amount, OutPoint, Transaction};
-use crate::wallet::WalletChain;
+use crate::wallet::{WalletChain, WalletError};
 
 impl WalletService {
     /// `registermasternode`, `updatemasternode`, `exitmasternode`: the wallet's own
@@ -17,7 +16,7 @@ impl WalletService {
     pub(super) async fn masternode_tx(
         &mut self,
         req: rb::MasternodeTxRequest,
-    ) -> Result<rb::MasternodeTxReport, rb::WalletError> {
+    ) -> Result<rb::MasternodeTxReport, WalletError> {
         self.adopt_collaterals();
         let chain = self.chain().await?;
         let me = self.node.spec.node_key.public();
@@ -28,8 +27,8 @@ impl WalletService {
             .advertise
             .clone()
             .unwrap_or_else(|| self.node.p2p_addr.to_string());
-        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
-        let other = |m: String| rb::WalletError::Other(m);
+        let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
+        let other = |m: String| WalletError::Refused(m);
         // The registered entry an update or exit is about.
         let entry = |collateral: Option<OutPoint>| match collateral {
             Some(c) => registry
@@ -54,7 +53,7 @@ impl WalletService {
                     )
                 }),
         };
-        let step = |w: &mut crate::wallet::Wallet| -> Result<Built, rb::WalletError> {
+        let step = |w: &mut crate::wallet::Wallet| -> Result<Built, WalletError> {
             match &req.action {
                 rb::MasternodeAction::Register {
                     tier,
@@ -80,9 +79,14 @@ impl WalletService {
                         }
                     }
                     let addr = p2p_addr.as_deref().unwrap_or(&own_p2p);
-                    let s = w
-                        .prepare_register_masternode(&chain, *tier, me, addr, *payout, *collateral)
-                        .map_err(map_err)?;
+                    let s = w.prepare_register_masternode(
+                        &chain,
+                        *tier,
+                        me,
+                        addr,
+                        *payout,
+                        *collateral,
+                    )?;
                     let (kind, tx, collateral) = match s {
                         crate::wallet::MasternodeStep::FundCollateral { tx, collateral } => {
                             (rb::MasternodeTxKind::FundCollateral, tx, collateral)
@@ -120,15 +124,13 @@ impl WalletService {
                     payout,
                 } => {
                     let m = entry(*collateral)?;
-                    let tx = w
-                        .prepare_update_masternode(
-                            &chain,
-                            m.collateral,
-                            (&m.p2p_addr, m.payout),
-                            p2p_addr.as_deref(),
-                            *payout,
-                        )
-                        .map_err(map_err)?;
+                    let tx = w.prepare_update_masternode(
+                        &chain,
+                        m.collateral,
+                        (&m.p2p_addr, m.payout),
+                        p2p_addr.as_deref(),
+                        *payout,
+                    )?;
                     Ok(Built {
                         kind: rb::MasternodeTxKind::Update,
                         tx,
@@ -141,9 +143,7 @@ impl WalletService {
                 }
                 rb::MasternodeAction::Exit { collateral } => {
                     let m = entry(*collateral)?;
-                    let tx = w
-                        .prepare_exit_masternode(&chain, m.collateral)
-                        .map_err(map_err)?;
+                    let tx = w.prepare_exit_masternode(&chain, m.collateral)?;
                     Ok(Built {
                         kind: rb::MasternodeTxKind::Exit,
                         tx,
@@ -158,14 +158,12 @@ impl WalletService {
         };
         // The copy knows the addresses the step adds (a funding transfer's collateral
         // address), so the outputs are checked against it.
-        let checked = w
-            .dry_run(|copy| {
-                Ok(step(copy).and_then(|b| {
-                    let fee = self_transfer_fee(copy, &chain, &b.tx)?;
-                    Ok((b, fee))
-                }))
-            })
-            .map_err(map_err)?;
+        let checked = w.dry_run(|copy| {
+            Ok(step(copy).and_then(|b| {
+                let fee = self_transfer_fee(copy, &chain, &b.tx)?;
+                Ok((b, fee))
+            }))
+        })?;
         let (preview, fee) = checked?;
         if preview.kind == rb::MasternodeTxKind::Register
             && registry.iter().any(|m| m.collateral == preview.collateral)
@@ -242,25 +240,25 @@ fn self_transfer_fee(
     w: &crate::wallet::Wallet,
     chain: &NodeChainView,
     tx: &Transaction,
-) -> Result<Amount, rb::WalletError> {
+) -> Result<Amount, WalletError> {
     let addrs: Vec<Address> = w.addresses().iter().map(|a| a.address).collect();
     let utxos = chain.utxos(&addrs);
     let mut inputs = Amount::ZERO;
     for i in &tx.inputs {
         let u = utxos.iter().find(|u| u.outpoint == i.prev).ok_or_else(|| {
-            rb::WalletError::Other(format!(
+            WalletError::Refused(format!(
                 "input {}:{} is not an unspent output of this wallet; nothing was sent",
                 i.prev.txid, i.prev.index
             ))
         })?;
         inputs = inputs
             .checked_add(u.output.amount)
-            .ok_or_else(|| rb::WalletError::Other("amount overflow".into()))?;
+            .ok_or_else(|| WalletError::Refused("amount overflow".into()))?;
     }
     let mut outputs = Amount::ZERO;
     for o in &tx.outputs {
         if !w.is_mine(&o.address) {
-            return Err(rb::WalletError::Other(
+            return Err(WalletError::Refused(
                 "a masternode transaction would pay an address outside this wallet; \
                  nothing was sent"
                     .into(),
@@ -268,9 +266,9 @@ fn self_transfer_fee(
         }
         outputs = outputs
             .checked_add(o.amount)
-            .ok_or_else(|| rb::WalletError::Other("amount overflow".into()))?;
+            .ok_or_else(|| WalletError::Refused("amount overflow".into()))?;
     }
     inputs
         .checked_sub(outputs)
-        .ok_or_else(|| rb::WalletError::Other("outputs exceed inputs".into()))
+        .ok_or_else(|| WalletError::Refused("outputs exceed inputs".into()))
 }

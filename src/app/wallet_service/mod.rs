@@ -23,9 +23,8 @@ pub use task::{PublishedWallet, WalletHandle, WalletRequest};
 
 use crate::mempool::MempoolError;
 use crate::node::{NodeError, NodeHandle};
-use crate::rpc::backend as rb;
 use crate::types::{Address, Hash, Network, Transaction};
-use crate::wallet::{SendPreview, Wallet};
+use crate::wallet::{SendPreview, Wallet, WalletError};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -56,11 +55,11 @@ enum SubmitFailure {
     Node(NodeError),
 }
 
-impl From<SubmitFailure> for rb::WalletError {
-    fn from(f: SubmitFailure) -> rb::WalletError {
+impl From<SubmitFailure> for WalletError {
+    fn from(f: SubmitFailure) -> WalletError {
         match f {
-            SubmitFailure::Rejected(e) => rb::WalletError::Submit(e.into()),
-            SubmitFailure::Node(e) => rb::WalletError::Other(e.to_string()),
+            SubmitFailure::Rejected(e) => WalletError::Rejected(e),
+            SubmitFailure::Node(e) => WalletError::NodeUnavailable(e.to_string()),
         }
     }
 }
@@ -174,11 +173,11 @@ impl WalletService {
     }
 
     /// The wallet's chain view, fresh from the node.
-    async fn chain(&self) -> Result<NodeChainView, rb::WalletError> {
-        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+    async fn chain(&self) -> Result<NodeChainView, WalletError> {
+        let w = self.wallet.as_ref().ok_or(WalletError::NotLoaded)?;
         NodeChainView::fetch(&self.node, w)
             .await
-            .ok_or_else(|| rb::WalletError::Other("the node is shutting down".into()))
+            .ok_or_else(|| WalletError::NodeUnavailable("the node is shutting down".into()))
     }
 
     /// Hands a transaction the wallet signed to the node: the one path of every send, from

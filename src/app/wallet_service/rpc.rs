@@ -7,24 +7,11 @@ use crate::types::{Address, Amount, Hash, Transaction};
 use crate::wallet::{HistoryEntry, WalletChain, WalletError};
 use std::time::Duration;
 
-/// The RPC layer's class of a wallet error (it decides the error code).
-pub(super) fn map_err(e: WalletError) -> rb::WalletError {
-    match e {
-        WalletError::Locked => rb::WalletError::Locked,
-        WalletError::WrongPassphrase => rb::WalletError::WrongPassphrase,
-        WalletError::InsufficientFunds { .. } => rb::WalletError::InsufficientFunds,
-        WalletError::AmountTooSmall { .. }
-        | WalletError::FeeTooLow { .. }
-        | WalletError::Overflow => rb::WalletError::InvalidAmount(e.to_string()),
-        other => rb::WalletError::Other(other.to_string()),
-    }
-}
-
 impl WalletService {
     /// `getbalances`.
-    pub(super) async fn rpc_balances(&self) -> Result<rb::WalletBalances, rb::WalletError> {
+    pub(super) async fn rpc_balances(&self) -> Result<rb::WalletBalances, WalletError> {
         let chain = self.chain().await?;
-        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+        let w = self.wallet.as_ref().ok_or(WalletError::NotLoaded)?;
         let b = w.balances(&chain);
         Ok(rb::WalletBalances {
             finalized: b.spendable(),
@@ -34,15 +21,15 @@ impl WalletService {
     }
 
     /// `getnewaddress`.
-    pub(super) fn rpc_new_address(&mut self, label: &str) -> Result<Address, rb::WalletError> {
-        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
-        w.new_address(label).map_err(map_err)
+    pub(super) fn rpc_new_address(&mut self, label: &str) -> Result<Address, WalletError> {
+        let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
+        w.new_address(label)
     }
 
     /// `listunspent`.
-    pub(super) async fn rpc_unspent(&self) -> Result<Vec<rb::WalletUtxo>, rb::WalletError> {
+    pub(super) async fn rpc_unspent(&self) -> Result<Vec<rb::WalletUtxo>, WalletError> {
         let chain = self.chain().await?;
-        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+        let w = self.wallet.as_ref().ok_or(WalletError::NotLoaded)?;
         let entries = w.addresses();
         let addrs: Vec<Address> = entries.iter().map(|a| a.address).collect();
         let collateral: std::collections::HashSet<_> =
@@ -71,9 +58,9 @@ impl WalletService {
         &self,
         count: usize,
         skip: usize,
-    ) -> Result<Vec<rb::WalletTxEntry>, rb::WalletError> {
+    ) -> Result<Vec<rb::WalletTxEntry>, WalletError> {
         let chain = self.chain().await?;
-        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+        let w = self.wallet.as_ref().ok_or(WalletError::NotLoaded)?;
         let mut out = Vec::new();
         for h in w.history(&chain).into_iter().skip(skip).take(count) {
             out.push(history_entry(&self.node, &h));
@@ -85,9 +72,9 @@ impl WalletService {
     pub(super) async fn rpc_transaction(
         &self,
         txid: &Hash,
-    ) -> Result<Option<rb::WalletTransaction>, rb::WalletError> {
+    ) -> Result<Option<rb::WalletTransaction>, WalletError> {
         let chain = self.chain().await?;
-        let w = self.wallet.as_ref().ok_or(rb::WalletError::NoWallet)?;
+        let w = self.wallet.as_ref().ok_or(WalletError::NotLoaded)?;
         let Some(h) = w.history(&chain).into_iter().find(|h| h.txid == *txid) else {
             return Ok(None);
         };
@@ -109,27 +96,21 @@ impl WalletService {
     }
 
     /// `sendtoaddress`: prepare, sign and submit in one go.
-    pub(super) async fn rpc_send(&mut self, req: rb::SendRequest) -> Result<Hash, rb::WalletError> {
+    pub(super) async fn rpc_send(&mut self, req: rb::SendRequest) -> Result<Hash, WalletError> {
         let chain = self.chain().await?;
         let min = chain.min_fee_rate();
-        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+        let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
         let rate = req.fee_rate.unwrap_or(min);
-        let mut preview = w
-            .prepare_send(&chain, req.address, req.amount, rate)
-            .map_err(map_err)?;
+        let mut preview = w.prepare_send(&chain, req.address, req.amount, rate)?;
         if req.subtract_fee_from_amount {
             let amount = req
                 .amount
                 .checked_sub(preview.fee)
                 .filter(|a| a.0 > 0)
-                .ok_or_else(|| {
-                    rb::WalletError::InvalidAmount("amount does not cover the fee".into())
-                })?;
-            preview = w
-                .prepare_send(&chain, req.address, amount, rate)
-                .map_err(map_err)?;
+                .ok_or_else(|| WalletError::FeeExceedsAmount)?;
+            preview = w.prepare_send(&chain, req.address, amount, rate)?;
         }
-        let tx = w.confirm_send(preview).map_err(map_err)?;
+        let tx = w.confirm_send(preview)?;
         Ok(self.submit(tx).await?)
     }
 
@@ -137,13 +118,11 @@ impl WalletService {
     pub(super) async fn rpc_prepare_send(
         &mut self,
         req: rb::SendRequest,
-    ) -> Result<rb::SendPreviewInfo, rb::WalletError> {
+    ) -> Result<rb::SendPreviewInfo, WalletError> {
         let chain = self.chain().await?;
         let rate = req.fee_rate.unwrap_or(chain.min_fee_rate());
-        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
-        let p = w
-            .prepare_send(&chain, req.address, req.amount, rate)
-            .map_err(map_err)?;
+        let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
+        let p = w.prepare_send(&chain, req.address, req.amount, rate)?;
         let info = rb::SendPreviewInfo {
             preview_id: 0,
             address: p.recipient,
@@ -158,12 +137,12 @@ impl WalletService {
     }
 
     /// `walletconfirmsend`: signs and submits a kept preview (the wallet must be unlocked).
-    pub(super) async fn rpc_confirm_send(&mut self, id: u64) -> Result<Hash, rb::WalletError> {
+    pub(super) async fn rpc_confirm_send(&mut self, id: u64) -> Result<Hash, WalletError> {
         let p = self.previews.remove(&id).ok_or_else(|| {
-            rb::WalletError::Other("unknown or expired previewid; prepare the send again".into())
+            WalletError::Refused("unknown or expired previewid; prepare the send again".into())
         })?;
-        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
-        let tx = w.confirm_send(p).map_err(map_err)?;
+        let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
+        let tx = w.confirm_send(p)?;
         Ok(self.submit(tx).await?)
     }
 
@@ -174,8 +153,8 @@ impl WalletService {
         &mut self,
         passphrase: &str,
         timeout_secs: u64,
-    ) -> Result<(), rb::WalletError> {
-        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+    ) -> Result<(), WalletError> {
+        let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
         // Argon2 takes a few hundred ms: keep it off the async worker's budget.
         tokio::task::block_in_place(|| {
             if timeout_secs == 0 {
@@ -185,12 +164,11 @@ impl WalletService {
             }
             w.unlock(passphrase, Duration::from_secs(timeout_secs))
         })
-        .map_err(map_err)
     }
 
     /// `walletlock`.
-    pub(super) fn rpc_lock(&mut self) -> Result<(), rb::WalletError> {
-        let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+    pub(super) fn rpc_lock(&mut self) -> Result<(), WalletError> {
+        let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
         w.lock();
         Ok(())
     }

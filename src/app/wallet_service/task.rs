@@ -5,6 +5,7 @@ use super::WalletService;
 use crate::app::view::WalletSummary;
 use crate::rpc::backend as rb;
 use crate::types::{Address, Hash};
+use crate::wallet::WalletError;
 use std::time::Duration;
 use timecoin_ui as ui;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 /// Where the answer to an RPC wallet request goes.
-pub type Reply<T> = oneshot::Sender<Result<T, rb::WalletError>>;
+pub type Reply<T> = oneshot::Sender<Result<T, WalletError>>;
 
 /// How often the auto-lock deadline is checked (a wallet unlocked over RPC on a headless
 /// node locks on time too, not only when it is next used).
