@@ -293,7 +293,7 @@ async fn bridge(
                 for ev in events {
                     let _ = event_tx.send(ev).await;
                 }
-                // Wallet state is not part of the node's seq: fetch a fresh snapshot now.
+                // Show the action's effect now rather than when the long poll next answers.
                 if let Some(c) = client.as_mut() {
                     if let Ok(Ok(v)) = tokio::time::timeout(
                         CALL_TIMEOUT,

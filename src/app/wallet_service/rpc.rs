@@ -107,7 +107,7 @@ impl WalletService {
                 .amount
                 .checked_sub(preview.fee)
                 .filter(|a| a.0 > 0)
-                .ok_or_else(|| WalletError::FeeExceedsAmount)?;
+                .ok_or(WalletError::FeeExceedsAmount)?;
             preview = w.prepare_send(&chain, req.address, amount, rate)?;
         }
         let tx = w.confirm_send(preview)?;

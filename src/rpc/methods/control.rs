@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The long-poll method, which the server waits for before calling the backend.
 pub const LONG_POLL: &str = "getnodesnapshot";
-/// Default and longest wait of `getnodesnapshot`.
+/// Default wait of `getnodesnapshot`.
 pub const LONG_POLL_DEFAULT: Duration = Duration::from_secs(10);
 /// Longest wait of `getnodesnapshot` (a caller cannot park a request slot for longer).
 pub const LONG_POLL_MAX: Duration = Duration::from_secs(30);
