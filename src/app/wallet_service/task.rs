@@ -145,9 +145,10 @@ impl WalletHandle {
     }
 }
 
-/// Moves `service` into its own task until `shutdown`. The view is published at once, then
-/// after every request and auto-lock, and at most every `refresh` while the chain moves or
-/// the wallet is unlocked (its auto-lock counts down).
+/// Moves `service` into its own task until `shutdown`. The view is published (when it
+/// changed) at once, after every request that may change the wallet and every auto-lock, and
+/// at most every `refresh` while the chain moves or the wallet is unlocked (its auto-lock
+/// counts down).
 pub fn spawn(
     service: WalletService,
     refresh: Duration,
@@ -179,7 +180,9 @@ async fn own(
             _ = shutdown.cancelled() => break,
             r = requests.recv() => {
                 let Some(r) = r else { break };
-                service.serve(r).await;
+                if !service.serve(r).await {
+                    continue;
+                }
             }
             _ = lock_check.tick() => {
                 if !service.tick() {
@@ -207,19 +210,33 @@ async fn own(
 /// Publishes the wallet view if it changed.
 async fn publish(service: &WalletService, view: &watch::Sender<PublishedWallet>) {
     let summary = service.summary().await;
-    view.send_if_modified(|p| {
-        if p.summary.view == summary.view {
+    view.send_if_modified(|p| p.update(summary));
+}
+
+impl PublishedWallet {
+    /// Takes `summary` if it differs from the one held, bumping the version; returns whether
+    /// it did (watchers are woken only then).
+    fn update(&mut self, summary: WalletSummary) -> bool {
+        if self.summary.view == summary.view {
             return false;
         }
-        p.version += 1;
-        p.summary = summary;
+        self.version += 1;
+        self.summary = summary;
         true
-    });
+    }
 }
 
 impl WalletService {
-    /// Answers one request (a reply nobody waits for any more is dropped).
-    async fn serve(&mut self, r: WalletRequest) {
+    /// Answers one request (a reply nobody waits for any more is dropped); returns whether
+    /// it may have changed the wallet (a read does not, so it is not followed by a new view).
+    async fn serve(&mut self, r: WalletRequest) -> bool {
+        let read_only = matches!(
+            r,
+            WalletRequest::Balances { .. }
+                | WalletRequest::Unspent { .. }
+                | WalletRequest::Transactions { .. }
+                | WalletRequest::Transaction { .. }
+        );
         match r {
             WalletRequest::Ui { action, reply } => {
                 let _ = reply.send(self.handle(action).await);
@@ -262,5 +279,34 @@ impl WalletService {
                 let _ = reply.send(self.masternode_tx(req).await);
             }
         }
+        !read_only
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(balance: u64, locked: bool) -> WalletSummary {
+        WalletSummary {
+            view: ui::WalletView {
+                loaded: true,
+                locked,
+                balance_finalized: balance,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_version_moves_with_the_view_and_only_then() {
+        let mut p = PublishedWallet::default();
+        assert!(p.update(summary(5, true)));
+        assert_eq!(p.version, 1);
+        assert!(!p.update(summary(5, true)), "the same view wakes nobody");
+        assert_eq!(p.version, 1);
+        assert!(p.update(summary(5, false)), "an unlock is a change");
+        assert!(p.update(summary(7, false)), "so is a new balance");
+        assert_eq!((p.version, p.summary.view.balance_finalized), (3, 7));
     }
 }
