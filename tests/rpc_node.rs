@@ -831,4 +831,32 @@ async fn health_and_metrics_of_a_running_node() {
             .then_some(())
     })
     .await;
+    // A transaction the full node turns away (its input never existed) is counted by reason.
+    let (user, pass) = timecoin::rpc::auth::read_cookie(&fdir.path().join(".cookie")).unwrap();
+    let url = format!("http://127.0.0.1:{}", own.port(1));
+    let mut rpc = RpcClient::new(&url, Some(basic_header(&user, &pass))).unwrap();
+    let nowhere = OutPoint {
+        txid: Hash([7; 32]),
+        index: 0,
+    };
+    let to = Address::parse(&s(&d.ok("getnewaddress", json!([])).await), Network::Devnet).unwrap();
+    let chain_id =
+        Hash::from_hex(&s(&d.ok("getblockchaininfo", json!([])).await["chainid"])).unwrap();
+    let bad = faucet_transfer(nowhere, 1_000_000, to, &chain_id);
+    let err = rpc
+        .call("sendrawtransaction", json!([hex::encode(bad.to_bytes())]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Rpc(_)), "{err:?}");
+    d.wait_for("the rejection in the full node's metrics", || async {
+        let (_, text) = http_get(&metrics, "/metrics").await?;
+        let n: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("timecoin_mempool_rejected_total{reason=\"invalid\"} "))?
+            .trim()
+            .parse()
+            .ok()?;
+        (n >= 1.0).then_some(())
+    })
+    .await;
 }

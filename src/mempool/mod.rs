@@ -190,6 +190,9 @@ pub struct MempoolSnapshot {
     pub total_fee: Amount,
     /// Newest transactions: id, size, fee rate, age.
     pub newest: Vec<(Hash, usize, u64, Duration)>,
+    /// Transactions turned away since start, by [`MempoolError::label`] (cumulative, in label
+    /// order; a duplicate of a pooled transaction is not counted).
+    pub rejected: Vec<(&'static str, u64)>,
 }
 
 /// The pool.
@@ -210,6 +213,8 @@ pub struct Mempool {
     evicted_floor: u64,
     /// Most recently admitted ids (bounded), for the snapshot.
     recent: std::collections::VecDeque<Hash>,
+    /// Verdicts against transactions since start, by label (a handful of fixed labels).
+    rejections: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// Transactions of one admission batch that passed [`Mempool::precheck`] and wait for their
@@ -289,6 +294,7 @@ impl Mempool {
             missing: RecentCache::new(MISSING_CACHE, MISSING_TTL),
             evicted_floor: 0,
             recent: std::collections::VecDeque::with_capacity(RECENT),
+            rejections: std::collections::BTreeMap::new(),
         }
     }
 
@@ -356,7 +362,16 @@ impl Mempool {
     /// them), and returns the verdict.
     pub fn reject(&mut self, txid: Hash, e: TxError, now: Instant) -> MempoolError {
         self.rejected.insert(txid, e.to_string(), now);
-        MempoolError::Invalid(e)
+        let e = MempoolError::Invalid(e);
+        self.count_rejection(&e);
+        e
+    }
+
+    /// Counts a verdict against a transaction for the rejection metrics.
+    fn count_rejection(&mut self, e: &MempoolError) {
+        if !matches!(e, MempoolError::AlreadyKnown) {
+            *self.rejections.entry(e.label()).or_default() += 1;
+        }
     }
 
     /// Like [`Mempool::insert`] for a transaction whose signatures the caller already verified
@@ -378,8 +393,25 @@ impl Mempool {
     /// policy, recently missing inputs, conflicts with the pool (and with `provisional`, the
     /// batch's earlier survivors), then [`check_tx_stateful`] against the chain state plus the
     /// pooled and provisional outputs, and the pool's fee floor. Returns what `tx` (id `txid`)
-    /// pays; does not admit it.
+    /// pays; does not admit it. A verdict against it is counted for the metrics.
     pub fn precheck(
+        &mut self,
+        tx: &Transaction,
+        txid: Hash,
+        state: &LedgerState,
+        params: &ChainParams,
+        now: Instant,
+        provisional: &Provisional,
+    ) -> Result<crate::ledger::TxCheck, MempoolError> {
+        let verdict = self.check_admission(tx, txid, state, params, now, provisional);
+        if let Err(e) = &verdict {
+            self.count_rejection(e);
+        }
+        verdict
+    }
+
+    /// [`Mempool::precheck`] without the counting.
+    fn check_admission(
         &mut self,
         tx: &Transaction,
         txid: Hash,
@@ -675,6 +707,7 @@ impl Mempool {
                     )
                 })
                 .collect(),
+            rejected: self.rejections.iter().map(|(l, n)| (*l, *n)).collect(),
         }
     }
 

@@ -308,8 +308,8 @@ impl Metrics {
         m
     }
 
-    /// Counts a rejected transaction.
-    pub fn reject(&self, reason: &str) {
+    /// Counts `n` transactions rejected for `reason` (sanitized into a label value).
+    pub fn reject(&self, reason: &str, n: u64) {
         let reason: String = reason
             .chars()
             .take(64)
@@ -323,7 +323,7 @@ impl Metrics {
             .collect();
         self.rejected_txs
             .get_or_create(&ReasonLabel { reason })
-            .inc();
+            .inc_by(n);
     }
 
     /// Sets the peer gauges.
@@ -534,7 +534,7 @@ mod tests {
     #[test]
     fn registry_encodes_every_family() {
         let (m, r) = Metrics::new();
-        m.reject("Fee too low!");
+        m.reject("Fee too low!", 1);
         let text = r.encode();
         for name in [
             "timecoin_chain_height",
