@@ -17,6 +17,14 @@ impl Wallet {
         self.state.collaterals.iter().map(|c| c.outpoint).collect()
     }
 
+    /// The unspent output `o` if it pays one of the wallet's addresses (final or pending).
+    pub(super) fn own_utxo(&self, chain: &dyn WalletChain, o: OutPoint) -> Option<WalletUtxo> {
+        chain
+            .utxos(&self.own_addrs())
+            .into_iter()
+            .find(|u| u.outpoint == o)
+    }
+
     /// Outpoints spent by own transactions the node has in its mempool.
     pub(super) fn own_pending_inputs(&self, chain: &dyn WalletChain) -> HashSet<OutPoint> {
         self.state

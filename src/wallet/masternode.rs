@@ -46,11 +46,7 @@ impl Wallet {
         if tier == Tier::Free {
             return Err(WalletError::FreeTier);
         }
-        if p2p_addr.is_empty() || p2p_addr.len() > MAX_P2P_ADDR_LEN {
-            return Err(WalletError::InvalidInput(format!(
-                "masternode p2p address must be 1 to {MAX_P2P_ADDR_LEN} bytes (host:port)"
-            )));
-        }
+        check_p2p_addr(p2p_addr)?;
         let amount = tier.collateral();
         let registered: HashSet<OutPoint> = self
             .state
@@ -64,33 +60,8 @@ impl Wallet {
             .collect();
         let pending_own = self.own_pending_inputs(chain);
         if let Some(o) = chosen {
-            let bad = |reason: String| WalletError::BadCollateral {
-                outpoint: o,
-                reason,
-            };
-            let u = chain
-                .utxos(&self.own_addrs())
-                .into_iter()
-                .find(|u| u.outpoint == o)
-                .ok_or_else(|| {
-                    bad("it is not an unspent output of this wallet (see listunspent)".into())
-                })?;
-            if u.output.amount != amount {
-                return Err(bad(format!(
-                    "it holds {} TIME, a {} masternode needs exactly {amount} TIME",
-                    u.output.amount,
-                    tier.name()
-                )));
-            }
-            if u.height.is_none() {
-                return Err(WalletError::CollateralPending(o));
-            }
-            if registered.contains(&o) {
-                return Err(bad("it already backs a masternode registration".into()));
-            }
-            if pending_own.contains(&o) || chain.spent_in_mempool(&o) {
-                return Err(bad("a pending transaction spends it".into()));
-            }
+            let spent_by_own = pending_own.contains(&o);
+            self.check_chosen_collateral(chain, o, tier, &registered, spent_by_own)?;
         }
         let candidates: Vec<WalletUtxo> = chain
             .utxos(&self.own_addrs())
@@ -114,45 +85,7 @@ impl Wallet {
             if let Some(p) = candidates.iter().find(|u| u.height.is_none()) {
                 return Err(WalletError::CollateralPending(p.outpoint));
             }
-            // Step 1: fund the exact collateral.
-            let target = self.push_address(
-                &seed,
-                false,
-                &format!("masternode collateral ({})", tier.name()),
-            )?;
-            let mut exclude = self.collateral_set();
-            exclude.extend(registered.iter().copied());
-            let tx = match self.build_signed(
-                chain,
-                &seed,
-                vec![TxOut {
-                    amount,
-                    address: target.address,
-                }],
-                TxKind::Transfer,
-                None,
-                &exclude,
-                "masternode collateral",
-            ) {
-                Ok(tx) => tx,
-                Err(e) => {
-                    // Give the address back: nothing was created.
-                    self.state.addresses.pop();
-                    self.state.next_receive -= 1;
-                    return Err(e);
-                }
-            };
-            let collateral = OutPoint {
-                txid: tx.txid(),
-                index: 0,
-            };
-            self.state.collaterals.push(CollateralRecord {
-                outpoint: collateral,
-                tier,
-                registration: None,
-            });
-            self.save()?;
-            return Ok(MasternodeStep::FundCollateral { tx, collateral });
+            return self.fund_collateral(chain, &seed, tier, &registered);
         };
         let owner = self
             .entry_for(&coll.output.address)
@@ -203,6 +136,94 @@ impl Wallet {
         })
     }
 
+    /// Refuses `chosen` as the collateral of a `tier` masternode unless it is a final,
+    /// unspent output of this wallet holding exactly the tier's collateral, not in `registered`
+    /// and not being spent (`spent_by_own`: one of the wallet's pending transactions spends it).
+    fn check_chosen_collateral(
+        &self,
+        chain: &dyn WalletChain,
+        chosen: OutPoint,
+        tier: Tier,
+        registered: &HashSet<OutPoint>,
+        spent_by_own: bool,
+    ) -> Result<()> {
+        let amount = tier.collateral();
+        let bad = |reason: String| WalletError::BadCollateral {
+            outpoint: chosen,
+            reason,
+        };
+        let u = self.own_utxo(chain, chosen).ok_or_else(|| {
+            bad("it is not an unspent output of this wallet (see listunspent)".into())
+        })?;
+        if u.output.amount != amount {
+            return Err(bad(format!(
+                "it holds {} TIME, a {} masternode needs exactly {amount} TIME",
+                u.output.amount,
+                tier.name()
+            )));
+        }
+        if u.height.is_none() {
+            return Err(WalletError::CollateralPending(chosen));
+        }
+        if registered.contains(&chosen) {
+            return Err(bad("it already backs a masternode registration".into()));
+        }
+        if spent_by_own || chain.spent_in_mempool(&chosen) {
+            return Err(bad("a pending transaction spends it".into()));
+        }
+        Ok(())
+    }
+
+    /// Registration step 1: a signed self-transfer of exactly `tier.collateral()` to a fresh
+    /// receive address, funded from outputs that are neither collateral nor in `registered`;
+    /// its output 0 is recorded as reserved collateral. On failure the address is given back.
+    fn fund_collateral(
+        &mut self,
+        chain: &dyn WalletChain,
+        seed: &[u8; 64],
+        tier: Tier,
+        registered: &HashSet<OutPoint>,
+    ) -> Result<MasternodeStep> {
+        let target = self.push_address(
+            seed,
+            false,
+            &format!("masternode collateral ({})", tier.name()),
+        )?;
+        let mut exclude = self.collateral_set();
+        exclude.extend(registered.iter().copied());
+        let tx = match self.build_signed(
+            chain,
+            seed,
+            vec![TxOut {
+                amount: tier.collateral(),
+                address: target.address,
+            }],
+            TxKind::Transfer,
+            None,
+            &exclude,
+            "masternode collateral",
+        ) {
+            Ok(tx) => tx,
+            Err(e) => {
+                // Give the address back: nothing was created.
+                self.state.addresses.pop();
+                self.state.next_receive -= 1;
+                return Err(e);
+            }
+        };
+        let collateral = OutPoint {
+            txid: tx.txid(),
+            index: 0,
+        };
+        self.state.collaterals.push(CollateralRecord {
+            outpoint: collateral,
+            tier,
+            registration: None,
+        });
+        self.save()?;
+        Ok(MasternodeStep::FundCollateral { tx, collateral })
+    }
+
     /// A signed masternode exit for the masternode with `collateral` (an unspent output of this
     /// wallet), signed by its owner key, fee from other outputs at the node's minimum fee rate.
     /// The collateral is released for ordinary sends.
@@ -234,10 +255,8 @@ impl Wallet {
         kind: impl FnOnce(PublicKey) -> TxKind,
     ) -> Result<Transaction> {
         let seed = self.seed()?;
-        let utxo = chain
-            .utxos(&self.own_addrs())
-            .into_iter()
-            .find(|u| u.outpoint == collateral)
+        let utxo = self
+            .own_utxo(chain, collateral)
             .ok_or(WalletError::UnknownCollateral(collateral))?;
         let owner = self
             .entry_for(&utxo.output.address)
@@ -269,11 +288,7 @@ impl Wallet {
         payout: Option<Address>,
     ) -> Result<Transaction> {
         let p2p_addr = p2p_addr.unwrap_or(current.0);
-        if p2p_addr.is_empty() || p2p_addr.len() > MAX_P2P_ADDR_LEN {
-            return Err(WalletError::InvalidInput(format!(
-                "masternode p2p address must be 1 to {MAX_P2P_ADDR_LEN} bytes (host:port)"
-            )));
-        }
+        check_p2p_addr(p2p_addr)?;
         let tx = self.sign_as_owner(chain, collateral, "masternode update", |owner| {
             TxKind::MasternodeUpdate(MasternodeUpdate {
                 collateral,
@@ -325,4 +340,14 @@ impl Wallet {
             .map(|c| (c.outpoint, c.tier, c.registration))
             .collect()
     }
+}
+
+/// Refuses a masternode p2p address that is empty or longer than the chain allows.
+fn check_p2p_addr(p2p_addr: &str) -> Result<()> {
+    if p2p_addr.is_empty() || p2p_addr.len() > MAX_P2P_ADDR_LEN {
+        return Err(WalletError::InvalidInput(format!(
+            "masternode p2p address must be 1 to {MAX_P2P_ADDR_LEN} bytes (host:port)"
+        )));
+    }
+    Ok(())
 }
