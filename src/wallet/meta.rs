@@ -294,3 +294,98 @@ impl State {
 fn meta_path(path: &Path) -> PathBuf {
     keystore::with_suffix(path, ".meta.json")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wallet::devnet_faucet_key;
+
+    /// The state file of format 1 that [`state`] gives: field names, order and layout are the
+    /// contract with every wallet already written.
+    const FORMAT_1: &str = include_str!("testdata/meta_format_1.json");
+
+    fn entry(index: u32, change: bool, label: &str) -> AddressEntry {
+        let pubkey = devnet_faucet_key(index).public();
+        AddressEntry {
+            address: Address::from_pubkey(&pubkey),
+            label: label.to_string(),
+            change,
+            index,
+            pubkey,
+        }
+    }
+
+    /// A state with one of everything the file holds.
+    fn state() -> State {
+        State {
+            name: "savings".to_string(),
+            next_receive: 1,
+            next_change: 3,
+            addresses: vec![entry(0, false, "default"), entry(2, true, "change")],
+            contacts: vec![Contact {
+                label: "shop".to_string(),
+                address: entry(5, false, "").address,
+            }],
+            history: vec![TxRecord {
+                txid: Hash([7; 32]),
+                inputs: vec![OutPoint {
+                    txid: Hash([8; 32]),
+                    index: 1,
+                }],
+                raw: vec![0, 1, 0xfe],
+                direction: Direction::SelfTransfer,
+                amount: Amount(5_000),
+                fee: Amount(200),
+                time: 1_700_000_000,
+                memo: "payment".to_string(),
+            }],
+            collaterals: vec![
+                CollateralRecord {
+                    outpoint: OutPoint {
+                        txid: Hash([9; 32]),
+                        index: 0,
+                    },
+                    tier: Tier::Bronze,
+                    registration: Some(Hash([10; 32])),
+                },
+                CollateralRecord {
+                    outpoint: OutPoint {
+                        txid: Hash([11; 32]),
+                        index: 2,
+                    },
+                    tier: Tier::Gold,
+                    registration: None,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn format_1_is_written_byte_for_byte() {
+        let written = String::from_utf8(state().to_json(Network::Devnet)).unwrap();
+        assert_eq!(written, FORMAT_1.trim_end());
+    }
+
+    #[test]
+    fn format_1_reads_back_to_the_same_file() {
+        let path = Path::new("w.dat.meta.json");
+        let read = State::from_json(FORMAT_1.as_bytes(), Network::Devnet, path).unwrap();
+        assert_eq!(
+            read.to_json(Network::Devnet),
+            FORMAT_1.trim_end().as_bytes()
+        );
+    }
+
+    #[test]
+    fn unknown_fields_other_formats_and_networks_are_refused() {
+        let path = Path::new("w.dat.meta.json");
+        let extra = FORMAT_1.replacen("{", "{\n  \"extra\": 1,", 1);
+        let format_2 = FORMAT_1.replacen("\"format\": 1", "\"format\": 2", 1);
+        for bad in [extra, format_2] {
+            let e = State::from_json(bad.as_bytes(), Network::Devnet, path).err();
+            assert!(matches!(e, Some(WalletError::Meta { .. })), "{e:?}");
+        }
+        let e = State::from_json(FORMAT_1.as_bytes(), Network::Mainnet, path).err();
+        assert!(matches!(e, Some(WalletError::WrongNetwork { .. })), "{e:?}");
+    }
+}
