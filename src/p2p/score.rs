@@ -23,7 +23,7 @@ pub enum Misbehaviour {
     InvalidBlock,
     /// Messages or bytes far beyond the rate limit.
     RateLimited,
-    /// Conflicting signed votes.
+    /// Conflicting signed votes (100 points: a ban at the default threshold).
     Equivocation,
     /// A claimed height (in `Status`) not served when asked for.
     UnservedClaim,
