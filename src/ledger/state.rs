@@ -85,9 +85,9 @@ pub struct LedgerState {
     pub height: u64,
     /// Hash of the tip.
     pub tip_hash: Hash,
-    /// Time of the tip block.
+    /// Header time of the tip block, milliseconds since the Unix epoch.
     pub tip_time_ms: u64,
-    /// Total coins in existence.
+    /// Total coins in existence, in base units: genesis outputs plus every block's reward.
     pub supply: Amount,
     /// The validator set that finalized the tip; the next block's `last_commit` must verify
     /// against it.
