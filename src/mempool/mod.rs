@@ -164,7 +164,7 @@ pub struct PoolEntry {
     pub fee: Amount,
     /// Encoded size in bytes.
     pub size: usize,
-    /// Fee per byte (floor).
+    /// Fee per byte in base units, rounded down.
     pub fee_rate: u64,
     /// When it entered the pool (the caller's clock), for its age.
     pub added: Instant,
