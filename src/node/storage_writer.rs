@@ -20,7 +20,7 @@ pub struct CommitJob {
     pub cert: CommitCertificate,
     /// Its effects, as validation computed them.
     pub fx: Arc<BlockEffects>,
-    /// Supply before the block.
+    /// Total coins before the block, in base units.
     pub supply_before: Amount,
     /// UTXO count before the block.
     pub utxo_count_before: u64,
