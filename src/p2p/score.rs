@@ -75,7 +75,7 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    /// A full bucket.
+    /// A full bucket: `burst` tokens (at least 1), refilled at `rate` tokens per second.
     pub fn new(rate: f64, burst: f64) -> TokenBucket {
         TokenBucket::new_at(rate, burst, Instant::now())
     }
