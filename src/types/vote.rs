@@ -366,7 +366,7 @@ impl ValidatorSet {
         self.total
     }
 
-    /// Index of a key.
+    /// Position of a key in [`ValidatorSet::validators`], `None` when not a member.
     pub fn index_of(&self, key: &PublicKey) -> Option<usize> {
         self.validators.binary_search_by(|v| v.key.cmp(key)).ok()
     }
@@ -386,7 +386,7 @@ impl ValidatorSet {
         (weight as u128) * 3 > self.total as u128
     }
 
-    /// Commitment to the set.
+    /// Commitment to the set, stored in each header's `validator_set_hash`.
     pub fn hash(&self) -> Hash {
         let mut buf = Vec::with_capacity(self.validators.len() * 40);
         for v in &self.validators {
