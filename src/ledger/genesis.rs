@@ -25,28 +25,28 @@ pub const DEVNET_FAUCET_OUTPUT_TIME: u64 = 10_000;
 pub struct GenesisMasternode {
     /// Tier (its collateral is created at genesis for the owner).
     pub tier: Tier,
-    /// Node key.
+    /// Consensus/p2p key; a non-free masternode votes with it from height 1.
     pub node_key: PublicKey,
-    /// Collateral owner.
+    /// Key owning the collateral (genesis pays a non-free tier's to its address).
     pub owner: PublicKey,
-    /// Listen address.
+    /// Where the node listens (host:port).
     pub p2p_addr: String,
-    /// Reward address.
+    /// Address the masternode's block rewards are paid to.
     pub payout: Address,
 }
 
 /// Everything that defines a chain's first block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GenesisSpec {
-    /// Network.
+    /// Network; with the genesis block hash it makes the chain id.
     pub network: Network,
-    /// Block time.
+    /// Header time of the genesis block, milliseconds since the Unix epoch.
     pub time_ms: u64,
-    /// Treasury address.
+    /// Receives the treasury share (10%) of every block's reward and fees.
     pub treasury: Address,
-    /// Initial allocations.
+    /// Outputs of the genesis coinbase, ahead of the masternode collaterals.
     pub allocations: Vec<TxOut>,
-    /// Initial masternodes.
+    /// Masternodes registered at genesis; each non-free one gets its collateral output.
     pub masternodes: Vec<GenesisMasternode>,
 }
 
@@ -284,7 +284,7 @@ impl Genesis {
 /// Parameters of a generated devnet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DevnetSpec {
-    /// Number of masternodes.
+    /// Number of masternodes, all Bronze (weight 1) from deterministic keys.
     pub nodes: u32,
     /// Base port: node i listens for p2p on base + 10 i.
     pub base_port: u16,

@@ -41,9 +41,9 @@ const MISSING_TTL: Duration = Duration::from_secs(600);
 /// [`MAX_STANDARD_TX_INPUTS`] inputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolLimits {
-    /// Most transactions.
+    /// Most transactions pooled; past it the lowest fee rate leaves.
     pub max_txs: usize,
-    /// Most bytes.
+    /// Most bytes pooled (sum of encoded sizes); past it the lowest fee rate leaves.
     pub max_bytes: usize,
     /// Local fee floor (units per byte), at least the chain's.
     pub min_fee_rate: u64,
@@ -68,21 +68,21 @@ pub enum MempoolError {
     /// Already in a block.
     #[error("transaction already in the chain")]
     AlreadyInChain,
-    /// Rejected recently.
+    /// The id failed within the last hour for a reason the tip cannot change; holds that reason.
     #[error("transaction was rejected recently: {0}")]
     RecentlyRejected(String),
     /// Spends an outpoint another pooled transaction spends.
     #[error("conflicts with pooled transaction {0} (first seen wins)")]
     Conflict(Hash),
-    /// Invalid.
+    /// Fails ledger validation against the chain state plus the pool's outputs.
     #[error("invalid transaction: {0}")]
     Invalid(#[from] TxError),
     /// Pool full and the fee rate is not above the lowest.
     #[error("mempool full: fee rate {rate} is not above the minimum {min}")]
     FeeRateTooLow {
-        /// Offered rate.
+        /// Fee rate offered, base units per byte (rounded down).
         rate: u64,
-        /// Required rate.
+        /// Fee rate needed, base units per byte.
         min: u64,
     },
     /// More inputs than relay policy allows ([`MAX_STANDARD_TX_INPUTS`]).
@@ -156,17 +156,17 @@ fn context_free(e: &TxError) -> bool {
 /// A pooled transaction.
 #[derive(Clone, Debug)]
 pub struct PoolEntry {
-    /// The transaction.
+    /// The transaction, validated in full (signatures included) when it entered.
     pub tx: Transaction,
-    /// Its id.
+    /// Its id ([`Transaction::txid`]), the pool's key.
     pub txid: Hash,
-    /// Fee paid.
+    /// Fee paid (inputs minus outputs), in base units.
     pub fee: Amount,
-    /// Encoded size.
+    /// Encoded size in bytes.
     pub size: usize,
-    /// Fee per byte (floor).
+    /// Fee per byte in base units, rounded down.
     pub fee_rate: u64,
-    /// When it entered.
+    /// When it entered the pool (the caller's clock), for its age.
     pub added: Instant,
     seq: u64,
 }
@@ -174,15 +174,15 @@ pub struct PoolEntry {
 /// Summary for RPC and the UI.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MempoolSnapshot {
-    /// Transactions pooled.
+    /// Transactions in the pool.
     pub count: usize,
-    /// Bytes pooled.
+    /// Sum of their encoded sizes, in bytes.
     pub bytes: usize,
-    /// Lowest fee rate.
+    /// Lowest fee rate in the pool, base units per byte; `None` when empty.
     pub min_fee_rate: Option<u64>,
-    /// Median fee rate.
+    /// Median fee rate, base units per byte; `None` when empty.
     pub median_fee_rate: Option<u64>,
-    /// Highest fee rate.
+    /// Highest fee rate, base units per byte; `None` when empty.
     pub max_fee_rate: Option<u64>,
     /// Current admission floor (rises when full).
     pub entry_fee_rate: u64,
@@ -195,7 +195,7 @@ pub struct MempoolSnapshot {
     pub rejected: Vec<(&'static str, u64)>,
 }
 
-/// The pool.
+/// Validated transactions waiting for a block, bounded by [`MempoolLimits`] (module docs).
 pub struct Mempool {
     limits: MempoolLimits,
     entries: HashMap<Hash, PoolEntry>,
@@ -279,7 +279,7 @@ impl UtxoView for PoolView<'_> {
 }
 
 impl Mempool {
-    /// An empty pool.
+    /// An empty pool; rejection verdicts are kept for an hour, 1,000 at most.
     pub fn new(limits: MempoolLimits) -> Mempool {
         Mempool {
             limits,
@@ -308,7 +308,7 @@ impl Mempool {
         self.entries.is_empty()
     }
 
-    /// Bytes pooled.
+    /// Sum of the pooled transactions' encoded sizes, in bytes.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -333,7 +333,7 @@ impl Mempool {
         self.created.iter()
     }
 
-    /// Pooled transaction ids.
+    /// Ids of the pooled transactions, in no particular order.
     pub fn txids(&self) -> Vec<Hash> {
         self.entries.keys().copied().collect()
     }
@@ -711,7 +711,7 @@ impl Mempool {
         }
     }
 
-    /// The configured limits.
+    /// The limits the pool was built with.
     pub fn limits(&self) -> &MempoolLimits {
         &self.limits
     }

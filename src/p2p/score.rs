@@ -23,7 +23,7 @@ pub enum Misbehaviour {
     InvalidBlock,
     /// Messages or bytes far beyond the rate limit.
     RateLimited,
-    /// Conflicting signed votes.
+    /// Conflicting signed votes (100 points: a ban at the default threshold).
     Equivocation,
     /// A claimed height (in `Status`) not served when asked for.
     UnservedClaim,
@@ -75,7 +75,7 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    /// A full bucket.
+    /// A full bucket: `burst` tokens (at least 1), refilled at `rate` tokens per second.
     pub fn new(rate: f64, burst: f64) -> TokenBucket {
         TokenBucket::new_at(rate, burst, Instant::now())
     }
