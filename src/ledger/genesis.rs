@@ -251,9 +251,18 @@ impl Genesis {
             .masternodes
             .iter()
             .map(|m| {
+                let tier = Tier::from_name(&m.tier)
+                    .ok_or_else(|| GenesisError::Field(format!("bad tier {}", m.tier)))?;
+                // A free node has no collateral output to be known by: it needs no registration.
+                if tier == Tier::Free {
+                    return Err(GenesisError::Field(format!(
+                        "masternode {}: tier free has no collateral and cannot be registered at \
+                         genesis; list only bronze, silver or gold masternodes",
+                        m.node_key
+                    )));
+                }
                 Ok(GenesisMasternode {
-                    tier: Tier::from_name(&m.tier)
-                        .ok_or_else(|| GenesisError::Field(format!("bad tier {}", m.tier)))?,
+                    tier,
                     node_key: key(&m.node_key)?,
                     owner: key(&m.owner)?,
                     p2p_addr: m.p2p_addr.clone(),
@@ -343,4 +352,29 @@ pub fn devnet_genesis(spec: &DevnetSpec) -> Genesis {
         allocations,
         masternodes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_specs_parse_and_a_free_genesis_masternode_is_refused() {
+        for net in [Network::Mainnet, Network::Testnet] {
+            assert!(matches!(Genesis::for_network(net), Some(Ok(_))), "{net:?}");
+        }
+        let text = include_str!("../../assets/genesis/testnet.toml");
+        let tier = with_first_tier_free(text);
+        let err = Genesis::parse_spec(&tier).unwrap_err();
+        assert!(err.to_string().contains("tier free"), "{err}");
+    }
+
+    /// The testnet spec with its first masternode's tier set to free.
+    fn with_first_tier_free(text: &str) -> String {
+        let at = text
+            .find("tier = \"")
+            .expect("the testnet spec lists a masternode tier");
+        let end = at + text[at..].find('\n').unwrap_or(text.len() - at);
+        format!("{}tier = \"free\"{}", &text[..at], &text[end..])
+    }
 }

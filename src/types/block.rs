@@ -18,7 +18,7 @@ pub const BLOCK_VERSION: u16 = 1;
 /// A block header; its hash is the block id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockHeader {
-    /// Format version; built as [`BLOCK_VERSION`], not checked by block validation.
+    /// Format version: [`BLOCK_VERSION`]; a header of any other version fails to decode.
     pub version: u16,
     /// Height (genesis is 0).
     pub height: u64,
