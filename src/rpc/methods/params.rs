@@ -79,53 +79,52 @@ impl Params {
             .ok_or_else(|| RpcErr::param(format!("missing {}", self.name(i))))
     }
 
+    /// Parameter `i` read by `take`, which answers `None` when the JSON type is not `ty`
+    /// (a type error naming the parameter) and may refuse the value itself; absent: `None`.
+    fn typed<'a, T>(
+        &'a self,
+        i: usize,
+        ty: &str,
+        take: impl FnOnce(&'a Value) -> Option<Result<T, RpcErr>>,
+    ) -> Result<Option<T>, RpcErr> {
+        let Some(v) = self.get(i) else {
+            return Ok(None);
+        };
+        take(v)
+            .unwrap_or_else(|| {
+                Err(RpcErr::type_err(format!(
+                    "Expected type {ty} for {}",
+                    self.name(i)
+                )))
+            })
+            .map(Some)
+    }
+
     pub(super) fn opt_str(&self, i: usize) -> Result<Option<&str>, RpcErr> {
-        match self.get(i) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(RpcErr::type_err(format!(
-                "Expected type string for {}",
-                self.name(i)
-            ))),
-        }
+        self.typed(i, "string", |v| v.as_str().map(Ok))
     }
 
     pub(super) fn opt_u64(&self, i: usize) -> Result<Option<u64>, RpcErr> {
-        match self.get(i) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+        self.typed(i, "number", |v| {
+            let n = v.as_number()?;
+            Some(n.as_u64().ok_or_else(|| {
                 RpcErr::param(format!("{} must be a non-negative integer", self.name(i)))
-            }),
-            Some(_) => Err(RpcErr::type_err(format!(
-                "Expected type number for {}",
-                self.name(i)
-            ))),
-        }
+            }))
+        })
     }
 
     pub(super) fn opt_i64(&self, i: usize) -> Result<Option<i64>, RpcErr> {
-        match self.get(i) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| RpcErr::param(format!("{} must be an integer", self.name(i)))),
-            Some(_) => Err(RpcErr::type_err(format!(
-                "Expected type number for {}",
-                self.name(i)
-            ))),
-        }
+        self.typed(i, "number", |v| {
+            let n = v.as_number()?;
+            Some(
+                n.as_i64()
+                    .ok_or_else(|| RpcErr::param(format!("{} must be an integer", self.name(i)))),
+            )
+        })
     }
 
     pub(super) fn opt_bool(&self, i: usize) -> Result<Option<bool>, RpcErr> {
-        match self.get(i) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(RpcErr::type_err(format!(
-                "Expected type bool for {}",
-                self.name(i)
-            ))),
-        }
+        self.typed(i, "bool", |v| v.as_bool().map(Ok))
     }
 
     /// A bool or an integer (0 = false, other = true), as Bitcoin Core accepts for `verbose`.
