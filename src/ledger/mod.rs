@@ -4,6 +4,7 @@
 pub mod assemble;
 pub mod error;
 pub mod genesis;
+pub mod parallel;
 pub mod params;
 pub mod state;
 pub mod testkit;

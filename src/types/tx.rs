@@ -344,6 +344,46 @@ impl Transaction {
         self.to_bytes().len()
     }
 
+    /// An unsigned transfer spending `prevs`, every one owned by `pubkey`, into `outputs`. Its
+    /// inputs carry placeholder signatures, which encode at the length of real ones, so
+    /// [`Transaction::size`] is already the signed size (the fee to pay for it); sign it with
+    /// [`Transaction::sign_inputs`].
+    pub fn unsigned_transfer(
+        prevs: impl IntoIterator<Item = OutPoint>,
+        pubkey: PublicKey,
+        outputs: Vec<TxOut>,
+    ) -> Transaction {
+        Transaction {
+            version: TX_VERSION,
+            inputs: prevs
+                .into_iter()
+                .map(|prev| TxIn {
+                    prev,
+                    pubkey,
+                    signature: Signature::default(),
+                })
+                .collect(),
+            outputs,
+            lock_time: 0,
+            kind: TxKind::Transfer,
+        }
+    }
+
+    /// Encoded size in bytes of a signed transfer with `inputs` inputs and `outputs` outputs,
+    /// taken from the encoding (every input and output encodes at a fixed length).
+    pub fn transfer_size(inputs: usize, outputs: usize) -> usize {
+        let out = TxOut {
+            amount: Amount::ZERO,
+            address: Address::default(),
+        };
+        Transaction::unsigned_transfer(
+            std::iter::repeat_n(OutPoint::default(), inputs),
+            PublicKey::default(),
+            vec![out; outputs],
+        )
+        .size()
+    }
+
     /// Whether this is a coinbase.
     pub fn is_coinbase(&self) -> bool {
         matches!(self.kind, TxKind::Coinbase { .. })

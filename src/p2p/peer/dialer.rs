@@ -1,16 +1,14 @@
 //! The dialer: keeps fixed peers connected and fills the outbound slots from the seeds and
 //! the address book, spread across address groups, with backoff on failures.
 
-use super::{hello_exchange, lock, run_peer, Shared};
+use super::session::run_peer;
+use super::{handshake, lock, Shared};
 use crate::p2p::addr_book::valid_addr;
-use crate::p2p::message::ROLE_DIALER;
 use crate::p2p::netgroup::{spread_outbound, Group};
-use crate::p2p::{tls, Direction};
+use crate::p2p::Direction;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsStream;
 
 /// Longest backoff between dials of a fixed peer.
 const FIXED_BACKOFF_CAP: Duration = Duration::from_secs(30);
@@ -51,6 +49,18 @@ impl Shared {
         !backing_off && !lock(&self.dialing).contains(addr)
     }
 
+    /// Adds `addr` to the fixed peers (see [`crate::p2p::P2pHandle::connect`]) and wakes the dialer.
+    pub(crate) fn add_fixed(&self, addr: String) {
+        {
+            let mut f = lock(&self.fixed);
+            if !f.contains(&addr) {
+                f.push(addr.clone());
+            }
+        }
+        lock(&self.backoff).remove(&addr);
+        self.dial_wake.notify_one();
+    }
+
     /// Whether `addr` is one of the fixed peers.
     pub(crate) fn is_fixed(&self, addr: &str) -> bool {
         lock(&self.fixed).iter().any(|a| a == addr)
@@ -82,6 +92,7 @@ impl Shared {
     }
 }
 
+/// Dials fixed peers and fills free outbound slots, every 500 ms or when woken, until shutdown.
 pub(super) async fn dial_loop(sh: Arc<Shared>) {
     sh.book.update(|b| {
         for s in sh.cfg.seeds.iter().filter(|s| valid_addr(s)) {
@@ -138,28 +149,10 @@ fn record_failure(sh: &Shared, addr: &str, fixed: bool) {
 }
 
 async fn dial(sh: Arc<Shared>, addr: String, fixed: bool) {
-    let res = tokio::time::timeout(sh.cfg.handshake_timeout, async {
-        let tcp = TcpStream::connect(addr.as_str())
-            .await
-            .map_err(|e| format!("connect failed: {e}"))?;
-        let remote = tcp.peer_addr().map_err(|e| e.to_string())?;
-        if sh.is_banned(remote.ip(), None) {
-            return Err(format!("{} is banned", remote.ip()));
-        }
-        let _ = tcp.set_nodelay(true);
-        let tls = sh
-            .connector
-            .connect(tls::server_name(), tcp)
-            .await
-            .map_err(|e| format!("TLS handshake failed: {e}"))?;
-        let exp = tls::exporter(&**tls.get_ref().1).map_err(|e| e.to_string())?;
-        let (tls, hello) = hello_exchange(&sh, TlsStream::Client(tls), exp, ROLE_DIALER).await?;
-        Ok::<_, String>((tls, hello, remote))
-    })
-    .await;
+    let res = handshake::outbound(&sh, &addr).await;
     lock(&sh.dialing).remove(&addr);
     match res {
-        Ok(Ok((tls, hello, remote))) => {
+        Ok(((tls, hello), remote)) => {
             if hello.node_key == sh.local_id {
                 lock(&sh.self_addrs).insert(addr.clone());
                 sh.book.update(|b| b.remove(&addr));
@@ -186,12 +179,8 @@ async fn dial(sh: Arc<Shared>, addr: String, fixed: bool) {
                 },
             );
         }
-        Ok(Err(reason)) => {
+        Err(reason) => {
             tracing::debug!(target: "p2p::peer", "dial {addr}: {reason}");
-            record_failure(&sh, &addr, fixed);
-        }
-        Err(_) => {
-            tracing::debug!(target: "p2p::peer", "dial {addr}: handshake timeout");
             record_failure(&sh, &addr, fixed);
         }
     }
