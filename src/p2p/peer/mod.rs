@@ -58,8 +58,7 @@ const SEEN_CAP: usize = 65_536;
 /// Consecutive queue-full drops after which a slow peer is disconnected.
 const MAX_CONSECUTIVE_DROPS: u32 = 1_024;
 
-/// Locks `m`, taking the data of a poisoned lock (every guarded value stays consistent
-/// between statements).
+/// Locks `m`; a lock poisoned by a panicking holder is taken as it is.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
