@@ -38,32 +38,30 @@ impl TestChain {
             base_port: 24300,
             faucet: Address::from_pubkey(&faucet.public()),
         });
-        let state = genesis.state();
-        let addr = Address::from_pubkey(&faucet.public());
-        let mut spendable: Vec<(OutPoint, Amount)> = state
-            .utxos()
-            .filter(|(_, u)| u.output.address == addr)
-            .map(|(o, u)| (*o, u.output.amount))
-            .collect();
-        spendable.sort();
-        TestChain {
+        let mut chain = TestChain {
             clock_ms: genesis.block.header.time_ms,
+            state: genesis.state(),
             genesis,
-            state,
             faucet,
             node_keys: (0..nodes).map(devnet_node_key).collect(),
-            spendable,
+            spendable: Vec::new(),
             last_cert: CommitCertificate::default(),
-        }
+        };
+        chain.spendable = chain.faucet_coins();
+        chain
     }
 
     /// Every unspent output of the faucet in the state, sorted by outpoint.
     pub fn faucet_coins(&self) -> Vec<(OutPoint, Amount)> {
-        let addr = Address::from_pubkey(&self.faucet.public());
+        self.coins_owned(&Address::from_pubkey(&self.faucet.public()))
+    }
+
+    /// Every unspent output paying `addr` in the state, sorted by outpoint.
+    pub fn coins_owned(&self, addr: &Address) -> Vec<(OutPoint, Amount)> {
         let mut v: Vec<(OutPoint, Amount)> = self
             .state
             .utxos()
-            .filter(|(_, u)| u.output.address == addr)
+            .filter(|(_, u)| u.output.address == *addr)
             .map(|(o, u)| (*o, u.output.amount))
             .collect();
         v.sort();
@@ -246,18 +244,7 @@ impl TestChain {
 
 /// The outputs of `tx` as coins (outpoint, amount).
 pub fn coins_of(tx: &Transaction) -> Vec<(OutPoint, Amount)> {
-    let txid = tx.txid();
-    tx.outputs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            (
-                OutPoint {
-                    txid,
-                    index: i as u32,
-                },
-                o.amount,
-            )
-        })
+    tx.outputs_at(tx.txid())
+        .map(|(o, out)| (o, out.amount))
         .collect()
 }

@@ -22,15 +22,7 @@ fn addr(k: &SecretKey) -> Address {
 
 /// Unspent outputs owned by `key`, sorted by outpoint.
 fn owned(chain: &TestChain, key: &SecretKey) -> Vec<(OutPoint, Amount)> {
-    let a = addr(key);
-    let mut v: Vec<(OutPoint, Amount)> = chain
-        .state
-        .utxos()
-        .filter(|(_, u)| u.output.address == a)
-        .map(|(o, u)| (*o, u.output.amount))
-        .collect();
-    v.sort();
-    v
+    chain.coins_owned(&addr(key))
 }
 
 /// The smallest-outpoint faucet output (the kit's `transfer` pops from the other end).

@@ -449,11 +449,7 @@ pub fn validate_block(
                 registry_changes.insert(input.prev, None);
             }
         }
-        for (i, out) in tx.outputs.iter().enumerate() {
-            let o = OutPoint {
-                txid,
-                index: i as u32,
-            };
+        for (o, out) in tx.outputs_at(txid) {
             let u = Utxo {
                 output: *out,
                 height,
@@ -501,11 +497,7 @@ pub fn validate_block(
         )));
     }
     let cb_txid = txids[0];
-    for (i, out) in coinbase.outputs.iter().enumerate() {
-        let o = OutPoint {
-            txid: cb_txid,
-            index: i as u32,
-        };
+    for (o, out) in coinbase.outputs_at(cb_txid) {
         fx.created.push((
             o,
             Utxo {

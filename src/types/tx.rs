@@ -384,6 +384,15 @@ impl Transaction {
         .size()
     }
 
+    /// The outputs with the outpoints that name them, `txid` being this transaction's id
+    /// (callers usually hold it already).
+    pub fn outputs_at(&self, txid: Hash) -> impl Iterator<Item = (OutPoint, &TxOut)> + '_ {
+        self.outputs.iter().enumerate().map(move |(i, o)| {
+            let index = i as u32;
+            (OutPoint { txid, index }, o)
+        })
+    }
+
     /// Whether this is a coinbase.
     pub fn is_coinbase(&self) -> bool {
         matches!(self.kind, TxKind::Coinbase { .. })

@@ -65,15 +65,7 @@ pub(super) async fn prepare_funds(
         let mut next: Vec<(OutPoint, Amount)> = coins[split..].to_vec();
         for tx in &txs {
             let txid = tx.txid();
-            next.extend(tx.outputs.iter().enumerate().map(|(i, o)| {
-                (
-                    OutPoint {
-                        txid,
-                        index: i as u32,
-                    },
-                    o.amount,
-                )
-            }));
+            next.extend(tx.outputs_at(txid).map(|(o, out)| (o, out.amount)));
         }
         submit_and_wait(net, txs).await?;
         coins = next;
