@@ -3,12 +3,10 @@
 //! `--sync` (a fresh node catches up the chain) and `--latency-ms` (emulated link delay).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{empty_config, ports, timed};
 use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::{empty_config, ports, timed};
 
 /// Waits for `child` up to `limit`; kills it when the deadline passes.
 fn wait_with_deadline(

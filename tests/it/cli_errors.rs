@@ -2,12 +2,10 @@
 //! nothing overwritten.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{empty_config, ports, timed as timed_cmd};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::{empty_config, ports, timed as timed_cmd};
 use timecoin::node::devnet::DevnetLayout;
 use timecoin::storage::Storage;
 

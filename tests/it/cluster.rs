@@ -5,10 +5,7 @@
 //! tests run in parallel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod support;
-
-use common::*;
+use crate::common::*;
 use rand::{Rng, RngCore};
 use std::io::Read;
 use std::net::TcpStream as StdTcp;

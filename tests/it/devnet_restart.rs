@@ -5,13 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{empty_config, ports, time_cli, timed};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use support::{empty_config, ports, time_cli, timed};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 

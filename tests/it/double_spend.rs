@@ -3,7 +3,7 @@
 //! conflicted, and balances add up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 use timecoin::app::wallet_service::NodeChainView;

@@ -1,8 +1,8 @@
 //! Writes the fuzz targets' seed corpora into `fuzz/seeds/<target>/`:
-//! `cargo test --test fuzz_seeds -- --ignored`. The seeds are defined in the fuzz crate
+//! `cargo test --test it fuzz_seeds -- --ignored`. The seeds are defined in the fuzz crate
 //! (`fuzz/src/seeds.rs`, which the wallet target also reads its passphrase from).
 
-#[path = "../fuzz/src/seeds.rs"]
+#[path = "../../fuzz/src/seeds.rs"]
 mod seeds;
 
 #[test]

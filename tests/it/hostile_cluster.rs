@@ -3,12 +3,8 @@
 //! and each node's memory afterwards is back near where it started.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod adversary;
-mod common;
-mod support;
-
-use adversary::Adversary;
-use common::*;
+use crate::adversary::Adversary;
+use crate::common::*;
 use std::time::{Duration, Instant};
 use timecoin::ledger::genesis::devnet_node_key;
 

@@ -4,10 +4,9 @@
 //! passed on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod adversary;
-mod p2p_common;
+use crate::p2p_common;
 
-use adversary::{until, Adversary, Net};
+use crate::adversary::{until, Adversary, Net};
 use std::time::{Duration, Instant};
 use timecoin::p2p::Message;
 use timecoin::types::{Hash, PublicKey, SecretKey};

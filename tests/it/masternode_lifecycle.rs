@@ -6,13 +6,11 @@
 //! stops voting. Own temp dir and port range; no repository config, no caller TIMECOIN_* env.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{ports, time_cli, timed};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use support::{ports, time_cli, timed};
 use timecoin::types::{
     Address, Amount, Encode, Hash, Network, OutPoint, Signature, Transaction, TxIn, TxKind, TxOut,
 };

@@ -3,14 +3,14 @@
 //! SIGTERM, and the shell completions of `timed completions`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
+use crate::support::{ports, timed};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{ports, timed};
 
-const UNIT: &str = include_str!("../assets/timed.service");
+const UNIT: &str = include_str!("../../assets/timed.service");
 /// Paths of the unit that the tests move into their own temp dirs.
 const UNIT_BINARY: &str = "/usr/local/bin/timed";
 const UNIT_CONFIG: &str = "/etc/timecoin/config.toml";

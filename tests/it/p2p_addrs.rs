@@ -2,9 +2,7 @@
 //! larger than what one peer may contribute, and the disk work they may cause.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod p2p_common;
-
-use p2p_common::*;
+use crate::p2p_common::*;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

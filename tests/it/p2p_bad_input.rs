@@ -2,9 +2,8 @@
 //! connections, floods. In each case the node keeps serving its good peer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod p2p_common;
-
-use p2p_common::*;
+use crate::p2p_common::*;
+use crate::support::rerun::{alone, test_name};
 use rand::RngCore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,6 +101,10 @@ async fn tls_client_sending_garbage_frames() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frame_announcing_four_gib() {
+    // The peak RSS is the process's: alone in one, no other test's memory counts.
+    if !alone(&test_name(module_path!(), "frame_announcing_four_gib")) {
+        return;
+    }
     let (a, good) = pair(64).await;
     let rss_before = peak_rss_kib();
     // Before the Hello.
@@ -306,7 +309,10 @@ fn netns_ip(i: usize) -> std::net::IpAddr {
 /// Runs in its own network namespace (see `in_netns`), where 198.51.100.1 is not loopback.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_ip_cannot_hold_every_handshake_slot() {
-    if !in_netns("one_ip_cannot_hold_every_handshake_slot") {
+    if !in_netns(&test_name(
+        module_path!(),
+        "one_ip_cannot_hold_every_handshake_slot",
+    )) {
         return;
     }
     let ip = netns_ip(0);
@@ -357,7 +363,10 @@ async fn one_ip_cannot_hold_every_handshake_slot() {
 /// the listener can refuse at accept). Runs in its own network namespace (see `in_netns`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_ip_cannot_hold_every_inbound_slot() {
-    if !in_netns("one_ip_cannot_hold_every_inbound_slot") {
+    if !in_netns(&test_name(
+        module_path!(),
+        "one_ip_cannot_hold_every_inbound_slot",
+    )) {
         return;
     }
     let a = start_node(

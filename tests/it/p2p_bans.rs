@@ -1,9 +1,7 @@
 //! Bans: persisted in sled across reopening, expiring, and applied by the running node.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod p2p_common;
-
-use p2p_common::*;
+use crate::p2p_common::*;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

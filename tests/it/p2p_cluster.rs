@@ -1,9 +1,7 @@
 //! Nodes connect over TLS, verify Hellos, and gossip votes and transactions exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod p2p_common;
-
-use p2p_common::*;
+use crate::p2p_common::*;
 use std::sync::Arc;
 use std::time::Duration;
 use timecoin::p2p::{Direction, MemoryPeerStore, Message};

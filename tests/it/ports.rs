@@ -2,9 +2,7 @@
 //! drop, and a lock left by a dead process is reclaimed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
-use support::ports::{self, lock_dir, BLOCK, FIRST, LAST};
+use crate::support::ports::{self, lock_dir, BLOCK, FIRST, LAST};
 
 #[test]
 fn ranges_are_disjoint_bindable_and_given_back() {

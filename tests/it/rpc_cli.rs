@@ -1,10 +1,9 @@
 //! `time-cli` against a running RPC server with the mock backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod rpc_common;
-mod support;
+use crate::support;
 
-use rpc_common::{TestServer, PASS, USER};
+use crate::rpc_common::{TestServer, PASS, USER};
 use std::process::Output;
 use timecoin::rpc::{RpcAuth, RpcLimits};
 

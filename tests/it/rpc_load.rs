@@ -1,12 +1,10 @@
 //! Load measurement: `getblockcount` from 16 concurrent kept-alive clients against the mock
 //! backend for a bounded time; prints requests/second and latency percentiles.
 //!
-//! `cargo test --release --test rpc_load -- --ignored --nocapture`
+//! `cargo test --release --test it rpc_load -- --ignored --nocapture`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod rpc_common;
-
-use rpc_common::TestServer;
+use crate::rpc_common::TestServer;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

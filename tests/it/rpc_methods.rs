@@ -1,9 +1,7 @@
 //! Every RPC method against the mock backend over real HTTP: happy path and bad parameters.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod rpc_common;
-
-use rpc_common::TestServer;
+use crate::rpc_common::TestServer;
 use serde_json::{json, Value};
 use timecoin::rpc::backend::OwnMasternodeStatus;
 use timecoin::rpc::mock::validator_key;

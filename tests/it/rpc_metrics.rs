@@ -1,7 +1,7 @@
 //! `/metrics` parsed line by line with a strict OpenMetrics text parser, and `/health`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod rpc_common;
+use crate::rpc_common;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -440,7 +440,7 @@ async fn promtool_check_metrics_is_clean() {
         .unwrap();
 }
 
-const DASHBOARD: &str = include_str!("../assets/grafana-dashboard.json");
+const DASHBOARD: &str = include_str!("../../assets/grafana-dashboard.json");
 
 /// Every PromQL expression of the Grafana dashboard: panel targets (also inside rows) and the
 /// template variables' queries.

@@ -5,7 +5,7 @@
 //! service behind it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use std::path::PathBuf;

@@ -1,9 +1,9 @@
 //! JSON-RPC dialect, batches, limits and authentication over real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod rpc_common;
+use crate::rpc_common;
 
-use rpc_common::{TestServer, PASS, USER};
+use crate::rpc_common::{TestServer, PASS, USER};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -11,11 +11,12 @@
 //! printed vote, and the vote of the slot it names must be in the WAL (state and message are
 //! never apart on disk, so a restarted node never forgets a lock a peer holds a vote for).
 //!
-//! The children are this test binary re-invoked with `--exact <child> --ignored`.
+//! The children are this test binary re-invoked with `--exact storage_crash::<child> --ignored`.
 //! `TIMECOIN_CRASH_ITERS` sets the number of kills (default 50), `TIMECOIN_CRASH_SEED` the seed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::rerun::{only, test_name};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::{BufRead, BufReader, Write};
@@ -192,7 +193,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Starts this test binary as the child test `name` on the database in `db`, its stderr to
+/// Starts this test binary as the child test `name` (a [`test_name`]) on the database in `db`, its stderr to
 /// `log`; returns it and its stdout lines.
 fn spawn_child(
     name: &str,
@@ -203,7 +204,8 @@ fn spawn_child(
     std::io::Lines<BufReader<std::process::ChildStdout>>,
 ) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--ignored"])
+        .args(only(name))
+        .arg("--ignored")
         .env(DIR_ENV, db)
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
@@ -239,7 +241,8 @@ fn storage_survives_sigkill() {
     let mut killed_before_first_commit = 0usize;
 
     for i in 0..iters {
-        let (mut child, mut lines) = spawn_child("crash_child", &db, &log);
+        let (mut child, mut lines) =
+            spawn_child(&test_name(module_path!(), "crash_child"), &db, &log);
         let mut printed: Vec<u64> = Vec::new();
 
         // Let it commit a random number of blocks (0: kill it while it opens and recovers)...
@@ -443,7 +446,8 @@ fn signer_survives_sigkill() {
     drop(Storage::open(&db, &chain.genesis).unwrap());
     let mut max_printed: Option<(u64, u32, SignStep)> = None;
     for i in 0..iters {
-        let (mut child, mut lines) = spawn_child("signer_crash_child", &db, &log);
+        let (mut child, mut lines) =
+            spawn_child(&test_name(module_path!(), "signer_crash_child"), &db, &log);
         let parse = |l: &str| -> Option<(u64, u32, SignStep)> {
             let mut it = l.strip_prefix(SIGNED)?.split(' ');
             let h = it.next()?.parse().ok()?;

@@ -1,12 +1,13 @@
 //! End to end through the real terminal: the devnet UI in tmux, a send through the form, quit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
+use crate::support::rerun::{only, test_name};
+use crate::support::{clean_env_shell, empty_config, ports, TIMED};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-use support::{clean_env_shell, empty_config, ports, TIMED};
 
 struct Session {
     name: String,
@@ -280,10 +281,11 @@ fn a_panic_restores_the_terminal() {
     let go = dir.path().join("go");
     let exe = std::env::current_exe().unwrap();
     let cmd = format!(
-        "{} {PANIC_CHILD_ENV}={} {} --exact panic_child --ignored --nocapture --test-threads=1; {AFTER}",
+        "{} {PANIC_CHILD_ENV}={} {} {} --ignored; {AFTER}",
         clean_env_shell(),
         go.display(),
-        exe.display()
+        exe.display(),
+        only(&test_name(module_path!(), "panic_child")).join(" ")
     );
     let s = Session::start("ui_panic", &cmd);
     s.wait_for("the child's frame", Duration::from_secs(30), |sc| {

@@ -2,8 +2,7 @@
 //! registration against a fake chain.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod wallet_support;
-
+use crate::wallet_support::{signatures_valid, FakeChain};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use timecoin::types::{Address, Amount, Network, PublicKey, SecretKey, Tier, TxKind, COIN};
@@ -11,7 +10,6 @@ use timecoin::wallet::{
     devnet_faucet_address, devnet_faucet_key, Direction, KdfParams, MasternodeStep, TxStatus,
     Wallet, WalletError, DEVNET_FAUCET_MNEMONIC, DEVNET_FAUCET_NAME, DUST_LIMIT,
 };
-use wallet_support::{signatures_valid, FakeChain};
 
 const FAST: KdfParams = KdfParams::insecure_fast();
 const NET: Network = Network::Devnet;

@@ -2,6 +2,7 @@
 //! raw TLS clients, and waiting for conditions with a deadline.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::rerun;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -381,52 +382,29 @@ impl RawListener {
     }
 }
 
-/// Environment variable set in the re-run of a test inside its own network namespace.
-const NETNS_ENV: &str = "TIMECOIN_TEST_NETNS";
-
 /// Non-loopback addresses of the network namespace made by [`in_netns`]: the first two share
 /// an IPv4 /16, the third is in another. They exist only inside that namespace.
 pub const NETNS_ADDRS: [&str; 3] = ["198.51.100.1", "198.51.100.2", "203.0.113.1"];
 
-/// Gives the test `name` non-loopback addresses without touching the host's network: unless
-/// already inside, re-runs this test binary (only `name`) in a new network namespace
-/// (`unshare --net`, root) with loopback up and a veth pair holding [`NETNS_ADDRS`], asserts
-/// that the run passed, and returns `false` (the caller returns: its body ran inside).
-/// Inside, returns `true` (the caller runs its body). Fails loudly when the namespace cannot
-/// be made: such a test never passes by skipping.
+/// Gives the test `name` (its full name, see [`rerun::test_name`]) non-loopback addresses
+/// without touching the host's network: unless already inside, re-runs this test binary (only
+/// `name`) in a new network namespace (`unshare --net`, root) with loopback up and a veth pair
+/// holding [`NETNS_ADDRS`], asserts that the run passed, and returns `false` (the caller
+/// returns: its body ran inside). Inside, returns `true` (the caller runs its body). Fails
+/// loudly when the namespace cannot be made: such a test never passes by skipping.
 pub fn in_netns(name: &str) -> bool {
-    if std::env::var_os(NETNS_ENV).is_some() {
-        return true;
-    }
-    let exe = std::env::current_exe().unwrap();
     let adds: String = NETNS_ADDRS
         .iter()
         .map(|a| format!("ip addr add {a}/32 dev tcv0 && "))
         .collect();
+    // `sh -c SCRIPT sh EXE ARGS...`: the script sets the namespace up, then execs "$@".
     let script = format!(
         "ip link set lo up && ip link add tcv0 type veth peer name tcv1 && \
-         ip link set tcv0 up && ip link set tcv1 up && {adds} \
-         exec \"$0\" --exact {name} --nocapture --test-threads=1"
+         ip link set tcv0 up && ip link set tcv1 up && {adds} exec \"$@\""
     );
-    let out = std::process::Command::new("unshare")
-        .args(["--net", "--", "sh", "-c", &script])
-        .arg(&exe)
-        .env(NETNS_ENV, "1")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("{name} needs `unshare` (util-linux) to make a network namespace: {e}")
-        });
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("--- {name} inside its network namespace ---\n{stdout}{stderr}");
-    assert!(
-        out.status.success(),
-        "{name} failed inside its network namespace, or the namespace could not be made \
-         (this needs root, util-linux and iproute2 with veth; CI runs as root): {stderr}"
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "{name} did not run inside its network namespace"
-    );
-    false
+    rerun::alone_in(
+        name,
+        &["unshare", "--net", "--", "sh", "-c", &script, "sh"],
+        "a network namespace: root, util-linux (unshare) and iproute2 with veth; CI runs as root",
+    )
 }
