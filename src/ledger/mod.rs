@@ -6,6 +6,7 @@ pub mod error;
 pub mod genesis;
 pub mod params;
 pub mod state;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
 pub mod validate;
 
