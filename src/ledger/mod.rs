@@ -7,6 +7,7 @@ pub mod genesis;
 pub mod parallel;
 pub mod params;
 pub mod state;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
 pub mod validate;
 
