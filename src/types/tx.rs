@@ -273,6 +273,33 @@ enum Sigs {
     Omit,
 }
 
+impl TxIn {
+    /// Encoded size in bytes of one signed input (outpoint, public key, signature): what each
+    /// input adds to a transaction's size.
+    pub fn encoded_len() -> usize {
+        TxIn {
+            prev: OutPoint::default(),
+            pubkey: PublicKey::default(),
+            signature: Signature::default(),
+        }
+        .to_bytes()
+        .len()
+    }
+}
+
+impl TxOut {
+    /// Encoded size in bytes of one output (amount, address): what each output adds to a
+    /// transaction's size.
+    pub fn encoded_len() -> usize {
+        TxOut {
+            amount: Amount::ZERO,
+            address: Address::default(),
+        }
+        .to_bytes()
+        .len()
+    }
+}
+
 impl Transaction {
     fn encode_with(&self, out: &mut Vec<u8>, sigs: Sigs) {
         put::u16(out, self.version);
