@@ -80,7 +80,7 @@ impl Wallet {
 
     /// The next `gap` (1 to 1,000) unknown addresses of the receive or change chain, for
     /// [`discover_with`]. Needs the wallet unlocked.
-    pub fn discovery_window(&mut self, change: bool, gap: u32) -> Result<Vec<Address>> {
+    fn discovery_window(&mut self, change: bool, gap: u32) -> Result<Vec<Address>> {
         let seed = self.seed()?;
         let start = if change {
             self.state.next_change
@@ -101,7 +101,7 @@ impl Wallet {
 
     /// Adopts the addresses of `window` (from [`Wallet::discovery_window`]) up to the last one
     /// in `used`, and saves; returns how many were added (0: the window is unused).
-    pub fn adopt_used(
+    fn adopt_used(
         &mut self,
         change: bool,
         window: &[Address],

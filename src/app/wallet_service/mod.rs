@@ -24,7 +24,7 @@ pub use task::{PublishedWallet, WalletHandle, WalletRequest};
 use crate::mempool::MempoolError;
 use crate::node::{NodeError, NodeHandle};
 use crate::types::{Address, Hash, Network, Transaction};
-use crate::wallet::{SendPreview, Wallet, WalletError};
+use crate::wallet::{discover_with, DiscoveryError, SendPreview, Wallet, WalletError};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -97,33 +97,23 @@ impl WalletService {
         let Some(wallet) = self.wallet.as_mut() else {
             return;
         };
-        let mut added = 0;
-        for change in [false, true] {
-            loop {
-                let Ok(window) = wallet.discovery_window(change, DISCOVERY_GAP) else {
-                    return;
-                };
-                let Ok(data) = self.node.wallet_data(window.clone()).await else {
-                    return;
-                };
-                let used: HashSet<Address> = data
-                    .finalized
-                    .iter()
-                    .chain(&data.pending)
-                    .map(|(_, u)| u.output.address)
-                    .collect();
-                match wallet.adopt_used(change, &window, &used) {
-                    Ok(0) => break,
-                    Ok(n) => added += n,
-                    Err(e) => {
-                        tracing::warn!(target: "wallet", "address discovery stopped: {e}");
-                        return;
-                    }
-                }
+        let node = &self.node;
+        let used_among = |window: Vec<Address>| async move {
+            let data = node.wallet_data(window).await?;
+            let used = data.finalized.iter().chain(&data.pending);
+            Ok::<HashSet<Address>, NodeError>(used.map(|(_, u)| u.output.address).collect())
+        };
+        match discover_with(wallet, DISCOVERY_GAP, used_among).await {
+            Ok(0) => {}
+            Ok(added) => {
+                tracing::info!(target: "wallet", added, "wallet addresses found on the chain")
             }
-        }
-        if added > 0 {
-            tracing::info!(target: "wallet", added, "wallet addresses found on the chain");
+            // A locked wallet is left as it is; a stopped node has nothing to say.
+            Err(DiscoveryError::Wallet(WalletError::Locked) | DiscoveryError::Lookup(_)) => return,
+            Err(DiscoveryError::Wallet(e)) => {
+                tracing::warn!(target: "wallet", "address discovery stopped: {e}");
+                return;
+            }
         }
         self.adopt_collaterals();
     }
