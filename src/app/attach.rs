@@ -52,8 +52,8 @@ impl Endpoint {
 /// What the attach UI holds from the node.
 #[derive(Clone, Debug, Default)]
 struct Held {
-    /// The last view model received, when it arrived and its seq.
-    view: Option<(ui::ViewModel, Instant, u64)>,
+    /// The last view model received and its seq.
+    view: Option<(ui::ViewModel, u64)>,
     /// Why the node is not reachable now, while retrying.
     down: Option<String>,
 }
@@ -186,7 +186,7 @@ async fn follow(endpoint: Endpoint, held: Arc<watch::Sender<Held>>, root: Cancel
     loop {
         // A busy node publishes up to 20 snapshots a second; the UI draws at most 10 frames.
         let asked = Instant::now();
-        let since = held.borrow().view.as_ref().map(|(_, _, s)| *s);
+        let since = held.borrow().view.as_ref().map(|(_, s)| *s);
         let result = async {
             if client.is_none() {
                 client = Some(endpoint.client()?);
@@ -208,7 +208,7 @@ async fn follow(endpoint: Endpoint, held: Arc<watch::Sender<Held>>, root: Cancel
         match result.and_then(|v| decode(&v)) {
             Ok((seq, vm)) => {
                 held.send_modify(|h| {
-                    h.view = Some((vm, Instant::now(), seq));
+                    h.view = Some((vm, seq));
                     h.down = None;
                 });
                 let next = asked + MIN_POLL_INTERVAL;
@@ -245,14 +245,12 @@ fn decode(v: &Value) -> Result<(u64, ui::ViewModel), String> {
     Ok((seq, vm))
 }
 
-/// The view model shown: the one held, aged by the time since it arrived, marked while the
-/// node is unreachable.
+/// The view model shown: the one held (the UI ages it from the node's publication time),
+/// marked while the node is unreachable.
 fn shown(h: &Held) -> ui::ViewModel {
     match &h.view {
-        Some((vm, at, _)) => {
+        Some((vm, _)) => {
             let mut vm = vm.clone();
-            let age = u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX);
-            vm.snapshot_age_ms = Some(vm.snapshot_age_ms.unwrap_or(0).saturating_add(age));
             vm.disconnected = h.down.clone();
             vm
         }
@@ -276,9 +274,6 @@ async fn bridge(
     root: CancellationToken,
 ) {
     let mut client: Option<RpcClient> = None;
-    // While the node is away the data's age moves on: republish once a second.
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
             _ = root.cancelled() => break,
@@ -302,18 +297,13 @@ async fn bridge(
                     .await
                     {
                         if let Ok((seq, vm)) = decode(&v) {
-                            held_tx.send_modify(|h| h.view = Some((vm, Instant::now(), seq)));
+                            held_tx.send_modify(|h| h.view = Some((vm, seq)));
                         }
                     }
                 }
                 continue;
             }
             r = held.changed() => if r.is_err() { break },
-            _ = tick.tick() => {
-                if held.borrow().down.is_none() {
-                    continue;
-                }
-            }
         }
         let vm = shown(&held.borrow_and_update());
         let _ = view_tx.send(vm);
@@ -462,17 +452,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_held_view_ages_and_says_when_the_node_is_away() {
+    fn the_held_view_keeps_its_publication_time_and_says_when_the_node_is_away() {
         let vm = ui::ViewModel {
-            snapshot_age_ms: Some(5),
+            published_unix_ms: Some(5),
             ..Default::default()
         };
         let mut h = Held {
-            view: Some((vm, Instant::now() - Duration::from_secs(3), 7)),
+            view: Some((vm, 7)),
             down: None,
         };
         let shown_vm = shown(&h);
-        assert!(shown_vm.snapshot_age_ms.is_some_and(|a| a >= 3_005));
+        assert_eq!(
+            shown_vm.published_unix_ms,
+            Some(5),
+            "the UI ages it, not the bridge"
+        );
         assert_eq!(shown_vm.disconnected, None);
         h.down = Some("connection refused".into());
         assert_eq!(
@@ -484,7 +478,7 @@ mod tests {
                 view: None,
                 down: Some("x".into())
             })
-            .snapshot_age_ms,
+            .published_unix_ms,
             None
         );
     }

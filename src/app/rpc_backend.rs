@@ -3,7 +3,6 @@
 
 use super::view::{devnet_names, view_model, WalletSummary};
 use super::wallet_service::WalletService;
-use crate::consensus::Step;
 use crate::mempool::MempoolError;
 use crate::node::logging::LogRing;
 use crate::node::{Command, NodeHandle};
@@ -380,12 +379,7 @@ impl RpcBackend for NodeRpc {
             Some(c) => rb::ConsensusInfo {
                 height: c.height,
                 round: c.round,
-                step: match c.step {
-                    Step::Propose => rb::ConsensusStep::Propose,
-                    Step::Prevote => rb::ConsensusStep::Prevote,
-                    Step::Precommit => rb::ConsensusStep::Precommit,
-                    Step::Commit => rb::ConsensusStep::Commit,
-                },
+                step: c.step,
                 proposer: Some(c.proposer),
                 proposal: c.proposal,
                 locked: c.locked,
@@ -443,13 +437,7 @@ impl RpcBackend for NodeRpc {
                 collateral: m.collateral,
                 p2p_addr: m.p2p_addr.clone(),
                 payout: m.payout,
-                state: if m.banned {
-                    rb::MasternodeState::Banned
-                } else if m.active_from > s.height + 1 {
-                    rb::MasternodeState::Pending
-                } else {
-                    rb::MasternodeState::Active
-                },
+                state: m.state_at(s.height),
                 registered_height: m.registered_height,
                 last_vote_height: last.get(&m.node_key).map(|v| v.height),
             })
@@ -548,14 +536,7 @@ impl RpcBackend for NodeRpc {
         let snap = self.node.snapshot.borrow().clone();
         let peers = self.node.peers.borrow().clone();
         let names = devnet_names(snap.network, *devnet_nodes);
-        let vm = view_model(
-            &snap,
-            &peers,
-            &wallet,
-            &logs.tail(max_logs),
-            &names,
-            std::time::Instant::now(),
-        );
+        let vm = view_model(&snap, &peers, &wallet, &logs.tail(max_logs), &names);
         match serde_json::to_value(&vm) {
             Ok(v) => Some((snap.seq, v)),
             Err(e) => {

@@ -257,14 +257,7 @@ async fn bridge(
         }
         let snap = node.snapshot.borrow().clone();
         let peers = node.peers.borrow().clone();
-        let vm = view_model(
-            &snap,
-            &peers,
-            &wallet,
-            &logs.tail(500),
-            &names,
-            Instant::now(),
-        );
+        let vm = view_model(&snap, &peers, &wallet, &logs.tail(500), &names);
         let _ = view_tx.send(vm);
     }
 }

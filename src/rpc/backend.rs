@@ -515,30 +515,8 @@ pub struct BanEntry {
     pub reason: String,
 }
 
-/// Tendermint step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConsensusStep {
-    /// Waiting for or checking the proposal.
-    Propose,
-    /// Collecting prevotes.
-    Prevote,
-    /// Collecting precommits.
-    Precommit,
-    /// Decided; applying the block.
-    Commit,
-}
-
-impl ConsensusStep {
-    /// Lowercase name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ConsensusStep::Propose => "propose",
-            ConsensusStep::Prevote => "prevote",
-            ConsensusStep::Precommit => "precommit",
-            ConsensusStep::Commit => "commit",
-        }
-    }
-}
+/// Step of the running round: the consensus core's own type.
+pub use crate::consensus::Step as ConsensusStep;
 
 /// A vote seen in the current round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -574,27 +552,8 @@ pub struct ConsensusInfo {
     pub round_started_ms: u64,
 }
 
-/// Registry state of a masternode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MasternodeState {
-    /// Registered, activates 2 blocks after inclusion.
-    Pending,
-    /// In the active set (Free tier: relays without a vote).
-    Active,
-    /// Removed for equivocation.
-    Banned,
-}
-
-impl MasternodeState {
-    /// Upper-case name as Dash shows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            MasternodeState::Pending => "PENDING",
-            MasternodeState::Active => "ENABLED",
-            MasternodeState::Banned => "POSE_BANNED",
-        }
-    }
-}
+/// Registry state of a masternode: the ledger's rule, named once.
+pub use crate::ledger::MasternodeState;
 
 /// One registered masternode.
 #[derive(Clone, Debug, PartialEq, Eq)]

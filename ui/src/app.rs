@@ -2,7 +2,7 @@
 //! actions out. Drawing is in `render.rs` and takes `&App`.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -102,8 +102,13 @@ pub(crate) struct Notice {
 pub struct App {
     validator: AddressValidator,
     pub(crate) view: ViewModel,
-    pub(crate) view_received: Option<Instant>,
-    pub(crate) now: Instant,
+    /// A view model has arrived (before that, screens say "waiting for node").
+    has_view: bool,
+    /// The UI's clock when the shown data last changed, unix ms (`None`: clock not read yet).
+    received_ms: Option<u64>,
+    /// The UI's clock, unix ms, as of the last [`App::tick`] (`None`: not read yet, so no
+    /// time counts as passed).
+    clock_ms: Option<u64>,
     pub(crate) tab: Tab,
     pub(crate) selection: [usize; 7],
     pub(crate) wallet_pane: WalletPane,
@@ -133,8 +138,9 @@ impl App {
         App {
             validator,
             view: ViewModel::default(),
-            view_received: None,
-            now: Instant::now(),
+            has_view: false,
+            received_ms: None,
+            clock_ms: None,
             tab: Tab::Overview,
             selection: [0; 7],
             wallet_pane: WalletPane::History,
@@ -198,44 +204,74 @@ impl App {
         self.outbox.pop_front()
     }
 
-    /// Replaces the view model (called for each new node snapshot).
-    pub fn set_view(&mut self, vm: ViewModel) {
-        let now = Instant::now();
-        self.now = now;
-        self.view_received = Some(now);
+    /// Takes a view model from the node; returns whether what is drawn may have changed (a
+    /// republished, unchanged snapshot whose age text stays the same needs no redraw).
+    pub fn set_view(&mut self, mut vm: ViewModel) -> bool {
+        let before = self.clock_key();
+        // Compare the data without its publication time: a heartbeat of unchanged data only
+        // moves the age, which `clock_key` judges by its text.
+        let published = std::mem::replace(&mut vm.published_unix_ms, self.view.published_unix_ms);
+        let same = self.has_view && vm == self.view;
+        vm.published_unix_ms = published;
         self.view = vm;
-        self.clamp_selections();
+        self.has_view = true;
+        if !same {
+            self.received_ms = self.clock_ms;
+            self.clamp_selections();
+        }
+        !same || before != self.clock_key()
     }
 
-    /// Advances the UI clock; returns true when what is drawn changes
-    /// (data age, auto-lock countdown).
-    pub fn tick(&mut self, now: Instant) -> bool {
-        let before = (self.elapsed_secs(), self.elapsed_ms() / 100);
-        self.now = now;
-        // Tenths of a second matter while a countdown ("next block in 0.4 s") is on screen.
+    /// Sets the UI's clock to `now`; returns true when a clock-driven text on screen changes
+    /// ("updated 3s ago", the auto-lock countdown, "next block in 0.4 s").
+    pub fn tick(&mut self, now: SystemTime) -> bool {
+        let before = self.clock_key();
+        self.clock_ms = Some(unix_ms(now));
+        before != self.clock_key()
+    }
+
+    /// What the clock-driven texts depend on: whole seconds of data age and since the data
+    /// changed, and tenths of a second while a countdown is on screen.
+    fn clock_key(&self) -> (u64, u64, Option<u64>) {
         let countdown = self.view.consensus.between_heights.is_some() && self.tab == Tab::Consensus;
-        before.0 != self.elapsed_secs() || (countdown && before.1 != self.elapsed_ms() / 100)
+        (
+            self.elapsed_ms() / 1000,
+            self.since_received_secs(),
+            countdown.then(|| self.elapsed_ms() / 100),
+        )
     }
 
-    /// Whole seconds since the current view model arrived.
-    pub(crate) fn elapsed_secs(&self) -> u64 {
-        self.view_received
-            .map_or(0, |t| self.now.saturating_duration_since(t).as_secs())
+    /// Whether a view model has arrived yet.
+    pub(crate) fn has_view(&self) -> bool {
+        self.has_view
     }
 
-    /// Milliseconds since the current view model arrived (countdowns on screen advance by it
-    /// between view models).
+    /// Milliseconds on the UI's clock since the node published the shown snapshot (since it
+    /// arrived, when the node did not say); the figures "at snapshot time" advance by it.
     pub(crate) fn elapsed_ms(&self) -> u64 {
-        self.view_received.map_or(0, |t| {
-            u64::try_from(self.now.saturating_duration_since(t).as_millis()).unwrap_or(u64::MAX)
-        })
+        let Some(now) = self.clock_ms else {
+            return 0;
+        };
+        self.view
+            .published_unix_ms
+            .or(self.received_ms)
+            .map_or(0, |t| now.saturating_sub(t))
+    }
+
+    /// Whole seconds since the shown data last changed (the wallet's figures are as of then;
+    /// data that came before the clock was first read counts from its publication).
+    pub(crate) fn since_received_secs(&self) -> u64 {
+        let since = self.received_ms.or(self.view.published_unix_ms);
+        match (self.clock_ms, since) {
+            (Some(now), Some(t)) => now.saturating_sub(t) / 1000,
+            _ => 0,
+        }
     }
 
     /// Age of the shown data in seconds, if known.
     pub(crate) fn data_age_secs(&self) -> Option<u64> {
-        self.view_received?;
-        let base = self.view.snapshot_age_ms? / 1000;
-        Some(base + self.elapsed_secs())
+        self.view.published_unix_ms?;
+        self.has_view.then(|| self.elapsed_ms() / 1000)
     }
 
     /// Keymap contexts active now, most specific first.
@@ -907,4 +943,10 @@ fn validate_send(
         amount_units: amount?,
         fee_rate: fee_rate?,
     })
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

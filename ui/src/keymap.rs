@@ -478,6 +478,14 @@ pub fn lookup(contexts: &[Context], event: &KeyEvent) -> Option<Command> {
     })
 }
 
+/// How the keys of `command` in `context` are written (e.g. "g"); empty when unbound.
+pub fn label_of(context: Context, command: Command) -> String {
+    KEYMAP
+        .iter()
+        .find(|b| b.context == context && b.command == command)
+        .map_or_else(String::new, |b| b.label.to_string())
+}
+
 /// Footer hints (key label, short text) for the active contexts, in order.
 pub fn footer_hints(contexts: &[Context]) -> Vec<(&'static str, &'static str)> {
     contexts

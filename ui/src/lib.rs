@@ -53,6 +53,7 @@ pub use action::{
     AddressValidator, Secret, SecretString, SecretWords, SendPreview, UiAction, UiEvent,
 };
 pub use app::{App, Tab, WalletPane};
+pub use popup::TIERS as REGISTER_TIERS;
 pub use run::{init_terminal, restore_terminal, run, run_with, try_init_terminal};
 pub use view_model::*;
 

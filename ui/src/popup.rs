@@ -5,8 +5,9 @@ use crate::action::{SecretWords, SendPreview};
 use crate::input::TextInput;
 use crate::keymap::Context;
 
-/// Masternode tiers offered by the register popup: (name, collateral TIME, weight).
-pub(crate) const TIERS: [(&str, u64, u64); 3] = [
+/// Masternode tiers offered by the register popup: (name, collateral TIME, weight). A mirror of
+/// the ledger's tiers (this crate cannot import them); a test of the node ties the two.
+pub const TIERS: [(&str, u64, u64); 3] = [
     ("bronze", 1_000, 1),
     ("silver", 10_000, 10),
     ("gold", 100_000, 100),

@@ -55,6 +55,25 @@ fn faucet_sized_history_amounts_are_not_cut() {
     insta::assert_snapshot!("wallet_faucet_amounts_80x24", draw(&app, 80, 24).backend());
 }
 
+/// A node catching up shows height / best known height, blocks per second and time left in the
+/// header (when it fits) and on the Overview, and says how to register.
+#[test]
+fn sync_progress_in_the_header_and_overview() {
+    let mut app = App::new(validator());
+    app.set_view(timecoin_ui::fixture::sample_syncing());
+    for (w, h) in [(80, 24), (120, 40)] {
+        let terminal = draw(&app, w, h);
+        let text = terminal.backend().to_string();
+        assert!(text.contains("syncing 1,200/5,000"), "{w}x{h}:\n{text}");
+        assert!(text.contains("85.3 blk/s, 45s left"), "{w}x{h}:\n{text}");
+        assert!(
+            text.contains("press g in tab 5 to register"),
+            "{w}x{h}:\n{text}"
+        );
+        insta::assert_snapshot!(format!("overview_syncing_{w}x{h}"), terminal.backend());
+    }
+}
+
 #[test]
 fn unknown_data_shows_unknown_not_zero() {
     let app = App::new(validator());

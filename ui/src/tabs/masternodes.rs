@@ -27,7 +27,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         rows_vm.len()
     );
     if rows_vm.is_empty() {
-        let text = if app.view_received.is_some() {
+        let text = if app.has_view() {
             "no masternodes registered"
         } else {
             "unknown"
