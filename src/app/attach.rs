@@ -33,6 +33,14 @@ const RETRY_EVERY: Duration = Duration::from_secs(1);
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Log lines asked for with each snapshot.
 const LOG_LINES: u64 = 300;
+/// What `m` says here. The mnemonic is the wallet's master secret: one RPC call would hand
+/// every coin to whoever holds the cookie or the RPC password, over a socket, so no RPC method
+/// reveals it (Bitcoin Core's descriptor wallets have no dumpprivkey either); it is read
+/// from the wallet file on the node's machine.
+const MNEMONIC_ELSEWHERE: &str =
+    "The mnemonic is the wallet's master secret and never goes over RPC.\n\
+     To see it, on the node's machine, as the node's user, run:\n  \
+     timed wallet mnemonic   (with the node's --config or --datadir)";
 
 /// Where the node is and how to log in.
 #[derive(Clone, Debug)]
@@ -122,7 +130,7 @@ async fn attach_ui(
             .map(|_| ())
             .map_err(|e| e.to_string())
     });
-    let app = ui::App::new(validator);
+    let app = ui::App::new(validator).mnemonic_elsewhere(MNEMONIC_ELSEWHERE);
     let (held_tx, held_rx) = watch::channel(Held::default());
     let held_tx = Arc::new(held_tx);
     let (view_tx, view_rx) = watch::channel(ui::ViewModel::default());
@@ -351,11 +359,6 @@ async fn act(
     auto_lock: u64,
 ) -> Vec<ui::UiEvent> {
     use ui::{UiAction as A, UiEvent as E};
-    let over_rpc = |what: &str| {
-        E::Error(format!(
-            "{what} is not available in `timed attach` yet; run it on the node's machine"
-        ))
-    };
     match action {
         A::Quit => vec![],
         A::PreviewSend {
@@ -423,7 +426,8 @@ async fn act(
                 Err(e) => vec![E::Error(e)],
             }
         }
-        A::RevealMnemonic { .. } => vec![over_rpc("showing the mnemonic")],
+        // The UI does not ask (see MNEMONIC_ELSEWHERE); should it, the answer is the same.
+        A::RevealMnemonic { .. } => vec![E::Error(MNEMONIC_ELSEWHERE.replace('\n', " "))],
         // The node's own wallet takes the step (registermasternode / exitmasternode), as
         // the in-process UI does.
         A::RegisterMasternode { tier } => {
@@ -443,7 +447,12 @@ async fn act(
             Ok(_) => vec![E::Notice("exit sent".into())],
             Err(e) => vec![E::Error(e)],
         },
-        A::AddContact { .. } => vec![over_rpc("the address book")],
+        A::AddContact { label, address } => {
+            match call(endpoint, client, "setlabel", json!([address, label])).await {
+                Ok(_) => vec![E::Notice(format!("contact {label} saved"))],
+                Err(e) => vec![E::Error(e)],
+            }
+        }
     }
 }
 

@@ -501,6 +501,11 @@ impl RpcBackend for NodeRpc {
         self.with_wallet(|w| Box::pin(async move { w.rpc_lock() }))
     }
 
+    fn wallet_set_label(&self, address: &Address, label: &str) -> Result<(), rb::WalletError> {
+        let (address, label) = (*address, label.to_string());
+        self.with_wallet(move |w| Box::pin(async move { w.rpc_set_label(address, &label) }))
+    }
+
     fn wallet_masternode(
         &self,
         req: rb::MasternodeTxRequest,

@@ -516,6 +516,16 @@ pub mod rpc_ops {
             w.new_address(label).map_err(map_err)
         }
 
+        /// `setlabel`: adds or renames the address-book entry.
+        pub fn rpc_set_label(
+            &mut self,
+            address: Address,
+            label: &str,
+        ) -> Result<(), rb::WalletError> {
+            let w = self.wallet.as_mut().ok_or(rb::WalletError::NoWallet)?;
+            w.add_contact(label, address).map_err(map_err)
+        }
+
         /// `listunspent`.
         pub async fn rpc_unspent(&self) -> Result<Vec<rb::WalletUtxo>, rb::WalletError> {
             let chain = self.chain().await?;

@@ -111,6 +111,13 @@ pub trait RpcBackend: Send + Sync + 'static {
     ) -> Result<(), WalletError>;
     /// Locks the wallet now.
     fn wallet_lock(&self) -> Result<(), WalletError>;
+    /// Names `address` in the wallet's address book (adds the entry, or renames it):
+    /// `setlabel`. Needs no unlocked wallet: the book holds no key. A backend without a
+    /// wallet keeps the default.
+    fn wallet_set_label(&self, address: &Address, label: &str) -> Result<(), WalletError> {
+        let _ = (address, label);
+        Err(WalletError::NoWallet)
+    }
     /// Builds (and unless `dry_run`, signs and submits) a masternode transaction of the
     /// wallet for this node: `registermasternode`, `updatemasternode`, `exitmasternode`.
     fn wallet_masternode(

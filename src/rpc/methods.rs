@@ -184,6 +184,10 @@ pub static METHODS: &[MethodSpec] = &[
         opt("fee_rate", "numeric", "Fee rate in base units per byte (default: the node's minimum)"),
         opt("verbose", "boolean", "Ignored"),
     ], "Sends TIME to an address; returns the txid. The wallet must be unlocked."),
+    m("setlabel", "Wallet", &[
+        req("address", "string", "The address to name"),
+        req("label", "string", "The name (not empty; at most 100 characters)"),
+    ], "Names an address in the wallet's address book (adds the entry or renames it)."),
     m("walletconfirmsend", "Wallet", &[
         req("previewid", "numeric", "The previewid from walletpreparesend"),
     ], "Signs and submits a payment prepared with walletpreparesend; returns the txid."),
@@ -1081,6 +1085,7 @@ pub fn call(b: &dyn RpcBackend, spec: &'static MethodSpec, p: &Params) -> Result
             b.wallet_lock()?;
             Ok(Value::Null)
         }
+        "setlabel" => super::wallet_labels::setlabel(b, parse_address(b, p.str(0)?)?, p.str(1)?),
         "registermasternode" | "updatemasternode" | "exitmasternode" => {
             let register = spec.name == "registermasternode";
             let o = MasternodeOptions::parse(b, p.get(usize::from(register)), spec.name)?;

@@ -36,6 +36,7 @@ pub mod json;
 pub mod methods;
 pub mod mock;
 pub mod server;
+pub mod wallet_labels;
 
 pub use auth::{CookieGuard, RpcAuth};
 pub use backend::RpcBackend;

@@ -119,6 +119,8 @@ pub struct App {
     pub(crate) notice: Option<Notice>,
     outbox: VecDeque<UiAction>,
     quit: bool,
+    /// Set when this UI cannot show the mnemonic (attached over RPC): what to run instead.
+    mnemonic_elsewhere: Option<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -151,7 +153,15 @@ impl App {
             notice: None,
             outbox: VecDeque::new(),
             quit: false,
+            mnemonic_elsewhere: None,
         }
+    }
+
+    /// A UI that does not reveal the mnemonic (`m` explains `how` to see it instead of asking
+    /// for the passphrase): for `timed attach`, which reaches the wallet over RPC only.
+    pub fn mnemonic_elsewhere(mut self, how: impl Into<String>) -> App {
+        self.mnemonic_elsewhere = Some(how.into());
+        self
     }
 
     /// Whether the user has quit.
@@ -404,7 +414,13 @@ impl App {
                 }
             }
             Command::RevealMnemonic => {
-                if self.wallet_ready() {
+                if let Some(how) = &self.mnemonic_elsewhere {
+                    self.popups.push(Popup::Message {
+                        title: "Recovery mnemonic".into(),
+                        body: how.clone(),
+                        is_error: false,
+                    });
+                } else if self.wallet_ready() {
                     self.popups.push(Popup::MnemonicWarning);
                 }
             }

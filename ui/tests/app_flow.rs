@@ -346,6 +346,22 @@ fn reveal_mnemonic_needs_confirmation_then_passphrase() {
     assert!(!screen(&app).contains("w24"));
 }
 
+/// Attached over RPC, `m` says what to run on the node's machine instead of asking for a
+/// passphrase it could not use.
+#[test]
+fn a_ui_without_the_mnemonic_says_where_to_see_it() {
+    let mut app = sample_app().mnemonic_elsewhere("run `timed wallet mnemonic` on the node");
+    assert_eq!(press(&mut app, &[ch('6'), ch('m')]), vec![]);
+    let text = screen(&app);
+    assert!(
+        text.contains("run `timed wallet mnemonic` on the node"),
+        "{text}"
+    );
+    assert!(!text.contains("Passphrase"), "{text}");
+    press(&mut app, &[key(KeyCode::Esc)]);
+    assert!(!app.popup_open());
+}
+
 #[test]
 fn mnemonic_arriving_after_the_prompt_closed_is_dropped() {
     let mut app = sample_app();

@@ -198,6 +198,16 @@ fn register_masternode_tier_choice() {
     let mut app = sample_app();
     press(&mut app, &[ch('5'), ch('g'), ch('j')]);
     insta::assert_snapshot!("register_tier_80x24", draw(&app, 80, 24).backend());
+    // The confirmation's text fits its box: no word wraps onto a line of its own.
+    press(&mut app, &[key(KeyCode::Enter)]);
+    let terminal = draw(&app, 80, 24);
+    let text = terminal.backend().to_string();
+    assert!(text.contains("this node joins"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.contains("│node ")),
+        "a wrapped word:\n{text}"
+    );
+    insta::assert_snapshot!("register_confirm_80x24", terminal.backend());
 }
 
 /// Between heights the Consensus tab shows the last decided height's votes with their arrival

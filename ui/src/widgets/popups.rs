@@ -309,8 +309,8 @@ fn render_one(app: &App, popup: &Popup, frame: &mut Frame, area: Rect) {
                         "Tier {name}: {} TIME collateral, voting weight {weight}.",
                         group_thousands(collateral)
                     )),
-                    Line::raw("The registration is a transaction signed by your wallet; the node"),
-                    Line::raw("joins the active set 2 blocks after it is final."),
+                    Line::raw("Your wallet signs the registration transaction; this node joins"),
+                    Line::raw("the active set 2 blocks after it is final."),
                     Line::raw(""),
                     yes_no("Register?"),
                 ],
