@@ -43,9 +43,11 @@ pub mod qr;
 pub mod run;
 pub mod view_model;
 
+mod answers;
 mod input;
-mod popup;
+mod popups;
 mod render;
+mod tab;
 mod tabs;
 mod widgets;
 
@@ -53,7 +55,7 @@ pub use action::{
     AddressValidator, Secret, SecretString, SecretWords, SendPreview, UiAction, UiEvent,
 };
 pub use app::{App, Tab, WalletPane};
-pub use popup::TIERS as REGISTER_TIERS;
+pub use popups::TIERS as REGISTER_TIERS;
 pub use run::{init_terminal, restore_terminal, run, run_with, try_init_terminal};
 pub use view_model::*;
 
