@@ -10,36 +10,36 @@ use thiserror::Error;
 /// Why the configuration is unusable.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    /// File unreadable.
+    /// The config file given (by `--config` or the default path) cannot be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
-        /// Path.
+        /// The file as given.
         path: PathBuf,
-        /// Cause.
+        /// The I/O error (not found, permission denied, ...).
         source: std::io::Error,
     },
     /// Bad TOML, unknown key or bad value.
     #[error("config file {path}: {message}")]
     Parse {
-        /// Path.
+        /// The file as given.
         path: PathBuf,
         /// What is wrong, naming the key.
         message: String,
     },
-    /// Bad environment override.
+    /// A `TIMECOIN_<SECTION>_<KEY>` variable names no key or holds a bad value.
     #[error("environment variable {var}: {message}")]
     Env {
-        /// Variable.
+        /// The variable's name, e.g. `TIMECOIN_P2P_BIND`.
         var: String,
-        /// What is wrong.
+        /// What is wrong, naming the key.
         message: String,
     },
     /// A command-line flag has a bad value.
     #[error("flag {flag}: {message}")]
     Flag {
-        /// The flag.
+        /// The flag with its dashes, e.g. `--network`.
         flag: String,
-        /// What is wrong.
+        /// What is wrong with its value.
         message: String,
     },
     /// A value is out of range.
@@ -47,12 +47,12 @@ pub enum ConfigError {
     Value {
         /// `section.key`.
         key: String,
-        /// What is wrong.
+        /// What is wrong and what range is allowed.
         message: String,
     },
 }
 
-/// The whole configuration.
+/// The whole configuration: file, then `TIMECOIN_*` variables, then flags; every key optional.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -106,15 +106,15 @@ impl Default for NodeSection {
 pub struct P2pSection {
     /// Listen address; default 0.0.0.0:<network p2p port> (devnet: 127.0.0.1).
     pub bind: Option<String>,
-    /// Address announced to peers.
+    /// Address announced to peers (host:port); default the bound address.
     pub advertise: Option<String>,
     /// Seed peers (host:port).
     pub seeds: Vec<String>,
     /// Fixed peers, always redialed.
     pub connect: Vec<String>,
-    /// Inbound connection limit.
+    /// Most inbound peer connections accepted at once (default 64).
     pub max_inbound: usize,
-    /// Outbound connection limit.
+    /// Most outbound peer connections dialed at once (default 16).
     pub max_outbound: usize,
 }
 
@@ -139,7 +139,7 @@ pub struct RpcSection {
     pub bind: Option<String>,
     /// User name (with password) instead of the cookie file.
     pub user: Option<String>,
-    /// Password.
+    /// Password for `user`; set both or neither (then the cookie file is used).
     pub password: Option<String>,
     /// Allow binding a non-loopback address.
     pub allow_public: bool,
@@ -159,15 +159,15 @@ pub struct MetricsSection {
 pub struct ConsensusSection {
     /// Propose timeout of round 0.
     pub timeout_propose_ms: Option<u64>,
-    /// Added per round.
+    /// Added to the propose timeout per round, in ms.
     pub timeout_propose_delta_ms: Option<u64>,
     /// Prevote timeout of round 0.
     pub timeout_prevote_ms: Option<u64>,
-    /// Added per round.
+    /// Added to the prevote timeout per round, in ms.
     pub timeout_prevote_delta_ms: Option<u64>,
     /// Precommit timeout of round 0.
     pub timeout_precommit_ms: Option<u64>,
-    /// Added per round.
+    /// Added to the precommit timeout per round, in ms.
     pub timeout_precommit_delta_ms: Option<u64>,
     /// Longest wait for transactions before an empty block (devnet 1000, else 60000).
     pub empty_block_interval_ms: Option<u64>,
@@ -177,7 +177,7 @@ pub struct ConsensusSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MempoolSection {
-    /// Most transactions.
+    /// Most transactions pooled (at least 1; default 10,000).
     pub max_txs: usize,
     /// Most bytes of transactions (their encoded size); default 300 MiB (300 * 1024 * 1024).
     pub max_bytes: usize,
@@ -254,7 +254,7 @@ impl WalletSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TuiSection {
-    /// Snapshot refresh interval.
+    /// How often the UI takes a new node snapshot, in ms (at least 50; default 250).
     pub refresh_ms: u64,
     /// Colours of the terminal UI.
     pub theme: Theme,

@@ -503,3 +503,67 @@ fn in_process_devnet_dials_connect() {
     assert!(child.wait().unwrap().success());
     assert!(dialed, "the devnet never dialed the --connect address");
 }
+
+/// The full node that `timed devnet init` writes holds the devnet faucet, as the in-process
+/// devnet's does: started alone, without a wallet file of its own, its wallet has the faucet's
+/// coins (the genesis pays them), so it can fund its own registration.
+#[test]
+fn devnet_init_full_node_holds_the_faucet() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = ports::range(20);
+    let base = ports.base();
+    let o = timed(
+        &[
+            "devnet",
+            "init",
+            "--nodes",
+            "1",
+            "--full-nodes",
+            "1",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--base-port",
+            &base.to_string(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("holds the devnet faucet"), "{out}");
+    let node1 = dir.path().join("node1");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _node = Kill(
+        timed_cmd()
+            .args(["--config", node1.join("config.toml").to_str().unwrap()])
+            .arg("--headless")
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{}", base + 11);
+    let start = std::time::Instant::now();
+    let balance = loop {
+        let o = support::time_cli()
+            .args(["--datadir", node1.to_str().unwrap(), "--rpc-url", &url])
+            .arg("getbalance")
+            .output()
+            .unwrap();
+        if o.status.success() {
+            break String::from_utf8_lossy(&o.stdout).trim().to_string();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no balance from the full node: {}",
+            stderr(&o)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(balance.parse::<f64>().ok(), Some(1_000_000.0), "{balance}");
+}

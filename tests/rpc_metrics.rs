@@ -231,9 +231,9 @@ fn populated() -> (Metrics, MetricsRegistry) {
     m.banned.set(1);
     m.mempool_txs.set(7);
     m.mempool_bytes.set(7000);
-    m.reject("fee_too_low");
-    m.reject("fee_too_low");
-    m.reject("Double \"spend\"\n");
+    m.reject("fee_too_low", 1);
+    m.reject("fee_too_low", 1);
+    m.reject("Double \"spend\"\n", 1);
     m.synced.set(1);
     m.sync_target_height.set(42);
     m.storage_flush.observe(0.002);

@@ -819,6 +819,28 @@ async fn health_and_metrics_of_a_running_node() {
     let (status, text) = http_get(&metrics, "/metrics").await.unwrap();
     assert_eq!(status, 200);
     assert!(text.contains("timecoin_chain_height 0"), "{text}");
+    // With no peer it does not claim to be synced, once its driver has published a snapshot.
+    let cookie = fdir.path().join(".cookie");
+    let (user, pass) = loop {
+        if let Ok(c) = timecoin::rpc::auth::read_cookie(&cookie) {
+            break c;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the full node wrote no RPC cookie"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let url = format!("http://127.0.0.1:{}", own.port(1));
+    let mut rpc = RpcClient::new(&url, Some(basic_header(&user, &pass))).unwrap();
+    let first = rpc.call("getnodesnapshot", json!([])).await.unwrap();
+    let seq = first["seq"].as_u64().unwrap();
+    rpc.call("getnodesnapshot", json!([seq, 10_000]))
+        .await
+        .unwrap();
+    let info = rpc.call("getblockchaininfo", json!([])).await.unwrap();
+    assert_eq!(info["synced"], false, "{info}");
+    assert_eq!(info["initialblockdownload"], true, "{info}");
 
     // The devnet it follows comes up: the full node catches up and is healthy.
     let d = Devnet::start_in(2, devnet_ports).await;
@@ -867,6 +889,31 @@ async fn health_and_metrics_of_a_running_node() {
             && value("timecoin_p2p_bytes_sent_total")? > 0.0
             && value("timecoin_storage_flush_seconds_count")? > 0.0)
             .then_some(())
+    })
+    .await;
+    // A transaction the full node turns away (its input never existed) is counted by reason.
+    let nowhere = OutPoint {
+        txid: Hash([7; 32]),
+        index: 0,
+    };
+    let to = Address::parse(&s(&d.ok("getnewaddress", json!([])).await), Network::Devnet).unwrap();
+    let chain_id =
+        Hash::from_hex(&s(&d.ok("getblockchaininfo", json!([])).await["chainid"])).unwrap();
+    let bad = faucet_transfer(nowhere, 1_000_000, to, &chain_id);
+    let err = rpc
+        .call("sendrawtransaction", json!([hex::encode(bad.to_bytes())]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Rpc(_)), "{err:?}");
+    d.wait_for("the rejection in the full node's metrics", || async {
+        let (_, text) = http_get(&metrics, "/metrics").await?;
+        let n: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("timecoin_mempool_rejected_total{reason=\"invalid\"} "))?
+            .trim()
+            .parse()
+            .ok()?;
+        (n >= 1.0).then_some(())
     })
     .await;
 }

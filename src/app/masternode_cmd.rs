@@ -146,20 +146,20 @@ impl Session<'_> {
 
     fn status(&mut self) -> Result<(), String> {
         let st = self.call("getmasternodestatus", json!([]))?;
-        out!("state     {}", s(&st, "state"));
-        out!("status    {}", s(&st, "status"));
+        out!("state      {}", s(&st, "state"));
+        out!("status     {}", s(&st, "status"));
         if let Some(k) = st.get("nodekey").and_then(Value::as_str) {
-            out!("node key  {k}");
+            out!("node key   {k}");
         }
         if st.get("tier").is_some() {
-            out!("tier      {} (weight {})", s(&st, "tier"), st["weight"]);
+            out!("tier       {} (weight {})", s(&st, "tier"), st["weight"]);
             out!(
                 "collateral {}:{}",
                 s(&st, "collateralhash"),
                 st.get("collateralindex").unwrap_or(&Value::Null)
             );
-            out!("p2p addr  {}", s(&st, "address"));
-            out!("payout    {}", s(&st, "payout"));
+            out!("p2p addr   {}", s(&st, "address"));
+            out!("payout     {}", s(&st, "payout"));
             out!("registered at height {}", st["registeredheight"]);
             match st.get("lastvoteheight").and_then(Value::as_u64) {
                 Some(h) => out!("last vote at height {h}"),

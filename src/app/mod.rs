@@ -16,7 +16,7 @@ pub mod wallet_service;
 
 use crate::node::devnet::DevnetLayout;
 use crate::node::logging;
-use crate::types::Network;
+use crate::types::{Amount, Network};
 use crate::wallet::Wallet;
 use args::{Cli, Cmd, DevnetAction, NodeArgs};
 use clap::Parser;
@@ -119,13 +119,29 @@ fn devnet_init(
     );
     if full_nodes > 0 {
         println!(
-            "node{nodes}{} not a masternode until registered: before starting it, \
-             `timed --config {cfg} wallet create`; fund that wallet, then `timed --config {cfg} masternode register --tier bronze`",
-            if full_nodes > 1 { " and up are full nodes," } else { " is a full node," },
-            cfg = dir.join(format!("node{nodes}")).join("config.toml").display()
+            "node{nodes}{} not a masternode until registered; it holds the devnet faucet wallet \
+             (unless you give it a wallet.dat of its own). Once the nodes run: \
+             `timed --config {cfg} masternode register --tier bronze`",
+            if full_nodes > 1 {
+                " and up are full nodes,"
+            } else {
+                " is a full node,"
+            },
+            cfg = dir
+                .join(format!("node{nodes}"))
+                .join("config.toml")
+                .display()
         );
     }
     Ok(())
+}
+
+/// The devnet faucet's wallet, in memory, with the configured fee cap.
+fn faucet_wallet(max_fee: Amount) -> Result<Wallet, String> {
+    let mut wallet = Wallet::devnet_faucet(Network::Devnet).map_err(|e| e.to_string())?;
+    wallet.set_max_fee(max_fee);
+    tracing::warn!(target: "wallet", "devnet faucet wallet loaded from a PUBLIC, INSECURE mnemonic: devnet only");
+    Ok(wallet)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -175,12 +191,9 @@ fn run_from_config(args: &NodeArgs, devnet: Option<DevnetRun>) -> Result<(), Str
                 tracing::warn!(target: "node", "cannot write {}: {e}", marker.display());
             }
             tracing::info!(target: "node", "the wallet and the UI are on node{wallet_node} (RPC 127.0.0.1:{})", layout.rpc_port(wallet_node));
-            let mut wallet = Wallet::devnet_faucet(Network::Devnet).map_err(|e| e.to_string())?;
-            wallet.set_max_fee(max_fee);
-            tracing::warn!(target: "wallet", "devnet faucet wallet loaded from a PUBLIC, INSECURE mnemonic: devnet only");
             let opts = RunOptions {
                 headless,
-                wallet: Some(wallet),
+                wallet: Some(faucet_wallet(max_fee)?),
                 auto_lock,
                 refresh,
                 devnet_nodes: layout.nodes + config.devnet.full_nodes,
@@ -203,6 +216,8 @@ fn run_from_config(args: &NodeArgs, devnet: Option<DevnetRun>) -> Result<(), Str
                     .map_err(|e| format!("wallet {}: {e}", wpath.display()))?;
                 w.set_max_fee(max_fee);
                 Some(w)
+            } else if resolve::holds_devnet_faucet(&config, spec.network) {
+                Some(faucet_wallet(max_fee)?)
             } else {
                 None
             };

@@ -286,6 +286,12 @@ pub fn devnet_wallet_node(c: &Config) -> u32 {
     }
 }
 
+/// Whether this process is the wallet node of a devnet run one process per node (`timed
+/// devnet init`): without a wallet file of its own it holds the faucet, as in-process.
+pub fn holds_devnet_faucet(c: &Config, network: Network) -> bool {
+    network == Network::Devnet && !c.devnet.in_process && c.devnet.index == devnet_wallet_node(c)
+}
+
 fn rpc_user(c: &Config) -> Result<Option<(String, String)>, ConfigError> {
     match (&c.rpc.user, &c.rpc.password) {
         (Some(u), Some(p)) => Ok(Some((u.clone(), p.clone()))),

@@ -107,6 +107,8 @@ async fn update_metrics(node: NodeHandle, m: Metrics, shutdown: CancellationToke
     // The bans in force at the last tick; one that was not there was issued since. Those in
     // force at start (persisted from an earlier run) are not counted as issued.
     let mut bans_seen: Option<HashSet<BanKey>> = None;
+    // The mempool's cumulative verdicts by reason at the last tick.
+    let mut rejected_seen: HashMap<&'static str, u64> = HashMap::new();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -131,6 +133,10 @@ async fn update_metrics(node: NodeHandle, m: Metrics, shutdown: CancellationToke
         }
         last_blocks = s.blocks_finalized;
         last_txs = s.txs_finalized;
+        for (reason, n) in &s.mempool.rejected {
+            let seen = rejected_seen.insert(reason, *n).unwrap_or(0);
+            m.reject(reason, n.saturating_sub(seen));
+        }
         if let Some(c) = &s.consensus {
             m.round.set(c.round as i64);
             m.step.set(c.step as i64);

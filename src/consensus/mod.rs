@@ -44,7 +44,7 @@ pub enum Step {
     Prevote,
     /// Precommitted; waiting for 2f+1 precommits.
     Precommit,
-    /// Decided.
+    /// Decided: 2f+1 precommits for one block; timeouts that fire later are ignored.
     Commit,
 }
 

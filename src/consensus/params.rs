@@ -60,7 +60,7 @@ impl ConsensusParams {
 }
 
 impl Default for ConsensusParams {
-    /// Mainnet timeouts.
+    /// [`ConsensusParams::mainnet`]: the timeouts of a public network.
     fn default() -> Self {
         Self::mainnet()
     }

@@ -46,11 +46,11 @@ impl From<crate::types::VoteKind> for SignStep {
 /// The last message signed: what the guard persists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LastSigned {
-    /// Height.
+    /// Height of the last signed message.
     pub height: u64,
-    /// Round.
+    /// Round of the last signed message within its height.
     pub round: u32,
-    /// Step.
+    /// Step of the last signed message; with height and round it orders the messages.
     pub step: SignStep,
     /// Hash of the exact bytes signed (`Vote::signing_bytes` / `Proposal::signing_bytes`).
     pub signing_hash: Hash,
@@ -69,21 +69,21 @@ pub enum GuardError {
     /// The message is for an earlier (height, round, step) than one already signed.
     #[error("refusing to sign h={height} r={round} {step:?}: already signed a later message")]
     Regression {
-        /// Height requested.
+        /// Height of the refused message.
         height: u64,
-        /// Round requested.
+        /// Round of the refused message.
         round: u32,
-        /// Step requested.
+        /// Step of the refused message.
         step: SignStep,
     },
     /// A different message was already signed for this (height, round, step).
     #[error("refusing to sign h={height} r={round} {step:?}: a different message was signed")]
     Conflict {
-        /// Height requested.
+        /// Height of the refused message (and of the one signed before).
         height: u64,
-        /// Round requested.
+        /// Round of the refused message (and of the one signed before).
         round: u32,
-        /// Step requested.
+        /// Step of the refused message (and of the one signed before).
         step: SignStep,
     },
 }

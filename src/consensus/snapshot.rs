@@ -8,7 +8,7 @@ use crate::types::{Hash, PublicKey};
 /// How a round ended (or that it is still running).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoundOutcome {
-    /// The current round.
+    /// The round is still running: it is the instance's current round.
     InProgress,
     /// The height was decided with this block in this round.
     Decided(Hash),
@@ -24,20 +24,20 @@ pub enum RoundOutcome {
 /// One past or current round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RoundRecord {
-    /// Height.
+    /// Height the round belongs to (the snapshot's height).
     pub height: u64,
-    /// Round.
+    /// Round number within the height, from 0.
     pub round: u32,
-    /// Outcome.
+    /// How the round ended, or [`RoundOutcome::InProgress`].
     pub outcome: RoundOutcome,
 }
 
 /// One validator's votes in the current round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValidatorVotes {
-    /// Node key.
+    /// The validator's node key.
     pub key: PublicKey,
-    /// Voting weight.
+    /// Voting weight (from its tier: 1, 10 or 100).
     pub weight: u64,
     /// `None`: no prevote seen; `Some(None)`: prevote nil; `Some(Some(b))`: prevote for `b`.
     pub prevote: Option<Option<Hash>>,
@@ -48,11 +48,11 @@ pub struct ValidatorVotes {
 /// The consensus state of one height.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsensusSnapshot {
-    /// Height.
+    /// Height being decided: one above the committed tip.
     pub height: u64,
-    /// Current round.
+    /// Current round within the height, from 0.
     pub round: u32,
-    /// Current step.
+    /// Current step of the current round; `Commit` once decided.
     pub step: Step,
     /// Proposer of the current round.
     pub proposer: PublicKey,

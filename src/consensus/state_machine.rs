@@ -29,7 +29,7 @@ pub enum Input {
     /// A proposal (own proposals included, fed back after signing). `valid` is the driver's
     /// verdict on the proposed block against the ledger.
     Proposal {
-        /// The signed proposal.
+        /// The signed proposal, its signature already verified by the driver.
         proposal: Proposal,
         /// Whether the block is valid.
         valid: bool,
@@ -60,9 +60,9 @@ pub enum Effect {
     /// We propose and have no validValue: build a block and answer with
     /// [`Input::ProposalValue`].
     BuildProposal {
-        /// Height.
+        /// Height of this instance, the height of the block to build.
         height: u64,
-        /// Round.
+        /// Round to propose in; the answer carries it back.
         round: u32,
     },
     /// Sign (after the double-sign guard and persisting), broadcast the proposal with its
@@ -70,11 +70,11 @@ pub enum Effect {
     /// the validValue, a block this height already saw: the driver keeps the blocks of the
     /// current height's proposals until the height is decided.
     CastProposal {
-        /// Height.
+        /// Height of this instance.
         height: u64,
-        /// Round.
+        /// Round the proposal is for.
         round: u32,
-        /// Proposed block.
+        /// Id of the block to propose: the one just built, or the validValue.
         block_hash: Hash,
         /// validRound, `None` for -1.
         pol_round: Option<u32>,
@@ -82,33 +82,33 @@ pub enum Effect {
     /// Sign (after the double-sign guard and persisting), broadcast the vote and feed it back
     /// as [`Input::Vote`].
     CastVote {
-        /// Height.
+        /// Height of this instance.
         height: u64,
-        /// Round.
+        /// Round the vote is for.
         round: u32,
-        /// Prevote or precommit.
+        /// Which of the two votes of the round to sign.
         kind: VoteKind,
-        /// Block or nil.
+        /// The block voted for; `None` is a vote for nil.
         block: Option<Hash>,
     },
     /// Deliver `Input::Timeout { round, step }` after `duration`, if still at this height.
     ScheduleTimeout {
-        /// Height.
+        /// Height of this instance; the timeout is dropped once the node is past it.
         height: u64,
-        /// Round.
+        /// Round the timeout belongs to; it has no effect once the round moved on.
         round: u32,
-        /// Step.
+        /// The step the timeout ends (`Propose`, `Prevote` or `Precommit`).
         step: Step,
-        /// Delay.
+        /// Delay from now: [`ConsensusParams::timeout`] of the step and round.
         duration: Duration,
     },
     /// The height is decided: the block with this certificate is final.
     Decide {
-        /// Height.
+        /// Height of this instance, now decided.
         height: u64,
         /// Round of the deciding precommits.
         round: u32,
-        /// The decided block.
+        /// Id of the decided block; commit it with `certificate`.
         block_hash: Hash,
         /// More than 2/3 of the weight of precommit signatures for the block.
         certificate: CommitCertificate,
@@ -117,20 +117,20 @@ pub enum Effect {
     Evidence(Evidence),
     /// A round began (UI event).
     RoundStarted {
-        /// Height.
+        /// Height of this instance.
         height: u64,
-        /// Round.
+        /// The round that began; rounds only grow within a height.
         round: u32,
-        /// Its proposer.
+        /// The proposer of that round.
         proposer: PublicKey,
     },
     /// The step changed (UI event).
     StepChanged {
-        /// Height.
+        /// Height of this instance.
         height: u64,
-        /// Round.
+        /// Round the step belongs to.
         round: u32,
-        /// New step.
+        /// The step entered; the driver times the step from this event.
         step: Step,
     },
 }
@@ -283,12 +283,12 @@ impl Tendermint {
         self.height
     }
 
-    /// Current round.
+    /// Current round, from 0; it never decreases within the instance.
     pub fn round(&self) -> u32 {
         self.round
     }
 
-    /// Current step.
+    /// Current step of the current round; `Commit` once decided.
     pub fn step(&self) -> Step {
         self.step
     }

@@ -24,7 +24,7 @@ pub const MAX_CONFLICTS: usize = 3;
 #[allow(clippy::large_enum_variant)] // short-lived return value
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddVote {
-    /// Counted.
+    /// First vote of this voter for this round and step: it fills the slot and counts.
     Added,
     /// Identical to a vote already counted; ignored.
     Duplicate,

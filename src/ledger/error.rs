@@ -9,7 +9,7 @@ pub enum TxError {
     /// A coinbase outside the first position of a block.
     #[error("coinbase transactions are only valid as the first transaction of a block")]
     UnexpectedCoinbase,
-    /// No inputs.
+    /// A non-coinbase transaction spends nothing.
     #[error("transaction has no inputs")]
     NoInputs,
     /// No outputs on a transfer.
@@ -27,32 +27,32 @@ pub enum TxError {
     /// Input's key does not own the output.
     #[error("input {0} key does not own the output")]
     WrongOwner(usize),
-    /// Bad signature.
+    /// An input's signature does not verify; holds the input's index.
     #[error("input {0} has an invalid signature")]
     BadSignature(usize),
-    /// Value overflow.
+    /// A sum of input or output values exceeds `u64` base units.
     #[error("value overflow")]
     Overflow,
-    /// Outputs exceed inputs.
+    /// Outputs hold more than the inputs: the fee would be negative.
     #[error("outputs exceed inputs")]
     OutputsExceedInputs,
     /// Fee below the floor.
     #[error("fee {fee} below the minimum {min} for {size} bytes")]
     FeeTooLow {
-        /// Fee paid.
+        /// Fee paid (inputs minus outputs), in base units.
         fee: u64,
-        /// Minimum fee.
+        /// Least fee for this size: the chain's fee rate times `size`, in base units.
         min: u64,
-        /// Size in bytes.
+        /// Encoded size of the transaction, in bytes.
         size: usize,
     },
-    /// Too large.
+    /// Encoded size above [`MAX_TX_SIZE`](crate::types::tx::MAX_TX_SIZE); holds the size in bytes.
     #[error("transaction of {0} bytes exceeds the size limit")]
     TooLarge(usize),
     /// Lock time not reached.
     #[error("lock time {0} not reached")]
     Locked(u64),
-    /// Masternode registration problem.
+    /// A masternode registration, update or exit breaks a rule; the message says which.
     #[error("masternode: {0}")]
     Masternode(String),
     /// The transaction concerns a masternode banned for equivocation, by its node key or its
@@ -65,7 +65,7 @@ pub enum TxError {
     /// Bad owner signature on a masternode transaction.
     #[error("invalid masternode owner signature")]
     BadOwnerSignature,
-    /// Version not supported.
+    /// `version` is not [`TX_VERSION`](crate::types::tx::TX_VERSION).
     #[error("unsupported transaction version")]
     Version,
 }
@@ -73,18 +73,18 @@ pub enum TxError {
 /// Why a block is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum BlockError {
-    /// Wrong height.
+    /// The header's height is not the tip's height + 1.
     #[error("expected height {expected}, got {got}")]
     Height {
-        /// Expected.
+        /// The height the block must have: the tip's height + 1.
         expected: u64,
-        /// Got.
+        /// The height in the header.
         got: u64,
     },
     /// Does not extend the tip.
     #[error("block does not extend the tip {0:?}")]
     PrevHash(Hash),
-    /// Merkle root mismatch.
+    /// The header's merkle root does not match the transaction and evidence ids.
     #[error("merkle root does not match the body")]
     MerkleRoot,
     /// Validator set hash mismatch.
@@ -99,10 +99,10 @@ pub enum BlockError {
     /// Proposer is not a validator.
     #[error("proposer {0:?} is not in the validator set")]
     Proposer(PublicKey),
-    /// Too big.
+    /// The encoded block exceeds 2 MiB (`MAX_BLOCK_SIZE`); holds its size in bytes.
     #[error("block of {0} bytes exceeds the 2 MB limit")]
     TooLarge(usize),
-    /// Time before parent.
+    /// Header time (ms) earlier than the parent's; an equal time is allowed.
     #[error("block time before its parent")]
     Time,
     /// Missing or bad coinbase.
@@ -113,15 +113,15 @@ pub enum BlockError {
     Tx {
         /// Position in the block.
         index: usize,
-        /// Its id.
+        /// Id of the refused transaction.
         txid: Hash,
-        /// Why.
+        /// Why the transaction was refused.
         err: TxError,
     },
     /// Two transactions spend one outpoint.
     #[error("double spend of {0:?} within the block")]
     DoubleSpend(OutPoint),
-    /// Bad evidence.
+    /// Evidence fails to verify, repeats an offender or names no unbanned masternode.
     #[error("invalid evidence: {0}")]
     Evidence(String),
 }

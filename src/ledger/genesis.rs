@@ -25,28 +25,28 @@ pub const DEVNET_FAUCET_OUTPUT_TIME: u64 = 10_000;
 pub struct GenesisMasternode {
     /// Tier (its collateral is created at genesis for the owner).
     pub tier: Tier,
-    /// Node key.
+    /// Consensus/p2p key; a non-free masternode votes with it from height 1.
     pub node_key: PublicKey,
-    /// Collateral owner.
+    /// Key owning the collateral (genesis pays a non-free tier's to its address).
     pub owner: PublicKey,
-    /// Listen address.
+    /// Where the node listens (host:port).
     pub p2p_addr: String,
-    /// Reward address.
+    /// Address the masternode's block rewards are paid to.
     pub payout: Address,
 }
 
 /// Everything that defines a chain's first block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GenesisSpec {
-    /// Network.
+    /// Network; with the genesis block hash it makes the chain id.
     pub network: Network,
-    /// Block time.
+    /// Header time of the genesis block, milliseconds since the Unix epoch.
     pub time_ms: u64,
-    /// Treasury address.
+    /// Receives the treasury share (10%) of every block's reward and fees.
     pub treasury: Address,
-    /// Initial allocations.
+    /// Outputs of the genesis coinbase, ahead of the masternode collaterals.
     pub allocations: Vec<TxOut>,
-    /// Initial masternodes.
+    /// Masternodes registered at genesis; each non-free one gets its collateral output.
     pub masternodes: Vec<GenesisMasternode>,
 }
 
@@ -251,9 +251,18 @@ impl Genesis {
             .masternodes
             .iter()
             .map(|m| {
+                let tier = Tier::from_name(&m.tier)
+                    .ok_or_else(|| GenesisError::Field(format!("bad tier {}", m.tier)))?;
+                // A free node has no collateral output to be known by: it needs no registration.
+                if tier == Tier::Free {
+                    return Err(GenesisError::Field(format!(
+                        "masternode {}: tier free has no collateral and cannot be registered at \
+                         genesis; list only bronze, silver or gold masternodes",
+                        m.node_key
+                    )));
+                }
                 Ok(GenesisMasternode {
-                    tier: Tier::from_name(&m.tier)
-                        .ok_or_else(|| GenesisError::Field(format!("bad tier {}", m.tier)))?,
+                    tier,
                     node_key: key(&m.node_key)?,
                     owner: key(&m.owner)?,
                     p2p_addr: m.p2p_addr.clone(),
@@ -284,7 +293,7 @@ impl Genesis {
 /// Parameters of a generated devnet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DevnetSpec {
-    /// Number of masternodes.
+    /// Number of masternodes, all Bronze (weight 1) from deterministic keys.
     pub nodes: u32,
     /// Base port: node i listens for p2p on base + 10 i.
     pub base_port: u16,
@@ -343,4 +352,29 @@ pub fn devnet_genesis(spec: &DevnetSpec) -> Genesis {
         allocations,
         masternodes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_specs_parse_and_a_free_genesis_masternode_is_refused() {
+        for net in [Network::Mainnet, Network::Testnet] {
+            assert!(matches!(Genesis::for_network(net), Some(Ok(_))), "{net:?}");
+        }
+        let text = include_str!("../../assets/genesis/testnet.toml");
+        let tier = with_first_tier_free(text);
+        let err = Genesis::parse_spec(&tier).unwrap_err();
+        assert!(err.to_string().contains("tier free"), "{err}");
+    }
+
+    /// The testnet spec with its first masternode's tier set to free.
+    fn with_first_tier_free(text: &str) -> String {
+        let at = text
+            .find("tier = \"")
+            .expect("the testnet spec lists a masternode tier");
+        let end = at + text[at..].find('\n').unwrap_or(text.len() - at);
+        format!("{}tier = \"free\"{}", &text[..at], &text[end..])
+    }
 }

@@ -5,11 +5,11 @@ use crate::types::{Address, Amount, Hash, Network};
 /// Parameters every node of one chain agrees on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainParams {
-    /// Network.
+    /// Network the chain runs on (address prefix, default ports).
     pub network: Network,
     /// Chain id (signed into every vote, proposal and transaction).
     pub chain_id: Hash,
-    /// Block subsidy.
+    /// New coins each block mints, in base units; shared with the fees by proposer and treasury.
     pub block_reward: Amount,
     /// Receives 10% of reward + fees.
     pub treasury: Address,

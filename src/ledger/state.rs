@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// An unspent output and where it was created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Utxo {
-    /// The output.
+    /// The output itself: value and owner address.
     pub output: TxOut,
     /// Height of the block that created it.
     pub height: u64,
@@ -23,15 +23,15 @@ pub struct Utxo {
 pub struct MasternodeEntry {
     /// Collateral outpoint (the masternode's identity on chain).
     pub collateral: OutPoint,
-    /// Tier.
+    /// Tier, fixed at registration; it gives the voting weight.
     pub tier: Tier,
-    /// Node key.
+    /// Consensus/p2p key; a registration reusing a registered key is refused.
     pub node_key: PublicKey,
-    /// Listen address.
+    /// Where the node listens (host:port); an update changes it.
     pub p2p_addr: String,
-    /// Reward address.
+    /// Address its block rewards are paid to; an update changes it.
     pub payout: Address,
-    /// Collateral owner.
+    /// Key owning the collateral; it signs the masternode's update and exit.
     pub owner: PublicKey,
     /// Height of the registering block.
     pub registered_height: u64,
@@ -92,14 +92,14 @@ pub trait UtxoView {
 pub struct BlockEffects {
     /// Height of the block.
     pub height: u64,
-    /// Its hash.
+    /// Id of the block (its header hash).
     pub block_hash: Hash,
     /// Ids of its transactions in block order (coinbase first), computed once by validation so
     /// the mempool, storage and subscribers do not hash every transaction again.
     pub txids: Vec<Hash>,
     /// Outputs spent (with their former value, for indexes).
     pub spent: Vec<(OutPoint, Utxo)>,
-    /// Outputs created.
+    /// Outputs created, coinbase outputs included.
     pub created: Vec<(OutPoint, Utxo)>,
     /// Masternodes added or changed (full new entry).
     pub masternodes_upserted: Vec<MasternodeEntry>,
@@ -122,9 +122,9 @@ pub struct LedgerState {
     pub height: u64,
     /// Hash of the tip.
     pub tip_hash: Hash,
-    /// Time of the tip block.
+    /// Header time of the tip block, milliseconds since the Unix epoch.
     pub tip_time_ms: u64,
-    /// Total coins in existence.
+    /// Total coins in existence, in base units: genesis outputs plus every block's reward.
     pub supply: Amount,
     /// The validator set that finalized the tip; the next block's `last_commit` must verify
     /// against it.

@@ -18,14 +18,14 @@ use std::collections::{HashMap, HashSet};
 pub struct TxCheck {
     /// Fee (inputs - outputs).
     pub fee: Amount,
-    /// Encoded size.
+    /// Encoded size in bytes (the fee floor is per byte).
     pub size: usize,
 }
 
 /// How block validation treats signatures.
 #[derive(Clone, Copy)]
 pub enum SigPolicy<'a> {
-    /// Verify every signature.
+    /// Verify every input and masternode-owner signature.
     VerifyAll,
     /// Skip transactions whose id the predicate reports as already verified (the txid commits
     /// to the signatures, so a verified txid has valid signatures forever on this chain).

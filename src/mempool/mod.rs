@@ -41,9 +41,9 @@ const MISSING_TTL: Duration = Duration::from_secs(600);
 /// [`MAX_STANDARD_TX_INPUTS`] inputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolLimits {
-    /// Most transactions.
+    /// Most transactions pooled; past it the lowest fee rate leaves.
     pub max_txs: usize,
-    /// Most bytes.
+    /// Most bytes pooled (sum of encoded sizes); past it the lowest fee rate leaves.
     pub max_bytes: usize,
     /// Local fee floor (units per byte), at least the chain's.
     pub min_fee_rate: u64,
@@ -68,21 +68,21 @@ pub enum MempoolError {
     /// Already in a block.
     #[error("transaction already in the chain")]
     AlreadyInChain,
-    /// Rejected recently.
+    /// The id failed within the last hour for a reason the tip cannot change; holds that reason.
     #[error("transaction was rejected recently: {0}")]
     RecentlyRejected(String),
     /// Spends an outpoint another pooled transaction spends.
     #[error("conflicts with pooled transaction {0} (first seen wins)")]
     Conflict(Hash),
-    /// Invalid.
+    /// Fails ledger validation against the chain state plus the pool's outputs.
     #[error("invalid transaction: {0}")]
     Invalid(#[from] TxError),
     /// Pool full and the fee rate is not above the lowest.
     #[error("mempool full: fee rate {rate} is not above the minimum {min}")]
     FeeRateTooLow {
-        /// Offered rate.
+        /// Fee rate offered, base units per byte (rounded down).
         rate: u64,
-        /// Required rate.
+        /// Fee rate needed, base units per byte.
         min: u64,
     },
     /// More inputs than relay policy allows ([`MAX_STANDARD_TX_INPUTS`]).
@@ -156,17 +156,17 @@ fn context_free(e: &TxError) -> bool {
 /// A pooled transaction.
 #[derive(Clone, Debug)]
 pub struct PoolEntry {
-    /// The transaction.
+    /// The transaction, validated in full (signatures included) when it entered.
     pub tx: Transaction,
-    /// Its id.
+    /// Its id ([`Transaction::txid`]), the pool's key.
     pub txid: Hash,
-    /// Fee paid.
+    /// Fee paid (inputs minus outputs), in base units.
     pub fee: Amount,
-    /// Encoded size.
+    /// Encoded size in bytes.
     pub size: usize,
-    /// Fee per byte (floor).
+    /// Fee per byte in base units, rounded down.
     pub fee_rate: u64,
-    /// When it entered.
+    /// When it entered the pool (the caller's clock), for its age.
     pub added: Instant,
     seq: u64,
 }
@@ -174,15 +174,15 @@ pub struct PoolEntry {
 /// Summary for RPC and the UI.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MempoolSnapshot {
-    /// Transactions pooled.
+    /// Transactions in the pool.
     pub count: usize,
-    /// Bytes pooled.
+    /// Sum of their encoded sizes, in bytes.
     pub bytes: usize,
-    /// Lowest fee rate.
+    /// Lowest fee rate in the pool, base units per byte; `None` when empty.
     pub min_fee_rate: Option<u64>,
-    /// Median fee rate.
+    /// Median fee rate, base units per byte; `None` when empty.
     pub median_fee_rate: Option<u64>,
-    /// Highest fee rate.
+    /// Highest fee rate, base units per byte; `None` when empty.
     pub max_fee_rate: Option<u64>,
     /// Current admission floor (rises when full).
     pub entry_fee_rate: u64,
@@ -190,9 +190,12 @@ pub struct MempoolSnapshot {
     pub total_fee: Amount,
     /// Newest transactions: id, size, fee rate, age.
     pub newest: Vec<(Hash, usize, u64, Duration)>,
+    /// Transactions turned away since start, by [`MempoolError::label`] (cumulative, in label
+    /// order; a duplicate of a pooled transaction is not counted).
+    pub rejected: Vec<(&'static str, u64)>,
 }
 
-/// The pool.
+/// Validated transactions waiting for a block, bounded by [`MempoolLimits`] (module docs).
 pub struct Mempool {
     limits: MempoolLimits,
     entries: HashMap<Hash, PoolEntry>,
@@ -210,6 +213,8 @@ pub struct Mempool {
     evicted_floor: u64,
     /// Most recently admitted ids (bounded), for the snapshot.
     recent: std::collections::VecDeque<Hash>,
+    /// Verdicts against transactions since start, by label (a handful of fixed labels).
+    rejections: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// Transactions of one admission batch that passed [`Mempool::precheck`] and wait for their
@@ -274,7 +279,7 @@ impl UtxoView for PoolView<'_> {
 }
 
 impl Mempool {
-    /// An empty pool.
+    /// An empty pool; rejection verdicts are kept for an hour, 1,000 at most.
     pub fn new(limits: MempoolLimits) -> Mempool {
         Mempool {
             limits,
@@ -289,6 +294,7 @@ impl Mempool {
             missing: RecentCache::new(MISSING_CACHE, MISSING_TTL),
             evicted_floor: 0,
             recent: std::collections::VecDeque::with_capacity(RECENT),
+            rejections: std::collections::BTreeMap::new(),
         }
     }
 
@@ -302,7 +308,7 @@ impl Mempool {
         self.entries.is_empty()
     }
 
-    /// Bytes pooled.
+    /// Sum of the pooled transactions' encoded sizes, in bytes.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -327,7 +333,7 @@ impl Mempool {
         self.created.iter()
     }
 
-    /// Pooled transaction ids.
+    /// Ids of the pooled transactions, in no particular order.
     pub fn txids(&self) -> Vec<Hash> {
         self.entries.keys().copied().collect()
     }
@@ -356,7 +362,16 @@ impl Mempool {
     /// them), and returns the verdict.
     pub fn reject(&mut self, txid: Hash, e: TxError, now: Instant) -> MempoolError {
         self.rejected.insert(txid, e.to_string(), now);
-        MempoolError::Invalid(e)
+        let e = MempoolError::Invalid(e);
+        self.count_rejection(&e);
+        e
+    }
+
+    /// Counts a verdict against a transaction for the rejection metrics.
+    fn count_rejection(&mut self, e: &MempoolError) {
+        if !matches!(e, MempoolError::AlreadyKnown) {
+            *self.rejections.entry(e.label()).or_default() += 1;
+        }
     }
 
     /// Like [`Mempool::insert`] for a transaction whose signatures the caller already verified
@@ -378,8 +393,25 @@ impl Mempool {
     /// policy, recently missing inputs, conflicts with the pool (and with `provisional`, the
     /// batch's earlier survivors), then [`check_tx_stateful`] against the chain state plus the
     /// pooled and provisional outputs, and the pool's fee floor. Returns what `tx` (id `txid`)
-    /// pays; does not admit it.
+    /// pays; does not admit it. A verdict against it is counted for the metrics.
     pub fn precheck(
+        &mut self,
+        tx: &Transaction,
+        txid: Hash,
+        state: &LedgerState,
+        params: &ChainParams,
+        now: Instant,
+        provisional: &Provisional,
+    ) -> Result<crate::ledger::TxCheck, MempoolError> {
+        let verdict = self.check_admission(tx, txid, state, params, now, provisional);
+        if let Err(e) = &verdict {
+            self.count_rejection(e);
+        }
+        verdict
+    }
+
+    /// [`Mempool::precheck`] without the counting.
+    fn check_admission(
         &mut self,
         tx: &Transaction,
         txid: Hash,
@@ -675,10 +707,11 @@ impl Mempool {
                     )
                 })
                 .collect(),
+            rejected: self.rejections.iter().map(|(l, n)| (*l, *n)).collect(),
         }
     }
 
-    /// The configured limits.
+    /// The limits the pool was built with.
     pub fn limits(&self) -> &MempoolLimits {
         &self.limits
     }

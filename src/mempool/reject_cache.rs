@@ -48,12 +48,12 @@ impl<V: Clone> RecentCache<V> {
             .map(|(v, _)| v.clone())
     }
 
-    /// Entries held.
+    /// Entries held, expired ones included until newer ones push them out.
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
-    /// Whether empty.
+    /// Whether no entry is held, expired or not.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }

@@ -59,6 +59,32 @@ fn admits_valid_and_rejects_duplicates_and_conflicts() {
 }
 
 #[test]
+fn verdicts_are_counted_by_reason_but_duplicates_are_not() {
+    let chain = TestChain::devnet(4);
+    let outs = chain.faucet_coins();
+    let mut p = pool(100);
+    let now = Instant::now();
+    let params = &chain.genesis.params;
+    let a = spend(&chain, outs[0].0, outs[0].1, 1_000);
+    p.insert(a.clone(), &chain.state, params, now).unwrap();
+    let _ = p.insert(a, &chain.state, params, now);
+    let _ = p.insert(
+        spend(&chain, outs[0].0, outs[0].1, 5_000),
+        &chain.state,
+        params,
+        now,
+    );
+    let mut bad = spend(&chain, outs[1].0, outs[1].1, 1_000);
+    bad.inputs[0].signature.0[3] ^= 1;
+    let _ = p.insert(bad.clone(), &chain.state, params, now);
+    let _ = p.insert(bad, &chain.state, params, now);
+    assert_eq!(
+        p.snapshot(now, 0).rejected,
+        vec![("conflict", 1), ("invalid", 1), ("recently_rejected", 1)]
+    );
+}
+
+#[test]
 fn rejected_transactions_are_cached() {
     let chain = TestChain::devnet(4);
     let outs = chain.faucet_coins();

@@ -38,7 +38,7 @@ use tokio_util::task::TaskTracker;
 pub enum Direction {
     /// Connected by the peer.
     Inbound,
-    /// Connected by us.
+    /// We dialed the peer (an outbound slot).
     Outbound,
 }
 
@@ -55,7 +55,7 @@ impl EncodeLabelValue for Direction {
 /// `{direction="inbound|outbound"}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DirectionLabel {
-    /// Direction.
+    /// Who opened the connection.
     pub direction: Direction,
 }
 
@@ -65,7 +65,7 @@ pub struct DirectionLabel {
 /// because prometheus-client 0.23 does not escape label values.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
-    /// Reason.
+    /// Short reason, reduced to `[a-z0-9_]` (at most 64 characters).
     pub reason: String,
 }
 
@@ -308,8 +308,8 @@ impl Metrics {
         m
     }
 
-    /// Counts a rejected transaction.
-    pub fn reject(&self, reason: &str) {
+    /// Counts `n` transactions rejected for `reason` (sanitized into a label value).
+    pub fn reject(&self, reason: &str, n: u64) {
         let reason: String = reason
             .chars()
             .take(64)
@@ -323,7 +323,7 @@ impl Metrics {
             .collect();
         self.rejected_txs
             .get_or_create(&ReasonLabel { reason })
-            .inc();
+            .inc_by(n);
     }
 
     /// Sets the peer gauges.
@@ -346,7 +346,7 @@ impl Metrics {
 pub struct HealthSnapshot {
     /// Height of the last finalized block.
     pub height: u64,
-    /// Connected peers.
+    /// Peers connected now, inbound and outbound.
     pub peers: usize,
     /// Seconds since the last finalized block (`None` before the first).
     pub last_block_age_secs: Option<u64>,
@@ -374,7 +374,7 @@ impl HealthSnapshot {
 
 /// The node's source of health data (answer from a snapshot, do not block).
 pub trait HealthSource: Send + Sync + 'static {
-    /// Current state.
+    /// The state to report now; runs on every `/health` request, so it must not block.
     fn health(&self) -> HealthSnapshot;
 }
 
@@ -391,9 +391,9 @@ where
 #[derive(Debug, Error)]
 #[error("cannot bind the metrics server to {addr}: {source}; choose another address with --metrics-bind or [metrics] bind")]
 pub struct MetricsError {
-    /// Address.
+    /// The address the server tried to bind.
     pub addr: SocketAddr,
-    /// Cause.
+    /// Why binding failed (address in use, permission denied, ...).
     pub source: std::io::Error,
 }
 
@@ -534,7 +534,7 @@ mod tests {
     #[test]
     fn registry_encodes_every_family() {
         let (m, r) = Metrics::new();
-        m.reject("Fee too low!");
+        m.reject("Fee too low!", 1);
         let text = r.encode();
         for name in [
             "timecoin_chain_height",

@@ -121,11 +121,15 @@ impl DevnetLayout {
             let what = if i < self.nodes {
                 format!("Devnet masternode {i} of {}.", self.nodes)
             } else {
+                let faucet = if i == self.nodes {
+                    "\n# It holds the devnet faucet wallet unless its data dir has a wallet.dat."
+                } else {
+                    ""
+                };
                 format!(
                     "Devnet full node {i}, not a masternode until registered (masternode mode is \
-                     on)\n# To register it: before starting it, timed --config {cfg} wallet create;\n# \
-                     fund that wallet, then timed --config {cfg} masternode register --tier \
-                     bronze\n#",
+                     on).{faucet}\n# To register it once the nodes run: timed --config {cfg} \
+                     masternode register --tier bronze\n#",
                     cfg = dir.join("config.toml").display()
                 )
             };

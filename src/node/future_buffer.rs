@@ -45,7 +45,7 @@ pub enum Refused {
 }
 
 impl FutureBuffer {
-    /// Estimated bytes buffered.
+    /// Estimated heap bytes of the buffered messages, at most [`TOTAL_BYTES`].
     pub fn bytes(&self) -> usize {
         self.bytes
     }

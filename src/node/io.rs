@@ -156,13 +156,13 @@ pub trait BlockRequests: Send {
 
 /// The driver's I/O.
 pub struct Io {
-    /// Time.
+    /// Monotonic and wall time.
     pub clock: std::sync::Arc<dyn Clock>,
-    /// Peers.
+    /// Sending to and blaming peers.
     pub net: std::sync::Arc<dyn Network>,
-    /// Consensus timeouts.
+    /// Schedules consensus timeouts; they come back as events.
     pub timers: Box<dyn Timers>,
-    /// Durable commits.
+    /// Makes finalized blocks durable; outcomes come back as events, in order.
     pub writer: Box<dyn BlockWriter>,
     /// Serving blocks to peers (`None`: not served).
     pub blocks: Option<Box<dyn BlockRequests>>,
@@ -173,9 +173,9 @@ pub struct Io {
 /// What the node's event loop reads besides peers and commands: fired timeouts and commit
 /// outcomes of the production [`Io`].
 pub struct Loops {
-    /// Fired timeouts.
+    /// Fired timeouts: (height, round, step) as scheduled.
     pub timeouts: mpsc::Receiver<Timeout>,
-    /// Commit outcomes.
+    /// Commit outcomes, one per submitted block, in order.
     pub committed: mpsc::UnboundedReceiver<CommitDone>,
 }
 

@@ -27,7 +27,7 @@ pub enum SignerError {
         what: &'static str,
         /// Height of the message.
         height: u64,
-        /// The sled error.
+        /// The sled error of the write or of the flush.
         source: sled::Error,
     },
     /// The message is not an own vote or proposal (a caller bug).

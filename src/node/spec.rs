@@ -15,11 +15,11 @@ use thiserror::Error;
 pub struct NodeSpec {
     /// Display name (e.g. "node0").
     pub name: String,
-    /// Network.
+    /// Network the node runs on (address prefix, default ports).
     pub network: Network,
     /// Data directory of this node.
     pub data_dir: PathBuf,
-    /// The chain.
+    /// The chain: genesis block, chain parameters and initial state.
     pub genesis: Genesis,
     /// The node's key (p2p identity; consensus key when it is a masternode).
     pub node_key: SecretKey,
@@ -29,13 +29,13 @@ pub struct NodeSpec {
     pub p2p_bind: SocketAddr,
     /// Address announced to peers.
     pub advertise: Option<String>,
-    /// Seeds.
+    /// Seed peers (host:port), dialed at start to find others.
     pub seeds: Vec<String>,
-    /// Fixed peers.
+    /// Fixed peers (host:port), kept connected and redialed forever.
     pub connect: Vec<String>,
-    /// Inbound limit.
+    /// Most inbound peer connections at once.
     pub max_inbound: usize,
-    /// Outbound limit.
+    /// Most outbound peer connections at once.
     pub max_outbound: usize,
     /// RPC listen address (`None`: no RPC server).
     pub rpc_bind: Option<SocketAddr>,
@@ -45,11 +45,11 @@ pub struct NodeSpec {
     pub rpc_allow_public: bool,
     /// Metrics listen address (`None`: no metrics server).
     pub metrics_bind: Option<SocketAddr>,
-    /// Consensus timeouts.
+    /// Consensus timeouts: the network's, with `[consensus]` overrides applied.
     pub consensus: ConsensusParams,
     /// Longest wait for transactions before proposing an empty block.
     pub empty_block_interval: Duration,
-    /// Mempool limits.
+    /// Mempool limits from `[mempool]`.
     pub mempool: MempoolLimits,
     /// Rebuild indexes and the UTXO set from stored blocks at start.
     pub reindex: bool,
@@ -66,9 +66,9 @@ pub enum KeyFileError {
     /// I/O.
     #[error("node key file {path}: {source}")]
     Io {
-        /// Path.
+        /// The node key file.
         path: PathBuf,
-        /// Cause.
+        /// The I/O error reading or writing it.
         source: std::io::Error,
     },
     /// Not 64 hex digits.

@@ -14,13 +14,13 @@ pub const WRITER_QUEUE: usize = 4;
 
 /// A finalized block to persist.
 pub struct CommitJob {
-    /// The block.
+    /// The finalized block, stored with its indexes in one batch.
     pub block: Block,
-    /// Its certificate.
+    /// Its commit certificate, stored with it.
     pub cert: CommitCertificate,
-    /// Its effects.
+    /// Its effects, as validation computed them.
     pub fx: Arc<BlockEffects>,
-    /// Supply before the block.
+    /// Total coins before the block, in base units.
     pub supply_before: Amount,
     /// UTXO count before the block.
     pub utxo_count_before: u64,
@@ -84,15 +84,15 @@ fn commit_done(job: CommitJob, result: Result<(Duration, Duration), String>) -> 
 
 /// The outcome of one commit.
 pub struct CommitDone {
-    /// Height.
+    /// Height of the committed block.
     pub height: u64,
-    /// Block hash.
+    /// Id of the committed block.
     pub hash: Hash,
-    /// Block time.
+    /// Its header time, milliseconds since the Unix epoch.
     pub time_ms: u64,
     /// Transaction ids (coinbase first).
     pub txids: Arc<Vec<Hash>>,
-    /// Outpoints spent.
+    /// Outpoints the block spent.
     pub spent: Arc<Vec<OutPoint>>,
     /// Round it was decided in.
     pub round: u32,

@@ -91,7 +91,6 @@ impl AddrBook {
         book
     }
 
-    /// Number of addresses.
     pub(crate) fn len(&self) -> usize {
         self.source_of.len()
     }

@@ -18,7 +18,7 @@ pub enum FrameError {
     /// The peer announced more than the limit: a protocol violation.
     #[error("peer announced a {announced}-byte frame, above the {limit}-byte limit")]
     Oversized {
-        /// Announced payload length.
+        /// Payload length the frame header announced, in bytes.
         announced: u64,
         /// The limit in force.
         limit: usize,

@@ -134,7 +134,7 @@ pub enum Message {
     GetTxs(Vec<Hash>),
     /// A block proposal and the proposed block.
     Proposal {
-        /// The signed proposal.
+        /// The signed proposal; the receiver checks signature and proposer.
         proposal: Proposal,
         /// The block it proposes.
         block: Block,
@@ -150,14 +150,14 @@ pub enum Message {
     },
     /// Asks for `count` (at most [`MAX_BLOCKS_PER_MSG`]) finalized blocks from height `from`.
     GetBlocks {
-        /// First height.
+        /// Height of the first block asked for.
         from: u64,
-        /// Number of blocks.
+        /// Number of consecutive blocks asked for from `from` on.
         count: u32,
     },
     /// Finalized blocks with their certificates, at most [`MAX_BLOCKS_PER_MSG`].
     Blocks(Vec<(Block, CommitCertificate)>),
-    /// Equivocation evidence.
+    /// Equivocation evidence, relayed so a proposer includes it and the offender is banned.
     Evidence(Evidence),
     /// Several transactions in one frame, at most [`MAX_TX_BATCH`]. The p2p layer forms
     /// batches from queued `Tx` messages and unpacks received ones: the node sees only `Tx`.

@@ -15,7 +15,7 @@ pub(crate) enum Group {
     V4([u8; 2]),
     /// The first 64 bits of an IPv6 address.
     V6([u8; 8]),
-    /// Every loopback address.
+    /// All loopback addresses (127.0.0.0/8, ::1, mapped or not) form one group.
     Loopback,
     /// A host name not resolved yet (lower-cased): its own group.
     Name(String),

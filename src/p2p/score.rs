@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 /// Offences a peer can commit; each adds points to the peer's score, and reaching the ban
-/// threshold (default 100) bans and disconnects the peer.
+/// threshold (default 100) bans and disconnects the peer. Equivocation is not among them: the
+/// peer that relays two conflicting votes is not their signer; the evidence bans the signer on
+/// chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Misbehaviour {
     /// A vote, proposal, transaction or certificate with an invalid signature.
@@ -23,8 +25,6 @@ pub enum Misbehaviour {
     InvalidBlock,
     /// Messages or bytes far beyond the rate limit.
     RateLimited,
-    /// Conflicting signed votes.
-    Equivocation,
     /// A claimed height (in `Status`) not served when asked for.
     UnservedClaim,
     /// `Peers` messages nobody asked for, beyond the few forgiven.
@@ -42,7 +42,6 @@ impl Misbehaviour {
             Misbehaviour::InvalidTx => 10,
             Misbehaviour::InvalidBlock => 100,
             Misbehaviour::RateLimited => 20,
-            Misbehaviour::Equivocation => 100,
             Misbehaviour::UnservedClaim => 10,
             Misbehaviour::UnsolicitedAddrs => 20,
         }
@@ -58,7 +57,6 @@ impl Misbehaviour {
             Misbehaviour::InvalidTx => "invalid transaction",
             Misbehaviour::InvalidBlock => "invalid block",
             Misbehaviour::RateLimited => "rate limit exceeded",
-            Misbehaviour::Equivocation => "equivocation",
             Misbehaviour::UnservedClaim => "claimed height not served",
             Misbehaviour::UnsolicitedAddrs => "unsolicited addresses",
         }
@@ -75,7 +73,7 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    /// A full bucket.
+    /// A full bucket: `burst` tokens (at least 1), refilled at `rate` tokens per second.
     pub fn new(rate: f64, burst: f64) -> TokenBucket {
         TokenBucket::new_at(rate, burst, Instant::now())
     }

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// this, as the clock cannot represent every `u64` of seconds.
 pub const MAX_BAN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-/// One timed ban.
+/// One timed ban of an address, a subnet or a node key, with its expiry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BanEntry {
     /// Banned IP address; for a subnet ban, its network address (host bits zero).
@@ -193,7 +193,7 @@ pub trait PeerStore: Send + Sync {
     /// Removes every ban stored under the address `ip`: on that address, on subnets whose
     /// network address it is, and on node keys at it.
     fn remove_ban(&self, ip: IpAddr);
-    /// Known peer addresses.
+    /// Known peer addresses (host:port) as last saved, in no set order.
     fn load_addrs(&self) -> Vec<String>;
     /// Applies one batch of address-book changes: `added` are remembered, `removed`
     /// forgotten. The p2p layer's address book decides what to keep (and bounds it); the
@@ -210,7 +210,7 @@ pub struct MemoryPeerStore {
 }
 
 impl MemoryPeerStore {
-    /// An empty store.
+    /// An empty store; nothing it holds survives the process.
     pub fn new() -> MemoryPeerStore {
         MemoryPeerStore::default()
     }

@@ -15,7 +15,7 @@ pub const ADDRESS_VERSION: u8 = 0;
 /// A payment address (network-agnostic payload; the HRP is added when shown).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Address {
-    /// Address version.
+    /// Always [`ADDRESS_VERSION`]; decoding and parsing refuse any other.
     pub version: u8,
     /// First 20 bytes of the domain-separated BLAKE3 hash of the public key.
     pub hash: [u8; 20],
@@ -30,9 +30,9 @@ pub enum AddressError {
     /// Right format, other network.
     #[error("address is for another network (prefix {found:?}, expected {expected:?})")]
     WrongNetwork {
-        /// Prefix found.
+        /// The human-readable part the string carries.
         found: String,
-        /// Prefix expected.
+        /// The human-readable part of the network asked for.
         expected: &'static str,
     },
     /// Unknown version or length.
@@ -46,10 +46,10 @@ pub enum UriError {
     /// Does not start with `timecoin:`.
     #[error("payment URI must start with \"timecoin:\"")]
     Scheme,
-    /// Bad address.
+    /// The address part is not a valid address for the network.
     #[error(transparent)]
     Address(#[from] AddressError),
-    /// Bad amount.
+    /// The `amount=` value is not a decimal TIME amount; holds the parser's message.
     #[error("bad amount in payment URI: {0}")]
     Amount(String),
     /// The label's percent-encoding is broken: a `%` not followed by two hex digits, or bytes
@@ -61,7 +61,7 @@ pub enum UriError {
 /// A parsed `timecoin:<address>?amount=<TIME>&label=<text>` URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentUri {
-    /// Recipient.
+    /// Where the payment goes; on the network the URI was parsed for.
     pub address: Address,
     /// Requested amount, if any.
     pub amount: Option<super::amount::Amount>,

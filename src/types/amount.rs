@@ -26,7 +26,7 @@ pub enum AmountParseError {
 }
 
 impl Amount {
-    /// Zero.
+    /// Zero base units (0 TIME).
     pub const ZERO: Amount = Amount(0);
 
     /// Whole TIME.

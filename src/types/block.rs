@@ -6,19 +6,19 @@ use super::keys::PublicKey;
 use super::tx::Transaction;
 use super::vote::{CommitCertificate, Evidence};
 
-/// Largest encoded block.
+/// Largest encoded block, in bytes (2 MiB), header and certificate included.
 pub const MAX_BLOCK_SIZE: usize = 2 * 1024 * 1024;
 /// Most transactions one block may hold (bounded by the size limit anyway).
 pub const MAX_BLOCK_TXS: usize = MAX_BLOCK_SIZE / 60;
 /// Most evidence items in one block.
 pub const MAX_BLOCK_EVIDENCE: usize = 100;
-/// Current block version.
+/// Version written into every header this node builds.
 pub const BLOCK_VERSION: u16 = 1;
 
 /// A block header; its hash is the block id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockHeader {
-    /// Format version.
+    /// Format version: [`BLOCK_VERSION`]; a header of any other version fails to decode.
     pub version: u16,
     /// Height (genesis is 0).
     pub height: u64,
@@ -39,11 +39,11 @@ pub struct BlockHeader {
 /// A block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
-    /// Header.
+    /// Header; its hash is the block id.
     pub header: BlockHeader,
     /// Transactions; the first is the coinbase (except at genesis).
     pub txs: Vec<Transaction>,
-    /// Equivocation evidence.
+    /// Equivocation evidence; each item bans its offender when the block is applied.
     pub evidence: Vec<Evidence>,
     /// The commit certificate of the previous block (empty at heights 0 and 1); its hash is the
     /// header's `last_commit_hash`, so every certificate becomes part of the chain.
@@ -51,14 +51,14 @@ pub struct Block {
 }
 
 impl BlockHeader {
-    /// The block id.
+    /// The block id: the hash of the encoded header under [`Domain::BlockHeader`].
     pub fn hash(&self) -> Hash {
         Hash::of(Domain::BlockHeader, &self.to_bytes())
     }
 }
 
 impl Block {
-    /// The block id.
+    /// The block id (the header's hash; the body is bound by `merkle_root`).
     pub fn hash(&self) -> Hash {
         self.header.hash()
     }

@@ -37,7 +37,7 @@ pub enum DecodeError {
     InvalidTag {
         /// What was being decoded.
         what: &'static str,
-        /// The tag found.
+        /// The tag byte found.
         tag: u8,
     },
     /// A value was well-formed bytes but not a valid value (e.g. a non-UTF-8 string).
@@ -121,7 +121,7 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
-    /// Reads one byte.
+    /// Reads one byte; `UnexpectedEnd` when none is left.
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }

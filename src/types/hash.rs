@@ -21,19 +21,19 @@ pub enum Domain {
     BlockHeader,
     /// Prevote/precommit signing message.
     Vote,
-    /// Proposal signing message.
+    /// Proposal signing message: [`crate::types::Proposal::signing_bytes`].
     Proposal,
-    /// Merkle tree leaf.
+    /// Merkle tree leaf: one transaction or evidence id.
     MerkleLeaf,
     /// Merkle tree inner node.
     MerkleNode,
     /// Address payload: hash of a public key.
     Address,
-    /// Validator set commitment.
+    /// Validator set commitment, stored in each header's `validator_set_hash`.
     ValidatorSet,
-    /// Commit certificate commitment.
+    /// Commit certificate commitment, stored in the next header's `last_commit_hash`.
     Commit,
-    /// Evidence id.
+    /// Evidence id: the hash of both conflicting votes.
     Evidence,
     /// Chain id (hash of the genesis description).
     ChainId,
@@ -87,7 +87,7 @@ impl Hash {
         Hasher(base_hasher(domain))
     }
 
-    /// Lowercase hex.
+    /// 64 lowercase hex digits, the inverse of [`Hash::from_hex`].
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
@@ -109,12 +109,12 @@ impl Hash {
 pub struct Hasher(blake3::Hasher);
 
 impl Hasher {
-    /// Adds bytes.
+    /// Adds bytes to the hashed message; chainable.
     pub fn update(&mut self, data: &[u8]) -> &mut Self {
         self.0.update(data);
         self
     }
-    /// The resulting hash.
+    /// The hash of everything added so far; the hasher can keep going.
     pub fn finalize(&self) -> Hash {
         Hash(*self.0.finalize().as_bytes())
     }

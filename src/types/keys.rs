@@ -61,7 +61,7 @@ impl PublicKey {
         ed25519_rule::verify(msg, sig, self)
     }
 
-    /// Lowercase hex.
+    /// 64 lowercase hex digits, the inverse of [`PublicKey::from_hex`].
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
@@ -95,7 +95,7 @@ impl SecretKey {
         zeroize::Zeroizing::new(self.0.to_bytes())
     }
 
-    /// The public key.
+    /// The Ed25519 public key of this secret key.
     pub fn public(&self) -> PublicKey {
         PublicKey(self.0.verifying_key().to_bytes())
     }

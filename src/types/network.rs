@@ -9,7 +9,7 @@ use std::str::FromStr;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Network {
-    /// The production network.
+    /// The production network (genesis in `assets/genesis/mainnet.toml`).
     Mainnet,
     /// The public test network.
     Testnet,
@@ -28,7 +28,7 @@ impl Network {
         }
     }
 
-    /// Lowercase name.
+    /// Lowercase name, as in config files and `--network`.
     pub fn name(self) -> &'static str {
         match self {
             Network::Mainnet => "mainnet",

@@ -6,7 +6,7 @@ use super::encoding::{put, Decode, DecodeError, Encode, Reader};
 use super::hash::{Domain, Hash};
 use super::keys::{PublicKey, SecretKey, Signature};
 
-/// Current transaction version.
+/// Version every non-coinbase transaction must carry; validation refuses any other.
 pub const TX_VERSION: u16 = 1;
 /// Most inputs a transaction may have.
 pub const MAX_TX_INPUTS: usize = 2_000;
@@ -14,15 +14,15 @@ pub const MAX_TX_INPUTS: usize = 2_000;
 pub const MAX_TX_OUTPUTS: usize = 2_000;
 /// Longest masternode p2p address string.
 pub const MAX_P2P_ADDR_LEN: usize = 64;
-/// Largest encoded transaction.
+/// Largest encoded transaction, in bytes (256 KiB), signatures included.
 pub const MAX_TX_SIZE: usize = 256 * 1024;
 
 /// A reference to one output of an earlier transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct OutPoint {
-    /// The transaction id.
+    /// Id of the transaction that created the output ([`Transaction::txid`]).
     pub txid: Hash,
-    /// The output index.
+    /// Position of the output in that transaction's `outputs`, from 0.
     pub index: u32,
 }
 
@@ -54,9 +54,9 @@ pub struct TxIn {
 /// A new output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxOut {
-    /// Value.
+    /// Value in base units; validation refuses zero.
     pub amount: Amount,
-    /// Owner.
+    /// Owner: an input spending this output must carry a key hashing to this address.
     pub address: Address,
 }
 
@@ -84,7 +84,7 @@ impl Tier {
         }
     }
 
-    /// Voting weight.
+    /// Voting weight of an active masternode of this tier (0 for free: it never votes).
     pub fn weight(self) -> u64 {
         match self {
             Tier::Free => 0,
@@ -94,7 +94,7 @@ impl Tier {
         }
     }
 
-    /// Lowercase name.
+    /// Lowercase name, as RPC shows it and [`Tier::from_name`] parses it.
     pub fn name(self) -> &'static str {
         match self {
             Tier::Free => "free",
@@ -125,13 +125,13 @@ impl Tier {
 pub struct MasternodeRegistration {
     /// The collateral output; must hold exactly the tier's collateral and stay unspent.
     pub collateral: OutPoint,
-    /// Tier claimed.
+    /// Tier claimed; the collateral must hold exactly its amount (any amount for free).
     pub tier: Tier,
     /// The node's consensus/p2p key.
     pub node_key: PublicKey,
     /// Where the node listens (host:port).
     pub p2p_addr: String,
-    /// Where rewards go.
+    /// Address the masternode's block rewards are paid to when it proposes.
     pub payout: Address,
     /// The key owning the collateral output.
     pub owner: PublicKey,
@@ -144,9 +144,9 @@ pub struct MasternodeRegistration {
 pub struct MasternodeUpdate {
     /// The collateral identifying the masternode.
     pub collateral: OutPoint,
-    /// New listen address.
+    /// New listen address (host:port); must not be empty.
     pub p2p_addr: String,
-    /// New payout address.
+    /// New payout address for the masternode's block rewards.
     pub payout: Address,
     /// The key owning the collateral output.
     pub owner: PublicKey,
@@ -168,33 +168,33 @@ pub struct MasternodeExit {
 /// What a transaction does besides moving value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxKind {
-    /// Plain value transfer.
+    /// Plain value transfer; needs at least one input and one output.
     Transfer,
     /// Block reward; no inputs; the height makes every coinbase unique.
     Coinbase {
         /// Height of the block that holds it.
         height: u64,
     },
-    /// Masternode registration.
+    /// Registers a masternode; a non-free one votes from its height plus the activation delay.
     MasternodeRegister(MasternodeRegistration),
-    /// Masternode update.
+    /// Changes a registered masternode's listen address and payout; tier and key stay.
     MasternodeUpdate(MasternodeUpdate),
-    /// Masternode exit.
+    /// Deregisters a masternode, leaving its collateral unspent; refused once it is banned.
     MasternodeExit(MasternodeExit),
 }
 
 /// A transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transaction {
-    /// Format version.
+    /// Format version; [`TX_VERSION`] (checked on every transaction but the coinbase).
     pub version: u16,
-    /// Spent outputs.
+    /// Spent outputs; empty only in a coinbase.
     pub inputs: Vec<TxIn>,
-    /// New outputs.
+    /// New outputs, indexed from 0 by [`OutPoint::index`].
     pub outputs: Vec<TxOut>,
     /// Earliest block height that may include this transaction.
     pub lock_time: u64,
-    /// Kind.
+    /// What the transaction does besides moving value.
     pub kind: TxKind,
 }
 

@@ -12,7 +12,7 @@ pub const MAX_VALIDATORS: usize = 1_000;
 /// The two voting steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum VoteKind {
-    /// First voting step.
+    /// First voting step; >2/3 prevotes for a block (a polka) let a validator lock on it.
     Prevote,
     /// Second voting step; >2/3 precommits for a block finalize it.
     Precommit,
@@ -23,11 +23,11 @@ pub enum VoteKind {
 pub struct Vote {
     /// Chain the vote belongs to.
     pub chain_id: Hash,
-    /// Height.
+    /// Height of the block this vote decides on.
     pub height: u64,
-    /// Round.
+    /// Round within the height, from 0; a timeout moves to the next round.
     pub round: u32,
-    /// Step.
+    /// Prevote or precommit; an honest validator signs one vote per step and round.
     pub kind: VoteKind,
     /// The block voted for, or nil.
     pub block: Option<Hash>,
@@ -40,11 +40,11 @@ pub struct Vote {
 /// A signed proposal of a block (the block travels beside it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proposal {
-    /// Chain.
+    /// Chain the proposal belongs to (hash of the genesis description).
     pub chain_id: Hash,
-    /// Height.
+    /// Height of the proposed block.
     pub height: u64,
-    /// Round.
+    /// Round the proposal is made in; only proposer(height, round) may sign it.
     pub round: u32,
     /// Proof-of-lock round (the paper's validRound; `None` is -1).
     pub pol_round: Option<u32>,
@@ -59,29 +59,29 @@ pub struct Proposal {
 /// One precommit signature inside a certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CommitSig {
-    /// Signer.
+    /// Validator whose precommit this is; must be in the set of the certificate's height.
     pub voter: PublicKey,
-    /// Precommit signature.
+    /// Precommit signature over [`vote_signing_bytes`] for this height, round and block.
     pub signature: Signature,
 }
 
 /// Proof of finality: more than 2/3 of the voting weight precommitted this block in this round.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct CommitCertificate {
-    /// Height.
+    /// Height of the finalized block.
     pub height: u64,
     /// Round of the precommits.
     pub round: u32,
-    /// The finalized block.
+    /// Id of the finalized block; every signature is a precommit for it.
     pub block_hash: Hash,
-    /// Precommit signatures.
+    /// Precommit signatures; a valid certificate has distinct signers above 2/3 of the weight.
     pub sigs: Vec<CommitSig>,
 }
 
 /// Two different signed votes by one masternode for one height, round and step.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Evidence {
-    /// First vote.
+    /// First vote; its `block` sorts before `b`'s, so one pair has one encoding.
     pub a: Vote,
     /// Second, conflicting vote.
     pub b: Vote,
@@ -90,7 +90,7 @@ pub struct Evidence {
 /// One validator with its weight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Validator {
-    /// Node key.
+    /// The validator's node key (its consensus/p2p key).
     pub key: PublicKey,
     /// Voting weight (> 0).
     pub weight: u64,
@@ -109,18 +109,18 @@ pub enum ConsensusMsgError {
     /// Signer not in the validator set.
     #[error("signer {0:?} is not in the validator set")]
     NotAValidator(PublicKey),
-    /// Same signer twice.
+    /// The same signer appears twice in one certificate.
     #[error("signer {0:?} counted twice")]
     DuplicateSigner(PublicKey),
-    /// Bad signature.
+    /// A signature does not verify under the named key.
     #[error("invalid signature from {0:?}")]
     BadSignature(PublicKey),
     /// Not more than 2/3.
     #[error("certificate weight {have} is not above 2/3 of {total}")]
     NoQuorum {
-        /// Weight present.
+        /// Weight of the signers present.
         have: u64,
-        /// Total weight.
+        /// Total weight of the validator set.
         total: u64,
     },
     /// Certificate is for another block or height.
@@ -190,7 +190,7 @@ impl Vote {
         )
     }
 
-    /// Checks the signature.
+    /// Checks the signature against `voter`; says nothing of membership in a validator set.
     pub fn verify(&self) -> Result<(), ConsensusMsgError> {
         self.voter
             .verify(&self.signing_bytes().0, &self.signature)
@@ -233,7 +233,7 @@ impl Proposal {
         Hash::of(Domain::Proposal, &buf)
     }
 
-    /// Checks the signature.
+    /// Checks the signature against `proposer`; whether it is this round's proposer is not checked.
     pub fn verify(&self) -> Result<(), ConsensusMsgError> {
         self.proposer
             .verify(&self.signing_bytes().0, &self.signature)
@@ -295,12 +295,12 @@ impl CommitCertificate {
 }
 
 impl Evidence {
-    /// Evidence id.
+    /// Hash of the encoding under [`Domain::Evidence`]; the canonical order gives one id per pair.
     pub fn id(&self) -> Hash {
         Hash::of(Domain::Evidence, &self.to_bytes())
     }
 
-    /// The equivocating masternode.
+    /// The equivocating masternode's node key (the voter of both votes).
     pub fn offender(&self) -> PublicKey {
         self.a.voter
     }
@@ -351,7 +351,7 @@ impl ValidatorSet {
         &self.validators
     }
 
-    /// Number of validators.
+    /// Number of validators (after zero weights and duplicate keys were dropped).
     pub fn len(&self) -> usize {
         self.validators.len()
     }
@@ -361,12 +361,12 @@ impl ValidatorSet {
         self.validators.is_empty()
     }
 
-    /// Sum of weights.
+    /// Sum of weights, saturating at `u64::MAX`.
     pub fn total_weight(&self) -> u64 {
         self.total
     }
 
-    /// Index of a key.
+    /// Position of a key in [`ValidatorSet::validators`], `None` when not a member.
     pub fn index_of(&self, key: &PublicKey) -> Option<usize> {
         self.validators.binary_search_by(|v| v.key.cmp(key)).ok()
     }
@@ -386,7 +386,7 @@ impl ValidatorSet {
         (weight as u128) * 3 > self.total as u128
     }
 
-    /// Commitment to the set.
+    /// Commitment to the set, stored in each header's `validator_set_hash`.
     pub fn hash(&self) -> Hash {
         let mut buf = Vec::with_capacity(self.validators.len() * 40);
         for v in &self.validators {

@@ -6,9 +6,9 @@ use crate::types::{Address, Hash, OutPoint, Transaction, TxOut};
 /// An unspent output paying one of the wallet's addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalletUtxo {
-    /// Where it is.
+    /// The transaction and output index that created it.
     pub outpoint: OutPoint,
-    /// Amount and address.
+    /// Its amount and the own address it pays.
     pub output: TxOut,
     /// Height of the final block that created it; `None` while the creating transaction is
     /// pending in the mempool.
@@ -20,7 +20,7 @@ pub struct WalletUtxo {
 pub enum ChainTxStatus {
     /// In a final block.
     Final {
-        /// The block height.
+        /// Height of the final block that holds it.
         height: u64,
     },
     /// In the mempool.
@@ -38,7 +38,7 @@ pub trait WalletChain {
     fn utxos(&self, addrs: &[Address]) -> Vec<WalletUtxo>;
     /// Whether a transaction in the mempool spends `o`.
     fn spent_in_mempool(&self, o: &OutPoint) -> bool;
-    /// Where a transaction is.
+    /// Whether `txid` is final (and at which height), pending in the mempool, or unknown.
     fn tx_status(&self, txid: &Hash) -> ChainTxStatus;
     /// A transaction of a final block or of the mempool, if this view holds it. The history
     /// computes what an incoming transaction moved from it (its outputs to the wallet less the

@@ -23,9 +23,9 @@ pub enum WalletError {
         m_cost_kib: u32,
         /// Time cost (passes) requested.
         t_cost: u32,
-        /// Parallelism requested.
+        /// Parallelism (lanes) requested.
         p_cost: u32,
-        /// The memory cap in KiB.
+        /// The memory cap in KiB ([`super::KdfParams::MAX_M_COST_KIB`]).
         max_m_cost_kib: u32,
     },
     /// The key-derivation parameters are below the minimums (or otherwise invalid).
@@ -36,7 +36,7 @@ pub enum WalletError {
     WrongNetwork {
         /// The wallet's network.
         found: Network,
-        /// The network asked for.
+        /// The network the node runs.
         expected: Network,
     },
     /// The operation needs the secret keys: unlock the wallet first.
@@ -45,33 +45,33 @@ pub enum WalletError {
     /// Not enough spendable (finalized, not already being spent) funds.
     #[error("insufficient funds: need {needed} TIME (amount + fee) but only {available} TIME is spendable; wait for pending funds to finalize or send less")]
     InsufficientFunds {
-        /// Amount plus fee needed.
+        /// Amount plus fee needed, in base units.
         needed: Amount,
-        /// Spendable amount.
+        /// What the spendable outputs hold together, in base units.
         available: Amount,
     },
     /// The fee rate is below the node's minimum relay fee rate.
     #[error("fee rate {fee_rate} units/byte is below the node's minimum of {min} units/byte: raise the fee rate")]
     FeeTooLow {
-        /// Fee rate asked for.
+        /// Fee rate asked for, in base units per byte.
         fee_rate: u64,
-        /// The node's minimum.
+        /// The node's minimum, in base units per byte.
         min: u64,
     },
     /// The fee is above the cap (`[wallet] max_fee`), most likely a fee rate in the wrong unit.
     #[error("the fee would be {fee} TIME, above the maximum of {max} TIME set by [wallet] max_fee: check the fee rate (base units per byte), or raise max_fee in the config")]
     FeeAboveMax {
-        /// The fee the send would pay.
+        /// The fee the send would pay, in base units.
         fee: Amount,
-        /// The cap.
+        /// The cap (`[wallet] max_fee`), in base units.
         max: Amount,
     },
     /// The amount is zero or below the dust limit.
     #[error("amount {amount} TIME is below the dust limit of {dust} TIME: send more")]
     AmountTooSmall {
-        /// Amount asked for.
+        /// Amount asked for, in base units.
         amount: Amount,
-        /// Dust limit.
+        /// The dust limit ([`super::DUST_LIMIT`]), in base units.
         dust: Amount,
     },
     /// Amount arithmetic overflowed.
@@ -80,7 +80,7 @@ pub enum WalletError {
     /// The transaction would need more inputs than fit in one transaction.
     #[error("too many small coins ({inputs} inputs) for one transaction: send a smaller amount first to consolidate")]
     TooManyInputs {
-        /// Inputs that would be needed.
+        /// How many inputs the selection had reached when the size limit was passed.
         inputs: usize,
     },
     /// A recovery phrase is not valid BIP39 English.
@@ -95,18 +95,18 @@ pub enum WalletError {
     /// Reading or writing a file failed.
     #[error("wallet I/O error on {path}: {source}")]
     Io {
-        /// The file.
+        /// The file read or written.
         path: PathBuf,
-        /// The OS error.
+        /// What the operating system reported.
         #[source]
         source: std::io::Error,
     },
     /// The wallet's state file (`<file>.meta.json`) is malformed.
     #[error("wallet state file {path} is malformed ({reason}): restore it from `{path}.bak`, or delete it and unlock to rebuild addresses")]
     Meta {
-        /// The state file.
+        /// The state file (`<wallet file>.meta.json`).
         path: PathBuf,
-        /// What is wrong.
+        /// What is wrong with it.
         reason: String,
     },
     /// A derivation index or path is out of range.
@@ -132,7 +132,7 @@ pub enum WalletError {
     /// The chosen collateral output cannot back a masternode of this tier.
     #[error("output {outpoint:?} cannot be the collateral: {reason}")]
     BadCollateral {
-        /// The output asked for.
+        /// The output given as collateral.
         outpoint: OutPoint,
         /// Why not, and what to do.
         reason: String,

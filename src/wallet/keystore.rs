@@ -47,7 +47,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-/// File magic.
+/// The first 8 bytes of every wallet file.
 pub const MAGIC: [u8; 8] = *b"TCWALLET";
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
@@ -55,23 +55,23 @@ pub const FORMAT_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 67;
 /// Length of the secret payload (BIP39 entropy).
 pub const PAYLOAD_LEN: usize = 32;
-/// AEAD tag length.
+/// Length of the XChaCha20-Poly1305 tag after the encrypted payload.
 pub const TAG_LEN: usize = 16;
 /// Length of the trailing checksum.
 pub const CHECKSUM_LEN: usize = 32;
 /// Total length of a version-1 wallet file.
 pub const FILE_LEN: usize = HEADER_LEN + PAYLOAD_LEN + TAG_LEN + CHECKSUM_LEN;
-/// Largest wallet file read at all.
+/// Largest wallet file read at all, in bytes (a version-1 file is [`FILE_LEN`]).
 const MAX_READ: u64 = 64 * 1024;
 
 /// Argon2id cost parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KdfParams {
-    /// Memory in KiB.
+    /// Memory cost in KiB.
     pub m_cost_kib: u32,
-    /// Passes.
+    /// Time cost: passes over the memory.
     pub t_cost: u32,
-    /// Lanes.
+    /// Parallelism: lanes.
     pub p_cost: u32,
 }
 
@@ -90,9 +90,9 @@ impl KdfParams {
     };
     /// Memory cap: 1 GiB.
     pub const MAX_M_COST_KIB: u32 = 1024 * 1024;
-    /// Pass cap.
+    /// Time cost cap: 10 passes.
     pub const MAX_T_COST: u32 = 10;
-    /// Lane cap.
+    /// Parallelism cap: 8 lanes.
     pub const MAX_P_COST: u32 = 8;
 
     /// Tiny parameters (64 KiB, 1 pass) for tests: INSECURE, never for real wallets.
@@ -170,15 +170,15 @@ pub fn derive_key(
 /// The non-secret header of a wallet file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeystoreHeader {
-    /// Format version.
+    /// Format version ([`FORMAT_VERSION`] for every file this build reads).
     pub version: u16,
-    /// Network the wallet is for.
+    /// Network the wallet is for; a node refuses a wallet of another network.
     pub network: Network,
-    /// Key-derivation parameters.
+    /// The Argon2id costs the file key is derived with.
     pub kdf: KdfParams,
-    /// Argon2 salt.
+    /// Argon2id salt, random per encryption.
     pub salt: [u8; 16],
-    /// AEAD nonce.
+    /// XChaCha20-Poly1305 nonce, random per encryption.
     pub nonce: [u8; 24],
 }
 

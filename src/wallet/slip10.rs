@@ -16,11 +16,11 @@ use sha2::Sha512;
 use std::fmt;
 use zeroize::Zeroizing;
 
-/// BIP44 purpose level.
+/// The first level of every wallet path: BIP44's purpose, 44 (hardened at derivation).
 pub const PURPOSE: u32 = 44;
 /// TimeCoin's coin type (hardened at derivation): 6060.
 pub const COIN_TYPE: u32 = 6060;
-/// The hardened bit.
+/// The bit set on a hardened index (SLIP-10 Ed25519 allows only hardened derivation).
 pub const HARDENED: u32 = 0x8000_0000;
 
 type HmacSha512 = Hmac<Sha512>;
@@ -79,12 +79,12 @@ impl ExtendedKey {
         &self.key
     }
 
-    /// The chain code.
+    /// The 32-byte chain code that, with the key, derives the children.
     pub fn chain_code(&self) -> &[u8; 32] {
         &self.chain_code
     }
 
-    /// The Ed25519 signing key.
+    /// The Ed25519 signing key of this node of the tree.
     pub fn secret_key(&self) -> SecretKey {
         SecretKey::from_seed(&self.key)
     }
@@ -137,7 +137,7 @@ pub fn derive_wallet_key(seed: &[u8], account: u32, change: bool, index: u32) ->
     Ok(ExtendedKey::master(seed).derive(&path).secret_key())
 }
 
-/// The path string shown to users.
+/// The path of a wallet key as shown to users, e.g. `m/44'/6060'/0'/0'/5'`.
 pub fn path_string(account: u32, change: bool, index: u32) -> String {
     format!(
         "m/{PURPOSE}'/{COIN_TYPE}'/{account}'/{}'/{index}'",

@@ -27,15 +27,21 @@ impl Driver {
         s.tip_time_ms = self.committed.2;
         s.supply = crate::types::Amount(self.state.supply.0.saturating_sub(minted_ahead));
         s.best_peer_height = self.sync.best_claim();
-        s.synced = s
-            .best_peer_height
-            .map(|b| b <= self.state.height + 1)
-            .unwrap_or(true);
         s.consensus = self.run.as_ref().map(|r| r.tm.snapshot());
         s.step_since = self.run.as_ref().map(|r| r.step_since);
         s.mempool = self.mempool.snapshot(now, 20);
         s.masternodes = self.state.masternodes().cloned().collect();
         s.validators = self.state.next_validator_set();
+        let me = self.spec.node_key.public();
+        // With no peer heights known, caught up only if this node alone is a quorum (a
+        // one-node devnet): a testnet node with no peers does not know that it is.
+        s.synced = match s.best_peer_height {
+            Some(best) => best <= self.state.height + 1,
+            None => s
+                .validators
+                .weight_of(&me)
+                .is_some_and(|w| s.validators.is_quorum(w)),
+        };
         s.last_votes = self.last_votes.iter().map(|(k, v)| (*k, *v)).collect();
         s.catch_up = match (s.synced, self.sync.progress.rate()) {
             (false, Some(rate)) => Some(CatchUp {
@@ -51,7 +57,6 @@ impl Driver {
             at: now,
             unix_ms: self.clock.unix_ms(),
         };
-        let me = self.spec.node_key.public();
         s.own = match self.state.masternode_by_key(&me) {
             None => OwnMasternode::NotRegistered,
             Some(m) => OwnMasternode::Registered {
