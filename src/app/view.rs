@@ -82,16 +82,19 @@ fn own_status(own: OwnMasternode) -> String {
     }
 }
 
-/// A member's status in the Masternodes tab: the registry state, and for an active member
-/// whether it votes (weight in the next validator set).
-fn member_status(m: &MasternodeEntry, node: &NodeSnapshot) -> String {
+/// A member's standing and its words in the Masternodes tab: the registry state, and for an
+/// active member whether it votes (weight in the next validator set).
+fn member_status(m: &MasternodeEntry, node: &NodeSnapshot) -> (ui::Standing, String) {
     match m.state_at(node.height) {
-        MasternodeState::Banned => "banned".into(),
-        MasternodeState::Pending => format!("activates at {}", m.active_from),
+        MasternodeState::Banned => (ui::Standing::Banned, "banned".into()),
+        MasternodeState::Pending => (
+            ui::Standing::Pending,
+            format!("activates at {}", m.active_from),
+        ),
         MasternodeState::Active if node.validators.weight_of(&m.node_key).unwrap_or(0) > 0 => {
-            "active".into()
+            (ui::Standing::Voting, "active".into())
         }
-        MasternodeState::Active => "relay (no vote)".into(),
+        MasternodeState::Active => (ui::Standing::Relay, "relay (no vote)".into()),
     }
 }
 
@@ -121,13 +124,14 @@ pub fn view_model(
             .masternodes
             .iter()
             .map(|m| {
-                let status = member_status(m, node);
+                let (standing, status) = member_status(m, node);
                 let lv = last_votes.get(&m.node_key);
                 ui::MasternodeRow {
                     id_short: short_key(&m.node_key, names),
                     tier: m.tier.name().to_string(),
                     weight: m.tier.weight(),
                     status,
+                    standing,
                     last_vote_height: lv.map(|v| v.height),
                     last_vote_round: lv.map(|v| v.round),
                     payout_address: m.payout.encode(node.network),
@@ -375,13 +379,18 @@ mod tests {
     use crate::node::snapshot::Published;
     use crate::types::Tier;
 
-    /// The snapshot of devnet node 0 before anything happened, published at `unix_ms`.
-    fn snapshot(unix_ms: u64) -> NodeSnapshot {
-        let layout = DevnetLayout {
+    /// A four-masternode devnet (nothing is written: the dir is never used).
+    fn layout() -> DevnetLayout {
+        DevnetLayout {
             nodes: 4,
             base_port: 1,
             dir: std::env::temp_dir().join("timecoin-view-test-unused"),
-        };
+        }
+    }
+
+    /// The snapshot of devnet node 0 before anything happened, published at `unix_ms`.
+    fn snapshot(unix_ms: u64) -> NodeSnapshot {
+        let layout = layout();
         let genesis = layout.genesis();
         let spec = layout.node_spec(
             0,
@@ -498,6 +507,28 @@ mod tests {
             assert!(!vm.node.can_register);
             assert_eq!(vm.node.masternode_status.as_deref(), Some(text));
         }
+    }
+
+    #[test]
+    fn member_standing_comes_from_the_registry_rule() {
+        let mut s = snapshot(0);
+        let state = layout().genesis().state();
+        s.masternodes = state.masternodes().cloned().collect();
+        s.validators = state.next_validator_set();
+        s.masternodes[1].banned = true;
+        s.masternodes[2].active_from = s.height + 5;
+        let rows = build(&s, &[]).masternodes.rows;
+        let standings: Vec<ui::Standing> = rows.iter().map(|r| r.standing).collect();
+        assert_eq!(
+            standings,
+            [
+                ui::Standing::Voting,
+                ui::Standing::Banned,
+                ui::Standing::Pending,
+                ui::Standing::Voting
+            ]
+        );
+        assert_eq!(rows[2].status, format!("activates at {}", s.height + 5));
     }
 
     /// The register popup's tier table mirrors the ledger's (the UI crate cannot import it).

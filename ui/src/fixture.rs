@@ -131,6 +131,11 @@ pub fn sample_view_model() -> ViewModel {
                 6 => "relay only".to_string(),
                 _ => "active".to_string(),
             },
+            standing: match i {
+                5 => Standing::Pending,
+                6 => Standing::Relay,
+                _ => Standing::Voting,
+            },
             last_vote_height: if i >= 5 { None } else { Some(4242) },
             last_vote_round: if i >= 5 { None } else { Some(1) },
             payout_address: format!("dtime1q{}payout{:02}xk7w3m", &hash(700 + i as u64), i),

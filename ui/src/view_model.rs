@@ -308,6 +308,22 @@ pub struct MempoolView {
     pub newest: Vec<MempoolTxRow>,
 }
 
+/// Where a member stands, as the node derived it (the tab counts, colours and warns by it;
+/// `MasternodeRow::status` is its text).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Standing {
+    /// Active with voting weight in the next height.
+    #[default]
+    Voting,
+    /// Active without a vote (free tier): relays only.
+    Relay,
+    /// Registered, not active yet.
+    Pending,
+    /// Removed for equivocation.
+    Banned,
+}
+
 /// One member of the masternode set.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -320,6 +336,8 @@ pub struct MasternodeRow {
     pub weight: u64,
     /// Status as text, e.g. "active", "pending (activates at 120)", "banned".
     pub status: String,
+    /// The standing the status text words.
+    pub standing: Standing,
     /// Height of the last vote seen from this masternode.
     pub last_vote_height: Option<u64>,
     /// Round of the last vote seen from this masternode.
