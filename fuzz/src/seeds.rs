@@ -1,7 +1,7 @@
 //! A handful of valid inputs per target, written into `fuzz/seeds/<target>/` (committed) by the
-//! main crate's `cargo test --test fuzz_seeds -- --ignored`, which includes this file. Built from
-//! the product's own constructors and its RPC mock chain, so a seed is always an encoding the
-//! product itself produces. Uses nothing but `timecoin` and `toml`, so both crates compile it.
+//! main crate's `cargo test --test it fuzz_seeds -- --ignored`, which includes this file. Built
+//! from the product's own constructors and its RPC mock chain, so a seed is always an encoding
+//! the product itself produces. Uses nothing but `timecoin` and `toml`, so both crates compile it.
 
 use std::path::Path;
 use timecoin::config::Config;

@@ -123,21 +123,14 @@ impl Genesis {
         let chain_id = Hash::of(Domain::ChainId, &id);
 
         let created: Vec<(OutPoint, Utxo)> = block.txs[0]
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(i, o)| {
-                (
-                    OutPoint {
-                        txid,
-                        index: i as u32,
-                    },
-                    Utxo {
-                        output: *o,
-                        height: 0,
-                        coinbase: true,
-                    },
-                )
+            .outputs_at(txid)
+            .map(|(o, out)| {
+                let utxo = Utxo {
+                    output: *out,
+                    height: 0,
+                    coinbase: true,
+                };
+                (o, utxo)
             })
             .collect();
         let mut collateral_index = spec.allocations.len() as u32;

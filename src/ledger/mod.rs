@@ -4,8 +4,10 @@
 pub mod assemble;
 pub mod error;
 pub mod genesis;
+pub mod parallel;
 pub mod params;
 pub mod state;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
 pub mod validate;
 

@@ -5,10 +5,9 @@ use super::genesis::{devnet_genesis, devnet_node_key, DevnetSpec};
 use super::state::{BlockEffects, LedgerState, UtxoView};
 use super::validate::{validate_block, SigPolicy};
 use super::{build_block, BlockError, Genesis};
-use crate::types::tx::TX_VERSION;
 use crate::types::{
     Address, Amount, Block, CommitCertificate, CommitSig, Hash, OutPoint, PublicKey, SecretKey,
-    Transaction, TxIn, TxKind, TxOut, Vote, VoteKind,
+    Transaction, TxOut, Vote, VoteKind,
 };
 
 /// Seed of the test chain's funded key.
@@ -39,32 +38,30 @@ impl TestChain {
             base_port: 24300,
             faucet: Address::from_pubkey(&faucet.public()),
         });
-        let state = genesis.state();
-        let addr = Address::from_pubkey(&faucet.public());
-        let mut spendable: Vec<(OutPoint, Amount)> = state
-            .utxos()
-            .filter(|(_, u)| u.output.address == addr)
-            .map(|(o, u)| (*o, u.output.amount))
-            .collect();
-        spendable.sort();
-        TestChain {
+        let mut chain = TestChain {
             clock_ms: genesis.block.header.time_ms,
+            state: genesis.state(),
             genesis,
-            state,
             faucet,
             node_keys: (0..nodes).map(devnet_node_key).collect(),
-            spendable,
+            spendable: Vec::new(),
             last_cert: CommitCertificate::default(),
-        }
+        };
+        chain.spendable = chain.faucet_coins();
+        chain
     }
 
     /// Every unspent output of the faucet in the state, sorted by outpoint.
     pub fn faucet_coins(&self) -> Vec<(OutPoint, Amount)> {
-        let addr = Address::from_pubkey(&self.faucet.public());
+        self.coins_owned(&Address::from_pubkey(&self.faucet.public()))
+    }
+
+    /// Every unspent output paying `addr` in the state, sorted by outpoint.
+    pub fn coins_owned(&self, addr: &Address) -> Vec<(OutPoint, Amount)> {
         let mut v: Vec<(OutPoint, Amount)> = self
             .state
             .utxos()
-            .filter(|(_, u)| u.output.address == addr)
+            .filter(|(_, u)| u.output.address == *addr)
             .map(|(o, u)| (*o, u.output.amount))
             .collect();
         v.sort();
@@ -82,26 +79,15 @@ impl TestChain {
         let addr = Address::from_pubkey(&self.faucet.public());
         let total: u64 = coins.iter().map(|(_, a)| a.0).sum();
         let each = total.saturating_sub(fee) / outputs.max(1) as u64;
-        let mut tx = Transaction {
-            version: TX_VERSION,
-            inputs: coins
-                .iter()
-                .map(|(prev, _)| TxIn {
-                    prev: *prev,
-                    pubkey: self.faucet.public(),
-                    signature: Default::default(),
-                })
-                .collect(),
-            outputs: vec![
-                TxOut {
-                    amount: Amount(each),
-                    address: addr,
-                };
-                outputs
-            ],
-            lock_time: 0,
-            kind: TxKind::Transfer,
+        let out = TxOut {
+            amount: Amount(each),
+            address: addr,
         };
+        let mut tx = Transaction::unsigned_transfer(
+            coins.iter().map(|(prev, _)| *prev),
+            self.faucet.public(),
+            vec![out; outputs],
+        );
         tx.sign_inputs(&self.genesis.params.chain_id, &[&self.faucet], None);
         tx
     }
@@ -111,33 +97,24 @@ impl TestChain {
         self.spendable.len()
     }
 
-    /// A valid transfer spending one faucet output into `outputs` faucet outputs, fee 1 unit/byte.
+    /// A valid transfer spending one faucet output into `outputs` faucet outputs, paying its
+    /// encoded size (1 unit/byte) plus the remainder of the division.
     /// `None` when nothing is spendable or the output is too small to split.
     pub fn transfer(&mut self, outputs: usize) -> Option<Transaction> {
         let (prev, amount) = self.spendable.pop()?;
         let addr = Address::from_pubkey(&self.faucet.public());
         let outputs = outputs.max(1);
-        let fee = 200 + 40 * outputs as u64 + 200;
+        let fee = Transaction::transfer_size(1, outputs) as u64;
         let each = amount.0.checked_sub(fee)? / outputs as u64;
         if each == 0 {
             return None;
         }
-        let mut tx = Transaction {
-            version: TX_VERSION,
-            inputs: vec![TxIn {
-                prev,
-                pubkey: self.faucet.public(),
-                signature: Default::default(),
-            }],
-            outputs: (0..outputs)
-                .map(|_| TxOut {
-                    amount: Amount(each),
-                    address: addr,
-                })
-                .collect(),
-            lock_time: 0,
-            kind: TxKind::Transfer,
+        let out = TxOut {
+            amount: Amount(each),
+            address: addr,
         };
+        let mut tx =
+            Transaction::unsigned_transfer([prev], self.faucet.public(), vec![out; outputs]);
         tx.sign_inputs(&self.genesis.params.chain_id, &[&self.faucet], None);
         Some(tx)
     }
@@ -267,18 +244,7 @@ impl TestChain {
 
 /// The outputs of `tx` as coins (outpoint, amount).
 pub fn coins_of(tx: &Transaction) -> Vec<(OutPoint, Amount)> {
-    let txid = tx.txid();
-    tx.outputs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            (
-                OutPoint {
-                    txid,
-                    index: i as u32,
-                },
-                o.amount,
-            )
-        })
+    tx.outputs_at(tx.txid())
+        .map(|(o, out)| (o, out.amount))
         .collect()
 }

@@ -288,30 +288,18 @@ fn verify_block_signatures(
     if items.is_empty() {
         return Ok(());
     }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    let chunk = items.len().div_ceil(threads).max(64);
-    let bad: Option<usize> = std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| {
-                s.spawn(move || {
-                    let refs: Vec<(&[u8], &Signature, &PublicKey)> = c
-                        .iter()
-                        .map(|(_, (m, sig, k))| (&m.0[..], sig, k))
-                        .collect();
-                    let v = verify_batch(&refs);
-                    v.iter().position(|ok| !ok).map(|p| c[p].0)
-                })
-            })
+    let threads = super::parallel::cores().min(8);
+    let bad: Option<usize> = super::parallel::parallel_chunks(&items, threads, 64, |c| {
+        let refs: Vec<(&[u8], &Signature, &PublicKey)> = c
+            .iter()
+            .map(|(_, (m, sig, k))| (&m.0[..], sig, k))
             .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().ok().flatten())
-            .min()
-    });
+        let v = verify_batch(&refs);
+        v.iter().position(|ok| !ok).map(|p| c[p].0)
+    })
+    .into_iter()
+    .flatten()
+    .min();
     match bad {
         None => Ok(()),
         Some(i) => {
@@ -461,11 +449,7 @@ pub fn validate_block(
                 registry_changes.insert(input.prev, None);
             }
         }
-        for (i, out) in tx.outputs.iter().enumerate() {
-            let o = OutPoint {
-                txid,
-                index: i as u32,
-            };
+        for (o, out) in tx.outputs_at(txid) {
             let u = Utxo {
                 output: *out,
                 height,
@@ -513,11 +497,7 @@ pub fn validate_block(
         )));
     }
     let cb_txid = txids[0];
-    for (i, out) in coinbase.outputs.iter().enumerate() {
-        let o = OutPoint {
-            txid: cb_txid,
-            index: i as u32,
-        };
+    for (o, out) in coinbase.outputs_at(cb_txid) {
         fx.created.push((
             o,
             Utxo {

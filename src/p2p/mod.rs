@@ -32,6 +32,8 @@
 //!   no earlier than its delay after the writer took it from the peer's queue, in queue order.
 //!
 //! Tracing targets: `p2p` (listener, dialer, bans), `p2p::peer` (per connection), `p2p::tls`.
+//! A session's end is logged with its [`DisconnectReason`], a refused handshake with its
+//! [`HandshakeError`].
 
 mod addr_book;
 mod exchange;
@@ -48,6 +50,7 @@ pub mod tls;
 
 pub use link_delay::LinkDelay;
 pub use message::{Hello, Message};
+pub use peer::disconnect::{DisconnectReason, HandshakeError};
 pub use score::{Misbehaviour, TokenBucket};
 pub use store::{BanEntry, MemoryPeerStore, PeerStore, SledPeerStore};
 

@@ -5,7 +5,7 @@
 //! - [`server::start`]: the HTTP server; [`auth::RpcAuth`]: cookie or user/password.
 //! - [`methods::METHODS`]: the method table that drives dispatch and `help`.
 //! - [`client::RpcClient`]: used by `time-cli`.
-//! - [`mock::MockBackend`]: an in-memory backend for tests.
+//! - `mock::MockBackend`: an in-memory backend for tests (with the `test-utils` feature).
 //!
 //! Wiring in the node (inside the tokio runtime):
 //!
@@ -34,6 +34,7 @@ pub mod endpoint;
 pub mod error;
 pub mod json;
 pub mod methods;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod mock;
 pub mod server;
 pub mod wallet_labels;

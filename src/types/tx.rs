@@ -273,6 +273,33 @@ enum Sigs {
     Omit,
 }
 
+impl TxIn {
+    /// Encoded size in bytes of one signed input (outpoint, public key, signature): what each
+    /// input adds to a transaction's size.
+    pub fn encoded_len() -> usize {
+        TxIn {
+            prev: OutPoint::default(),
+            pubkey: PublicKey::default(),
+            signature: Signature::default(),
+        }
+        .to_bytes()
+        .len()
+    }
+}
+
+impl TxOut {
+    /// Encoded size in bytes of one output (amount, address): what each output adds to a
+    /// transaction's size.
+    pub fn encoded_len() -> usize {
+        TxOut {
+            amount: Amount::ZERO,
+            address: Address::default(),
+        }
+        .to_bytes()
+        .len()
+    }
+}
+
 impl Transaction {
     fn encode_with(&self, out: &mut Vec<u8>, sigs: Sigs) {
         put::u16(out, self.version);
@@ -342,6 +369,55 @@ impl Transaction {
     /// Encoded size in bytes.
     pub fn size(&self) -> usize {
         self.to_bytes().len()
+    }
+
+    /// An unsigned transfer spending `prevs`, every one owned by `pubkey`, into `outputs`. Its
+    /// inputs carry placeholder signatures, which encode at the length of real ones, so
+    /// [`Transaction::size`] is already the signed size (the fee to pay for it); sign it with
+    /// [`Transaction::sign_inputs`].
+    pub fn unsigned_transfer(
+        prevs: impl IntoIterator<Item = OutPoint>,
+        pubkey: PublicKey,
+        outputs: Vec<TxOut>,
+    ) -> Transaction {
+        Transaction {
+            version: TX_VERSION,
+            inputs: prevs
+                .into_iter()
+                .map(|prev| TxIn {
+                    prev,
+                    pubkey,
+                    signature: Signature::default(),
+                })
+                .collect(),
+            outputs,
+            lock_time: 0,
+            kind: TxKind::Transfer,
+        }
+    }
+
+    /// Encoded size in bytes of a signed transfer with `inputs` inputs and `outputs` outputs,
+    /// taken from the encoding (every input and output encodes at a fixed length).
+    pub fn transfer_size(inputs: usize, outputs: usize) -> usize {
+        let out = TxOut {
+            amount: Amount::ZERO,
+            address: Address::default(),
+        };
+        Transaction::unsigned_transfer(
+            std::iter::repeat_n(OutPoint::default(), inputs),
+            PublicKey::default(),
+            vec![out; outputs],
+        )
+        .size()
+    }
+
+    /// The outputs with the outpoints that name them, `txid` being this transaction's id
+    /// (callers usually hold it already).
+    pub fn outputs_at(&self, txid: Hash) -> impl Iterator<Item = (OutPoint, &TxOut)> + '_ {
+        self.outputs.iter().enumerate().map(move |(i, o)| {
+            let index = i as u32;
+            (OutPoint { txid, index }, o)
+        })
     }
 
     /// Whether this is a coinbase.

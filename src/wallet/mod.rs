@@ -39,7 +39,7 @@ pub use chain::{ChainTxStatus, WalletChain, WalletUtxo};
 pub use discovery::{discover_with, DiscoveryError};
 pub use error::WalletError;
 pub use keystore::KdfParams;
-pub use selection::{input_len, output_len, DUST_LIMIT};
+pub use selection::DUST_LIMIT;
 pub use send::DEFAULT_MAX_FEE;
 pub use types::{
     AddressEntry, Balances, Contact, Direction, HistoryEntry, MasternodeStep, SendPreview, TxStatus,

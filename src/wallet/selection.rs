@@ -10,36 +10,11 @@
 use super::chain::WalletUtxo;
 use super::error::{Result, WalletError};
 use crate::types::tx::MAX_TX_SIZE;
-use crate::types::{
-    Address, Amount, Encode, OutPoint, PublicKey, Signature, Transaction, TxIn, TxOut,
-};
+use crate::types::{Amount, Transaction, TxIn, TxOut};
 
 /// Change below this many base units is not created; it is added to the fee instead.
 /// Payments below it are refused.
 pub const DUST_LIMIT: Amount = Amount(1_000);
-
-/// Encoded size in bytes of one signed input (outpoint, public key, signature): what each
-/// input adds to a transaction's size.
-pub fn input_len() -> usize {
-    TxIn {
-        prev: OutPoint::default(),
-        pubkey: PublicKey::default(),
-        signature: Signature::default(),
-    }
-    .to_bytes()
-    .len()
-}
-
-/// Encoded size in bytes of one output (amount, address): what each output adds to a
-/// transaction's size.
-pub fn output_len() -> usize {
-    TxOut {
-        amount: Amount::ZERO,
-        address: Address::default(),
-    }
-    .to_bytes()
-    .len()
-}
 
 /// The result of coin selection.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,7 +45,7 @@ pub(super) fn select_coins(
             .then(a.outpoint.cmp(&b.outpoint))
     });
     let base = template.size();
-    let (in_len, out_len) = (input_len(), output_len());
+    let (in_len, out_len) = (TxIn::encoded_len(), TxOut::encoded_len());
     let fee_for = |size: usize| -> Result<Amount> {
         fee_rate
             .checked_mul(size as u64)
@@ -126,7 +101,7 @@ pub(super) fn select_coins(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Hash, TxKind};
+    use crate::types::{Address, Hash, OutPoint, TxKind};
     use proptest::prelude::*;
     use std::collections::HashSet;
 
@@ -195,19 +170,19 @@ mod tests {
                     let ins: u64 = sel.inputs.iter().map(|u| u.output.amount.0).sum();
                     prop_assert_eq!(ins, target + sel.fee.0 + sel.change.0);
                     prop_assert!(sel.change.0 == 0 || sel.change >= DUST_LIMIT);
-                    let size = base + k * input_len() + usize::from(sel.change.0 > 0) * output_len();
+                    let size = base + k * TxIn::encoded_len() + usize::from(sel.change.0 > 0) * TxOut::encoded_len();
                     prop_assert_eq!(sel.size, size);
                     prop_assert!(sel.fee.0 >= rate * size as u64);
                     if sel.change.0 > 0 {
                         prop_assert_eq!(sel.fee.0, rate * size as u64);
                     } else {
-                        prop_assert!(sel.fee.0 < rate * (size + output_len()) as u64 + DUST_LIMIT.0);
+                        prop_assert!(sel.fee.0 < rate * (size + TxOut::encoded_len()) as u64 + DUST_LIMIT.0);
                     }
                     // Largest first: the k - 1 largest coins were not enough.
                     let mut sorted = amounts.clone();
                     sorted.sort_unstable_by(|a, b| b.cmp(a));
                     let prev: u64 = sorted[..k - 1].iter().sum();
-                    prop_assert!(prev < target + rate * (base + (k - 1) * input_len()) as u64);
+                    prop_assert!(prev < target + rate * (base + (k - 1) * TxIn::encoded_len()) as u64);
                 }
                 Err(WalletError::InsufficientFunds { needed, available }) => {
                     prop_assert_eq!(available.0, total);

@@ -36,6 +36,7 @@
 
 pub mod action;
 pub mod app;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod fixture;
 pub mod format;
 pub mod keymap;

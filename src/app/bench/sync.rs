@@ -8,7 +8,8 @@
 //! meanwhile, idle: they still finalize an empty block every `empty_block_interval`, so the
 //! target is the bench's tip when the fresh node starts.
 
-use super::{in_process, BenchArgs, Devnet};
+use super::devnet::{in_process, Devnet};
+use super::BenchArgs;
 use crate::consensus::ConsensusParams;
 use crate::mempool::MempoolLimits;
 use crate::node::devnet::DevnetLayout;

@@ -1,5 +1,6 @@
 //! Signature verification of many transactions on all cores.
 
+use crate::ledger::parallel;
 use crate::ledger::validate::{distinct_signature_items, verify_tx_signatures};
 use crate::ledger::TxError;
 use crate::types::keys::verify_batch;
@@ -21,28 +22,14 @@ pub fn verify_txs(txs: &[&Transaction], chain_id: &Hash) -> (Vec<Result<(), TxEr
             .collect();
         return (verdicts, items);
     }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let chunks: Vec<&[&Transaction]> = txs.chunks(txs.len().div_ceil(threads)).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|c| s.spawn(move || verify_chunk(c, chain_id)))
-            .collect();
-        let mut out = Vec::with_capacity(txs.len());
-        let mut items = 0;
-        for h in handles {
-            match h.join() {
-                Ok((v, n)) => {
-                    out.extend(v);
-                    items += n;
-                }
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-        (out, items)
-    })
+    let threads = parallel::cores();
+    let mut out = Vec::with_capacity(txs.len());
+    let mut items = 0;
+    for (v, n) in parallel::parallel_chunks(txs, threads, 1, |c| verify_chunk(c, chain_id)) {
+        out.extend(v);
+        items += n;
+    }
+    (out, items)
 }
 
 /// One batch over the items of `chunk`; a bad transaction gets its precise error from the
