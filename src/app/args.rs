@@ -309,6 +309,9 @@ pub enum WalletAction {
     Restore,
     /// Show addresses and balances (balances from a running node over RPC).
     Show,
+    /// Print the 24-word recovery mnemonic (asks for the passphrase; reads the wallet file, so
+    /// it works while the node runs; never offered over RPC or in `timed attach`).
+    Mnemonic,
     /// List addresses.
     Addresses,
     /// Send coins through a running node.

@@ -33,6 +33,14 @@ const RETRY_EVERY: Duration = Duration::from_secs(1);
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Log lines asked for with each snapshot.
 const LOG_LINES: u64 = 300;
+/// What `m` says here. The mnemonic is the wallet's master secret: one RPC call would hand
+/// every coin to whoever holds the cookie or the RPC password, over a socket, so no RPC method
+/// reveals it (Bitcoin Core's descriptor wallets have no dumpprivkey either); it is read
+/// from the wallet file on the node's machine.
+const MNEMONIC_ELSEWHERE: &str =
+    "The mnemonic is the wallet's master secret and never goes over RPC.\n\
+     To see it, on the node's machine, as the node's user, run:\n  \
+     timed wallet mnemonic   (with the node's --config or --datadir)";
 
 /// Where the node is and how to log in.
 #[derive(Clone, Debug)]
@@ -52,8 +60,8 @@ impl Endpoint {
 /// What the attach UI holds from the node.
 #[derive(Clone, Debug, Default)]
 struct Held {
-    /// The last view model received, when it arrived and its seq.
-    view: Option<(ui::ViewModel, Instant, u64)>,
+    /// The last view model received and its seq.
+    view: Option<(ui::ViewModel, u64)>,
     /// Why the node is not reachable now, while retrying.
     down: Option<String>,
 }
@@ -122,7 +130,7 @@ async fn attach_ui(
             .map(|_| ())
             .map_err(|e| e.to_string())
     });
-    let app = ui::App::new(validator);
+    let app = ui::App::new(validator).mnemonic_elsewhere(MNEMONIC_ELSEWHERE);
     let (held_tx, held_rx) = watch::channel(Held::default());
     let held_tx = Arc::new(held_tx);
     let (view_tx, view_rx) = watch::channel(ui::ViewModel::default());
@@ -186,7 +194,7 @@ async fn follow(endpoint: Endpoint, held: Arc<watch::Sender<Held>>, root: Cancel
     loop {
         // A busy node publishes up to 20 snapshots a second; the UI draws at most 10 frames.
         let asked = Instant::now();
-        let since = held.borrow().view.as_ref().map(|(_, _, s)| *s);
+        let since = held.borrow().view.as_ref().map(|(_, s)| *s);
         let result = async {
             if client.is_none() {
                 client = Some(endpoint.client()?);
@@ -208,7 +216,7 @@ async fn follow(endpoint: Endpoint, held: Arc<watch::Sender<Held>>, root: Cancel
         match result.and_then(|v| decode(&v)) {
             Ok((seq, vm)) => {
                 held.send_modify(|h| {
-                    h.view = Some((vm, Instant::now(), seq));
+                    h.view = Some((vm, seq));
                     h.down = None;
                 });
                 let next = asked + MIN_POLL_INTERVAL;
@@ -245,14 +253,12 @@ fn decode(v: &Value) -> Result<(u64, ui::ViewModel), String> {
     Ok((seq, vm))
 }
 
-/// The view model shown: the one held, aged by the time since it arrived, marked while the
-/// node is unreachable.
+/// The view model shown: the one held (the UI ages it from the node's publication time),
+/// marked while the node is unreachable.
 fn shown(h: &Held) -> ui::ViewModel {
     match &h.view {
-        Some((vm, at, _)) => {
+        Some((vm, _)) => {
             let mut vm = vm.clone();
-            let age = u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX);
-            vm.snapshot_age_ms = Some(vm.snapshot_age_ms.unwrap_or(0).saturating_add(age));
             vm.disconnected = h.down.clone();
             vm
         }
@@ -276,9 +282,6 @@ async fn bridge(
     root: CancellationToken,
 ) {
     let mut client: Option<RpcClient> = None;
-    // While the node is away the data's age moves on: republish once a second.
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
             _ = root.cancelled() => break,
@@ -302,18 +305,13 @@ async fn bridge(
                     .await
                     {
                         if let Ok((seq, vm)) = decode(&v) {
-                            held_tx.send_modify(|h| h.view = Some((vm, Instant::now(), seq)));
+                            held_tx.send_modify(|h| h.view = Some((vm, seq)));
                         }
                     }
                 }
                 continue;
             }
             r = held.changed() => if r.is_err() { break },
-            _ = tick.tick() => {
-                if held.borrow().down.is_none() {
-                    continue;
-                }
-            }
         }
         let vm = shown(&held.borrow_and_update());
         let _ = view_tx.send(vm);
@@ -361,11 +359,6 @@ async fn act(
     auto_lock: u64,
 ) -> Vec<ui::UiEvent> {
     use ui::{UiAction as A, UiEvent as E};
-    let over_rpc = |what: &str| {
-        E::Error(format!(
-            "{what} is not available in `timed attach` yet; run it on the node's machine"
-        ))
-    };
     match action {
         A::Quit => vec![],
         A::PreviewSend {
@@ -433,7 +426,8 @@ async fn act(
                 Err(e) => vec![E::Error(e)],
             }
         }
-        A::RevealMnemonic { .. } => vec![over_rpc("showing the mnemonic")],
+        // The UI does not ask (see MNEMONIC_ELSEWHERE); should it, the answer is the same.
+        A::RevealMnemonic { .. } => vec![E::Error(MNEMONIC_ELSEWHERE.replace('\n', " "))],
         // The node's own wallet takes the step (registermasternode / exitmasternode), as
         // the in-process UI does.
         A::RegisterMasternode { tier } => {
@@ -453,7 +447,12 @@ async fn act(
             Ok(_) => vec![E::Notice("exit sent".into())],
             Err(e) => vec![E::Error(e)],
         },
-        A::AddContact { .. } => vec![over_rpc("the address book")],
+        A::AddContact { label, address } => {
+            match call(endpoint, client, "setlabel", json!([address, label])).await {
+                Ok(_) => vec![E::Notice(format!("contact {label} saved"))],
+                Err(e) => vec![E::Error(e)],
+            }
+        }
     }
 }
 
@@ -462,17 +461,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_held_view_ages_and_says_when_the_node_is_away() {
+    fn the_held_view_keeps_its_publication_time_and_says_when_the_node_is_away() {
         let vm = ui::ViewModel {
-            snapshot_age_ms: Some(5),
+            published_unix_ms: Some(5),
             ..Default::default()
         };
         let mut h = Held {
-            view: Some((vm, Instant::now() - Duration::from_secs(3), 7)),
+            view: Some((vm, 7)),
             down: None,
         };
         let shown_vm = shown(&h);
-        assert!(shown_vm.snapshot_age_ms.is_some_and(|a| a >= 3_005));
+        assert_eq!(
+            shown_vm.published_unix_ms,
+            Some(5),
+            "the UI ages it, not the bridge"
+        );
         assert_eq!(shown_vm.disconnected, None);
         h.down = Some("connection refused".into());
         assert_eq!(
@@ -484,7 +487,7 @@ mod tests {
                 view: None,
                 down: Some("x".into())
             })
-            .snapshot_age_ms,
+            .published_unix_ms,
             None
         );
     }

@@ -433,13 +433,7 @@ impl RpcBackend for NodeRpc {
                 collateral: m.collateral,
                 p2p_addr: m.p2p_addr.clone(),
                 payout: m.payout,
-                state: if m.banned {
-                    rb::MasternodeState::Banned
-                } else if m.active_from > s.height + 1 {
-                    rb::MasternodeState::Pending
-                } else {
-                    rb::MasternodeState::Active
-                },
+                state: m.state_at(s.height),
                 registered_height: m.registered_height,
                 last_vote_height: last.get(&m.node_key).map(|v| v.height),
             })
@@ -507,6 +501,15 @@ impl RpcBackend for NodeRpc {
         self.wallet(|reply| WalletRequest::Lock { reply })
     }
 
+    fn wallet_set_label(&self, address: &Address, label: &str) -> Result<(), rb::WalletError> {
+        let (address, label) = (*address, label.to_string());
+        self.wallet(|reply| WalletRequest::SetLabel {
+            address,
+            label,
+            reply,
+        })
+    }
+
     fn wallet_masternode(
         &self,
         req: rb::MasternodeTxRequest,
@@ -542,14 +545,7 @@ impl RpcBackend for NodeRpc {
         let snap = self.node.snapshot.borrow().clone();
         let peers = self.node.peers.borrow().clone();
         let names = devnet_names(snap.network, *devnet_nodes);
-        let vm = view_model(
-            &snap,
-            &peers,
-            &wallet,
-            &logs.tail(max_logs),
-            &names,
-            std::time::Instant::now(),
-        );
+        let vm = view_model(&snap, &peers, &wallet, &logs.tail(max_logs), &names);
         match serde_json::to_value(&vm) {
             Ok(v) => Some((snap.seq.wrapping_add(wallet_version), v)),
             Err(e) => {

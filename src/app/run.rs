@@ -8,7 +8,7 @@ use crate::types::Address;
 use crate::wallet::Wallet;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use timecoin_ui as ui;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -252,14 +252,7 @@ async fn bridge(
         let summary = wallet.borrow_and_update().summary.clone();
         let snap = node.snapshot.borrow().clone();
         let peers = node.peers.borrow().clone();
-        let vm = view_model(
-            &snap,
-            &peers,
-            &summary,
-            &logs.tail(500),
-            &names,
-            Instant::now(),
-        );
+        let vm = view_model(&snap, &peers, &summary, &logs.tail(500), &names);
         let _ = view_tx.send(vm);
     }
 }

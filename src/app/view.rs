@@ -1,12 +1,13 @@
 //! Maps node snapshots, peers, wallet state and logs into the UI's plain view model.
 
 use crate::consensus::Step;
+use crate::ledger::{MasternodeEntry, MasternodeState};
 use crate::node::logging::LogRecord;
-use crate::node::snapshot::{RoundEnd, RoundVotes, VoteArrival};
+use crate::node::snapshot::{CatchUp, OwnMasternode, RoundEnd, RoundVotes, VoteArrival};
 use crate::node::NodeSnapshot;
 use crate::p2p::{Direction, PeerInfo};
 use crate::types::{Hash, Network, PublicKey};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 use timecoin_ui as ui;
 
 /// Wallet data already computed by the wallet service.
@@ -37,31 +38,84 @@ fn step(s: Step) -> ui::ConsensusStep {
     }
 }
 
-/// Builds the view model.
+/// The sync state shown: derived from the node's own figures, never re-measured here.
+fn sync_state(node: &NodeSnapshot, peers: &[PeerInfo]) -> ui::SyncState {
+    if peers.is_empty() {
+        ui::SyncState::WaitingForPeers
+    } else if node.synced {
+        ui::SyncState::Synced
+    } else {
+        let rate = node
+            .catch_up
+            .map(|CatchUp { blocks_per_s, .. }| blocks_per_s);
+        ui::SyncState::Syncing {
+            current: node.height,
+            target: node.best_peer_height,
+            // Whole tenths of a block per second (the view model is `Eq`).
+            blocks_per_10s: rate.map(|r| (r * 10.0).round() as u64),
+            secs_left: node.catch_up.and_then(|c| c.secs_left),
+        }
+    }
+}
+
+/// This node's masternode status in words (Overview and header).
+fn own_status(own: OwnMasternode) -> String {
+    match own {
+        OwnMasternode::NotRegistered => "not a masternode".into(),
+        OwnMasternode::Registered {
+            state: MasternodeState::Banned,
+            ..
+        } => "banned (equivocation)".into(),
+        OwnMasternode::Registered {
+            state: MasternodeState::Pending,
+            active_from,
+            ..
+        } => format!("registered, active from height {active_from}"),
+        OwnMasternode::Registered {
+            tier,
+            enabled: true,
+            ..
+        } => format!("active {} masternode", tier.name()),
+        OwnMasternode::Registered { .. } => {
+            "registered, but masternode mode is off ([masternode] enabled)".into()
+        }
+    }
+}
+
+/// A member's standing and its words in the Masternodes tab: the registry state, and for an
+/// active member whether it votes (weight in the next validator set).
+fn member_status(m: &MasternodeEntry, node: &NodeSnapshot) -> (ui::Standing, String) {
+    match m.state_at(node.height) {
+        MasternodeState::Banned => (ui::Standing::Banned, "banned".into()),
+        MasternodeState::Pending => (
+            ui::Standing::Pending,
+            format!("activates at {}", m.active_from),
+        ),
+        MasternodeState::Active if node.validators.weight_of(&m.node_key).unwrap_or(0) > 0 => {
+            (ui::Standing::Voting, "active".into())
+        }
+        MasternodeState::Active => (ui::Standing::Relay, "relay (no vote)".into()),
+    }
+}
+
+/// Builds the view model of `node` as it was when published: every age and countdown in it
+/// is measured at `node.published`, so building it twice from one snapshot gives one view
+/// (the UI ages it from `published_unix_ms` with its own clock).
 pub fn view_model(
     node: &NodeSnapshot,
     peers: &[PeerInfo],
     wallet: &WalletSummary,
     logs: &[LogRecord],
     names: &dyn Fn(&PublicKey) -> Option<String>,
-    snapshot_at: Instant,
 ) -> ui::ViewModel {
-    let now = Instant::now();
+    let now = node.published.at;
+    let wall_now = UNIX_EPOCH + Duration::from_millis(node.published.unix_ms);
     let me = node.node_key;
     let last_block_age_secs = node
         .tip_finalized_at
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .and_then(|t| wall_now.duration_since(t).ok())
         .map(|d| d.as_secs());
-    let sync = if peers.is_empty() {
-        ui::SyncState::WaitingForPeers
-    } else if node.synced {
-        ui::SyncState::Synced
-    } else {
-        ui::SyncState::Syncing {
-            current: node.height,
-            target: node.best_peer_height,
-        }
-    };
+    let sync = sync_state(node, peers);
     let consensus = consensus_view(node, names, now);
     let last_votes: std::collections::HashMap<PublicKey, crate::node::snapshot::LastVote> =
         node.last_votes.iter().copied().collect();
@@ -70,22 +124,14 @@ pub fn view_model(
             .masternodes
             .iter()
             .map(|m| {
-                let weight = node.validators.weight_of(&m.node_key).unwrap_or(0);
-                let status = if m.banned {
-                    "banned".to_string()
-                } else if m.active_from > node.height + 1 {
-                    format!("activates at {}", m.active_from)
-                } else if weight > 0 {
-                    "active".to_string()
-                } else {
-                    "relay (no vote)".to_string()
-                };
+                let (standing, status) = member_status(m, node);
                 let lv = last_votes.get(&m.node_key);
                 ui::MasternodeRow {
                     id_short: short_key(&m.node_key, names),
                     tier: m.tier.name().to_string(),
                     weight: m.tier.weight(),
                     status,
+                    standing,
                     last_vote_height: lv.map(|v| v.height),
                     last_vote_round: lv.map(|v| v.round),
                     payout_address: m.payout.encode(node.network),
@@ -109,7 +155,7 @@ pub fn view_model(
                 bytes_in: p.bytes_in,
                 bytes_out: p.bytes_out,
                 score: p.score as i64,
-                connected_secs: SystemTime::now()
+                connected_secs: wall_now
                     .duration_since(p.connected_since)
                     .map(|d| d.as_secs())
                     .unwrap_or(0),
@@ -139,9 +185,10 @@ pub fn view_model(
             network: Some(node.network.name().to_string()),
             node_id_short: Some(short_key(&me, names)),
             version: Some(env!("CARGO_PKG_VERSION").to_string()),
-            masternode_status: Some(node.own_status.clone()),
+            masternode_status: Some(own_status(node.own)),
+            can_register: node.own == OwnMasternode::NotRegistered,
             sync,
-            uptime_secs: Some(now.duration_since(node.started).as_secs()),
+            uptime_secs: Some(now.saturating_duration_since(node.started).as_secs()),
         },
         overview: ui::OverviewView {
             height: Some(node.height),
@@ -163,7 +210,7 @@ pub fn view_model(
         },
         node_error: node.error.clone(),
         disconnected: None,
-        snapshot_age_ms: Some(now.duration_since(snapshot_at).as_millis() as u64),
+        published_unix_ms: Some(node.published.unix_ms),
     }
 }
 
@@ -321,4 +368,182 @@ pub fn devnet_names(network: Network, nodes: u32) -> impl Fn(&PublicKey) -> Opti
         vec![]
     };
     move |k| keys.iter().position(|x| x == k).map(|i| format!("node{i}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::ConsensusParams;
+    use crate::mempool::MempoolLimits;
+    use crate::node::devnet::DevnetLayout;
+    use crate::node::snapshot::Published;
+    use crate::types::Tier;
+
+    /// A four-masternode devnet (nothing is written: the dir is never used).
+    fn layout() -> DevnetLayout {
+        DevnetLayout {
+            nodes: 4,
+            base_port: 1,
+            dir: std::env::temp_dir().join("timecoin-view-test-unused"),
+        }
+    }
+
+    /// The snapshot of devnet node 0 before anything happened, published at `unix_ms`.
+    fn snapshot(unix_ms: u64) -> NodeSnapshot {
+        let layout = layout();
+        let genesis = layout.genesis();
+        let spec = layout.node_spec(
+            0,
+            &genesis,
+            ConsensusParams::devnet(),
+            MempoolLimits::default(),
+        );
+        let mut s = NodeSnapshot::initial(&spec, &genesis.state());
+        s.published = Published {
+            at: Instant::now(),
+            unix_ms,
+        };
+        s
+    }
+
+    fn build(s: &NodeSnapshot, peers: &[PeerInfo]) -> ui::ViewModel {
+        view_model(s, peers, &WalletSummary::default(), &[], &|_| None)
+    }
+
+    fn a_peer() -> PeerInfo {
+        PeerInfo {
+            id: crate::ledger::genesis::devnet_node_key(1).public(),
+            addr: "127.0.0.1:1".parse().expect("literal address"),
+            direction: Direction::Outbound,
+            latency_ms: None,
+            height: Some(5_000),
+            bytes_in: 0,
+            bytes_out: 0,
+            msgs_in: 0,
+            msgs_out: 0,
+            score: 0,
+            connected_since: UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn sync_progress_is_the_nodes_figures() {
+        let mut s = snapshot(1_000);
+        s.height = 1_200;
+        s.best_peer_height = Some(5_000);
+        s.synced = false;
+        s.catch_up = Some(CatchUp {
+            blocks_per_s: 85.26,
+            secs_left: Some(45),
+        });
+        let vm = build(&s, &[a_peer()]);
+        assert_eq!(
+            vm.node.sync,
+            ui::SyncState::Syncing {
+                current: 1_200,
+                target: Some(5_000),
+                blocks_per_10s: Some(853),
+                secs_left: Some(45),
+            }
+        );
+        // Before the node measured a rate: height and target only, never a made-up rate.
+        s.catch_up = None;
+        assert!(matches!(
+            build(&s, &[a_peer()]).node.sync,
+            ui::SyncState::Syncing {
+                blocks_per_10s: None,
+                secs_left: None,
+                ..
+            }
+        ));
+        s.synced = true;
+        assert_eq!(build(&s, &[a_peer()]).node.sync, ui::SyncState::Synced);
+        assert_eq!(build(&s, &[]).node.sync, ui::SyncState::WaitingForPeers);
+    }
+
+    #[test]
+    fn the_view_is_as_of_publication_not_of_building() {
+        // Published in 2001: a figure measured with today's clock would be decades off.
+        let mut s = snapshot(1_000_000_000_000);
+        s.started = s.published.at - Duration::from_secs(3);
+        let a = build(&s, &[a_peer()]);
+        assert_eq!(a.published_unix_ms, Some(1_000_000_000_000));
+        assert_eq!(a.node.uptime_secs, Some(3));
+        // The peer connected at the epoch: its age is measured at publication.
+        assert_eq!(a.peers.rows[0].connected_secs, 1_000_000_000);
+        assert_eq!(a, build(&s, &[a_peer()]), "one snapshot, one view");
+    }
+
+    #[test]
+    fn own_status_says_what_to_do_and_is_derived_from_the_registry_state() {
+        let mut s = snapshot(0);
+        let vm = build(&s, &[]);
+        assert!(vm.node.can_register);
+        assert_eq!(
+            vm.node.masternode_status.as_deref(),
+            Some("not a masternode")
+        );
+        for (state, enabled, text) in [
+            (
+                MasternodeState::Pending,
+                true,
+                "registered, active from height 12",
+            ),
+            (MasternodeState::Active, true, "active silver masternode"),
+            (
+                MasternodeState::Active,
+                false,
+                "registered, but masternode mode is off ([masternode] enabled)",
+            ),
+            (MasternodeState::Banned, true, "banned (equivocation)"),
+        ] {
+            s.own = OwnMasternode::Registered {
+                tier: Tier::Silver,
+                state,
+                active_from: 12,
+                enabled,
+            };
+            let vm = build(&s, &[]);
+            assert!(!vm.node.can_register);
+            assert_eq!(vm.node.masternode_status.as_deref(), Some(text));
+        }
+    }
+
+    #[test]
+    fn member_standing_comes_from_the_registry_rule() {
+        let mut s = snapshot(0);
+        let state = layout().genesis().state();
+        s.masternodes = state.masternodes().cloned().collect();
+        s.validators = state.next_validator_set();
+        s.masternodes[1].banned = true;
+        s.masternodes[2].active_from = s.height + 5;
+        let rows = build(&s, &[]).masternodes.rows;
+        let standings: Vec<ui::Standing> = rows.iter().map(|r| r.standing).collect();
+        assert_eq!(
+            standings,
+            [
+                ui::Standing::Voting,
+                ui::Standing::Banned,
+                ui::Standing::Pending,
+                ui::Standing::Voting
+            ]
+        );
+        assert_eq!(rows[2].status, format!("activates at {}", s.height + 5));
+    }
+
+    /// The register popup's tier table mirrors the ledger's (the UI crate cannot import it).
+    #[test]
+    fn the_uis_tier_table_is_the_ledgers() {
+        let ledger: Vec<(&str, u64, u64)> = [Tier::Bronze, Tier::Silver, Tier::Gold]
+            .iter()
+            .map(|t| {
+                (
+                    t.name(),
+                    t.collateral().0 / crate::types::Amount::from_time(1).0,
+                    t.weight(),
+                )
+            })
+            .collect();
+        assert_eq!(ledger, ui::REGISTER_TIERS.to_vec());
+    }
 }

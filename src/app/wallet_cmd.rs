@@ -35,6 +35,7 @@ pub fn run(args: WalletArgs, node: &NodeArgs) -> Result<(), String> {
             Ok(())
         }
         WalletAction::Show => show(&path, network, &config, &args),
+        WalletAction::Mnemonic => mnemonic(&path, network, &args),
         WalletAction::Send {
             to,
             amount,
@@ -332,6 +333,25 @@ impl WalletChain for RpcChain {
 /// Prints the wallet's addresses and balances. Needs no passphrase, but one given with
 /// `--passphrase-file` or `TIMECOIN_WALLET_PASSPHRASE` is checked (a wrong one is an error, so
 /// a script can test a passphrase file with `show`); none is prompted for.
+/// `timed wallet mnemonic`: the master secret, on the terminal of the machine that holds the
+/// wallet file only.
+fn mnemonic(path: &Path, network: Network, args: &WalletArgs) -> Result<(), String> {
+    let w = open(path, network)?;
+    let p = passphrase(
+        args.passphrase_file.as_deref(),
+        "wallet passphrase: ",
+        false,
+    )?;
+    let words = w
+        .reveal_mnemonic(&p)
+        .map_err(|e| format!("wallet {}: {e}", path.display()))?;
+    eprintln!(
+        "Anyone who sees these 24 words can take every coin in this wallet; write them on paper only."
+    );
+    println!("{}", words.as_str());
+    Ok(())
+}
+
 fn show(
     path: &Path,
     network: Network,

@@ -48,5 +48,17 @@ pub enum Step {
     Commit,
 }
 
+impl Step {
+    /// Lowercase name (RPC `getconsensusinfo`, logs).
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Propose => "propose",
+            Step::Prevote => "prevote",
+            Step::Precommit => "precommit",
+            Step::Commit => "commit",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

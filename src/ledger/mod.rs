@@ -15,7 +15,7 @@ pub use assemble::build_block;
 pub use error::{BlockError, TxError};
 pub use genesis::{devnet_genesis, DevnetSpec, Genesis};
 pub use params::ChainParams;
-pub use state::{BlockEffects, LedgerState, MasternodeEntry, Utxo, UtxoView};
+pub use state::{BlockEffects, LedgerState, MasternodeEntry, MasternodeState, Utxo, UtxoView};
 pub use validate::{validate_block, validate_tx, SigPolicy, TxCheck};
 
 #[cfg(test)]

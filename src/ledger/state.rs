@@ -43,6 +43,43 @@ pub struct MasternodeEntry {
     pub banned: bool,
 }
 
+/// Registry state of a masternode at some height (the one rule the node's own status, the UI's
+/// Masternodes tab and the RPC's `listmasternodes` read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MasternodeState {
+    /// Registered, activates 2 blocks after inclusion.
+    Pending,
+    /// In the active set (Free tier: relays without a vote).
+    Active,
+    /// Removed for equivocation.
+    Banned,
+}
+
+impl MasternodeState {
+    /// Upper-case name as Dash shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MasternodeState::Pending => "PENDING",
+            MasternodeState::Active => "ENABLED",
+            MasternodeState::Banned => "POSE_BANNED",
+        }
+    }
+}
+
+impl MasternodeEntry {
+    /// Its state once the chain is final at `height` (it votes from `active_from` on, so it
+    /// counts as active when the next height, `height + 1`, is one it votes in).
+    pub fn state_at(&self, height: u64) -> MasternodeState {
+        if self.banned {
+            MasternodeState::Banned
+        } else if self.active_from > height.saturating_add(1) {
+            MasternodeState::Pending
+        } else {
+            MasternodeState::Active
+        }
+    }
+}
+
 /// Read access to unspent outputs.
 pub trait UtxoView {
     /// The unspent output at `o`, if any.

@@ -2,9 +2,9 @@
 //! cloned data, never a lock on node internals.
 
 use crate::consensus::ConsensusSnapshot;
-use crate::ledger::MasternodeEntry;
+use crate::ledger::{MasternodeEntry, MasternodeState};
 use crate::mempool::MempoolSnapshot;
-use crate::types::{Amount, Hash, Network, PublicKey, ValidatorSet, Vote, VoteKind};
+use crate::types::{Amount, Hash, Network, PublicKey, Tier, ValidatorSet, Vote, VoteKind};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -43,6 +43,45 @@ pub struct LastVote {
     pub round: u32,
 }
 
+/// When the node published a snapshot, on both clocks: readers age what they show from it
+/// (a stalled driver shows as a growing age, not as fresh data stamped on receipt).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// Monotonic time of the publication (ages of in-process readers, and the reference for
+    /// every other `Instant` in the snapshot).
+    pub at: Instant,
+    /// Wall-clock time of the publication, ms since the Unix epoch (crosses processes:
+    /// `timed attach` ages its data from it).
+    pub unix_ms: u64,
+}
+
+/// This node's place in the masternode registry, derived where the node publishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnMasternode {
+    /// Its node key is not registered.
+    NotRegistered,
+    /// Registered under its node key.
+    Registered {
+        /// Tier of the registration.
+        tier: Tier,
+        /// Registry state at the published height.
+        state: MasternodeState,
+        /// First height it votes in.
+        active_from: u64,
+        /// `[masternode] enabled`: the node signs votes only then.
+        enabled: bool,
+    },
+}
+
+/// How fast a node that is behind catches up (from the figures of the sync progress line).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CatchUp {
+    /// Blocks applied per second, as last measured.
+    pub blocks_per_s: f64,
+    /// Seconds until the best claimed height at that rate.
+    pub secs_left: Option<u64>,
+}
+
 /// A snapshot of the node for RPC and UI.
 #[derive(Clone, Debug)]
 pub struct NodeSnapshot {
@@ -54,8 +93,8 @@ pub struct NodeSnapshot {
     pub chain_id: Hash,
     /// This node's key.
     pub node_key: PublicKey,
-    /// Whether this node votes (masternode in the active set).
-    pub own_status: String,
+    /// This node's own masternode registration.
+    pub own: OwnMasternode,
     /// Finalized height.
     pub height: u64,
     /// Tip hash.
@@ -70,6 +109,9 @@ pub struct NodeSnapshot {
     pub best_peer_height: Option<u64>,
     /// At the tip of the best peer (or no peer is ahead).
     pub synced: bool,
+    /// While behind: the catch-up rate and the time left (`None` when synced or before the
+    /// first measure).
+    pub catch_up: Option<CatchUp>,
     /// Consensus state of the current height.
     pub consensus: Option<ConsensusSnapshot>,
     /// When the current step began.
@@ -100,6 +142,8 @@ pub struct NodeSnapshot {
     pub empty_block_interval: Duration,
     /// Bumped at every publication: readers tell a new snapshot from one they hold.
     pub seq: u64,
+    /// When this snapshot was published.
+    pub published: Published,
     /// Process start.
     pub started: Instant,
     /// A fatal node error, shown to the user.
@@ -115,7 +159,7 @@ impl NodeSnapshot {
             network: spec.network,
             chain_id: spec.genesis.params.chain_id,
             node_key: spec.node_key.public(),
-            own_status: String::new(),
+            own: OwnMasternode::NotRegistered,
             height: state.height,
             tip_hash: state.tip_hash,
             tip_time_ms: state.tip_time_ms,
@@ -123,6 +167,7 @@ impl NodeSnapshot {
             supply: state.supply,
             best_peer_height: None,
             synced: false,
+            catch_up: None,
             consensus: None,
             step_since: None,
             recent_rounds: VecDeque::new(),
@@ -138,6 +183,11 @@ impl NodeSnapshot {
             votes: Default::default(),
             empty_block_interval: spec.empty_block_interval,
             seq: 0,
+            // The watch channel's first value: published when the node is made.
+            published: Published {
+                at: Instant::now(),
+                unix_ms: super::io::Clock::unix_ms(&super::io::SystemClock),
+            },
             started: Instant::now(),
             error: None,
         }

@@ -71,6 +71,9 @@ pub struct SyncProgress {
     window: Option<(Instant, u64)>,
     /// When the last line was reported.
     last_line: Option<Instant>,
+    /// Blocks per second measured for the last line, while still behind (the snapshot and
+    /// the UI show it; `None` once caught up or before the first line).
+    rate: Option<f64>,
 }
 
 /// One progress line.
@@ -88,7 +91,18 @@ pub struct ProgressLine {
     pub caught_up: bool,
 }
 
+/// Seconds until `height` reaches `best` at `blocks_per_s` (`None`: no rate to go by).
+pub fn secs_left(height: u64, best: u64, blocks_per_s: f64) -> Option<u64> {
+    (blocks_per_s > 0.0).then(|| (best.saturating_sub(height) as f64 / blocks_per_s).ceil() as u64)
+}
+
 impl SyncProgress {
+    /// Blocks per second of the catch-up under way, as last measured (`None`: not catching up,
+    /// or no measure yet).
+    pub fn rate(&self) -> Option<f64> {
+        self.rate
+    }
+
     /// Blocks from a range request sent at `asked_at` took the node from `before` to
     /// `height`, with `best` the best claimed height: a line to log, if one is due.
     pub fn on_synced(
@@ -130,13 +144,13 @@ impl SyncProgress {
         } else {
             0.0
         };
-        let secs_left = (blocks_per_s > 0.0)
-            .then(|| (best.saturating_sub(height) as f64 / blocks_per_s).ceil() as u64);
+        let secs_left = secs_left(height, best, blocks_per_s);
         if caught_up {
             *self = SyncProgress::default();
         } else {
             self.window = Some((now, height));
             self.last_line = Some(now);
+            self.rate = Some(blocks_per_s);
         }
         Some(ProgressLine {
             height,
@@ -318,6 +332,11 @@ mod tests {
         assert_eq!((l.height, l.best, l.secs_left), (128, 1_000, Some(7)));
         assert!((l.blocks_per_s - 128.0).abs() < 1e-9);
         assert!(!l.caught_up);
+        assert_eq!(
+            p.rate(),
+            Some(l.blocks_per_s),
+            "the snapshot shows the logged rate"
+        );
         // Within 2 s of it: quiet.
         assert_eq!(p.on_synced(t, 128, 256, Some(1_000), t + s(2)), None);
         // Then the rate since the last line.
@@ -327,6 +346,7 @@ mod tests {
         let l = p.on_synced(t, 512, 1_000, Some(1_000), t + s(4)).unwrap();
         assert!(l.caught_up);
         assert_eq!(l.secs_left, Some(0));
+        assert_eq!(p.rate(), None, "caught up: no rate to show");
         // One behind counts as caught up.
         let mut q = SyncProgress::default();
         assert!(

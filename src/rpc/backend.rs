@@ -114,6 +114,13 @@ pub trait RpcBackend: Send + Sync + 'static {
     ) -> Result<(), WalletError>;
     /// Locks the wallet now.
     fn wallet_lock(&self) -> Result<(), WalletError>;
+    /// Names `address` in the wallet's address book (adds the entry, or renames it):
+    /// `setlabel`. Needs no unlocked wallet: the book holds no key. A backend without a
+    /// wallet keeps the default.
+    fn wallet_set_label(&self, address: &Address, label: &str) -> Result<(), WalletError> {
+        let _ = (address, label);
+        Err(WalletError::NotLoaded)
+    }
     /// Builds (and unless `dry_run`, signs and submits) a masternode transaction of the
     /// wallet for this node: `registermasternode`, `updatemasternode`, `exitmasternode`.
     fn wallet_masternode(
@@ -551,27 +558,8 @@ pub struct ConsensusInfo {
     pub round_started_ms: u64,
 }
 
-/// Registry state of a masternode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MasternodeState {
-    /// Registered, activates 2 blocks after inclusion.
-    Pending,
-    /// In the active set (Free tier: relays without a vote).
-    Active,
-    /// Removed for equivocation.
-    Banned,
-}
-
-impl MasternodeState {
-    /// Upper-case name as Dash shows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            MasternodeState::Pending => "PENDING",
-            MasternodeState::Active => "ENABLED",
-            MasternodeState::Banned => "POSE_BANNED",
-        }
-    }
-}
+/// Registry state of a masternode: the ledger's rule, named once.
+pub use crate::ledger::MasternodeState;
 
 /// One registered masternode.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -40,6 +40,8 @@ pub struct MockState {
     pub unlock_timeout: u64,
     /// Wallet addresses: (address, label).
     pub addresses: Vec<(Address, String)>,
+    /// Address book: (label, address), as `setlabel` writes it.
+    pub contacts: Vec<(String, Address)>,
     /// Wallet history.
     pub history: Vec<WalletTxEntry>,
     /// Outpoints the wallet spent.
@@ -774,6 +776,18 @@ impl RpcBackend for MockBackend {
             return Err(WalletError::NotLoaded);
         }
         st.unlocked = false;
+        Ok(())
+    }
+
+    fn wallet_set_label(&self, address: &Address, label: &str) -> Result<(), WalletError> {
+        let mut st = self.lock();
+        if !st.wallet_loaded {
+            return Err(WalletError::NotLoaded);
+        }
+        match st.contacts.iter_mut().find(|(_, a)| a == address) {
+            Some(entry) => entry.0 = label.to_string(),
+            None => st.contacts.push((label.to_string(), *address)),
+        }
         Ok(())
     }
 

@@ -37,6 +37,7 @@ pub mod methods;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod mock;
 pub mod server;
+pub mod wallet_labels;
 
 pub use auth::{CookieGuard, RpcAuth};
 pub use backend::RpcBackend;

@@ -176,6 +176,10 @@ impl RpcBackend for BlockOn {
         self.wait();
         self.inner.wallet_lock()
     }
+    fn wallet_set_label(&self, address: &Address, label: &str) -> Result<(), WalletError> {
+        self.wait();
+        self.inner.wallet_set_label(address, label)
+    }
     fn wallet_masternode(
         &self,
         req: timecoin::rpc::backend::MasternodeTxRequest,
@@ -251,6 +255,7 @@ async fn every_method_may_block_on() {
         ("walletconfirmsend", json!([1])),
         ("getnodesnapshot", json!([1, 50])),
         ("walletlock", json!([])),
+        ("setlabel", json!([to, "Bob"])),
         ("validateaddress", json!([to])),
         (
             "getaddressutxos",

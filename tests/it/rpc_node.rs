@@ -323,6 +323,17 @@ async fn every_method_on_a_running_node() {
     let peers = d.ok("getpeerinfo", json!([])).await;
     assert!(!peers.as_array().unwrap().is_empty());
 
+    // The address book: setlabel writes the entry `timed attach` shows as a contact.
+    let friend = s(&d.ok("getnewaddress", json!(["mine"])).await);
+    assert!(d.ok("setlabel", json!([friend, "Alice"])).await.is_null());
+    assert_eq!(d.err("setlabel", json!([friend, ""])).await, -8);
+    assert_eq!(d.err("setlabel", json!(["notanaddress", "x"])).await, -5);
+    let snap = d.ok("getnodesnapshot", json!([null, 0, 0])).await;
+    assert_eq!(
+        snap["snapshot"]["wallet"]["contacts"],
+        json!([{"label": "Alice", "address": friend}])
+    );
+
     // Wallet: a send, its history entries, balances.
     let before = d.ok("getbalances", json!([])).await;
     let trusted = units(&before["mine"]["trusted"]);
@@ -629,6 +640,33 @@ async fn wallet_commands_end_to_end() {
         )],
     ));
     assert!(restored.contains("wallet restored"), "{restored}");
+    // `timed wallet mnemonic` (what `timed attach` points to) prints the words back, and only
+    // with the right passphrase.
+    let shown = out_of(&d.wallet_cmd(
+        &[
+            "--wallet",
+            faucet_arg,
+            "--passphrase-file",
+            pass_arg,
+            "mnemonic",
+        ],
+        &[],
+    ));
+    assert_eq!(shown.trim(), timecoin::wallet::DEVNET_FAUCET_MNEMONIC);
+    let wrong = dir.join("wrong.txt");
+    std::fs::write(&wrong, "wrong horse\n").unwrap();
+    let refused = d.wallet_cmd(
+        &[
+            "--wallet",
+            faucet_arg,
+            "--passphrase-file",
+            wrong.to_str().unwrap(),
+            "mnemonic",
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(refused.stdout.is_empty(), "no word printed");
     let faucet_addr = timecoin::wallet::devnet_faucet_address(0).encode(Network::Devnet);
     let addrs = out_of(&d.wallet_cmd(&["--wallet", faucet_arg, "addresses"], &[]));
     assert!(addrs.contains(&faucet_addr), "{addrs}");

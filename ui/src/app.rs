@@ -2,85 +2,18 @@
 //! actions out. Drawing is in `render.rs` and takes `&App`.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::action::{AddressValidator, Secret, SendPreview, UiAction, UiEvent};
-use crate::format::{format_time_unit, parse_time_amount};
+use crate::action::{AddressValidator, UiAction};
 use crate::keymap::{self, Command, Context};
-use crate::popup::{ContactForm, PassphrasePrompt, Popup, SendForm, TIERS};
+use crate::popups::{
+    Confirm, ConfirmKind, ContactForm, Help, KeyCtx, Message, NewAddress, PassphrasePrompt, Popup,
+    Purpose, Receive, Reply, SendForm, Stack, TierSelect,
+};
+pub use crate::tab::{Tab, WalletPane};
 use crate::view_model::ViewModel;
-
-/// The seven tabs, in key order 1-7.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tab {
-    /// Height, finality, sparklines, node status.
-    Overview,
-    /// Live round state and votes per masternode.
-    Consensus,
-    /// Peer table.
-    Peers,
-    /// Mempool summary and newest transactions.
-    Mempool,
-    /// Masternode set.
-    Masternodes,
-    /// Balances, history, addresses, send/receive.
-    Wallet,
-    /// Tracing output.
-    Logs,
-}
-
-impl Tab {
-    /// All tabs in order.
-    pub const ALL: [Tab; 7] = [
-        Tab::Overview,
-        Tab::Consensus,
-        Tab::Peers,
-        Tab::Mempool,
-        Tab::Masternodes,
-        Tab::Wallet,
-        Tab::Logs,
-    ];
-
-    /// Position 0-6.
-    pub fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-
-    /// Title shown in the tab bar.
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Overview => "Overview",
-            Tab::Consensus => "Consensus",
-            Tab::Peers => "Peers",
-            Tab::Mempool => "Mempool",
-            Tab::Masternodes => "Masternodes",
-            Tab::Wallet => "Wallet",
-            Tab::Logs => "Logs",
-        }
-    }
-
-    /// Keymap context of the tab, if it has own bindings.
-    fn context(self) -> Option<Context> {
-        match self {
-            Tab::Wallet => Some(Context::Wallet),
-            Tab::Masternodes => Some(Context::Masternodes),
-            _ => None,
-        }
-    }
-}
-
-/// Which wallet panel the selection keys move in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WalletPane {
-    /// Transaction history.
-    History,
-    /// Own addresses.
-    Addresses,
-    /// Address book.
-    Contacts,
-}
 
 /// Request sent to the node whose answer is awaited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,8 +35,13 @@ pub(crate) struct Notice {
 pub struct App {
     validator: AddressValidator,
     pub(crate) view: ViewModel,
-    pub(crate) view_received: Option<Instant>,
-    pub(crate) now: Instant,
+    /// A view model has arrived (before that, screens say "waiting for node").
+    has_view: bool,
+    /// The UI's clock when the shown data last changed, unix ms (`None`: clock not read yet).
+    received_ms: Option<u64>,
+    /// The UI's clock, unix ms, as of the last [`App::tick`] (`None`: not read yet, so no
+    /// time counts as passed).
+    clock_ms: Option<u64>,
     pub(crate) tab: Tab,
     pub(crate) selection: [usize; 7],
     pub(crate) wallet_pane: WalletPane,
@@ -112,8 +50,10 @@ pub struct App {
     pub(crate) popups: Vec<Popup>,
     pub(crate) awaiting: Option<Awaiting>,
     pub(crate) notice: Option<Notice>,
-    outbox: VecDeque<UiAction>,
+    pub(crate) outbox: VecDeque<UiAction>,
     quit: bool,
+    /// Set when this UI cannot show the mnemonic (attached over RPC): what to run instead.
+    mnemonic_elsewhere: Option<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -133,8 +73,9 @@ impl App {
         App {
             validator,
             view: ViewModel::default(),
-            view_received: None,
-            now: Instant::now(),
+            has_view: false,
+            received_ms: None,
+            clock_ms: None,
             tab: Tab::Overview,
             selection: [0; 7],
             wallet_pane: WalletPane::History,
@@ -145,7 +86,15 @@ impl App {
             notice: None,
             outbox: VecDeque::new(),
             quit: false,
+            mnemonic_elsewhere: None,
         }
+    }
+
+    /// A UI that does not reveal the mnemonic (`m` explains `how` to see it instead of asking
+    /// for the passphrase): for `timed attach`, which reaches the wallet over RPC only.
+    pub fn mnemonic_elsewhere(mut self, how: impl Into<String>) -> App {
+        self.mnemonic_elsewhere = Some(how.into());
+        self
     }
 
     /// Whether the user has quit.
@@ -177,7 +126,7 @@ impl App {
     /// Preview id of the confirmation popup being shown, if any.
     pub fn pending_preview(&self) -> Option<u64> {
         self.popups.iter().rev().find_map(|p| match p {
-            Popup::SendConfirm(preview) => Some(preview.preview_id),
+            Popup::SendConfirm(c) => Some(c.preview.preview_id),
             _ => None,
         })
     }
@@ -198,44 +147,74 @@ impl App {
         self.outbox.pop_front()
     }
 
-    /// Replaces the view model (called for each new node snapshot).
-    pub fn set_view(&mut self, vm: ViewModel) {
-        let now = Instant::now();
-        self.now = now;
-        self.view_received = Some(now);
+    /// Takes a view model from the node; returns whether what is drawn may have changed (a
+    /// republished, unchanged snapshot whose age text stays the same needs no redraw).
+    pub fn set_view(&mut self, mut vm: ViewModel) -> bool {
+        let before = self.clock_key();
+        // Compare the data without its publication time: a heartbeat of unchanged data only
+        // moves the age, which `clock_key` judges by its text.
+        let published = std::mem::replace(&mut vm.published_unix_ms, self.view.published_unix_ms);
+        let same = self.has_view && vm == self.view;
+        vm.published_unix_ms = published;
         self.view = vm;
-        self.clamp_selections();
+        self.has_view = true;
+        if !same {
+            self.received_ms = self.clock_ms;
+            self.clamp_selections();
+        }
+        !same || before != self.clock_key()
     }
 
-    /// Advances the UI clock; returns true when what is drawn changes
-    /// (data age, auto-lock countdown).
-    pub fn tick(&mut self, now: Instant) -> bool {
-        let before = (self.elapsed_secs(), self.elapsed_ms() / 100);
-        self.now = now;
-        // Tenths of a second matter while a countdown ("next block in 0.4 s") is on screen.
+    /// Sets the UI's clock to `now`; returns true when a clock-driven text on screen changes
+    /// ("updated 3s ago", the auto-lock countdown, "next block in 0.4 s").
+    pub fn tick(&mut self, now: SystemTime) -> bool {
+        let before = self.clock_key();
+        self.clock_ms = Some(unix_ms(now));
+        before != self.clock_key()
+    }
+
+    /// What the clock-driven texts depend on: whole seconds of data age and since the data
+    /// changed, and tenths of a second while a countdown is on screen.
+    fn clock_key(&self) -> (u64, u64, Option<u64>) {
         let countdown = self.view.consensus.between_heights.is_some() && self.tab == Tab::Consensus;
-        before.0 != self.elapsed_secs() || (countdown && before.1 != self.elapsed_ms() / 100)
+        (
+            self.elapsed_ms() / 1000,
+            self.since_received_secs(),
+            countdown.then(|| self.elapsed_ms() / 100),
+        )
     }
 
-    /// Whole seconds since the current view model arrived.
-    pub(crate) fn elapsed_secs(&self) -> u64 {
-        self.view_received
-            .map_or(0, |t| self.now.saturating_duration_since(t).as_secs())
+    /// Whether a view model has arrived yet.
+    pub(crate) fn has_view(&self) -> bool {
+        self.has_view
     }
 
-    /// Milliseconds since the current view model arrived (countdowns on screen advance by it
-    /// between view models).
+    /// Milliseconds on the UI's clock since the node published the shown snapshot (since it
+    /// arrived, when the node did not say); the figures "at snapshot time" advance by it.
     pub(crate) fn elapsed_ms(&self) -> u64 {
-        self.view_received.map_or(0, |t| {
-            u64::try_from(self.now.saturating_duration_since(t).as_millis()).unwrap_or(u64::MAX)
-        })
+        let Some(now) = self.clock_ms else {
+            return 0;
+        };
+        self.view
+            .published_unix_ms
+            .or(self.received_ms)
+            .map_or(0, |t| now.saturating_sub(t))
+    }
+
+    /// Whole seconds since the shown data last changed (the wallet's figures are as of then;
+    /// data that came before the clock was first read counts from its publication).
+    pub(crate) fn since_received_secs(&self) -> u64 {
+        let since = self.received_ms.or(self.view.published_unix_ms);
+        match (self.clock_ms, since) {
+            (Some(now), Some(t)) => now.saturating_sub(t) / 1000,
+            _ => 0,
+        }
     }
 
     /// Age of the shown data in seconds, if known.
     pub(crate) fn data_age_secs(&self) -> Option<u64> {
-        self.view_received?;
-        let base = self.view.snapshot_age_ms? / 1000;
-        Some(base + self.elapsed_secs())
+        self.view.published_unix_ms?;
+        self.has_view.then(|| self.elapsed_ms() / 1000)
     }
 
     /// Keymap contexts active now, most specific first.
@@ -255,7 +234,7 @@ impl App {
         ctx
     }
 
-    fn set_notice(&mut self, text: impl Into<String>, is_error: bool) {
+    pub(crate) fn set_notice(&mut self, text: impl Into<String>, is_error: bool) {
         self.notice = Some(Notice {
             text: text.into(),
             is_error,
@@ -299,11 +278,16 @@ impl App {
     }
 
     fn request_quit(&mut self) -> Option<UiAction> {
-        let asked = matches!(self.popups.last(), Some(Popup::QuitConfirm));
+        let asked = matches!(
+            self.popups.last(),
+            Some(Popup::Confirm(Confirm {
+                kind: ConfirmKind::Quit
+            }))
+        );
         let editing = self.popups.iter().any(Popup::is_form);
         // Asking again while the question is shown counts as yes.
         if (self.send_pending() || editing) && !asked {
-            self.popups.push(Popup::QuitConfirm);
+            self.popups.push(Confirm::popup(ConfirmKind::Quit));
             None
         } else {
             self.popups.clear();
@@ -330,18 +314,21 @@ impl App {
             Command::Up => self.move_selection(-1),
             Command::Top => self.move_selection(isize::MIN),
             Command::Bottom => self.move_selection(isize::MAX),
-            Command::Help => self.popups.push(Popup::Help { scroll: 0 }),
+            Command::Help => self.popups.push(Popup::Help(Help::default())),
             Command::Quit => return self.request_quit(),
             Command::Send => self.open_send(),
             Command::Receive => {
                 if self.wallet_ready() {
-                    self.popups.push(Popup::Receive);
+                    self.popups.push(Popup::Receive(Receive));
                 }
             }
             Command::Unlock => {
                 if self.wallet_ready() {
                     if self.view.wallet.locked {
-                        self.popups.push(Popup::Unlock(PassphrasePrompt::new(None)));
+                        self.popups.push(Popup::Passphrase(PassphrasePrompt::new(
+                            Purpose::Unlock,
+                            None,
+                        )));
                     } else {
                         self.set_notice("the wallet is already unlocked", false);
                     }
@@ -358,8 +345,7 @@ impl App {
             }
             Command::NewAddress => {
                 if self.wallet_ready() {
-                    self.popups
-                        .push(Popup::NewAddress(crate::input::TextInput::new()));
+                    self.popups.push(Popup::NewAddress(NewAddress::default()));
                 }
             }
             Command::AddContact => {
@@ -368,8 +354,12 @@ impl App {
                 }
             }
             Command::RevealMnemonic => {
-                if self.wallet_ready() {
-                    self.popups.push(Popup::MnemonicWarning);
+                if let Some(how) = &self.mnemonic_elsewhere {
+                    self.popups
+                        .push(Message::popup("Recovery mnemonic", how.clone(), false));
+                } else if self.wallet_ready() {
+                    self.popups
+                        .push(Confirm::popup(ConfirmKind::RevealMnemonic));
                 }
             }
             Command::NextPane => {
@@ -379,8 +369,8 @@ impl App {
                     WalletPane::Contacts => WalletPane::History,
                 };
             }
-            Command::Register => self.popups.push(Popup::TierSelect { selected: 0 }),
-            Command::Leave => self.popups.push(Popup::LeaveConfirm),
+            Command::Register => self.popups.push(Popup::TierSelect(TierSelect::default())),
+            Command::Leave => self.popups.push(Confirm::popup(ConfirmKind::Leave)),
             Command::Submit
             | Command::NextField
             | Command::PrevField
@@ -416,13 +406,9 @@ impl App {
         } else {
             String::new()
         };
+        self.popups.push(Popup::SendForm(SendForm::new(&recipient)));
         if self.view.wallet.locked {
-            self.popups.push(Popup::SendForm(SendForm::new(&recipient)));
-            self.popups.push(Popup::Unlock(PassphrasePrompt::new(Some(
-                "The wallet is locked. Unlock it to send.".into(),
-            ))));
-        } else {
-            self.popups.push(Popup::SendForm(SendForm::new(&recipient)));
+            self.popups.push(crate::popups::unlock_to_send());
         }
     }
 
@@ -488,423 +474,60 @@ impl App {
     }
 
     fn type_char(&mut self, c: char) {
-        match self.popups.last_mut() {
-            Some(Popup::SendForm(form)) if !form.waiting => {
-                form.fields[form.focus].insert(c);
-                form.errors[form.focus] = None;
-            }
-            Some(Popup::Unlock(prompt) | Popup::MnemonicPassphrase(prompt)) if !prompt.waiting => {
-                prompt.input.insert(c);
-                prompt.error = None;
-            }
-            Some(Popup::NewAddress(input)) => input.insert(c),
-            Some(Popup::AddContact(form)) => {
-                form.fields[form.focus].insert(c);
-                form.errors[form.focus] = None;
-            }
-            _ => {}
+        if let Some(top) = self.popups.last_mut() {
+            top.type_char(c);
         }
     }
 
+    /// Gives `command` to the top popup and carries out its reply.
     fn popup_command(&mut self, command: Command) -> Option<UiAction> {
-        let wallet_locked = self.view.wallet.locked;
-        let finalized = self.view.wallet.balance_finalized;
-        let validator = self.validator.clone();
-        let top = self.popups.last_mut()?;
-        match (top, command) {
-            (Popup::Help { scroll }, Command::Down) => {
-                // Never scroll past the last line of the help text.
-                let total: usize = keymap::help_sections(&[])
-                    .iter()
-                    .map(|(_, rows)| rows.len() + 2)
-                    .sum();
-                *scroll = (*scroll + 1).min(total.saturating_sub(1));
-            }
-            (Popup::Help { scroll }, Command::Up) => *scroll = scroll.saturating_sub(1),
-            (Popup::QuitConfirm, Command::Yes) => {
-                self.popups.clear();
-                self.quit = true;
-                return Some(UiAction::Quit);
-            }
-            (Popup::SendConfirm(preview), Command::Yes) => {
-                let preview_id = preview.preview_id;
-                self.popups
-                    .retain(|p| !matches!(p, Popup::SendConfirm(_) | Popup::SendForm(_)));
-                self.awaiting = Some(Awaiting::SendResult);
-                self.set_notice("sending…", false);
-                return Some(UiAction::ConfirmSend { preview_id });
-            }
-            (Popup::SendConfirm(preview), Command::Close) => {
-                let preview_id = preview.preview_id;
-                self.popups.pop();
-                self.set_notice("send cancelled", false);
-                return Some(UiAction::CancelSend { preview_id });
-            }
-            (Popup::MnemonicWarning, Command::Yes) => {
-                self.popups.pop();
-                self.popups
-                    .push(Popup::MnemonicPassphrase(PassphrasePrompt::new(Some(
-                        "Enter the wallet passphrase to show the mnemonic.".into(),
-                    ))));
-            }
-            (Popup::TierSelect { selected }, Command::Down) => {
-                *selected = (*selected + 1).min(TIERS.len() - 1)
-            }
-            (Popup::TierSelect { selected }, Command::Up) => *selected = selected.saturating_sub(1),
-            (Popup::TierSelect { selected }, Command::Submit) => {
-                let tier = *selected;
-                self.popups.pop();
-                self.popups.push(Popup::RegisterConfirm { tier });
-            }
-            (Popup::RegisterConfirm { tier }, Command::Yes) => {
-                let name = TIERS.get(*tier).map_or("bronze", |t| t.0).to_string();
-                self.popups.pop();
-                self.set_notice(format!("registering as {name} masternode…"), false);
-                return Some(UiAction::RegisterMasternode { tier: name });
-            }
-            (Popup::LeaveConfirm, Command::Yes) => {
-                self.popups.pop();
-                self.set_notice("leaving the masternode set…", false);
-                return Some(UiAction::LeaveMasternode);
-            }
-            (Popup::SendForm(form), Command::Submit) => {
-                if form.waiting {
-                    return None;
-                }
-                if wallet_locked {
-                    self.popups.push(Popup::Unlock(PassphrasePrompt::new(Some(
-                        "The wallet is locked. Unlock it to send.".into(),
-                    ))));
-                    return None;
-                }
-                let action = validate_send(form, &validator, finalized);
-                if action.is_some() {
-                    form.waiting = true;
-                    self.awaiting = Some(Awaiting::Preview);
-                }
-                return action;
-            }
-            (Popup::SendForm(form), Command::NextField) => form.focus = (form.focus + 1) % 3,
-            (Popup::SendForm(form), Command::PrevField) => form.focus = (form.focus + 2) % 3,
-            (Popup::SendForm(form), Command::DeleteChar) if !form.waiting => {
-                form.fields[form.focus].backspace();
-                form.errors[form.focus] = None;
-            }
-            (Popup::SendForm(form), Command::ClearField) if !form.waiting => {
-                form.fields[form.focus].clear()
-            }
-            (Popup::SendForm(form), Command::Close) => {
-                if form.waiting {
-                    // The preview answer will be cancelled when it arrives.
-                    self.awaiting = None;
-                }
-                self.popups.pop();
-            }
-            (Popup::Unlock(prompt) | Popup::MnemonicPassphrase(prompt), Command::DeleteChar) => {
-                prompt.input.backspace()
-            }
-            (Popup::Unlock(prompt) | Popup::MnemonicPassphrase(prompt), Command::ClearField) => {
-                prompt.input.clear()
-            }
-            (Popup::Unlock(prompt), Command::Submit) => {
-                if prompt.waiting {
-                    return None;
-                }
-                if prompt.input.as_str().is_empty() {
-                    prompt.error = Some("enter the wallet passphrase".into());
-                    return None;
-                }
-                prompt.waiting = true;
-                prompt.error = None;
-                let passphrase = Secret::new(prompt.input.take());
-                self.awaiting = Some(Awaiting::Unlock);
-                return Some(UiAction::Unlock { passphrase });
-            }
-            (Popup::MnemonicPassphrase(prompt), Command::Submit) => {
-                if prompt.waiting {
-                    return None;
-                }
-                if prompt.input.as_str().is_empty() {
-                    prompt.error = Some("enter the wallet passphrase".into());
-                    return None;
-                }
-                prompt.waiting = true;
-                prompt.error = None;
-                let passphrase = Secret::new(prompt.input.take());
-                self.awaiting = Some(Awaiting::Mnemonic);
-                return Some(UiAction::RevealMnemonic { passphrase });
-            }
-            (Popup::NewAddress(input), Command::Submit) => {
-                let label = input.take().trim().to_string();
-                self.popups.pop();
-                self.set_notice("creating a new address…", false);
-                return Some(UiAction::NewAddress { label });
-            }
-            (Popup::NewAddress(input), Command::DeleteChar) => input.backspace(),
-            (Popup::NewAddress(input), Command::ClearField) => input.clear(),
-            (Popup::AddContact(form), Command::Submit) => {
-                let label = form.fields[0].as_str().trim().to_string();
-                let address = form.fields[1].as_str().trim().to_string();
-                form.errors = [None, None];
-                if label.is_empty() {
-                    form.errors[0] = Some("enter a name".into());
-                }
-                if address.is_empty() {
-                    form.errors[1] = Some("enter the address".into());
-                } else if let Err(e) = validator(&address) {
-                    form.errors[1] = Some(e);
-                }
-                if form.errors.iter().any(Option::is_some) {
-                    form.focus = if form.errors[0].is_some() { 0 } else { 1 };
-                    return None;
-                }
-                self.popups.pop();
-                self.set_notice(format!("adding contact {label}…"), false);
-                return Some(UiAction::AddContact { label, address });
-            }
-            (Popup::AddContact(form), Command::NextField | Command::PrevField) => {
-                form.focus = 1 - form.focus.min(1)
-            }
-            (Popup::AddContact(form), Command::DeleteChar) => form.fields[form.focus].backspace(),
-            (Popup::AddContact(form), Command::ClearField) => form.fields[form.focus].clear(),
-            (Popup::Unlock(_), Command::Close) => {
-                self.popups.pop();
-                if self.awaiting == Some(Awaiting::Unlock) {
-                    self.awaiting = None;
-                }
-            }
-            (Popup::MnemonicPassphrase(_), Command::Close) => {
-                self.popups.pop();
-                if self.awaiting == Some(Awaiting::Mnemonic) {
-                    self.awaiting = None;
-                }
-            }
-            (_, Command::Close) => {
-                // Dropping a MnemonicShow popup zeroizes the words.
-                self.popups.pop();
-            }
-            _ => {}
-        }
-        None
+        let ctx = KeyCtx {
+            view: &self.view,
+            validator: &self.validator,
+        };
+        let reply = self.popups.last_mut()?.on(command, &ctx);
+        self.apply(reply)
     }
 
-    /// Handles one answer or notification from the node.
-    pub fn handle_event(&mut self, ev: UiEvent) {
-        match ev {
-            UiEvent::SendPreview {
-                preview_id,
-                recipient,
-                amount_units,
-                fee_units,
-                change_units,
-                inputs,
-                size_bytes,
-            } => {
-                let preview = SendPreview {
-                    preview_id,
-                    recipient,
-                    amount_units,
-                    fee_units,
-                    change_units,
-                    inputs,
-                    size_bytes,
-                };
-                self.on_preview(preview);
+    /// Carries out a popup's reply: the stack, the wait, the notice; returns the action.
+    fn apply(&mut self, reply: Reply) -> Option<UiAction> {
+        match reply.stack {
+            Stack::Keep => {}
+            Stack::Close => self.close_top(),
+            Stack::Replace(p) => {
+                self.close_top();
+                self.popups.push(p);
             }
-            UiEvent::SendResult(Ok(txid)) => {
-                self.awaiting_done(Awaiting::SendResult);
-                self.set_notice(format!("sent: {txid}"), false);
-                self.popups.push(Popup::Message {
-                    title: "Sent".into(),
-                    body: format!(
-                        "Transaction {txid} was signed and broadcast.\nIt is final once its block carries a commit certificate; watch its status in the history."
-                    ),
-                    is_error: false,
-                });
-            }
-            UiEvent::SendResult(Err(e)) => {
-                self.awaiting_done(Awaiting::SendResult);
-                self.set_notice(format!("send failed: {e}"), true);
-                self.popups.push(Popup::Message {
-                    title: "Send failed".into(),
-                    body: format!("{e}\nNothing was sent."),
-                    is_error: true,
-                });
-            }
-            UiEvent::Unlocked(Ok(())) => {
-                self.awaiting_done(Awaiting::Unlock);
-                if let Some(pos) = self
-                    .popups
-                    .iter()
-                    .rposition(|p| matches!(p, Popup::Unlock(_)))
-                {
-                    self.popups.remove(pos);
-                }
-                // The node confirmed; the next snapshot will say so too.
-                self.view.wallet.locked = false;
-                self.set_notice("wallet unlocked", false);
-            }
-            UiEvent::Unlocked(Err(e)) => {
-                self.awaiting_done(Awaiting::Unlock);
-                if let Some(Popup::Unlock(prompt)) = self
-                    .popups
-                    .iter_mut()
-                    .rev()
-                    .find(|p| matches!(p, Popup::Unlock(_)))
-                {
-                    prompt.waiting = false;
-                    prompt.error = Some(e.clone());
-                }
-                self.set_notice(format!("unlock failed: {e}"), true);
-            }
-            UiEvent::Mnemonic(words) => {
-                let waiting = self.awaiting == Some(Awaiting::Mnemonic);
-                self.awaiting_done(Awaiting::Mnemonic);
-                match self
-                    .popups
-                    .iter()
-                    .rposition(|p| matches!(p, Popup::MnemonicPassphrase(_)))
-                {
-                    Some(pos) if waiting => {
-                        self.popups[pos] = Popup::MnemonicShow(words);
-                    }
-                    _ => {
-                        // Nobody is waiting for it any more: dropping wipes it.
-                        drop(words);
-                        self.set_notice("mnemonic discarded (the prompt was closed)", false);
-                    }
-                }
-            }
-            UiEvent::Notice(text) => self.set_notice(text, false),
-            UiEvent::Error(text) => self.on_error(text),
+            Stack::Push(p) => self.popups.push(p),
+            Stack::CloseSend => self
+                .popups
+                .retain(|p| !matches!(p, Popup::SendConfirm(_) | Popup::SendForm(_))),
         }
+        if let Some(what) = reply.awaiting {
+            self.awaiting = Some(what);
+        }
+        if let Some(text) = reply.notice {
+            self.set_notice(text, false);
+        }
+        if matches!(reply.action, Some(UiAction::Quit)) {
+            self.popups.clear();
+            self.quit = true;
+        }
+        reply.action
     }
 
-    fn awaiting_done(&mut self, what: Awaiting) {
-        if self.awaiting == Some(what) {
-            self.awaiting = None;
+    /// Closes the top popup; an answer it waited for is no longer awaited.
+    fn close_top(&mut self) {
+        if let Some(p) = self.popups.pop() {
+            if p.awaits().is_some() && p.awaits() == self.awaiting {
+                self.awaiting = None;
+            }
         }
-    }
-
-    fn on_preview(&mut self, preview: SendPreview) {
-        let form_waiting = self
-            .popups
-            .iter()
-            .any(|p| matches!(p, Popup::SendForm(f) if f.waiting));
-        if self.awaiting == Some(Awaiting::Preview) && form_waiting {
-            self.awaiting = None;
-            for p in &mut self.popups {
-                if let Popup::SendForm(f) = p {
-                    f.waiting = false;
-                }
-            }
-            self.popups.push(Popup::SendConfirm(preview));
-        } else {
-            self.outbox.push_back(UiAction::CancelSend {
-                preview_id: preview.preview_id,
-            });
-            self.set_notice(
-                "a send preview arrived after the form was closed; cancelled it",
-                false,
-            );
-        }
-    }
-
-    fn on_error(&mut self, text: String) {
-        match self.awaiting.take() {
-            Some(Awaiting::Preview) => {
-                if let Some(Popup::SendForm(f)) = self
-                    .popups
-                    .iter_mut()
-                    .rev()
-                    .find(|p| matches!(p, Popup::SendForm(_)))
-                {
-                    f.waiting = false;
-                    f.general_error = Some(text.clone());
-                }
-            }
-            Some(Awaiting::Unlock) => {
-                if let Some(Popup::Unlock(prompt)) = self
-                    .popups
-                    .iter_mut()
-                    .rev()
-                    .find(|p| matches!(p, Popup::Unlock(_)))
-                {
-                    prompt.waiting = false;
-                    prompt.error = Some(text.clone());
-                }
-            }
-            Some(Awaiting::Mnemonic) => {
-                if let Some(Popup::MnemonicPassphrase(prompt)) = self
-                    .popups
-                    .iter_mut()
-                    .rev()
-                    .find(|p| matches!(p, Popup::MnemonicPassphrase(_)))
-                {
-                    prompt.waiting = false;
-                    prompt.error = Some(text.clone());
-                }
-            }
-            Some(Awaiting::SendResult) => {
-                self.popups.push(Popup::Message {
-                    title: "Send failed".into(),
-                    body: text.clone(),
-                    is_error: true,
-                });
-            }
-            None => {}
-        }
-        self.set_notice(text, true);
     }
 }
 
-/// Checks the send form; on success returns the PreviewSend action, else
-/// fills the inline errors and focuses the first bad field.
-fn validate_send(
-    form: &mut SendForm,
-    validator: &AddressValidator,
-    finalized: u64,
-) -> Option<UiAction> {
-    form.errors = [None, None, None];
-    form.general_error = None;
-    let to = form.fields[0].as_str().trim().to_string();
-    if to.is_empty() {
-        form.errors[0] = Some("enter the recipient address".into());
-    } else if let Err(e) = validator(&to) {
-        form.errors[0] = Some(e);
-    }
-    let amount = match parse_time_amount(form.fields[1].as_str()) {
-        Ok(units) if units > finalized => {
-            form.errors[1] = Some(format!(
-                "insufficient funds: {} final balance",
-                format_time_unit(finalized)
-            ));
-            None
-        }
-        Ok(units) => Some(units),
-        Err(e) => {
-            form.errors[1] = Some(e.to_string());
-            None
-        }
-    };
-    let fee_rate = match form.fields[2].as_str().trim().parse::<u64>() {
-        Ok(0) => {
-            form.errors[2] = Some("the fee rate must be at least 1 unit/byte".into());
-            None
-        }
-        Ok(rate) => Some(rate),
-        Err(_) => {
-            form.errors[2] = Some("whole units per byte, e.g. 1".into());
-            None
-        }
-    };
-    if let Some(first_bad) = form.errors.iter().position(Option::is_some) {
-        form.focus = first_bad;
-        return None;
-    }
-    Some(UiAction::PreviewSend {
-        to,
-        amount_units: amount?,
-        fee_rate: fee_rate?,
-    })
+/// Milliseconds since the Unix epoch (0 before it).
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -131,6 +131,11 @@ pub fn sample_view_model() -> ViewModel {
                 6 => "relay only".to_string(),
                 _ => "active".to_string(),
             },
+            standing: match i {
+                5 => Standing::Pending,
+                6 => Standing::Relay,
+                _ => Standing::Voting,
+            },
             last_vote_height: if i >= 5 { None } else { Some(4242) },
             last_vote_round: if i >= 5 { None } else { Some(1) },
             payout_address: format!("dtime1q{}payout{:02}xk7w3m", &hash(700 + i as u64), i),
@@ -186,6 +191,7 @@ pub fn sample_view_model() -> ViewModel {
             node_id_short: Some(hash(1)[..10].to_string()),
             version: Some("0.1.0".into()),
             masternode_status: Some("active (silver, weight 10)".into()),
+            can_register: false,
             sync: SyncState::Synced,
             uptime_secs: Some(3 * 3600 + 25 * 60 + 7),
         },
@@ -268,8 +274,24 @@ pub fn sample_view_model() -> ViewModel {
         },
         node_error: None,
         disconnected: None,
-        snapshot_age_ms: Some(0),
+        published_unix_ms: Some(SAMPLE_NOW_UNIX * 1000),
     }
+}
+
+/// [`sample_view_model`] of a node that joined late and catches up: 1,200 of 5,000 blocks,
+/// 85.3 blocks a second, 45 s left; its key is not registered.
+pub fn sample_syncing() -> ViewModel {
+    let mut vm = sample_view_model();
+    vm.overview.height = Some(1_200);
+    vm.node.sync = SyncState::Syncing {
+        current: 1_200,
+        target: Some(5_000),
+        blocks_per_10s: Some(853),
+        secs_left: Some(45),
+    };
+    vm.node.masternode_status = Some("not a masternode".into());
+    vm.node.can_register = true;
+    vm
 }
 
 /// [`sample_view_model`] while the node waits between heights: height 4,242

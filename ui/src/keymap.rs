@@ -131,6 +131,44 @@ const fn ctrl(c: char) -> Key {
 }
 
 impl Key {
+    /// How the key is written in hints and help: "q", "Ctrl-C", "Enter", "↓".
+    pub fn label(&self) -> String {
+        let name = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) if self.modifiers.contains(KeyModifiers::CONTROL) => {
+                return format!("Ctrl-{}", c.to_ascii_uppercase());
+            }
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "S-Tab".into(),
+            KeyCode::Backspace => "Backspace".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            other => format!("{other:?}"),
+        };
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            format!("Alt-{name}")
+        } else {
+            name
+        }
+    }
+
+    /// The digit of a plain digit key.
+    fn digit(&self) -> Option<u32> {
+        match self.code {
+            KeyCode::Char(c) if self.modifiers.is_empty() => c.to_digit(10),
+            _ => None,
+        }
+    }
+
     /// Whether a key event is this key.
     pub fn matches(&self, event: &KeyEvent) -> bool {
         let relevant = KeyModifiers::CONTROL | KeyModifiers::ALT;
@@ -145,10 +183,8 @@ impl Key {
 /// One binding of the keymap.
 #[derive(Clone, Copy, Debug)]
 pub struct Binding {
-    /// Keys that trigger it.
+    /// Keys that trigger it (their labels, joined, are how hints and help write it).
     pub keys: &'static [Key],
-    /// How the keys are written in hints and help, e.g. "j/↓".
-    pub label: &'static str,
     /// Where it applies.
     pub context: Context,
     /// What it does.
@@ -159,11 +195,42 @@ pub struct Binding {
     pub description: &'static str,
 }
 
+impl Binding {
+    /// How the binding's keys are written: each key's label joined by "/", a run of three
+    /// or more consecutive digits as "1-7". Derived from `keys`, so it cannot drift from them.
+    pub fn label(&self) -> String {
+        let mut parts: Vec<String> = Vec::with_capacity(self.keys.len());
+        let mut i = 0;
+        while i < self.keys.len() {
+            let mut end = i;
+            while let (Some(a), Some(b)) = (
+                self.keys[end].digit(),
+                self.keys.get(end + 1).and_then(Key::digit),
+            ) {
+                if b != a + 1 {
+                    break;
+                }
+                end += 1;
+            }
+            if end >= i + 2 {
+                parts.push(format!(
+                    "{}-{}",
+                    self.keys[i].label(),
+                    self.keys[end].label()
+                ));
+            } else {
+                parts.extend(self.keys[i..=end].iter().map(Key::label));
+            }
+            i = end + 1;
+        }
+        parts.join("/")
+    }
+}
+
 /// Every key binding of the UI.
 pub static KEYMAP: &[Binding] = &[
     Binding {
         keys: &[ctrl('c')],
-        label: "Ctrl-C",
         context: Context::Always,
         command: Command::Quit,
         hint: None,
@@ -179,7 +246,6 @@ pub static KEYMAP: &[Binding] = &[
             ch('6'),
             ch('7'),
         ],
-        label: "1-7",
         context: Context::Global,
         command: Command::SelectTab,
         hint: Some("tabs"),
@@ -187,7 +253,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Tab)],
-        label: "Tab",
         context: Context::Global,
         command: Command::NextTab,
         hint: None,
@@ -195,7 +260,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::BackTab)],
-        label: "S-Tab",
         context: Context::Global,
         command: Command::PrevTab,
         hint: None,
@@ -203,7 +267,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('j'), code(KeyCode::Down)],
-        label: "j/↓",
         context: Context::Global,
         command: Command::Down,
         hint: None,
@@ -211,7 +274,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('k'), code(KeyCode::Up)],
-        label: "k/↑",
         context: Context::Global,
         command: Command::Up,
         hint: None,
@@ -219,7 +281,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Home)],
-        label: "Home",
         context: Context::Global,
         command: Command::Top,
         hint: None,
@@ -227,7 +288,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::End)],
-        label: "End",
         context: Context::Global,
         command: Command::Bottom,
         hint: None,
@@ -235,7 +295,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('?')],
-        label: "?",
         context: Context::Global,
         command: Command::Help,
         hint: Some("help"),
@@ -243,7 +302,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('q')],
-        label: "q",
         context: Context::Global,
         command: Command::Quit,
         hint: Some("quit"),
@@ -251,7 +309,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('s')],
-        label: "s",
         context: Context::Wallet,
         command: Command::Send,
         hint: Some("send"),
@@ -259,7 +316,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('r')],
-        label: "r",
         context: Context::Wallet,
         command: Command::Receive,
         hint: Some("receive"),
@@ -267,7 +323,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('u')],
-        label: "u",
         context: Context::Wallet,
         command: Command::Unlock,
         hint: Some("unlock"),
@@ -275,7 +330,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('l')],
-        label: "l",
         context: Context::Wallet,
         command: Command::Lock,
         hint: Some("lock"),
@@ -283,7 +337,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('n')],
-        label: "n",
         context: Context::Wallet,
         command: Command::NewAddress,
         hint: Some("new addr"),
@@ -291,7 +344,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('a')],
-        label: "a",
         context: Context::Wallet,
         command: Command::AddContact,
         hint: Some("contact"),
@@ -299,7 +351,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('f')],
-        label: "f",
         context: Context::Wallet,
         command: Command::NextPane,
         hint: Some("panel"),
@@ -307,7 +358,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('m')],
-        label: "m",
         context: Context::Wallet,
         command: Command::RevealMnemonic,
         hint: None,
@@ -315,7 +365,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('g')],
-        label: "g",
         context: Context::Masternodes,
         command: Command::Register,
         hint: Some("register"),
@@ -323,7 +372,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('x')],
-        label: "x",
         context: Context::Masternodes,
         command: Command::Leave,
         hint: Some("leave"),
@@ -331,7 +379,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Enter)],
-        label: "Enter",
         context: Context::Form,
         command: Command::Submit,
         hint: Some("submit"),
@@ -339,7 +386,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Tab), code(KeyCode::Down)],
-        label: "Tab/↓",
         context: Context::Form,
         command: Command::NextField,
         hint: Some("next field"),
@@ -347,7 +393,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::BackTab), code(KeyCode::Up)],
-        label: "S-Tab/↑",
         context: Context::Form,
         command: Command::PrevField,
         hint: None,
@@ -355,7 +400,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Backspace)],
-        label: "Backspace",
         context: Context::Form,
         command: Command::DeleteChar,
         hint: None,
@@ -363,7 +407,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ctrl('u')],
-        label: "Ctrl-U",
         context: Context::Form,
         command: Command::ClearField,
         hint: None,
@@ -371,7 +414,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Esc)],
-        label: "Esc",
         context: Context::Form,
         command: Command::Close,
         hint: Some("cancel"),
@@ -379,7 +421,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('y'), code(KeyCode::Enter)],
-        label: "y/Enter",
         context: Context::Confirm,
         command: Command::Yes,
         hint: Some("yes"),
@@ -387,7 +428,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('n'), code(KeyCode::Esc)],
-        label: "n/Esc",
         context: Context::Confirm,
         command: Command::Close,
         hint: Some("no"),
@@ -395,7 +435,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('q')],
-        label: "q",
         context: Context::Confirm,
         command: Command::Quit,
         hint: None,
@@ -403,7 +442,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('j'), code(KeyCode::Down)],
-        label: "j/↓",
         context: Context::Select,
         command: Command::Down,
         hint: Some("down"),
@@ -411,7 +449,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('k'), code(KeyCode::Up)],
-        label: "k/↑",
         context: Context::Select,
         command: Command::Up,
         hint: Some("up"),
@@ -419,7 +456,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Enter)],
-        label: "Enter",
         context: Context::Select,
         command: Command::Submit,
         hint: Some("choose"),
@@ -427,7 +463,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Esc)],
-        label: "Esc",
         context: Context::Select,
         command: Command::Close,
         hint: Some("cancel"),
@@ -435,7 +470,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Esc), code(KeyCode::Enter), ch('q')],
-        label: "Esc/Enter",
         context: Context::Viewer,
         command: Command::Close,
         hint: Some("close"),
@@ -443,7 +477,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('j'), code(KeyCode::Down)],
-        label: "j/↓",
         context: Context::Help,
         command: Command::Down,
         hint: Some("scroll"),
@@ -451,7 +484,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[ch('k'), code(KeyCode::Up)],
-        label: "k/↑",
         context: Context::Help,
         command: Command::Up,
         hint: None,
@@ -459,7 +491,6 @@ pub static KEYMAP: &[Binding] = &[
     },
     Binding {
         keys: &[code(KeyCode::Esc), ch('?'), ch('q')],
-        label: "Esc/?",
         context: Context::Help,
         command: Command::Close,
         hint: Some("close"),
@@ -478,18 +509,26 @@ pub fn lookup(contexts: &[Context], event: &KeyEvent) -> Option<Command> {
     })
 }
 
+/// How the keys of `command` in `context` are written (e.g. "g"); empty when unbound.
+pub fn label_of(context: Context, command: Command) -> String {
+    KEYMAP
+        .iter()
+        .find(|b| b.context == context && b.command == command)
+        .map_or_else(String::new, Binding::label)
+}
+
 /// Footer hints (key label, short text) for the active contexts, in order.
-pub fn footer_hints(contexts: &[Context]) -> Vec<(&'static str, &'static str)> {
+pub fn footer_hints(contexts: &[Context]) -> Vec<(String, &'static str)> {
     contexts
         .iter()
         .flat_map(|ctx| KEYMAP.iter().filter(move |b| b.context == *ctx))
-        .filter_map(|b| b.hint.map(|h| (b.label, h)))
+        .filter_map(|b| b.hint.map(|h| (b.label(), h)))
         .collect()
 }
 
 /// Help popup content: (context heading, [(key label, description)]), the
 /// active contexts first, then all others.
-pub fn help_sections(active: &[Context]) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+pub fn help_sections(active: &[Context]) -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     let all = [
         Context::Global,
         Context::Wallet,
@@ -509,7 +548,7 @@ pub fn help_sections(active: &[Context]) -> Vec<(&'static str, Vec<(&'static str
             let rows = KEYMAP
                 .iter()
                 .filter(|b| b.context == ctx)
-                .map(|b| (b.label, b.description))
+                .map(|b| (b.label(), b.description))
                 .collect();
             (ctx.title(), rows)
         })
@@ -566,11 +605,36 @@ mod tests {
         }
     }
 
+    /// Labels are written from the keys: every key a binding has shows in its label (the
+    /// viewer's and the help's `q` once went missing from hand-written labels).
+    #[test]
+    fn labels_are_the_keys() {
+        let label = |ctx: Context, cmd: Command| label_of(ctx, cmd);
+        assert_eq!(label(Context::Global, Command::SelectTab), "1-7");
+        assert_eq!(label(Context::Global, Command::Down), "j/↓");
+        assert_eq!(label(Context::Always, Command::Quit), "Ctrl-C");
+        assert_eq!(label(Context::Form, Command::PrevField), "S-Tab/↑");
+        assert_eq!(label(Context::Viewer, Command::Close), "Esc/Enter/q");
+        assert_eq!(label(Context::Help, Command::Close), "Esc/?/q");
+        for b in KEYMAP {
+            let l = b.label();
+            if b.command != Command::SelectTab {
+                for k in b.keys {
+                    assert!(
+                        l.split('/').any(|part| part == k.label()),
+                        "{l} lacks {}",
+                        k.label()
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn footer_and_help_come_from_the_table() {
         let hints = footer_hints(&[Context::Wallet, Context::Global]);
-        assert_eq!(hints.first(), Some(&("s", "send")));
-        assert!(hints.contains(&("?", "help")));
+        assert_eq!(hints.first(), Some(&("s".to_string(), "send")));
+        assert!(hints.contains(&("?".to_string(), "help")));
         let help = help_sections(&[Context::Wallet]);
         assert_eq!(help[0].0, "Wallet tab");
         let total: usize = help.iter().map(|(_, rows)| rows.len()).sum();

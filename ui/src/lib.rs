@@ -44,9 +44,11 @@ pub mod qr;
 pub mod run;
 pub mod view_model;
 
+mod answers;
 mod input;
-mod popup;
+mod popups;
 mod render;
+mod tab;
 mod tabs;
 mod widgets;
 
@@ -54,6 +56,7 @@ pub use action::{
     AddressValidator, Secret, SecretString, SecretWords, SendPreview, UiAction, UiEvent,
 };
 pub use app::{App, Tab, WalletPane};
+pub use popups::TIERS as REGISTER_TIERS;
 pub use run::{init_terminal, restore_terminal, run, run_with, try_init_terminal};
 pub use view_model::*;
 

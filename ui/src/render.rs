@@ -8,7 +8,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::{App, Tab};
-use crate::widgets::{bad, centered, dim, footer, header, popups};
+use crate::popups;
+use crate::widgets::{bad, centered, dim, footer, header};
 use crate::{tabs, MIN_HEIGHT, MIN_WIDTH};
 
 impl App {

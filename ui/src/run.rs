@@ -3,7 +3,7 @@
 //! [`MAX_FPS`] times a second, each frame inside synchronized output.
 
 use std::io::{self, Write};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
@@ -121,6 +121,7 @@ where
     let min_frame = Duration::from_secs(1) / MAX_FPS;
     let mut tick = tokio::time::interval(min_frame);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    app.tick(SystemTime::now());
     app.set_view(view.borrow_and_update().clone());
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
@@ -146,8 +147,9 @@ where
             changed = view.changed(), if view_open => match changed {
                 Ok(()) => {
                     let vm = view.borrow_and_update().clone();
-                    app.set_view(vm);
-                    dirty = true;
+                    // Read the clock first: the new data's age is measured against it.
+                    dirty |= app.tick(SystemTime::now());
+                    dirty |= app.set_view(vm);
                 }
                 Err(_) => {
                     view_open = false;
@@ -180,7 +182,7 @@ where
                 None => return Ok(app),
             },
             _ = tick.tick() => {
-                if app.tick(Instant::now()) {
+                if app.tick(SystemTime::now()) {
                     dirty = true;
                 }
             }

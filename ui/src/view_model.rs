@@ -28,12 +28,13 @@ pub struct ViewModel {
     /// A fatal or serious node error, shown prominently on every tab.
     pub node_error: Option<String>,
     /// Set when the UI is attached to a node over RPC and lost it: why, while it retries
-    /// (the data shown is the last it received; `snapshot_age_ms` says how old).
+    /// (the data shown is the last it received; `published_unix_ms` says how old).
     pub disconnected: Option<String>,
-    /// How old the node's data already was when this view model was built, in
-    /// milliseconds. The UI adds the time elapsed since it received the view
-    /// model and shows "updated Ns ago". `None` when the node cannot tell.
-    pub snapshot_age_ms: Option<u64>,
+    /// When the node published the snapshot this view shows, ms since the Unix epoch on the
+    /// node's clock. Every "at snapshot time" figure below is as of then; the UI ages them
+    /// with its own clock ([`crate::App::tick`]) and shows "updated Ns ago". `None` when the
+    /// node cannot tell.
+    pub published_unix_ms: Option<u64>,
 }
 
 /// Identity and health of the local node.
@@ -48,6 +49,9 @@ pub struct NodeInfo {
     pub version: Option<String>,
     /// Own masternode status as text, e.g. "active (silver)" or "not a masternode".
     pub masternode_status: Option<String>,
+    /// This node's key is not registered, so the Masternodes tab's register key applies
+    /// (the Overview says so).
+    pub can_register: bool,
     /// Block synchronisation state.
     pub sync: SyncState,
     /// Seconds since the node started.
@@ -69,6 +73,11 @@ pub enum SyncState {
         current: u64,
         /// Best height announced by peers, if known.
         target: Option<u64>,
+        /// Blocks applied per ten seconds as the node last measured it (tenths of blocks per
+        /// second: the view model stays `Eq`); `None` before the first measure.
+        blocks_per_10s: Option<u64>,
+        /// Seconds until `target` at that rate, as the node computed it.
+        secs_left: Option<u64>,
     },
     /// At the tip of the best known chain.
     Synced,
@@ -299,6 +308,22 @@ pub struct MempoolView {
     pub newest: Vec<MempoolTxRow>,
 }
 
+/// Where a member stands, as the node derived it (the tab counts, colours and warns by it;
+/// `MasternodeRow::status` is its text).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Standing {
+    /// Active with voting weight in the next height.
+    #[default]
+    Voting,
+    /// Active without a vote (free tier): relays only.
+    Relay,
+    /// Registered, not active yet.
+    Pending,
+    /// Removed for equivocation.
+    Banned,
+}
+
 /// One member of the masternode set.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -311,6 +336,8 @@ pub struct MasternodeRow {
     pub weight: u64,
     /// Status as text, e.g. "active", "pending (activates at 120)", "banned".
     pub status: String,
+    /// The standing the status text words.
+    pub standing: Standing,
     /// Height of the last vote seen from this masternode.
     pub last_vote_height: Option<u64>,
     /// Round of the last vote seen from this masternode.

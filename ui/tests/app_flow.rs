@@ -2,11 +2,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{ch, draw, key, press, sample_app, type_text, validator};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use timecoin_ui::fixture::{sample_view_model, SAMPLE_OTHER_ADDRESS};
+use timecoin_ui::fixture::{sample_view_model, SAMPLE_NOW_UNIX, SAMPLE_OTHER_ADDRESS};
 use timecoin_ui::{App, Secret, Tab, UiAction, UiEvent};
 
 fn screen(app: &App) -> String {
@@ -346,6 +346,22 @@ fn reveal_mnemonic_needs_confirmation_then_passphrase() {
     assert!(!screen(&app).contains("w24"));
 }
 
+/// Attached over RPC, `m` says what to run on the node's machine instead of asking for a
+/// passphrase it could not use.
+#[test]
+fn a_ui_without_the_mnemonic_says_where_to_see_it() {
+    let mut app = sample_app().mnemonic_elsewhere("run `timed wallet mnemonic` on the node");
+    assert_eq!(press(&mut app, &[ch('6'), ch('m')]), vec![]);
+    let text = screen(&app);
+    assert!(
+        text.contains("run `timed wallet mnemonic` on the node"),
+        "{text}"
+    );
+    assert!(!text.contains("Passphrase"), "{text}");
+    press(&mut app, &[key(KeyCode::Esc)]);
+    assert!(!app.popup_open());
+}
+
 #[test]
 fn mnemonic_arriving_after_the_prompt_closed_is_dropped() {
     let mut app = sample_app();
@@ -525,13 +541,26 @@ fn release_events_are_ignored() {
     assert!(!app.should_quit());
 }
 
+/// The UI's clock `ms` after the sample snapshot was published.
+fn at(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(SAMPLE_NOW_UNIX * 1000 + ms)
+}
+
 #[test]
 fn data_age_grows_without_new_snapshots() {
     let mut app = sample_app();
+    assert!(!app.tick(at(0)), "published just now: nothing to redraw");
     assert!(screen(&app).contains("updated 0s ago"));
-    assert!(app.tick(Instant::now() + Duration::from_secs(7)));
+    assert!(app.tick(at(7_000)));
     assert!(screen(&app).contains("updated 7s ago"));
+    assert!(app.tick(at(65_000)));
+    assert!(
+        screen(&app).contains("updated 1m05s ago"),
+        "{}",
+        screen(&app)
+    );
     // The wallet's auto-lock countdown (250 s in the snapshot) moves with the clock too.
+    assert!(app.tick(at(7_000)));
     press(&mut app, &[ch('6')]);
     assert_eq!(app.tab(), Tab::Wallet);
     assert!(
@@ -539,10 +568,35 @@ fn data_age_grows_without_new_snapshots() {
         "{}",
         screen(&app)
     );
+    assert!(!app.tick(at(7_900)), "same second: no redraw needed");
+}
+
+/// The node publishes its snapshot again every second even when nothing changed: the UI
+/// redraws only when the data, or the text of its age, changes.
+#[test]
+fn an_unchanged_snapshot_is_not_redrawn() {
+    let mut app = sample_app();
+    app.tick(at(0));
+    assert!(!app.set_view(sample_view_model()), "same data, same age");
+    let heartbeat = |ms: u64| {
+        let mut vm = sample_view_model();
+        vm.published_unix_ms = Some(SAMPLE_NOW_UNIX * 1000 + ms);
+        vm
+    };
     assert!(
-        !app.tick(Instant::now() + Duration::from_millis(7_100)),
-        "same second: no redraw needed"
+        !app.set_view(heartbeat(400)),
+        "a heartbeat within the second"
     );
+    assert!(app.tick(at(2_500)), "2 s later the age text moves");
+    assert!(screen(&app).contains("updated 2s ago"));
+    assert!(
+        app.set_view(heartbeat(2_400)),
+        "a heartbeat sets the age back to 0 s"
+    );
+    assert!(screen(&app).contains("updated 0s ago"));
+    let mut changed = heartbeat(2_400);
+    changed.overview.height = Some(4_242);
+    assert!(app.set_view(changed), "new data");
 }
 
 #[test]

@@ -55,6 +55,25 @@ fn faucet_sized_history_amounts_are_not_cut() {
     insta::assert_snapshot!("wallet_faucet_amounts_80x24", draw(&app, 80, 24).backend());
 }
 
+/// A node catching up shows height / best known height, blocks per second and time left in the
+/// header (when it fits) and on the Overview, and says how to register.
+#[test]
+fn sync_progress_in_the_header_and_overview() {
+    let mut app = App::new(validator());
+    app.set_view(timecoin_ui::fixture::sample_syncing());
+    for (w, h) in [(80, 24), (120, 40)] {
+        let terminal = draw(&app, w, h);
+        let text = terminal.backend().to_string();
+        assert!(text.contains("syncing 1,200/5,000"), "{w}x{h}:\n{text}");
+        assert!(text.contains("85.3 blk/s, 45s left"), "{w}x{h}:\n{text}");
+        assert!(
+            text.contains("press g in tab 5 to register"),
+            "{w}x{h}:\n{text}"
+        );
+        insta::assert_snapshot!(format!("overview_syncing_{w}x{h}"), terminal.backend());
+    }
+}
+
 #[test]
 fn unknown_data_shows_unknown_not_zero() {
     let app = App::new(validator());
@@ -179,6 +198,16 @@ fn register_masternode_tier_choice() {
     let mut app = sample_app();
     press(&mut app, &[ch('5'), ch('g'), ch('j')]);
     insta::assert_snapshot!("register_tier_80x24", draw(&app, 80, 24).backend());
+    // The confirmation's text fits its box: no word wraps onto a line of its own.
+    press(&mut app, &[key(KeyCode::Enter)]);
+    let terminal = draw(&app, 80, 24);
+    let text = terminal.backend().to_string();
+    assert!(text.contains("this node joins"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.contains("│node ")),
+        "a wrapped word:\n{text}"
+    );
+    insta::assert_snapshot!("register_confirm_80x24", terminal.backend());
 }
 
 /// Between heights the Consensus tab shows the last decided height's votes with their arrival

@@ -26,6 +26,16 @@ impl WalletService {
         w.new_address(label)
     }
 
+    /// `setlabel`: adds or renames the address-book entry.
+    pub(super) fn rpc_set_label(
+        &mut self,
+        address: Address,
+        label: &str,
+    ) -> Result<(), WalletError> {
+        let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
+        w.add_contact(label, address)
+    }
+
     /// `listunspent`.
     pub(super) async fn rpc_unspent(&self) -> Result<Vec<rb::WalletUtxo>, WalletError> {
         let chain = self.chain().await?;

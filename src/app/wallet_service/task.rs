@@ -45,6 +45,15 @@ pub enum WalletRequest {
         /// The answer.
         reply: Reply<Address>,
     },
+    /// `setlabel`: adds or renames an address-book entry.
+    SetLabel {
+        /// The address named.
+        address: Address,
+        /// Its name.
+        label: String,
+        /// The answer.
+        reply: Reply<()>,
+    },
     /// `listunspent`.
     Unspent {
         /// The answer.
@@ -246,6 +255,13 @@ impl WalletService {
             }
             WalletRequest::NewAddress { label, reply } => {
                 let _ = reply.send(self.rpc_new_address(&label));
+            }
+            WalletRequest::SetLabel {
+                address,
+                label,
+                reply,
+            } => {
+                let _ = reply.send(self.rpc_set_label(address, &label));
             }
             WalletRequest::Unspent { reply } => {
                 let _ = reply.send(self.rpc_unspent().await);

@@ -1,13 +1,20 @@
 //! The node snapshot the RPC server, the metrics and the UI read.
 
 use super::*;
+use crate::node::snapshot::{CatchUp, OwnMasternode, Published};
+use crate::node::sync::secs_left;
+
+/// Longest time between two publications of the snapshot while the driver runs.
+pub(super) const HEARTBEAT: Duration = Duration::from_secs(1);
 
 impl Driver {
     pub(super) fn publish(&mut self, force: bool) {
         let now = self.clock.now();
-        if !force
-            && (!self.dirty || now.duration_since(self.last_published) < Duration::from_millis(50))
-        {
+        let since = now.duration_since(self.last_published);
+        // A changed snapshot goes out at most every 50 ms; an unchanged one once a second, so
+        // that readers can tell an idle node (age stays under a second) from a stalled one.
+        let due = (self.dirty && since >= Duration::from_millis(50)) || since >= HEARTBEAT;
+        if !force && !due {
             return;
         }
         self.dirty = false;
@@ -36,15 +43,28 @@ impl Driver {
                 .is_some_and(|w| s.validators.is_quorum(w)),
         };
         s.last_votes = self.last_votes.iter().map(|(k, v)| (*k, *v)).collect();
+        s.catch_up = match (s.synced, self.sync.progress.rate()) {
+            (false, Some(rate)) => Some(CatchUp {
+                blocks_per_s: rate,
+                secs_left: s
+                    .best_peer_height
+                    .and_then(|best| secs_left(s.height, best, rate)),
+            }),
+            _ => None,
+        };
         s.seq = s.seq.wrapping_add(1);
-        s.own_status = match self.state.masternode_by_key(&me) {
-            None => "not a masternode".into(),
-            Some(m) if m.banned => "banned (equivocation)".into(),
-            Some(m) if m.active_from > self.state.height + 1 => {
-                format!("registered, active from height {}", m.active_from)
-            }
-            Some(m) if self.spec.masternode => format!("active {} masternode", m.tier.name()),
-            Some(_) => "registered, but masternode mode is off ([masternode] enabled)".into(),
+        s.published = Published {
+            at: now,
+            unix_ms: self.clock.unix_ms(),
+        };
+        s.own = match self.state.masternode_by_key(&me) {
+            None => OwnMasternode::NotRegistered,
+            Some(m) => OwnMasternode::Registered {
+                tier: m.tier,
+                state: m.state_at(self.state.height),
+                active_from: m.active_from,
+                enabled: self.spec.masternode,
+            },
         };
         let _ = self.snapshot_tx.send(s.clone());
     }

@@ -208,6 +208,10 @@ pub static METHODS: &[MethodSpec] = &[
         opt("fee_rate", "numeric", "Fee rate in base units per byte (default: the node's minimum)"),
         opt("verbose", "boolean", "Ignored"),
     ], "Sends TIME to an address; returns the txid. The wallet must be unlocked.", wallet::sendtoaddress),
+    m("setlabel", "Wallet", &[
+        req("address", "string", "The address to name"),
+        req("label", "string", "The name (not empty; at most 100 characters)"),
+    ], "Names an address in the wallet's address book (adds the entry or renames it).", wallet::setlabel),
     m("walletconfirmsend", "Wallet", &[
         req("previewid", "numeric", "The previewid from walletpreparesend"),
     ], "Signs and submits a payment prepared with walletpreparesend; returns the txid.", wallet::walletconfirmsend),

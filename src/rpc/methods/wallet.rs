@@ -238,6 +238,10 @@ pub(super) fn walletpassphrase(b: &dyn RpcBackend, p: &Params) -> Result<Value, 
     Ok(Value::Null)
 }
 
+pub(super) fn setlabel(b: &dyn RpcBackend, p: &Params) -> Result<Value, RpcErr> {
+    crate::rpc::wallet_labels::setlabel(b, parse_address(b, p.str(0)?)?, p.str(1)?)
+}
+
 pub(super) fn walletlock(b: &dyn RpcBackend, _p: &Params) -> Result<Value, RpcErr> {
     b.wallet_lock()?;
     Ok(Value::Null)

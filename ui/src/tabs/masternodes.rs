@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use crate::app::{App, Tab};
 use crate::format::{group_thousands, truncate, truncate_middle};
+use crate::view_model::Standing;
 use crate::widgets::{bad, dim, good, header_style, panel, selected_style, warn};
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -15,11 +16,11 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let current = app.view.consensus.height;
     let active = rows_vm
         .iter()
-        .filter(|r| r.status.starts_with("active"))
+        .filter(|r| r.standing == Standing::Voting)
         .count();
     let weight: u64 = rows_vm
         .iter()
-        .filter(|r| r.status.starts_with("active"))
+        .filter(|r| r.standing == Standing::Voting)
         .map(|r| r.weight)
         .sum();
     let title = format!(
@@ -27,7 +28,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         rows_vm.len()
     );
     if rows_vm.is_empty() {
-        let text = if app.view_received.is_some() {
+        let text = if app.has_view() {
             "no masternodes registered"
         } else {
             "unknown"
@@ -42,12 +43,10 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let rows: Vec<Row> = rows_vm
         .iter()
         .map(|r| {
-            let status_style = if r.status.starts_with("active") {
-                good()
-            } else if r.status.starts_with("banned") {
-                bad()
-            } else {
-                warn()
+            let status_style = match r.standing {
+                Standing::Voting => good(),
+                Standing::Banned => bad(),
+                Standing::Relay | Standing::Pending => warn(),
             };
             let last_vote = match (r.last_vote_height, r.last_vote_round) {
                 (Some(h), Some(round)) => format!("{}/{round}", group_thousands(h)),
@@ -58,7 +57,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             // is slow or offline.
             let vote_style = match (r.last_vote_height, current) {
                 (Some(h), Some(cur)) if r.weight > 0 && h.saturating_add(2) <= cur => warn(),
-                (None, _) if r.weight > 0 && r.status.starts_with("active") => warn(),
+                (None, _) if r.weight > 0 && r.standing == Standing::Voting => warn(),
                 _ => Style::new(),
             };
             let mut id = r.id_short.clone();

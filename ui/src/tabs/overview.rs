@@ -6,10 +6,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 use ratatui::Frame;
 
-use crate::app::App;
+use crate::app::{App, Tab};
 use crate::format::{format_duration_secs, format_ms, group_thousands};
-use crate::widgets::header::{age_span, sync_span};
-use crate::widgets::{dim, kv, panel, value_or_unknown};
+use crate::keymap::Context;
+use crate::keymap::{self, Command};
+use crate::widgets::header::{age_span, sync_rate_text, sync_span};
+use crate::widgets::{dim, kv, panel, value_or_unknown, warn};
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let vm = &app.view;
@@ -18,7 +20,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let w = 13;
     let node = &vm.node;
     let ov = &vm.overview;
-    let lines = vec![
+    let mut lines = vec![
         kv("Network", w, value_or_unknown(node.network.clone())),
         kv("Node id", w, value_or_unknown(node.node_id_short.clone())),
         kv("Version", w, value_or_unknown(node.version.clone())),
@@ -27,7 +29,22 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             w,
             value_or_unknown(node.masternode_status.clone()),
         ),
-        kv("Sync", w, sync_span(&node.sync)),
+    ];
+    if node.can_register {
+        // What to do about it, with the key the keymap binds.
+        let key = keymap::label_of(Context::Masternodes, Command::Register);
+        let tab = Tab::Masternodes.index() + 1;
+        lines.push(kv(
+            "",
+            w,
+            Span::styled(format!("press {key} in tab {tab} to register"), dim()),
+        ));
+    }
+    lines.push(kv("Sync", w, sync_span(&node.sync)));
+    if let Some(rate) = sync_rate_text(&node.sync) {
+        lines.push(kv("", w, Span::styled(rate, warn())));
+    }
+    lines.extend([
         kv(
             "Uptime",
             w,
@@ -65,7 +82,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         ),
         Line::raw(""),
         kv("Data", w, age_span(app)),
-    ];
+    ]);
     frame.render_widget(Paragraph::new(lines).block(panel(" Node ", false)), left);
 
     let [top, bottom] =

@@ -30,7 +30,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         peers.len(),
         peers.len() - inbound
     );
-    if app.view_received.is_none() {
+    if !app.has_view() {
         let p = Paragraph::new(Line::styled(
             "peer list unknown (no data from the node yet)",
             dim(),

@@ -38,7 +38,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         let remaining = w
             .auto_lock_remaining_secs
-            .map(|s| s.saturating_sub(app.elapsed_secs()));
+            .map(|s| s.saturating_sub(app.since_received_secs()));
         Span::styled(
             match remaining {
                 Some(s) => format!("unlocked (auto-lock in {})", format_duration_secs(s)),

@@ -28,7 +28,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         .saturating_sub(essential.iter().map(|(l, h)| hint_width(l, h)).sum());
     let mut shown = Vec::new();
     for (label, hint) in keymap::footer_hints(specific) {
-        let w = hint_width(label, hint);
+        let w = hint_width(&label, hint);
         if w > budget {
             break;
         }

@@ -11,12 +11,14 @@ use crate::app::App;
 use crate::format::{format_duration_secs, group_thousands, UNKNOWN};
 use crate::view_model::SyncState;
 
-/// Sync state as a styled span.
+/// Sync state as a styled span: "syncing 1,200/5,000" (the height and the best known one).
 pub(crate) fn sync_span(sync: &SyncState) -> Span<'static> {
     match sync {
         SyncState::Unknown => Span::styled("sync unknown", dim()),
         SyncState::WaitingForPeers => Span::styled("waiting for peers", warn()),
-        SyncState::Syncing { current, target } => Span::styled(
+        SyncState::Syncing {
+            current, target, ..
+        } => Span::styled(
             match target {
                 Some(t) => format!(
                     "syncing {}/{}",
@@ -31,9 +33,30 @@ pub(crate) fn sync_span(sync: &SyncState) -> Span<'static> {
     }
 }
 
+/// The catch-up rate and time left while syncing, e.g. "85.3 blk/s, 45s left" (`None` when
+/// not syncing; "rate unknown" before the node measured one).
+pub(crate) fn sync_rate_text(sync: &SyncState) -> Option<String> {
+    let SyncState::Syncing {
+        blocks_per_10s,
+        secs_left,
+        ..
+    } = sync
+    else {
+        return None;
+    };
+    let rate = blocks_per_10s.map_or_else(
+        || "rate unknown".to_string(),
+        |r| format!("{}.{} blk/s", group_thousands(r / 10), r % 10),
+    );
+    Some(match secs_left {
+        Some(s) => format!("{rate}, {} left", format_duration_secs(*s)),
+        None => rate,
+    })
+}
+
 /// "updated Ns ago" styled by staleness.
 pub(crate) fn age_span(app: &App) -> Span<'static> {
-    if app.view_received.is_none() {
+    if !app.has_view() {
         return Span::styled("waiting for node…", warn());
     }
     if app.view.disconnected.is_some() {
@@ -92,14 +115,23 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     ];
     let age = age_span(app);
     let age_width = u16::try_from(age.width() + 2).unwrap_or(u16::MAX);
+    let fits = |spans: &[Span], extra: usize| {
+        let used: usize = spans.iter().map(Span::width).sum();
+        used + extra + usize::from(age_width) <= usize::from(area.width)
+    };
+    if let Some(rate) = sync_rate_text(&vm.node.sync) {
+        let rate = Span::styled(format!(" · {rate}"), warn());
+        if fits(&spans, rate.width()) {
+            spans.push(rate);
+        }
+    }
     if vm.wallet.loaded {
         let wallet = if vm.wallet.locked {
             Span::styled("wallet locked", warn())
         } else {
             Span::styled("wallet unlocked", good())
         };
-        let used: usize = spans.iter().map(Span::width).sum();
-        if used + 3 + wallet.width() + usize::from(age_width) <= usize::from(area.width) {
+        if fits(&spans, 3 + wallet.width()) {
             spans.push(sep());
             spans.push(wallet);
         }

@@ -1,8 +1,7 @@
-//! Shared drawing pieces: header, footer, popups and small helpers.
+//! Shared drawing pieces: header, footer and small helpers (the popups draw themselves).
 
 pub(crate) mod footer;
 pub(crate) mod header;
-pub(crate) mod popups;
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
