@@ -13,14 +13,15 @@
 pub mod adversary;
 pub mod checks;
 pub mod io;
+pub mod keys;
 pub mod net;
 
 use adversary::{Behavior, Colluders, Rogue};
 use io::{Out, SimClock, SimIo, SimNet, SimTimers, SimWriter};
+use keys::RunKeys;
 use net::{Ms, NetModel};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,6 +148,35 @@ enum Ev {
     },
 }
 
+/// An event in the schedule. The queue pops the earliest first, and of events due at the same
+/// time the one scheduled first (`seq`), so a seed gives one order.
+struct Scheduled {
+    at: Ms,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Scheduled {}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scheduled {
+    /// Reversed: `BinaryHeap` is a max-heap.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
 /// A node's view of one peer: what it knows the peer has, its rate gate and score.
 struct Link {
     known: SeenSet,
@@ -217,19 +247,25 @@ pub struct Sim {
     nodes: Vec<Node>,
     members: usize,
     links: BTreeMap<(usize, usize), Link>,
-    queue: BinaryHeap<Reverse<(Ms, u64, usize)>>,
-    events: HashMap<usize, Ev>,
+    queue: BinaryHeap<Scheduled>,
     seq: u64,
     now: Ms,
     txs: Vec<Transaction>,
-    /// The seed (the faucet key derives from it) and the genesis block's coinbase-like
-    /// allocation transaction, which storage indexes as height 0.
-    out_seed: u64,
+    /// The faucet's address (the wallet query the read audit asks about) and the genesis
+    /// block's coinbase-like allocation transaction, which storage indexes as height 0.
+    faucet_addr: Address,
     genesis_txid: Hash,
     colluders: Colluders,
     /// Every message signed by a node's key that it sent: (height, round, kind) -> value.
     signed: HashMap<(usize, u64, u32, u8), Hash>,
     out: Outcome,
+}
+
+/// What the network needs of a message: its gossip key (the p2p layer's dedup key) and its
+/// encoded size.
+fn wire_meta(msg: &Message) -> (Option<Hash>, usize) {
+    let bytes = msg.to_bytes();
+    (gossip_key(msg, &bytes), bytes.len())
 }
 
 fn signed_by(m: &Message, key: &PeerId) -> bool {
@@ -240,21 +276,8 @@ fn signed_by(m: &Message, key: &PeerId) -> bool {
     }
 }
 
-/// The key of masternode or rogue `i` of a run.
-pub fn key_of(seed: u64, i: usize) -> SecretKey {
-    let mut s = [0u8; 32];
-    s[..8].copy_from_slice(&seed.to_le_bytes());
-    s[8..16].copy_from_slice(&(i as u64).to_le_bytes());
-    s[16] = 0x51;
-    SecretKey::from_seed(&s)
-}
-
-fn faucet_key(seed: u64) -> SecretKey {
-    key_of(seed, 10_000)
-}
-
-fn genesis_of(cfg: &Config, seed: u64) -> Genesis {
-    let faucet = Address::from_pubkey(&faucet_key(seed).public());
+fn genesis_of(cfg: &Config, keys: &RunKeys) -> Genesis {
+    let faucet = keys.faucet_addr;
     Genesis::build(&GenesisSpec {
         network: Network::Devnet,
         time_ms: GENESIS_MS,
@@ -270,10 +293,10 @@ fn genesis_of(cfg: &Config, seed: u64) -> Genesis {
             .iter()
             .enumerate()
             .map(|(i, tier)| {
-                let owner = key_of(seed, 5_000 + i).public();
+                let owner = keys.owners[i].public();
                 GenesisMasternode {
                     tier: *tier,
-                    node_key: key_of(seed, i).public(),
+                    node_key: keys.nodes[i].public(),
                     owner,
                     p2p_addr: format!("10.0.0.{}:24100", i + 1),
                     payout: Address::from_pubkey(&owner),
@@ -284,8 +307,7 @@ fn genesis_of(cfg: &Config, seed: u64) -> Genesis {
 }
 
 /// The faucet's outputs at genesis, sorted.
-fn faucet_coins(genesis: &Genesis, seed: u64) -> Vec<(OutPoint, Amount)> {
-    let addr = Address::from_pubkey(&faucet_key(seed).public());
+fn faucet_coins(genesis: &Genesis, addr: Address) -> Vec<(OutPoint, Amount)> {
     let mut coins: Vec<_> = genesis
         .state()
         .utxos()
@@ -297,10 +319,10 @@ fn faucet_coins(genesis: &Genesis, seed: u64) -> Vec<(OutPoint, Amount)> {
 }
 
 /// Client transfers: each spends one faucet output of the genesis into a fresh output.
-fn transfers(genesis: &Genesis, seed: u64, n: usize) -> Vec<Transaction> {
-    let faucet = faucet_key(seed);
-    let addr = Address::from_pubkey(&faucet.public());
-    let coins = faucet_coins(genesis, seed);
+fn transfers(genesis: &Genesis, keys: &RunKeys, n: usize) -> Vec<Transaction> {
+    let faucet = &keys.faucet;
+    let addr = keys.faucet_addr;
+    let coins = faucet_coins(genesis, addr);
     coins
         .into_iter()
         .take(n)
@@ -319,7 +341,7 @@ fn transfers(genesis: &Genesis, seed: u64, n: usize) -> Vec<Transaction> {
                 lock_time: 0,
                 kind: TxKind::Transfer,
             };
-            tx.sign_inputs(&genesis.params.chain_id, &[&faucet], None);
+            tx.sign_inputs(&genesis.params.chain_id, &[faucet], None);
             tx
         })
         .collect()
@@ -327,16 +349,16 @@ fn transfers(genesis: &Genesis, seed: u64, n: usize) -> Vec<Transaction> {
 
 /// A masternode exit for masternode `i`, signed by its owner; the fee is paid from the faucet
 /// output `n`-th from the end (the transfers spend from the start).
-fn exit_tx(genesis: &Genesis, seed: u64, i: usize, n: usize) -> Transaction {
-    let faucet = faucet_key(seed);
-    let owner = key_of(seed, 5_000 + i);
-    let addr = Address::from_pubkey(&faucet.public());
+fn exit_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transaction {
+    let faucet = &keys.faucet;
+    let owner = &keys.owners[i];
+    let addr = keys.faucet_addr;
     let state = genesis.state();
-    let coins = faucet_coins(genesis, seed);
+    let coins = faucet_coins(genesis, addr);
     let (prev, amount) = coins[coins.len() - 1 - n];
     let collateral = state
         .masternodes()
-        .find(|m| m.node_key == key_of(seed, i).public())
+        .find(|m| m.node_key == keys.nodes[i].public())
         .map(|m| m.collateral)
         .expect("genesis masternode");
     let mut tx = Transaction {
@@ -357,7 +379,7 @@ fn exit_tx(genesis: &Genesis, seed: u64, i: usize, n: usize) -> Transaction {
             owner_signature: Default::default(),
         }),
     };
-    tx.sign_inputs(&genesis.params.chain_id, &[&faucet], Some(&owner));
+    tx.sign_inputs(&genesis.params.chain_id, &[faucet], Some(owner));
     tx
 }
 
@@ -377,13 +399,13 @@ fn temp_dir() -> tempfile::TempDir {
 impl Sim {
     pub fn new(cfg: Config, seed: u64) -> Sim {
         let rng = ChaCha8Rng::seed_from_u64(seed);
-        let genesis = genesis_of(&cfg, seed);
-        let clock = Arc::new(SimClock::new(GENESIS_MS + 1_000));
         let members = cfg.tiers.len();
         let n = members + cfg.rogues.len();
+        let keys = RunKeys::new(seed, members, cfg.rogues.len());
+        let genesis = genesis_of(&cfg, &keys);
+        let clock = Arc::new(SimClock::new(GENESIS_MS + 1_000));
         let mut nodes = Vec::with_capacity(n);
-        for i in 0..n {
-            let key = key_of(seed, i);
+        for (i, key) in keys.nodes.iter().cloned().enumerate() {
             nodes.push(Node {
                 id: key.public(),
                 key,
@@ -402,9 +424,9 @@ impl Sim {
                 crash_after_sign: None,
             });
         }
-        let mut txs = transfers(&genesis, seed, cfg.txs);
+        let mut txs = transfers(&genesis, &keys, cfg.txs);
         for (k, (node, _)) in cfg.exits.iter().enumerate() {
-            txs.push(exit_tx(&genesis, seed, *node, k));
+            txs.push(exit_tx(&genesis, &keys, *node, k));
         }
         let honest = (0..n)
             .map(|i| i < members && cfg.behaviors.get(i).is_none_or(|b| *b == Behavior::Honest))
@@ -417,11 +439,10 @@ impl Sim {
             members,
             links: BTreeMap::new(),
             queue: BinaryHeap::new(),
-            events: HashMap::new(),
             seq: 0,
             now: 0,
             txs,
-            out_seed: seed,
+            faucet_addr: keys.faucet_addr,
             genesis_txid: Hash([0; 32]),
             colluders: Colluders::default(),
             signed: HashMap::new(),
@@ -487,9 +508,11 @@ impl Sim {
 
     fn push(&mut self, at: Ms, ev: Ev) {
         self.seq += 1;
-        let id = self.seq as usize;
-        self.events.insert(id, ev);
-        self.queue.push(Reverse((at, self.seq, id)));
+        self.queue.push(Scheduled {
+            at,
+            seq: self.seq,
+            ev,
+        });
     }
 
     fn spec_of(&self, i: usize) -> NodeSpec {
@@ -597,15 +620,12 @@ impl Sim {
             let at = self.rng.gen_range(100..600);
             self.push(at, Ev::Attack { rogue: r });
         }
-        while let Some(Reverse((at, _, id))) = self.queue.pop() {
+        while let Some(Scheduled { at, ev, .. }) = self.queue.pop() {
             if at > self.cfg.max_time {
                 break;
             }
             self.now = at;
             self.clock.set(at);
-            let Some(ev) = self.events.remove(&id) else {
-                continue;
-            };
             self.event(ev);
             if self.reached_target() {
                 if self.out.target_at.is_none() {
@@ -674,8 +694,18 @@ impl Sim {
             }
             Ev::Attack { rogue } => {
                 let msgs = adversary::attack(self, rogue);
+                // A replay attack sends one message many times over: encode and hash it once.
+                let mut last: Option<(Message, Option<Hash>, usize)> = None;
                 for (to, msg) in msgs {
-                    self.transmit(rogue, to, msg);
+                    let (key, size) = match &last {
+                        Some((m, key, size)) if *m == msg => (*key, *size),
+                        _ => {
+                            let (key, size) = wire_meta(&msg);
+                            last = Some((msg.clone(), key, size));
+                            (key, size)
+                        }
+                    };
+                    self.transmit_encoded(rogue, to, msg, key, size);
                 }
                 let next = self.now + self.rng.gen_range(200..800);
                 self.push(next, Ev::Attack { rogue });
@@ -788,8 +818,7 @@ impl Sim {
         self.record_signed(i, &o);
         match o {
             Out::Broadcast(msg, except) => {
-                let bytes = msg.to_bytes();
-                let key = gossip_key(&msg, &bytes);
+                let (key, size) = wire_meta(&msg);
                 if let Some(k) = key {
                     gossip::on_broadcast(&mut self.nodes[i].seen, k);
                 }
@@ -806,18 +835,17 @@ impl Sim {
                             continue;
                         }
                     }
-                    self.transmit_encoded(i, to, msg.clone(), key, bytes.len());
+                    self.transmit_encoded(i, to, msg.clone(), key, size);
                 }
             }
             Out::Send(peer, msg) => {
                 if let Some(to) = self.index_of(&peer) {
-                    let bytes = msg.to_bytes();
-                    let key = gossip_key(&msg, &bytes);
+                    let (key, size) = wire_meta(&msg);
                     if let Some(k) = key {
                         let link = self.links.get_mut(&(i, to)).expect("link");
                         link.known.insert(k);
                     }
-                    self.transmit_encoded(i, to, msg, key, bytes.len());
+                    self.transmit_encoded(i, to, msg, key, size);
                 }
             }
         }
@@ -825,9 +853,8 @@ impl Sim {
 
     /// Sends `msg` from `from` to `to` (rogues and adversaries send this way too).
     pub fn transmit(&mut self, from: usize, to: usize, msg: Message) {
-        let bytes = msg.to_bytes();
-        let key = gossip_key(&msg, &bytes);
-        self.transmit_encoded(from, to, msg, key, bytes.len());
+        let (key, size) = wire_meta(&msg);
+        self.transmit_encoded(from, to, msg, key, size);
     }
 
     /// The network model: silence, partitions, loss, delay, duplication, order.
@@ -861,19 +888,27 @@ impl Sim {
         } else {
             1
         };
-        for _ in 0..copies {
+        let mut msg = Some(msg);
+        for copy in 0..copies {
             let mut at = now + self.cfg.net.delay(base, &mut self.rng);
             let link = self.links.get_mut(&(from, to)).expect("link");
             if !self.cfg.net.reorder {
                 at = at.max(link.last_at);
                 link.last_at = at;
             }
+            // The last copy takes the message itself.
+            let msg = if copy + 1 < copies {
+                msg.clone()
+            } else {
+                msg.take()
+            };
+            let Some(msg) = msg else { break };
             self.push(
                 at,
                 Ev::Deliver {
                     to,
                     from,
-                    msg: Box::new(msg.clone()),
+                    msg: Box::new(msg),
                     key,
                     size,
                 },
@@ -947,7 +982,7 @@ impl Sim {
     /// output its wallet query reports final is in storage already, and so is every output
     /// `gettxout` (the `Utxo` command) reports.
     fn audit_reads(&mut self, i: usize) {
-        let addr = Address::from_pubkey(&faucet_key(self.out_seed).public());
+        let addr = self.faucet_addr;
         let node = &mut self.nodes[i];
         let (Some(d), Some(storage)) = (node.driver.as_mut(), node.storage.as_ref()) else {
             return;
@@ -971,11 +1006,16 @@ impl Sim {
         for o in probes {
             let durable = o.txid == self.genesis_txid
                 || storage.tx_location(&o.txid).ok().flatten().is_some();
+            if durable {
+                // Whatever the node reports of a durable output is allowed: asking it (a
+                // `DurableView` built per question) would check nothing.
+                continue;
+            }
             let (reply, mut rx) = oneshot::channel();
             d.handle(Event::Command(Command::Utxo { outpoint: o, reply }));
             let utxo_final = rx.try_recv().ok().and_then(|(u, _)| u).is_some();
             let listed_final = data.finalized.iter().any(|(f, _)| *f == o);
-            if (listed_final || utxo_final) && !durable {
+            if listed_final || utxo_final {
                 bad.push(format!(
                     "node {i} reports an output of transaction {} final before its block is written",
                     o.txid.short()
