@@ -318,9 +318,15 @@ fn benches(c: &mut Criterion) {
     bench_mempool(c, &f);
 }
 
-criterion_group! {
-    name = core;
-    config = config();
-    targets = benches
+// `criterion_group!` declares a public function it cannot document.
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+    criterion_group! {
+        name = core;
+        config = config();
+        targets = benches
+    }
 }
+use group::core;
 criterion_main!(core);

@@ -19,8 +19,6 @@
 //! `Decide` commit the block with its certificate and create the instance for the next height
 //! with the validator set that results from the committed chain.
 
-#![deny(missing_docs)]
-
 mod params;
 mod proposer;
 mod signer;

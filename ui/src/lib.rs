@@ -32,8 +32,6 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
-
 pub mod action;
 pub mod app;
 #[cfg(any(test, feature = "test-utils"))]
