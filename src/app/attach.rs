@@ -377,7 +377,7 @@ async fn act(
             {
                 Ok(v) => {
                     let preview = (|| -> Result<E, String> {
-                        Ok(E::SendPreview {
+                        Ok(E::SendPreview(ui::SendPreview {
                             preview_id: v
                                 .get("previewid")
                                 .and_then(Value::as_u64)
@@ -392,7 +392,7 @@ async fn act(
                             change_units: units(&v, "change")?,
                             inputs: v.get("inputs").and_then(Value::as_u64).unwrap_or(0) as usize,
                             size_bytes: v.get("size").and_then(Value::as_u64).unwrap_or(0) as usize,
-                        })
+                        }))
                     })();
                     vec![preview.unwrap_or_else(|e| {
                         E::Error(format!("the node's preview cannot be read: {e}"))

@@ -7,10 +7,9 @@
 
 use super::args::{MasternodeAction, MasternodeArgs, NodeArgs};
 use super::resolve;
-use super::wallet_cmd::{client_for, passphrase, rpc_call};
+use super::wallet_cmd::{client_for, confirm_send, passphrase, rpc_call};
 use crate::rpc::client::RpcClient;
 use serde_json::{json, Map, Value};
-use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 /// `println!` that ignores a closed stdout (`timed masternode status | head -1`) instead of
@@ -189,15 +188,7 @@ impl Session<'_> {
         let preview = self.wallet_call(method, params(dry))?;
         show_preview(&preview);
         if !self.args.yes {
-            eprint!("sign and send? [y/N] ");
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| e.to_string())?;
-            if !matches!(line.trim(), "y" | "Y" | "yes") {
-                return Err("not sent".into());
-            }
+            confirm_send()?;
         }
         let mut bound = Map::new();
         bound.insert("txid".into(), preview["txid"].clone());

@@ -82,6 +82,21 @@ pub(super) fn passphrase(
 }
 
 /// Reads a line without echo from the terminal (or a plain line when stdin is not a terminal).
+/// Asks "sign and send? [y/N]" on the terminal; anything but yes is the error "not sent".
+pub(super) fn confirm_send() -> Result<(), String> {
+    eprint!("sign and send? [y/N] ");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    if matches!(line.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err("not sent".into())
+    }
+}
+
 pub(super) fn read_secret(prompt: &str) -> Result<Zeroizing<String>, String> {
     use crossterm::event::{read, Event, KeyCode, KeyEvent, KeyModifiers};
     use crossterm::terminal::{disable_raw_mode, enable_raw_mode};
@@ -439,15 +454,7 @@ fn send(
     );
     println!("change    {} TIME", preview.change);
     if !yes {
-        eprint!("sign and send? [y/N] ");
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        if !matches!(line.trim(), "y" | "Y" | "yes") {
-            return Err("not sent".into());
-        }
+        confirm_send()?;
     }
     let tx: Transaction = w.confirm_send(preview).map_err(|e| e.to_string())?;
     let hex_tx = hex::encode(crate::types::Encode::to_bytes(&tx));

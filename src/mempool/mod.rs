@@ -12,15 +12,17 @@
 //! verified only for transactions that pass them (by the caller in parallel batches, or by
 //! [`Mempool::insert`]).
 
+mod error;
 mod reject_cache;
 
 use crate::ledger::validate::{check_tx_stateful, verify_tx_signatures};
 use crate::ledger::{ChainParams, LedgerState, TxError, Utxo, UtxoView};
 use crate::types::{Amount, Block, Hash, OutPoint, Transaction};
+use error::context_free;
+pub use error::MempoolError;
 pub use reject_cache::{RecentCache, RejectCache};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
-use thiserror::Error;
 
 /// How many recent admissions the snapshot can show.
 const RECENT: usize = 64;
@@ -56,100 +58,6 @@ impl Default for MempoolLimits {
             max_bytes: 300 * 1024 * 1024,
             min_fee_rate: 1,
         }
-    }
-}
-
-/// Why a transaction was not admitted.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum MempoolError {
-    /// Already in the pool.
-    #[error("transaction already in the mempool")]
-    AlreadyKnown,
-    /// Already in a block.
-    #[error("transaction already in the chain")]
-    AlreadyInChain,
-    /// The id failed within the last hour for a reason the tip cannot change; holds that reason.
-    #[error("transaction was rejected recently: {0}")]
-    RecentlyRejected(String),
-    /// Spends an outpoint another pooled transaction spends.
-    #[error("conflicts with pooled transaction {0} (first seen wins)")]
-    Conflict(Hash),
-    /// Fails ledger validation against the chain state plus the pool's outputs.
-    #[error("invalid transaction: {0}")]
-    Invalid(#[from] TxError),
-    /// Pool full and the fee rate is not above the lowest.
-    #[error("mempool full: fee rate {rate} is not above the minimum {min}")]
-    FeeRateTooLow {
-        /// Fee rate offered, base units per byte (rounded down).
-        rate: u64,
-        /// Fee rate needed, base units per byte.
-        min: u64,
-    },
-    /// More inputs than relay policy allows ([`MAX_STANDARD_TX_INPUTS`]).
-    #[error("non-standard: {inputs} inputs, relay policy allows at most {max}")]
-    TooManyInputs {
-        /// Inputs of the transaction.
-        inputs: usize,
-        /// The policy's maximum.
-        max: usize,
-    },
-}
-
-impl MempoolError {
-    /// Short reason label for metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            MempoolError::AlreadyKnown => "already_known",
-            MempoolError::AlreadyInChain => "already_in_chain",
-            MempoolError::RecentlyRejected(_) => "recently_rejected",
-            MempoolError::Conflict(_) => "conflict",
-            MempoolError::Invalid(_) => "invalid",
-            MempoolError::FeeRateTooLow { .. } => "fee_rate",
-            MempoolError::TooManyInputs { .. } => "non_standard",
-        }
-    }
-
-    /// Whether the verdict holds on every node whatever its tip, pool and settings, so that no
-    /// honest node would have relayed the transaction: the only verdicts a peer may be
-    /// penalised for. An input's owner and amount are fixed by its outpoint (the txid commits
-    /// to the outputs), so ownership, value and the chain's fee floor count as context-free;
-    /// a missing or spent input, a pool conflict, lock time, masternode state and the local fee
-    /// floor do not.
-    pub fn is_context_free(&self) -> bool {
-        match self {
-            MempoolError::TooManyInputs { .. } => true,
-            MempoolError::Invalid(e) => context_free(e),
-            // Known or recently rejected: the first verdict was the one to act on.
-            MempoolError::AlreadyKnown
-            | MempoolError::AlreadyInChain
-            | MempoolError::RecentlyRejected(_)
-            | MempoolError::Conflict(_)
-            | MempoolError::FeeRateTooLow { .. } => false,
-        }
-    }
-}
-
-/// Whether `e` makes a transaction invalid on every node whatever its tip (see
-/// [`MempoolError::is_context_free`]).
-fn context_free(e: &TxError) -> bool {
-    match e {
-        TxError::UnexpectedCoinbase
-        | TxError::NoInputs
-        | TxError::NoOutputs
-        | TxError::ZeroOutput(_)
-        | TxError::DuplicateInput(_)
-        | TxError::WrongOwner(_)
-        | TxError::BadSignature(_)
-        | TxError::BadOwnerSignature
-        | TxError::Overflow
-        | TxError::OutputsExceedInputs
-        | TxError::FeeTooLow { .. }
-        | TxError::TooLarge(_)
-        | TxError::Version => true,
-        TxError::MissingInput(_)
-        | TxError::Locked(_)
-        | TxError::Masternode(_)
-        | TxError::BannedMasternode { .. } => false,
     }
 }
 
@@ -403,86 +311,75 @@ impl Mempool {
         now: Instant,
         provisional: &Provisional,
     ) -> Result<crate::ledger::TxCheck, MempoolError> {
-        let verdict = self.check_admission(tx, txid, state, params, now, provisional);
+        let verdict = 'verdict: {
+            if self.entries.contains_key(&txid) || provisional.contains(&txid) {
+                break 'verdict Err(MempoolError::AlreadyKnown);
+            }
+            if let Some(reason) = self.rejected.get(&txid, now) {
+                break 'verdict Err(MempoolError::RecentlyRejected(reason));
+            }
+            if tx.inputs.len() > MAX_STANDARD_TX_INPUTS {
+                let e = MempoolError::TooManyInputs {
+                    inputs: tx.inputs.len(),
+                    max: MAX_STANDARD_TX_INPUTS,
+                };
+                self.rejected.insert(txid, e.to_string(), now);
+                break 'verdict Err(e);
+            }
+            let view = PoolView {
+                state,
+                pool: self,
+                provisional,
+            };
+            // Still missing what it missed last time: the same verdict without another look.
+            if let Some(o) = self.missing.get(&txid, now) {
+                if view.utxo(&o).is_none() {
+                    break 'verdict Err(TxError::MissingInput(o).into());
+                }
+            }
+            for i in &tx.inputs {
+                if let Some(other) = self.spends.get(&i.prev).or(provisional.spends.get(&i.prev)) {
+                    break 'verdict Err(MempoolError::Conflict(*other));
+                }
+            }
+            let check = match check_tx_stateful(tx, &view, state, params, state.height + 1) {
+                Ok(c) => c,
+                // A missing input may only mean "not yet seen": remembered until it appears.
+                Err(TxError::MissingInput(o)) => {
+                    self.missing.insert(txid, o, now);
+                    break 'verdict Err(TxError::MissingInput(o).into());
+                }
+                // Invalid for good: not looked at again for a while. Lock time and masternode
+                // state change with the tip: checked again next time (cheaply, signatures last).
+                Err(e) => {
+                    if context_free(&e) {
+                        self.rejected.insert(txid, e.to_string(), now);
+                    }
+                    break 'verdict Err(e.into());
+                }
+            };
+            let rate = check.fee.0 / check.size.max(1) as u64;
+            let min = self.entry_fee_rate();
+            if rate < min {
+                break 'verdict Err(MempoolError::FeeRateTooLow { rate, min });
+            }
+            if self.entries.len() >= self.limits.max_txs
+                || self.bytes + check.size > self.limits.max_bytes
+            {
+                let lowest = self.by_rate.iter().next().map(|(r, _, _)| *r).unwrap_or(0);
+                if rate <= lowest {
+                    break 'verdict Err(MempoolError::FeeRateTooLow {
+                        rate,
+                        min: lowest + 1,
+                    });
+                }
+            }
+            Ok(check)
+        };
         if let Err(e) = &verdict {
             self.count_rejection(e);
         }
         verdict
-    }
-
-    /// [`Mempool::precheck`] without the counting.
-    fn check_admission(
-        &mut self,
-        tx: &Transaction,
-        txid: Hash,
-        state: &LedgerState,
-        params: &ChainParams,
-        now: Instant,
-        provisional: &Provisional,
-    ) -> Result<crate::ledger::TxCheck, MempoolError> {
-        if self.entries.contains_key(&txid) || provisional.contains(&txid) {
-            return Err(MempoolError::AlreadyKnown);
-        }
-        if let Some(reason) = self.rejected.get(&txid, now) {
-            return Err(MempoolError::RecentlyRejected(reason));
-        }
-        if tx.inputs.len() > MAX_STANDARD_TX_INPUTS {
-            let e = MempoolError::TooManyInputs {
-                inputs: tx.inputs.len(),
-                max: MAX_STANDARD_TX_INPUTS,
-            };
-            self.rejected.insert(txid, e.to_string(), now);
-            return Err(e);
-        }
-        let view = PoolView {
-            state,
-            pool: self,
-            provisional,
-        };
-        // Still missing what it missed last time: the same verdict without another look.
-        if let Some(o) = self.missing.get(&txid, now) {
-            if view.utxo(&o).is_none() {
-                return Err(TxError::MissingInput(o).into());
-            }
-        }
-        for i in &tx.inputs {
-            if let Some(other) = self.spends.get(&i.prev).or(provisional.spends.get(&i.prev)) {
-                return Err(MempoolError::Conflict(*other));
-            }
-        }
-        let check = match check_tx_stateful(tx, &view, state, params, state.height + 1) {
-            Ok(c) => c,
-            // A missing input may only mean "not yet seen": remembered until it appears.
-            Err(TxError::MissingInput(o)) => {
-                self.missing.insert(txid, o, now);
-                return Err(TxError::MissingInput(o).into());
-            }
-            // Invalid for good: not looked at again for a while. Lock time and masternode
-            // state change with the tip: checked again next time (cheaply, signatures last).
-            Err(e) => {
-                if context_free(&e) {
-                    self.rejected.insert(txid, e.to_string(), now);
-                }
-                return Err(e.into());
-            }
-        };
-        let rate = check.fee.0 / check.size.max(1) as u64;
-        let min = self.entry_fee_rate();
-        if rate < min {
-            return Err(MempoolError::FeeRateTooLow { rate, min });
-        }
-        if self.entries.len() >= self.limits.max_txs
-            || self.bytes + check.size > self.limits.max_bytes
-        {
-            let lowest = self.by_rate.iter().next().map(|(r, _, _)| *r).unwrap_or(0);
-            if rate <= lowest {
-                return Err(MempoolError::FeeRateTooLow {
-                    rate,
-                    min: lowest + 1,
-                });
-            }
-        }
-        Ok(check)
     }
 
     fn admit(&mut self, tx: Transaction, txid: Hash, fee: Amount, size: usize, now: Instant) {

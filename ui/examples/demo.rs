@@ -79,7 +79,7 @@ async fn fake_node(
                         let id = next_preview;
                         next_preview += 1;
                         match vm.wallet.balance_finalized.checked_sub(amount_units + fee) {
-                            Some(change) => UiEvent::SendPreview {
+                            Some(change) => UiEvent::SendPreview(timecoin_ui::SendPreview {
                                 preview_id: id,
                                 recipient: to,
                                 amount_units,
@@ -87,7 +87,7 @@ async fn fake_node(
                                 change_units: change,
                                 inputs: 1,
                                 size_bytes: size as usize,
-                            },
+                            }),
                             None => UiEvent::Error("insufficient funds for amount plus fee".into()),
                         }
                     }

@@ -136,22 +136,7 @@ pub struct SendPreview {
 #[derive(Clone, Debug, PartialEq)]
 pub enum UiEvent {
     /// Answer to PreviewSend: show the confirmation popup.
-    SendPreview {
-        /// Id to pass back in ConfirmSend / CancelSend.
-        preview_id: u64,
-        /// Recipient address.
-        recipient: String,
-        /// Amount sent to the recipient, base units.
-        amount_units: u64,
-        /// Fee, base units.
-        fee_units: u64,
-        /// Change returned to an own address, base units.
-        change_units: u64,
-        /// Number of inputs selected.
-        inputs: usize,
-        /// Size of the signed transaction in bytes.
-        size_bytes: usize,
-    },
+    SendPreview(SendPreview),
     /// Answer to ConfirmSend: the txid or an error message.
     SendResult(Result<String, String>),
     /// Answer to Unlock.

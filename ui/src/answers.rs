@@ -9,26 +9,7 @@ impl App {
     /// Handles one answer or notification from the node.
     pub fn handle_event(&mut self, ev: UiEvent) {
         match ev {
-            UiEvent::SendPreview {
-                preview_id,
-                recipient,
-                amount_units,
-                fee_units,
-                change_units,
-                inputs,
-                size_bytes,
-            } => {
-                let preview = SendPreview {
-                    preview_id,
-                    recipient,
-                    amount_units,
-                    fee_units,
-                    change_units,
-                    inputs,
-                    size_bytes,
-                };
-                self.on_preview(preview);
-            }
+            UiEvent::SendPreview(preview) => self.on_preview(preview),
             UiEvent::SendResult(Ok(txid)) => {
                 self.awaiting_done(Awaiting::SendResult);
                 self.set_notice(format!("sent: {txid}"), false);

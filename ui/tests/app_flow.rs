@@ -14,7 +14,7 @@ fn screen(app: &App) -> String {
 }
 
 fn preview_event(preview_id: u64) -> UiEvent {
-    UiEvent::SendPreview {
+    UiEvent::SendPreview(timecoin_ui::SendPreview {
         preview_id,
         recipient: SAMPLE_OTHER_ADDRESS.into(),
         amount_units: 150_000_000,
@@ -22,7 +22,7 @@ fn preview_event(preview_id: u64) -> UiEvent {
         change_units: 123_299_999_774,
         inputs: 1,
         size_bytes: 226,
-    }
+    })
 }
 
 /// Wallet tab, send form, recipient and amount typed.

@@ -164,7 +164,7 @@ async fn send_flow_through_the_loop() {
         })
     );
     h.events
-        .send(UiEvent::SendPreview {
+        .send(UiEvent::SendPreview(timecoin_ui::SendPreview {
             preview_id: 1,
             recipient: SAMPLE_OTHER_ADDRESS.into(),
             amount_units: 25_000_000,
@@ -172,7 +172,7 @@ async fn send_flow_through_the_loop() {
             change_units: 1,
             inputs: 1,
             size_bytes: 226,
-        })
+        }))
         .await
         .expect("loop is running");
     // Node answers are handled before later keys (biased select).
@@ -207,7 +207,7 @@ async fn late_preview_is_cancelled_by_the_loop() {
     h.keys(&[ch('l')]);
     assert_eq!(h.actions.recv().await, Some(UiAction::Lock));
     h.events
-        .send(UiEvent::SendPreview {
+        .send(UiEvent::SendPreview(timecoin_ui::SendPreview {
             preview_id: 2,
             recipient: SAMPLE_OTHER_ADDRESS.into(),
             amount_units: 1,
@@ -215,7 +215,7 @@ async fn late_preview_is_cancelled_by_the_loop() {
             change_units: 1,
             inputs: 1,
             size_bytes: 1,
-        })
+        }))
         .await
         .expect("loop is running");
     assert_eq!(

@@ -144,7 +144,7 @@ fn send_form_and_inline_errors() {
 fn send_confirmation_popup() {
     let mut app = send_form_filled();
     assert!(app.handle_key(key(KeyCode::Enter)).is_some());
-    app.handle_event(UiEvent::SendPreview {
+    app.handle_event(UiEvent::SendPreview(timecoin_ui::SendPreview {
         preview_id: 7,
         recipient: SAMPLE_OTHER_ADDRESS.into(),
         amount_units: 1_250_000_000,
@@ -152,7 +152,7 @@ fn send_confirmation_popup() {
         change_units: 111_249_999_740,
         inputs: 2,
         size_bytes: 260,
-    });
+    }));
     insta::assert_snapshot!("send_confirm_80x24", draw(&app, 80, 24).backend());
     insta::assert_snapshot!("send_confirm_120x40", draw(&app, 120, 40).backend());
 }

@@ -32,7 +32,7 @@ impl WalletService {
                 match wallet.prepare_send(&chain, to, Amount(amount_units), fee_rate) {
                     Ok(p) => {
                         let id = self.next_preview;
-                        let ev = ui::UiEvent::SendPreview {
+                        let ev = ui::UiEvent::SendPreview(ui::SendPreview {
                             preview_id: id,
                             recipient: p.recipient.encode(self.network),
                             amount_units: p.amount.0,
@@ -40,7 +40,7 @@ impl WalletService {
                             change_units: p.change.0,
                             inputs: p.inputs.len(),
                             size_bytes: p.size,
-                        };
+                        });
                         self.keep_preview(p);
                         vec![ev]
                     }
