@@ -118,7 +118,7 @@ pub enum UiAction {
 pub struct SendPreview {
     /// Id to pass back in ConfirmSend / CancelSend.
     pub preview_id: u64,
-    /// Recipient address.
+    /// Address the amount goes to, bech32m.
     pub recipient: String,
     /// Amount sent to the recipient, base units.
     pub amount_units: u64,
@@ -139,7 +139,7 @@ pub enum UiEvent {
     SendPreview {
         /// Id to pass back in ConfirmSend / CancelSend.
         preview_id: u64,
-        /// Recipient address.
+        /// Address the amount goes to, bech32m.
         recipient: String,
         /// Amount sent to the recipient, base units.
         amount_units: u64,

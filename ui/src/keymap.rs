@@ -103,7 +103,7 @@ pub enum Command {
 /// One key (code plus the Control/Alt modifiers that must be held).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Key {
-    /// Key code.
+    /// The key itself: a character, Enter, Esc, an arrow, ...
     pub code: KeyCode,
     /// Required modifiers (Shift is ignored when matching).
     pub modifiers: KeyModifiers,
@@ -185,9 +185,9 @@ impl Key {
 pub struct Binding {
     /// Keys that trigger it (their labels, joined, are how hints and help write it).
     pub keys: &'static [Key],
-    /// Where it applies.
+    /// The screen or popup where the keys trigger it.
     pub context: Context,
-    /// What it does.
+    /// The command the keys trigger there.
     pub command: Command,
     /// Short text for the footer; `None` keeps it out of the footer.
     pub hint: Option<&'static str>,

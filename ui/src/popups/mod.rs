@@ -99,7 +99,7 @@ impl Reply {
         Reply::default()
     }
 
-    /// The popup closes.
+    /// The popup closes; no action for the node, no notice.
     pub(crate) fn close() -> Reply {
         Reply::with(Stack::Close)
     }
