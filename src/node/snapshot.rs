@@ -114,7 +114,7 @@ pub struct NodeSnapshot {
     pub catch_up: Option<CatchUp>,
     /// Consensus state of the current height.
     pub consensus: Option<ConsensusSnapshot>,
-    /// When the current step began.
+    /// When the current step began; `None` while no height runs.
     pub step_since: Option<Instant>,
     /// Recent rounds, newest last.
     pub recent_rounds: VecDeque<RoundTiming>,

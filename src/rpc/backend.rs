@@ -435,7 +435,8 @@ pub struct MempoolInfo {
 /// A connected peer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PeerInfo {
-    /// This node's number for the peer: its place in the node's peer list, so it may change between calls.
+    /// This node's number for the peer: its place in the node's peer list, so it may change
+    /// between calls.
     pub id: u64,
     /// Remote socket address, `ip:port`.
     pub addr: String,

@@ -100,7 +100,7 @@ pub struct MempoolEntryInfo {
     pub size: usize,
     /// Fee in base units.
     pub fee: crate::types::Amount,
-    /// Time in the pool.
+    /// How long the transaction has been in the pool when the driver answered.
     pub age: Duration,
     /// Pooled transactions it spends from.
     pub depends: Vec<Hash>,
