@@ -17,11 +17,11 @@ use tracing_subscriber::{EnvFilter, Layer};
 pub struct LogRecord {
     /// Milliseconds since the Unix epoch.
     pub time_ms: u64,
-    /// Level.
+    /// Severity of the event.
     pub level: Level,
     /// Dotted target, e.g. `consensus::round`.
     pub target: String,
-    /// Message and fields.
+    /// The event's message, then its other fields as ` key=value`.
     pub message: String,
 }
 

@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 /// Why a node could not start or answer.
 #[derive(Debug, Error)]
 pub enum NodeError {
-    /// Storage failed.
+    /// The chain database could not be opened, read or written (see [`StorageError`]).
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// P2P failed.
@@ -44,12 +44,12 @@ pub enum NodeError {
     /// The data dir is unusable.
     #[error("data dir {path}: {source}; check --datadir and its permissions")]
     DataDir {
-        /// Path.
+        /// The data dir that failed.
         path: std::path::PathBuf,
-        /// Cause.
+        /// The OS error.
         source: std::io::Error,
     },
-    /// The node stopped.
+    /// The driver has stopped; its channels are closed.
     #[error("the node is shutting down")]
     Stopped,
     /// RPC or metrics server failed to start.
@@ -60,11 +60,11 @@ pub enum NodeError {
 /// A running node.
 #[derive(Clone)]
 pub struct NodeHandle {
-    /// Its configuration.
+    /// The spec the node was started with.
     pub spec: Arc<NodeSpec>,
-    /// Latest node snapshot.
+    /// The driver's latest snapshot; its `seq` tells a new one from one already seen.
     pub snapshot: watch::Receiver<NodeSnapshot>,
-    /// Latest peers snapshot.
+    /// Connected peers, as the p2p layer last published them.
     pub peers: watch::Receiver<Vec<PeerInfo>>,
     /// Requests to the driver.
     pub commands: mpsc::Sender<Command>,
@@ -123,7 +123,7 @@ impl NodeHandle {
         rx.await.map_err(|_| NodeError::Stopped)
     }
 
-    /// Current finalized height.
+    /// Height of the last finalized block, from the latest snapshot.
     pub fn height(&self) -> u64 {
         self.snapshot.borrow().height
     }

@@ -22,13 +22,13 @@ pub enum RoundEnd {
 /// Timing of one finished round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RoundTiming {
-    /// Height.
+    /// Height the round belonged to.
     pub height: u64,
-    /// Round.
+    /// Round number within that height, from 0.
     pub round: u32,
     /// Wall-clock duration.
     pub duration_ms: u64,
-    /// Outcome.
+    /// How the round ended.
     pub end: RoundEnd,
     /// The block decided in this round (`end == Decided`).
     pub block: Option<Hash>,
@@ -37,9 +37,9 @@ pub struct RoundTiming {
 /// The latest vote seen from a masternode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LastVote {
-    /// Height.
+    /// Height of the vote.
     pub height: u64,
-    /// Round.
+    /// Round of the vote within that height.
     pub round: u32,
 }
 
@@ -85,25 +85,25 @@ pub struct CatchUp {
 /// A snapshot of the node for RPC and UI.
 #[derive(Clone, Debug)]
 pub struct NodeSnapshot {
-    /// Node name.
+    /// Display name from the node's spec, e.g. `node0`.
     pub name: String,
-    /// Network.
+    /// The network this node runs on.
     pub network: Network,
-    /// Chain id.
+    /// Chain id: hash of the genesis description.
     pub chain_id: Hash,
     /// This node's key.
     pub node_key: PublicKey,
     /// This node's own masternode registration.
     pub own: OwnMasternode,
-    /// Finalized height.
+    /// Height of the last finalized block.
     pub height: u64,
-    /// Tip hash.
+    /// Hash of the block at `height`.
     pub tip_hash: Hash,
-    /// Tip block time.
+    /// Header time of the block at `height`, ms since the Unix epoch.
     pub tip_time_ms: u64,
     /// When the tip was finalized locally.
     pub tip_finalized_at: Option<SystemTime>,
-    /// Total supply.
+    /// Coins in existence at `height`, in base units.
     pub supply: Amount,
     /// Highest height a peer reported.
     pub best_peer_height: Option<u64>,
@@ -114,7 +114,7 @@ pub struct NodeSnapshot {
     pub catch_up: Option<CatchUp>,
     /// Consensus state of the current height.
     pub consensus: Option<ConsensusSnapshot>,
-    /// When the current step began.
+    /// When the current step began; `None` while no height runs.
     pub step_since: Option<Instant>,
     /// Recent rounds, newest last.
     pub recent_rounds: VecDeque<RoundTiming>,
@@ -122,9 +122,9 @@ pub struct NodeSnapshot {
     pub finality_ms: VecDeque<u64>,
     /// Transactions finalized per second over the last minute, newest last.
     pub tps: VecDeque<u64>,
-    /// Mempool summary.
+    /// Count, bytes and fees of the mempool, and the fee rate it accepts now.
     pub mempool: MempoolSnapshot,
-    /// Registered masternodes.
+    /// Every masternode in the registry at `height` (pending, active, banned).
     pub masternodes: Vec<MasternodeEntry>,
     /// Validator set of the next height.
     pub validators: ValidatorSet,
@@ -144,7 +144,7 @@ pub struct NodeSnapshot {
     pub seq: u64,
     /// When this snapshot was published.
     pub published: Published,
-    /// Process start.
+    /// When the node was made; `uptime` counts from it.
     pub started: Instant,
     /// A fatal node error, shown to the user.
     pub error: Option<String>,
@@ -197,7 +197,7 @@ impl NodeSnapshot {
 /// A vote as it reached the driver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VoteArrival {
-    /// The voting masternode.
+    /// Node key of the masternode that voted.
     pub voter: PublicKey,
     /// The block voted for, `None` for nil.
     pub block: Option<Hash>,
@@ -208,15 +208,15 @@ pub struct VoteArrival {
 /// The votes of one round in arrival order (first vote per voter and step).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoundVotes {
-    /// Height.
+    /// Height of the round.
     pub height: u64,
-    /// Round.
+    /// Round number within that height, from 0.
     pub round: u32,
     /// When the round started here (or when its first vote arrived, if that was earlier).
     pub started: Instant,
-    /// Prevotes.
+    /// Prevotes in arrival order, the first per voter.
     pub prevotes: Vec<VoteArrival>,
-    /// Precommits.
+    /// Precommits in arrival order, the first per voter.
     pub precommits: Vec<VoteArrival>,
 }
 
@@ -250,7 +250,7 @@ impl RoundVotes {
 pub struct DecidedVotes {
     /// Votes of the round that ended the height.
     pub votes: RoundVotes,
-    /// When it ended.
+    /// When the height ended here.
     pub at: Instant,
     /// How: decided by these votes, or taken from a peer by sync.
     pub end: RoundEnd,

@@ -21,7 +21,7 @@ const ONE_BEHIND_GRACE: Duration = Duration::from_millis(400);
 /// An outstanding range request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request {
-    /// Asked peer.
+    /// The peer the request went to.
     pub peer: PeerId,
     /// First height asked for.
     pub from: u64,
@@ -36,11 +36,11 @@ pub enum SyncAction {
     Wait,
     /// Ask `peer` for `count` blocks from `from`.
     Request {
-        /// Peer to ask.
+        /// A peer that claims a height above ours.
         peer: PeerId,
-        /// First height.
+        /// First height wanted: one above our height.
         from: u64,
-        /// Number of blocks.
+        /// Number of blocks, at most [`SYNC_BATCH`].
         count: u32,
     },
 }
@@ -76,10 +76,10 @@ pub struct SyncProgress {
     rate: Option<f64>,
 }
 
-/// One progress line.
+/// One progress line for the log and the snapshot.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ProgressLine {
-    /// Our height now.
+    /// Our finalized height when the line was made.
     pub height: u64,
     /// The best height peers claim.
     pub best: u64,

@@ -79,11 +79,11 @@ pub enum Direction {
 /// A snapshot of one connected peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerInfo {
-    /// Node key.
+    /// The peer's node key, proven in the handshake.
     pub id: PeerId,
-    /// Remote socket address.
+    /// Remote socket address, `ip:port`.
     pub addr: SocketAddr,
-    /// Who dialed.
+    /// Which side dialed.
     pub direction: Direction,
     /// Last measured ping round trip; `None` until the first pong.
     pub latency_ms: Option<u64>,
@@ -93,9 +93,9 @@ pub struct PeerInfo {
     pub bytes_in: u64,
     /// Bytes sent (frames, before TLS).
     pub bytes_out: u64,
-    /// Messages received.
+    /// Messages received from the peer since it connected.
     pub msgs_in: u64,
-    /// Messages sent.
+    /// Messages sent to the peer since it connected.
     pub msgs_out: u64,
     /// Misbehaviour points (0 is clean; reaching the ban threshold bans the peer).
     pub score: i32,
@@ -107,9 +107,9 @@ pub struct PeerInfo {
 /// (see [`P2pConfig::inbound_bytes`]) until it is dropped.
 #[derive(Debug)]
 pub struct InboundMessage {
-    /// Who sent it.
+    /// The peer the message came from.
     pub peer: PeerId,
-    /// What it said.
+    /// The decoded message.
     pub msg: Message,
     /// Budget held while the message exists.
     pub(crate) _budget: Option<Arc<peer::InboundBudget>>,
@@ -137,9 +137,9 @@ impl InboundMessage {
 /// A token-bucket rate: `per_sec` sustained, `burst` at once.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
-    /// Tokens per second.
+    /// Tokens added per second: the sustained rate.
     pub per_sec: f64,
-    /// Bucket size.
+    /// Bucket size: the most tokens spent at once.
     pub burst: f64,
 }
 
@@ -160,7 +160,7 @@ pub struct P2pConfig {
     pub seeds: Vec<String>,
     /// Addresses always kept connected (`--connect`), redialed forever.
     pub fixed_peers: Vec<String>,
-    /// Most inbound connections.
+    /// Most inbound connections at once.
     pub max_inbound: usize,
     /// Most outbound connections (fixed peers are dialed regardless).
     pub max_outbound: usize,
@@ -181,7 +181,7 @@ pub struct P2pConfig {
     pub handshake_timeout: Duration,
     /// A peer silent for this long is disconnected.
     pub idle_timeout: Duration,
-    /// Interval between pings.
+    /// Time between two pings to a peer; each pong updates [`PeerInfo::latency_ms`].
     pub ping_interval: Duration,
     /// Where the TLS certificate and key live.
     pub data_dir: PathBuf,
@@ -270,7 +270,7 @@ pub enum P2pError {
     /// The listen address could not be bound.
     #[error("cannot listen for peers on {addr}: {source}; choose another address with --p2p-bind or the [p2p] bind key")]
     Bind {
-        /// The address.
+        /// The address the listener tried to bind.
         addr: SocketAddr,
         /// The OS error.
         source: std::io::Error,
@@ -402,7 +402,7 @@ impl P2pHandle {
         Ok(self.shared.unban(ip, prefix, node))
     }
 
-    /// Bans in force.
+    /// Bans whose end time has not passed; expired ones are dropped here.
     pub fn bans(&self) -> Vec<BanEntry> {
         self.shared.active_bans()
     }
@@ -433,7 +433,7 @@ impl P2pHandle {
         self.shared.local_addr
     }
 
-    /// Our peer id.
+    /// Our node key, as peers know us.
     pub fn local_id(&self) -> PeerId {
         self.shared.local_id
     }

@@ -57,14 +57,14 @@ pub trait RpcBackend: Send + Sync + 'static {
 
     /// Validates a transaction, adds it to the mempool and relays it. Blocking.
     fn submit_tx(&self, tx: Transaction) -> Result<Hash, SubmitError>;
-    /// Every mempool entry.
+    /// Every transaction in the mempool with its size, fee and dependencies.
     fn mempool_entries(&self) -> Vec<MempoolEntry>;
     /// Mempool totals and limits.
     fn mempool_info(&self) -> MempoolInfo;
 
     // ----- p2p -----
 
-    /// Connected peers.
+    /// Peers connected now, from the node's latest peers snapshot.
     fn peers(&self) -> Vec<PeerInfo>;
     /// Number of connected peers (default: `peers().len()`).
     fn connection_count(&self) -> usize {
@@ -81,7 +81,7 @@ pub trait RpcBackend: Send + Sync + 'static {
 
     // ----- consensus and masternodes -----
 
-    /// Live consensus state.
+    /// Height, round, step and votes of the height being decided now.
     fn consensus_info(&self) -> ConsensusInfo;
     /// Every registered masternode (pending, active, banned).
     fn masternodes(&self) -> Vec<MasternodeInfo>;
@@ -102,7 +102,7 @@ pub trait RpcBackend: Send + Sync + 'static {
         count: usize,
         skip: usize,
     ) -> Result<Vec<WalletTxEntry>, WalletError>;
-    /// One wallet transaction.
+    /// The wallet's transaction `txid` with its entries (`None`: not a wallet transaction).
     fn wallet_transaction(&self, txid: &Hash) -> Result<Option<WalletTransaction>, WalletError>;
     /// Builds, signs and submits a payment (the wallet must be unlocked).
     fn wallet_send(&self, req: SendRequest) -> Result<Hash, WalletError>;
@@ -194,7 +194,7 @@ pub enum MasternodeAction {
 /// A masternode transaction request with its guards.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MasternodeTxRequest {
-    /// What to do.
+    /// The transaction to build and its parameters.
     pub action: MasternodeAction,
     /// Build and report only: nothing is signed into the wallet, nothing is sent.
     pub dry_run: bool,
@@ -210,11 +210,11 @@ pub struct MasternodeTxRequest {
 pub enum MasternodeTxKind {
     /// The self-transfer that creates the exact collateral (step 1 of registering).
     FundCollateral,
-    /// The registration.
+    /// The registration of a collateral that already exists (step 2 of registering).
     Register,
-    /// An update.
+    /// An update of the announced p2p address and/or payout.
     Update,
-    /// An exit.
+    /// An exit: the masternode leaves the set and its collateral becomes spendable.
     Exit,
 }
 
@@ -233,7 +233,7 @@ impl MasternodeTxKind {
 /// What a masternode transaction does (a preview when not sent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MasternodeTxReport {
-    /// Which transaction.
+    /// Which of the masternode transactions this is.
     pub kind: MasternodeTxKind,
     /// Its id (a dry run's is the id the real one will have if nothing changes meanwhile).
     pub txid: Hash,
@@ -241,21 +241,21 @@ pub struct MasternodeTxReport {
     pub sent: bool,
     /// The collateral output (for a funding transfer: the output it creates).
     pub collateral: OutPoint,
-    /// Tier.
+    /// Tier of the collateral: it sets the collateral's amount and the vote weight.
     pub tier: Tier,
     /// The masternode's node key.
     pub node_key: PublicKey,
     /// Announced p2p address.
     pub p2p_addr: String,
-    /// Payout address.
+    /// Address the masternode's rewards are paid to.
     pub payout: Address,
-    /// Fee.
+    /// Fee in base units.
     pub fee: Amount,
     /// What leaves the wallet (every output pays the wallet back, so this is the fee).
     pub spent: Amount,
-    /// Encoded size.
+    /// Encoded size of the signed transaction in bytes.
     pub size: usize,
-    /// Inputs spent.
+    /// Number of wallet outputs the transaction spends.
     pub inputs: usize,
 }
 
@@ -264,15 +264,15 @@ pub struct MasternodeTxReport {
 pub struct SendPreviewInfo {
     /// Pass to `walletconfirmsend`.
     pub preview_id: u64,
-    /// Recipient.
+    /// Address the amount is paid to.
     pub address: Address,
     /// Amount to the recipient.
     pub amount: Amount,
-    /// Fee.
+    /// Fee in base units (includes change below the dust limit, if any).
     pub fee: Amount,
     /// Change back to a fresh own address.
     pub change: Amount,
-    /// Inputs spent.
+    /// Number of wallet outputs the payment spends.
     pub inputs: usize,
     /// Size of the signed transaction in bytes.
     pub size: usize,
@@ -281,7 +281,7 @@ pub struct SendPreviewInfo {
 /// A block and the certificate that made it final.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockWithCert {
-    /// The block.
+    /// The block, header and transactions.
     pub block: Block,
     /// Its commit certificate (`None` only for genesis).
     pub cert: Option<CommitCertificate>,
@@ -290,13 +290,13 @@ pub struct BlockWithCert {
 /// Tip and sync state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainInfo {
-    /// Network.
+    /// The network this node runs on.
     pub network: Network,
     /// Chain id (hash of the genesis description).
     pub chain_id: Hash,
     /// Height of the last finalized block.
     pub height: u64,
-    /// Its hash.
+    /// Hash of the block at `height`.
     pub best_hash: Hash,
     /// Its header time, ms since the Unix epoch.
     pub best_time_ms: u64,
@@ -304,7 +304,7 @@ pub struct ChainInfo {
     pub best_known_height: Option<u64>,
     /// Caught up with peers.
     pub synced: bool,
-    /// Coins in existence.
+    /// Coins in existence at the tip, in base units.
     pub total_supply: Amount,
     /// Bytes of the database on disk (0 if unknown).
     pub size_on_disk: u64,
@@ -313,9 +313,9 @@ pub struct ChainInfo {
 /// The finalized block that holds a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ContainingBlock {
-    /// Block height.
+    /// Height of the block.
     pub height: u64,
-    /// Block hash.
+    /// Hash of the block.
     pub hash: Hash,
     /// Block time, ms since the Unix epoch.
     pub time_ms: u64,
@@ -324,16 +324,16 @@ pub struct ContainingBlock {
 /// A transaction and where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TxLookup {
-    /// The transaction.
+    /// The transaction as stored or as submitted.
     pub tx: Transaction,
     /// Its finalized block; `None` while it waits in the mempool.
     pub block: Option<ContainingBlock>,
 }
 
-/// An unspent output.
+/// An unspent output (`gettxout`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UtxoEntry {
-    /// The output.
+    /// The output: its amount and address.
     pub output: TxOut,
     /// Height of the block that created it (`None`: created in the mempool).
     pub height: Option<u64>,
@@ -344,9 +344,9 @@ pub struct UtxoEntry {
 /// An unspent output of an address (`getaddressutxos`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressUtxo {
-    /// Where it is.
+    /// The output's transaction id and index.
     pub outpoint: OutPoint,
-    /// Amount and address.
+    /// Amount and address of the output.
     pub output: TxOut,
     /// Height of its block; `None` while its transaction is in the mempool.
     pub height: Option<u64>,
@@ -398,14 +398,14 @@ impl From<crate::mempool::MempoolError> for SubmitError {
     }
 }
 
-/// One mempool entry.
+/// One mempool transaction (`getrawmempool` verbose).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolEntry {
-    /// Transaction id.
+    /// Id of the transaction.
     pub txid: Hash,
     /// Encoded size in bytes.
     pub size: usize,
-    /// Fee paid.
+    /// Fee in base units.
     pub fee: Amount,
     /// When it entered the mempool, seconds since the Unix epoch.
     pub time_secs: u64,
@@ -416,15 +416,15 @@ pub struct MempoolEntry {
 /// Mempool totals and limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolInfo {
-    /// Transactions.
+    /// Number of transactions in the mempool.
     pub count: usize,
     /// Sum of encoded sizes.
     pub bytes: usize,
-    /// Sum of fees.
+    /// Sum of fees in base units.
     pub total_fee: Amount,
-    /// Count limit.
+    /// Most transactions the mempool holds (configured).
     pub max_count: usize,
-    /// Byte limit.
+    /// Most encoded bytes the mempool holds (configured).
     pub max_bytes: usize,
     /// Lowest fee rate accepted now (base units per byte; rises when the pool is full).
     pub min_fee_rate: u64,
@@ -435,13 +435,14 @@ pub struct MempoolInfo {
 /// A connected peer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PeerInfo {
-    /// Local peer id.
+    /// This node's number for the peer: its place in the node's peer list, so it may change
+    /// between calls.
     pub id: u64,
-    /// Remote socket address.
+    /// Remote socket address, `ip:port`.
     pub addr: String,
     /// The peer's node key once the handshake proved it.
     pub node_key: Option<PublicKey>,
-    /// Connected by them.
+    /// `true`: the peer dialed us; `false`: we dialed it.
     pub inbound: bool,
     /// Last measured round trip in milliseconds.
     pub latency_ms: Option<f64>,
@@ -472,7 +473,7 @@ pub struct NodeInfo {
     pub protocol_version: u32,
     /// Addresses this node listens on.
     pub local_addresses: Vec<String>,
-    /// Networking enabled.
+    /// `false`: peer-to-peer networking is off and the network commands fail with -9.
     pub network_active: bool,
     /// Minimum relay fee rate, base units per byte.
     pub relay_fee_rate: u64,
@@ -485,7 +486,7 @@ pub enum AddNodeCommand {
     Add,
     /// Remove from that list.
     Remove,
-    /// Connect once.
+    /// Connect once now; not added to the list.
     OneTry,
 }
 
@@ -497,7 +498,7 @@ pub enum BanAction {
         /// Seconds since the Unix epoch.
         until_secs: u64,
     },
-    /// Lift the ban.
+    /// Lift the ban on the subnet.
     Remove,
 }
 
@@ -533,12 +534,12 @@ pub struct VoteSeen {
     pub block: Option<Hash>,
 }
 
-/// Live consensus state.
+/// Live consensus state of the height being decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsensusInfo {
-    /// Height being decided.
+    /// Height being decided (one above the last finalized block).
     pub height: u64,
-    /// Round.
+    /// Round within that height, from 0.
     pub round: u32,
     /// Step (`Propose` also while the node waits between heights).
     pub step: Step,
@@ -561,20 +562,20 @@ pub struct ConsensusInfo {
 /// Registry state of a masternode: the ledger's rule, named once.
 pub use crate::ledger::MasternodeState;
 
-/// One registered masternode.
+/// One registered masternode (`listmasternodes`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MasternodeInfo {
-    /// Node key.
+    /// The masternode's node key: it signs its votes.
     pub node_key: PublicKey,
-    /// Tier.
+    /// Tier of the collateral: it sets the collateral's amount and the vote weight.
     pub tier: Tier,
-    /// Collateral outpoint.
+    /// The output locked as collateral; it names the registration.
     pub collateral: OutPoint,
     /// Announced p2p address.
     pub p2p_addr: String,
-    /// Payout address.
+    /// Address the masternode's rewards are paid to.
     pub payout: Address,
-    /// State.
+    /// Pending, active or banned.
     pub state: MasternodeState,
     /// Height of the registration.
     pub registered_height: u64,
@@ -585,18 +586,18 @@ pub struct MasternodeInfo {
 /// This node as a masternode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OwnMasternodeStatus {
-    /// Masternode mode off.
+    /// Masternode mode is off in this node's configuration.
     Disabled,
     /// Masternode mode on, but no registration on chain for this node key yet.
     NotRegistered {
         /// This node's key.
         node_key: PublicKey,
     },
-    /// Registered.
+    /// Registered on chain under this node's key.
     Registered(MasternodeInfo),
 }
 
-/// Wallet balances.
+/// Wallet balances in base units.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalletBalances {
     /// In finalized blocks and spendable.
@@ -610,13 +611,13 @@ pub struct WalletBalances {
 /// An unspent wallet output.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalletUtxo {
-    /// Outpoint.
+    /// Id of the creating transaction and index of the output.
     pub outpoint: OutPoint,
-    /// Owning address.
+    /// The wallet address the output pays.
     pub address: Address,
     /// Label of that address.
     pub label: String,
-    /// Value.
+    /// Value in base units.
     pub amount: Amount,
     /// Height of the block that created it (`None` = pending).
     pub height: Option<u64>,
@@ -627,11 +628,11 @@ pub struct WalletUtxo {
 /// Kind of a wallet history entry (Bitcoin Core's `category`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WalletTxCategory {
-    /// Paid out.
+    /// The wallet paid out (self-transfers included).
     Send,
-    /// Received.
+    /// The wallet received.
     Receive,
-    /// Block reward.
+    /// A block reward to the wallet.
     Generate,
 }
 
@@ -649,9 +650,9 @@ impl WalletTxCategory {
 /// One wallet history entry: one output paid to or from the wallet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalletTxEntry {
-    /// Transaction id.
+    /// Id of the transaction.
     pub txid: Hash,
-    /// Category.
+    /// Send, receive or block reward.
     pub category: WalletTxCategory,
     /// Counterparty (send) or own (receive) address.
     pub address: Option<Address>,
@@ -659,9 +660,9 @@ pub struct WalletTxEntry {
     pub amount: Amount,
     /// Fee paid (sends only).
     pub fee: Option<Amount>,
-    /// Output index.
+    /// Output index in the transaction.
     pub vout: u32,
-    /// Label.
+    /// Memo the wallet keeps for the transaction (empty when none).
     pub label: String,
     /// Containing block (`None` = pending).
     pub block: Option<(u64, Hash)>,
@@ -674,7 +675,7 @@ pub struct WalletTxEntry {
 /// One wallet transaction with all its entries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalletTransaction {
-    /// The transaction.
+    /// The transaction as signed.
     pub tx: Transaction,
     /// Entries (see [`WalletTxEntry`]); same txid, block and time.
     pub entries: Vec<WalletTxEntry>,
@@ -683,9 +684,9 @@ pub struct WalletTransaction {
 /// A payment request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendRequest {
-    /// Recipient.
+    /// Address the amount is paid to.
     pub address: Address,
-    /// Amount.
+    /// Amount in base units; the recipient gets it less the fee when `subtract_fee_from_amount`.
     pub amount: Amount,
     /// Deduct the fee from the amount instead of adding it.
     pub subtract_fee_from_amount: bool,

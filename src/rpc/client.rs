@@ -20,7 +20,7 @@ pub enum ClientError {
     Connect {
         /// host:port tried.
         addr: String,
-        /// Cause.
+        /// The OS error.
         source: std::io::Error,
     },
     /// HTTP 401.
@@ -32,9 +32,9 @@ pub enum ClientError {
     /// A non-JSON HTTP answer.
     #[error("HTTP {status}: {body}")]
     Http {
-        /// Status.
+        /// The HTTP status the server answered with.
         status: StatusCode,
-        /// Body text.
+        /// The body as text, as received.
         body: String,
     },
     /// The URL is not `http://host:port[/path]`.

@@ -12,9 +12,9 @@ pub enum EndpointError {
     /// The cookie file is missing or unreadable (the node is not running, or runs elsewhere).
     #[error("cannot read the RPC cookie {}: {source}", path.display())]
     Cookie {
-        /// The file tried.
+        /// The cookie path that was read.
         path: PathBuf,
-        /// Cause.
+        /// The OS error.
         source: std::io::Error,
     },
 }
@@ -27,9 +27,9 @@ pub enum Credentials {
     Cookie(PathBuf),
     /// Configured `[rpc] user` and `password`.
     UserPassword {
-        /// User.
+        /// The configured `[rpc] user`.
         user: String,
-        /// Password.
+        /// The configured `[rpc] password`.
         password: SecretString,
     },
 }

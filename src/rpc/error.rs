@@ -10,56 +10,56 @@ pub mod code {
     pub const PARSE_ERROR: i64 = -32700;
     /// Not a valid request object.
     pub const INVALID_REQUEST: i64 = -32600;
-    /// Unknown method.
+    /// The method is not in the dispatch table (also HTTP 404).
     pub const METHOD_NOT_FOUND: i64 = -32601;
     /// Invalid method parameters (JSON-RPC 2.0 spelling; Bitcoin Core mostly uses -1/-3/-8).
     pub const INVALID_PARAMS: i64 = -32602;
-    /// Internal error.
+    /// A handler panicked or its blocking task failed.
     pub const INTERNAL_ERROR: i64 = -32603;
     /// Generic error, also wrong parameter count (the help text follows).
     pub const MISC_ERROR: i64 = -1;
-    /// Wrong parameter type.
+    /// Wrong parameter type, and amounts the wallet refuses (too small, fee too low, overflow).
     pub const TYPE_ERROR: i64 = -3;
     /// Invalid address or key, or not found.
     pub const INVALID_ADDRESS_OR_KEY: i64 = -5;
-    /// Not enough funds.
+    /// The wallet's spendable outputs do not cover amount and fee.
     pub const WALLET_INSUFFICIENT_FUNDS: i64 = -6;
-    /// Invalid parameter value.
+    /// Invalid parameter value, e.g. an `addnode` or `setban` argument that does not parse.
     pub const INVALID_PARAMETER: i64 = -8;
     /// P2P disabled.
     pub const CLIENT_P2P_DISABLED: i64 = -9;
     /// Node already added / IP already banned.
     pub const CLIENT_NODE_ALREADY_ADDED: i64 = -23;
-    /// Node not added.
+    /// `addnode remove` for a node never added.
     pub const CLIENT_NODE_NOT_ADDED: i64 = -24;
     /// Invalid IP or subnet.
     pub const CLIENT_INVALID_IP_OR_SUBNET: i64 = -30;
     /// Transaction or block failed verification.
     pub const VERIFY_ERROR: i64 = -25;
-    /// Rejected by policy.
+    /// Rejected by policy or consensus, a mempool conflict, or a full mempool.
     pub const VERIFY_REJECTED: i64 = -26;
     /// Already in the chain.
     pub const VERIFY_ALREADY_IN_CHAIN: i64 = -27;
-    /// Starting up.
+    /// The node is starting; the message says what it is loading.
     pub const IN_WARMUP: i64 = -28;
-    /// Undecodable raw data.
+    /// Raw transaction or block data that does not decode.
     pub const DESERIALIZATION_ERROR: i64 = -22;
-    /// Wallet error.
+    /// Any other wallet failure, e.g. an invalid label name.
     pub const WALLET_ERROR: i64 = -4;
-    /// Wallet locked.
+    /// The wallet must be unlocked with `walletpassphrase` first.
     pub const WALLET_UNLOCK_NEEDED: i64 = -13;
-    /// Wrong passphrase.
+    /// The passphrase does not decrypt the wallet.
     pub const WALLET_PASSPHRASE_INCORRECT: i64 = -14;
-    /// No wallet.
+    /// This node has no wallet loaded.
     pub const WALLET_NOT_FOUND: i64 = -18;
 }
 
 /// A JSON-RPC error object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RpcErr {
-    /// Error code.
+    /// One of the [`code`] constants.
     pub code: i64,
-    /// Message.
+    /// Human-readable text; Bitcoin Core's own wording where scripts match on it.
     pub message: String,
 }
 
@@ -150,9 +150,9 @@ pub enum RpcError {
     /// The bind address is taken or not allowed by the OS.
     #[error("cannot bind the RPC server to {addr}: {source}; choose another address with --rpc-bind or [rpc] bind")]
     Bind {
-        /// Address.
+        /// The address the server tried to bind.
         addr: std::net::SocketAddr,
-        /// Cause.
+        /// The OS error.
         source: std::io::Error,
     },
     /// Non-loopback bind without `allow_public`.
@@ -161,9 +161,9 @@ pub enum RpcError {
     /// The cookie file could not be written.
     #[error("cannot write the RPC cookie file {path}: {source}; check --datadir")]
     Cookie {
-        /// Path.
+        /// The cookie file the server tried to write.
         path: std::path::PathBuf,
-        /// Cause.
+        /// The OS error.
         source: std::io::Error,
     },
 }

@@ -132,7 +132,7 @@ impl Wallet {
         Ok(removed)
     }
 
-    /// The address book.
+    /// A copy of the address book, in the order entries were first added.
     pub fn contacts(&self) -> Vec<Contact> {
         self.state.contacts.clone()
     }

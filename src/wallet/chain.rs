@@ -23,7 +23,7 @@ pub enum ChainTxStatus {
         /// Height of the final block that holds it.
         height: u64,
     },
-    /// In the mempool.
+    /// In the mempool, not yet in a final block.
     Pending,
     /// Neither in a final block nor in the mempool (never seen, dropped or rejected).
     Unknown,

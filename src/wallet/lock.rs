@@ -9,7 +9,7 @@ use super::wallet::{Store, Wallet};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
-/// Secrets while unlocked.
+/// What an unlocked wallet holds; the seed is zeroized when it is dropped (on lock).
 pub(super) struct Unlocked {
     /// The BIP39 seed (empty passphrase) every key derives from.
     pub(super) seed: Zeroizing<[u8; 64]>,

@@ -36,7 +36,7 @@ pub struct Contact {
 pub enum Direction {
     /// Paid to someone else.
     Outgoing,
-    /// Received.
+    /// Paid to one of our addresses from outside the wallet.
     Incoming,
     /// Between own addresses (collateral, masternode registration/exit).
     #[serde(rename = "self")]
@@ -46,7 +46,7 @@ pub enum Direction {
 /// Status of a history entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxStatus {
-    /// In the mempool.
+    /// In the mempool, not yet in a final block.
     Pending,
     /// In a final block.
     Final {

@@ -80,7 +80,7 @@ pub enum UiAction {
     },
     /// Unlock the wallet keys; the node answers with [`UiEvent::Unlocked`].
     Unlock {
-        /// The wallet passphrase.
+        /// The wallet passphrase as typed (redacted in `Debug`).
         passphrase: SecretString,
     },
     /// Lock the wallet keys now.
@@ -93,7 +93,7 @@ pub enum UiAction {
     /// Decrypt and show the mnemonic; the node answers with
     /// [`UiEvent::Mnemonic`] or [`UiEvent::Error`].
     RevealMnemonic {
-        /// The wallet passphrase.
+        /// The wallet passphrase as typed (redacted in `Debug`).
         passphrase: SecretString,
     },
     /// Register this node as a masternode of a tier: "bronze", "silver" or "gold".
@@ -118,7 +118,7 @@ pub enum UiAction {
 pub struct SendPreview {
     /// Id to pass back in ConfirmSend / CancelSend.
     pub preview_id: u64,
-    /// Recipient address.
+    /// Address the amount goes to, bech32m.
     pub recipient: String,
     /// Amount sent to the recipient, base units.
     pub amount_units: u64,

@@ -20,7 +20,7 @@ pub enum AmountError {
     TooManyDecimals,
     /// Does not fit in u64 base units.
     TooLarge,
-    /// Zero.
+    /// The amount is zero; only positive amounts parse.
     Zero,
 }
 

@@ -55,7 +55,6 @@ impl TextInput {
         self.value.zeroize();
     }
 
-    /// The content.
     pub(crate) fn as_str(&self) -> &str {
         &self.value
     }

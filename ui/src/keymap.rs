@@ -10,9 +10,9 @@ pub enum Context {
     Always,
     /// Main screen, any tab.
     Global,
-    /// Wallet tab.
+    /// Main screen, Wallet tab only.
     Wallet,
-    /// Masternodes tab.
+    /// Main screen, Masternodes tab only.
     Masternodes,
     /// A form with text fields has focus; typed characters go into the field.
     Form,
@@ -48,9 +48,9 @@ impl Context {
 pub enum Command {
     /// Switch to tab 1-7 (the digit decides).
     SelectTab,
-    /// Next tab.
+    /// Next tab, from the last back to the first.
     NextTab,
-    /// Previous tab.
+    /// Previous tab, from the first back to the last.
     PrevTab,
     /// Move selection (or scroll) down.
     Down,
@@ -68,9 +68,9 @@ pub enum Command {
     Send,
     /// Show the receive screen with QR code.
     Receive,
-    /// Unlock the wallet.
+    /// Ask for the passphrase and unlock the wallet (a notice if already unlocked).
     Unlock,
-    /// Lock the wallet.
+    /// Lock the wallet now (a notice if already locked).
     Lock,
     /// Create a new receive address.
     NewAddress,
@@ -94,7 +94,7 @@ pub enum Command {
     DeleteChar,
     /// Clear the focused field.
     ClearField,
-    /// Answer yes.
+    /// Answer yes in a confirmation popup.
     Yes,
     /// Answer no / cancel / close.
     Close,
@@ -103,7 +103,7 @@ pub enum Command {
 /// One key (code plus the Control/Alt modifiers that must be held).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Key {
-    /// Key code.
+    /// The key itself: a character, Enter, Esc, an arrow, ...
     pub code: KeyCode,
     /// Required modifiers (Shift is ignored when matching).
     pub modifiers: KeyModifiers,
@@ -185,9 +185,9 @@ impl Key {
 pub struct Binding {
     /// Keys that trigger it (their labels, joined, are how hints and help write it).
     pub keys: &'static [Key],
-    /// Where it applies.
+    /// The screen or popup where the keys trigger it.
     pub context: Context,
-    /// What it does.
+    /// The command the keys trigger there.
     pub command: Command,
     /// Short text for the footer; `None` keeps it out of the footer.
     pub hint: Option<&'static str>,

@@ -9,7 +9,7 @@ use qrcode::{Color, EcLevel, QrCode};
 pub struct QrLines {
     /// One string per terminal row, all of the same width.
     pub lines: Vec<String>,
-    /// Width in cells.
+    /// Width of every line in terminal cells: one per module, quiet zone included.
     pub width: usize,
 }
 

@@ -9,15 +9,15 @@ pub enum Tab {
     Overview,
     /// Live round state and votes per masternode.
     Consensus,
-    /// Peer table.
+    /// One row per connected peer: address, direction, latency, height, traffic, score.
     Peers,
     /// Mempool summary and newest transactions.
     Mempool,
-    /// Masternode set.
+    /// Registered masternodes with tier, weight, status and last vote.
     Masternodes,
     /// Balances, history, addresses, send/receive.
     Wallet,
-    /// Tracing output.
+    /// Recent tracing output with level and target.
     Logs,
 }
 

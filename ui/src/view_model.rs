@@ -52,7 +52,7 @@ pub struct NodeInfo {
     /// This node's key is not registered, so the Masternodes tab's register key applies
     /// (the Overview says so).
     pub can_register: bool,
-    /// Block synchronisation state.
+    /// Waiting for peers, catching up, or at the tip.
     pub sync: SyncState,
     /// Seconds since the node started.
     pub uptime_secs: Option<u64>,
@@ -109,9 +109,9 @@ pub struct OverviewView {
 pub enum ConsensusStep {
     /// Waiting for (or making) the proposal.
     Propose,
-    /// Collecting prevotes.
+    /// Collecting prevotes for the proposal (or nil).
     Prevote,
-    /// Collecting precommits.
+    /// Collecting precommits; entered once more than 2/3 of the weight prevoted.
     Precommit,
     /// A value has a commit certificate; applying the block.
     Commit,
@@ -137,7 +137,7 @@ pub enum VoteState {
     NotVoted,
     /// Voted for a value (block), identified by a short hash.
     Value(String),
-    /// Voted nil.
+    /// Voted nil: for no block in this round.
     Nil,
 }
 
@@ -181,7 +181,7 @@ pub enum RoundOutcome {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoundRecord {
-    /// Block height.
+    /// Height the round belonged to.
     pub height: u64,
     /// Round number within the height.
     pub round: u32,
@@ -195,11 +195,11 @@ pub struct RoundRecord {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConsensusView {
-    /// Height being decided.
+    /// Height being decided (one above the last final block).
     pub height: Option<u64>,
-    /// Current round.
+    /// Round within that height, from 0.
     pub round: Option<u32>,
-    /// Current step.
+    /// Step of that round.
     pub step: Option<ConsensusStep>,
     /// Milliseconds spent in the current step (at snapshot time).
     pub step_elapsed_ms: Option<u64>,
@@ -244,11 +244,11 @@ pub enum PeerDirection {
     Outbound,
 }
 
-/// One connected peer.
+/// One connected peer (Peers tab).
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerRow {
-    /// Short node id.
+    /// Devnet name of the peer if known, else the first 8 hex digits of its node key.
     pub id_short: String,
     /// Socket address, e.g. "127.0.0.1:24100".
     pub address: String,
@@ -272,7 +272,7 @@ pub struct PeerRow {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeersView {
-    /// Connected peers.
+    /// Connected peers, one row each.
     pub rows: Vec<PeerRow>,
 }
 
@@ -280,7 +280,7 @@ pub struct PeersView {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolTxRow {
-    /// Short transaction id.
+    /// First 8 hex digits of the transaction id.
     pub txid_short: String,
     /// Serialized size in bytes.
     pub size_bytes: u64,
@@ -294,7 +294,7 @@ pub struct MempoolTxRow {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MempoolView {
-    /// Number of transactions.
+    /// Number of transactions in the pool.
     pub count: Option<usize>,
     /// Total serialized size in bytes.
     pub bytes: Option<u64>,
@@ -320,7 +320,7 @@ pub enum Standing {
     Relay,
     /// Registered, not active yet.
     Pending,
-    /// Removed for equivocation.
+    /// Removed from the set for equivocation (double-signing).
     Banned,
 }
 
@@ -328,11 +328,11 @@ pub enum Standing {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MasternodeRow {
-    /// Short node id.
+    /// Devnet name of the masternode if known, else the first 8 hex digits of its node key.
     pub id_short: String,
     /// Tier as text: "free", "bronze", "silver", "gold".
     pub tier: String,
-    /// Voting weight.
+    /// Voting weight from the tier: 0 (free), 1, 10 or 100.
     pub weight: u64,
     /// Status as text, e.g. "active", "pending (activates at 120)", "banned".
     pub status: String,
@@ -352,7 +352,7 @@ pub struct MasternodeRow {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MasternodesView {
-    /// Every registered masternode.
+    /// Every registered masternode: pending, active and banned.
     pub rows: Vec<MasternodeRow>,
 }
 
@@ -366,7 +366,7 @@ pub enum AddressKind {
     Change,
 }
 
-/// One wallet address.
+/// One own address (Wallet tab, Addresses).
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressRow {
@@ -374,7 +374,7 @@ pub struct AddressRow {
     pub address: String,
     /// User label (may be empty).
     pub label: String,
-    /// Receive or change.
+    /// Whether the address is handed out or used for change.
     pub kind: AddressKind,
 }
 
@@ -382,9 +382,9 @@ pub struct AddressRow {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxDirection {
-    /// Coins received.
+    /// Paid to the wallet from outside.
     Incoming,
-    /// Coins sent.
+    /// Paid from the wallet to someone else.
     Outgoing,
     /// Sent to an own address.
     SelfTransfer,
@@ -406,7 +406,7 @@ pub enum TxStatus {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryRow {
-    /// Short transaction id.
+    /// First 8 hex digits of the transaction id.
     pub txid_short: String,
     /// In, out or self.
     pub direction: TxDirection,
@@ -428,7 +428,7 @@ pub struct HistoryRow {
 pub struct ContactRow {
     /// Name of the contact.
     pub label: String,
-    /// Their address.
+    /// Their address, bech32m.
     pub address: String,
 }
 
@@ -438,7 +438,7 @@ pub struct ContactRow {
 pub struct WalletView {
     /// Whether a wallet file is loaded.
     pub loaded: bool,
-    /// Wallet name.
+    /// Shown wherever the wallet is named: its file stem, or the faucet's name.
     pub name: Option<String>,
     /// Whether the keys are locked.
     pub locked: bool,
@@ -448,11 +448,11 @@ pub struct WalletView {
     pub balance_finalized: u64,
     /// Balance from pending (not yet final) incoming transactions, base units.
     pub balance_pending: u64,
-    /// Wallet addresses.
+    /// Own addresses, receive and change.
     pub addresses: Vec<AddressRow>,
     /// Transaction history, newest first.
     pub history: Vec<HistoryRow>,
-    /// Address book.
+    /// Named addresses of others, as the user saved them.
     pub contacts: Vec<ContactRow>,
     /// Address to show on the receive screen.
     pub receive_address: Option<String>,
@@ -488,11 +488,11 @@ impl std::fmt::Display for LogLevel {
     }
 }
 
-/// One tracing event.
+/// One tracing event as the Logs tab shows it.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
-    /// Severity.
+    /// Severity of the event.
     pub level: LogLevel,
     /// Tracing target, e.g. "consensus::round".
     pub target: String,

@@ -19,7 +19,7 @@ pub enum Plan {
     Single(Box<NodeSpec>),
     /// All devnet masternodes in this process.
     Devnet {
-        /// Layout.
+        /// Node count, base port and data dir of the devnet.
         layout: DevnetLayout,
         /// Node i's spec.
         specs: Vec<NodeSpec>,

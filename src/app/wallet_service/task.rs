@@ -28,44 +28,44 @@ const QUEUE: usize = 32;
 pub enum WalletRequest {
     /// A UI action; the reply carries the events to show.
     Ui {
-        /// The action.
+        /// The action from the UI's input loop.
         action: ui::UiAction,
         /// The events to show.
         reply: oneshot::Sender<Vec<ui::UiEvent>>,
     },
     /// `getbalances`.
     Balances {
-        /// The answer.
+        /// The balances, or the wallet's error.
         reply: Reply<rb::WalletBalances>,
     },
     /// `getnewaddress`.
     NewAddress {
         /// Label kept with the address.
         label: String,
-        /// The answer.
+        /// The new address, or the wallet's error.
         reply: Reply<Address>,
     },
     /// `setlabel`: adds or renames an address-book entry.
     SetLabel {
-        /// The address named.
+        /// The address the entry is for.
         address: Address,
-        /// Its name.
+        /// The name to give it (replaces an existing one).
         label: String,
-        /// The answer.
+        /// `Ok` once the book is saved, or the wallet's error.
         reply: Reply<()>,
     },
     /// `listunspent`.
     Unspent {
-        /// The answer.
+        /// Every unspent output the wallet owns, or the wallet's error.
         reply: Reply<Vec<rb::WalletUtxo>>,
     },
     /// `listtransactions`.
     Transactions {
-        /// Entries wanted.
+        /// Most entries to return.
         count: usize,
-        /// Newest entries skipped.
+        /// How many of the newest entries to skip first.
         skip: usize,
-        /// The answer.
+        /// The entries, newest last, or the wallet's error.
         reply: Reply<Vec<rb::WalletTxEntry>>,
     },
     /// `gettransaction`.
@@ -77,14 +77,14 @@ pub enum WalletRequest {
     },
     /// `sendtoaddress`.
     Send {
-        /// The payment.
+        /// The payment to build, sign and submit.
         req: rb::SendRequest,
-        /// The txid sent.
+        /// The txid submitted, or the wallet's error.
         reply: Reply<Hash>,
     },
     /// `walletpreparesend`.
     PrepareSend {
-        /// The payment.
+        /// The payment to preview (coins selected, fee computed, nothing signed).
         req: rb::SendRequest,
         /// The preview kept for `walletconfirmsend`.
         reply: Reply<rb::SendPreviewInfo>,
@@ -93,7 +93,7 @@ pub enum WalletRequest {
     ConfirmSend {
         /// From `walletpreparesend`.
         preview_id: u64,
-        /// The txid sent.
+        /// The txid submitted, or the wallet's error.
         reply: Reply<Hash>,
     },
     /// `walletpassphrase`.
@@ -102,12 +102,12 @@ pub enum WalletRequest {
         passphrase: Zeroizing<String>,
         /// Seconds to stay unlocked; 0 checks the passphrase and locks at once.
         timeout_secs: u64,
-        /// The answer.
+        /// `Ok` once unlocked, or the wallet's error (e.g. a wrong passphrase).
         reply: Reply<()>,
     },
     /// `walletlock`.
     Lock {
-        /// The answer.
+        /// `Ok` once locked, or the wallet's error.
         reply: Reply<()>,
     },
     /// `registermasternode`, `updatemasternode`, `exitmasternode`.

@@ -58,13 +58,13 @@ const BLOCK_OVERHEAD: usize = 64 * 1024;
 /// A finalized block as reported to subscribers (bench, wallet service).
 #[derive(Clone, Debug)]
 pub struct Finalized {
-    /// Height.
+    /// Height of the block.
     pub height: u64,
-    /// Hash.
+    /// Hash of the block.
     pub hash: Hash,
     /// Ids of its transactions (coinbase first).
     pub txids: Arc<Vec<Hash>>,
-    /// Outpoints it spent.
+    /// Outpoints its transactions spent (the coinbase spends none).
     pub spent: Arc<Vec<OutPoint>>,
     /// Rounds it took (0 = first round).
     pub round: u32,
@@ -94,13 +94,13 @@ pub struct WalletChainData {
 /// A pooled transaction as RPC shows it.
 #[derive(Clone, Debug)]
 pub struct MempoolEntryInfo {
-    /// Id.
+    /// Id of the transaction.
     pub txid: Hash,
-    /// Size in bytes.
+    /// Encoded size in bytes.
     pub size: usize,
-    /// Fee.
+    /// Fee in base units.
     pub fee: crate::types::Amount,
-    /// Time in the pool.
+    /// How long the transaction has been in the pool when the driver answered.
     pub age: Duration,
     /// Pooled transactions it spends from.
     pub depends: Vec<Hash>,
@@ -110,40 +110,40 @@ pub struct MempoolEntryInfo {
 pub enum Command {
     /// Submit one transaction (RPC sendrawtransaction, wallet).
     SubmitTx {
-        /// The transaction.
+        /// The transaction to validate and pool.
         tx: Box<Transaction>,
-        /// Verdict.
+        /// The txid once pooled, or why the mempool refused it.
         reply: oneshot::Sender<Result<Hash, MempoolError>>,
     },
     /// Submit many transactions at once (bench); verified in parallel.
     SubmitTxs {
-        /// The transactions.
+        /// The transactions to validate and pool.
         txs: Vec<Transaction>,
-        /// Verdicts in order.
+        /// One verdict per transaction, in the order of `txs`.
         reply: oneshot::Sender<Vec<Result<Hash, MempoolError>>>,
     },
     /// Chain data for a wallet.
     WalletData {
         /// Addresses of the wallet.
         addrs: Vec<Address>,
-        /// Answer.
+        /// The addresses' outputs, pending outputs and mempool spends.
         reply: oneshot::Sender<WalletChainData>,
     },
     /// A pooled transaction.
     MempoolTx {
-        /// Id.
+        /// Id of the transaction.
         txid: Hash,
-        /// Answer.
+        /// The transaction, `None` when it is not in the pool.
         reply: oneshot::Sender<Option<Transaction>>,
     },
     /// Every pooled transaction: id, size, fee, age, pooled parents.
     MempoolEntries {
-        /// Answer.
+        /// One entry per pooled transaction.
         reply: oneshot::Sender<Vec<MempoolEntryInfo>>,
     },
     /// A UTXO from the finalized state.
     Utxo {
-        /// Outpoint.
+        /// The output asked for.
         outpoint: OutPoint,
         /// Answer: the output, and whether a pooled transaction spends it.
         reply: oneshot::Sender<(Option<crate::ledger::Utxo>, bool)>,
@@ -205,7 +205,7 @@ pub struct Held {
     pub evidence: usize,
 }
 
-/// The driver.
+/// The node's main task; see the module documentation.
 pub struct Driver {
     spec: Arc<NodeSpec>,
     storage: Storage,

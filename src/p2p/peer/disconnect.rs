@@ -79,7 +79,7 @@ pub enum HandshakeError {
     ProtocolVersion {
         /// The version in their Hello.
         theirs: u32,
-        /// Ours.
+        /// The version we speak, [`crate::p2p::message::PROTOCOL_VERSION`].
         ours: u32,
     },
     /// The peer is on another chain.
@@ -87,7 +87,7 @@ pub enum HandshakeError {
     WrongChain {
         /// The chain id in their Hello.
         theirs: Hash,
-        /// Ours.
+        /// Our chain id, from our genesis.
         ours: Hash,
     },
     /// The Hello's signature does not bind its node key to this TLS session.

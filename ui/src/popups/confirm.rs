@@ -12,7 +12,7 @@ use crate::format::group_thousands;
 use crate::keymap::Command;
 use crate::widgets::bad;
 
-/// What is asked.
+/// Which question the popup asks, and so what a yes does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ConfirmKind {
     /// Quit while a send is pending or a form is open.

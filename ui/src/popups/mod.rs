@@ -43,11 +43,11 @@ use crate::widgets::{bad, centered, good, header_style, label_style, panel};
 /// One popup of the stack.
 #[derive(Debug)]
 pub(crate) enum Popup {
-    /// Keymap help.
+    /// Every binding by context, from the same keymap as the footer hints.
     Help(Help),
     /// A yes/no question (quit, reveal the mnemonic, register, leave).
     Confirm(Confirm),
-    /// Send form.
+    /// Recipient, amount and fee rate; submitting asks the node for a preview.
     SendForm(SendForm),
     /// Full summary of a previewed send, awaiting yes/no.
     SendConfirm(SendConfirm),
@@ -99,7 +99,7 @@ impl Reply {
         Reply::default()
     }
 
-    /// The popup closes.
+    /// The popup closes; no action for the node, no notice.
     pub(crate) fn close() -> Reply {
         Reply::with(Stack::Close)
     }

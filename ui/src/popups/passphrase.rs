@@ -43,7 +43,7 @@ impl Purpose {
 #[derive(Debug)]
 pub(crate) struct PassphrasePrompt {
     pub(crate) purpose: Purpose,
-    /// The masked field.
+    /// The passphrase as typed; drawn masked.
     input: TextInput,
     /// Why the prompt is shown, e.g. "The wallet is locked. Unlock it to send."
     reason: Option<String>,

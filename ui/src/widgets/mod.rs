@@ -25,12 +25,12 @@ pub(crate) fn good() -> Style {
     Style::new().fg(Color::Green)
 }
 
-/// Style of warnings.
+/// Yellow: the style of warnings.
 pub(crate) fn warn() -> Style {
     Style::new().fg(Color::Yellow)
 }
 
-/// Style of errors.
+/// Bold red: the style of errors.
 pub(crate) fn bad() -> Style {
     Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
 }
