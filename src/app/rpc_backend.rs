@@ -367,9 +367,24 @@ impl RpcBackend for NodeRpc {
 
     fn consensus_info(&self) -> rb::ConsensusInfo {
         let s = self.node.snapshot.borrow().clone();
-        let round_started_ms = s
-            .step_since
-            .map(|t| t.elapsed().as_millis() as u64)
+        // The running round's start as the vote log recorded it (else its step's), on the
+        // wall clock: ms since the Unix epoch.
+        let started = s
+            .consensus
+            .as_ref()
+            .and_then(|c| {
+                let log = &s.votes.rounds;
+                log.iter()
+                    .find(|r| r.height == c.height && r.round == c.round)
+            })
+            .map(|r| r.started)
+            .or(s.step_since);
+        let round_started_ms = started
+            .map(|t| {
+                use crate::node::io::Clock;
+                let ago = t.elapsed().as_millis() as u64;
+                crate::node::io::SystemClock.unix_ms().saturating_sub(ago)
+            })
             .unwrap_or(0);
         match s.consensus {
             Some(c) => rb::ConsensusInfo {

@@ -303,6 +303,22 @@ async fn every_method_on_a_running_node() {
     // Consensus and masternodes.
     let ci = d.ok("getconsensusinfo", json!([])).await;
     assert!(ci["height"].as_u64() >= Some(1), "{ci}");
+    // While a round runs, when it started on the wall clock (ms since the Unix epoch).
+    let running = d
+        .wait_for("a running round in getconsensusinfo", || async {
+            let ci = d.try_call("getconsensusinfo", json!([])).await.ok()?;
+            (!ci["proposer"].is_null()).then_some(ci)
+        })
+        .await;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let started = running["roundstarted"].as_u64().unwrap_or(0);
+    assert!(
+        started <= now_ms + 1_000 && started + 60_000 >= now_ms,
+        "roundstarted {started} is not within the last minute of {now_ms}: {running}"
+    );
     let mns = d.ok("listmasternodes", json!([])).await;
     assert_eq!(mns.as_array().unwrap().len(), 2, "{mns}");
     let st = d.ok("getmasternodestatus", json!([])).await;
