@@ -7,14 +7,7 @@ fn double_spend_within_a_block_is_rejected() {
     let chain = TestChain::devnet(4);
     let u = faucet_utxo(&chain);
     let a = pay(&chain, u, &[], TxKind::Transfer, None);
-    let other = SecretKey::from_seed(&[4; 32]);
-    let b = pay(
-        &chain,
-        u,
-        &[(Amount::from_time(1), addr(&other))],
-        TxKind::Transfer,
-        None,
-    );
+    let b = second_spend(&chain, u);
     assert_ne!(a.txid(), b.txid());
     check(&chain, &a).unwrap();
     check(&chain, &b).unwrap();
@@ -36,14 +29,7 @@ fn double_spend_against_the_set_is_rejected() {
     let u = faucet_utxo(&chain);
     let a = pay(&chain, u, &[], TxKind::Transfer, None);
     chain.next_block(vec![a]).unwrap();
-    let other = SecretKey::from_seed(&[4; 32]);
-    let b = pay(
-        &chain,
-        u,
-        &[(Amount::from_time(1), addr(&other))],
-        TxKind::Transfer,
-        None,
-    );
+    let b = second_spend(&chain, u);
     assert_eq!(check(&chain, &b), Err(TxError::MissingInput(u.0)));
     let block = build(&chain, vec![b.clone()], vec![]);
     assert_eq!(tx_err(validate(&chain, &block)), TxError::MissingInput(u.0));

@@ -71,6 +71,19 @@ fn sign(
     tx
 }
 
+/// A transfer of `u` that differs from `pay(chain, u, &[], ..)`: it also pays 1 TIME to
+/// another key, so the two are conflicting spends with different ids.
+fn second_spend(chain: &TestChain, u: (OutPoint, Amount)) -> Transaction {
+    let other = SecretKey::from_seed(&[4; 32]);
+    pay(
+        chain,
+        u,
+        &[(Amount::from_time(1), addr(&other))],
+        TxKind::Transfer,
+        None,
+    )
+}
+
 /// A signed faucet transaction spending `input` (worth `value`) into the given payments plus
 /// change back to the faucet, paying exactly `fee_rate` units per byte.
 fn pay(

@@ -374,14 +374,7 @@ fn skipping_verified_signatures_still_checks_everything_else() {
     let chain = TestChain::devnet(4);
     let u = faucet_utxo(&chain);
     let a = pay(&chain, u, &[], TxKind::Transfer, None);
-    let other = SecretKey::from_seed(&[4; 32]);
-    let b = pay(
-        &chain,
-        u,
-        &[(Amount::from_time(1), addr(&other))],
-        TxKind::Transfer,
-        None,
-    );
+    let b = second_spend(&chain, u);
     let block = build(&chain, vec![a, b], vec![]);
     let all = |_: &Hash| true;
     let r = validate_block(
