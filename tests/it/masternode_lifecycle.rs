@@ -11,10 +11,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use timecoin::types::{
-    Address, Amount, Encode, Hash, Network, OutPoint, Signature, Transaction, TxIn, TxKind, TxOut,
-};
-use timecoin::wallet::devnet_faucet_key;
+use timecoin::types::{Address, Amount, Encode, Hash, Network, OutPoint};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -144,29 +141,6 @@ fn spawn(config: &Path, out: &Path, extra: &[String]) -> Child {
         .unwrap()
 }
 
-/// A transfer of genesis faucet output `prev` (10,000 TIME) to `to`, signed with the faucet key.
-fn faucet_transfer(prev: OutPoint, to: Address, chain_id: &Hash) -> Transaction {
-    let key = devnet_faucet_key(0);
-    let mut tx = Transaction {
-        version: timecoin::types::tx::TX_VERSION,
-        inputs: vec![TxIn {
-            prev,
-            pubkey: key.public(),
-            signature: Signature([0; 64]),
-        }],
-        outputs: vec![TxOut {
-            amount: Amount::from_time(10_000),
-            address: to,
-        }],
-        lock_time: 0,
-        kind: TxKind::Transfer,
-    };
-    let fee = tx.size() as u64 * 2;
-    tx.outputs[0].amount = Amount(Amount::from_time(10_000).0 - fee);
-    tx.inputs[0].signature = key.sign(&tx.signing_hash(chain_id).0);
-    tx
-}
-
 #[test]
 fn a_fifth_node_syncs_registers_votes_and_exits() {
     let tmp = tempfile::tempdir().unwrap();
@@ -280,11 +254,13 @@ fn a_fifth_node_syncs_registers_votes_and_exits() {
     let g = net.cli(0, &["getblockhash", "0"]).unwrap();
     let genesis = net.cli(0, &["getblock", g.as_str().unwrap(), "2"]).unwrap();
     let gtxid = Hash::from_hex(genesis["tx"][0]["txid"].as_str().unwrap()).unwrap();
-    let fund = faucet_transfer(
+    // Genesis faucet outputs are 10,000 TIME each.
+    let fund = crate::support::faucet_transfer(
         OutPoint {
             txid: gtxid,
             index: 7,
         },
+        Amount::from_time(10_000).0,
         addr,
         &chain_id,
     );

@@ -13,11 +13,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use timecoin::rpc::auth::basic_header;
 use timecoin::rpc::client::{ClientError, RpcClient};
-use timecoin::types::{
-    Address, Amount, Decode, Encode, Hash, Network, OutPoint, Signature, Transaction, TxIn, TxKind,
-    TxOut,
-};
-use timecoin::wallet::devnet_faucet_key;
+use timecoin::types::{Address, Amount, Decode, Encode, Hash, Network, OutPoint};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -167,31 +163,6 @@ fn units(v: &Value) -> u64 {
     (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 1e8).round() as u64
 }
 
-/// A transfer of one faucet output (`prev`, of `value`, paying faucet address 0) to `to`,
-/// signed with the faucet key; the fee is its size at `fee_rate`.
-fn faucet_transfer(prev: OutPoint, value: u64, to: Address, chain_id: &Hash) -> Transaction {
-    let key = devnet_faucet_key(0);
-    let mut tx = Transaction {
-        version: timecoin::types::tx::TX_VERSION,
-        inputs: vec![TxIn {
-            prev,
-            pubkey: key.public(),
-            signature: Signature([0; 64]),
-        }],
-        outputs: vec![TxOut {
-            amount: Amount(value),
-            address: to,
-        }],
-        lock_time: 0,
-        kind: TxKind::Transfer,
-    };
-    let fee = tx.size() as u64 * 2;
-    tx.outputs[0].amount = Amount(value - fee);
-    let sig = key.sign(&tx.signing_hash(chain_id).0);
-    tx.inputs[0].signature = sig;
-    tx
-}
-
 /// Chain, transaction, mempool, consensus, masternode, wallet and control methods.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_method_on_a_running_node() {
@@ -268,7 +239,7 @@ async fn every_method_on_a_running_node() {
     };
     let fresh = d.ok("getnewaddress", json!(["raw"])).await;
     let to = Address::parse(&s(&fresh), Network::Devnet).unwrap();
-    let tx = faucet_transfer(prev, units(&last["amount"]), to, &chain_id);
+    let tx = crate::support::faucet_transfer(prev, units(&last["amount"]), to, &chain_id);
     let hex_tx = hex::encode(tx.to_bytes());
     let decoded = d.ok("decoderawtransaction", json!([hex_tx])).await;
     assert_eq!(decoded["txid"], json!(tx.txid().to_hex()));
@@ -915,7 +886,7 @@ async fn health_and_metrics_of_a_running_node() {
     let to = Address::parse(&s(&d.ok("getnewaddress", json!([])).await), Network::Devnet).unwrap();
     let chain_id =
         Hash::from_hex(&s(&d.ok("getblockchaininfo", json!([])).await["chainid"])).unwrap();
-    let bad = faucet_transfer(nowhere, 1_000_000, to, &chain_id);
+    let bad = crate::support::faucet_transfer(nowhere, 1_000_000, to, &chain_id);
     let err = rpc
         .call("sendrawtransaction", json!([hex::encode(bad.to_bytes())]))
         .await

@@ -62,3 +62,24 @@ pub fn empty_config(dir: &Path) -> PathBuf {
     std::fs::write(&p, "").unwrap();
     p
 }
+
+/// A transfer of one devnet faucet output (`prev`, worth `value` base units, paying faucet
+/// address 0) to `to`, signed with the faucet key; the fee is its size at 2 units per byte.
+pub fn faucet_transfer(
+    prev: timecoin::types::OutPoint,
+    value: u64,
+    to: timecoin::types::Address,
+    chain_id: &timecoin::types::Hash,
+) -> timecoin::types::Transaction {
+    use timecoin::types::{Amount, Transaction, TxOut};
+    let key = timecoin::wallet::devnet_faucet_key(0);
+    let out = TxOut {
+        amount: Amount(value),
+        address: to,
+    };
+    let mut tx = Transaction::unsigned_transfer([prev], key.public(), vec![out]);
+    let fee = tx.size() as u64 * 2;
+    tx.outputs[0].amount = Amount(value - fee);
+    tx.sign_inputs(chain_id, &[&key], None);
+    tx
+}
