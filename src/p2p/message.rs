@@ -394,8 +394,22 @@ pub fn gossip_key(msg: &Message, encoded: &[u8]) -> Option<Hash> {
     match msg {
         Message::Tx(tx) => Some(tx.txid()),
         Message::Vote(_) | Message::Proposal { .. } | Message::Evidence(_) => {
-            Some(Hash(*blake3::hash(encoded).as_bytes()))
+            Some(encoded_key(encoded))
         }
         _ => None,
     }
+}
+
+/// The gossip key of an encoded vote, proposal or evidence message, from its bytes alone (the
+/// hash of the whole message), so that a copy of one can be recognised before it is decoded;
+/// `None` for every other tag.
+pub fn consensus_key_of_encoded(encoded: &[u8]) -> Option<Hash> {
+    match encoded.first() {
+        Some(&(tag::VOTE | tag::PROPOSAL | tag::EVIDENCE)) => Some(encoded_key(encoded)),
+        _ => None,
+    }
+}
+
+fn encoded_key(encoded: &[u8]) -> Hash {
+    Hash(*blake3::hash(encoded).as_bytes())
 }

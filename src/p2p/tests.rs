@@ -202,6 +202,24 @@ fn gossip_keys() {
     assert!(gossip_key(&p, &p.to_bytes()).is_none());
 }
 
+#[test]
+fn consensus_keys_from_bytes_match_the_decoded_keys() {
+    let mut consensus = 0;
+    for m in all_variants() {
+        let b = m.to_bytes();
+        let early = consensus_key_of_encoded(&b);
+        match m {
+            Message::Vote(_) | Message::Proposal { .. } | Message::Evidence(_) => {
+                consensus += 1;
+                assert_eq!(early, gossip_key(&m, &b), "{}", m.kind());
+                assert!(early.is_some());
+            }
+            _ => assert_eq!(early, None, "{}", m.kind()),
+        }
+    }
+    assert_eq!(consensus, 3, "all three consensus kinds were checked");
+}
+
 proptest! {
     #[test]
     fn random_bytes_never_panic(tag in 0u8..16, body in prop::collection::vec(any::<u8>(), 0..400)) {

@@ -7,7 +7,7 @@ use super::disconnect::DisconnectReason;
 use super::{lock, Peer, Shared};
 use crate::p2p::frame::{self, FrameError};
 use crate::p2p::gossip::{self, Rate, RateGate};
-use crate::p2p::message::{gossip_key, Message};
+use crate::p2p::message::{consensus_key_of_encoded, gossip_key, Message};
 use crate::p2p::score::Misbehaviour;
 use crate::p2p::InboundMessage;
 use std::sync::atomic::Ordering;
@@ -54,6 +54,13 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                 return DisconnectReason::RateLimitBanned;
             }
             continue;
+        }
+        // A vote, proposal or evidence the node relayed itself goes no further than its hash.
+        let consensus_key = consensus_key_of_encoded(&bytes);
+        if let Some(k) = consensus_key {
+            if !gossip::on_receive_consensus(&mut lock(&sh.seen), &mut lock(&peer.known), k) {
+                continue;
+            }
         }
         // The frame's share of the inbound budgets, by its decoded size (taken before decoding
         // by its wire size, then topped up): reading pauses while the node holds too much.
@@ -118,9 +125,18 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                 if let Message::Status { height, .. } = &other {
                     peer.height.store(*height, Ordering::Relaxed);
                 }
-                if let Some(k) = gossip_key(&other, &bytes) {
-                    if !gossip::on_receive(&mut lock(&sh.seen), &mut lock(&peer.known), &other, k) {
-                        continue;
+                // Consensus messages passed the check on their bytes above; the rest of the
+                // gossip kinds (a single transaction) are checked here.
+                if consensus_key.is_none() {
+                    if let Some(k) = gossip_key(&other, &bytes) {
+                        if !gossip::on_receive(
+                            &mut lock(&sh.seen),
+                            &mut lock(&peer.known),
+                            &other,
+                            k,
+                        ) {
+                            continue;
+                        }
                     }
                 }
                 if let Err(reason) = deliver(sh, peer, other, &budget).await {
