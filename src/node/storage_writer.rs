@@ -131,7 +131,22 @@ pub fn write_group(storage: &Storage, jobs: Vec<CommitJob>, failed: &mut bool) -
         .collect()
 }
 
-/// Starts the writer thread. Dropping the returned sender lets it finish the queue and exit.
+/// Most committed blocks whose transactions the indexer writes in one batch.
+const MAX_INDEX_GROUP: usize = 64;
+
+/// Writes the transaction index entries of blocks reported committed (`(height, txids)`,
+/// oldest first): the indexer's one step, behind the commits (see [`crate::storage::Storage::index_txs`]).
+pub fn index_committed(storage: &Storage, blocks: &[(u64, Arc<Vec<Hash>>)]) {
+    let parts: Vec<(u64, &[Hash])> = blocks.iter().map(|(h, t)| (*h, &t[..])).collect();
+    if let Err(e) = storage.index_txs(&parts) {
+        // The transactions stay findable in memory; the next open indexes them again.
+        tracing::error!(target: "storage", "writing the transaction index failed: {e}");
+    }
+}
+
+/// Starts the writer thread, and behind it the indexer thread that writes the transaction
+/// index of what the writer committed. Dropping the returned sender lets both finish their
+/// queues and exit; the handle returns once both have.
 pub fn spawn(
     storage: Storage,
     done: mpsc::UnboundedSender<CommitDone>,
@@ -139,12 +154,28 @@ pub fn spawn(
     std::sync::mpsc::SyncSender<CommitJob>,
     std::thread::JoinHandle<()>,
 )> {
+    let (index_tx, index_rx) = std::sync::mpsc::channel::<(u64, Arc<Vec<Hash>>)>();
+    let index_storage = storage.clone();
+    let indexer = std::thread::Builder::new()
+        .name("tx-indexer".into())
+        .spawn(move || {
+            while let Ok(first) = index_rx.recv() {
+                let mut blocks = vec![first];
+                while blocks.len() < MAX_INDEX_GROUP {
+                    match index_rx.try_recv() {
+                        Ok(b) => blocks.push(b),
+                        Err(_) => break,
+                    }
+                }
+                index_committed(&index_storage, &blocks);
+            }
+        })?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<CommitJob>(WRITER_QUEUE);
     let handle = std::thread::Builder::new()
         .name("storage-writer".into())
         .spawn(move || {
             let mut failed = false;
-            while let Ok(first) = rx.recv() {
+            'jobs: while let Ok(first) = rx.recv() {
                 // Whatever else is already queued goes into the same batch and flush.
                 let mut jobs = vec![first];
                 while jobs.len() < MAX_GROUP {
@@ -154,10 +185,18 @@ pub fn spawn(
                     }
                 }
                 for d in write_group(&storage, jobs, &mut failed) {
+                    if d.result.is_ok() {
+                        // The indexer outlives this loop; it never hangs up first.
+                        let _ = index_tx.send((d.height, d.txids.clone()));
+                    }
                     if done.send(d).is_err() {
-                        return;
+                        break 'jobs;
                     }
                 }
+            }
+            drop(index_tx);
+            if indexer.join().is_err() {
+                tracing::error!(target: "storage", "the transaction indexer panicked");
             }
         })?;
     Ok((tx, handle))

@@ -33,6 +33,8 @@ pub const META_SUPPLY: &[u8] = b"supply";
 pub const META_UTXO_COUNT: &[u8] = b"utxo_count";
 /// State snapshot header key.
 pub const META_SNAPSHOT: &[u8] = b"snapshot";
+/// Height up to which the transaction index is complete (see `tx_index`).
+pub const META_TXINDEX_HEIGHT: &[u8] = b"txindex_height";
 
 /// `table || k`.
 pub fn key(t: Table, k: &[u8]) -> Vec<u8> {

@@ -10,13 +10,15 @@
 
 mod keys;
 mod state_snapshot;
+mod tx_index;
 
 use crate::ledger::{BlockEffects, Genesis, LedgerState, SigPolicy};
 use crate::types::{
     Amount, Block, CommitCertificate, Decode, DecodeError, Encode, Hash, Transaction, ValidatorSet,
 };
 use keys::{
-    Table, META_CHAIN_ID, META_SCHEMA, META_SNAPSHOT, META_SUPPLY, META_TIP, META_UTXO_COUNT,
+    Table, META_CHAIN_ID, META_SCHEMA, META_SNAPSHOT, META_SUPPLY, META_TIP, META_TXINDEX_HEIGHT,
+    META_UTXO_COUNT,
 };
 use state_snapshot::SnapshotHeader;
 use std::collections::HashMap;
@@ -78,6 +80,8 @@ pub struct Storage {
     path: PathBuf,
     db: sled::Db,
     chain: sled::Tree,
+    /// Committed transactions the index does not hold yet (see [`tx_index`]).
+    unindexed: tx_index::Unindexed,
 }
 
 /// Where a transaction is stored.
@@ -111,6 +115,7 @@ impl Storage {
         }
         s.check_header(genesis)?;
         let state = s.load_state(genesis)?;
+        s.catch_up_tx_index(state.height)?;
         Ok((s, state))
     }
 
@@ -145,7 +150,12 @@ impl Storage {
             path: path.clone(),
             source,
         })?;
-        Ok(Storage { path, db, chain })
+        Ok(Storage {
+            path,
+            db,
+            chain,
+            unindexed: tx_index::Unindexed::default(),
+        })
     }
 
     fn sled_err(&self, source: sled::Error) -> StorageError {
@@ -200,6 +210,8 @@ impl Storage {
                 utxo_count_before: 0,
             },
         );
+        tx_index::put_entries(&mut batch, 0, &genesis.effects.txids);
+        tx_index::put_height(&mut batch, 0);
         state_snapshot::write(&mut batch, &genesis.state(), self.snapshot_chunks()?);
         self.chain
             .apply_batch(batch)
@@ -378,8 +390,9 @@ impl Storage {
         self.flush()
     }
 
-    /// Persists a finalized block, its certificate and all its effects atomically, then flushes.
-    /// `state_before` is the state the block was validated against. Returns the flush time.
+    /// Persists a finalized block, its certificate and all its effects atomically, then flushes,
+    /// and indexes its transactions. `state_before` is the state the block was validated
+    /// against. Returns the flush time.
     pub fn commit_block(
         &self,
         block: &Block,
@@ -387,7 +400,57 @@ impl Storage {
         fx: &BlockEffects,
         state_before: &LedgerState,
     ) -> Result<std::time::Duration, StorageError> {
-        self.commit_blocks(&[BlockCommit::on(block, cert, fx, state_before)], None)
+        let flush = self.commit_blocks(&[BlockCommit::on(block, cert, fx, state_before)], None)?;
+        self.index_txs(&[(fx.height, &fx.txids)])?;
+        Ok(flush)
+    }
+
+    /// Writes the transaction index entries of committed blocks (`(height, txids)`, oldest
+    /// first) in one batch, without a flush: a crash that loses them is repaired at the next
+    /// open. Until this returns, lookups find those transactions in memory.
+    pub fn index_txs(&self, blocks: &[(u64, &[Hash])]) -> Result<(), StorageError> {
+        let Some(last) = blocks.iter().map(|(h, _)| *h).max() else {
+            return Ok(());
+        };
+        let mut batch = sled::Batch::default();
+        for (h, txids) in blocks {
+            tx_index::put_entries(&mut batch, *h, txids);
+        }
+        tx_index::put_height(&mut batch, last);
+        self.chain
+            .apply_batch(batch)
+            .map_err(|e| self.sled_err(e))?;
+        for (h, txids) in blocks {
+            self.unindexed.remove(*h, txids);
+        }
+        Ok(())
+    }
+
+    /// Committed transactions whose index entries are not written yet.
+    pub fn unindexed_txs(&self) -> usize {
+        self.unindexed.len()
+    }
+
+    /// Indexes the blocks above the height the index is complete to, up to the tip `height`
+    /// (after a crash lost the indexer's last batches). A database without that height was
+    /// indexed with every commit.
+    fn catch_up_tx_index(&self, height: u64) -> Result<(), StorageError> {
+        let Some(done) = self.get(Table::Meta, META_TXINDEX_HEIGHT)? else {
+            return Ok(());
+        };
+        let done: u64 = self.decode("transaction index height", &done)?;
+        if done >= height {
+            return Ok(());
+        }
+        tracing::info!(target: "storage", from = done + 1, to = height, "indexing the transactions of the last blocks again");
+        for h in done + 1..=height {
+            let block = self
+                .block(h)?
+                .ok_or_else(|| self.corrupt(format!("block {h} missing")))?;
+            let txids: Vec<Hash> = block.txs.iter().map(|t| t.txid()).collect();
+            self.index_txs(&[(h, &txids)])?;
+        }
+        self.flush()
     }
 
     /// Persists consecutive finalized blocks (oldest first) and all their effects in one atomic
@@ -413,6 +476,9 @@ impl Storage {
             .map_err(|e| self.sled_err(e))?;
         let t = Instant::now();
         self.flush()?;
+        for b in blocks {
+            self.unindexed.add(b.fx.height, &b.fx.txids);
+        }
         Ok(t.elapsed())
     }
 
@@ -450,6 +516,9 @@ impl Storage {
 
     /// Where a finalized transaction is.
     pub fn tx_location(&self, txid: &Hash) -> Result<Option<TxLocation>, StorageError> {
+        if let Some(loc) = self.unindexed.get(txid) {
+            return Ok(Some(loc));
+        }
         match self.get(Table::TxIndex, &txid.0)? {
             None => Ok(None),
             Some(b) if b.len() == 12 => {
@@ -579,6 +648,8 @@ impl Storage {
             };
             let mut batch = sled::Batch::default();
             write_block(&mut batch, &BlockCommit::on(&block, &cert, &fx, &state));
+            tx_index::put_entries(&mut batch, fx.height, &fx.txids);
+            tx_index::put_height(&mut batch, fx.height);
             s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
             state.apply(&fx, block.header.time_ms);
         }
@@ -662,11 +733,6 @@ fn write_block(batch: &mut sled::Batch, c: &BlockCommit<'_>) {
     batch.insert(keys::key(Table::Block, &h), block.to_bytes());
     batch.insert(keys::key(Table::Cert, &h), cert.to_bytes());
     batch.insert(keys::key(Table::BlockIndex, &fx.block_hash.0), &h[..]);
-    for (i, txid) in fx.txids.iter().enumerate() {
-        let mut loc = h.to_vec();
-        loc.extend_from_slice(&(i as u32).to_be_bytes());
-        batch.insert(keys::key(Table::TxIndex, &txid.0), loc);
-    }
     let count = utxo_count_before + fx.created.len() as u64 - fx.spent.len() as u64;
     batch.insert(keys::key(Table::Meta, META_UTXO_COUNT), count.to_bytes());
     let supply = Amount(supply_before.0.saturating_add(fx.minted.0));

@@ -1056,6 +1056,13 @@ impl Sim {
             return;
         };
         let done = storage_writer::write_group(storage, jobs, &mut node.write_failed);
+        // The node's indexer runs behind its writer; here at once after it.
+        let committed: Vec<_> = done
+            .iter()
+            .filter(|d| d.result.is_ok())
+            .map(|d| (d.height, d.txids.clone()))
+            .collect();
+        storage_writer::index_committed(storage, &committed);
         self.step(i, |d| {
             for c in done {
                 d.handle(Event::Committed(c));
