@@ -435,8 +435,8 @@ pub struct MempoolInfo {
 /// A connected peer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PeerInfo {
-    /// This node's number for the peer: its place in the node's peer list, so it may change
-    /// between calls.
+    /// This node's number for the connection (Bitcoin Core's peer id): fixed while connected,
+    /// new after a reconnect, unique since the node started.
     pub id: u64,
     /// Remote socket address, `ip:port`.
     pub addr: String,

@@ -383,6 +383,53 @@ async fn every_method_on_a_running_node() {
     assert!(status.success(), "{status}");
 }
 
+/// `getpeerinfo`'s `id` is the connection's, as Bitcoin Core's: a peer keeps its id when an
+/// earlier-listed peer leaves, and a reconnect gets an id not used before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_ids_stay_while_connected() {
+    let d = Devnet::start(3).await;
+    let ids = || async {
+        let peers = d.try_call("getpeerinfo", json!([])).await.ok()?;
+        let ids: Vec<(String, u64)> = peers
+            .as_array()?
+            .iter()
+            .map(|p| Some((p["nodekey"].as_str()?.to_string(), p["id"].as_u64()?)))
+            .collect::<Option<_>>()?;
+        Some(ids)
+    };
+    let before = d
+        .wait_for("node0's two peers", || async {
+            ids().await.filter(|v| v.len() == 2)
+        })
+        .await;
+    let (gone, stays) = (before[0].clone(), before[1].clone());
+    assert_ne!(gone.1, stays.1, "{before:?}");
+
+    assert!(d.ok("setban", json!([gone.0, "add"])).await.is_null());
+    let after = d
+        .wait_for("the banned peer to leave", || async {
+            ids().await.filter(|v| v.len() == 1)
+        })
+        .await;
+    assert_eq!(after, vec![stays.clone()], "the other peer keeps its id");
+
+    assert!(d.ok("setban", json!([gone.0, "remove"])).await.is_null());
+    let back = d
+        .wait_for("the unbanned peer to reconnect", || async {
+            ids().await.filter(|v| v.len() == 2)
+        })
+        .await;
+    let again = back
+        .iter()
+        .find(|(k, _)| *k == gone.0)
+        .unwrap_or_else(|| panic!("{} is not back: {back:?}", gone.0));
+    assert!(
+        again.1 != gone.1 && again.1 != stays.1,
+        "a reconnect gets a new id: {before:?} then {back:?}"
+    );
+    assert!(back.contains(&stays), "{back:?}");
+}
+
 /// `setban` with subnets (IPv4 and IPv6), `listbanned`'s own output back to `setban remove`,
 /// huge and absolute bantimes, and `addnode` add/remove/onetry, on a running node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
