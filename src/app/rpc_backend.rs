@@ -289,6 +289,8 @@ impl RpcBackend for NodeRpc {
             user_agent: format!("/timecoin:{}/", env!("CARGO_PKG_VERSION")),
             protocol_version: crate::p2p::message::PROTOCOL_VERSION,
             local_addresses: vec![self.node.p2p_addr.to_string()],
+            // The node has no switch to pause networking (no `setnetworkactive`; node::start
+            // always starts the p2p layer), so networking is active whenever the node answers.
             network_active: true,
             relay_fee_rate: self.node.spec.mempool.min_fee_rate,
         }
