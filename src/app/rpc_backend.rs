@@ -280,26 +280,7 @@ impl RpcBackend for NodeRpc {
     }
 
     fn peers(&self) -> Vec<rb::PeerInfo> {
-        self.node
-            .peers
-            .borrow()
-            .iter()
-            .enumerate()
-            .map(|(i, p)| rb::PeerInfo {
-                id: i as u64,
-                addr: p.addr.to_string(),
-                node_key: Some(p.id),
-                inbound: p.direction == crate::p2p::Direction::Inbound,
-                latency_ms: p.latency_ms.map(|l| l as f64),
-                height: p.height,
-                bytes_sent: p.bytes_out,
-                bytes_recv: p.bytes_in,
-                score: p.score as i64,
-                connected_since_secs: unix_secs(p.connected_since),
-                protocol_version: crate::p2p::message::PROTOCOL_VERSION,
-                user_agent: format!("/timecoin:{}/", env!("CARGO_PKG_VERSION")),
-            })
-            .collect()
+        self.node.peers.borrow().iter().map(rpc_peer).collect()
     }
 
     fn node_info(&self) -> rb::NodeInfo {
@@ -308,6 +289,8 @@ impl RpcBackend for NodeRpc {
             user_agent: format!("/timecoin:{}/", env!("CARGO_PKG_VERSION")),
             protocol_version: crate::p2p::message::PROTOCOL_VERSION,
             local_addresses: vec![self.node.p2p_addr.to_string()],
+            // The node has no switch to pause networking (no `setnetworkactive`; node::start
+            // always starts the p2p layer), so networking is active whenever the node answers.
             network_active: true,
             relay_fee_rate: self.node.spec.mempool.min_fee_rate,
         }
@@ -571,6 +554,25 @@ impl RpcBackend for NodeRpc {
     }
 }
 
+/// A connected peer as `getpeerinfo` reports it; its `id` is the connection's number, which
+/// does not move when other peers come or go.
+fn rpc_peer(p: &crate::p2p::PeerInfo) -> rb::PeerInfo {
+    rb::PeerInfo {
+        id: p.conn_id,
+        addr: p.addr.to_string(),
+        node_key: Some(p.id),
+        inbound: p.direction == crate::p2p::Direction::Inbound,
+        latency_ms: p.latency_ms.map(|l| l as f64),
+        height: p.height,
+        bytes_sent: p.bytes_out,
+        bytes_recv: p.bytes_in,
+        score: p.score as i64,
+        connected_since_secs: unix_secs(p.connected_since),
+        protocol_version: crate::p2p::message::PROTOCOL_VERSION,
+        user_agent: format!("/timecoin:{}/", env!("CARGO_PKG_VERSION")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,5 +626,33 @@ mod tests {
         node_tx.send_replace(7);
         assert_eq!(next(&mut seq).await, 7);
         stop.cancel();
+    }
+
+    /// A p2p peer snapshot with connection number `conn_id`, from devnet node key `key`.
+    fn p2p_peer(key: u32, conn_id: u64) -> crate::p2p::PeerInfo {
+        crate::p2p::PeerInfo {
+            id: crate::ledger::genesis::devnet_node_key(key).public(),
+            conn_id,
+            addr: "127.0.0.1:1".parse().expect("literal address"),
+            direction: crate::p2p::Direction::Outbound,
+            latency_ms: None,
+            height: None,
+            bytes_in: 0,
+            bytes_out: 0,
+            msgs_in: 0,
+            msgs_out: 0,
+            score: 0,
+            connected_since: std::time::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_peers_id_stays_when_an_earlier_peer_leaves() {
+        let (a, b) = (p2p_peer(1, 4), p2p_peer(2, 9));
+        let ids = |list: &[crate::p2p::PeerInfo]| -> Vec<u64> {
+            list.iter().map(rpc_peer).map(|p| p.id).collect()
+        };
+        assert_eq!(ids(&[a, b.clone()]), vec![4, 9]);
+        assert_eq!(ids(&[b]), vec![9], "b keeps its id once a is gone");
     }
 }

@@ -413,6 +413,7 @@ mod tests {
     fn a_peer() -> PeerInfo {
         PeerInfo {
             id: crate::ledger::genesis::devnet_node_key(1).public(),
+            conn_id: 1,
             addr: "127.0.0.1:1".parse().expect("literal address"),
             direction: Direction::Outbound,
             latency_ms: None,

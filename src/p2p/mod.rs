@@ -81,6 +81,10 @@ pub enum Direction {
 pub struct PeerInfo {
     /// The peer's node key, proven in the handshake.
     pub id: PeerId,
+    /// This node's number for the connection: counted from 1 per connection since the node
+    /// started, fixed while the connection lasts; a reconnect gets a new one (Bitcoin Core's
+    /// peer id).
+    pub conn_id: u64,
     /// Remote socket address, `ip:port`.
     pub addr: SocketAddr,
     /// Which side dialed.

@@ -435,8 +435,8 @@ pub struct MempoolInfo {
 /// A connected peer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PeerInfo {
-    /// This node's number for the peer: its place in the node's peer list, so it may change
-    /// between calls.
+    /// This node's number for the connection (Bitcoin Core's peer id): fixed while connected,
+    /// new after a reconnect, unique since the node started.
     pub id: u64,
     /// Remote socket address, `ip:port`.
     pub addr: String,
@@ -654,14 +654,15 @@ pub struct WalletTxEntry {
     pub txid: Hash,
     /// Send, receive or block reward.
     pub category: WalletTxCategory,
-    /// Counterparty (send) or own (receive) address.
+    /// The output's address: the payee's (send) or our own (receive); `None` with `vout`.
     pub address: Option<Address>,
     /// Absolute value (negated in JSON for sends).
     pub amount: Amount,
     /// Fee paid (sends only).
     pub fee: Option<Amount>,
-    /// Output index in the transaction.
-    pub vout: u32,
+    /// Index of the output in the transaction; `None` for an entry that stands for the whole
+    /// transaction (one with no output to list, such as a masternode registration).
+    pub vout: Option<u32>,
     /// Memo the wallet keeps for the transaction (empty when none).
     pub label: String,
     /// Containing block (`None` = pending).

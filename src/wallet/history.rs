@@ -9,7 +9,7 @@
 use super::chain::{ChainTxStatus, WalletChain};
 use super::types::{Direction, HistoryEntry, TxStatus};
 use super::wallet::Wallet;
-use crate::types::{Address, Amount, Hash, OutPoint};
+use crate::types::{Address, Amount, Hash, OutPoint, Transaction, TxOut};
 use std::collections::{BTreeMap, HashSet};
 
 impl Wallet {
@@ -111,6 +111,29 @@ impl Wallet {
         })
     }
 
+    /// The outputs of `tx` that Bitcoin Core's `listtransactions` lists for a history entry
+    /// that moved value `direction`, with their index in `tx`: for a transaction the wallet
+    /// made (outgoing or between own addresses), every output but its change; for one it
+    /// received, every output paying it.
+    pub fn listed_outputs<'t>(
+        &self,
+        direction: Direction,
+        tx: &'t Transaction,
+    ) -> Vec<(u32, &'t TxOut)> {
+        let listed = |o: &TxOut| match direction {
+            Direction::Incoming => self.is_mine(&o.address),
+            Direction::Outgoing | Direction::SelfTransfer => {
+                !self.entry_for(&o.address).is_some_and(|e| e.change)
+            }
+        };
+        tx.outputs
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| listed(o))
+            .filter_map(|(i, o)| Some((u32::try_from(i).ok()?, o)))
+            .collect()
+    }
+
     /// The signed bytes of an own transaction (to submit it again, e.g. after it was dropped).
     pub fn raw_transaction(&self, txid: &Hash) -> Option<Vec<u8>> {
         self.state
@@ -118,5 +141,39 @@ impl Wallet {
             .iter()
             .find(|r| r.txid == *txid)
             .map(|r| r.raw.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Network, TxKind};
+
+    #[test]
+    fn a_send_lists_all_but_its_change_and_a_receipt_its_own_outputs() {
+        let mut w = Wallet::devnet_faucet(Network::Devnet).expect("the faucet wallet opens");
+        let own = w.new_address("saved").expect("unlocked");
+        let change = w.new_change_address().expect("unlocked");
+        let other = Address::from_pubkey(&crate::ledger::genesis::devnet_node_key(1).public());
+        let out = |address| TxOut {
+            amount: Amount(1_000),
+            address,
+        };
+        let tx = Transaction {
+            version: crate::types::tx::TX_VERSION,
+            inputs: Vec::new(),
+            outputs: vec![out(other), out(own), out(change)],
+            lock_time: 0,
+            kind: TxKind::Transfer,
+        };
+        let listed = |d| -> Vec<(u32, Address)> {
+            w.listed_outputs(d, &tx)
+                .into_iter()
+                .map(|(i, o)| (i, o.address))
+                .collect()
+        };
+        assert_eq!(listed(Direction::Outgoing), vec![(0, other), (1, own)]);
+        assert_eq!(listed(Direction::SelfTransfer), vec![(0, other), (1, own)]);
+        assert_eq!(listed(Direction::Incoming), vec![(1, own), (2, change)]);
     }
 }

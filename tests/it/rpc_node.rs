@@ -330,6 +330,32 @@ async fn every_method_on_a_running_node() {
     assert_eq!(s(&stx["txid"]), sent);
     let t = d.ok("gettransaction", json!([sent])).await;
     assert_eq!(t["txid"], json!(sent));
+    // Its entry is the output paying `payee` (the change is not listed), at its real index.
+    let to_payee = stx["vout"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|o| o["scriptPubKey"]["address"] == json!(payee))
+        .unwrap_or_else(|| panic!("no output to {payee} in {stx}"));
+    assert_eq!(
+        t["details"],
+        json!([{
+            "address": payee,
+            "category": "send",
+            "amount": -5.0,
+            "label": "payment",
+            "vout": to_payee,
+            "fee": t["fee"],
+            "confirmations": t["details"][0]["confirmations"],
+            "blockhash": t["blockhash"],
+            "blockheight": t["blockheight"],
+            "txid": sent,
+            "time": t["time"],
+            "timereceived": t["time"],
+            "abandoned": false,
+        }]),
+        "{t}"
+    );
     assert!(d.ok("getbalance", json!([])).await.as_f64().is_some());
     let after = d
         .wait_for("the balances to settle", || async {
@@ -354,21 +380,34 @@ async fn every_method_on_a_running_node() {
     assert_eq!(d.ok("getbalances", json!([])).await, after);
 
     // The faucet's genesis payment still reads what it paid (100 outputs of 10,000 TIME),
-    // though two of them are spent now.
-    let list = d.ok("listtransactions", json!(["*", 100])).await;
-    let genesis_entry = list
+    // though two of them are spent now: one receive entry per output, each with its index and
+    // address.
+    let list = d.ok("listtransactions", json!(["*", 1_000])).await;
+    let genesis_entries: Vec<&Value> = list
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["txid"] == json!(genesis_txid))
-        .cloned()
-        .unwrap_or_else(|| panic!("no genesis entry in {list}"));
-    assert_eq!(genesis_entry["category"], "receive");
-    assert_eq!(
-        units(&genesis_entry["amount"]),
-        1_000_000 * 100_000_000,
-        "{genesis_entry}"
-    );
+        .filter(|e| e["txid"] == json!(genesis_txid))
+        .collect();
+    let genesis_outs = gtx["vout"].as_array().unwrap();
+    // 100 entries, one per faucet output (the genesis pays the masternodes' owners too).
+    assert_eq!(genesis_entries.len(), 100, "{list}");
+    let vouts: std::collections::BTreeSet<u64> = genesis_entries
+        .iter()
+        .map(|e| e["vout"].as_u64().unwrap())
+        .collect();
+    assert_eq!(vouts.len(), 100, "each entry is another output: {vouts:?}");
+    for e in &genesis_entries {
+        assert_eq!(e["category"], "receive", "{e}");
+        let out = &genesis_outs[e["vout"].as_u64().unwrap() as usize];
+        assert_eq!(
+            e["address"], out["scriptPubKey"]["address"],
+            "{e} is not {out}"
+        );
+        assert_eq!(e["amount"], out["value"], "{e} is not {out}");
+    }
+    let total: u64 = genesis_entries.iter().map(|e| units(&e["amount"])).sum();
+    assert_eq!(total, 1_000_000 * 100_000_000);
 
     // stop: the process exits cleanly.
     d.ok("stop", json!([])).await;
@@ -381,6 +420,53 @@ async fn every_method_on_a_running_node() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(status.success(), "{status}");
+}
+
+/// `getpeerinfo`'s `id` is the connection's, as Bitcoin Core's: a peer keeps its id when an
+/// earlier-listed peer leaves, and a reconnect gets an id not used before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_ids_stay_while_connected() {
+    let d = Devnet::start(3).await;
+    let ids = || async {
+        let peers = d.try_call("getpeerinfo", json!([])).await.ok()?;
+        let ids: Vec<(String, u64)> = peers
+            .as_array()?
+            .iter()
+            .map(|p| Some((p["nodekey"].as_str()?.to_string(), p["id"].as_u64()?)))
+            .collect::<Option<_>>()?;
+        Some(ids)
+    };
+    let before = d
+        .wait_for("node0's two peers", || async {
+            ids().await.filter(|v| v.len() == 2)
+        })
+        .await;
+    let (gone, stays) = (before[0].clone(), before[1].clone());
+    assert_ne!(gone.1, stays.1, "{before:?}");
+
+    assert!(d.ok("setban", json!([gone.0, "add"])).await.is_null());
+    let after = d
+        .wait_for("the banned peer to leave", || async {
+            ids().await.filter(|v| v.len() == 1)
+        })
+        .await;
+    assert_eq!(after, vec![stays.clone()], "the other peer keeps its id");
+
+    assert!(d.ok("setban", json!([gone.0, "remove"])).await.is_null());
+    let back = d
+        .wait_for("the unbanned peer to reconnect", || async {
+            ids().await.filter(|v| v.len() == 2)
+        })
+        .await;
+    let again = back
+        .iter()
+        .find(|(k, _)| *k == gone.0)
+        .unwrap_or_else(|| panic!("{} is not back: {back:?}", gone.0));
+    assert!(
+        again.1 != gone.1 && again.1 != stays.1,
+        "a reconnect gets a new id: {before:?} then {back:?}"
+    );
+    assert!(back.contains(&stays), "{back:?}");
 }
 
 /// `setban` with subnets (IPv4 and IPv6), `listbanned`'s own output back to `setban remove`,

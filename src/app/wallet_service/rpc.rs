@@ -3,8 +3,8 @@
 use super::WalletService;
 use crate::node::NodeHandle;
 use crate::rpc::backend as rb;
-use crate::types::{Address, Amount, Hash, Transaction};
-use crate::wallet::{HistoryEntry, WalletChain, WalletError};
+use crate::types::{Address, Hash, Transaction};
+use crate::wallet::{HistoryEntry, Wallet, WalletChain, WalletError};
 use std::time::Duration;
 
 impl WalletService {
@@ -63,7 +63,8 @@ impl WalletService {
             .collect())
     }
 
-    /// `listtransactions`.
+    /// `listtransactions`: `count` entries after the newest `skip`, one per listed output
+    /// (see [`history_entries`]).
     pub(super) async fn rpc_transactions(
         &self,
         count: usize,
@@ -71,11 +72,15 @@ impl WalletService {
     ) -> Result<Vec<rb::WalletTxEntry>, WalletError> {
         let chain = self.chain().await?;
         let w = self.wallet.as_ref().ok_or(WalletError::NotLoaded)?;
-        let mut out = Vec::new();
-        for h in w.history(&chain).into_iter().skip(skip).take(count) {
-            out.push(history_entry(&self.node, &h));
-        }
-        Ok(out)
+        Ok(w.history(&chain)
+            .iter()
+            .flat_map(|h| {
+                let tx = history_tx(w, &chain, &h.txid);
+                history_entries(&self.node, w, h, tx.as_ref())
+            })
+            .skip(skip)
+            .take(count)
+            .collect())
     }
 
     /// `gettransaction`.
@@ -88,21 +93,11 @@ impl WalletService {
         let Some(h) = w.history(&chain).into_iter().find(|h| h.txid == *txid) else {
             return Ok(None);
         };
-        let tx = match w.raw_transaction(txid) {
-            Some(raw) => <Transaction as crate::types::Decode>::from_bytes(&raw).ok(),
-            None => self
-                .node
-                .storage
-                .transaction(txid)
-                .ok()
-                .flatten()
-                .map(|(t, _)| t),
+        let Some(tx) = history_tx(w, &chain, txid) else {
+            return Ok(None);
         };
-        let Some(tx) = tx else { return Ok(None) };
-        Ok(Some(rb::WalletTransaction {
-            tx,
-            entries: vec![history_entry(&self.node, &h)],
-        }))
+        let entries = history_entries(&self.node, w, &h, Some(&tx));
+        Ok(Some(rb::WalletTransaction { tx, entries }))
     }
 
     /// `sendtoaddress`: prepare, sign and submit in one go.
@@ -184,8 +179,24 @@ impl WalletService {
     }
 }
 
-/// One history entry as `listtransactions` and `gettransaction` list it.
-fn history_entry(node: &NodeHandle, h: &HistoryEntry) -> rb::WalletTxEntry {
+/// The transaction of history entry `txid`: as the wallet signed it, else as the node holds it
+/// (mempool or chain).
+fn history_tx(w: &Wallet, chain: &dyn WalletChain, txid: &Hash) -> Option<Transaction> {
+    w.raw_transaction(txid)
+        .and_then(|raw| <Transaction as crate::types::Decode>::from_bytes(&raw).ok())
+        .or_else(|| chain.transaction(txid))
+}
+
+/// History entry `h` as `listtransactions` and `gettransaction` list it: one entry per output
+/// [`Wallet::listed_outputs`] names in its transaction `tx`, with that output's index, address
+/// and amount. A transaction with no such output (a masternode registration pays only its
+/// change) or not at hand is one entry for the whole of `h`, without index or address.
+fn history_entries(
+    node: &NodeHandle,
+    w: &Wallet,
+    h: &HistoryEntry,
+    tx: Option<&Transaction>,
+) -> Vec<rb::WalletTxEntry> {
     use crate::wallet::{Direction, TxStatus};
     let block = match h.status {
         TxStatus::Final { height } => node
@@ -196,7 +207,7 @@ fn history_entry(node: &NodeHandle, h: &HistoryEntry) -> rb::WalletTxEntry {
             .map(|b| (height, b.hash())),
         _ => None,
     };
-    rb::WalletTxEntry {
+    let whole = rb::WalletTxEntry {
         txid: h.txid,
         category: match h.direction {
             Direction::Incoming => rb::WalletTxCategory::Receive,
@@ -204,11 +215,26 @@ fn history_entry(node: &NodeHandle, h: &HistoryEntry) -> rb::WalletTxEntry {
         },
         address: None,
         amount: h.amount,
-        fee: h.fee.map(|f: Amount| f),
-        vout: 0,
+        fee: h.fee,
+        vout: None,
         label: h.memo.clone(),
         block,
         time_secs: h.time.unwrap_or(0),
         abandoned: matches!(h.status, TxStatus::Conflicted),
+    };
+    let listed = tx
+        .map(|t| w.listed_outputs(h.direction, t))
+        .unwrap_or_default();
+    if listed.is_empty() {
+        return vec![whole];
     }
+    listed
+        .into_iter()
+        .map(|(vout, o)| rb::WalletTxEntry {
+            address: Some(o.address),
+            amount: o.amount,
+            vout: Some(vout),
+            ..whole.clone()
+        })
+        .collect()
 }

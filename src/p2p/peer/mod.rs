@@ -100,6 +100,7 @@ impl Peer {
         let opt = |v: u64| (v != UNKNOWN).then_some(v);
         PeerInfo {
             id: self.id,
+            conn_id: self.conn_id,
             addr: self.addr,
             direction: self.direction,
             latency_ms: opt(self.latency_ms.load(Ordering::Relaxed)),

@@ -277,7 +277,9 @@ fn entry_json(e: &WalletTxEntry, tip: u64, net: Network) -> Value {
         },
     );
     o.insert("label".into(), json!(e.label));
-    o.insert("vout".into(), json!(e.vout));
+    if let Some(vout) = e.vout {
+        o.insert("vout".into(), json!(vout));
+    }
     if let Some(f) = e.fee {
         o.insert("fee".into(), json::neg_amount(f));
     }
