@@ -761,18 +761,23 @@ mod tests {
         assert_eq!(ValidatorSet::from_bytes(&b).map(|s| s.to_bytes()), Ok(b));
     }
 
-    /// Four validators, a certificate for `block` at height 5 by the first three (a quorum),
-    /// and the validators' secret keys.
-    fn signed_certificate(block: Hash) -> (ValidatorSet, CommitCertificate, Vec<SecretKey>) {
-        let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
-        let set = ValidatorSet::new(
+    /// A set of `keys`, weight 1 each.
+    fn equal_weights(keys: &[&SecretKey]) -> ValidatorSet {
+        ValidatorSet::new(
             keys.iter()
                 .map(|k| Validator {
                     key: k.public(),
                     weight: 1,
                 })
                 .collect(),
-        );
+        )
+    }
+
+    /// Four validators, a certificate for `block` at height 5 by the first three (a quorum),
+    /// and the validators' secret keys.
+    fn signed_certificate(block: Hash) -> (ValidatorSet, CommitCertificate, Vec<SecretKey>) {
+        let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+        let set = equal_weights(&keys.iter().collect::<Vec<_>>());
         let sigs = keys[..3]
             .iter()
             .map(|k| {
@@ -856,5 +861,27 @@ mod tests {
         assert!(set.verifying.get().is_some() && fresh.verifying.get().is_none());
         assert_eq!(set, fresh);
         assert_eq!(format!("{set:?}"), format!("{fresh:?}"));
+    }
+
+    #[test]
+    fn a_set_takes_the_keys_an_earlier_set_decoded_and_decodes_its_new_members() {
+        let block = Hash::of(Domain::Vote, b"block");
+        let (earlier, cert, keys) = signed_certificate(block);
+        let newcomer = SecretKey::from_seed(&[7; 32]);
+        let next = equal_weights(&[&keys[0], &keys[1], &keys[2], &newcomer]);
+        next.reuse_keys(&earlier);
+        assert!(next.verifying.get().is_none(), "nothing decoded to take");
+        assert_eq!(cert.verify(&Hash::default(), 5, &block, &earlier), Ok(()));
+        next.reuse_keys(&earlier);
+        let decoded = next.verifying_keys();
+        assert_eq!(decoded.len(), 4);
+        for (v, k) in next.validators().iter().zip(decoded) {
+            assert_eq!(k.key(), &v.key);
+        }
+        // The newcomer's key was decoded, the others' taken: all of them verify as before.
+        let v = Vote::new_signed(Hash::default(), 6, 0, VoteKind::Prevote, None, &newcomer);
+        assert_eq!(v.verify_member(&next, &mut SigCache::new(8)), Ok(()));
+        let v = Vote::new_signed(Hash::default(), 6, 0, VoteKind::Prevote, None, &keys[1]);
+        assert_eq!(v.verify_member(&next, &mut SigCache::new(8)), Ok(()));
     }
 }
