@@ -16,7 +16,7 @@ pub use error::{BlockError, TxError};
 pub use genesis::{devnet_genesis, DevnetSpec, Genesis};
 pub use params::ChainParams;
 pub use state::{BlockEffects, LedgerState, MasternodeEntry, MasternodeState, Utxo, UtxoView};
-pub use validate::{validate_block, validate_tx, SigPolicy, TxCheck};
+pub use validate::{validate_block, validate_block_known, validate_tx, SigPolicy, TxCheck};
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use super::params::ChainParams;
 use super::state::{BlockEffects, LedgerState, MasternodeEntry, Utxo, UtxoView};
 use crate::types::block::MAX_BLOCK_SIZE;
 use crate::types::keys::verify_batch;
+use crate::types::sig_cache::SigCache;
 use crate::types::tx::{MAX_TX_SIZE, TX_VERSION};
 use crate::types::{
     Address, Amount, Block, CommitCertificate, Encode, Hash, OutPoint, PublicKey, Signature, Tier,
@@ -325,6 +326,32 @@ pub fn validate_block(
     validators: &ValidatorSet,
     sigs: SigPolicy<'_>,
 ) -> Result<BlockEffects, BlockError> {
+    validate(block, state, params, validators, sigs, None)
+}
+
+/// [`validate_block`], except that the signatures of the block's `last_commit` that `known`
+/// holds (verified by this node already, as votes or in the certificate it synced the previous
+/// block with) are not verified again.
+pub fn validate_block_known(
+    block: &Block,
+    state: &LedgerState,
+    params: &ChainParams,
+    validators: &ValidatorSet,
+    sigs: SigPolicy<'_>,
+    known: &SigCache,
+) -> Result<BlockEffects, BlockError> {
+    validate(block, state, params, validators, sigs, Some(known))
+}
+
+/// [`validate_block`] with the certificate signatures `known` holds taken as verified.
+fn validate(
+    block: &Block,
+    state: &LedgerState,
+    params: &ChainParams,
+    validators: &ValidatorSet,
+    sigs: SigPolicy<'_>,
+    known: Option<&SigCache>,
+) -> Result<BlockEffects, BlockError> {
     let h = &block.header;
     let height = state.height + 1;
     if h.height != height {
@@ -350,15 +377,12 @@ pub fn validate_block(
             return Err(BlockError::LastCommit);
         }
     } else {
-        block
-            .last_commit
-            .verify(
-                &params.chain_id,
-                height - 1,
-                &state.tip_hash,
-                &state.tip_validators,
-            )
-            .map_err(|e| BlockError::LastCommitInvalid(e.to_string()))?;
+        let (cert, chain_id, set) = (&block.last_commit, &params.chain_id, &state.tip_validators);
+        match known {
+            Some(k) => cert.verify_known(chain_id, height - 1, &state.tip_hash, set, k),
+            None => cert.verify(chain_id, height - 1, &state.tip_hash, set),
+        }
+        .map_err(|e| BlockError::LastCommitInvalid(e.to_string()))?;
     }
     if validators.weight_of(&h.proposer).is_none() {
         return Err(BlockError::Proposer(h.proposer));

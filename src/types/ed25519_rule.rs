@@ -57,13 +57,52 @@ fn decode_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
         .filter(|p| !p.is_small_order())
 }
 
-/// The point of public key `key` if it is usable under the rule (canonical, on the curve, not
-/// of small order); the encoding is checked on the bytes first.
-pub(crate) fn decode_public_key(key: &[u8; 32]) -> Result<EdwardsPoint, SignatureError> {
-    if !is_canonical_point_encoding(key) {
-        return Err(SignatureError::BadPublicKey);
+/// What rules (1) and (2) say of a public key, decided once.
+#[derive(Clone, Copy, Debug)]
+enum KeyPoint {
+    /// The bytes are not the canonical encoding of any point (rule 1).
+    NotCanonical,
+    /// Canonical, but no point has this encoding or the point is of small order (rule 2).
+    Unusable,
+    /// The key's point, usable in the equation.
+    Usable(EdwardsPoint),
+}
+
+/// A public key with rules (1) and (2) applied once (and its point decompressed): verifying
+/// many signatures by one key, such as a validator's votes, decompresses the key once. Every
+/// verification through it gives the verdict [`PublicKey::verify`] gives.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifyingKey {
+    key: PublicKey,
+    point: KeyPoint,
+}
+
+impl VerifyingKey {
+    /// Decodes `key` (bytes first, then decompression, as [`PublicKey::verify`] does).
+    pub fn new(key: &PublicKey) -> VerifyingKey {
+        let point = if !is_canonical_point_encoding(&key.0) {
+            KeyPoint::NotCanonical
+        } else {
+            decode_point(&key.0).map_or(KeyPoint::Unusable, KeyPoint::Usable)
+        };
+        VerifyingKey { key: *key, point }
     }
-    decode_point(key).ok_or(SignatureError::BadPublicKey)
+
+    /// The key as encoded.
+    pub fn key(&self) -> &PublicKey {
+        &self.key
+    }
+
+    /// Whether the key passes rules (1) and (2): a canonical encoding of a point that is not
+    /// of small order.
+    pub fn is_usable(&self) -> bool {
+        matches!(self.point, KeyPoint::Usable(_))
+    }
+
+    /// Verifies `sig` over `msg` by this key: the verdict of [`PublicKey::verify`].
+    pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
+        verdict(Decoded::with_key(msg, sig, self))
+    }
 }
 
 /// `k = SHA-512(R || A || M) mod l`.
@@ -89,11 +128,21 @@ struct Decoded {
 impl Decoded {
     /// Applies rules (1) and (2): every byte-wise check first, then decompression.
     fn new(msg: &[u8], sig: &Signature, key: &PublicKey) -> Result<Decoded, SignatureError> {
+        Decoded::with_key(msg, sig, &VerifyingKey::new(key))
+    }
+
+    /// [`Decoded::new`] with the key's rules already applied: the checks run in the same order
+    /// and give the same error, the key's decompression is the one `key` made.
+    fn with_key(
+        msg: &[u8],
+        sig: &Signature,
+        key: &VerifyingKey,
+    ) -> Result<Decoded, SignatureError> {
         let mut r_bytes = [0u8; 32];
         r_bytes.copy_from_slice(&sig.0[..32]);
         let mut s_bytes = [0u8; 32];
         s_bytes.copy_from_slice(&sig.0[32..]);
-        if !is_canonical_point_encoding(&key.0) {
+        if matches!(key.point, KeyPoint::NotCanonical) {
             return Err(SignatureError::BadPublicKey);
         }
         if !is_canonical_point_encoding(&r_bytes) {
@@ -101,13 +150,15 @@ impl Decoded {
         }
         let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
             .ok_or(SignatureError::Malformed)?;
-        let a = decode_point(&key.0).ok_or(SignatureError::BadPublicKey)?;
+        let KeyPoint::Usable(a) = key.point else {
+            return Err(SignatureError::BadPublicKey);
+        };
         let r = decode_point(&r_bytes).ok_or(SignatureError::Malformed)?;
         Ok(Decoded {
             a,
             r,
             s,
-            k: challenge(&r_bytes, &key.0, msg),
+            k: challenge(&r_bytes, &key.key.0, msg),
         })
     }
 
@@ -121,7 +172,12 @@ impl Decoded {
 
 /// Verifies one signature under the rule of this module.
 pub(crate) fn verify(msg: &[u8], sig: &Signature, key: &PublicKey) -> Result<(), SignatureError> {
-    if Decoded::new(msg, sig, key)?.equation_holds() {
+    verdict(Decoded::new(msg, sig, key))
+}
+
+/// The single verdict on a signature that passed, or failed, rules (1) and (2).
+fn verdict(decoded: Result<Decoded, SignatureError>) -> Result<(), SignatureError> {
+    if decoded?.equation_holds() {
         Ok(())
     } else {
         Err(SignatureError::Invalid)
@@ -162,11 +218,32 @@ fn combination_holds(items: &[Decoded]) -> bool {
 /// Verifies many (message, signature, key) triples; returns one verdict per item, the verdict
 /// [`PublicKey::verify`] gives that item, whatever else is in the batch.
 pub fn verify_batch(items: &[(&[u8], &Signature, &PublicKey)]) -> Vec<bool> {
-    let mut verdicts = vec![false; items.len()];
-    let mut index = Vec::with_capacity(items.len());
-    let mut decoded = Vec::with_capacity(items.len());
-    for (i, (msg, sig, key)) in items.iter().enumerate() {
-        if let Ok(d) = Decoded::new(msg, sig, key) {
+    batch_verdicts(
+        items
+            .iter()
+            .map(|(msg, sig, key)| Decoded::new(msg, sig, key)),
+    )
+}
+
+/// [`verify_batch`] for keys decoded beforehand: the same verdict for every item.
+pub fn verify_batch_with_keys(items: &[(&[u8], &Signature, &VerifyingKey)]) -> Vec<bool> {
+    batch_verdicts(
+        items
+            .iter()
+            .map(|(msg, sig, key)| Decoded::with_key(msg, sig, key)),
+    )
+}
+
+/// One verdict per item: the combination of every item that passed rules (1) and (2), and,
+/// when it fails (or fewer than two passed), each such item's own equation.
+fn batch_verdicts(items: impl Iterator<Item = Result<Decoded, SignatureError>>) -> Vec<bool> {
+    let n = items.size_hint().0;
+    let mut verdicts = Vec::with_capacity(n);
+    let mut index = Vec::with_capacity(n);
+    let mut decoded = Vec::with_capacity(n);
+    for (i, d) in items.enumerate() {
+        verdicts.push(false);
+        if let Ok(d) = d {
             index.push(i);
             decoded.push(d);
         }

@@ -15,7 +15,7 @@ use rand_core::OsRng;
 use std::fmt;
 use thiserror::Error;
 
-pub use super::ed25519_rule::verify_batch;
+pub use super::ed25519_rule::{verify_batch, verify_batch_with_keys, VerifyingKey};
 
 /// An Ed25519 public key (32 bytes, as encoded).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -53,7 +53,7 @@ impl PublicKey {
     /// Whether this is a usable public key under the verification rule: a canonical encoding
     /// of a point that is not of small order.
     pub fn is_valid(&self) -> bool {
-        ed25519_rule::decode_public_key(&self.0).is_ok()
+        VerifyingKey::new(self).is_usable()
     }
 
     /// Verifies `sig` over `msg` under the rule documented in this module.

@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod hash;
 pub mod keys;
 pub mod network;
+pub mod sig_cache;
 pub mod tx;
 pub mod vote;
 

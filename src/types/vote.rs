@@ -3,7 +3,9 @@
 
 use super::encoding::{put, Decode, DecodeError, Encode, Reader};
 use super::hash::{Domain, Hash};
-use super::keys::{PublicKey, SecretKey, Signature};
+use super::keys::{verify_batch_with_keys, PublicKey, SecretKey, Signature, VerifyingKey};
+use super::sig_cache::SigCache;
+use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 
 /// Most validators in one set (bounds certificate decoding).
@@ -97,10 +99,14 @@ pub struct Validator {
 }
 
 /// The weighted set of masternodes that vote at one height, sorted by key.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Default)]
 pub struct ValidatorSet {
     validators: Vec<Validator>,
     total: u64,
+    /// The members' keys decoded for verification, in the order of `validators`: decoded on
+    /// first use, so a set decompresses each key once however many votes and certificates it
+    /// checks. A function of `validators`, so left out of equality and `Debug`.
+    verifying: OnceLock<Arc<[VerifyingKey]>>,
 }
 
 /// Why a certificate, vote or piece of evidence is rejected.
@@ -157,6 +163,19 @@ pub fn vote_signing_bytes(
     Hash::of(Domain::Vote, &buf)
 }
 
+/// `sig` by `signer` over `msg` through `known` ([`SigCache::verify_encoded`]), a bad one
+/// named by its signer.
+fn verify_through(
+    known: &mut SigCache,
+    msg: &Hash,
+    signer: &PublicKey,
+    sig: &Signature,
+) -> Result<(), ConsensusMsgError> {
+    known
+        .verify_encoded(msg, signer, sig)
+        .map_err(|_| ConsensusMsgError::BadSignature(*signer))
+}
+
 impl Vote {
     /// Creates and signs a vote.
     pub fn new_signed(
@@ -194,6 +213,27 @@ impl Vote {
     pub fn verify(&self) -> Result<(), ConsensusMsgError> {
         self.voter
             .verify(&self.signing_bytes().0, &self.signature)
+            .map_err(|_| ConsensusMsgError::BadSignature(self.voter))
+    }
+
+    /// [`Vote::verify`] through `known`: a signature `known` holds is not verified again, one
+    /// that verifies is entered.
+    pub fn verify_known(&self, known: &mut SigCache) -> Result<(), ConsensusMsgError> {
+        verify_through(known, &self.signing_bytes(), &self.voter, &self.signature)
+    }
+
+    /// Checks that `voter` is in `set` and the signature verifies, with the key `set` decoded
+    /// and through `known` (as [`Vote::verify_known`]).
+    pub fn verify_member(
+        &self,
+        set: &ValidatorSet,
+        known: &mut SigCache,
+    ) -> Result<(), ConsensusMsgError> {
+        let key = set
+            .verifying_key(&self.voter)
+            .ok_or(ConsensusMsgError::NotAValidator(self.voter))?;
+        known
+            .verify(&self.signing_bytes(), key, &self.signature)
             .map_err(|_| ConsensusMsgError::BadSignature(self.voter))
     }
 }
@@ -239,6 +279,17 @@ impl Proposal {
             .verify(&self.signing_bytes().0, &self.signature)
             .map_err(|_| ConsensusMsgError::BadSignature(self.proposer))
     }
+
+    /// [`Proposal::verify`] through `known`: a signature `known` holds is not verified again,
+    /// one that verifies is entered.
+    pub fn verify_known(&self, known: &mut SigCache) -> Result<(), ConsensusMsgError> {
+        verify_through(
+            known,
+            &self.signing_bytes(),
+            &self.proposer,
+            &self.signature,
+        )
+    }
 }
 
 impl CommitCertificate {
@@ -257,6 +308,51 @@ impl CommitCertificate {
         block_hash: &Hash,
         set: &ValidatorSet,
     ) -> Result<(), ConsensusMsgError> {
+        self.check(chain_id, height, block_hash, set, None)
+            .map(|_| ())
+    }
+
+    /// [`CommitCertificate::verify`], except that a signature `known` holds (the node verified
+    /// it already, as a vote or in an earlier certificate) is not verified again.
+    pub fn verify_known(
+        &self,
+        chain_id: &Hash,
+        height: u64,
+        block_hash: &Hash,
+        set: &ValidatorSet,
+        known: &SigCache,
+    ) -> Result<(), ConsensusMsgError> {
+        self.check(chain_id, height, block_hash, set, Some(known))
+            .map(|_| ())
+    }
+
+    /// [`CommitCertificate::verify_known`], and when the certificate is valid its signatures
+    /// are entered in `known` (the next block carries this certificate again).
+    pub fn verify_remembered(
+        &self,
+        chain_id: &Hash,
+        height: u64,
+        block_hash: &Hash,
+        set: &ValidatorSet,
+        known: &mut SigCache,
+    ) -> Result<(), ConsensusMsgError> {
+        let msg = self.check(chain_id, height, block_hash, set, Some(known))?;
+        for s in &self.sigs {
+            known.insert_verified(msg, s.voter, s.signature);
+        }
+        Ok(())
+    }
+
+    /// The checks of [`CommitCertificate::verify`], skipping the signatures `known` holds;
+    /// returns the precommit message the signatures sign.
+    fn check(
+        &self,
+        chain_id: &Hash,
+        height: u64,
+        block_hash: &Hash,
+        set: &ValidatorSet,
+        known: Option<&SigCache>,
+    ) -> Result<Hash, ConsensusMsgError> {
         if self.height != height || self.block_hash != *block_hash {
             return Err(ConsensusMsgError::Mismatch);
         }
@@ -269,16 +365,16 @@ impl CommitCertificate {
         );
         let mut seen = std::collections::HashSet::with_capacity(self.sigs.len());
         let mut weight: u64 = 0;
-        let mut items = Vec::with_capacity(self.sigs.len());
+        let mut members = Vec::with_capacity(self.sigs.len());
         for s in &self.sigs {
-            let w = set
-                .weight_of(&s.voter)
+            let i = set
+                .index_of(&s.voter)
                 .ok_or(ConsensusMsgError::NotAValidator(s.voter))?;
             if !seen.insert(s.voter) {
                 return Err(ConsensusMsgError::DuplicateSigner(s.voter));
             }
-            weight = weight.saturating_add(w);
-            items.push((&msg.0[..], &s.signature, &s.voter));
+            weight = weight.saturating_add(set.validators[i].weight);
+            members.push(i);
         }
         if !set.is_quorum(weight) {
             return Err(ConsensusMsgError::NoQuorum {
@@ -286,11 +382,25 @@ impl CommitCertificate {
                 total: set.total_weight(),
             });
         }
-        let verdicts = super::keys::verify_batch(&items);
-        if let Some(i) = verdicts.iter().position(|ok| !ok) {
-            return Err(ConsensusMsgError::BadSignature(self.sigs[i].voter));
+        let unknown: Vec<(&CommitSig, usize)> = self
+            .sigs
+            .iter()
+            .zip(members)
+            .filter(|(s, _)| !known.is_some_and(|k| k.contains(&msg, &s.voter, &s.signature)))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(msg);
         }
-        Ok(())
+        let keys = set.verifying_keys();
+        let items: Vec<(&[u8], &Signature, &VerifyingKey)> = unknown
+            .iter()
+            .map(|(s, i)| (&msg.0[..], &s.signature, &keys[*i]))
+            .collect();
+        let verdicts = verify_batch_with_keys(&items);
+        if let Some(i) = verdicts.iter().position(|ok| !ok) {
+            return Err(ConsensusMsgError::BadSignature(unknown[i].0.voter));
+        }
+        Ok(msg)
     }
 }
 
@@ -343,7 +453,52 @@ impl ValidatorSet {
             .iter()
             .map(|v| v.weight)
             .fold(0u64, u64::saturating_add);
-        ValidatorSet { validators, total }
+        ValidatorSet {
+            validators,
+            total,
+            verifying: OnceLock::new(),
+        }
+    }
+
+    /// The members' keys decoded, in the order of [`ValidatorSet::validators`] (decoded at the
+    /// first call).
+    fn verifying_keys(&self) -> &[VerifyingKey] {
+        self.verifying.get_or_init(|| {
+            self.validators
+                .iter()
+                .map(|v| VerifyingKey::new(&v.key))
+                .collect()
+        })
+    }
+
+    /// Takes the decoded keys of the members this set shares with `earlier` (decoding the
+    /// others), so that the set of the next height decodes only its new members. Nothing
+    /// happens when this set's keys are decoded already or `earlier`'s are not.
+    pub fn reuse_keys(&self, earlier: &ValidatorSet) {
+        let Some(theirs) = earlier.verifying.get() else {
+            return;
+        };
+        if self.verifying.get().is_some() {
+            return;
+        }
+        let keys = self
+            .validators
+            .iter()
+            .map(|v| {
+                earlier
+                    .index_of(&v.key)
+                    .map_or_else(|| VerifyingKey::new(&v.key), |i| theirs[i])
+            })
+            .collect();
+        // Unset just above, and the set is not shared while it is built: this cannot fail, and
+        // if it did, the keys already there are the same keys.
+        let _ = self.verifying.set(keys);
+    }
+
+    /// The decoded key of member `key`, `None` when not a member.
+    pub fn verifying_key(&self, key: &PublicKey) -> Option<&VerifyingKey> {
+        let i = self.index_of(key)?;
+        self.verifying_keys().get(i)
     }
 
     /// Validators sorted by key.
@@ -394,6 +549,22 @@ impl ValidatorSet {
             put::u64(&mut buf, v.weight);
         }
         Hash::of(Domain::ValidatorSet, &buf)
+    }
+}
+
+impl PartialEq for ValidatorSet {
+    fn eq(&self, other: &ValidatorSet) -> bool {
+        self.validators == other.validators && self.total == other.total
+    }
+}
+impl Eq for ValidatorSet {}
+
+impl std::fmt::Debug for ValidatorSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidatorSet")
+            .field("validators", &self.validators)
+            .field("total", &self.total)
+            .finish()
     }
 }
 
@@ -588,5 +759,129 @@ mod tests {
         let b = set.to_bytes();
         assert_eq!(ValidatorSet::from_bytes(&b).as_ref(), Ok(&set));
         assert_eq!(ValidatorSet::from_bytes(&b).map(|s| s.to_bytes()), Ok(b));
+    }
+
+    /// A set of `keys`, weight 1 each.
+    fn equal_weights(keys: &[&SecretKey]) -> ValidatorSet {
+        ValidatorSet::new(
+            keys.iter()
+                .map(|k| Validator {
+                    key: k.public(),
+                    weight: 1,
+                })
+                .collect(),
+        )
+    }
+
+    /// Four validators, a certificate for `block` at height 5 by the first three (a quorum),
+    /// and the validators' secret keys.
+    fn signed_certificate(block: Hash) -> (ValidatorSet, CommitCertificate, Vec<SecretKey>) {
+        let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+        let set = equal_weights(&keys.iter().collect::<Vec<_>>());
+        let sigs = keys[..3]
+            .iter()
+            .map(|k| {
+                let v =
+                    Vote::new_signed(Hash::default(), 5, 0, VoteKind::Precommit, Some(block), k);
+                CommitSig {
+                    voter: v.voter,
+                    signature: v.signature,
+                }
+            })
+            .collect();
+        let cert = CommitCertificate {
+            height: 5,
+            round: 0,
+            block_hash: block,
+            sigs,
+        };
+        (set, cert, keys)
+    }
+
+    #[test]
+    fn known_signatures_are_skipped_and_nothing_else() {
+        let block = Hash::of(Domain::Vote, b"block");
+        let chain = Hash::default();
+        let (set, cert, keys) = signed_certificate(block);
+        let mut known = SigCache::new(64);
+        assert_eq!(
+            cert.verify_remembered(&chain, 5, &block, &set, &mut known),
+            Ok(())
+        );
+        assert_eq!(known.len(), 3);
+        assert_eq!(cert.verify_known(&chain, 5, &block, &set, &known), Ok(()));
+
+        // A forged signature is caught though its signer's real precommit is known.
+        let mut forged = cert.clone();
+        forged.sigs[1].signature.0[7] ^= 1;
+        assert_eq!(
+            forged.verify_known(&chain, 5, &block, &set, &known),
+            Err(ConsensusMsgError::BadSignature(forged.sigs[1].voter))
+        );
+        // Known signatures of another round or block do not stand for this one's.
+        let mut other_round = cert.clone();
+        other_round.round = 1;
+        assert_eq!(
+            other_round.verify_known(&chain, 5, &block, &set, &known),
+            Err(ConsensusMsgError::BadSignature(cert.sigs[0].voter))
+        );
+        // Membership and quorum are checked whatever is known.
+        let mut short = cert.clone();
+        short.sigs.truncate(2);
+        assert!(matches!(
+            short.verify_known(&chain, 5, &block, &set, &known),
+            Err(ConsensusMsgError::NoQuorum { .. })
+        ));
+        let stranger = SecretKey::from_seed(&[9; 32]);
+        let mut foreign = cert.clone();
+        foreign.sigs[0].voter = stranger.public();
+        assert_eq!(
+            foreign.verify_known(&chain, 5, &block, &set, &known),
+            Err(ConsensusMsgError::NotAValidator(stranger.public()))
+        );
+        // A vote verified as a member's is what makes its precommit known.
+        let mut votes = SigCache::new(64);
+        let v = Vote::new_signed(chain, 5, 0, VoteKind::Precommit, Some(block), &keys[3]);
+        assert_eq!(v.verify_member(&set, &mut votes), Ok(()));
+        assert!(votes.contains(&v.signing_bytes(), &v.voter, &v.signature));
+        let outsider = Vote::new_signed(chain, 5, 0, VoteKind::Precommit, Some(block), &stranger);
+        assert_eq!(
+            outsider.verify_member(&set, &mut votes),
+            Err(ConsensusMsgError::NotAValidator(stranger.public()))
+        );
+        assert_eq!(votes.len(), 1);
+    }
+
+    #[test]
+    fn decoded_keys_leave_equality_alone() {
+        let block = Hash::of(Domain::Vote, b"block");
+        let (set, cert, _) = signed_certificate(block);
+        let fresh = ValidatorSet::from_bytes(&set.to_bytes()).expect("canonical encoding");
+        assert_eq!(cert.verify(&Hash::default(), 5, &block, &set), Ok(()));
+        assert!(set.verifying.get().is_some() && fresh.verifying.get().is_none());
+        assert_eq!(set, fresh);
+        assert_eq!(format!("{set:?}"), format!("{fresh:?}"));
+    }
+
+    #[test]
+    fn a_set_takes_the_keys_an_earlier_set_decoded_and_decodes_its_new_members() {
+        let block = Hash::of(Domain::Vote, b"block");
+        let (earlier, cert, keys) = signed_certificate(block);
+        let newcomer = SecretKey::from_seed(&[7; 32]);
+        let next = equal_weights(&[&keys[0], &keys[1], &keys[2], &newcomer]);
+        next.reuse_keys(&earlier);
+        assert!(next.verifying.get().is_none(), "nothing decoded to take");
+        assert_eq!(cert.verify(&Hash::default(), 5, &block, &earlier), Ok(()));
+        next.reuse_keys(&earlier);
+        let decoded = next.verifying_keys();
+        assert_eq!(decoded.len(), 4);
+        for (v, k) in next.validators().iter().zip(decoded) {
+            assert_eq!(k.key(), &v.key);
+        }
+        // The newcomer's key was decoded, the others' taken: all of them verify as before.
+        let v = Vote::new_signed(Hash::default(), 6, 0, VoteKind::Prevote, None, &newcomer);
+        assert_eq!(v.verify_member(&next, &mut SigCache::new(8)), Ok(()));
+        let v = Vote::new_signed(Hash::default(), 6, 0, VoteKind::Prevote, None, &keys[1]);
+        assert_eq!(v.verify_member(&next, &mut SigCache::new(8)), Ok(()));
     }
 }

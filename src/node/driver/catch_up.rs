@@ -57,11 +57,13 @@ impl Driver {
                 break;
             }
             let set = self.state.next_validator_set();
-            if let Err(e) = cert.verify(
+            // Remembered: the next block carries this certificate as its `last_commit`.
+            if let Err(e) = cert.verify_remembered(
                 &self.spec.genesis.params.chain_id,
                 block.header.height,
                 &block.hash(),
                 &set,
+                &mut self.sigs,
             ) {
                 // Every honest node verified the certificate before storing the block: a bad
                 // one was made up by the sender.

@@ -23,6 +23,11 @@ impl Driver {
         let supply_before = self.state.supply;
         let utxo_count_before = self.state.utxo_count() as u64;
         self.state.apply(&fx, block.header.time_ms);
+        // The set that signed this block checks its certificate in the next block: it keeps the
+        // keys the height decoded, for the next height to take over.
+        if let Some(run) = self.run.as_ref() {
+            self.state.tip_validators.reuse_keys(run.tm.validators());
+        }
         let snapshot = self
             .snapshots
             .after_block(&fx, self.state.utxo_count())

@@ -59,7 +59,7 @@ impl Driver {
         match self.route(proposal.height) {
             Route::Drop => {}
             Route::Buffer => {
-                let verified = proposal.verify();
+                let verified = proposal.verify_known(&mut self.sigs);
                 let signer = proposal.proposer;
                 self.buffer_future(
                     peer,
@@ -83,7 +83,7 @@ impl Driver {
         }
         // The header's proposer may differ from the signer: Tendermint re-proposes a valid value
         // from an earlier round (Alg.1 L16), and that block keeps its original proposer.
-        if let Err(e) = proposal.verify() {
+        if let Err(e) = proposal.verify_known(&mut self.sigs) {
             tracing::warn!(target: "consensus", peer = %peer.short(), "proposal rejected: {e}");
             self.net.report(peer, Misbehaviour::InvalidSignature);
             return;
@@ -156,17 +156,17 @@ impl Driver {
         match self.route(vote.height) {
             Route::Drop => {}
             Route::Buffer => {
-                let verified = vote.verify();
+                let verified = vote.verify_known(&mut self.sigs);
                 let voter = vote.voter;
                 self.buffer_future(peer, &voter, verified, Message::Vote(vote));
             }
             Route::Now => {
                 // Members of this height's set only, and nothing already held: no signature
                 // work, storage or relay for anything else.
-                if !self.run.as_ref().is_some_and(|r| r.tm.admits_vote(&vote)) {
+                let Some(run) = self.run.as_ref().filter(|r| r.tm.admits_vote(&vote)) else {
                     return;
-                }
-                if let Err(e) = vote.verify() {
+                };
+                if let Err(e) = vote.verify_member(run.tm.validators(), &mut self.sigs) {
                     tracing::warn!(target: "consensus", peer = %peer.short(), "vote rejected: {e}");
                     self.net.report(peer, Misbehaviour::InvalidSignature);
                     return;

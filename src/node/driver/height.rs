@@ -22,6 +22,7 @@ impl Driver {
         if set.is_empty() {
             return;
         }
+        set.reuse_keys(&self.state.tip_validators);
         let own = self.own_key().filter(|k| set.weight_of(k).is_some());
         let chain_id = self.spec.genesis.params.chain_id;
         let now = self.clock.now();
@@ -160,6 +161,9 @@ impl Driver {
                     return vec![];
                 }
                 self.net.broadcast(msg);
+                // Our precommit comes back in the certificate the next proposer sends.
+                self.sigs
+                    .insert_verified(v.signing_bytes(), v.voter, v.signature);
                 self.last_votes.insert(v.voter, LastVote { height, round });
                 self.snapshot.votes.vote(&v, self.clock.now());
                 let Some(run) = self.run.as_mut() else {

@@ -19,12 +19,13 @@ use super::storage_writer::{CommitDone, CommitJob, SnapshotSchedule};
 use super::sync::{SyncAction, SyncTracker};
 use crate::consensus::{DoubleSignGuard, Effect, Input, Tendermint};
 use crate::ledger::{
-    build_block, validate_block, BlockEffects, BlockError, LedgerState, SigPolicy,
+    build_block, validate_block_known, BlockEffects, BlockError, LedgerState, SigPolicy,
 };
 use crate::mempool::{Mempool, MempoolError};
 use crate::p2p::{InboundMessage, Message, Misbehaviour, PeerId};
 use crate::storage::Storage;
 use crate::types::block::MAX_BLOCK_SIZE;
+use crate::types::sig_cache::{self, SigCache};
 use crate::types::{
     Address, Block, CommitCertificate, Evidence, Hash, OutPoint, Proposal, PublicKey, Transaction,
     ValidatorSet, Vote,
@@ -235,6 +236,9 @@ pub struct Driver {
     last_published: Instant,
     tps_second: (Instant, u64),
     last_votes: HashMap<PublicKey, LastVote>,
+    /// Consensus signatures this node verified (or made): a vote's precommit comes back in the
+    /// next block's certificate, a buffered message is handled again when its height starts.
+    sigs: SigCache,
     /// Certificate of the tip, carried by the next block as its `last_commit`.
     tip_cert: CommitCertificate,
     /// When our own messages of the current height were last re-sent.
@@ -313,6 +317,7 @@ impl Driver {
             last_published: now,
             tps_second: (now, 0),
             last_votes: HashMap::new(),
+            sigs: SigCache::new(sig_cache::DEFAULT_CAPACITY),
             tip_cert,
             last_rebroadcast: now,
             writer: io.writer,
@@ -502,17 +507,19 @@ impl Driver {
     }
 
     /// Validates `block` as the next block on the in-memory state with `set` as its validators.
-    /// Signatures of pooled transactions were verified at admission and are not checked again.
+    /// Signatures of pooled transactions were verified at admission, and those of the block's
+    /// certificate that this node verified as votes, and are not checked again.
     fn validate_next(&self, block: &Block, set: &ValidatorSet) -> Result<BlockEffects, BlockError> {
         let mempool = &self.mempool;
         let skip = |id: &Hash| mempool.contains(id);
         tokio::task::block_in_place(|| {
-            validate_block(
+            validate_block_known(
                 block,
                 &self.state,
                 &self.spec.genesis.params,
                 set,
                 SigPolicy::SkipVerified(&skip),
+                &self.sigs,
             )
         })
     }

@@ -7,7 +7,10 @@ use super::craft::{
     decodes_canonically, non_canonical_encodings, secret_scalar, sign_raw, sign_with_r_bytes,
     sign_with_torsion_key, sign_with_torsion_r, small_order, small_order_encodings, torsion_point,
 };
-use crate::types::keys::{verify_batch, PublicKey, SecretKey, Signature, SignatureError};
+use crate::types::keys::{
+    verify_batch, verify_batch_with_keys, PublicKey, SecretKey, Signature, SignatureError,
+    VerifyingKey,
+};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use proptest::prelude::*;
@@ -24,18 +27,33 @@ struct Item {
 }
 
 impl Item {
+    /// The single verdict; asserts that a key decoded beforehand ([`VerifyingKey`]) gives the
+    /// same one, error included.
     fn single(&self) -> Result<(), SignatureError> {
-        self.key.verify(&self.msg, &self.sig)
+        let verdict = self.key.verify(&self.msg, &self.sig);
+        let decoded = VerifyingKey::new(&self.key);
+        assert_eq!(decoded.verify(&self.msg, &self.sig), verdict, "{self:?}");
+        assert_eq!(decoded.is_usable(), self.key.is_valid(), "{self:?}");
+        verdict
     }
 }
 
-/// The verdicts `verify_batch` gives `items`.
+/// The verdicts `verify_batch` gives `items`; asserts that `verify_batch_with_keys` gives the
+/// same ones.
 fn batch(items: &[Item]) -> Vec<bool> {
     let refs: Vec<(&[u8], &Signature, &PublicKey)> = items
         .iter()
         .map(|i| (i.msg.as_slice(), &i.sig, &i.key))
         .collect();
-    verify_batch(&refs)
+    let verdicts = verify_batch(&refs);
+    let keys: Vec<VerifyingKey> = items.iter().map(|i| VerifyingKey::new(&i.key)).collect();
+    let decoded: Vec<(&[u8], &Signature, &VerifyingKey)> = items
+        .iter()
+        .zip(&keys)
+        .map(|(i, k)| (i.msg.as_slice(), &i.sig, k))
+        .collect();
+    assert_eq!(verify_batch_with_keys(&decoded), verdicts, "{items:?}");
+    verdicts
 }
 
 /// A valid signature by a fresh key (plain ed25519-dalek signing).
