@@ -34,6 +34,9 @@ const RECENT: usize = 64;
 /// consolidations while bounding what one transaction costs its receivers.
 pub const MAX_STANDARD_TX_INPUTS: usize = 500;
 
+/// Table slots below which the pool's tables are never shrunk (a few hundred kilobytes at most).
+const SHRINK_FLOOR: usize = 1_024;
+
 /// Transactions whose input was missing, remembered so a flood of them costs one lookup each.
 const MISSING_CACHE: usize = 10_000;
 /// How long a missing-input verdict holds (unless the input appears earlier).
@@ -106,7 +109,10 @@ pub struct MempoolSnapshot {
 /// Validated transactions waiting for a block, bounded by [`MempoolLimits`] (module docs).
 pub struct Mempool {
     limits: MempoolLimits,
-    entries: HashMap<Hash, PoolEntry>,
+    /// Boxed: a transaction is about 300 bytes inline (the masternode kinds), and a table keeps
+    /// up to twice as many slots as entries, so unboxed the empty slots cost more than the
+    /// transactions themselves.
+    entries: HashMap<Hash, Box<PoolEntry>>,
     spends: HashMap<OutPoint, Hash>,
     created: HashMap<OutPoint, Utxo>,
     by_rate: BTreeSet<(u64, std::cmp::Reverse<u64>, Hash)>,
@@ -228,7 +234,7 @@ impl Mempool {
 
     /// A pooled transaction.
     pub fn get(&self, txid: &Hash) -> Option<&PoolEntry> {
-        self.entries.get(txid)
+        self.entries.get(txid).map(Box::as_ref)
     }
 
     /// The pooled transaction spending `o`, if any.
@@ -401,7 +407,7 @@ impl Mempool {
         self.recent.push_back(txid);
         self.entries.insert(
             txid,
-            PoolEntry {
+            Box::new(PoolEntry {
                 tx,
                 txid,
                 fee,
@@ -409,7 +415,7 @@ impl Mempool {
                 fee_rate,
                 added: now,
                 seq: self.seq,
-            },
+            }),
         );
         self.evict_to_limits();
     }
@@ -424,7 +430,7 @@ impl Mempool {
         }
     }
 
-    fn remove_entry(&mut self, txid: &Hash) -> Option<PoolEntry> {
+    fn remove_entry(&mut self, txid: &Hash) -> Option<Box<PoolEntry>> {
         let e = self.entries.remove(txid)?;
         self.by_rate
             .remove(&(e.fee_rate, std::cmp::Reverse(e.seq), *txid));
@@ -478,7 +484,7 @@ impl Mempool {
             if chosen.len() >= max_txs {
                 break;
             }
-            let Some(e) = self.entries.get(txid) else {
+            let Some(e) = self.get(txid) else {
                 continue;
             };
             if bytes + e.size > max_bytes {
@@ -573,7 +579,22 @@ impl Mempool {
                 dropped.push(id);
             }
         }
+        self.shrink_if_sparse();
         dropped
+    }
+
+    /// Gives back the table space a burst left behind (a hash table keeps its capacity when
+    /// entries leave) once less than a quarter of it is in use: rehashing what is left costs
+    /// about as much as the removals that emptied it.
+    fn shrink_if_sparse(&mut self) {
+        fn shrink<K: Eq + std::hash::Hash, V>(m: &mut HashMap<K, V>) {
+            if m.capacity() > 4 * m.len().max(SHRINK_FLOOR) {
+                m.shrink_to(2 * m.len());
+            }
+        }
+        shrink(&mut self.entries);
+        shrink(&mut self.spends);
+        shrink(&mut self.created);
     }
 
     /// Summary for RPC and UI.

@@ -279,6 +279,36 @@ fn block_removes_included_and_conflicting() {
 }
 
 #[test]
+fn tables_a_burst_grew_are_shrunk_once_mostly_empty() {
+    let mut chain = TestChain::devnet(4);
+    let outs = chain.faucet_coins();
+    let mut p = pool(100);
+    let tx = spend(&chain, outs[0].0, outs[0].1, 1_000);
+    let params = &chain.genesis.params;
+    let id = p.insert(tx, &chain.state, params, Instant::now()).unwrap();
+    // The slots a burst of 20,000 transactions left behind.
+    p.entries.reserve(20_000);
+    p.spends.reserve(20_000);
+    p.created.reserve(20_000);
+    let (block, _, fx) = chain.next_block(vec![]).unwrap();
+    let dropped = p.on_block(&block, &fx.txids, &chain.state, &chain.genesis.params);
+    assert!(dropped.is_empty());
+    for cap in [
+        p.entries.capacity(),
+        p.spends.capacity(),
+        p.created.capacity(),
+    ] {
+        assert!(
+            cap <= 4 * SHRINK_FLOOR,
+            "{cap} slots left for one transaction"
+        );
+    }
+    assert!(p.contains(&id));
+    assert_eq!(p.spender_of(&outs[0].0), Some(id));
+    assert_eq!(p.pending_outputs().count(), 1);
+}
+
+#[test]
 fn missing_input_verdict_is_kept_until_the_input_appears() {
     let mut chain = TestChain::devnet(4);
     let outs = chain.faucet_coins();

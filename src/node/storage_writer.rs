@@ -2,8 +2,8 @@
 //! work on the next height while the previous one is written and flushed. A block is reported
 //! final (RPC, UI, peers, wallet) only after its commit returned.
 
-use crate::ledger::{BlockEffects, LedgerState};
-use crate::storage::{BlockCommit, Storage};
+use crate::ledger::BlockEffects;
+use crate::storage::{BlockCommit, EncodedSnapshot, Storage};
 use crate::types::{Amount, Block, CommitCertificate, Hash, OutPoint};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,8 +26,8 @@ pub struct CommitJob {
     pub utxo_count_before: u64,
     /// Round it was decided in.
     pub round: u32,
-    /// The state after this block, to store as the new state snapshot.
-    pub snapshot: Option<Arc<LedgerState>>,
+    /// The state after this block, encoded, to store as the new state snapshot.
+    pub snapshot: Option<EncodedSnapshot>,
 }
 
 /// UTXO changes after which a snapshot is due even when the UTXO set is smaller.
@@ -102,7 +102,14 @@ pub struct CommitDone {
 
 /// Commits `jobs` (consecutive blocks, oldest first) in one batch with one flush and reports
 /// each. After a failure (`failed`) nothing later is written: the chain would have a gap.
-pub fn write_group(storage: &Storage, jobs: Vec<CommitJob>, failed: &mut bool) -> Vec<CommitDone> {
+pub fn write_group(
+    storage: &Storage,
+    mut jobs: Vec<CommitJob>,
+    failed: &mut bool,
+) -> Vec<CommitDone> {
+    // The newest snapshot of the group (its blocks are all in this batch); older ones are
+    // superseded and dropped now.
+    let snapshot = jobs.iter_mut().filter_map(|j| j.snapshot.take()).last();
     let result = if *failed {
         Err("an earlier commit failed".to_string())
     } else {
@@ -117,10 +124,8 @@ pub fn write_group(storage: &Storage, jobs: Vec<CommitJob>, failed: &mut bool) -
                 utxo_count_before: j.utxo_count_before,
             })
             .collect();
-        // The newest snapshot of the group (its blocks are all in this batch).
-        let snapshot = jobs.iter().rev().find_map(|j| j.snapshot.as_deref());
         let r = storage
-            .commit_blocks(&parts, snapshot)
+            .commit_blocks_encoded(&parts, snapshot)
             .map(|flush| (t.elapsed(), flush))
             .map_err(|e| e.to_string());
         *failed = r.is_err();

@@ -33,17 +33,19 @@ impl SeenSet {
         self.set.contains(h)
     }
 
-    /// Inserts `h`; `true` if it was not present.
+    /// Inserts `h`; `true` if it was not present. The oldest id leaves before `h` enters, so
+    /// the queue never holds more than `cap` ids (one more would double its allocation).
     pub fn insert(&mut self, h: Hash) -> bool {
-        if !self.set.insert(h) {
+        if self.set.contains(&h) {
             return false;
         }
-        self.order.push_back(h);
-        if self.order.len() > self.cap {
+        if self.order.len() >= self.cap {
             if let Some(old) = self.order.pop_front() {
                 self.set.remove(&old);
             }
         }
+        self.set.insert(h);
+        self.order.push_back(h);
         true
     }
 }
@@ -217,6 +219,18 @@ mod tests {
         let t = Hash([2; 32]);
         assert!(on_receive(&mut seen, &mut known, &tx, t));
         assert!(!on_receive(&mut seen, &mut known, &tx, t));
+    }
+
+    #[test]
+    fn a_full_seen_set_holds_no_more_than_its_cap() {
+        let mut s = SeenSet::new(64);
+        for i in 0..200u8 {
+            assert!(s.insert(Hash([i; 32])));
+        }
+        assert_eq!((s.set.len(), s.order.len()), (64, 64));
+        assert!(s.order.capacity() <= 64, "{}", s.order.capacity());
+        assert!(s.contains(&Hash([199; 32])) && s.contains(&Hash([136; 32])));
+        assert!(!s.contains(&Hash([135; 32])), "the oldest left first");
     }
 
     #[test]

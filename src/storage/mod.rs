@@ -20,6 +20,7 @@ use keys::{
     Table, META_CHAIN_ID, META_SCHEMA, META_SNAPSHOT, META_SUPPLY, META_TIP, META_TXINDEX_HEIGHT,
     META_UTXO_COUNT,
 };
+pub use state_snapshot::EncodedSnapshot;
 use state_snapshot::SnapshotHeader;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -212,7 +213,11 @@ impl Storage {
         );
         tx_index::put_entries(&mut batch, 0, &genesis.effects.txids);
         tx_index::put_height(&mut batch, 0);
-        state_snapshot::write(&mut batch, &genesis.state(), self.snapshot_chunks()?);
+        state_snapshot::write(
+            &mut batch,
+            EncodedSnapshot::of(&genesis.state()),
+            self.snapshot_chunks()?,
+        );
         self.chain
             .apply_batch(batch)
             .map_err(|e| self.sled_err(e))?;
@@ -383,7 +388,11 @@ impl Storage {
     /// the next open replays only the blocks above it.
     pub fn write_snapshot(&self, state: &LedgerState) -> Result<(), StorageError> {
         let mut batch = sled::Batch::default();
-        state_snapshot::write(&mut batch, state, self.snapshot_chunks()?);
+        state_snapshot::write(
+            &mut batch,
+            EncodedSnapshot::of(state),
+            self.snapshot_chunks()?,
+        );
         self.chain
             .apply_batch(batch)
             .map_err(|e| self.sled_err(e))?;
@@ -462,14 +471,25 @@ impl Storage {
         blocks: &[BlockCommit<'_>],
         snapshot: Option<&LedgerState>,
     ) -> Result<std::time::Duration, StorageError> {
+        self.commit_blocks_encoded(blocks, snapshot.map(EncodedSnapshot::of))
+    }
+
+    /// [`Storage::commit_blocks`] with the snapshot already encoded (by the driver, at the
+    /// snapshot's height, while this runs on the writer's thread); its chunks move into the
+    /// batch, so the encoding is held once.
+    pub fn commit_blocks_encoded(
+        &self,
+        blocks: &[BlockCommit<'_>],
+        snapshot: Option<EncodedSnapshot>,
+    ) -> Result<std::time::Duration, StorageError> {
         let mut batch = sled::Batch::default();
         // Later writes of the same key replace earlier ones in a batch: the tip is the last
         // block's.
         for b in blocks {
             write_block(&mut batch, b);
         }
-        if let Some(state) = snapshot {
-            state_snapshot::write(&mut batch, state, self.snapshot_chunks()?);
+        if let Some(snapshot) = snapshot {
+            state_snapshot::write(&mut batch, snapshot, self.snapshot_chunks()?);
         }
         self.chain
             .apply_batch(batch)

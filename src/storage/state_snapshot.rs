@@ -75,46 +75,65 @@ pub(super) fn chunk_key(i: u32) -> Vec<u8> {
     keys::key(Table::Snapshot, &i.to_be_bytes())
 }
 
-/// Adds a snapshot of `state` to `batch`, and removes the chunks of the previous snapshot
-/// (`old_chunks` of them) that the new one does not overwrite.
-pub(super) fn write(batch: &mut sled::Batch, state: &LedgerState, old_chunks: u32) {
-    let mut chunks = 0u32;
-    let mut buf = Vec::with_capacity(4 + CHUNK_UTXOS * ENTRY_LEN);
-    let mut n = 0usize;
-    let mut flush = |buf: &mut Vec<u8>, n: &mut usize, chunks: &mut u32| {
-        let mut value = Vec::with_capacity(4 + buf.len());
-        put::len(&mut value, *n);
-        value.extend_from_slice(buf);
-        batch.insert(chunk_key(*chunks), value);
-        *chunks += 1;
-        buf.clear();
-        *n = 0;
-    };
-    for (o, u) in state.utxos() {
-        o.encode_to(&mut buf);
-        u.encode_to(&mut buf);
-        n += 1;
-        if n == CHUNK_UTXOS {
-            flush(&mut buf, &mut n, &mut chunks);
+/// A state snapshot encoded as the chain tree's values, ready for a batch: built from the state
+/// at its height (by the driver, which goes on changing the state) and written later by the
+/// storage writer. It holds the UTXO set once, as its encoded chunks (74 bytes a UTXO), where a
+/// clone of the state held it in two hash tables (the UTXO map and the address index) and the
+/// batch then held the encoding as well.
+pub struct EncodedSnapshot {
+    /// Chunk `i` of the UTXO set, at [`chunk_key`]`(i)`.
+    chunks: Vec<sled::IVec>,
+    /// The encoded [`SnapshotHeader`].
+    header: sled::IVec,
+}
+
+impl EncodedSnapshot {
+    /// Encodes `state`: its UTXOs in iteration order, [`CHUNK_UTXOS`] a chunk.
+    pub fn of(state: &LedgerState) -> EncodedSnapshot {
+        let count = state.utxo_count();
+        let mut chunks = Vec::with_capacity(count.div_ceil(CHUNK_UTXOS));
+        let mut buf = Vec::with_capacity(4 + CHUNK_UTXOS * ENTRY_LEN);
+        let mut utxos = state.utxos();
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(CHUNK_UTXOS);
+            buf.clear();
+            put::len(&mut buf, n);
+            for (o, u) in utxos.by_ref().take(n) {
+                o.encode_to(&mut buf);
+                u.encode_to(&mut buf);
+            }
+            chunks.push(sled::IVec::from(buf.as_slice()));
+            left -= n;
+        }
+        let header = SnapshotHeader {
+            height: state.height,
+            tip_hash: state.tip_hash,
+            tip_time_ms: state.tip_time_ms,
+            supply: state.supply,
+            tip_validators: state.tip_validators.clone(),
+            masternodes: state.masternodes().cloned().collect(),
+            utxo_count: count as u64,
+            chunks: chunks.len() as u32,
+        };
+        EncodedSnapshot {
+            chunks,
+            header: header.to_bytes().into(),
         }
     }
-    if n > 0 {
-        flush(&mut buf, &mut n, &mut chunks);
+}
+
+/// Adds `snapshot` to `batch`, and removes the chunks of the previous snapshot (`old_chunks` of
+/// them) that the new one does not overwrite.
+pub(super) fn write(batch: &mut sled::Batch, snapshot: EncodedSnapshot, old_chunks: u32) {
+    let chunks = snapshot.chunks.len() as u32;
+    for (i, chunk) in (0..chunks).zip(snapshot.chunks) {
+        batch.insert(chunk_key(i), chunk);
     }
     for stale in chunks..old_chunks {
         batch.remove(chunk_key(stale));
     }
-    let header = SnapshotHeader {
-        height: state.height,
-        tip_hash: state.tip_hash,
-        tip_time_ms: state.tip_time_ms,
-        supply: state.supply,
-        tip_validators: state.tip_validators.clone(),
-        masternodes: state.masternodes().cloned().collect(),
-        utxo_count: state.utxo_count() as u64,
-        chunks,
-    };
-    batch.insert(keys::key(Table::Meta, META_SNAPSHOT), header.to_bytes());
+    batch.insert(keys::key(Table::Meta, META_SNAPSHOT), snapshot.header);
 }
 
 /// Adds the UTXOs of one encoded chunk to `out`.
@@ -161,6 +180,62 @@ mod tests {
         let back = SnapshotHeader::from_bytes(&h.to_bytes()).unwrap();
         assert_eq!(back.to_bytes(), h.to_bytes());
         assert_eq!(back.masternodes.len(), 4);
+    }
+
+    #[test]
+    fn the_encoding_is_the_utxo_set_in_chunks_of_chunk_utxos_then_the_header() {
+        let mut state = TestChain::devnet(4).state;
+        let (_, u) = state.utxos().next().map(|(o, u)| (*o, *u)).unwrap();
+        let created = (0..2_500u32)
+            .map(|index| {
+                let o = OutPoint {
+                    txid: Hash([7; 32]),
+                    index,
+                };
+                (o, u)
+            })
+            .collect();
+        let fx = crate::ledger::BlockEffects {
+            height: state.height,
+            block_hash: state.tip_hash,
+            created,
+            validators: state.tip_validators.clone(),
+            ..Default::default()
+        };
+        state.apply(&fx, state.tip_time_ms);
+        let count = state.utxo_count();
+        assert!(
+            count > 2 * CHUNK_UTXOS,
+            "three chunks, the last one partial"
+        );
+        let snap = EncodedSnapshot::of(&state);
+        // Chunk i: a length, then its UTXOs in the state's iteration order.
+        let entries: Vec<Vec<u8>> = state
+            .utxos()
+            .map(|(o, u)| [o.to_bytes(), u.to_bytes()].concat())
+            .collect();
+        let expected: Vec<Vec<u8>> = entries
+            .chunks(CHUNK_UTXOS)
+            .map(|c| {
+                let mut v = Vec::new();
+                put::len(&mut v, c.len());
+                v.extend(c.concat());
+                v
+            })
+            .collect();
+        let got: Vec<&[u8]> = snap.chunks.iter().map(|c| &c[..]).collect();
+        assert_eq!(got, expected.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let header = SnapshotHeader::from_bytes(&snap.header).unwrap();
+        assert_eq!(header.chunks, 3);
+        assert_eq!(header.utxo_count, count as u64);
+        assert_eq!(header.height, state.height);
+        assert_eq!(header.masternodes.len(), 4);
+        let mut back = HashMap::new();
+        for c in &snap.chunks {
+            decode_chunk(c, &mut back).unwrap();
+        }
+        assert_eq!(back.len(), count);
+        assert!(state.utxos().all(|(o, u)| back.get(o) == Some(u)));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! storage writer; it is reported final once its commit returned.
 
 use super::*;
+use crate::storage::EncodedSnapshot;
 
 impl Driver {
     /// Applies a finalized block to the in-memory state, so consensus can move on, and hands it
@@ -31,7 +32,7 @@ impl Driver {
         let snapshot = self
             .snapshots
             .after_block(&fx, self.state.utxo_count())
-            .then(|| Arc::new(self.state.clone()));
+            .then(|| EncodedSnapshot::of(&self.state));
         let job = CommitJob {
             block: block.clone(),
             cert: cert.clone(),
