@@ -38,8 +38,7 @@ pub enum Source {
 
 /// What admission does to the network: the p2p layer in the node, a recorder in tests.
 pub trait TxNet {
-    /// Sends an admitted transaction on: ours to every peer, a peer's to some of the others
-    /// ([`crate::p2p::gossip::tx_relay_fanout`]).
+    /// Sends an admitted transaction on to every peer but the one it came from.
     fn relay(&self, tx: Transaction, from: Source);
     /// Reports `peer` for a transaction no honest node would have relayed.
     fn penalise(&self, peer: PeerId);
@@ -48,7 +47,7 @@ pub trait TxNet {
 impl<N: Network + ?Sized> TxNet for N {
     fn relay(&self, tx: Transaction, from: Source) {
         match from {
-            Source::Peer(p) => self.relay_tx(p, tx),
+            Source::Peer(p) => self.broadcast_except(p, Message::Tx(tx)),
             Source::Local => self.broadcast(Message::Tx(tx)),
         }
     }

@@ -10,7 +10,6 @@ use super::storage_writer::{self, CommitDone, CommitJob};
 use crate::consensus::Step;
 use crate::p2p::{Message, Misbehaviour, P2pHandle, PeerId};
 use crate::storage::Storage;
-use crate::types::Transaction;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 
@@ -50,9 +49,6 @@ pub trait Network: Send + Sync {
     fn broadcast(&self, msg: Message);
     /// Sends `msg` to every connected peer but `peer` (the one it came from).
     fn broadcast_except(&self, peer: PeerId, msg: Message);
-    /// Relays a transaction `peer` gossiped to us, which we admitted, to some of the other
-    /// peers ([`crate::p2p::gossip::tx_relay_fanout`] of them).
-    fn relay_tx(&self, peer: PeerId, tx: Transaction);
     /// Sends `msg` to one peer; false if it is not connected or its queue is full.
     fn send(&self, peer: PeerId, msg: Message) -> bool;
     /// Records an offence of `peer`; at the threshold it is banned.
@@ -69,9 +65,6 @@ impl Network for P2pHandle {
     }
     fn broadcast_except(&self, peer: PeerId, msg: Message) {
         P2pHandle::broadcast_except(self, peer, msg)
-    }
-    fn relay_tx(&self, peer: PeerId, tx: Transaction) {
-        P2pHandle::relay_tx(self, peer, tx)
     }
     fn send(&self, peer: PeerId, msg: Message) -> bool {
         P2pHandle::send(self, peer, msg)

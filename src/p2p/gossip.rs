@@ -82,36 +82,6 @@ pub fn should_send(known: &mut SeenSet, key: Hash) -> bool {
     known.insert(key)
 }
 
-/// Fewest peers a transaction gossiped to us is relayed to (all of them when there are fewer).
-pub const TX_RELAY_MIN_FANOUT: usize = 4;
-
-/// How many of `peers` candidates get a transaction that came from a peer: the square root of
-/// the candidates, at least [`TX_RELAY_MIN_FANOUT`]. Its origin sent it to every peer it has, so
-/// relays only carry it across the mesh; relaying it to every peer made each node of a full
-/// mesh of n receive it about n times, and decoding, hashing and TLS for those copies grew with
-/// n^2 (Ethereum's devp2p sends whole transactions to the square root of its peers likewise).
-/// Votes, proposals and evidence still go to every peer.
-pub fn tx_relay_fanout(peers: usize) -> usize {
-    let root = (peers as f64).sqrt().ceil() as usize;
-    root.max(TX_RELAY_MIN_FANOUT).min(peers)
-}
-
-/// Picks the peers a transaction that came from a peer is relayed to. `has_it[i]` says whether
-/// candidate `i` (a connected peer other than the sender) is known to have it already; of the
-/// others, [`tx_relay_fanout`] of all candidates are sampled uniformly with `rng`. Returns the
-/// chosen indexes; the caller marks them as having it.
-pub fn choose_tx_relays(has_it: &[bool], rng: &mut impl rand::Rng) -> Vec<usize> {
-    let mut fresh: Vec<usize> = (0..has_it.len()).filter(|&i| !has_it[i]).collect();
-    let keep = tx_relay_fanout(has_it.len()).min(fresh.len());
-    // A partial Fisher-Yates shuffle: the first `keep` entries are a uniform sample.
-    for i in 0..keep {
-        let j = rng.gen_range(i..fresh.len());
-        fresh.swap(i, j);
-    }
-    fresh.truncate(keep);
-    fresh
-}
-
 /// What the rate gate says about a received frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rate {
@@ -168,36 +138,6 @@ pub fn score_after(score: i32, offence: Misbehaviour, threshold: i32) -> (i32, b
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn a_relayed_tx_goes_to_the_square_root_of_the_peers_that_lack_it() {
-        assert_eq!(tx_relay_fanout(0), 0);
-        assert_eq!(tx_relay_fanout(3), 3, "few peers: all of them");
-        assert_eq!(tx_relay_fanout(15), 4);
-        assert_eq!(tx_relay_fanout(100), 10);
-        let mut rng = rand::rngs::mock::StepRng::new(7, 3);
-        let mut has_it = vec![false; 15];
-        for i in [0, 3, 4, 9] {
-            has_it[i] = true;
-        }
-        let chosen = choose_tx_relays(&has_it, &mut rng);
-        assert_eq!(chosen.len(), 4);
-        assert!(
-            chosen.iter().all(|&i| !has_it[i]),
-            "never to a peer that has it"
-        );
-        let mut d = chosen.clone();
-        d.sort();
-        d.dedup();
-        assert_eq!(d.len(), 4, "distinct peers");
-        // Only two lack it: both get it.
-        let mut two = vec![true; 15];
-        two[2] = false;
-        two[11] = false;
-        let mut got = choose_tx_relays(&two, &mut rng);
-        got.sort();
-        assert_eq!(got, vec![2, 11]);
-    }
 
     #[test]
     fn consensus_copies_reach_the_node_until_it_broadcast_them_and_txs_once() {

@@ -353,12 +353,6 @@ impl P2pHandle {
         self.shared.broadcast(msg, Some(peer));
     }
 
-    /// Relays a transaction that `from` gossiped to us (and we admitted) to a random sample of
-    /// the other peers ([`gossip::tx_relay_fanout`]), skipping those known to have it.
-    pub fn relay_tx(&self, from: PeerId, tx: crate::types::Transaction) {
-        self.shared.relay_tx(tx, from);
-    }
-
     /// Sends `msg` to one peer; `false` if it is not connected or its queue is full.
     pub fn send(&self, peer: PeerId, msg: Message) -> bool {
         self.shared.send(peer, msg)

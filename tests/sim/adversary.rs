@@ -75,7 +75,7 @@ pub(super) fn transform(sim: &mut Sim, i: usize, outs: Vec<Out>) -> Vec<Out> {
     let mut result = Vec::new();
     for o in outs {
         let msg = match &o {
-            Out::Broadcast(m, _) | Out::Send(_, m) | Out::RelayTx(_, m) => m,
+            Out::Broadcast(m, _) | Out::Send(_, m) => m,
         };
         let own = match msg {
             Message::Vote(v) => v.voter == me,

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant, SystemTime};
 use timecoin::node::io::{BlockWriter, Clock, Network, Timeout, Timers, WriterGone};
 use timecoin::node::storage_writer::CommitJob;
 use timecoin::p2p::{Message, Misbehaviour, PeerId};
-use timecoin::types::Transaction;
 
 /// Virtual time, shared by every node of a run.
 pub struct SimClock {
@@ -52,8 +51,6 @@ impl Clock for SimClock {
 pub enum Out {
     Broadcast(Message, Option<PeerId>),
     Send(PeerId, Message),
-    /// A transaction the node admitted from this peer, relayed as the p2p layer relays it.
-    RelayTx(PeerId, Message),
 }
 
 /// One node's outbox, offence reports, timers and storage jobs.
@@ -101,9 +98,6 @@ impl Network for SimNet {
     }
     fn broadcast_except(&self, peer: PeerId, msg: Message) {
         lock(&self.0.out).push(Out::Broadcast(msg, Some(peer)));
-    }
-    fn relay_tx(&self, peer: PeerId, tx: Transaction) {
-        lock(&self.0.out).push(Out::RelayTx(peer, Message::Tx(tx)));
     }
     fn send(&self, peer: PeerId, msg: Message) -> bool {
         if !self.is_connected(&peer) {

@@ -779,7 +779,7 @@ impl Sim {
         if let Some(down) = self.nodes[i].crash_after_sign {
             let me = self.nodes[i].id;
             let signed = outs.iter().any(|o| match o {
-                Out::Broadcast(m, _) | Out::Send(_, m) | Out::RelayTx(_, m) => signed_by(m, &me),
+                Out::Broadcast(m, _) | Out::Send(_, m) => signed_by(m, &me),
             });
             if signed {
                 self.nodes[i].crash_after_sign = None;
@@ -835,28 +835,6 @@ impl Sim {
                             continue;
                         }
                     }
-                    self.transmit_encoded(i, to, msg.clone(), key, size);
-                }
-            }
-            Out::RelayTx(from, msg) => {
-                let (key, size) = wire_meta(&msg);
-                let Some(k) = key else {
-                    return;
-                };
-                gossip::on_broadcast(&mut self.nodes[i].seen, k);
-                let targets: Vec<usize> = self
-                    .connected(i)
-                    .into_iter()
-                    .filter(|p| *p != from)
-                    .filter_map(|p| self.index_of(&p))
-                    .collect();
-                let has_it: Vec<bool> = targets
-                    .iter()
-                    .map(|to| self.links.get(&(i, *to)).expect("link").known.contains(&k))
-                    .collect();
-                for c in gossip::choose_tx_relays(&has_it, &mut self.rng) {
-                    let to = targets[c];
-                    self.links.get_mut(&(i, to)).expect("link").known.insert(k);
                     self.transmit_encoded(i, to, msg.clone(), key, size);
                 }
             }
@@ -1117,7 +1095,7 @@ impl Sim {
 
     fn record_signed(&mut self, i: usize, o: &Out) {
         let msg = match o {
-            Out::Broadcast(m, _) | Out::Send(_, m) | Out::RelayTx(_, m) => m,
+            Out::Broadcast(m, _) | Out::Send(_, m) => m,
         };
         let me = self.nodes[i].id;
         let (h, r, kind, value) = match msg {

@@ -41,7 +41,7 @@ use super::netgroup::{gossipable, InboundLimiter};
 use super::store::{BanEntry, PeerStore};
 use super::{tls, Direction, InboundMessage, P2pConfig, P2pError, PeerId, PeerInfo};
 use crate::types::encoding::Encode;
-use crate::types::{Hash, Transaction};
+use crate::types::Hash;
 use dashmap::DashMap;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -283,9 +283,17 @@ impl Shared {
 
     /// See [`crate::p2p::P2pHandle::broadcast_except`].
     pub(crate) fn broadcast(&self, msg: Message, except: Option<PeerId>) {
-        let Some((key, frame)) = self.outgoing(&msg) else {
+        let payload = msg.to_bytes();
+        if payload.len() > self.cfg.max_frame {
+            tracing::warn!(target: "p2p", "not broadcasting a {}-byte {} message: above the frame limit",
+                payload.len(), msg.kind());
             return;
-        };
+        }
+        let key = gossip_key(&msg, &payload);
+        if let Some(k) = key {
+            gossip::on_broadcast(&mut lock(&self.seen), k);
+        }
+        let frame = Arc::new(frame::encode_frame(&payload));
         for p in self.peers.iter() {
             if Some(p.id) == except {
                 continue;
@@ -297,45 +305,6 @@ impl Shared {
             }
             p.enqueue(frame.clone(), self.max_queue_bytes());
         }
-    }
-
-    /// See [`crate::p2p::P2pHandle::relay_tx`].
-    pub(crate) fn relay_tx(&self, tx: Transaction, from: PeerId) {
-        let msg = Message::Tx(tx);
-        let Some((Some(key), frame)) = self.outgoing(&msg) else {
-            return;
-        };
-        let candidates: Vec<Arc<Peer>> = self
-            .peers
-            .iter()
-            .filter(|p| p.id != from)
-            .map(|p| p.value().clone())
-            .collect();
-        let has_it: Vec<bool> = candidates
-            .iter()
-            .map(|p| lock(&p.known).contains(&key))
-            .collect();
-        for i in gossip::choose_tx_relays(&has_it, &mut rand::thread_rng()) {
-            let p = &candidates[i];
-            lock(&p.known).insert(key);
-            p.enqueue(frame.clone(), self.max_queue_bytes());
-        }
-    }
-
-    /// The frame of a message we send to several peers, and its gossip key (noted as seen, so
-    /// copies coming back are not delivered again); `None` above the frame limit.
-    fn outgoing(&self, msg: &Message) -> Option<(Option<Hash>, Frame)> {
-        let payload = msg.to_bytes();
-        if payload.len() > self.cfg.max_frame {
-            tracing::warn!(target: "p2p", "not broadcasting a {}-byte {} message: above the frame limit",
-                payload.len(), msg.kind());
-            return None;
-        }
-        let key = gossip_key(msg, &payload);
-        if let Some(k) = key {
-            gossip::on_broadcast(&mut lock(&self.seen), k);
-        }
-        Some((key, Arc::new(frame::encode_frame(&payload))))
     }
 
     /// Queues a control message of this module (ping, pong, status, peer exchange) to `peer`,
