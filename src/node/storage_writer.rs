@@ -141,11 +141,17 @@ const MAX_INDEX_GROUP: usize = 64;
 
 /// Writes the transaction index entries of blocks reported committed (`(height, txids)`,
 /// oldest first): the indexer's one step, behind the commits (see [`crate::storage::Storage::index_txs`]).
-pub fn index_committed(storage: &Storage, blocks: &[(u64, Arc<Vec<Hash>>)]) {
+/// After a failure (`failed`) nothing later is written: the index's recorded height would pass
+/// the blocks whose entries are missing, and the next open would not index them again.
+pub fn index_committed(storage: &Storage, blocks: &[(u64, Arc<Vec<Hash>>)], failed: &mut bool) {
+    if *failed {
+        return;
+    }
     let parts: Vec<(u64, &[Hash])> = blocks.iter().map(|(h, t)| (*h, &t[..])).collect();
     if let Err(e) = storage.index_txs(&parts) {
         // The transactions stay findable in memory; the next open indexes them again.
-        tracing::error!(target: "storage", "writing the transaction index failed: {e}");
+        tracing::error!(target: "storage", "writing the transaction index failed, it resumes at the next start: {e}");
+        *failed = true;
     }
 }
 
@@ -164,6 +170,7 @@ pub fn spawn(
     let indexer = std::thread::Builder::new()
         .name("tx-indexer".into())
         .spawn(move || {
+            let mut failed = false;
             while let Ok(first) = index_rx.recv() {
                 let mut blocks = vec![first];
                 while blocks.len() < MAX_INDEX_GROUP {
@@ -172,7 +179,7 @@ pub fn spawn(
                         Err(_) => break,
                     }
                 }
-                index_committed(&index_storage, &blocks);
+                index_committed(&index_storage, &blocks, &mut failed);
             }
         })?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<CommitJob>(WRITER_QUEUE);

@@ -203,6 +203,7 @@ struct Node {
     inc: u64,
     writing: bool,
     write_failed: bool,
+    index_failed: bool,
     seen: SeenSet,
     /// Messages this node received (rogues replay them).
     heard: Vec<Message>,
@@ -419,6 +420,7 @@ impl Sim {
                 inc: 0,
                 writing: false,
                 write_failed: false,
+                index_failed: false,
                 seen: SeenSet::new(65_536),
                 heard: vec![],
                 crash_after_sign: None,
@@ -584,6 +586,7 @@ impl Sim {
         node.finalized = Some(finalized_rx);
         node.writing = false;
         node.write_failed = false;
+        node.index_failed = false;
         let inc = node.inc;
         let t = self.now + self.rng.gen_range(0..TICK.as_millis() as u64);
         self.push(t, Ev::Tick { node: i, inc });
@@ -1040,7 +1043,7 @@ impl Sim {
             .filter(|d| d.result.is_ok())
             .map(|d| (d.height, d.txids.clone()))
             .collect();
-        storage_writer::index_committed(storage, &committed);
+        storage_writer::index_committed(storage, &committed, &mut node.index_failed);
         self.step(i, |d| {
             for c in done {
                 d.handle(Event::Committed(c));
