@@ -339,6 +339,29 @@ fn s9_wan_sparse_topology() {
     );
 }
 
+/// Ten masternodes on a ring under WAN latencies and 5% loss: most nodes are several hops
+/// from most others, heights often need later rounds, and a lost copy may be the only one.
+/// Three faults of the node stalled it for good before: a re-proposal of a block held from an
+/// earlier round (Alg.1 L16) was not relayed, so it reached only its proposer's two
+/// neighbours; a peer at our own height hid the claim of the one peer ahead whose reply had
+/// been lost, so a node a block behind never asked again; and a vote lost two hops away was
+/// never offered again, because each relayer drops what it has seen (now a stuck height
+/// re-sends what it holds of its round).
+#[test]
+fn s9b_wan_lossy_ring() {
+    run_scenario(
+        "s9b_wan_lossy_ring",
+        SEEDS,
+        |_| {
+            let mut c = Config::bronze("9b ten masternodes on a ring, WAN latencies, 5% loss", 10);
+            c.net = NetModel::wan(Topology::Random { degree: 2 });
+            c.net.loss = 0.05;
+            c
+        },
+        none,
+    );
+}
+
 /// The negative control: with more than a third of the weight equivocating, the checker must
 /// see the fork. (If it never did, the agreement check could not fail.)
 #[test]

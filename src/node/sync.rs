@@ -225,8 +225,11 @@ impl SyncTracker {
             }
             failed = Some(self.on_failure(r.peer));
         }
+        // Peers that failed once are asked only when no other peer is ahead; a claim at or
+        // below our height does not count as ahead (or it would hide them for good).
         let best = self
             .best_claim()
+            .filter(|b| *b > ours)
             .or_else(|| self.claims.values().max().copied());
         let Some(best) = best.filter(|b| *b > ours) else {
             self.behind_since = None;
@@ -379,6 +382,29 @@ mod tests {
                 count: 2
             }
         );
+    }
+
+    /// The only peer ahead timed out once (its reply was lost) and claims again: it is asked
+    /// again. Before, the claim of a peer at our own height hid it, and a node a block behind
+    /// whose one peer ahead had lost a reply stayed behind for good.
+    #[test]
+    fn the_only_peer_ahead_is_asked_again_after_a_timeout() {
+        let (p, level) = (peer(1), peer(2));
+        let mut s = SyncTracker::default();
+        let t0 = Instant::now();
+        s.on_status(level, 10);
+        s.on_status(p, 11);
+        let t1 = t0 + ONE_BEHIND_GRACE * 2;
+        s.poll(10, t0);
+        assert_eq!(requested(s.poll(10, t1).0), Some(p));
+        s.sent(p, 11, t1);
+        let t2 = t1 + REQUEST_TIMEOUT + Duration::from_millis(1);
+        assert_eq!(s.poll(10, t2), (SyncAction::Wait, Some(p)));
+        s.on_status(p, 11);
+        let asked = (1..20u32)
+            .map(|k| t2 + ONE_BEHIND_GRACE / 4 * k)
+            .find_map(|t| requested(s.poll(10, t).0));
+        assert_eq!(asked, Some(p));
     }
 
     #[test]

@@ -718,6 +718,7 @@ impl Sim {
 
     /// Lets node `i`'s driver react (`f`), then settles it and carries out what it asked for.
     fn step(&mut self, i: usize, f: impl FnOnce(&mut Driver)) {
+        let _span = tracing::debug_span!("node", i, ms = self.now).entered();
         let connected = self.connected(i);
         let node = &mut self.nodes[i];
         let Some(d) = node.driver.as_mut() else {
@@ -819,6 +820,12 @@ impl Sim {
     /// Sends one output of node `i` over its links, with the p2p layer's dedup rules.
     fn route(&mut self, i: usize, o: Out) {
         self.record_signed(i, &o);
+        match &o {
+            Out::Broadcast(m, _) => tracing::debug!(target: "sim", "{i} broadcasts {}", summary(m)),
+            Out::Send(p, m) => {
+                tracing::debug!(target: "sim", "{i} sends {:?} {}", self.index_of(p), summary(m))
+            }
+        }
         match o {
             Out::Broadcast(msg, except) => {
                 let (key, size) = wire_meta(&msg);
@@ -950,6 +957,7 @@ impl Sim {
             }
             return;
         }
+        tracing::debug!(target: "sim", ms = self.now, "{to} takes from {from}: {}", summary(&msg));
         let peer = self.nodes[from].id;
         self.step(to, |d| {
             d.handle(Event::Inbound(InboundMessage::new(peer, msg)))
@@ -1170,6 +1178,20 @@ pub fn seeds(default: u64) -> Vec<u64> {
     (0..n).collect()
 }
 
+/// With `TIMECOIN_SIM_LOG` set (a tracing filter, e.g. `consensus=debug,sync=debug,sim=debug`),
+/// the node's own log lines and the harness's messages go to stderr, each inside the span of
+/// the node and the simulated time it ran at: read with a replayed seed.
+fn init_log() {
+    if let Ok(filter) = std::env::var("TIMECOIN_SIM_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .without_time()
+            .with_ansi(false)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
 /// Runs `make` over the seeds on every core, checks each outcome with the general checks and
 /// `check`; prints the scenario's figures; fails listing each failing seed with the command
 /// that replays it.
@@ -1179,6 +1201,7 @@ pub fn run_scenario(
     make: impl Fn(u64) -> Config + Sync,
     check: impl Fn(&Config, &Outcome) -> Vec<String> + Sync,
 ) -> Vec<Outcome> {
+    init_log();
     let seeds = seeds(default_seeds);
     let started = std::time::Instant::now();
     let threads = std::thread::available_parallelism()
@@ -1220,10 +1243,37 @@ pub fn run_scenario(
     println!("{}", checks::summary(&name, &outs, started.elapsed()));
     assert!(
         failures.is_empty(),
-        "scenario {name}: {} of {} seeds failed:\n{}",
+        "scenario {name}: {} of {} seeds failed:\n{}\n(a log of one seed: add \
+         TIMECOIN_SIM_LOG=consensus=debug,sync=debug,sim=debug to its replay)",
         failures.len(),
         seeds.len(),
         failures.join("\n")
     );
     outs
+}
+
+/// A one-line description of a message for the replay log (`TIMECOIN_SIM_LOG`).
+fn summary(m: &Message) -> String {
+    match m {
+        Message::Proposal { proposal: p, block } => format!(
+            "proposal h{} r{} pol {:?} block {} ({} txs)",
+            p.height,
+            p.round,
+            p.pol_round,
+            p.block_hash.short(),
+            block.txs.len()
+        ),
+        Message::Vote(v) => format!(
+            "{:?} h{} r{} for {} by {}",
+            v.kind,
+            v.height,
+            v.round,
+            v.block.map_or("nil".to_string(), |b| b.short()),
+            v.voter.short()
+        ),
+        Message::Tx(tx) => format!("tx {}", tx.txid().short()),
+        Message::Status { height, .. } => format!("status {height}"),
+        Message::Blocks(b) => format!("{} blocks", b.len()),
+        other => format!("{other:?}").chars().take(60).collect(),
+    }
 }

@@ -125,26 +125,25 @@ impl Driver {
                     None
                 }
             };
-            if let (Some(p), true) = (from, fx.is_some()) {
-                self.net.broadcast_except(
-                    p,
-                    Message::Proposal {
-                        proposal: proposal.clone(),
-                        block: block.clone(),
-                    },
-                );
-            }
             if let Some(run) = self.run.as_mut() {
                 run.blocks.insert(hash, (block, fx));
                 run.block_bytes += bytes;
             }
         }
+        let Some(run) = self.run.as_ref() else { return };
+        let held = run.blocks.get(&hash);
+        let valid = held.is_some_and(|(_, fx)| fx.is_some());
+        // Every new valid proposal is relayed, also one re-proposing a block held from an
+        // earlier round (Alg.1 L16): on a sparse network the proposer's own peers are not
+        // everyone who needs it to precommit.
+        if let (Some(p), true, Some((block, _))) = (from, valid, held) {
+            let msg = Message::Proposal {
+                proposal: proposal.clone(),
+                block: block.clone(),
+            };
+            self.net.broadcast_except(p, msg);
+        }
         let Some(run) = self.run.as_mut() else { return };
-        let valid = run
-            .blocks
-            .get(&hash)
-            .map(|(_, fx)| fx.is_some())
-            .unwrap_or(false);
         let effects = run.tm.handle(Input::Proposal { proposal, valid });
         self.apply_effects(effects);
     }

@@ -3,6 +3,7 @@
 //! while a height is stuck.
 
 use super::*;
+use crate::types::VoteKind;
 
 impl Driver {
     pub(super) fn maybe_start_height(&mut self) {
@@ -301,9 +302,9 @@ impl Driver {
         self.commit(block, cert, fx, round, RoundEnd::Decided);
     }
 
-    /// Re-sends our height and our own signed messages of the current height to every peer when
-    /// the height has been open for a while, so peers that restarted or lost them can still
-    /// reach a quorum, or catch up first.
+    /// Re-sends our height, our own signed messages of the current height and what we hold of
+    /// others for its current round to every peer when the height has been open for a while,
+    /// so peers that restarted or lost messages can still reach a quorum, or catch up first.
     pub(super) fn rebroadcast_if_stuck(&mut self) {
         let Some(run) = self.run.as_ref() else { return };
         let now = self.clock.now();
@@ -315,8 +316,10 @@ impl Driver {
         self.rebroadcast_own();
     }
 
-    pub(super) fn rebroadcast_own(&mut self) {
+    fn rebroadcast_own(&mut self) {
         self.last_rebroadcast = self.clock.now();
+        let peers = self.net.connected();
+        self.resend_held(&peers);
         // Our height again: a peer that missed the Status of our last commit (dropped from a
         // full queue, or lost with a connection) may be a block behind, waiting at the height
         // we finished while we wait for it at the next one. Its sync starts from this claim.
@@ -333,11 +336,53 @@ impl Driver {
         if msgs.is_empty() {
             return;
         }
-        let peers = self.net.connected();
         tracing::debug!(target: "consensus", height = self.current_height(), msgs = msgs.len(), peers = peers.len(), "re-sending own messages");
         for m in msgs {
             for p in &peers {
                 self.net.send(*p, m.clone());
+            }
+        }
+    }
+
+    /// Re-sends to each peer what this node holds of others for the current round and for the
+    /// round of its valid value: their votes, and the round's proposal (to each peer that has
+    /// not prevoted for it). Each relayer drops what it has seen, so a copy lost two hops away
+    /// is never offered again otherwise; on a sparse network it may have been the only one,
+    /// and a height whose quorum is exactly its live members would wait for it forever.
+    fn resend_held(&mut self, peers: &[PeerId]) {
+        let Some(run) = self.run.as_ref() else { return };
+        let tm = &run.tm;
+        let round = tm.round();
+        let mut rounds = vec![round];
+        rounds.extend(tm.valid().map(|(r, _)| r).filter(|r| *r != round));
+        let own = self.own_key();
+        let votes: Vec<Message> = rounds
+            .iter()
+            .flat_map(|r| [VoteKind::Prevote, VoteKind::Precommit].map(|k| (*r, k)))
+            .flat_map(|(r, k)| tm.votes().votes(r, k))
+            .filter(|v| Some(v.voter) != own)
+            .map(|v| Message::Vote(v.clone()))
+            .collect();
+        let proposal = tm
+            .proposal(round)
+            .filter(|(p, valid)| *valid && Some(p.proposer) != own)
+            .and_then(|(p, _)| run.blocks.get(&p.block_hash).map(|(b, _)| (p, b)));
+        for peer in peers {
+            for m in &votes {
+                self.net.send(*peer, m.clone());
+            }
+            let Some((p, block)) = proposal else { continue };
+            let has_it = *peer == p.proposer
+                || tm
+                    .votes()
+                    .vote_of(round, VoteKind::Prevote, peer)
+                    .is_some_and(|v| v.block == Some(p.block_hash));
+            if !has_it {
+                let msg = Message::Proposal {
+                    proposal: p.clone(),
+                    block: block.clone(),
+                };
+                self.net.send(*peer, msg);
             }
         }
     }
