@@ -156,8 +156,8 @@ impl WalletHandle {
 
 /// Moves `service` into its own task until `shutdown`. The view is published (when it
 /// changed) at once, after every request that may change the wallet and every auto-lock, and
-/// at most every `refresh` while the chain moves or the wallet is unlocked (its auto-lock
-/// counts down).
+/// at most every `refresh` while the chain moves (the auto-lock countdown needs no
+/// republishing: the view carries the deadline, and the UI counts down to it).
 pub fn spawn(
     service: WalletService,
     refresh: Duration,
@@ -206,7 +206,7 @@ async fn own(
                 continue;
             }
             _ = refresh_tick.tick() => {
-                if !chain_moved && !service.is_unlocked() {
+                if !chain_moved {
                     continue;
                 }
             }
