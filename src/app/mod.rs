@@ -5,6 +5,7 @@ pub mod args;
 pub mod attach;
 pub mod bench;
 pub mod masternode_cmd;
+pub mod node_reader;
 pub mod resolve;
 pub mod rpc_backend;
 pub mod run;

@@ -1,5 +1,6 @@
 //! Running nodes: headless or with the terminal UI, until Ctrl-C, SIGTERM, `stop` or `q`.
 
+use super::node_reader::NodeReader;
 use super::view::{devnet_names, view_model};
 use super::wallet_service::{task, WalletHandle, WalletRequest, WalletService};
 use crate::node::logging::LogRing;
@@ -249,10 +250,13 @@ async fn bridge(
             r = wallet.changed() => { if r.is_err() { break } }
             _ = tick.tick() => {}
         }
-        let summary = wallet.borrow_and_update().summary.clone();
-        let snap = node.snapshot.borrow().clone();
-        let peers = node.peers.borrow().clone();
-        let vm = view_model(&snap, &peers, &summary, &logs.tail(500), &names);
+        let logs = logs.tail(500);
+        let vm = {
+            let wallet = wallet.borrow_and_update();
+            node.with_snapshot_and_peers(|snap, peers| {
+                view_model(snap, peers, &wallet.summary, &logs, &names)
+            })
+        };
         let _ = view_tx.send(vm);
     }
 }

@@ -152,6 +152,13 @@ impl WalletHandle {
     pub fn view(&self) -> watch::Receiver<PublishedWallet> {
         self.view.clone()
     }
+
+    /// What `f` extracts from the wallet view as last published, under the watch's borrow
+    /// (no clone of its history and address lists; the wallet task's next publication waits
+    /// until `f` returns).
+    pub fn with_view<R>(&self, f: impl FnOnce(&PublishedWallet) -> R) -> R {
+        f(&self.view.borrow())
+    }
 }
 
 /// Moves `service` into its own task until `shutdown`. The view is published (when it
