@@ -11,6 +11,7 @@ pub mod rpc_backend;
 pub mod run;
 pub mod servers;
 pub mod theme;
+mod ui_link;
 pub mod view;
 pub mod wallet_cmd;
 pub mod wallet_service;
