@@ -241,7 +241,7 @@ fn bench_open_replay(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let copy = tempfile::tempdir().unwrap();
-                copy_dir(src.path(), copy.path());
+                timecoin::test_utils::copy_dir(src.path(), copy.path()).unwrap();
                 copy
             },
             |copy| {
@@ -253,19 +253,6 @@ fn bench_open_replay(c: &mut Criterion) {
         )
     });
     g.finish();
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// Mempool admission of the block's 1,000 transfers into an empty pool, with full validation

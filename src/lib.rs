@@ -14,5 +14,7 @@ pub mod node;
 pub mod p2p;
 pub mod rpc;
 pub mod storage;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 pub mod types;
 pub mod wallet;

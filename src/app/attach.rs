@@ -10,6 +10,7 @@
 use super::args::AttachArgs;
 use super::args::NodeArgs;
 use super::resolve;
+use super::ui_link;
 use crate::rpc::client::{ClientError, RpcClient};
 use crate::rpc::endpoint::Credentials;
 use crate::rpc::json::parse_amount;
@@ -286,16 +287,10 @@ async fn bridge(
         tokio::select! {
             _ = root.cancelled() => break,
             a = actions.recv() => {
-                let Some(a) = a else { break };
-                if matches!(a, ui::UiAction::Quit) {
-                    // Leaving the UI; the node keeps running.
-                    root.cancel();
-                    break;
-                }
+                // Quitting leaves the UI; the node keeps running.
+                let Some(a) = ui_link::action_to_carry_out(a, &root) else { break };
                 let events = act(&endpoint, &mut client, a, auto_lock).await;
-                for ev in events {
-                    let _ = event_tx.send(ev).await;
-                }
+                ui_link::show(&event_tx, events).await;
                 // Show the action's effect now rather than when the long poll next answers.
                 if let Some(c) = client.as_mut() {
                     if let Ok(Ok(v)) = tokio::time::timeout(

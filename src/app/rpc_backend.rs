@@ -2,12 +2,13 @@
 //! its storage and (for the node that holds one) the wallet, asked through its owner's
 //! [`WalletHandle`].
 
-use super::view::{devnet_names, view_model, WalletSummary};
+use super::node_reader::NodeReader;
+use super::view::{devnet_names, view_model};
 use super::wallet_service::task::Reply;
 use super::wallet_service::{PublishedWallet, WalletHandle, WalletRequest};
 use crate::consensus::Step;
 use crate::node::logging::LogRing;
-use crate::node::{Command, NodeHandle};
+use crate::node::{Command, NodeHandle, NodeSnapshot};
 use crate::rpc::backend::{self as rb, RpcBackend};
 use crate::types::{Address, BlockHeader, Hash, Network, OutPoint, Transaction};
 use secrecy::{ExposeSecret, SecretString};
@@ -131,7 +132,7 @@ impl RpcBackend for NodeRpc {
     }
 
     fn uptime_secs(&self) -> u64 {
-        self.node.snapshot.borrow().started.elapsed().as_secs()
+        self.node.with_snapshot(|s| s.started.elapsed().as_secs())
     }
 
     fn stop(&self) {
@@ -140,8 +141,9 @@ impl RpcBackend for NodeRpc {
     }
 
     fn chain_info(&self) -> rb::ChainInfo {
-        let s = self.node.snapshot.borrow().clone();
-        rb::ChainInfo {
+        // Storage is read outside the snapshot's borrow.
+        let size_on_disk = self.node.storage.size_on_disk();
+        self.node.with_snapshot(|s| rb::ChainInfo {
             network: s.network,
             chain_id: s.chain_id,
             height: s.height,
@@ -150,8 +152,8 @@ impl RpcBackend for NodeRpc {
             best_known_height: s.best_peer_height,
             synced: s.synced,
             total_supply: s.supply,
-            size_on_disk: self.node.storage.size_on_disk(),
-        }
+            size_on_disk,
+        })
     }
 
     fn block_hash(&self, height: u64) -> Option<Hash> {
@@ -266,9 +268,8 @@ impl RpcBackend for NodeRpc {
     }
 
     fn mempool_info(&self) -> rb::MempoolInfo {
-        let s = self.node.snapshot.borrow().clone();
         let limits = &self.node.spec.mempool;
-        rb::MempoolInfo {
+        self.node.with_snapshot(|s| rb::MempoolInfo {
             count: s.mempool.count,
             bytes: s.mempool.bytes,
             total_fee: s.mempool.total_fee,
@@ -276,11 +277,12 @@ impl RpcBackend for NodeRpc {
             max_bytes: limits.max_bytes,
             min_fee_rate: s.mempool.entry_fee_rate,
             min_relay_fee_rate: limits.min_fee_rate,
-        }
+        })
     }
 
     fn peers(&self) -> Vec<rb::PeerInfo> {
-        self.node.peers.borrow().iter().map(rpc_peer).collect()
+        self.node
+            .with_peers(|peers| peers.iter().map(rpc_peer).collect())
     }
 
     fn node_info(&self) -> rb::NodeInfo {
@@ -349,93 +351,26 @@ impl RpcBackend for NodeRpc {
     }
 
     fn consensus_info(&self) -> rb::ConsensusInfo {
-        let s = self.node.snapshot.borrow().clone();
-        // The running round's start as the vote log recorded it (else its step's), on the
-        // wall clock: ms since the Unix epoch.
-        let started = s
-            .consensus
-            .as_ref()
-            .and_then(|c| {
-                let log = &s.votes.rounds;
-                log.iter()
-                    .find(|r| r.height == c.height && r.round == c.round)
-            })
-            .map(|r| r.started)
-            .or(s.step_since);
-        let round_started_ms = started
-            .map(|t| {
-                use crate::node::io::Clock;
-                let ago = t.elapsed().as_millis() as u64;
-                crate::node::io::SystemClock.unix_ms().saturating_sub(ago)
-            })
-            .unwrap_or(0);
-        match s.consensus {
-            Some(c) => rb::ConsensusInfo {
-                height: c.height,
-                round: c.round,
-                step: c.step,
-                proposer: Some(c.proposer),
-                proposal: c.proposal,
-                locked: c.locked,
-                validators: c.validators.iter().map(|v| (v.key, v.weight)).collect(),
-                prevotes: c
-                    .validators
-                    .iter()
-                    .filter_map(|v| {
-                        v.prevote.map(|b| rb::VoteSeen {
-                            voter: v.key,
-                            block: b,
-                        })
-                    })
-                    .collect(),
-                precommits: c
-                    .validators
-                    .iter()
-                    .filter_map(|v| {
-                        v.precommit.map(|b| rb::VoteSeen {
-                            voter: v.key,
-                            block: b,
-                        })
-                    })
-                    .collect(),
-                round_started_ms,
-            },
-            None => rb::ConsensusInfo {
-                height: s.height + 1,
-                round: 0,
-                step: Step::Propose,
-                proposer: None,
-                proposal: None,
-                locked: None,
-                validators: s
-                    .validators
-                    .validators()
-                    .iter()
-                    .map(|v| (v.key, v.weight))
-                    .collect(),
-                prevotes: vec![],
-                precommits: vec![],
-                round_started_ms,
-            },
-        }
+        self.node.with_snapshot(consensus_info)
     }
 
     fn masternodes(&self) -> Vec<rb::MasternodeInfo> {
-        let s = self.node.snapshot.borrow().clone();
-        let last: std::collections::HashMap<_, _> = s.last_votes.iter().copied().collect();
-        s.masternodes
-            .iter()
-            .map(|m| rb::MasternodeInfo {
-                node_key: m.node_key,
-                tier: m.tier,
-                collateral: m.collateral,
-                p2p_addr: m.p2p_addr.clone(),
-                payout: m.payout,
-                state: m.state_at(s.height),
-                registered_height: m.registered_height,
-                last_vote_height: last.get(&m.node_key).map(|v| v.height),
-            })
-            .collect()
+        self.node.with_snapshot(|s| {
+            let last: std::collections::HashMap<_, _> = s.last_votes.iter().copied().collect();
+            s.masternodes
+                .iter()
+                .map(|m| rb::MasternodeInfo {
+                    node_key: m.node_key,
+                    tier: m.tier,
+                    collateral: m.collateral,
+                    p2p_addr: m.p2p_addr.clone(),
+                    payout: m.payout,
+                    state: m.state_at(s.height),
+                    registered_height: m.registered_height,
+                    last_vote_height: last.get(&m.node_key).map(|v| v.height),
+                })
+                .collect()
+        })
     }
 
     fn masternode_status(&self) -> rb::OwnMasternodeStatus {
@@ -532,25 +467,98 @@ impl RpcBackend for NodeRpc {
 
     fn node_snapshot(&self, max_logs: usize) -> Option<(u64, serde_json::Value)> {
         let (logs, devnet_nodes) = self.feed.as_ref()?;
-        let (wallet, wallet_version) = match &self.wallet {
-            Some(w) => {
-                let view = w.view();
-                let p = view.borrow();
-                (p.summary.clone(), p.version)
-            }
-            None => (WalletSummary::default(), 0),
+        let logs = logs.tail(max_logs);
+        let build = |wallet: &PublishedWallet| {
+            self.node.with_snapshot_and_peers(|snap, peers| {
+                let names = devnet_names(snap.network, *devnet_nodes);
+                let vm = view_model(snap, peers, &wallet.summary, &logs, &names);
+                (snap.seq.wrapping_add(wallet.version), vm)
+            })
         };
-        let snap = self.node.snapshot.borrow().clone();
-        let peers = self.node.peers.borrow().clone();
-        let names = devnet_names(snap.network, *devnet_nodes);
-        let vm = view_model(&snap, &peers, &wallet, &logs.tail(max_logs), &names);
+        let (seq, vm) = match &self.wallet {
+            Some(w) => w.with_view(build),
+            None => build(&PublishedWallet::default()),
+        };
+        // Encoded outside the borrows.
         match serde_json::to_value(&vm) {
-            Ok(v) => Some((snap.seq.wrapping_add(wallet_version), v)),
+            Ok(v) => Some((seq, v)),
             Err(e) => {
                 tracing::error!(target: "rpc", "cannot encode the node snapshot: {e}");
                 None
             }
         }
+    }
+}
+
+/// `getconsensusinfo`'s answer from the node's snapshot `s`.
+fn consensus_info(s: &NodeSnapshot) -> rb::ConsensusInfo {
+    // The running round's start as the vote log recorded it (else its step's), on the
+    // wall clock: ms since the Unix epoch.
+    let started = s
+        .consensus
+        .as_ref()
+        .and_then(|c| {
+            let log = &s.votes.rounds;
+            log.iter()
+                .find(|r| r.height == c.height && r.round == c.round)
+        })
+        .map(|r| r.started)
+        .or(s.step_since);
+    let round_started_ms = started
+        .map(|t| {
+            use crate::node::io::Clock;
+            let ago = t.elapsed().as_millis() as u64;
+            crate::node::io::SystemClock.unix_ms().saturating_sub(ago)
+        })
+        .unwrap_or(0);
+    match &s.consensus {
+        Some(c) => rb::ConsensusInfo {
+            height: c.height,
+            round: c.round,
+            step: c.step,
+            proposer: Some(c.proposer),
+            proposal: c.proposal,
+            locked: c.locked,
+            validators: c.validators.iter().map(|v| (v.key, v.weight)).collect(),
+            prevotes: c
+                .validators
+                .iter()
+                .filter_map(|v| {
+                    v.prevote.map(|b| rb::VoteSeen {
+                        voter: v.key,
+                        block: b,
+                    })
+                })
+                .collect(),
+            precommits: c
+                .validators
+                .iter()
+                .filter_map(|v| {
+                    v.precommit.map(|b| rb::VoteSeen {
+                        voter: v.key,
+                        block: b,
+                    })
+                })
+                .collect(),
+            round_started_ms,
+        },
+        None => rb::ConsensusInfo {
+            height: s.height + 1,
+            round: 0,
+            step: Step::Propose,
+            proposer: None,
+            proposal: None,
+            locked: None,
+            validators: s
+                .validators
+                .validators()
+                .iter()
+                .map(|v| (v.key, v.weight))
+                .collect(),
+            prevotes: vec![],
+            precommits: vec![],
+            round_started_ms,
+        },
     }
 }
 

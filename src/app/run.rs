@@ -1,5 +1,7 @@
 //! Running nodes: headless or with the terminal UI, until Ctrl-C, SIGTERM, `stop` or `q`.
 
+use super::node_reader::NodeReader;
+use super::ui_link;
 use super::view::{devnet_names, view_model};
 use super::wallet_service::{task, WalletHandle, WalletRequest, WalletService};
 use crate::node::logging::LogRing;
@@ -232,27 +234,25 @@ async fn bridge(
         tokio::select! {
             _ = root.cancelled() => break,
             a = actions.recv() => {
-                let Some(a) = a else { break };
-                if matches!(a, ui::UiAction::Quit) {
-                    root.cancel();
-                    break;
-                }
+                // Quitting the UI stops the node too (`root` is the node's).
+                let Some(a) = ui_link::action_to_carry_out(a, &root) else { break };
                 let events = service
                     .ask(|reply| WalletRequest::Ui { action: a, reply })
                     .await
                     .unwrap_or_default();
-                for ev in events {
-                    let _ = event_tx.send(ev).await;
-                }
+                ui_link::show(&event_tx, events).await;
             }
             r = snap_rx.changed() => { if r.is_err() { break } }
             r = wallet.changed() => { if r.is_err() { break } }
             _ = tick.tick() => {}
         }
-        let summary = wallet.borrow_and_update().summary.clone();
-        let snap = node.snapshot.borrow().clone();
-        let peers = node.peers.borrow().clone();
-        let vm = view_model(&snap, &peers, &summary, &logs.tail(500), &names);
+        let logs = logs.tail(500);
+        let vm = {
+            let wallet = wallet.borrow_and_update();
+            node.with_snapshot_and_peers(|snap, peers| {
+                view_model(snap, peers, &wallet.summary, &logs, &names)
+            })
+        };
         let _ = view_tx.send(vm);
     }
 }

@@ -1,5 +1,6 @@
 //! RPC and metrics servers of a node, and the task that keeps its Prometheus metrics current.
 
+use super::node_reader::NodeReader;
 use super::rpc_backend::NodeRpc;
 use super::wallet_service::WalletHandle;
 use crate::metrics::{HealthSnapshot, HealthSource, Metrics};
@@ -18,16 +19,16 @@ struct NodeHealth(NodeHandle);
 
 impl HealthSource for NodeHealth {
     fn health(&self) -> HealthSnapshot {
-        let s = self.0.snapshot.borrow();
-        HealthSnapshot {
+        let peers = self.0.with_peers(<[_]>::len);
+        self.0.with_snapshot(|s| HealthSnapshot {
             height: s.height,
-            peers: self.0.peers.borrow().len(),
+            peers,
             last_block_age_secs: s
                 .tip_finalized_at
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
                 .map(|d| d.as_secs()),
             synced: s.synced,
-        }
+        })
     }
 }
 
@@ -120,40 +121,47 @@ async fn update_metrics(node: NodeHandle, m: Metrics, shutdown: CancellationToke
             }
             _ = tick.tick() => {}
         }
-        let s = node.snapshot.borrow().clone();
-        m.height.set(s.height as i64);
-        let new_blocks = s.blocks_finalized.saturating_sub(last_blocks);
-        m.blocks_finalized.inc_by(new_blocks);
-        m.txs_finalized
-            .inc_by(s.txs_finalized.saturating_sub(last_txs));
-        // One latency sample per block finalized since the last tick (not the last one again).
-        for ms in s.finality_ms.iter().rev().take(new_blocks as usize) {
-            m.finality_latency.observe(*ms as f64 / 1000.0);
-        }
-        last_blocks = s.blocks_finalized;
-        last_txs = s.txs_finalized;
-        for (reason, n) in &s.mempool.rejected {
-            let seen = rejected_seen.insert(reason, *n).unwrap_or(0);
-            m.reject(reason, n.saturating_sub(seen));
-        }
-        if let Some(c) = &s.consensus {
-            m.round.set(c.round as i64);
-            m.step.set(c.step as i64);
-        }
-        let peers = node.peers.borrow().clone();
-        let inbound = peers
-            .iter()
-            .filter(|p| p.direction == Direction::Inbound)
-            .count();
-        m.set_peers(inbound, peers.len() - inbound);
-        let mut now_traffic = HashMap::with_capacity(peers.len());
-        for p in &peers {
-            let (last_in, last_out) = traffic.get(&p.id).copied().unwrap_or((0, 0));
-            m.bytes_in.inc_by(p.bytes_in.saturating_sub(last_in));
-            m.bytes_out.inc_by(p.bytes_out.saturating_sub(last_out));
-            now_traffic.insert(p.id, (p.bytes_in, p.bytes_out));
-        }
-        traffic = now_traffic;
+        node.with_snapshot(|s| {
+            m.height.set(s.height as i64);
+            let new_blocks = s.blocks_finalized.saturating_sub(last_blocks);
+            m.blocks_finalized.inc_by(new_blocks);
+            m.txs_finalized
+                .inc_by(s.txs_finalized.saturating_sub(last_txs));
+            // One latency sample per block finalized since the last tick (not the last one again).
+            for ms in s.finality_ms.iter().rev().take(new_blocks as usize) {
+                m.finality_latency.observe(*ms as f64 / 1000.0);
+            }
+            last_blocks = s.blocks_finalized;
+            last_txs = s.txs_finalized;
+            for (reason, n) in &s.mempool.rejected {
+                let seen = rejected_seen.insert(reason, *n).unwrap_or(0);
+                m.reject(reason, n.saturating_sub(seen));
+            }
+            if let Some(c) = &s.consensus {
+                m.round.set(c.round as i64);
+                m.step.set(c.step as i64);
+            }
+            m.mempool_txs.set(s.mempool.count as i64);
+            m.mempool_bytes.set(s.mempool.bytes as i64);
+            m.synced.set(i64::from(s.synced));
+            m.sync_target_height
+                .set(s.best_peer_height.unwrap_or(s.height) as i64);
+        });
+        node.with_peers(|peers| {
+            let inbound = peers
+                .iter()
+                .filter(|p| p.direction == Direction::Inbound)
+                .count();
+            m.set_peers(inbound, peers.len() - inbound);
+            let mut now_traffic = HashMap::with_capacity(peers.len());
+            for p in peers {
+                let (last_in, last_out) = traffic.get(&p.id).copied().unwrap_or((0, 0));
+                m.bytes_in.inc_by(p.bytes_in.saturating_sub(last_in));
+                m.bytes_out.inc_by(p.bytes_out.saturating_sub(last_out));
+                now_traffic.insert(p.id, (p.bytes_in, p.bytes_out));
+            }
+            traffic = now_traffic;
+        });
         let bans = node.p2p.bans();
         m.banned.set(bans.len() as i64);
         let keys: HashSet<BanKey> = bans
@@ -164,10 +172,5 @@ async fn update_metrics(node: NodeHandle, m: Metrics, shutdown: CancellationToke
             m.bans.inc_by(keys.difference(seen).count() as u64);
         }
         bans_seen = Some(keys);
-        m.mempool_txs.set(s.mempool.count as i64);
-        m.mempool_bytes.set(s.mempool.bytes as i64);
-        m.synced.set(i64::from(s.synced));
-        m.sync_target_height
-            .set(s.best_peer_height.unwrap_or(s.height) as i64);
     }
 }

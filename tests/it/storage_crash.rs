@@ -29,6 +29,7 @@ use timecoin::ledger::{validate_block, LedgerState, SigPolicy};
 use timecoin::node::signer_store::SignerStore;
 use timecoin::p2p::Message;
 use timecoin::storage::{BlockCommit, Storage};
+use timecoin::test_utils::copy_dir;
 use timecoin::types::tx::TX_VERSION;
 use timecoin::types::{
     Address, Amount, Domain, Hash, OutPoint, SecretKey, Signature, Transaction, TxIn, TxKind,
@@ -177,20 +178,6 @@ fn assert_same(a: &LedgerState, b: &LedgerState, what: &str) {
     let ma: Vec<_> = a.masternodes().cloned().collect();
     let mb: Vec<_> = b.masternodes().cloned().collect();
     assert_eq!(ma, mb, "{what}: masternodes");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        let t = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).unwrap();
-        }
-    }
 }
 
 /// Starts this test binary as the child test `name` (a [`test_name`]) on the database in `db`, its stderr to
@@ -344,7 +331,7 @@ fn storage_survives_sigkill() {
     assert!(storage.block(state.height + 1).unwrap().is_none());
     drop(storage);
     let copy = tmp.path().join("copy");
-    copy_dir(&db, &copy);
+    copy_dir(&db, &copy).unwrap();
     let (_, reindexed) = Storage::reindex(&copy, &chain.genesis).unwrap();
     assert_same(&reindexed, &state, "reindex");
     assert_eq!(

@@ -173,13 +173,13 @@ impl App {
         before != self.clock_key()
     }
 
-    /// What the clock-driven texts depend on: whole seconds of data age and since the data
-    /// changed, and tenths of a second while a countdown is on screen.
-    fn clock_key(&self) -> (u64, u64, Option<u64>) {
+    /// What the clock-driven texts depend on: whole seconds of data age and of the auto-lock
+    /// countdown, and tenths of a second while a countdown is on screen.
+    fn clock_key(&self) -> (u64, Option<u64>, Option<u64>) {
         let countdown = self.view.consensus.between_heights.is_some() && self.tab == Tab::Consensus;
         (
             self.elapsed_ms() / 1000,
-            self.since_received_secs(),
+            self.auto_lock_remaining_secs(),
             countdown.then(|| self.elapsed_ms() / 100),
         )
     }
@@ -201,14 +201,13 @@ impl App {
             .map_or(0, |t| now.saturating_sub(t))
     }
 
-    /// Whole seconds since the shown data last changed (the wallet's figures are as of then;
-    /// data that came before the clock was first read counts from its publication).
-    pub(crate) fn since_received_secs(&self) -> u64 {
-        let since = self.received_ms.or(self.view.published_unix_ms);
-        match (self.clock_ms, since) {
-            (Some(now), Some(t)) => now.saturating_sub(t) / 1000,
-            _ => 0,
-        }
+    /// Seconds until the wallet locks itself, rounded up (0 only once the deadline is reached),
+    /// counted to its deadline on the UI's clock (before the clock is first read, from the
+    /// snapshot's publication); `None` when it is locked, has no auto-lock, or no time is known.
+    pub(crate) fn auto_lock_remaining_secs(&self) -> Option<u64> {
+        let deadline = self.view.wallet.auto_lock_at_unix_ms?;
+        let now = self.clock_ms.or(self.view.published_unix_ms)?;
+        Some(deadline.saturating_sub(now).div_ceil(1000))
     }
 
     /// Age of the shown data in seconds, if known.

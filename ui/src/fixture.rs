@@ -232,7 +232,7 @@ pub fn sample_view_model() -> ViewModel {
             loaded: true,
             name: Some("main".into()),
             locked: false,
-            auto_lock_remaining_secs: Some(250),
+            auto_lock_at_unix_ms: Some((SAMPLE_NOW_UNIX + 250) * 1000),
             balance_finalized: 1_234 * UNITS_PER_TIME + 50_000_000,
             balance_pending: 10 * UNITS_PER_TIME,
             addresses: vec![

@@ -442,8 +442,11 @@ pub struct WalletView {
     pub name: Option<String>,
     /// Whether the keys are locked.
     pub locked: bool,
-    /// Seconds until auto-lock (at snapshot time), when unlocked.
-    pub auto_lock_remaining_secs: Option<u64>,
+    /// When the wallet locks itself, ms since the Unix epoch on the node's clock: stamped once
+    /// when it is unlocked, so a republished view carries the same deadline and the UI counts
+    /// down to it with its own clock ([`crate::App::tick`]). `None` when locked or unlocked
+    /// without auto-lock.
+    pub auto_lock_at_unix_ms: Option<u64>,
     /// Spendable balance from final transactions, base units.
     pub balance_finalized: u64,
     /// Balance from pending (not yet final) incoming transactions, base units.

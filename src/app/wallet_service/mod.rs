@@ -26,7 +26,7 @@ use crate::node::{NodeError, NodeHandle};
 use crate::types::{Address, Hash, Network, Transaction};
 use crate::wallet::{discover_with, DiscoveryError, SendPreview, Wallet, WalletError};
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Prepared sends kept for confirmation.
 const MAX_PREVIEWS: usize = 16;
@@ -44,6 +44,9 @@ pub struct WalletService {
     next_preview: u64,
     /// How long a wallet unlocked from the UI stays unlocked (`[wallet] auto_lock_secs`).
     auto_lock: Duration,
+    /// When the wallet locks itself, unix ms, stamped once at its last unlock (the view
+    /// carries it while the wallet stays unlocked, so republishing does not move it).
+    lock_at_unix_ms: Option<u64>,
 }
 
 /// Why the node did not take a transaction the wallet signed.
@@ -85,6 +88,7 @@ impl WalletService {
             previews: HashMap::new(),
             next_preview: 1,
             auto_lock,
+            lock_at_unix_ms: None,
         }
     }
 
@@ -157,9 +161,24 @@ impl WalletService {
         self.wallet.as_mut().is_some_and(|w| w.tick(Instant::now()))
     }
 
-    /// Whether a wallet is loaded and unlocked (its view then counts the auto-lock down).
-    fn is_unlocked(&self) -> bool {
-        self.wallet.as_ref().is_some_and(|w| !w.is_locked())
+    /// Unlocks the wallet with `passphrase` until `auto_lock` from now (`Duration::ZERO`: no
+    /// auto-lock) and stamps the wall-clock deadline its view carries. The KDF runs in
+    /// `block_in_place`: Argon2 takes a few hundred ms, too long for the async worker's budget.
+    fn unlock_for(&mut self, passphrase: &str, auto_lock: Duration) -> Result<(), WalletError> {
+        let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
+        tokio::task::block_in_place(|| w.unlock(passphrase, auto_lock))?;
+        self.lock_at_unix_ms = w
+            .auto_lock_remaining(Instant::now())
+            .and_then(|left| SystemTime::now().checked_add(left))
+            .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Ok(())
+    }
+
+    /// When the wallet locks itself (unix ms), while it is unlocked with an auto-lock.
+    fn lock_at_unix_ms(&self) -> Option<u64> {
+        let unlocked = self.wallet.as_ref().is_some_and(|w| !w.is_locked());
+        self.lock_at_unix_ms.filter(|_| unlocked)
     }
 
     /// The wallet's chain view, fresh from the node.

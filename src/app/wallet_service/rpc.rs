@@ -159,19 +159,15 @@ impl WalletService {
         passphrase: &str,
         timeout_secs: u64,
     ) -> Result<(), WalletError> {
+        if timeout_secs > 0 {
+            return self.unlock_for(passphrase, Duration::from_secs(timeout_secs));
+        }
         let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
         // Argon2 takes a few hundred ms: keep it off the async worker's budget.
-        tokio::task::block_in_place(|| {
-            if timeout_secs == 0 {
-                w.check_passphrase(passphrase)?;
-                w.lock();
-                return Ok(());
-            }
-            w.unlock(passphrase, Duration::from_secs(timeout_secs))
-        })
+        tokio::task::block_in_place(|| w.check_passphrase(passphrase))?;
+        w.lock();
+        Ok(())
     }
-
-    /// `walletlock`.
     pub(super) fn rpc_lock(&mut self) -> Result<(), WalletError> {
         let w = self.wallet.as_mut().ok_or(WalletError::NotLoaded)?;
         w.lock();

@@ -152,12 +152,19 @@ impl WalletHandle {
     pub fn view(&self) -> watch::Receiver<PublishedWallet> {
         self.view.clone()
     }
+
+    /// What `f` extracts from the wallet view as last published, under the watch's borrow
+    /// (no clone of its history and address lists; the wallet task's next publication waits
+    /// until `f` returns).
+    pub fn with_view<R>(&self, f: impl FnOnce(&PublishedWallet) -> R) -> R {
+        f(&self.view.borrow())
+    }
 }
 
 /// Moves `service` into its own task until `shutdown`. The view is published (when it
 /// changed) at once, after every request that may change the wallet and every auto-lock, and
-/// at most every `refresh` while the chain moves or the wallet is unlocked (its auto-lock
-/// counts down).
+/// at most every `refresh` while the chain moves (the auto-lock countdown needs no
+/// republishing: the view carries the deadline, and the UI counts down to it).
 pub fn spawn(
     service: WalletService,
     refresh: Duration,
@@ -206,7 +213,7 @@ async fn own(
                 continue;
             }
             _ = refresh_tick.tick() => {
-                if !chain_moved && !service.is_unlocked() {
+                if !chain_moved {
                     continue;
                 }
             }

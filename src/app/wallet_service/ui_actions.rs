@@ -4,7 +4,6 @@ use super::{NodeChainView, WalletService};
 use crate::app::view::WalletSummary;
 use crate::rpc::backend as rb;
 use crate::types::{Address, Amount, Tier};
-use std::time::Instant;
 use timecoin_ui as ui;
 
 impl WalletService {
@@ -67,11 +66,9 @@ impl WalletService {
                 vec![ui::UiEvent::Notice("send cancelled".into())]
             }
             ui::UiAction::Unlock { passphrase } => {
-                // Argon2 takes a few hundred ms: keep it off the async worker's budget.
-                let auto_lock = self.auto_lock;
-                let r =
-                    tokio::task::block_in_place(|| wallet.unlock(passphrase.expose(), auto_lock))
-                        .map_err(|e| e.to_string());
+                let r = self
+                    .unlock_for(passphrase.expose(), self.auto_lock)
+                    .map_err(|e| e.to_string());
                 vec![ui::UiEvent::Unlocked(r)]
             }
             ui::UiAction::Lock => {
@@ -172,7 +169,7 @@ impl WalletService {
             loaded: true,
             name: Some(w.name().to_string()),
             locked: w.is_locked(),
-            auto_lock_remaining_secs: w.auto_lock_remaining(Instant::now()).map(|d| d.as_secs()),
+            auto_lock_at_unix_ms: self.lock_at_unix_ms(),
             balance_finalized: b.finalized.0,
             balance_pending: b.pending.0,
             addresses: w

@@ -208,29 +208,16 @@ fn commit_reports_the_flush_and_persists_masternode_changes() {
     // closed it, so only the commit's own flush can have written the block): a copy of the files
     // opens with the block and its effects.
     let copy = tempfile::tempdir().unwrap();
-    copy_dir(
+    crate::test_utils::copy_dir(
         &dir.path().join("chain.sled"),
         &copy.path().join("chain.sled"),
-    );
+    )
+    .unwrap();
     let (_, state) = Storage::open(copy.path(), &chain.genesis).unwrap();
     same_state(&state, &chain.state);
     assert!(state.masternode(&m.collateral).is_none());
     assert_eq!(state.next_validator_set().len(), 3);
     drop(s);
-}
-
-/// Copies a directory tree (a sled database's files).
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
 }
 
 proptest! {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use timecoin::ledger::Genesis;
 use timecoin::node::devnet::DevnetLayout;
 use timecoin::storage::Storage;
+use timecoin::test_utils::copy_dir;
 use timecoin::types::Hash;
 
 use crate::support::{ports, timed};
@@ -474,24 +475,11 @@ pub fn strip_ansi(s: &str) -> String {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-}
-
 /// SPEC 8: the state a (stopped, possibly SIGKILLed) node reopens with equals a replay of its
 /// stored blocks from genesis (`Storage::reindex` on a copy of its database).
 pub fn assert_state_equals_replay(dir: &Path, genesis: &Genesis) -> u64 {
     let copy = tempfile::tempdir().unwrap();
-    copy_dir(&dir.join("chain.sled"), &copy.path().join("chain.sled"));
+    copy_dir(&dir.join("chain.sled"), &copy.path().join("chain.sled")).expect("copy node db");
     let (s, opened) = Storage::open(dir, genesis).expect("open node db");
     drop(s);
     let (s, replayed) = Storage::reindex(copy.path(), genesis).expect("reindex copy of node db");

@@ -36,11 +36,8 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let lock = if w.locked {
         Span::styled("locked (u to unlock)", warn())
     } else {
-        let remaining = w
-            .auto_lock_remaining_secs
-            .map(|s| s.saturating_sub(app.since_received_secs()));
         Span::styled(
-            match remaining {
+            match app.auto_lock_remaining_secs() {
                 Some(s) => format!("unlocked (auto-lock in {})", format_duration_secs(s)),
                 None => "unlocked".to_string(),
             },

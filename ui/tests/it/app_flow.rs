@@ -557,7 +557,8 @@ fn data_age_grows_without_new_snapshots() {
         "{}",
         screen(&app)
     );
-    // The wallet's auto-lock countdown (250 s in the snapshot) moves with the clock too.
+    // The wallet's auto-lock countdown (250 s after publication in the snapshot) moves with
+    // the clock too.
     assert!(app.tick(at(7_000)));
     press(&mut app, &[ch('6')]);
     assert_eq!(app.tab(), Tab::Wallet);
@@ -567,6 +568,64 @@ fn data_age_grows_without_new_snapshots() {
         screen(&app)
     );
     assert!(!app.tick(at(7_900)), "same second: no redraw needed");
+}
+
+/// The wallet view carries the time the wallet locks itself, not the seconds left when it was
+/// published: the countdown falls with the UI's clock while no new wallet view arrives, a
+/// republished view does not set it back, and the screen is redrawn when the countdown's
+/// second turns even if the data age's does not.
+#[test]
+fn auto_lock_counts_down_to_the_deadline_the_view_carries() {
+    let sample_ms = |ms: u64| Some(SAMPLE_NOW_UNIX * 1000 + ms);
+    let mut vm = sample_view_model();
+    vm.wallet.auto_lock_at_unix_ms = sample_ms(250_500);
+    let mut app = sample_app();
+    assert!(app.set_view(vm.clone()), "a new deadline is new data");
+    press(&mut app, &[ch('6')]);
+    assert_eq!(app.tab(), Tab::Wallet);
+    app.tick(at(0));
+    assert!(
+        screen(&app).contains("auto-lock in 4m11s"),
+        "{}",
+        screen(&app)
+    );
+    assert!(
+        app.tick(at(600)),
+        "250.5 s left became 249.9 s: the countdown's text turns within the data age's second"
+    );
+    assert!(
+        screen(&app).contains("auto-lock in 4m10s"),
+        "{}",
+        screen(&app)
+    );
+    assert!(!app.tick(at(900)), "same second of both: no redraw needed");
+    assert!(app.tick(at(60_600)));
+    assert!(
+        screen(&app).contains("auto-lock in 3m10s"),
+        "{}",
+        screen(&app)
+    );
+
+    // The wallet service republishes the same deadline in a later snapshot.
+    let mut republished = vm;
+    republished.published_unix_ms = sample_ms(60_000);
+    app.set_view(republished);
+    assert!(screen(&app).contains("updated 0s ago"), "{}", screen(&app));
+    assert!(
+        screen(&app).contains("auto-lock in 3m10s"),
+        "{}",
+        screen(&app)
+    );
+
+    assert!(app.tick(at(249_600)));
+    assert!(screen(&app).contains("auto-lock in 1s"), "{}", screen(&app));
+    assert!(
+        app.tick(at(250_500)),
+        "the deadline: the last second is over"
+    );
+    assert!(screen(&app).contains("auto-lock in 0s"), "{}", screen(&app));
+    app.tick(at(300_000));
+    assert!(screen(&app).contains("auto-lock in 0s"), "{}", screen(&app));
 }
 
 /// The node publishes its snapshot again every second even when nothing changed: the UI
