@@ -1,18 +1,16 @@
 //! Consensus tab: live height/round/step, proposer, every masternode's
 //! prevote and precommit in the current round, recent rounds.
 
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 use ratatui::Frame;
 
 use crate::app::{App, Tab};
 use crate::format::{format_ms, group_thousands, UNKNOWN};
 use crate::view_model::{BetweenHeights, ConsensusStep, RoundOutcome, ValidatorVoteRow, VoteState};
-use crate::widgets::{
-    bad, dim, good, header_style, label_style, panel, selected_style, value_or_unknown, warn,
-};
+use crate::widgets::{bad, dim, good, label_style, panel, panel_table, value_or_unknown, warn};
 
 /// Weight tally of one vote step.
 struct Tally {
@@ -250,7 +248,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             c.validators.len()
         ),
     };
-    let table = Table::new(
+    let table = panel_table(
         rows,
         [
             Constraint::Length(if wide { 18 } else { 16 }),
@@ -258,19 +256,15 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(vote_width),
             Constraint::Length(vote_width),
         ],
-    )
-    .flex(Flex::Start)
-    .header(
-        Row::new([
+        [
             "Masternode",
             if wide { "Weight" } else { "Wt" },
             "Prevote",
             "Precommit",
-        ])
-        .style(header_style()),
-    )
-    .row_highlight_style(selected_style())
-    .block(panel(title, true));
+        ],
+        title,
+        true,
+    );
     let mut state = TableState::default()
         .with_selected((!c.validators.is_empty()).then_some(app.selection[Tab::Consensus.index()]));
     if c.validators.is_empty() {
@@ -302,7 +296,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let rounds = Table::new(
+    let rounds = panel_table(
         round_rows,
         [
             Constraint::Length(7),
@@ -310,8 +304,9 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(7),
             Constraint::Min(8),
         ],
-    )
-    .header(Row::new(["Height", "R", "Time", "Outcome"]).style(header_style()))
-    .block(panel(" Recent rounds ", false));
+        ["Height", "R", "Time", "Outcome"],
+        " Recent rounds ",
+        false,
+    );
     frame.render_widget(rounds, rounds_area);
 }

@@ -3,26 +3,20 @@
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 use ratatui::Frame;
 
 use crate::app::{App, Tab};
 use crate::format::{group_thousands, truncate, truncate_middle};
 use crate::view_model::Standing;
-use crate::widgets::{bad, dim, good, header_style, panel, selected_style, warn};
+use crate::widgets::{bad, dim, good, panel, panel_table, warn};
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let rows_vm = &app.view.masternodes.rows;
     let current = app.view.consensus.height;
-    let active = rows_vm
-        .iter()
-        .filter(|r| r.standing == Standing::Voting)
-        .count();
-    let weight: u64 = rows_vm
-        .iter()
-        .filter(|r| r.standing == Standing::Voting)
-        .map(|r| r.weight)
-        .sum();
+    let voting = rows_vm.iter().filter(|r| r.standing == Standing::Voting);
+    let active = voting.clone().count();
+    let weight: u64 = voting.map(|r| r.weight).sum();
     let title = format!(
         " Masternodes ({} registered, {active} active, voting weight {weight}) ",
         rows_vm.len()
@@ -82,7 +76,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    let table = Table::new(
+    let table = panel_table(
         rows,
         [
             Constraint::Length(15),
@@ -92,20 +86,17 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(9),
             Constraint::Min(10),
         ],
-    )
-    .header(
-        Row::new([
+        [
             "Id",
             "Tier",
             "Weight",
             "Status",
             "Last vote",
             "Payout address",
-        ])
-        .style(header_style()),
-    )
-    .row_highlight_style(selected_style())
-    .block(panel(title, true));
+        ],
+        title,
+        true,
+    );
     let mut state =
         TableState::default().with_selected(Some(app.selection[Tab::Masternodes.index()]));
     frame.render_stateful_widget(table, area, &mut state);

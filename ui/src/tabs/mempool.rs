@@ -1,13 +1,13 @@
 //! Mempool tab: size, fee-rate spread, newest transactions.
 
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 use ratatui::Frame;
 
 use crate::app::{App, Tab};
 use crate::format::{format_bytes, format_duration_secs, group_thousands};
-use crate::widgets::{dim, header_style, label_style, panel, selected_style, value_or_unknown};
+use crate::widgets::{dim, label_style, panel, panel_table, value_or_unknown};
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let m = &app.view.mempool;
@@ -60,7 +60,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let table = Table::new(
+    let table = panel_table(
         rows,
         [
             Constraint::Length(14),
@@ -69,11 +69,10 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(12),
             Constraint::Length(8),
         ],
-    )
-    .flex(Flex::Start)
-    .header(Row::new(["Txid", "Size", "Units/B", "Fee (units)", "Age"]).style(header_style()))
-    .row_highlight_style(selected_style())
-    .block(panel(" Newest transactions ", true));
+        ["Txid", "Size", "Units/B", "Fee (units)", "Age"],
+        " Newest transactions ",
+        true,
+    );
     let mut state = TableState::default().with_selected(Some(app.selection[Tab::Mempool.index()]));
     frame.render_stateful_widget(table, table_area, &mut state);
 }

@@ -1,15 +1,15 @@
 //! Peers tab: one row per connection.
 
-use ratatui::layout::{Constraint, Flex, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 use ratatui::Frame;
 
 use crate::app::{App, Tab};
 use crate::format::{format_bytes, format_duration_secs, group_thousands, UNKNOWN};
 use crate::view_model::PeerDirection;
-use crate::widgets::{bad, dim, header_style, panel, selected_style, warn};
+use crate::widgets::{bad, dim, panel, panel_table, warn};
 
 /// Round trip above which a peer's latency is highlighted.
 const SLOW_PING_MS: u64 = 500;
@@ -117,11 +117,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         widths.push(Constraint::Length(8));
         header.push("Up");
     }
-    let table = Table::new(rows, widths)
-        .flex(Flex::Start)
-        .header(Row::new(header).style(header_style()))
-        .row_highlight_style(selected_style())
-        .block(panel(title, true));
+    let table = panel_table(rows, widths, header, title, true);
     let mut state = TableState::default().with_selected(Some(app.selection[Tab::Peers.index()]));
     frame.render_stateful_widget(table, area, &mut state);
 }

@@ -1,9 +1,9 @@
 //! Wallet tab: lock state, balances, history, addresses and address book.
 
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 use ratatui::Frame;
 
 use crate::app::{App, WalletPane};
@@ -12,7 +12,7 @@ use crate::format::{
     truncate_middle, UNKNOWN,
 };
 use crate::view_model::{AddressKind, HistoryRow, TxDirection, TxStatus};
-use crate::widgets::{bad, dim, good, header_style, label_style, panel, selected_style, warn};
+use crate::widgets::{bad, dim, good, label_style, panel, panel_table, warn};
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let w = &app.view.wallet;
@@ -142,7 +142,7 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let table = Table::new(
+    let table = panel_table(
         rows,
         [
             Constraint::Length(8),
@@ -153,10 +153,7 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(7),
             Constraint::Length(if short_time { 11 } else { 16 }),
         ],
-    )
-    .flex(Flex::Start)
-    .header(
-        Row::new(vec![
+        [
             Cell::from("Txid"),
             Cell::from("Dir"),
             Cell::from(Line::from("Amount TIME").right_aligned()),
@@ -164,15 +161,10 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
             Cell::from("Status"),
             Cell::from(Line::from("Height").right_aligned()),
             Cell::from("Time (UTC)"),
-        ])
-        .style(header_style()),
-    )
-    .row_highlight_style(if focused {
-        selected_style()
-    } else {
-        Style::new()
-    })
-    .block(panel(title, focused));
+        ],
+        title,
+        focused,
+    );
     let mut state = TableState::default().with_selected(Some(app.wallet_selection[0]));
     frame.render_stateful_widget(table, area, &mut state);
 }
@@ -200,21 +192,17 @@ fn render_addresses(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let table = Table::new(
+    let table = panel_table(
         rows,
         [
             Constraint::Length(6),
             Constraint::Length(11),
             Constraint::Min(12),
         ],
-    )
-    .header(Row::new(["Kind", "Label", "Address"]).style(header_style()))
-    .row_highlight_style(if focused {
-        selected_style()
-    } else {
-        Style::new()
-    })
-    .block(panel(title, focused));
+        ["Kind", "Label", "Address"],
+        title,
+        focused,
+    );
     let mut state = TableState::default()
         .with_selected((!w.addresses.is_empty()).then_some(app.wallet_selection[1]));
     frame.render_stateful_widget(table, area, &mut state);
@@ -241,14 +229,13 @@ fn render_contacts(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let table = Table::new(rows, [Constraint::Length(10), Constraint::Min(10)])
-        .header(Row::new(["Name", "Address"]).style(header_style()))
-        .row_highlight_style(if focused {
-            selected_style()
-        } else {
-            Style::new()
-        })
-        .block(panel(title, focused));
+    let table = panel_table(
+        rows,
+        [Constraint::Length(10), Constraint::Min(10)],
+        ["Name", "Address"],
+        title,
+        focused,
+    );
     let mut state = TableState::default().with_selected(Some(app.wallet_selection[2]));
     frame.render_stateful_widget(table, area, &mut state);
 }

@@ -3,10 +3,10 @@
 pub(crate) mod footer;
 pub(crate) mod header;
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table};
 
 use crate::format::UNKNOWN;
 
@@ -75,6 +75,28 @@ pub(crate) fn panel(title: impl Into<Line<'static>>, focused: bool) -> Block<'st
         .border_type(BorderType::Rounded)
         .border_style(border)
         .title(title)
+}
+
+/// A table in the house look: `header` in the header style, inside a [`panel`] titled
+/// `title`; the selected row is highlighted while the panel is focused.
+pub(crate) fn panel_table<'a, H>(
+    rows: Vec<Row<'a>>,
+    widths: impl IntoIterator<Item = Constraint>,
+    header: impl IntoIterator<Item = H>,
+    title: impl Into<Line<'static>>,
+    focused: bool,
+) -> Table<'a>
+where
+    H: Into<Cell<'a>>,
+{
+    Table::new(rows, widths)
+        .header(Row::new(header).style(header_style()))
+        .row_highlight_style(if focused {
+            selected_style()
+        } else {
+            Style::new()
+        })
+        .block(panel(title, focused))
 }
 
 /// A rectangle of at most `width` x `height` centered in `area`.
