@@ -101,21 +101,7 @@ fn a_banned_masternode_cannot_exit_update_or_register_again() {
     // Spending the collateral is allowed, and the ban outlives it.
     let owner = devnet_owner_key(1);
     let c = chain.state.masternode_by_key(&key).unwrap().collateral;
-    let u = chain.state.utxo(&c).unwrap();
-    let spend = sign(
-        &chain,
-        unsigned(
-            &owner,
-            &[c],
-            vec![TxOut {
-                amount: Amount(u.output.amount.0 - 1_000),
-                address: addr(&owner),
-            }],
-            TxKind::Transfer,
-        ),
-        &[&owner],
-        None,
-    );
+    let spend = spend_collateral(&chain, &owner, c);
     chain.next_block(vec![spend]).unwrap();
     assert!(chain.state.masternode_by_key(&key).unwrap().banned);
     let fresh = fund(&mut chain, &owner, Tier::Bronze.collateral());

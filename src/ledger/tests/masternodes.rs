@@ -9,6 +9,16 @@ fn mn_err(r: Result<TxCheck, TxError>) -> String {
     }
 }
 
+/// A devnet chain on which `owner` holds one output of exactly the Bronze collateral, for the
+/// key `node`: (chain, owner, node, collateral).
+fn bronze_candidate() -> (TestChain, SecretKey, SecretKey, OutPoint) {
+    let mut chain = TestChain::devnet(4);
+    let owner = SecretKey::from_seed(&[21; 32]);
+    let node = SecretKey::from_seed(&[22; 32]);
+    let c = fund(&mut chain, &owner, Tier::Bronze.collateral());
+    (chain, owner, node, c)
+}
+
 #[test]
 fn registration_needs_the_exact_collateral_of_its_tier() {
     let mut chain = TestChain::devnet(4);
@@ -63,10 +73,7 @@ fn registration_needs_the_exact_collateral_of_its_tier() {
 
 #[test]
 fn registration_collateral_must_be_unspent_and_owned_by_the_owner() {
-    let mut chain = TestChain::devnet(4);
-    let owner = SecretKey::from_seed(&[21; 32]);
-    let node = SecretKey::from_seed(&[22; 32]);
-    let c = fund(&mut chain, &owner, Tier::Bronze.collateral());
+    let (mut chain, owner, node, c) = bronze_candidate();
 
     // Owned by someone else.
     let stranger = SecretKey::from_seed(&[23; 32]);
@@ -82,20 +89,7 @@ fn registration_collateral_must_be_unspent_and_owned_by_the_owner() {
     assert!(mn_err(check(&chain, &tx)).contains("missing or spent"));
 
     // Spent collateral.
-    let spend = sign(
-        &chain,
-        unsigned(
-            &owner,
-            &[c],
-            vec![TxOut {
-                amount: Amount(Tier::Bronze.collateral().0 - 1_000),
-                address: addr(&owner),
-            }],
-            TxKind::Transfer,
-        ),
-        &[&owner],
-        None,
-    );
+    let spend = spend_collateral(&chain, &owner, c);
     let tx = register_tx(&chain, c, Tier::Bronze, &node, &owner);
     check(&chain, &tx).unwrap();
     chain.next_block(vec![spend]).unwrap();
@@ -105,10 +99,7 @@ fn registration_collateral_must_be_unspent_and_owned_by_the_owner() {
 
 #[test]
 fn registration_spending_its_own_collateral_is_rejected() {
-    let mut chain = TestChain::devnet(4);
-    let owner = SecretKey::from_seed(&[21; 32]);
-    let node = SecretKey::from_seed(&[22; 32]);
-    let c = fund(&mut chain, &owner, Tier::Bronze.collateral());
+    let (chain, owner, node, c) = bronze_candidate();
     let tx = unsigned(
         &owner,
         &[c],
@@ -124,10 +115,7 @@ fn registration_spending_its_own_collateral_is_rejected() {
 
 #[test]
 fn registration_needs_the_owner_signature() {
-    let mut chain = TestChain::devnet(4);
-    let owner = SecretKey::from_seed(&[21; 32]);
-    let node = SecretKey::from_seed(&[22; 32]);
-    let c = fund(&mut chain, &owner, Tier::Bronze.collateral());
+    let (chain, owner, node, c) = bronze_candidate();
     let u = faucet_utxo(&chain);
     // Signed by the node key instead of the owner.
     let tx = pay(
@@ -192,10 +180,7 @@ fn registration_of_a_known_collateral_or_node_key_is_rejected() {
 
 #[test]
 fn registration_activates_two_blocks_after_inclusion_and_goes_when_collateral_is_spent() {
-    let mut chain = TestChain::devnet(4);
-    let owner = SecretKey::from_seed(&[21; 32]);
-    let node = SecretKey::from_seed(&[22; 32]);
-    let c = fund(&mut chain, &owner, Tier::Bronze.collateral());
+    let (mut chain, owner, node, c) = bronze_candidate();
     let tx = register_tx(&chain, c, Tier::Bronze, &node, &owner);
     let (block, _, fx) = chain.next_block(vec![tx]).unwrap();
     let h = block.header.height;
@@ -236,20 +221,7 @@ fn registration_activates_two_blocks_after_inclusion_and_goes_when_collateral_is
     chain.next_block(vec![]).unwrap();
 
     // Spending the collateral removes the masternode.
-    let spend = sign(
-        &chain,
-        unsigned(
-            &owner,
-            &[c],
-            vec![TxOut {
-                amount: Amount(Tier::Bronze.collateral().0 - 1_000),
-                address: addr(&owner),
-            }],
-            TxKind::Transfer,
-        ),
-        &[&owner],
-        None,
-    );
+    let spend = spend_collateral(&chain, &owner, c);
     let (_, _, fx) = chain.next_block(vec![spend]).unwrap();
     assert_eq!(fx.masternodes_removed, vec![c]);
     assert!(chain.state.masternode(&c).is_none());
@@ -260,25 +232,9 @@ fn registration_activates_two_blocks_after_inclusion_and_goes_when_collateral_is
 
 #[test]
 fn registration_and_collateral_spend_in_one_block_leave_no_masternode() {
-    let mut chain = TestChain::devnet(4);
-    let owner = SecretKey::from_seed(&[21; 32]);
-    let node = SecretKey::from_seed(&[22; 32]);
-    let c = fund(&mut chain, &owner, Tier::Bronze.collateral());
+    let (mut chain, owner, node, c) = bronze_candidate();
     let reg = register_tx(&chain, c, Tier::Bronze, &node, &owner);
-    let spend = sign(
-        &chain,
-        unsigned(
-            &owner,
-            &[c],
-            vec![TxOut {
-                amount: Amount(Tier::Bronze.collateral().0 - 1_000),
-                address: addr(&owner),
-            }],
-            TxKind::Transfer,
-        ),
-        &[&owner],
-        None,
-    );
+    let spend = spend_collateral(&chain, &owner, c);
     let block = build(&chain, vec![reg, spend], vec![]);
     let fx = apply(&mut chain, &block);
     assert!(fx.masternodes_upserted.is_empty(), "{fx:?}");
@@ -296,20 +252,7 @@ fn genesis_masternode_collateral_spend_removes_it() {
         .masternode_by_key(&key3.public())
         .unwrap()
         .clone();
-    let spend = sign(
-        &chain,
-        unsigned(
-            &owner3,
-            &[m.collateral],
-            vec![TxOut {
-                amount: Amount(Tier::Bronze.collateral().0 - 1_000),
-                address: addr(&owner3),
-            }],
-            TxKind::Transfer,
-        ),
-        &[&owner3],
-        None,
-    );
+    let spend = spend_collateral(&chain, &owner3, m.collateral);
     let (_, _, fx) = chain.next_block(vec![spend]).unwrap();
     assert_eq!(fx.masternodes_removed, vec![m.collateral]);
     assert!(chain
@@ -322,10 +265,7 @@ fn genesis_masternode_collateral_spend_removes_it() {
 
 #[test]
 fn exit_and_update_need_the_owner() {
-    let mut chain = TestChain::devnet(4);
-    let owner = SecretKey::from_seed(&[21; 32]);
-    let node = SecretKey::from_seed(&[22; 32]);
-    let c = fund(&mut chain, &owner, Tier::Bronze.collateral());
+    let (mut chain, owner, node, c) = bronze_candidate();
     let tx = register_tx(&chain, c, Tier::Bronze, &node, &owner);
     chain.next_block(vec![tx]).unwrap();
 

@@ -254,6 +254,31 @@ fn register_tx(
     )
 }
 
+/// `owner` spends its unspent `collateral` back to itself with a 1,000-unit fee (which ends a
+/// masternode, or is allowed after a ban).
+fn spend_collateral(chain: &TestChain, owner: &SecretKey, collateral: OutPoint) -> Transaction {
+    let value = chain
+        .state
+        .utxo(&collateral)
+        .expect("the collateral is unspent")
+        .output
+        .amount;
+    sign(
+        chain,
+        unsigned(
+            owner,
+            &[collateral],
+            vec![TxOut {
+                amount: Amount(value.0 - 1_000),
+                address: addr(owner),
+            }],
+            TxKind::Transfer,
+        ),
+        &[owner],
+        None,
+    )
+}
+
 fn equivocation(chain: &TestChain, node: u32, height: u64) -> Evidence {
     let k = devnet_node_key(node);
     let id = chain.genesis.params.chain_id;
