@@ -30,8 +30,28 @@ fn peer(n: u8) -> PeerId {
     SecretKey::from_seed(&[n; 32]).public()
 }
 
-fn pool() -> Mempool {
-    Mempool::new(MempoolLimits::default())
+/// A devnet chain, its faucet coins, admission with an empty pool, and a recording network.
+fn setup() -> (
+    TestChain,
+    Vec<(OutPoint, Amount)>,
+    Admission,
+    Mempool,
+    Recorder,
+) {
+    let chain = TestChain::devnet(4);
+    let outs = chain.faucet_coins();
+    let adm = Admission::new(chain.genesis.params.clone());
+    let pool = Mempool::new(MempoolLimits::default());
+    (chain, outs, adm, pool, Recorder::default())
+}
+
+/// A transfer paying `fee` from a coin that does not exist.
+fn missing_input_tx(chain: &TestChain, fee: u64) -> Transaction {
+    let unknown = OutPoint {
+        txid: Hash([7; 32]),
+        index: 0,
+    };
+    chain.transfer_from(&[(unknown, Amount(1_000_000))], 1, fee)
 }
 
 fn admit_from(
@@ -52,20 +72,12 @@ fn admit_from(
 
 #[test]
 fn cheap_checks_run_before_signatures() {
-    let chain = TestChain::devnet(4);
-    let outs = chain.faucet_coins();
-    let mut adm = Admission::new(chain.genesis.params.clone());
-    let mut pool = pool();
-    let net = Recorder::default();
+    let (chain, outs, mut adm, mut pool, net) = setup();
     let first = chain.transfer_from(&outs[1..2], 1, 1_000);
     assert!(adm.submit(vec![first], &mut pool, &chain.state, &net, Instant::now())[0].is_ok());
     let before = adm.stats().sig_checked_txs;
 
-    let unknown = OutPoint {
-        txid: Hash([7; 32]),
-        index: 0,
-    };
-    let missing = chain.transfer_from(&[(unknown, Amount(1_000_000))], 1, 1_000);
+    let missing = missing_input_tx(&chain, 1_000);
     let fee_too_low = chain.transfer_from(&outs[0..1], 1, 10);
     let conflict = chain.transfer_from(&outs[1..2], 1, 5_000);
     let mut zero_output = chain.transfer_from(&outs[3..4], 2, 1_000);
@@ -90,11 +102,7 @@ fn cheap_checks_run_before_signatures() {
 
 #[test]
 fn missing_input_tx_is_not_verified_again() {
-    let chain = TestChain::devnet(4);
-    let outs = chain.faucet_coins();
-    let mut adm = Admission::new(chain.genesis.params.clone());
-    let mut pool = pool();
-    let net = Recorder::default();
+    let (chain, outs, mut adm, mut pool, net) = setup();
     let parent = chain.transfer_from(&outs[0..1], 2, 1_000);
     let child = chain.transfer_from(&coins_of(&parent)[0..1], 1, 1_000);
     let child_id = child.txid();
@@ -122,11 +130,7 @@ fn missing_input_tx_is_not_verified_again() {
 
 #[test]
 fn a_parent_and_its_child_in_one_batch_are_both_admitted() {
-    let chain = TestChain::devnet(4);
-    let outs = chain.faucet_coins();
-    let mut adm = Admission::new(chain.genesis.params.clone());
-    let mut pool = pool();
-    let net = Recorder::default();
+    let (chain, outs, mut adm, mut pool, net) = setup();
     let parent = chain.transfer_from(&outs[0..1], 2, 1_000);
     let child = chain.transfer_from(&coins_of(&parent)[0..1], 1, 1_000);
     let r = adm.submit(
@@ -142,11 +146,7 @@ fn a_parent_and_its_child_in_one_batch_are_both_admitted() {
 
 #[test]
 fn a_double_spend_in_one_batch_is_not_verified() {
-    let chain = TestChain::devnet(4);
-    let outs = chain.faucet_coins();
-    let mut adm = Admission::new(chain.genesis.params.clone());
-    let mut pool = pool();
-    let net = Recorder::default();
+    let (chain, outs, mut adm, mut pool, net) = setup();
     let a = chain.transfer_from(&outs[0..1], 1, 1_000);
     let a_id = a.txid();
     let b = chain.transfer_from(&outs[0..1], 1, 2_000);
@@ -158,11 +158,7 @@ fn a_double_spend_in_one_batch_is_not_verified() {
 
 #[test]
 fn a_valid_spend_behind_a_forged_one_in_the_same_batch_is_admitted() {
-    let chain = TestChain::devnet(4);
-    let outs = chain.faucet_coins();
-    let mut adm = Admission::new(chain.genesis.params.clone());
-    let mut pool = pool();
-    let net = Recorder::default();
+    let (chain, outs, mut adm, mut pool, net) = setup();
     let mut forged = chain.transfer_from(&outs[0..1], 1, 5_000);
     forged.inputs[0].signature.0[0] ^= 1;
     let honest = chain.transfer_from(&outs[0..1], 1, 1_000);
@@ -181,11 +177,7 @@ fn a_valid_spend_behind_a_forged_one_in_the_same_batch_is_admitted() {
 
 /// A parent with `n` outputs in the pool, and a child spending all of them under one key.
 fn wide_child(n: usize) -> (TestChain, Admission, Mempool, Recorder, Transaction) {
-    let chain = TestChain::devnet(4);
-    let outs = chain.faucet_coins();
-    let mut adm = Admission::new(chain.genesis.params.clone());
-    let mut pool = pool();
-    let net = Recorder::default();
+    let (chain, outs, mut adm, mut pool, net) = setup();
     let parent = chain.transfer_from(&outs[0..1], n, 100_000);
     assert!(adm.submit(
         vec![parent.clone()],
@@ -227,26 +219,19 @@ fn identical_signatures_of_one_transaction_are_verified_once() {
 
 #[test]
 fn tip_dependent_failures_are_not_penalised() {
-    let chain = TestChain::devnet(4);
-    let outs = chain.faucet_coins();
-    let mut adm = Admission::new(chain.genesis.params.clone());
+    let (chain, outs, mut adm, _, net) = setup();
     // A local fee floor above the chain's: another node may well admit what this one refuses.
     let mut pool = Mempool::new(MempoolLimits {
         min_fee_rate: 50,
         ..MempoolLimits::default()
     });
-    let net = Recorder::default();
     let pooled = chain.transfer_from(&outs[0..1], 1, 100_000);
     assert!(adm.submit(vec![pooled], &mut pool, &chain.state, &net, Instant::now())[0].is_ok());
 
     let mut locked = chain.transfer_from(&outs[1..2], 1, 100_000);
     locked.lock_time = chain.state.height + 10;
     locked.sign_inputs(&chain.genesis.params.chain_id, &[&chain.faucet], None);
-    let unknown = OutPoint {
-        txid: Hash([7; 32]),
-        index: 0,
-    };
-    let missing = chain.transfer_from(&[(unknown, Amount(1_000_000))], 1, 100_000);
+    let missing = missing_input_tx(&chain, 100_000);
     let double_spend = chain.transfer_from(&outs[0..1], 1, 200_000);
     let below_local_floor = chain.transfer_from(&outs[2..3], 1, 1_000);
     let mut exit_unregistered = chain.transfer_from(&outs[3..4], 1, 100_000);
@@ -283,9 +268,7 @@ fn tip_dependent_failures_are_not_penalised() {
 
 #[test]
 fn pending_buffer_is_bounded_per_peer_and_in_bytes() {
-    let chain = TestChain::devnet(4);
-    let outs = chain.faucet_coins();
-    let mut adm = Admission::new(chain.genesis.params.clone());
+    let (chain, outs, mut adm, ..) = setup();
     let tx = chain.transfer_from(&outs[0..1], 1, 1_000);
     let mut queued = 0usize;
     while adm.enqueue(peer(1), tx.clone()) {
