@@ -197,38 +197,55 @@ fn someone_elses_signature_with_r_shifted_by_torsion_is_refused() {
     }
 }
 
+/// Asserts that the encoding `e` is refused as the R of a signature with s = k a (`Malformed`),
+/// and as a public key signed by the secret scalar 0 with R = [n]B, s = n (`BadPublicKey`),
+/// singly and in `rounds` rounds of every batch size.
+fn assert_refused_as_r_and_as_key(
+    e: [u8; 32],
+    n: u8,
+    msg: &[u8],
+    rounds: usize,
+    rng: &mut ChaCha8Rng,
+) {
+    let signer = SecretKey::from_seed(&[0x22; 32]);
+    let as_r = Item {
+        sig: sign_with_r_bytes(
+            &secret_scalar(&signer),
+            &signer.public(),
+            &e,
+            &Scalar::ZERO,
+            msg,
+        ),
+        key: signer.public(),
+        msg: msg.to_vec(),
+    };
+    assert_eq!(as_r.single(), Err(SignatureError::Malformed), "R {e:02x?}");
+    assert_one_verdict(&as_r, false, rounds, rng);
+
+    let key = PublicKey(e);
+    assert!(!key.is_valid(), "A {e:02x?}");
+    let n = Scalar::from(n);
+    let as_key = Item {
+        sig: sign_raw(&Scalar::ZERO, &key, &n, &EdwardsPoint::default(), msg),
+        key,
+        msg: msg.to_vec(),
+    };
+    assert_eq!(
+        as_key.single(),
+        Err(SignatureError::BadPublicKey),
+        "A {e:02x?}"
+    );
+    assert_one_verdict(&as_key, false, rounds, rng);
+}
+
 /// A small-order R with s = k a, and a small-order A with R = [n]B, s = n: the cofactored
 /// equation holds for both, so only rule (2) refuses them. Every small-order encoding, canonical
 /// or not, singly and in every batch.
 #[test]
 fn small_order_r_and_public_keys_are_refused_everywhere() {
     let mut rng = rng(4);
-    let signer = SecretKey::from_seed(&[0x22; 32]);
-    let a = secret_scalar(&signer);
-    let msg = b"small order".to_vec();
     for e in small_order_encodings() {
-        let r_small = Item {
-            sig: sign_with_r_bytes(&a, &signer.public(), &e, &Scalar::ZERO, &msg),
-            key: signer.public(),
-            msg: msg.clone(),
-        };
-        assert_eq!(
-            r_small.single(),
-            Err(SignatureError::Malformed),
-            "R {e:02x?}"
-        );
-        assert_one_verdict(&r_small, false, 2, &mut rng);
-
-        let key = PublicKey(e);
-        assert!(!key.is_valid());
-        let n = Scalar::from(5u8);
-        let a_small = Item {
-            sig: sign_raw(&Scalar::ZERO, &key, &n, &EdwardsPoint::default(), &msg),
-            key,
-            msg: msg.clone(),
-        };
-        assert_eq!(a_small.single(), Err(SignatureError::BadPublicKey));
-        assert_one_verdict(&a_small, false, 2, &mut rng);
+        assert_refused_as_r_and_as_key(e, 5, b"small order", 2, &mut rng);
     }
 }
 
@@ -237,37 +254,8 @@ fn small_order_r_and_public_keys_are_refused_everywhere() {
 #[test]
 fn non_canonical_encodings_and_s_not_below_l_are_refused_everywhere() {
     let mut rng = rng(5);
-    let signer = SecretKey::from_seed(&[0x33; 32]);
-    let a = secret_scalar(&signer);
-    let msg = b"non-canonical".to_vec();
     for e in non_canonical_encodings() {
-        let r_bad = Item {
-            sig: sign_with_r_bytes(&a, &signer.public(), &e, &Scalar::ZERO, &msg),
-            key: signer.public(),
-            msg: msg.clone(),
-        };
-        assert_eq!(r_bad.single(), Err(SignatureError::Malformed), "R {e:02x?}");
-        assert_one_verdict(&r_bad, false, 1, &mut rng);
-
-        let key = PublicKey(e);
-        assert!(!key.is_valid());
-        let a_bad = Item {
-            sig: sign_raw(
-                &Scalar::ZERO,
-                &key,
-                &Scalar::ONE,
-                &EdwardsPoint::default(),
-                &msg,
-            ),
-            key,
-            msg: msg.clone(),
-        };
-        assert_eq!(
-            a_bad.single(),
-            Err(SignatureError::BadPublicKey),
-            "A {e:02x?}"
-        );
-        assert_one_verdict(&a_bad, false, 1, &mut rng);
+        assert_refused_as_r_and_as_key(e, 1, b"non-canonical", 1, &mut rng);
     }
 
     let good = honest(5);
