@@ -71,11 +71,18 @@ fn non_proposer(ks: &[SecretKey]) -> usize {
     ks.iter().position(|k| k.public() != p).unwrap()
 }
 
-#[test]
-fn happy_path_decides_with_valid_certificate() {
+/// Four validators and the started instance of one that does not propose height 1, round 0:
+/// the keys, its index among them, the instance and the effects of its start.
+fn non_proposer_instance() -> (Vec<SecretKey>, usize, Tendermint, Vec<Effect>) {
     let ks = keys(4);
     let me = non_proposer(&ks);
-    let (mut t, e) = instance(&ks, me);
+    let (t, e) = instance(&ks, me);
+    (ks, me, t, e)
+}
+
+#[test]
+fn happy_path_decides_with_valid_certificate() {
+    let (ks, _, mut t, e) = non_proposer_instance();
     assert!(e
         .iter()
         .any(|x| matches!(x, Effect::RoundStarted { round: 0, .. })));
@@ -119,9 +126,7 @@ fn happy_path_decides_with_valid_certificate() {
 
 #[test]
 fn snapshot_shows_current_round_votes() {
-    let ks = keys(4);
-    let me = non_proposer(&ks);
-    let (mut t, _) = instance(&ks, me);
+    let (ks, _, mut t, _) = non_proposer_instance();
     let b = block(4);
     t.handle(proposal_input(&ks, &t, 0, b, None));
     t.handle(vote(&ks[0], 1, 0, VoteKind::Prevote, Some(b)));
@@ -185,9 +190,7 @@ fn proposer_builds_then_casts() {
 
 #[test]
 fn timeouts_lead_to_nil_votes_and_next_round() {
-    let ks = keys(4);
-    let me = non_proposer(&ks);
-    let (mut t, _) = instance(&ks, me);
+    let (ks, _, mut t, _) = non_proposer_instance();
     let e = t.handle(Input::Timeout {
         round: 0,
         step: Step::Propose,
@@ -237,9 +240,7 @@ fn timeouts_lead_to_nil_votes_and_next_round() {
 
 #[test]
 fn round_skip_on_one_third_and_future_messages_count() {
-    let ks = keys(4);
-    let me = non_proposer(&ks);
-    let (mut t, _) = instance(&ks, me);
+    let (ks, me, mut t, _) = non_proposer_instance();
     let others: Vec<&SecretKey> = ks
         .iter()
         .filter(|k| k.public() != ks[me].public())
@@ -292,9 +293,7 @@ fn filters_foreign_and_wrong_proposer() {
 
 #[test]
 fn locked_node_prevotes_nil_for_other_value_and_relocks_on_pol() {
-    let ks = keys(4);
-    let me = non_proposer(&ks);
-    let (mut t, _) = instance(&ks, me);
+    let (ks, me, mut t, _) = non_proposer_instance();
     let (a, b) = (block(1), block(2));
     t.handle(proposal_input(&ks, &t, 0, a, None));
     for k in &ks[..3] {
@@ -340,9 +339,7 @@ fn locked_node_prevotes_nil_for_other_value_and_relocks_on_pol() {
 
 #[test]
 fn decides_on_precommits_of_an_earlier_round() {
-    let ks = keys(4);
-    let me = non_proposer(&ks);
-    let (mut t, _) = instance(&ks, me);
+    let (ks, _, mut t, _) = non_proposer_instance();
     let a = block(7);
     t.handle(Input::Timeout {
         round: 0,
@@ -365,9 +362,7 @@ fn decides_on_precommits_of_an_earlier_round() {
 
 #[test]
 fn equivocation_is_reported_once() {
-    let ks = keys(4);
-    let me = non_proposer(&ks);
-    let (mut t, _) = instance(&ks, me);
+    let (ks, _, mut t, _) = non_proposer_instance();
     t.handle(vote(&ks[0], 1, 0, VoteKind::Prevote, Some(block(1))));
     let e = t.handle(vote(&ks[0], 1, 0, VoteKind::Prevote, Some(block(2))));
     let ev: Vec<_> = e
@@ -389,9 +384,7 @@ fn equivocation_is_reported_once() {
 /// `start` does too.
 #[test]
 fn restore_from_own_messages() {
-    let ks = keys(4);
-    let me = non_proposer(&ks);
-    let (mut t, _) = instance(&ks, me);
+    let (ks, me, mut t, _) = non_proposer_instance();
     let mut wal: Vec<Input> = Vec::new();
     let mut pending: Vec<Effect> = Vec::new();
     let mut feed = |t: &mut Tendermint, i: Input, wal: &mut Vec<Input>| {
