@@ -81,6 +81,13 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// Opens the database at `dir` and asserts that it holds `expected`.
+fn open_holding(dir: &Path, g: &Genesis, expected: &LedgerState) -> (Storage, LedgerState) {
+    let (s, state) = Storage::open(dir, g).unwrap();
+    same_state(&state, expected);
+    (s, state)
+}
+
 fn open_err(dir: &Path, g: &Genesis) -> StorageError {
     match Storage::open(dir, g) {
         Ok(_) => panic!("open succeeded on a bad database"),
@@ -91,8 +98,7 @@ fn open_err(dir: &Path, g: &Genesis) -> StorageError {
 /// A database with `n` committed blocks; returns the chain (at the tip) and the blocks.
 fn db_with_blocks(dir: &Path, n: usize) -> (TestChain, Committed) {
     let mut chain = TestChain::devnet(4);
-    let (s, state) = Storage::open(dir, &chain.genesis).unwrap();
-    same_state(&state, &chain.state);
+    let (s, _) = open_holding(dir, &chain.genesis, &chain.state);
     let blocks = commit_blocks(&mut chain, &s, n, 3);
     (chain, blocks)
 }

@@ -47,8 +47,7 @@ fn database_of_another_chain_is_refused_and_left_untouched() {
         );
     }
 
-    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.state);
+    let (s, _) = open_holding(dir.path(), &chain.genesis, &chain.state);
     assert_eq!(s.block(0).unwrap().unwrap(), chain.genesis.block);
 }
 

@@ -20,8 +20,7 @@ fn reindex_rebuilds_the_same_state() {
     let last = &blocks.last().unwrap().0;
     assert_eq!(s.height_of(&last.hash()).unwrap(), Some(8));
     drop(s);
-    let (_, reopened) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&reopened, &chain.state);
+    open_holding(dir.path(), &chain.genesis, &chain.state);
 }
 
 #[test]
@@ -43,8 +42,7 @@ fn reindex_repairs_damaged_indexes() {
     let faucet = Address::from_pubkey(&chain.faucet.public());
     assert!(!state.utxos_of(&faucet).is_empty());
     drop(s);
-    let (_, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.state);
+    open_holding(dir.path(), &chain.genesis, &chain.state);
 }
 
 #[test]
@@ -63,8 +61,7 @@ fn existing_database_without_a_schema_is_refused_and_reindex_initialises_it() {
     same_state(&state, &chain.genesis.state());
     assert_eq!(s.block(0).unwrap().unwrap(), chain.genesis.block);
     drop(s);
-    let (_, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.genesis.state());
+    open_holding(dir.path(), &chain.genesis, &chain.genesis.state());
 }
 
 #[test]
@@ -94,6 +91,5 @@ fn reindex_stops_at_a_missing_or_invalid_block_with_a_consistent_prefix() {
         assert_eq!(s.tx_location(&tx.txid()).unwrap(), None);
     }
     drop(s);
-    let (_, reopened) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&reopened, &replay);
+    open_holding(dir.path(), &chain.genesis, &replay);
 }

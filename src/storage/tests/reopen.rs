@@ -7,23 +7,20 @@ use super::*;
 fn fresh_database_holds_the_genesis() {
     let dir = tempfile::tempdir().unwrap();
     let chain = TestChain::devnet(4);
-    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.genesis.state());
+    let (s, state) = open_holding(dir.path(), &chain.genesis, &chain.genesis.state());
     assert_eq!(s.block(0).unwrap().unwrap(), chain.genesis.block);
     assert_eq!(s.height_of(&chain.genesis.block.hash()).unwrap(), Some(0));
     assert_eq!(s.block(1).unwrap(), None);
     drop(s);
     // Opening again does not re-initialise anything.
-    let (_, again) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&again, &state);
+    open_holding(dir.path(), &chain.genesis, &state);
 }
 
 #[test]
 fn reopen_gives_the_same_state_and_readable_indexes() {
     let dir = tempfile::tempdir().unwrap();
     let (chain, blocks) = db_with_blocks(dir.path(), 12);
-    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.state);
+    let (s, state) = open_holding(dir.path(), &chain.genesis, &chain.state);
     assert_eq!(state.height, 12);
     assert_eq!(
         state.supply.0,
@@ -94,8 +91,7 @@ fn state_is_the_snapshot_plus_the_blocks_after_it() {
     commit_blocks(&mut chain, &s, 3, 4);
     drop(s);
     // Snapshot at 4, blocks 5..=7 replayed.
-    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.state);
+    let (s, _) = open_holding(dir.path(), &chain.genesis, &chain.state);
     // A snapshot committed together with a block, as the node's writer does.
     let txs: Vec<Transaction> = (0..3).filter_map(|_| chain.transfer(2)).collect();
     let before = chain.state.clone();
@@ -103,8 +99,7 @@ fn state_is_the_snapshot_plus_the_blocks_after_it() {
     s.commit_blocks(&[BlockCommit::on(&b, &c, &fx, &before)], Some(&chain.state))
         .unwrap();
     drop(s);
-    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.state);
+    let (s, _) = open_holding(dir.path(), &chain.genesis, &chain.state);
     // A snapshot above the stored tip is inconsistent.
     let mut ahead = chain.state.clone();
     ahead.height += 1;
@@ -154,20 +149,17 @@ fn a_smaller_snapshot_removes_the_stale_chunks() {
     let chunks = s.chain.scan_prefix([Table::Snapshot as u8]).count();
     assert_eq!(chunks, 1);
     drop(s);
-    let (_, reopened) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&reopened, &chain.state);
+    open_holding(dir.path(), &chain.genesis, &chain.state);
 }
 
 #[test]
 fn committing_continues_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let (mut chain, _) = db_with_blocks(dir.path(), 3);
-    let (s, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.state);
+    let (s, _) = open_holding(dir.path(), &chain.genesis, &chain.state);
     commit_blocks(&mut chain, &s, 3, 2);
     drop(s);
-    let (_, state) = Storage::open(dir.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.state);
+    let (_, state) = open_holding(dir.path(), &chain.genesis, &chain.state);
     assert_eq!(state.height, 6);
 }
 
@@ -213,8 +205,7 @@ fn commit_reports_the_flush_and_persists_masternode_changes() {
         &copy.path().join("chain.sled"),
     )
     .unwrap();
-    let (_, state) = Storage::open(copy.path(), &chain.genesis).unwrap();
-    same_state(&state, &chain.state);
+    let (_, state) = open_holding(copy.path(), &chain.genesis, &chain.state);
     assert!(state.masternode(&m.collateral).is_none());
     assert_eq!(state.next_validator_set().len(), 3);
     drop(s);
