@@ -306,6 +306,20 @@ fn clients_find_the_running_devnet_wallet_node() {
 
 /// Default ports per network: mainnet 24000/1/2 and testnet 24100/1/2 (p2p on every
 /// interface, rpc and metrics on loopback); devnet node i base 24300 + 10 i.
+/// Asserts that `s` binds p2p to `p2p_host:port`, and RPC and metrics to localhost at the next
+/// two ports.
+fn assert_binds(s: &NodeSpec, p2p_host: &str, port: u16) {
+    assert_eq!(s.p2p_bind.to_string(), format!("{p2p_host}:{port}"));
+    assert_eq!(
+        s.rpc_bind.map(|a| a.to_string()),
+        Some(format!("127.0.0.1:{}", port + 1))
+    );
+    assert_eq!(
+        s.metrics_bind.map(|a| a.to_string()),
+        Some(format!("127.0.0.1:{}", port + 2))
+    );
+}
+
 #[test]
 fn default_ports_per_network() {
     for (network, base) in [(Network::Mainnet, 24000), (Network::Testnet, 24100)] {
@@ -316,15 +330,7 @@ fn default_ports_per_network() {
         let Plan::Single(s) = plan(&c, &NodeArgs::default()).unwrap() else {
             panic!("{network} is one node")
         };
-        assert_eq!(s.p2p_bind.to_string(), format!("0.0.0.0:{base}"));
-        assert_eq!(
-            s.rpc_bind.map(|a| a.to_string()),
-            Some(format!("127.0.0.1:{}", base + 1))
-        );
-        assert_eq!(
-            s.metrics_bind.map(|a| a.to_string()),
-            Some(format!("127.0.0.1:{}", base + 2))
-        );
+        assert_binds(&s, "0.0.0.0", base);
     }
     let dir = tempfile::tempdir().unwrap();
     let mut c = Config::default();
@@ -332,16 +338,7 @@ fn default_ports_per_network() {
     let specs = specs_of(&c, &NodeArgs::default());
     assert_eq!(specs.len(), 5, "4 masternodes and the full node");
     for (i, s) in specs.iter().enumerate() {
-        let p = 24300 + 10 * i as u16;
-        assert_eq!(s.p2p_bind.to_string(), format!("127.0.0.1:{p}"));
-        assert_eq!(
-            s.rpc_bind.map(|a| a.to_string()),
-            Some(format!("127.0.0.1:{}", p + 1))
-        );
-        assert_eq!(
-            s.metrics_bind.map(|a| a.to_string()),
-            Some(format!("127.0.0.1:{}", p + 2))
-        );
+        assert_binds(s, "127.0.0.1", 24300 + 10 * i as u16);
     }
     // A devnet node of its own process: its index's ports.
     c.devnet.in_process = false;
