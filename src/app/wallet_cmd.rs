@@ -139,27 +139,40 @@ pub(super) fn read_secret(prompt: &str) -> Result<Zeroizing<String>, String> {
     result.map(|_| s)
 }
 
-fn create(path: &Path, network: Network, args: &WalletArgs) -> Result<(), String> {
+/// A new wallet never overwrites a file.
+fn refuse_existing(path: &Path) -> Result<(), String> {
     if path.exists() {
         return Err(format!(
             "{} already exists; choose another file with --wallet",
             path.display()
         ));
     }
-    let p = passphrase(
+    Ok(())
+}
+
+/// The passphrase of a new wallet (a prompt asks for it twice).
+fn new_passphrase(args: &WalletArgs) -> Result<Zeroizing<String>, String> {
+    passphrase(
         args.passphrase_file.as_deref(),
         "new wallet passphrase: ",
         true,
-    )?;
+    )
+}
+
+/// The wallet's first receiving address, encoded for `network`.
+fn first_address(w: &Wallet, network: Network) -> String {
+    w.receive_address()
+        .map(|a| a.encode(network))
+        .unwrap_or_default()
+}
+
+fn create(path: &Path, network: Network, args: &WalletArgs) -> Result<(), String> {
+    refuse_existing(path)?;
+    let p = new_passphrase(args)?;
     let (w, words) = Wallet::create(path, &p, network, KdfParams::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     println!("wallet written to {}", path.display());
-    println!(
-        "first address: {}",
-        w.receive_address()
-            .map(|a| a.encode(network))
-            .unwrap_or_default()
-    );
+    println!("first address: {}", first_address(&w, network));
     println!();
     println!("Recovery phrase (write it down, keep it offline; anyone with it owns the coins):");
     println!("{}", *words);
@@ -167,30 +180,16 @@ fn create(path: &Path, network: Network, args: &WalletArgs) -> Result<(), String
 }
 
 fn restore(path: &Path, network: Network, args: &WalletArgs) -> Result<(), String> {
-    if path.exists() {
-        return Err(format!(
-            "{} already exists; choose another file with --wallet",
-            path.display()
-        ));
-    }
+    refuse_existing(path)?;
     let words = match std::env::var("TIMECOIN_WALLET_MNEMONIC") {
         Ok(w) => Zeroizing::new(w),
         Err(_) => read_secret("recovery phrase (24 words): ")?,
     };
-    let p = passphrase(
-        args.passphrase_file.as_deref(),
-        "new wallet passphrase: ",
-        true,
-    )?;
+    let p = new_passphrase(args)?;
     let w = Wallet::restore(path, &words, &p, network, KdfParams::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     println!("wallet restored to {}", path.display());
-    println!(
-        "first address: {}",
-        w.receive_address()
-            .map(|a| a.encode(network))
-            .unwrap_or_default()
-    );
+    println!("first address: {}", first_address(&w, network));
     Ok(())
 }
 
