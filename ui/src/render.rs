@@ -2,14 +2,14 @@
 //! "terminal too small" notice.
 
 use ratatui::layout::{Constraint, Layout};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::{App, Tab};
 use crate::popups;
-use crate::widgets::{bad, centered, dim, footer, header};
+use crate::widgets::{bad, badge, centered, dim, footer, header};
 use crate::{tabs, MIN_HEIGHT, MIN_WIDTH};
 
 impl App {
@@ -60,13 +60,7 @@ impl App {
                 let [err_area, rest] =
                     Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
                 let line = Line::from(vec![
-                    Span::styled(
-                        title,
-                        Style::new()
-                            .fg(Color::White)
-                            .bg(Color::Red)
-                            .add_modifier(Modifier::BOLD),
-                    ),
+                    Span::styled(title, badge(Color::White, Color::Red)),
                     Span::styled(err, bad()),
                 ]);
                 frame.render_widget(Paragraph::new(line), err_area);
@@ -85,13 +79,7 @@ impl App {
             spans.push(Span::raw(" "));
             let text = format!("{} {}", i + 1, tab.title());
             spans.push(if *tab == self.tab {
-                Span::styled(
-                    text,
-                    Style::new()
-                        .fg(Color::Black)
-                        .bg(Color::Cyan)
-                        .add_modifier(Modifier::BOLD),
-                )
+                Span::styled(text, badge(Color::Black, Color::Cyan))
             } else {
                 Span::styled(text, Style::new().fg(Color::Gray))
             });

@@ -250,12 +250,12 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let table = panel_table(
         rows,
-        [
-            Constraint::Length(if wide { 18 } else { 16 }),
-            Constraint::Length(if wide { 6 } else { 3 }),
-            Constraint::Length(vote_width),
-            Constraint::Length(vote_width),
-        ],
+        Constraint::from_lengths([
+            if wide { 18 } else { 16 },
+            if wide { 6 } else { 3 },
+            vote_width,
+            vote_width,
+        ]),
         [
             "Masternode",
             if wide { "Weight" } else { "Wt" },

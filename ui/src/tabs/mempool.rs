@@ -62,13 +62,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let table = panel_table(
         rows,
-        [
-            Constraint::Length(14),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Length(12),
-            Constraint::Length(8),
-        ],
+        Constraint::from_lengths([14, 10, 10, 12, 8]),
         ["Txid", "Size", "Units/B", "Fee (units)", "Age"],
         " Newest transactions ",
         true,

@@ -100,16 +100,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
             Row::new(cells)
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Length(10),
-        Constraint::Length(21),
-        Constraint::Length(3),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Length(9),
-        Constraint::Length(5),
-    ];
+    let mut widths = Constraint::from_lengths([10, 21, 3, 7, 7, 9, 9, 5]);
     let mut header = vec![
         "Peer", "Address", "Dir", "Latency", "Height", "In", "Out", "Score",
     ];

@@ -144,15 +144,15 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let table = panel_table(
         rows,
-        [
-            Constraint::Length(8),
-            Constraint::Length(4),
-            Constraint::Length(amount_width),
-            Constraint::Length(fee_width),
-            Constraint::Length(10),
-            Constraint::Length(7),
-            Constraint::Length(if short_time { 11 } else { 16 }),
-        ],
+        Constraint::from_lengths([
+            8,
+            4,
+            amount_width,
+            fee_width,
+            10,
+            7,
+            if short_time { 11 } else { 16 },
+        ]),
         [
             Cell::from("Txid"),
             Cell::from("Dir"),

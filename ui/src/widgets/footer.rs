@@ -1,12 +1,12 @@
 //! Bottom two lines: key hints from the keymap, and the last notice or error.
 
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{bad, dim};
+use super::{bad, badge, dim};
 use crate::app::App;
 use crate::keymap;
 
@@ -15,10 +15,7 @@ fn hint_width(label: &str, hint: &str) -> usize {
 }
 
 pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let key_style = Style::new()
-        .fg(Color::Black)
-        .bg(Color::Gray)
-        .add_modifier(Modifier::BOLD);
+    let key_style = badge(Color::Black, Color::Gray);
     let contexts = app.contexts();
     // The first context's hints are specific; the rest (help, quit) always
     // stay visible, so specific hints are dropped first when space is short.

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{bad, dim, good, warn};
+use super::{bad, badge, dim, good, warn};
 use crate::app::App;
 use crate::format::{format_duration_secs, group_thousands, UNKNOWN};
 use crate::view_model::SyncState;
@@ -82,13 +82,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let vm = &app.view;
     let sep = || Span::styled(" │ ", dim());
     let mut spans = vec![
-        Span::styled(
-            " TimeCoin ",
-            Style::new()
-                .fg(Color::Black)
-                .bg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
-        ),
+        Span::styled(" TimeCoin ", badge(Color::Black, Color::Cyan)),
         Span::raw(" "),
         match &vm.node.network {
             Some(n) => Span::styled(n.clone(), Style::new().add_modifier(Modifier::BOLD)),

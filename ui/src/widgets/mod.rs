@@ -40,6 +40,11 @@ pub(crate) fn header_style() -> Style {
     Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
 }
 
+/// Bold `fg` on a `bg` background: the brand, the active tab, key hints, the banner's title.
+pub(crate) fn badge(fg: Color, bg: Color) -> Style {
+    Style::new().fg(fg).bg(bg).add_modifier(Modifier::BOLD)
+}
+
 /// Style of the selected table row.
 pub(crate) fn selected_style() -> Style {
     Style::new()
