@@ -190,6 +190,15 @@ pub struct AttachArgs {
     /// Cookie file (default: <datadir>/.cookie, or <datadir>/node0/.cookie for `timed devnet`).
     #[arg(long, value_name = "FILE", conflicts_with = "rpc_user")]
     pub cookie: Option<PathBuf>,
+    /// `--rpc-user` and `--rpc-password`.
+    #[command(flatten)]
+    pub login: RpcLoginArgs,
+}
+
+/// `--rpc-user` and `--rpc-password`, the RPC login in place of the cookie (`timed attach` and
+/// `time-cli`).
+#[derive(Args, Debug)]
+pub struct RpcLoginArgs {
     /// RPC user name (with --rpc-password instead of the cookie).
     #[arg(long, value_name = "U", requires = "rpc_password")]
     pub rpc_user: Option<String>,
@@ -202,6 +211,13 @@ pub struct AttachArgs {
         hide_env_values = true
     )]
     pub rpc_password: Option<String>,
+}
+
+impl RpcLoginArgs {
+    /// The user name and password, when both are given.
+    pub fn user_password(&self) -> Option<(&str, &str)> {
+        self.rpc_user.as_deref().zip(self.rpc_password.as_deref())
+    }
 }
 
 /// `timed devnet`.

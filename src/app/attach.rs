@@ -74,13 +74,13 @@ pub fn run(args: &AttachArgs, node: &NodeArgs) -> Result<(), String> {
         .rpc_url
         .clone()
         .unwrap_or_else(|| resolve::rpc_url(&config));
-    let credentials = match (&args.rpc_user, &args.rpc_password, &args.cookie) {
-        (Some(user), Some(p), _) => Credentials::UserPassword {
-            user: user.clone(),
-            password: secrecy::SecretString::from(p.clone()),
+    let credentials = match (args.login.user_password(), &args.cookie) {
+        (Some((user, p)), _) => Credentials::UserPassword {
+            user: user.to_string(),
+            password: secrecy::SecretString::from(p),
         },
-        (_, _, Some(file)) => Credentials::Cookie(file.clone()),
-        _ => resolve::rpc_credentials(&config),
+        (None, Some(file)) => Credentials::Cookie(file.clone()),
+        (None, None) => resolve::rpc_credentials(&config),
     };
     let endpoint = Endpoint { url, credentials };
     RpcClient::new(&endpoint.url, None).map_err(|e| format!("{e} (--rpc-url)"))?;

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use timecoin::app::args::RpcLoginArgs;
 use timecoin::rpc::auth::{basic_header, COOKIE_FILE};
 use timecoin::rpc::client::{ClientError, RpcClient};
 use timecoin::rpc::endpoint::{cookie_path, Credentials};
@@ -39,18 +40,8 @@ struct Cli {
     /// Cookie file to authenticate with (default: DATADIR/.cookie).
     #[arg(long, value_name = "FILE", conflicts_with = "rpc_user")]
     cookie: Option<PathBuf>,
-    /// RPC user name (with --rpc-password instead of the cookie).
-    #[arg(long, value_name = "U", requires = "rpc_password")]
-    rpc_user: Option<String>,
-    /// RPC password.
-    #[arg(
-        long,
-        value_name = "P",
-        env = "TIMECOIN_RPC_PASSWORD",
-        requires = "rpc_user",
-        hide_env_values = true
-    )]
-    rpc_password: Option<String>,
+    #[command(flatten)]
+    login: RpcLoginArgs,
     /// Pass arguments as name=value pairs (named parameters).
     #[arg(long)]
     named: bool,
@@ -118,9 +109,9 @@ fn main() -> ExitCode {
         .clone()
         .or_else(|| front.as_ref().map(|(_, addr)| format!("http://{addr}")))
         .unwrap_or_else(|| format!("http://{}", default_rpc_addr(cli.network)));
-    let auth = match (&cli.rpc_user, &cli.rpc_password) {
-        (Some(u), Some(p)) => basic_header(u, p),
-        _ => {
+    let auth = match cli.login.user_password() {
+        Some((u, p)) => basic_header(u, p),
+        None => {
             let path = cli.cookie.clone().unwrap_or_else(|| {
                 // The in-process devnet: the wallet node's, as it recorded it.
                 match &front {
