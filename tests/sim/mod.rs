@@ -39,8 +39,8 @@ use timecoin::p2p::{InboundMessage, Message, Misbehaviour, P2pConfig, PeerId};
 use timecoin::storage::Storage;
 use timecoin::types::tx::TX_VERSION;
 use timecoin::types::{
-    Address, Amount, Encode, Hash, Network, OutPoint, SecretKey, Tier, Transaction, TxIn, TxKind,
-    TxOut,
+    Address, Amount, Encode, Hash, Network, OutPoint, PublicKey, SecretKey, Signature, Tier,
+    Transaction, TxIn, TxKind, TxOut,
 };
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -958,10 +958,40 @@ impl Sim {
             return;
         }
         tracing::debug!(target: "sim", ms = self.now, "{to} takes from {from}: {}", summary(&msg));
+        let stranger = self.signed_by_stranger(&msg);
         let peer = self.nodes[from].id;
         self.step(to, |d| {
             d.handle(Event::Inbound(InboundMessage::new(peer, msg)))
         });
+        if let Some((what, signed, signer, sig)) = stranger {
+            let verified = self.nodes[to]
+                .driver
+                .as_ref()
+                .is_some_and(|d| d.verified_signatures().contains(&signed, &signer, &sig));
+            if verified {
+                self.out.violations.push(format!(
+                    "node {to} verified the signature of a {what} by a key that is no masternode at {} ms: membership is the cheaper check and comes first",
+                    self.now
+                ));
+            }
+        }
+    }
+
+    /// What a consensus message signed by a key that is no masternode of the run signs: the
+    /// kind, the signed hash, the key and the signature.
+    fn signed_by_stranger(
+        &self,
+        msg: &Message,
+    ) -> Option<(&'static str, Hash, PublicKey, Signature)> {
+        let (what, signed, signer, sig) = match msg {
+            Message::Vote(v) => ("vote", v.signing_bytes(), v.voter, v.signature),
+            Message::Proposal { proposal: p, .. } => {
+                ("proposal", p.signing_bytes(), p.proposer, p.signature)
+            }
+            _ => return None,
+        };
+        let member = (0..self.members).any(|j| self.nodes[j].id == signer);
+        (!member).then_some((what, signed, signer, sig))
     }
 
     /// Node `at` blames `peer`: the p2p layer's scoring; at the threshold the link is banned.

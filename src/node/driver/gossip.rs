@@ -28,22 +28,28 @@ impl Driver {
         true
     }
 
-    /// Buffers a message for the next height if its signer is a registered masternode and its
-    /// signature verifies.
-    pub(super) fn buffer_future(
-        &mut self,
-        peer: PeerId,
-        signer: &PublicKey,
-        verified: Result<(), crate::types::vote::ConsensusMsgError>,
-        msg: Message,
-    ) {
+    /// Buffers a vote or proposal for the next height if its signer is a registered masternode
+    /// and its signature verifies: membership first, so that a message signed by any other key
+    /// costs no signature work (and is not blamed: the signer may register in the block being
+    /// decided).
+    pub(super) fn buffer_future(&mut self, peer: PeerId, msg: Message) {
+        let signer = match &msg {
+            Message::Vote(v) => v.voter,
+            Message::Proposal { proposal, .. } => proposal.proposer,
+            _ => return,
+        };
         if self
             .state
-            .masternode_by_key(signer)
+            .masternode_by_key(&signer)
             .is_none_or(|m| m.banned)
         {
             return;
         }
+        let verified = match &msg {
+            Message::Vote(v) => v.verify_known(&mut self.sigs),
+            Message::Proposal { proposal, .. } => proposal.verify_known(&mut self.sigs),
+            _ => return,
+        };
         if let Err(e) = verified {
             tracing::debug!(target: "consensus", peer = %peer.short(), "next-height message rejected: {e}");
             self.net.report(peer, Misbehaviour::InvalidSignature);
@@ -59,14 +65,7 @@ impl Driver {
         match self.route(proposal.height) {
             Route::Drop => {}
             Route::Buffer => {
-                let verified = proposal.verify_known(&mut self.sigs);
-                let signer = proposal.proposer;
-                self.buffer_future(
-                    peer,
-                    &signer,
-                    verified,
-                    Message::Proposal { proposal, block },
-                );
+                self.buffer_future(peer, Message::Proposal { proposal, block });
             }
             Route::Now => self.on_current_proposal(peer, proposal, block),
         }
@@ -155,9 +154,7 @@ impl Driver {
         match self.route(vote.height) {
             Route::Drop => {}
             Route::Buffer => {
-                let verified = vote.verify_known(&mut self.sigs);
-                let voter = vote.voter;
-                self.buffer_future(peer, &voter, verified, Message::Vote(vote));
+                self.buffer_future(peer, Message::Vote(vote));
             }
             Route::Now => {
                 // Members of this height's set only, and nothing already held: no signature

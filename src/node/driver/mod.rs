@@ -434,6 +434,12 @@ impl Driver {
         self.halted
     }
 
+    /// The signatures this node verified and remembers, for checks that it did no signature
+    /// work on a message a cheaper check drops.
+    pub fn verified_signatures(&self) -> &SigCache {
+        &self.sigs
+    }
+
     /// Bytes held in the driver's bounded buffers, for checks that they stay bounded.
     pub fn held(&self) -> Held {
         Held {
