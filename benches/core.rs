@@ -1,6 +1,7 @@
 //! Criterion micro-benchmarks of the foundation: signature verification (single, batch, and a
 //! batch with one invalid item),
-//! transaction validation, block validation + apply (1,000 transactions), encoding and decoding,
+//! transaction validation, block validation + apply (1,000 transactions; 3,000 of which half
+//! spend outputs of the other half), encoding and decoding,
 //! the durable commit of a 1,000-transaction block, a 100,000-UTXO state snapshot, and opening a
 //! database that replays 10 blocks after its snapshot.
 //!
@@ -142,6 +143,52 @@ fn bench_ledger(c: &mut Criterion, f: &Fixture) {
             },
             BatchSize::LargeInput,
         )
+    });
+    g.finish();
+}
+
+/// A chain and its next block of `2 * n` transfers: `n` from the chain's outputs, then one
+/// spending the output of each of those in turn, with the state before that block.
+fn block_spending_its_own_outputs(n: usize) -> (TestChain, LedgerState, Block) {
+    let mut chain = TestChain::devnet(4);
+    let split: Vec<Transaction> = (0..100)
+        .map(|_| chain.transfer(n.div_ceil(100)).unwrap())
+        .collect();
+    chain.next_block(split).unwrap();
+    let fee = Transaction::transfer_size(1, 1) as u64 * chain.genesis.params.min_fee_rate;
+    let first: Vec<Transaction> = (0..n).map(|_| chain.transfer(1).unwrap()).collect();
+    let second: Vec<Transaction> = first
+        .iter()
+        .map(|tx| {
+            let (o, out) = tx.outputs_at(tx.txid()).next().unwrap();
+            chain.transfer_from(&[(o, out.amount)], 1, fee)
+        })
+        .collect();
+    let before = chain.state.clone();
+    let (block, _, _) = chain.next_block([first, second].concat()).unwrap();
+    (chain, before, block)
+}
+
+/// Validation of a block whose second half spends the outputs its first half created: what it
+/// costs beyond the signatures (skipped as verified) grows with the block, not its square.
+fn bench_block_spending_its_own_outputs(c: &mut Criterion) {
+    let (chain, before, block) = block_spending_its_own_outputs(1_500);
+    let params = &chain.genesis.params;
+    let set = before.next_validator_set();
+    let verified = |_: &Hash| true;
+    let mut g = c.benchmark_group("ledger");
+    g.throughput(Throughput::Elements(block.txs.len() as u64 - 1));
+    g.bench_function("validate_3000_spending_own_outputs/skip_verified", |b| {
+        b.iter(|| {
+            validate_block(
+                black_box(&block),
+                &before,
+                params,
+                &set,
+                SigPolicy::SkipVerified(&verified),
+            )
+            .unwrap()
+        })
     });
     g.finish();
 }
@@ -300,6 +347,7 @@ fn benches(c: &mut Criterion) {
     let f = fixture(1_000);
     assert_eq!(f.block.txs.len(), 1_001);
     bench_ledger(c, &f);
+    bench_block_spending_its_own_outputs(c);
     bench_encoding(c, &f);
     bench_storage(c, &f);
     bench_mempool(c, &f);

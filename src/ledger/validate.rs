@@ -427,6 +427,10 @@ fn validate(
     let mut registry_changes: HashMap<OutPoint, Option<MasternodeEntry>> = HashMap::new();
     let mut fees = Amount::ZERO;
     let mut to_verify: Vec<(usize, &Transaction)> = Vec::new();
+    // Outputs created and spent within the block: in neither `fx.created` nor `fx.spent`,
+    // taken out of `fx.created` once after the loop (one pass, not one per spend: a block
+    // chaining its transactions would otherwise cost the square of its length).
+    let mut spent_in_block: HashSet<OutPoint> = HashSet::new();
 
     for (idx, tx) in rest.iter().enumerate() {
         let index = idx + 1;
@@ -463,7 +467,7 @@ fn validate(
             if overlay.created.remove(&input.prev).is_none() {
                 fx.spent.push((input.prev, u));
             } else {
-                fx.created.retain(|(o, _)| *o != input.prev);
+                spent_in_block.insert(input.prev);
             }
             // Spending a collateral removes its masternode; a banned one stays, banned, so that
             // its node key can never register again.
@@ -483,6 +487,10 @@ fn validate(
             fx.created.push((o, u));
         }
         apply_masternode_kind(tx, state, params, height, &mut registry_changes);
+    }
+
+    if !spent_in_block.is_empty() {
+        fx.created.retain(|(o, _)| !spent_in_block.contains(o));
     }
 
     if !to_verify.is_empty() {

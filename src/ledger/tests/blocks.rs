@@ -306,3 +306,33 @@ fn many_transactions_with_one_bad_signature_point_at_the_right_one() {
         }
     }
 }
+
+#[test]
+fn outputs_created_and_spent_within_a_block_are_in_neither_list_of_its_effects() {
+    let mut chain = TestChain::devnet(4);
+    chain.next_block(vec![]).unwrap();
+    let first = chain.transfer(2).unwrap();
+    let fee = Transaction::transfer_size(1, 1) as u64 * chain.genesis.params.min_fee_rate;
+    let outputs_of = |tx: &Transaction| -> Vec<(OutPoint, Amount)> {
+        let id = tx.txid();
+        tx.outputs_at(id).map(|(o, out)| (o, out.amount)).collect()
+    };
+    let a = outputs_of(&first);
+    let second = chain.transfer_from(&a[..1], 1, fee);
+    let b = outputs_of(&second);
+    let third = chain.transfer_from(&b, 1, fee);
+    let c = outputs_of(&third);
+    let spent_from_state = first.inputs[0].prev;
+    let block = build(&chain, vec![first, second, third], vec![]);
+    let fx = validate(&chain, &block).unwrap();
+
+    let spent: Vec<OutPoint> = fx.spent.iter().map(|(o, _)| *o).collect();
+    assert_eq!(spent, vec![spent_from_state]);
+    // The chain's intermediate outputs (a[0], b[0]) are gone; what is left keeps block order,
+    // the coinbase's outputs last.
+    let created: Vec<OutPoint> = fx.created.iter().map(|(o, _)| *o).collect();
+    let coinbase = block.txs[0].txid();
+    assert_eq!(created[..2], [a[1].0, c[0].0]);
+    assert!(created[2..].iter().all(|o| o.txid == coinbase));
+    assert!(!created.contains(&a[0].0) && !created.contains(&b[0].0));
+}
