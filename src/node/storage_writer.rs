@@ -14,8 +14,9 @@ pub const WRITER_QUEUE: usize = 4;
 
 /// A finalized block to persist.
 pub struct CommitJob {
-    /// The finalized block, stored with its indexes in one batch.
-    pub block: Block,
+    /// The finalized block, stored with its indexes in one batch (shared with the driver, which
+    /// cleans its mempool with it while the writer writes).
+    pub block: Arc<Block>,
     /// Its commit certificate, stored with it.
     pub cert: CommitCertificate,
     /// Its effects, as validation computed them.

@@ -33,6 +33,7 @@ impl Driver {
             .snapshots
             .after_block(&fx, self.state.utxo_count())
             .then(|| EncodedSnapshot::of(&self.state));
+        let block = Arc::new(block);
         let job = CommitJob {
             block: block.clone(),
             cert: cert.clone(),
