@@ -7,24 +7,30 @@
 //! set and the masternodes are stored as the block itself: the state at open is the last state
 //! snapshot plus a replay of the stored blocks after it (see `state_snapshot`). Peers, bans and
 //! the consensus signer state live in their own trees.
+//!
+//! This file opens the database and loads the state; the commit path is in `commit`, the lookups
+//! in `read`, `--reindex` in `reindex`.
 
+mod commit;
 mod keys;
+mod read;
+mod reindex;
 mod state_snapshot;
 mod tx_index;
 
-use crate::ledger::{BlockEffects, Genesis, LedgerState, SigPolicy};
-use crate::types::{
-    Amount, Block, CommitCertificate, Decode, DecodeError, Encode, Hash, Transaction, ValidatorSet,
-};
+use crate::ledger::{Genesis, LedgerState, SigPolicy};
+use crate::types::{Amount, CommitCertificate, Decode, DecodeError, Encode, Hash, ValidatorSet};
+pub use commit::BlockCommit;
+use commit::{decode_tip, write_block};
 use keys::{
     Table, META_CHAIN_ID, META_SCHEMA, META_SNAPSHOT, META_SUPPLY, META_TIP, META_TXINDEX_HEIGHT,
     META_UTXO_COUNT,
 };
+pub use read::TxLocation;
 pub use state_snapshot::EncodedSnapshot;
 use state_snapshot::SnapshotHeader;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 use thiserror::Error;
 
 /// sled's page cache per database. Reads are rare (the chain state is in memory), so a small
@@ -83,15 +89,6 @@ pub struct Storage {
     chain: sled::Tree,
     /// Committed transactions the index does not hold yet (see [`tx_index`]).
     unindexed: tx_index::Unindexed,
-}
-
-/// Where a transaction is stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TxLocation {
-    /// Block height.
-    pub height: u64,
-    /// Position in the block.
-    pub index: u32,
 }
 
 fn be64(v: u64) -> [u8; 8] {
@@ -399,21 +396,6 @@ impl Storage {
         self.flush()
     }
 
-    /// Persists a finalized block, its certificate and all its effects atomically, then flushes,
-    /// and indexes its transactions. `state_before` is the state the block was validated
-    /// against. Returns the flush time.
-    pub fn commit_block(
-        &self,
-        block: &Block,
-        cert: &CommitCertificate,
-        fx: &BlockEffects,
-        state_before: &LedgerState,
-    ) -> Result<std::time::Duration, StorageError> {
-        let flush = self.commit_blocks(&[BlockCommit::on(block, cert, fx, state_before)], None)?;
-        self.index_txs(&[(fx.height, &fx.txids)])?;
-        Ok(flush)
-    }
-
     /// Writes the transaction index entries of committed blocks (`(height, txids)`, oldest
     /// first) in one batch, without a flush: a crash that loses them is repaired at the next
     /// open. Until this returns, lookups find those transactions in memory.
@@ -461,222 +443,6 @@ impl Storage {
         }
         self.flush()
     }
-
-    /// Persists consecutive finalized blocks (oldest first) and all their effects in one atomic
-    /// batch, then flushes once: a writer that fell behind catches up with one flush instead of
-    /// one per block. Either every block of the group is stored or none is. `snapshot`, the
-    /// state after one of these blocks, goes into the same batch. Returns the flush time.
-    pub fn commit_blocks(
-        &self,
-        blocks: &[BlockCommit<'_>],
-        snapshot: Option<&LedgerState>,
-    ) -> Result<std::time::Duration, StorageError> {
-        self.commit_blocks_encoded(blocks, snapshot.map(EncodedSnapshot::of))
-    }
-
-    /// [`Storage::commit_blocks`] with the snapshot already encoded (by the driver, at the
-    /// snapshot's height, while this runs on the writer's thread); its chunks move into the
-    /// batch, so the encoding is held once.
-    pub fn commit_blocks_encoded(
-        &self,
-        blocks: &[BlockCommit<'_>],
-        snapshot: Option<EncodedSnapshot>,
-    ) -> Result<std::time::Duration, StorageError> {
-        let mut batch = sled::Batch::default();
-        // Later writes of the same key replace earlier ones in a batch: the tip is the last
-        // block's.
-        for b in blocks {
-            write_block(&mut batch, b);
-        }
-        if let Some(snapshot) = snapshot {
-            state_snapshot::write(&mut batch, snapshot, self.snapshot_chunks()?);
-        }
-        self.chain
-            .apply_batch(batch)
-            .map_err(|e| self.sled_err(e))?;
-        let t = Instant::now();
-        self.flush()?;
-        for b in blocks {
-            self.unindexed.add(b.fx.height, &b.fx.txids);
-        }
-        Ok(t.elapsed())
-    }
-
-    /// The block at `height`.
-    pub fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
-        match self.get(Table::Block, &be64(height))? {
-            None => Ok(None),
-            Some(b) => Ok(Some(self.decode("block", &b)?)),
-        }
-    }
-
-    /// The raw encoded block at `height`.
-    pub fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.get(Table::Block, &be64(height))?.map(|b| b.to_vec()))
-    }
-
-    /// The commit certificate of the block at `height`.
-    pub fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, StorageError> {
-        match self.get(Table::Cert, &be64(height))? {
-            None => Ok(None),
-            Some(b) => Ok(Some(self.decode("certificate", &b)?)),
-        }
-    }
-
-    /// Height of the block with this hash.
-    pub fn height_of(&self, hash: &Hash) -> Result<Option<u64>, StorageError> {
-        match self.get(Table::BlockIndex, &hash.0)? {
-            None => Ok(None),
-            Some(b) => Ok(Some(
-                self.decode::<[u8; 8]>("block index", &b)
-                    .map(u64::from_be_bytes)?,
-            )),
-        }
-    }
-
-    /// Where a finalized transaction is.
-    pub fn tx_location(&self, txid: &Hash) -> Result<Option<TxLocation>, StorageError> {
-        if let Some(loc) = self.unindexed.get(txid) {
-            return Ok(Some(loc));
-        }
-        match self.get(Table::TxIndex, &txid.0)? {
-            None => Ok(None),
-            Some(b) if b.len() == 12 => {
-                let mut h = [0u8; 8];
-                h.copy_from_slice(&b[..8]);
-                let mut i = [0u8; 4];
-                i.copy_from_slice(&b[8..]);
-                Ok(Some(TxLocation {
-                    height: u64::from_be_bytes(h),
-                    index: u32::from_be_bytes(i),
-                }))
-            }
-            Some(_) => Err(self.corrupt("tx index entry has the wrong length")),
-        }
-    }
-
-    /// A finalized transaction and its location.
-    pub fn transaction(
-        &self,
-        txid: &Hash,
-    ) -> Result<Option<(Transaction, TxLocation)>, StorageError> {
-        let Some(loc) = self.tx_location(txid)? else {
-            return Ok(None);
-        };
-        let block = self
-            .block(loc.height)?
-            .ok_or_else(|| self.corrupt("tx index points at a missing block"))?;
-        let tx = block
-            .txs
-            .get(loc.index as usize)
-            .cloned()
-            .ok_or_else(|| self.corrupt("tx index points past the block"))?;
-        Ok(Some((tx, loc)))
-    }
-
-    /// Rebuilds indexes, UTXO set and masternodes from the stored blocks.
-    pub fn reindex(dir: &Path, genesis: &Genesis) -> Result<(Storage, LedgerState), StorageError> {
-        let s = Self::open_raw(dir)?;
-        // Never wipe the database of another chain: check the stored chain id and genesis
-        // block (when readable) before dropping anything.
-        if let Some(id) = s.get(Table::Meta, META_CHAIN_ID)? {
-            if let Ok(id) = Hash::from_bytes(&id) {
-                if id != genesis.params.chain_id {
-                    return Err(StorageError::WrongChain {
-                        path: s.path.clone(),
-                        found: id.to_hex(),
-                        expected: genesis.params.chain_id.to_hex(),
-                    });
-                }
-            }
-        }
-        if let Some(b0) = s.get(Table::Block, &be64(0))? {
-            if b0.as_ref() != genesis.block.to_bytes().as_slice() {
-                return Err(StorageError::WrongChain {
-                    path: s.path.clone(),
-                    found: "unknown, its genesis block differs".into(),
-                    expected: genesis.params.chain_id.to_hex(),
-                });
-            }
-        }
-        // The chain to rebuild: the stored blocks up to the first one without a certificate.
-        let mut blocks = Vec::new();
-        let mut h = 1u64;
-        while let Some(b) = s.get(Table::Block, &be64(h))? {
-            let Some(cert) = s.get(Table::Cert, &be64(h))? else {
-                tracing::warn!(target: "storage", height = h, "reindex stops at a block without a certificate");
-                break;
-            };
-            blocks.push((b, cert));
-            h += 1;
-        }
-        // Blocks and certificates stay; everything derived from them is dropped and rebuilt.
-        let mut batch = sled::Batch::default();
-        let derived = [
-            Table::BlockIndex,
-            Table::TxIndex,
-            Table::Snapshot,
-            Table::Meta,
-        ]
-        .map(|t| t as u8);
-        for prefix in derived.iter().chain(keys::LEGACY_PREFIXES) {
-            for kv in s.chain.scan_prefix([*prefix]) {
-                let (k, _) = kv.map_err(|e| s.sled_err(e))?;
-                batch.remove(k);
-            }
-        }
-        s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
-        s.init(genesis)?;
-        let mut state = genesis.state();
-        for (i, (b, c)) in blocks.iter().enumerate() {
-            let block: Block = match Block::from_bytes(b) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(target: "storage", height = i + 1, "reindex stopped at an undecodable block: {e}");
-                    break;
-                }
-            };
-            let Ok(cert) = CommitCertificate::from_bytes(c) else {
-                tracing::warn!(target: "storage", height = i + 1, "reindex stopped at an undecodable certificate");
-                break;
-            };
-            let set = state.next_validator_set();
-            if cert
-                .verify(
-                    &genesis.params.chain_id,
-                    block.header.height,
-                    &block.hash(),
-                    &set,
-                )
-                .is_err()
-            {
-                tracing::warn!(target: "storage", height = i + 1, "reindex stopped at a block without a valid certificate");
-                break;
-            }
-            let fx = match crate::ledger::validate_block(
-                &block,
-                &state,
-                &genesis.params,
-                &set,
-                SigPolicy::VerifyAll,
-            ) {
-                Ok(fx) => fx,
-                Err(e) => {
-                    tracing::warn!(target: "storage", height = i + 1, "reindex stopped at an invalid block: {e}");
-                    break;
-                }
-            };
-            let mut batch = sled::Batch::default();
-            write_block(&mut batch, &BlockCommit::on(&block, &cert, &fx, &state));
-            tx_index::put_entries(&mut batch, fx.height, &fx.txids);
-            tx_index::put_height(&mut batch, fx.height);
-            s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
-            state.apply(&fx, block.header.time_ms);
-        }
-        s.write_snapshot(&state)?;
-        let state = s.load_state(genesis)?;
-        Ok((s, state))
-    }
 }
 
 fn put_meta_header(batch: &mut sled::Batch, genesis: &Genesis) {
@@ -687,84 +453,6 @@ fn put_meta_header(batch: &mut sled::Batch, genesis: &Genesis) {
     batch.insert(
         keys::key(Table::Meta, META_CHAIN_ID),
         genesis.params.chain_id.to_bytes(),
-    );
-}
-
-/// The tip record: height, hash, block time and the validator set that finalized it.
-fn encode_tip(height: u64, hash: &Hash, time_ms: u64, validators: &ValidatorSet) -> Vec<u8> {
-    let mut v = Vec::with_capacity(80);
-    height.encode_to(&mut v);
-    hash.encode_to(&mut v);
-    time_ms.encode_to(&mut v);
-    validators.encode_to(&mut v);
-    v
-}
-
-fn decode_tip(b: &[u8]) -> Option<(u64, Hash, u64, ValidatorSet)> {
-    let mut r = crate::types::Reader::new(b);
-    let t = (
-        r.u64().ok()?,
-        Hash::decode_from(&mut r).ok()?,
-        r.u64().ok()?,
-        ValidatorSet::decode_from(&mut r).ok()?,
-    );
-    r.finish().ok()?;
-    Some(t)
-}
-
-/// One finalized block and what its commit needs besides the block.
-pub struct BlockCommit<'a> {
-    /// The block.
-    pub block: &'a Block,
-    /// Its commit certificate.
-    pub cert: &'a CommitCertificate,
-    /// Its effects, as validated.
-    pub fx: &'a BlockEffects,
-    /// Total supply before the block.
-    pub supply_before: Amount,
-    /// UTXO count before the block.
-    pub utxo_count_before: u64,
-}
-
-impl<'a> BlockCommit<'a> {
-    /// The commit of `block`, validated against `state_before` (the state it applies to).
-    pub fn on(
-        block: &'a Block,
-        cert: &'a CommitCertificate,
-        fx: &'a BlockEffects,
-        state_before: &LedgerState,
-    ) -> BlockCommit<'a> {
-        BlockCommit {
-            block,
-            cert,
-            fx,
-            supply_before: state_before.supply,
-            utxo_count_before: state_before.utxo_count() as u64,
-        }
-    }
-}
-
-/// Adds a block, its certificate, its indexes and the new tip, supply and UTXO count to `batch`
-/// (the UTXO and masternode changes are the block's own content, replayed at open).
-fn write_block(batch: &mut sled::Batch, c: &BlockCommit<'_>) {
-    let (block, cert, fx) = (c.block, c.cert, c.fx);
-    let (supply_before, utxo_count_before) = (c.supply_before, c.utxo_count_before);
-    let h = be64(fx.height);
-    batch.insert(keys::key(Table::Block, &h), block.to_bytes());
-    batch.insert(keys::key(Table::Cert, &h), cert.to_bytes());
-    batch.insert(keys::key(Table::BlockIndex, &fx.block_hash.0), &h[..]);
-    let count = utxo_count_before + fx.created.len() as u64 - fx.spent.len() as u64;
-    batch.insert(keys::key(Table::Meta, META_UTXO_COUNT), count.to_bytes());
-    let supply = Amount(supply_before.0.saturating_add(fx.minted.0));
-    batch.insert(keys::key(Table::Meta, META_SUPPLY), supply.to_bytes());
-    batch.insert(
-        keys::key(Table::Meta, META_TIP),
-        encode_tip(
-            fx.height,
-            &fx.block_hash,
-            block.header.time_ms,
-            &fx.validators,
-        ),
     );
 }
 

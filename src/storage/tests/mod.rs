@@ -17,8 +17,8 @@ use super::keys::{
 };
 use super::*;
 use crate::ledger::testkit::TestChain;
-use crate::ledger::Utxo;
-use crate::types::{Address, Network, OutPoint, Transaction};
+use crate::ledger::{BlockEffects, Utxo};
+use crate::types::{Address, Block, Network, OutPoint, Transaction};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
