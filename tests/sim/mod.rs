@@ -983,15 +983,22 @@ impl Sim {
         &self,
         msg: &Message,
     ) -> Option<(&'static str, Hash, PublicKey, Signature)> {
-        let (what, signed, signer, sig) = match msg {
-            Message::Vote(v) => ("vote", v.signing_bytes(), v.voter, v.signature),
-            Message::Proposal { proposal: p, .. } => {
-                ("proposal", p.signing_bytes(), p.proposer, p.signature)
-            }
+        let signer = match msg {
+            Message::Vote(v) => v.voter,
+            Message::Proposal { proposal, .. } => proposal.proposer,
             _ => return None,
         };
-        let member = (0..self.members).any(|j| self.nodes[j].id == signer);
-        (!member).then_some((what, signed, signer, sig))
+        // Members' messages are nearly all of them: no signed hash is computed for those.
+        if (0..self.members).any(|j| self.nodes[j].id == signer) {
+            return None;
+        }
+        Some(match msg {
+            Message::Vote(v) => ("vote", v.signing_bytes(), signer, v.signature),
+            Message::Proposal { proposal: p, .. } => {
+                ("proposal", p.signing_bytes(), signer, p.signature)
+            }
+            _ => return None,
+        })
     }
 
     /// Node `at` blames `peer`: the p2p layer's scoring; at the threshold the link is banned.
