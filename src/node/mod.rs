@@ -22,7 +22,7 @@ pub use snapshot::NodeSnapshot;
 pub use spec::NodeSpec;
 
 use crate::mempool::MempoolError;
-use crate::p2p::{P2pConfig, P2pError, P2pHandle, PeerInfo, SledPeerStore};
+use crate::p2p::{DbPeerStore, P2pConfig, P2pError, P2pHandle, PeerInfo};
 use crate::storage::{Storage, StorageError};
 use crate::types::{Hash, Transaction};
 use std::net::SocketAddr;
@@ -170,7 +170,7 @@ pub async fn start(
     p2p_cfg.max_inbound = spec.max_inbound;
     p2p_cfg.max_outbound = spec.max_outbound;
     p2p_cfg.link_delay = spec.link_delay;
-    let store = Arc::new(SledPeerStore::new(
+    let store = Arc::new(DbPeerStore::new(
         storage.tree("bans")?,
         storage.tree("peers")?,
     ));

@@ -10,6 +10,7 @@
 
 use crate::consensus::{DoubleSignGuard, GuardError, LastSigned, SignStep, SignerState};
 use crate::p2p::Message;
+use crate::storage::kv::{Batch, KvError, Tree};
 use crate::types::Hash;
 use crate::types::{Decode, Encode};
 use thiserror::Error;
@@ -28,7 +29,7 @@ pub enum SignerError {
         /// Height of the message.
         height: u64,
         /// The sled error of the write or of the flush.
-        source: sled::Error,
+        source: KvError,
     },
     /// The message is not an own vote or proposal (a caller bug).
     #[error("only votes and proposals are signed, not {0}")]
@@ -50,28 +51,28 @@ pub enum SignError {
     Store(#[from] SignerError),
 }
 
-/// The sled tree behind a [`SignerStore`]; a seam so tests can make the durable write fail.
+/// The tree behind a [`SignerStore`]; a seam so tests can make the durable write fail.
 pub trait SignerBackend: Clone {
     /// The tree holding signer state and WAL.
-    fn tree(&self) -> &sled::Tree;
+    fn tree(&self) -> &Tree;
 
     /// Applies `batch` atomically and flushes it to disk before returning.
-    fn apply_durably(&self, batch: sled::Batch) -> Result<(), sled::Error> {
+    fn apply_durably(&self, batch: Batch) -> Result<(), KvError> {
         self.tree().apply_batch(batch)?;
         self.tree().flush()?;
         Ok(())
     }
 }
 
-impl SignerBackend for sled::Tree {
-    fn tree(&self) -> &sled::Tree {
+impl SignerBackend for Tree {
+    fn tree(&self) -> &Tree {
         self
     }
 }
 
-/// Signer state and own-message log in a sled tree.
+/// Signer state and own-message log in a database tree.
 #[derive(Clone)]
-pub struct SignerStore<B: SignerBackend = sled::Tree> {
+pub struct SignerStore<B: SignerBackend = Tree> {
     backend: B,
 }
 
@@ -117,10 +118,12 @@ fn wal_key(slot: &LastSigned) -> Vec<u8> {
     key
 }
 
-impl SignerStore<sled::Tree> {
+impl SignerStore<Tree> {
     /// Wraps the `signer` tree.
-    pub fn new(tree: sled::Tree) -> SignerStore {
-        SignerStore { backend: tree }
+    pub fn new(tree: impl Into<Tree>) -> SignerStore {
+        SignerStore {
+            backend: tree.into(),
+        }
     }
 }
 
@@ -152,7 +155,7 @@ impl<B: SignerBackend> SignerStore<B> {
         if state.last != Some(slot) {
             return Err(SignerError::StateMismatch(what));
         }
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         batch.insert(STATE_KEY, state.to_bytes());
         batch.insert(wal_key(&slot), msg.to_bytes());
         self.backend
@@ -192,9 +195,9 @@ impl<B: SignerBackend> SignerStore<B> {
     /// Drops the log entries of heights below `height`. Call it only once every block below
     /// `height` is durable: until then the log is what lets a restarted node finish that block.
     /// Not flushed: entries that come back after a crash are dropped by the next call.
-    pub fn clear_wal_below(&self, height: u64) -> Result<(), sled::Error> {
+    pub fn clear_wal_below(&self, height: u64) -> Result<(), KvError> {
         let tree = self.backend.tree();
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         for kv in tree.range(vec![WAL_PREFIX]..wal_height_key(height)) {
             batch.remove(kv?.0);
         }
@@ -270,13 +273,13 @@ mod tests {
 
     /// A disk that takes nothing.
     #[derive(Clone)]
-    struct BrokenDisk(sled::Tree);
+    struct BrokenDisk(Tree);
 
     impl SignerBackend for BrokenDisk {
-        fn tree(&self) -> &sled::Tree {
+        fn tree(&self) -> &Tree {
             &self.0
         }
-        fn apply_durably(&self, _: sled::Batch) -> Result<(), sled::Error> {
+        fn apply_durably(&self, _: Batch) -> Result<(), KvError> {
             Err(sled::Error::Io(std::io::Error::other("disk full")))
         }
     }
@@ -285,7 +288,7 @@ mod tests {
     fn a_failed_write_authorizes_nothing() {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let store = SignerStore {
-            backend: BrokenDisk(db.open_tree("signer").unwrap()),
+            backend: BrokenDisk(db.open_tree("signer").unwrap().into()),
         };
         let mut guard = DoubleSignGuard::default();
         let first = Message::Vote(vote(3, 0, VoteKind::Prevote, 1));

@@ -52,7 +52,7 @@ pub use link_delay::LinkDelay;
 pub use message::{Hello, Message};
 pub use peer::disconnect::{DisconnectReason, HandshakeError};
 pub use score::{Misbehaviour, TokenBucket};
-pub use store::{BanEntry, MemoryPeerStore, PeerStore, SledPeerStore};
+pub use store::{BanEntry, DbPeerStore, MemoryPeerStore, PeerStore};
 
 use crate::types::{Hash, Network, PublicKey, SecretKey};
 use peer::Shared;

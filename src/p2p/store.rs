@@ -8,6 +8,7 @@
 //! address whose first `prefix` bits are the same. [`PeerStore::remove_ban`] lifts every ban
 //! stored under one network address (host and subnet bans alike).
 
+use crate::storage::kv::{Batch, Tree};
 use crate::types::encoding::{put, Decode, Encode, Reader};
 use crate::types::PublicKey;
 use std::collections::{BTreeSet, HashMap};
@@ -262,22 +263,25 @@ impl PeerStore for MemoryPeerStore {
     }
 }
 
-/// A store in two sled trees (bans, addresses). Write errors are logged, not fatal: losing a
-/// ban or an address is harmless.
+/// A store in two database trees (bans, addresses). Write errors are logged, not fatal: losing
+/// a ban or an address is harmless.
 #[derive(Debug, Clone)]
-pub struct SledPeerStore {
-    bans: sled::Tree,
-    addrs: sled::Tree,
+pub struct DbPeerStore {
+    bans: Tree,
+    addrs: Tree,
 }
 
-impl SledPeerStore {
+impl DbPeerStore {
     /// A store over these trees.
-    pub fn new(bans: sled::Tree, addrs: sled::Tree) -> SledPeerStore {
-        SledPeerStore { bans, addrs }
+    pub fn new(bans: impl Into<Tree>, addrs: impl Into<Tree>) -> DbPeerStore {
+        DbPeerStore {
+            bans: bans.into(),
+            addrs: addrs.into(),
+        }
     }
 }
 
-impl PeerStore for SledPeerStore {
+impl PeerStore for DbPeerStore {
     fn load_bans(&self) -> Vec<BanEntry> {
         let now = SystemTime::now();
         let mut out = Vec::new();
@@ -318,7 +322,7 @@ impl PeerStore for SledPeerStore {
 
     fn save_addrs(&self, added: &[String], removed: &[String]) {
         let now = to_secs(SystemTime::now()).to_le_bytes();
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         for a in removed {
             batch.remove(a.as_bytes());
         }
@@ -424,9 +428,9 @@ mod tests {
     }
 
     #[test]
-    fn sled_store_kv_round_trip() {
+    fn db_store_kv_round_trip() {
         let db = sled::Config::new().temporary(true).open().unwrap();
-        let s = SledPeerStore::new(db.open_tree("b").unwrap(), db.open_tree("a").unwrap());
+        let s = DbPeerStore::new(db.open_tree("b").unwrap(), db.open_tree("a").unwrap());
         let e = entry("::1", Some(PublicKey([3; 32])), 3600);
         s.save_ban(&e);
         let loaded = s.load_bans();

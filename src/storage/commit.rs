@@ -2,6 +2,7 @@
 //! one atomic batch, then flushed.
 
 use super::keys::{self, Table, META_SUPPLY, META_TIP, META_UTXO_COUNT};
+use super::kv;
 use super::{be64, state_snapshot, EncodedSnapshot, Storage, StorageError};
 use crate::ledger::{BlockEffects, LedgerState};
 use crate::types::{Amount, Block, CommitCertificate, Decode, Encode, Hash, ValidatorSet};
@@ -75,7 +76,7 @@ impl Storage {
         blocks: &[BlockCommit<'_>],
         snapshot: Option<EncodedSnapshot>,
     ) -> Result<std::time::Duration, StorageError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = kv::Batch::default();
         // Later writes of the same key replace earlier ones in a batch: the tip is the last
         // block's.
         for b in blocks {
@@ -120,7 +121,7 @@ pub(super) fn decode_tip(b: &[u8]) -> Option<(u64, Hash, u64, ValidatorSet)> {
 
 /// Adds a block, its certificate, its indexes and the new tip, supply and UTXO count to `batch`
 /// (the UTXO and masternode changes are the block's own content, replayed at open).
-pub(super) fn write_block(batch: &mut sled::Batch, c: &BlockCommit<'_>) {
+pub(super) fn write_block(batch: &mut kv::Batch, c: &BlockCommit<'_>) {
     let (block, cert, fx) = (c.block, c.cert, c.fx);
     let (supply_before, utxo_count_before) = (c.supply_before, c.utxo_count_before);
     let h = be64(fx.height);

@@ -13,6 +13,7 @@
 
 mod commit;
 mod keys;
+pub mod kv;
 mod read;
 mod reindex;
 mod state_snapshot;
@@ -85,8 +86,8 @@ pub enum StorageError {
 #[derive(Clone)]
 pub struct Storage {
     path: PathBuf,
-    db: sled::Db,
-    chain: sled::Tree,
+    db: kv::Db,
+    chain: kv::Tree,
     /// Committed transactions the index does not hold yet (see [`tx_index`]).
     unindexed: tx_index::Unindexed,
 }
@@ -102,6 +103,26 @@ impl Storage {
         let sled_dir = dir.join("chain.sled");
         let existed = sled_dir.join("conf").exists() || sled_dir.join("db").exists();
         let s = Self::open_raw(dir)?;
+        s.load(existed, genesis)
+    }
+
+    /// Opens (or creates from `genesis`) a database in memory, as [`Storage::open`] does on disk:
+    /// for the simulation, which keeps `db` across a node's crash and restart.
+    pub fn open_memory(
+        db: &kv::MemoryDb,
+        genesis: &Genesis,
+    ) -> Result<(Storage, LedgerState), StorageError> {
+        let existed = !db.is_empty();
+        let s = Self::from_db(PathBuf::from("(memory)"), kv::Db::from(db.clone()))?;
+        s.load(existed, genesis)
+    }
+
+    fn load(
+        self,
+        existed: bool,
+        genesis: &Genesis,
+    ) -> Result<(Storage, LedgerState), StorageError> {
+        let s = self;
         let fresh = s.get(Table::Meta, META_SCHEMA)?.is_none();
         if fresh {
             // sled opens a damaged or truncated log as an empty (or shorter) database: an
@@ -144,6 +165,10 @@ impl Storage {
                 }
             }
         };
+        Self::from_db(path, kv::Db::from(db))
+    }
+
+    fn from_db(path: PathBuf, db: kv::Db) -> Result<Storage, StorageError> {
         let chain = db.open_tree("chain").map_err(|source| StorageError::Sled {
             path: path.clone(),
             source,
@@ -170,7 +195,7 @@ impl Storage {
         }
     }
 
-    fn get(&self, t: Table, k: &[u8]) -> Result<Option<sled::IVec>, StorageError> {
+    fn get(&self, t: Table, k: &[u8]) -> Result<Option<kv::IVec>, StorageError> {
         self.chain
             .get(keys::key(t, k))
             .map_err(|e| self.sled_err(e))
@@ -180,23 +205,23 @@ impl Storage {
         T::from_bytes(b).map_err(|e: DecodeError| self.corrupt(format!("{what}: {e}")))
     }
 
-    /// A sled tree of this database (for peers, bans, signer state).
-    pub fn tree(&self, name: &str) -> Result<sled::Tree, StorageError> {
+    /// A tree of this database (for peers, bans, signer state).
+    pub fn tree(&self, name: &str) -> Result<kv::Tree, StorageError> {
         self.db.open_tree(name).map_err(|e| self.sled_err(e))
     }
 
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.db.size_on_disk()
     }
 
     /// Flushes everything to disk.
     pub fn flush(&self) -> Result<(), StorageError> {
-        self.db.flush().map(|_| ()).map_err(|e| self.sled_err(e))
+        self.db.flush().map_err(|e| self.sled_err(e))
     }
 
     fn init(&self, genesis: &Genesis) -> Result<(), StorageError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = kv::Batch::default();
         put_meta_header(&mut batch, genesis);
         write_block(
             &mut batch,
@@ -384,7 +409,7 @@ impl Storage {
     /// Writes a snapshot of `state` (a state this database holds every block of) and flushes:
     /// the next open replays only the blocks above it.
     pub fn write_snapshot(&self, state: &LedgerState) -> Result<(), StorageError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = kv::Batch::default();
         state_snapshot::write(
             &mut batch,
             EncodedSnapshot::of(state),
@@ -403,7 +428,7 @@ impl Storage {
         let Some(last) = blocks.iter().map(|(h, _)| *h).max() else {
             return Ok(());
         };
-        let mut batch = sled::Batch::default();
+        let mut batch = kv::Batch::default();
         for (h, txids) in blocks {
             tx_index::put_entries(&mut batch, *h, txids);
         }
@@ -445,7 +470,7 @@ impl Storage {
     }
 }
 
-fn put_meta_header(batch: &mut sled::Batch, genesis: &Genesis) {
+fn put_meta_header(batch: &mut kv::Batch, genesis: &Genesis) {
     batch.insert(
         keys::key(Table::Meta, META_SCHEMA),
         SCHEMA_VERSION.to_bytes(),

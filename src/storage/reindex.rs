@@ -3,6 +3,7 @@
 
 use super::commit::write_block;
 use super::keys::{self, Table, META_CHAIN_ID};
+use super::kv;
 use super::{be64, tx_index, BlockCommit, Storage, StorageError};
 use crate::ledger::{Genesis, LedgerState, SigPolicy};
 use crate::types::{Block, CommitCertificate, Decode, Encode, Hash};
@@ -46,7 +47,7 @@ impl Storage {
             h += 1;
         }
         // Blocks and certificates stay; everything derived from them is dropped and rebuilt.
-        let mut batch = sled::Batch::default();
+        let mut batch = kv::Batch::default();
         let derived = [
             Table::BlockIndex,
             Table::TxIndex,
@@ -101,7 +102,7 @@ impl Storage {
                     break;
                 }
             };
-            let mut batch = sled::Batch::default();
+            let mut batch = kv::Batch::default();
             write_block(&mut batch, &BlockCommit::on(&block, &cert, &fx, &state));
             tx_index::put_entries(&mut batch, fx.height, &fx.txids);
             tx_index::put_height(&mut batch, fx.height);

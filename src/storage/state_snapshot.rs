@@ -8,6 +8,7 @@
 //! shutdown and after a reindex; a snapshot and its chunks are written in one atomic batch.
 
 use super::keys::{self, Table, META_SNAPSHOT};
+use super::kv;
 use crate::ledger::{LedgerState, MasternodeEntry, Utxo};
 use crate::types::encoding::{put, Decode, DecodeError, Encode, Reader};
 use crate::types::{Amount, Hash, OutPoint, ValidatorSet};
@@ -82,9 +83,9 @@ pub(super) fn chunk_key(i: u32) -> Vec<u8> {
 /// batch then held the encoding as well.
 pub struct EncodedSnapshot {
     /// Chunk `i` of the UTXO set, at [`chunk_key`]`(i)`.
-    chunks: Vec<sled::IVec>,
+    chunks: Vec<kv::IVec>,
     /// The encoded [`SnapshotHeader`].
-    header: sled::IVec,
+    header: kv::IVec,
 }
 
 impl EncodedSnapshot {
@@ -103,7 +104,7 @@ impl EncodedSnapshot {
                 o.encode_to(&mut buf);
                 u.encode_to(&mut buf);
             }
-            chunks.push(sled::IVec::from(buf.as_slice()));
+            chunks.push(kv::IVec::from(buf.as_slice()));
             left -= n;
         }
         let header = SnapshotHeader {
@@ -125,7 +126,7 @@ impl EncodedSnapshot {
 
 /// Adds `snapshot` to `batch`, and removes the chunks of the previous snapshot (`old_chunks` of
 /// them) that the new one does not overwrite.
-pub(super) fn write(batch: &mut sled::Batch, snapshot: EncodedSnapshot, old_chunks: u32) {
+pub(super) fn write(batch: &mut kv::Batch, snapshot: EncodedSnapshot, old_chunks: u32) {
     let chunks = snapshot.chunks.len() as u32;
     for (i, chunk) in (0..chunks).zip(snapshot.chunks) {
         batch.insert(chunk_key(i), chunk);

@@ -12,6 +12,7 @@
 //! index was part of each commit, and is complete.
 
 use super::keys::{self, Table, META_TXINDEX_HEIGHT};
+use super::kv;
 use super::TxLocation;
 use crate::types::encoding::Encode;
 use crate::types::Hash;
@@ -64,7 +65,7 @@ impl Unindexed {
 }
 
 /// Adds the index entries of the block at `height` to `batch`.
-pub(super) fn put_entries(batch: &mut sled::Batch, height: u64, txids: &[Hash]) {
+pub(super) fn put_entries(batch: &mut kv::Batch, height: u64, txids: &[Hash]) {
     let h = height.to_be_bytes();
     for (i, txid) in txids.iter().enumerate() {
         let mut loc = h.to_vec();
@@ -74,7 +75,7 @@ pub(super) fn put_entries(batch: &mut sled::Batch, height: u64, txids: &[Hash]) 
 }
 
 /// Records in `batch` that the index is complete up to `height`.
-pub(super) fn put_height(batch: &mut sled::Batch, height: u64) {
+pub(super) fn put_height(batch: &mut kv::Batch, height: u64) {
     batch.insert(
         keys::key(Table::Meta, META_TXINDEX_HEIGHT),
         height.to_bytes(),

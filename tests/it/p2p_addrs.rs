@@ -7,12 +7,12 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use timecoin::p2p::{BanEntry, MemoryPeerStore, Message, PeerStore, SledPeerStore};
+use timecoin::p2p::{BanEntry, DbPeerStore, MemoryPeerStore, Message, PeerStore};
 use timecoin::types::SecretKey;
 
 /// A sled-backed store that counts the address writes asked of it.
 struct CountingStore {
-    inner: SledPeerStore,
+    inner: DbPeerStore,
     addr_writes: AtomicU64,
     _db: sled::Db,
 }
@@ -21,7 +21,7 @@ impl CountingStore {
     fn new() -> CountingStore {
         let db = sled::Config::new().temporary(true).open().unwrap();
         CountingStore {
-            inner: SledPeerStore::new(db.open_tree("b").unwrap(), db.open_tree("a").unwrap()),
+            inner: DbPeerStore::new(db.open_tree("b").unwrap(), db.open_tree("a").unwrap()),
             addr_writes: AtomicU64::new(0),
             _db: db,
         }

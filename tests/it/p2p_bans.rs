@@ -5,12 +5,12 @@ use crate::p2p_common::*;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use timecoin::p2p::{BanEntry, Misbehaviour, PeerStore, SledPeerStore};
+use timecoin::p2p::{BanEntry, DbPeerStore, Misbehaviour, PeerStore};
 use timecoin::types::PublicKey;
 
-fn open(dir: &std::path::Path) -> (sled::Db, SledPeerStore) {
+fn open(dir: &std::path::Path) -> (sled::Db, DbPeerStore) {
     let db = sled::open(dir).unwrap();
-    let s = SledPeerStore::new(
+    let s = DbPeerStore::new(
         db.open_tree("bans").unwrap(),
         db.open_tree("addrs").unwrap(),
     );

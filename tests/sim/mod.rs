@@ -1,6 +1,7 @@
 //! Deterministic simulation of the real node. Every simulated masternode is the node's own
 //! `Driver` (consensus effects, own-message WAL and double-sign guard, sync, evidence,
-//! admission, the commit pipeline) on its own sled database in a temp dir, behind the driver's
+//! admission, the commit pipeline) on the node's own storage code over an in-memory database
+//! (`timecoin::storage::kv::MemoryDb`, whose crash loses what was not flushed), behind the driver's
 //! I/O seams (`timecoin::node::io`): a virtual clock, timers in the simulation's schedule, a
 //! network that applies the p2p layer's own gossip rules (`timecoin::p2p::gossip`: seen sets,
 //! per-peer rate limits, scores and bans) over modelled links ([`net`]), and a storage writer
@@ -36,6 +37,7 @@ use timecoin::node::{storage_writer, NodeSnapshot, NodeSpec};
 use timecoin::p2p::gossip::{self, Rate, RateGate, SeenSet};
 use timecoin::p2p::message::gossip_key;
 use timecoin::p2p::{InboundMessage, Message, Misbehaviour, P2pConfig, PeerId};
+use timecoin::storage::kv::MemoryDb;
 use timecoin::storage::Storage;
 use timecoin::types::tx::TX_VERSION;
 use timecoin::types::{
@@ -194,7 +196,8 @@ struct Node {
     behavior: Behavior,
     /// Rogues run no driver.
     rogue: Option<Rogue>,
-    dir: tempfile::TempDir,
+    /// The node's database; it outlives the node's crashes, which take back what was not flushed.
+    db: MemoryDb,
     io: Arc<SimIo>,
     driver: Option<Driver>,
     storage: Option<Storage>,
@@ -384,19 +387,6 @@ fn exit_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transaction
     tx
 }
 
-/// Where simulated nodes keep their databases: tmpfs when there is one (a flush is then a
-/// memory copy, not a disk sync).
-fn temp_dir() -> tempfile::TempDir {
-    let shm = std::path::Path::new("/dev/shm");
-    let b = tempfile::Builder::new()
-        .prefix("timecoin-sim-")
-        .tempdir_in(shm);
-    match b {
-        Ok(d) => d,
-        Err(_) => tempfile::tempdir().expect("temp dir"),
-    }
-}
-
 impl Sim {
     pub fn new(cfg: Config, seed: u64) -> Sim {
         let rng = ChaCha8Rng::seed_from_u64(seed);
@@ -412,7 +402,7 @@ impl Sim {
                 key,
                 behavior: cfg.behaviors.get(i).copied().unwrap_or(Behavior::Honest),
                 rogue: i.checked_sub(members).map(|r| cfg.rogues[r]),
-                dir: temp_dir(),
+                db: MemoryDb::new(),
                 io: Arc::new(SimIo::default()),
                 driver: None,
                 storage: None,
@@ -522,7 +512,8 @@ impl Sim {
         NodeSpec {
             name: format!("sim{i}"),
             network: Network::Devnet,
-            data_dir: node.dir.path().to_path_buf(),
+            // Not read: the node's database is `node.db`, in memory.
+            data_dir: std::path::PathBuf::from(format!("sim{i}-in-memory")),
             genesis: self.genesis.clone(),
             node_key: node.key.clone(),
             masternode: true,
@@ -547,7 +538,8 @@ impl Sim {
     /// Opens node `i`'s storage and builds its driver on the simulation's I/O.
     fn boot(&mut self, i: usize) {
         let spec = Arc::new(self.spec_of(i));
-        let (storage, state) = Storage::open(&spec.data_dir, &spec.genesis).expect("open storage");
+        let (storage, state) =
+            Storage::open_memory(&self.nodes[i].db, &spec.genesis).expect("open storage");
         let signer_tree = storage.tree("signer").expect("signer tree");
         if self.nodes[i].behavior == Behavior::Amnesiac {
             // Forgets what it signed: its locks and its own-message log.
@@ -1122,6 +1114,7 @@ impl Sim {
         n.driver = None;
         n.finalized = None;
         n.storage = None;
+        n.db.crash();
         n.inc += 1;
         n.io.take_jobs();
         self.out.crashes += 1;

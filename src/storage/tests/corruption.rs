@@ -4,7 +4,7 @@
 use super::*;
 
 /// Applies `damage` to the chain tree of a database with 5 blocks, then expects `Corrupt`.
-fn expect_corrupt(damage: impl FnOnce(&sled::Tree, &Committed)) -> (tempfile::TempDir, TestChain) {
+fn expect_corrupt(damage: impl FnOnce(&kv::Tree, &Committed)) -> (tempfile::TempDir, TestChain) {
     let dir = tempfile::tempdir().unwrap();
     let (chain, blocks) = db_with_blocks(dir.path(), 5);
     {

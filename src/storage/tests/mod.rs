@@ -58,7 +58,7 @@ fn dump(dir: &Path) -> BTreeMap<(Vec<u8>, Vec<u8>), Vec<u8>> {
         let t = s.db.open_tree(&name).unwrap();
         for kv in t.iter() {
             let (k, v) = kv.unwrap();
-            out.insert((name.to_vec(), k.to_vec()), v.to_vec());
+            out.insert((name.as_bytes().to_vec(), k.to_vec()), v.to_vec());
         }
     }
     out
