@@ -100,6 +100,7 @@ impl DevnetLayout {
             mempool,
             reindex: false,
             link_delay: None,
+            future_buffer: Default::default(),
         }
     }
 

@@ -2,17 +2,37 @@
 //!
 //! Only messages whose signature was verified and whose signer is a registered masternode are
 //! offered here (the driver checks both first), and the buffer is bounded in bytes, in all and
-//! per peer, so a peer cannot make the node hold more than [`PEER_BYTES`]. A message that does
-//! not fit is dropped, not remembered: a later copy (a re-broadcast) can still be buffered.
+//! per peer ([`FutureLimits`]), so a peer cannot make the node hold more than its share. A message
+//! that does not fit is dropped, not remembered: a later copy (a re-broadcast) can still be
+//! buffered.
 
 use crate::p2p::{Message, PeerId};
 use crate::types::Signature;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-/// Bytes of buffered messages in all.
+/// Bytes of buffered messages in all, by default.
 pub const TOTAL_BYTES: usize = 32 * 1024 * 1024;
-/// Bytes of buffered messages from one peer.
+/// Bytes of buffered messages from one peer, by default.
 pub const PEER_BYTES: usize = 8 * 1024 * 1024;
+
+/// The buffer's bounds in (estimated heap) bytes. The node runs with the defaults; the simulation
+/// sets small ones so that a flood reaches them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FutureLimits {
+    /// Bytes in all.
+    pub total_bytes: usize,
+    /// Bytes from one peer.
+    pub peer_bytes: usize,
+}
+
+impl Default for FutureLimits {
+    fn default() -> FutureLimits {
+        FutureLimits {
+            total_bytes: TOTAL_BYTES,
+            peer_bytes: PEER_BYTES,
+        }
+    }
+}
 
 struct Entry {
     peer: PeerId,
@@ -24,6 +44,7 @@ struct Entry {
 /// The buffer; see the module doc.
 #[derive(Default)]
 pub struct FutureBuffer {
+    limits: FutureLimits,
     entries: VecDeque<Entry>,
     bytes: usize,
     per_peer: HashMap<PeerId, usize>,
@@ -45,7 +66,15 @@ pub enum Refused {
 }
 
 impl FutureBuffer {
-    /// Estimated heap bytes of the buffered messages, at most [`TOTAL_BYTES`].
+    /// An empty buffer bounded by `limits`.
+    pub fn new(limits: FutureLimits) -> FutureBuffer {
+        FutureBuffer {
+            limits,
+            ..FutureBuffer::default()
+        }
+    }
+
+    /// Estimated heap bytes of the buffered messages, at most the limits' `total_bytes`.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -62,7 +91,9 @@ impl FutureBuffer {
         }
         let bytes = crate::p2p::heap::message_bytes(&msg);
         let peer_bytes = self.per_peer.get(&peer).copied().unwrap_or(0);
-        if self.bytes + bytes > TOTAL_BYTES || peer_bytes + bytes > PEER_BYTES {
+        if self.bytes + bytes > self.limits.total_bytes
+            || peer_bytes + bytes > self.limits.peer_bytes
+        {
             return Err(Refused::Full);
         }
         self.held.insert(sig);

@@ -9,6 +9,7 @@ pub mod driver;
 pub mod durable_view;
 mod evidence_pool;
 mod future_buffer;
+pub use future_buffer::FutureLimits;
 pub mod io;
 pub mod logging;
 pub mod signer_store;

@@ -3,6 +3,7 @@
 use crate::consensus::ConsensusParams;
 use crate::ledger::Genesis;
 use crate::mempool::MempoolLimits;
+use crate::node::FutureLimits;
 use crate::p2p::LinkDelay;
 use crate::types::{Network, SecretKey};
 use std::net::SocketAddr;
@@ -58,6 +59,9 @@ pub struct NodeSpec {
     ///
     /// [`P2pConfig::link_delay`]: crate::p2p::P2pConfig::link_delay
     pub link_delay: Option<LinkDelay>,
+    /// Bounds of the buffer of next-height consensus messages: the defaults, except in the
+    /// simulation.
+    pub future_buffer: FutureLimits,
 }
 
 /// Why a node key file is unusable.

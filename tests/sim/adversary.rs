@@ -28,7 +28,15 @@ pub enum Behavior {
     Withholder,
     /// Restarts with its signer state and own-message log wiped (crashes are in the config).
     Amnesiac,
+    /// Behaves, and with each own precommit also signs [`FLOOD_VOTES`] prevotes for the next
+    /// height, one per far round (from 1,000, so never beside its real votes), for blocks nobody
+    /// proposed: valid member votes that honest nodes buffer until that height starts, so only
+    /// the buffer's bounds limit what they hold.
+    FutureFlooder,
 }
+
+/// Next-height votes a [`Behavior::FutureFlooder`] signs per own precommit.
+pub const FLOOD_VOTES: u32 = 96;
 
 /// Non-member peers' attacks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +170,22 @@ pub(super) fn transform(sim: &mut Sim, i: usize, outs: Vec<Out>) -> Vec<Out> {
                     out.amount.0 += 1;
                 }
                 result.push(Out::Broadcast(Message::Proposal { proposal, block }, None));
+            }
+            (Behavior::FutureFlooder, Message::Vote(v)) if v.kind == VoteKind::Precommit => {
+                let salt: u8 = sim.rng.gen();
+                for round in 0..FLOOD_VOTES {
+                    let junk = Some(Hash([salt ^ round as u8; 32]));
+                    let f = Vote::new_signed(
+                        chain,
+                        v.height + 1,
+                        1_000 + round,
+                        VoteKind::Prevote,
+                        junk,
+                        &key,
+                    );
+                    result.push(Out::Broadcast(Message::Vote(f), None));
+                }
+                result.push(o);
             }
             _ => result.push(o),
         }

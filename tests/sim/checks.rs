@@ -11,10 +11,9 @@ use timecoin::storage::Storage;
 use timecoin::types::sig_cache::{SigCache, DEFAULT_CAPACITY};
 use timecoin::types::Hash;
 
-/// The driver's documented bounds (future buffer 32 MiB, gossiped transactions 32 MiB, blocks of
-/// a running height 64 MiB beyond the current round's); the checks allow the current round's
-/// blocks on top.
-const NEXT_HEIGHT_BYTES: usize = 32 * 1024 * 1024;
+/// The driver's documented bounds (the next-height buffer's are the scenario's
+/// [`Config::future_limits`]; gossiped transactions 32 MiB, blocks of a running height 64 MiB
+/// beyond the current round's); the checks allow the current round's blocks on top.
 const GOSSIP_TX_BYTES: usize = 32 * 1024 * 1024;
 const RUN_BLOCK_BYTES: usize = 64 * 1024 * 1024 + 8 * 2 * 1024 * 1024;
 
@@ -102,7 +101,10 @@ pub fn general(cfg: &Config, out: &Outcome) -> Vec<String> {
         }
     }
     let m = out.held_max;
-    if m.next_height > NEXT_HEIGHT_BYTES
+    let next_height_bound = cfg
+        .next_height_bound
+        .unwrap_or(cfg.future_limits.total_bytes);
+    if m.next_height > next_height_bound
         || m.gossip_txs > GOSSIP_TX_BYTES
         || m.run_blocks > RUN_BLOCK_BYTES
     {

@@ -33,7 +33,7 @@ use timecoin::mempool::MempoolLimits;
 use timecoin::node::driver::{Command, Driver, Event, Finalized, Held, TICK};
 use timecoin::node::io::{Io, Timeout};
 use timecoin::node::signer_store::SignerStore;
-use timecoin::node::{storage_writer, NodeSnapshot, NodeSpec};
+use timecoin::node::{storage_writer, FutureLimits, NodeSnapshot, NodeSpec};
 use timecoin::p2p::gossip::{self, Rate, RateGate, SeenSet};
 use timecoin::p2p::message::gossip_key;
 use timecoin::p2p::{InboundMessage, Message, Misbehaviour, P2pConfig, PeerId};
@@ -89,6 +89,12 @@ pub struct Config {
     pub max_time: Ms,
     /// After the last partition heals (or from the start), the target is reached within this.
     pub progress_bound: Ms,
+    /// Bounds of every driver's next-height buffer (the node's defaults unless a scenario sets
+    /// small ones for a flood to reach).
+    pub future_limits: FutureLimits,
+    /// The memory check's bound on a driver's next-height buffer: `future_limits.total_bytes`
+    /// unless a control sets another.
+    pub next_height_bound: Option<usize>,
 }
 
 impl Config {
@@ -108,6 +114,8 @@ impl Config {
             target: 4,
             max_time: 60_000,
             progress_bound: 40_000,
+            future_limits: FutureLimits::default(),
+            next_height_bound: None,
         }
     }
 
@@ -532,6 +540,7 @@ impl Sim {
             mempool: MempoolLimits::default(),
             reindex: false,
             link_delay: None,
+            future_buffer: self.cfg.future_limits,
         }
     }
 

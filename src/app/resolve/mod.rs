@@ -273,6 +273,7 @@ pub fn plan(c: &Config, args: &NodeArgs) -> Result<Plan, ConfigError> {
         reindex,
         // A test and bench link model only: never from a configuration.
         link_delay: None,
+        future_buffer: Default::default(),
     })))
 }
 

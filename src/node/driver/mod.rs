@@ -271,6 +271,7 @@ impl Driver {
         let guard = DoubleSignGuard::new(signer.load_state());
         let committed = (state.height, state.tip_hash, state.tip_time_ms);
         let mempool = Mempool::new(spec.mempool.clone());
+        let buffered = FutureBuffer::new(spec.future_buffer);
         let admission = Admission::new(spec.genesis.params.clone());
         let now = io.clock.now();
         // Storage open verified the tip's certificate; failing to read it now is a storage fault.
@@ -304,7 +305,7 @@ impl Driver {
             guard,
             run: None,
             last_decided: now,
-            buffered: FutureBuffer::default(),
+            buffered,
             evidence_pool: EvidencePool::default(),
             admission,
             sync: SyncTracker::default(),
