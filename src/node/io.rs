@@ -51,6 +51,13 @@ pub trait Network: Send + Sync {
     fn broadcast_except(&self, peer: PeerId, msg: Message);
     /// Sends `msg` to one peer; false if it is not connected or its queue is full.
     fn send(&self, peer: PeerId, msg: Message) -> bool;
+    /// Sends `msg` to each of `peers` (as [`Network::send`] to each, in order). The p2p layer
+    /// encodes it once for all of them: a re-sent proposal carries a whole block.
+    fn send_to_each(&self, peers: &[PeerId], msg: Message) {
+        for p in peers {
+            self.send(*p, msg.clone());
+        }
+    }
     /// Records an offence of `peer`; at the threshold it is banned.
     fn report(&self, peer: PeerId, offence: Misbehaviour);
     /// Whether `peer` is connected now.
@@ -68,6 +75,9 @@ impl Network for P2pHandle {
     }
     fn send(&self, peer: PeerId, msg: Message) -> bool {
         P2pHandle::send(self, peer, msg)
+    }
+    fn send_to_each(&self, peers: &[PeerId], msg: Message) {
+        P2pHandle::send_to_each(self, peers, msg);
     }
     fn report(&self, peer: PeerId, offence: Misbehaviour) {
         P2pHandle::report(self, peer, offence)

@@ -355,7 +355,12 @@ impl P2pHandle {
 
     /// Sends `msg` to one peer; `false` if it is not connected or its queue is full.
     pub fn send(&self, peer: PeerId, msg: Message) -> bool {
-        self.shared.send(peer, msg)
+        self.shared.send_to_each(&[peer], msg) == 1
+    }
+
+    /// Sends `msg` to each of `peers`, encoded once; returns how many queued it.
+    pub fn send_to_each(&self, peers: &[PeerId], msg: Message) -> usize {
+        self.shared.send_to_each(peers, msg)
     }
 
     /// Records an offence; at the threshold the peer is banned and disconnected.

@@ -338,9 +338,7 @@ impl Driver {
         }
         tracing::debug!(target: "consensus", height = self.current_height(), msgs = msgs.len(), peers = peers.len(), "re-sending own messages");
         for m in msgs {
-            for p in &peers {
-                self.net.send(*p, m.clone());
-            }
+            self.net.send_to_each(&peers, m);
         }
     }
 
@@ -367,23 +365,29 @@ impl Driver {
             .proposal(round)
             .filter(|(p, valid)| *valid && Some(p.proposer) != own)
             .and_then(|(p, _)| run.blocks.get(&p.block_hash).map(|(b, _)| (p, b)));
-        for peer in peers {
-            for m in &votes {
-                self.net.send(*peer, m.clone());
-            }
-            let Some((p, block)) = proposal else { continue };
-            let has_it = *peer == p.proposer
-                || tm
-                    .votes()
-                    .vote_of(round, VoteKind::Prevote, peer)
-                    .is_some_and(|v| v.block == Some(p.block_hash));
-            if !has_it {
-                let msg = Message::Proposal {
-                    proposal: p.clone(),
-                    block: block.clone(),
-                };
-                self.net.send(*peer, msg);
-            }
+        // Each message is encoded once for all its peers (a peer gets the votes, then the
+        // proposal).
+        for m in votes {
+            self.net.send_to_each(peers, m);
+        }
+        let Some((p, block)) = proposal else { return };
+        let lacking: Vec<PeerId> = peers
+            .iter()
+            .filter(|peer| {
+                **peer != p.proposer
+                    && tm
+                        .votes()
+                        .vote_of(round, VoteKind::Prevote, peer)
+                        .is_none_or(|v| v.block != Some(p.block_hash))
+            })
+            .copied()
+            .collect();
+        if !lacking.is_empty() {
+            let msg = Message::Proposal {
+                proposal: p.clone(),
+                block: block.clone(),
+            };
+            self.net.send_to_each(&lacking, msg);
         }
     }
 }

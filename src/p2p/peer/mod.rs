@@ -316,25 +316,31 @@ impl Shared {
         )
     }
 
-    /// See [`crate::p2p::P2pHandle::send`].
-    pub(crate) fn send(&self, peer: PeerId, msg: Message) -> bool {
-        let Some(p) = self.peers.get(&peer).map(|p| p.clone()) else {
-            return false;
-        };
+    /// See [`crate::p2p::P2pHandle::send_to_each`]: the message is encoded, keyed and framed once.
+    pub(crate) fn send_to_each(&self, peers: &[PeerId], msg: Message) -> usize {
         let payload = msg.to_bytes();
         if payload.len() > self.cfg.max_frame {
             tracing::warn!(target: "p2p", "not sending a {}-byte {} message: above the frame limit",
                 payload.len(), msg.kind());
-            return false;
+            return 0;
         }
-        if let Some(k) = gossip_key(&msg, &payload) {
-            lock(&p.known).insert(k);
+        let key = gossip_key(&msg, &payload);
+        let frame = Arc::new(frame::encode_frame(&payload));
+        let mut queued = 0;
+        for id in peers {
+            let Some(p) = self.peers.get(id).map(|p| p.clone()) else {
+                continue;
+            };
+            if let Some(k) = key {
+                lock(&p.known).insert(k);
+            }
+            if p.enqueue(frame.clone(), self.max_queue_bytes()) {
+                queued += 1;
+            }
         }
-        p.enqueue(
-            Arc::new(frame::encode_frame(&payload)),
-            self.max_queue_bytes(),
-        )
+        queued
     }
+
     pub(super) fn inbound_limiter(&self) -> InboundLimiter {
         InboundLimiter {
             per_ip: self.cfg.max_inbound_per_ip,
