@@ -363,6 +363,48 @@ fn s9b_wan_lossy_ring() {
     );
 }
 
+#[test]
+fn s12_a_new_masternode_registers_joins_and_signs() {
+    run_scenario(
+        "s12_a_new_masternode_registers_joins_and_signs",
+        SEEDS,
+        |seed| {
+            let mut c = lossy(Config::bronze(
+                "12 a fifth node registers as a masternode mid-run (and may crash)",
+                5,
+            ));
+            let at = 100 + seed % 400;
+            c.joins = vec![(4, at)];
+            // In half the seeds the joiner crashes around its activation and restarts.
+            if seed % 2 == 1 {
+                c.crashes = vec![Crash::Node {
+                    node: 4,
+                    at: at + 300 + seed % 500,
+                    down: 400,
+                }];
+            }
+            c.target = 10;
+            c
+        },
+        |_, o| {
+            let mut v = vec![];
+            // Every running node ends with the joiner in its next set (four plus one).
+            for (i, size) in o.set_sizes.iter().enumerate() {
+                if *size != 0 && *size != 5 {
+                    v.push(format!("node {i} ends with a set of {size}, not 5"));
+                }
+            }
+            // Without a crash it signs: its precommits are in certificates of the stored chain.
+            // (A joiner that restarts may still be catching up when the run ends: a lost range
+            // request waits out the 5 s request timeout, so only the general checks apply.)
+            if o.crashes == 0 && o.certified[4] == 0 {
+                v.push("the joiner's precommit is in no stored certificate".into());
+            }
+            v
+        },
+    );
+}
+
 /// Small next-height buffer bounds for the flood scenario and its control: a peer's share holds
 /// about 25 votes, so one flooder's next-height votes (96 a height) overflow it.
 const FLOOD_LIMITS: FutureLimits = FutureLimits {

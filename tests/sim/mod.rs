@@ -81,6 +81,9 @@ pub struct Config {
     pub txs: usize,
     /// (masternode, time): its owner submits a masternode exit then.
     pub exits: Vec<(usize, Ms)>,
+    /// (node, time): `node` is not in the genesis set (its owner holds a Bronze collateral at
+    /// genesis); it runs as a full node and its owner registers it then.
+    pub joins: Vec<(usize, Ms)>,
     /// Wait for transactions before an empty block.
     pub idle: Duration,
     /// Heights every honest node must commit.
@@ -110,6 +113,7 @@ impl Config {
             crashes: vec![],
             txs: 12,
             exits: vec![],
+            joins: vec![],
             idle: Duration::from_millis(100),
             target: 4,
             max_time: 60_000,
@@ -247,6 +251,10 @@ pub struct Outcome {
     pub held_max: Held,
     /// Size of each masternode's next validator set at the end (0: not running).
     pub set_sizes: Vec<usize>,
+    /// For each node, how many certificates of the longest honest stored chain carry its
+    /// precommit.
+    pub certified: Vec<u64>,
+
     /// When every honest node had committed the target (None: never).
     pub target_at: Option<Ms>,
 }
@@ -299,11 +307,16 @@ fn genesis_of(cfg: &Config, keys: &RunKeys) -> Genesis {
                 amount: Amount::from_time(10),
                 address: faucet,
             })
+            .chain(cfg.joins.iter().map(|(i, _)| TxOut {
+                amount: Tier::Bronze.collateral(),
+                address: Address::from_pubkey(&keys.owners[*i].public()),
+            }))
             .collect(),
         masternodes: cfg
             .tiers
             .iter()
             .enumerate()
+            .filter(|(i, _)| cfg.joins.iter().all(|(j, _)| j != i))
             .map(|(i, tier)| {
                 let owner = keys.owners[i].public();
                 GenesisMasternode {
@@ -395,6 +408,45 @@ fn exit_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transaction
     tx
 }
 
+/// The Bronze registration of node `i` (not in the genesis set), signed by its owner, whose
+/// genesis allocation is the collateral; the fee is paid from the faucet output `n`-th from the
+/// end.
+fn register_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transaction {
+    let faucet = &keys.faucet;
+    let owner = &keys.owners[i];
+    let owner_addr = Address::from_pubkey(&owner.public());
+    let coins = faucet_coins(genesis, keys.faucet_addr);
+    let (prev, amount) = coins[coins.len() - 1 - n];
+    let (collateral, _) = faucet_coins(genesis, owner_addr)
+        .first()
+        .copied()
+        .expect("the joiner's collateral at genesis");
+    let mut tx = Transaction {
+        version: TX_VERSION,
+        inputs: vec![TxIn {
+            prev,
+            pubkey: faucet.public(),
+            signature: Default::default(),
+        }],
+        outputs: vec![TxOut {
+            amount: Amount(amount.0 - 10_000),
+            address: keys.faucet_addr,
+        }],
+        lock_time: 0,
+        kind: TxKind::MasternodeRegister(timecoin::types::tx::MasternodeRegistration {
+            collateral,
+            tier: Tier::Bronze,
+            node_key: keys.nodes[i].public(),
+            p2p_addr: format!("10.0.0.{}:24100", i + 1),
+            payout: owner_addr,
+            owner: owner.public(),
+            owner_signature: Default::default(),
+        }),
+    };
+    tx.sign_inputs(&genesis.params.chain_id, &[faucet], Some(owner));
+    tx
+}
+
 impl Sim {
     pub fn new(cfg: Config, seed: u64) -> Sim {
         let rng = ChaCha8Rng::seed_from_u64(seed);
@@ -428,6 +480,9 @@ impl Sim {
         for (k, (node, _)) in cfg.exits.iter().enumerate() {
             txs.push(exit_tx(&genesis, &keys, *node, k));
         }
+        for (k, (node, _)) in cfg.joins.iter().enumerate() {
+            txs.push(register_tx(&genesis, &keys, *node, cfg.exits.len() + k));
+        }
         let honest = (0..n)
             .map(|i| i < members && cfg.behaviors.get(i).is_none_or(|b| *b == Behavior::Honest))
             .collect();
@@ -458,6 +513,7 @@ impl Sim {
                 crashes: 0,
                 held_max: Held::default(),
                 set_sizes: vec![],
+                certified: vec![0; members],
                 target_at: None,
             },
             cfg,
@@ -611,6 +667,10 @@ impl Sim {
                     tx: self.cfg.txs + k,
                 },
             );
+        }
+        let first_join = self.cfg.txs + self.cfg.exits.len();
+        for (k, (_, at)) in self.cfg.joins.clone().into_iter().enumerate() {
+            self.push(at, Ev::Submit { tx: first_join + k });
         }
         for c in self.cfg.crashes.clone() {
             let at = match c {
@@ -1189,7 +1249,27 @@ impl Sim {
             .collect();
         let v = checks::chains(&self.genesis, &chains);
         self.out.violations.extend(v);
+        self.count_certified(&chains);
         self.out
+    }
+
+    fn count_certified(&mut self, chains: &[Option<Storage>]) {
+        let longest = (0..self.members)
+            .filter(|i| chains[*i].is_some())
+            .max_by_key(|i| self.out.final_heights[*i]);
+        let Some((i, storage)) = longest.and_then(|i| Some((i, chains[i].as_ref()?))) else {
+            return;
+        };
+        for h in 1..=self.out.final_heights[i] {
+            let Ok(Some(cert)) = storage.certificate(h) else {
+                continue;
+            };
+            for sig in &cert.sigs {
+                if let Some(j) = (0..self.members).find(|j| self.nodes[*j].id == sig.voter) {
+                    self.out.certified[j] += 1;
+                }
+            }
+        }
     }
 
     /// Honest masternodes, for adversaries.
