@@ -331,8 +331,8 @@ fn genesis_of(cfg: &Config, keys: &RunKeys) -> Genesis {
     })
 }
 
-/// The faucet's outputs at genesis, sorted.
-fn faucet_coins(genesis: &Genesis, addr: Address) -> Vec<(OutPoint, Amount)> {
+/// The outputs `addr` holds at genesis, sorted.
+fn coins_of(genesis: &Genesis, addr: Address) -> Vec<(OutPoint, Amount)> {
     let mut coins: Vec<_> = genesis
         .state()
         .utxos()
@@ -343,89 +343,21 @@ fn faucet_coins(genesis: &Genesis, addr: Address) -> Vec<(OutPoint, Amount)> {
     coins
 }
 
-/// Client transfers: each spends one faucet output of the genesis into a fresh output.
-fn transfers(genesis: &Genesis, keys: &RunKeys, n: usize) -> Vec<Transaction> {
-    let faucet = &keys.faucet;
-    let addr = keys.faucet_addr;
-    let coins = faucet_coins(genesis, addr);
-    coins
-        .into_iter()
-        .take(n)
-        .map(|(prev, amount)| {
-            let mut tx = Transaction {
-                version: TX_VERSION,
-                inputs: vec![TxIn {
-                    prev,
-                    pubkey: faucet.public(),
-                    signature: Default::default(),
-                }],
-                outputs: vec![TxOut {
-                    amount: Amount(amount.0 - 10_000),
-                    address: addr,
-                }],
-                lock_time: 0,
-                kind: TxKind::Transfer,
-            };
-            tx.sign_inputs(&genesis.params.chain_id, &[faucet], None);
-            tx
-        })
-        .collect()
-}
-
-/// A masternode exit for masternode `i`, signed by its owner; the fee is paid from the faucet
-/// output `n`-th from the end (the transfers spend from the start).
-fn exit_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transaction {
-    let faucet = &keys.faucet;
-    let owner = &keys.owners[i];
-    let addr = keys.faucet_addr;
-    let state = genesis.state();
-    let coins = faucet_coins(genesis, addr);
-    let (prev, amount) = coins[coins.len() - 1 - n];
-    let collateral = state
-        .masternodes()
-        .find(|m| m.node_key == keys.nodes[i].public())
-        .map(|m| m.collateral)
-        .expect("genesis masternode");
+/// A transaction of `kind` that spends the faucet output `coin` back to the faucet less a fee,
+/// signed by the faucet and, for a masternode transaction, by `owner`.
+fn faucet_paid(
+    genesis: &Genesis,
+    keys: &RunKeys,
+    coin: (OutPoint, Amount),
+    kind: TxKind,
+    owner: Option<&SecretKey>,
+) -> Transaction {
+    let (prev, amount) = coin;
     let mut tx = Transaction {
         version: TX_VERSION,
         inputs: vec![TxIn {
             prev,
-            pubkey: faucet.public(),
-            signature: Default::default(),
-        }],
-        outputs: vec![TxOut {
-            amount: Amount(amount.0 - 10_000),
-            address: addr,
-        }],
-        lock_time: 0,
-        kind: TxKind::MasternodeExit(timecoin::types::tx::MasternodeExit {
-            collateral,
-            owner: owner.public(),
-            owner_signature: Default::default(),
-        }),
-    };
-    tx.sign_inputs(&genesis.params.chain_id, &[faucet], Some(owner));
-    tx
-}
-
-/// The Bronze registration of node `i` (not in the genesis set), signed by its owner, whose
-/// genesis allocation is the collateral; the fee is paid from the faucet output `n`-th from the
-/// end.
-fn register_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transaction {
-    let faucet = &keys.faucet;
-    let owner = &keys.owners[i];
-    let owner_addr = Address::from_pubkey(&owner.public());
-    let coins = faucet_coins(genesis, keys.faucet_addr);
-    let (prev, amount) = coins[coins.len() - 1 - n];
-    let (collateral, _) = faucet_coins(genesis, owner_addr)
-        .first()
-        .copied()
-        .expect("the joiner's collateral at genesis");
-    let mut tx = Transaction {
-        version: TX_VERSION,
-        inputs: vec![TxIn {
-            prev,
-            pubkey: faucet.public(),
+            pubkey: keys.faucet.public(),
             signature: Default::default(),
         }],
         outputs: vec![TxOut {
@@ -433,18 +365,64 @@ fn register_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transac
             address: keys.faucet_addr,
         }],
         lock_time: 0,
-        kind: TxKind::MasternodeRegister(timecoin::types::tx::MasternodeRegistration {
-            collateral,
-            tier: Tier::Bronze,
-            node_key: keys.nodes[i].public(),
-            p2p_addr: format!("10.0.0.{}:24100", i + 1),
-            payout: owner_addr,
-            owner: owner.public(),
-            owner_signature: Default::default(),
-        }),
+        kind,
     };
-    tx.sign_inputs(&genesis.params.chain_id, &[faucet], Some(owner));
+    tx.sign_inputs(&genesis.params.chain_id, &[&keys.faucet], owner);
     tx
+}
+
+/// Client transfers: each spends one faucet output of the genesis into a fresh output.
+fn transfers(genesis: &Genesis, keys: &RunKeys, n: usize) -> Vec<Transaction> {
+    coins_of(genesis, keys.faucet_addr)
+        .into_iter()
+        .take(n)
+        .map(|coin| faucet_paid(genesis, keys, coin, TxKind::Transfer, None))
+        .collect()
+}
+
+/// The faucet output `n`-th from the end, which pays a masternode transaction's fee (the
+/// transfers spend from the start).
+fn fee_coin(genesis: &Genesis, keys: &RunKeys, n: usize) -> (OutPoint, Amount) {
+    let coins = coins_of(genesis, keys.faucet_addr);
+    coins[coins.len() - 1 - n]
+}
+
+/// A masternode exit for masternode `i`, signed by its owner; the fee from [`fee_coin`] `n`.
+fn exit_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transaction {
+    let owner = &keys.owners[i];
+    let collateral = genesis
+        .state()
+        .masternodes()
+        .find(|m| m.node_key == keys.nodes[i].public())
+        .map(|m| m.collateral)
+        .expect("genesis masternode");
+    let kind = TxKind::MasternodeExit(timecoin::types::tx::MasternodeExit {
+        collateral,
+        owner: owner.public(),
+        owner_signature: Default::default(),
+    });
+    faucet_paid(genesis, keys, fee_coin(genesis, keys, n), kind, Some(owner))
+}
+
+/// The Bronze registration of node `i` (not in the genesis set), signed by its owner, whose
+/// genesis allocation is the collateral; the fee from [`fee_coin`] `n`.
+fn register_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transaction {
+    let owner = &keys.owners[i];
+    let owner_addr = Address::from_pubkey(&owner.public());
+    let (collateral, _) = coins_of(genesis, owner_addr)
+        .first()
+        .copied()
+        .expect("the joiner's collateral at genesis");
+    let kind = TxKind::MasternodeRegister(timecoin::types::tx::MasternodeRegistration {
+        collateral,
+        tier: Tier::Bronze,
+        node_key: keys.nodes[i].public(),
+        p2p_addr: format!("10.0.0.{}:24100", i + 1),
+        payout: owner_addr,
+        owner: owner.public(),
+        owner_signature: Default::default(),
+    });
+    faucet_paid(genesis, keys, fee_coin(genesis, keys, n), kind, Some(owner))
 }
 
 impl Sim {
