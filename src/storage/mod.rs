@@ -9,7 +9,8 @@
 //! the consensus signer state live in their own trees.
 //!
 //! This file opens the database and loads the state; the commit path is in `commit`, the lookups
-//! in `read`, `--reindex` in `reindex`.
+//! in `read`, `--reindex` in `reindex`. The trees are reached through `kv`, so the same code
+//! also runs on an in-memory database (the simulation's, [`Storage::open_memory`]).
 
 mod commit;
 mod keys;
