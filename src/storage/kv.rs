@@ -5,17 +5,23 @@
 //! applied before a `flush` survives a crash. The memory database makes the second half exact for
 //! the simulation: [`MemoryDb::crash`] takes back every write since the last flush, newest first,
 //! so a reopened node sees the prefix of its writes that a real disk would have kept.
-//! (Opening sled costs milliseconds and its I/O threads most of a simulated run.)
+//! (Opening sled costs milliseconds and its I/O threads most of a simulated run.) The memory
+//! database is built for tests and the `test-utils` feature only, like the other test doubles.
 
-use std::collections::{BTreeMap, HashMap};
-use std::ops::{Bound, RangeBounds};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::ops::RangeBounds;
+#[cfg(any(test, feature = "test-utils"))]
+use std::{
+    collections::{BTreeMap, HashMap},
+    ops::Bound,
+    sync::{Arc, Mutex, MutexGuard, RwLock},
+};
 
 pub use sled::IVec;
 
 /// What a tree operation fails with (the memory database never fails).
 pub type KvError = sled::Error;
 
+#[cfg(any(test, feature = "test-utils"))]
 type Map = BTreeMap<IVec, IVec>;
 
 /// A database: a set of named trees.
@@ -25,6 +31,7 @@ pub struct Db(DbKind);
 #[derive(Clone)]
 enum DbKind {
     Sled(sled::Db),
+    #[cfg(any(test, feature = "test-utils"))]
     Memory(MemoryDb),
 }
 
@@ -34,6 +41,7 @@ impl From<sled::Db> for Db {
     }
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 impl From<MemoryDb> for Db {
     fn from(db: MemoryDb) -> Db {
         Db(DbKind::Memory(db))
@@ -45,6 +53,7 @@ impl Db {
     pub fn open_tree(&self, name: &str) -> Result<Tree, KvError> {
         match &self.0 {
             DbKind::Sled(db) => db.open_tree(name).map(Tree::from),
+            #[cfg(any(test, feature = "test-utils"))]
             DbKind::Memory(db) => Ok(db.tree(name)),
         }
     }
@@ -57,6 +66,7 @@ impl Db {
                 .iter()
                 .map(|n| String::from_utf8_lossy(n).into_owned())
                 .collect(),
+            #[cfg(any(test, feature = "test-utils"))]
             DbKind::Memory(db) => lock(&db.0.trees).keys().cloned().collect(),
         }
     }
@@ -65,6 +75,7 @@ impl Db {
     pub fn flush(&self) -> Result<(), KvError> {
         match &self.0 {
             DbKind::Sled(db) => db.flush().map(drop),
+            #[cfg(any(test, feature = "test-utils"))]
             DbKind::Memory(db) => {
                 db.flush();
                 Ok(())
@@ -76,6 +87,7 @@ impl Db {
     pub fn size_on_disk(&self) -> u64 {
         match &self.0 {
             DbKind::Sled(db) => db.size_on_disk().unwrap_or(0),
+            #[cfg(any(test, feature = "test-utils"))]
             DbKind::Memory(db) => db.size(),
         }
     }
@@ -106,6 +118,7 @@ pub struct Tree(TreeKind);
 #[derive(Clone)]
 enum TreeKind {
     Sled(sled::Tree),
+    #[cfg(any(test, feature = "test-utils"))]
     Memory(MemoryTree),
 }
 
@@ -119,6 +132,7 @@ impl std::fmt::Debug for Tree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
             TreeKind::Sled(t) => write!(f, "Tree(sled {:?})", t.name()),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(_) => write!(f, "Tree(memory)"),
         }
     }
@@ -129,6 +143,7 @@ impl Tree {
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>, KvError> {
         match &self.0 {
             TreeKind::Sled(t) => t.get(key),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => Ok(t.read().get(key.as_ref()).cloned()),
         }
     }
@@ -141,6 +156,7 @@ impl Tree {
     ) -> Result<Option<IVec>, KvError> {
         match &self.0 {
             TreeKind::Sled(t) => t.insert(key, value),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => {
                 Ok(t.write(vec![(IVec::from(key.as_ref()), Some(value.into()))]))
             }
@@ -151,6 +167,7 @@ impl Tree {
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>, KvError> {
         match &self.0 {
             TreeKind::Sled(t) => t.remove(key),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => Ok(t.write(vec![(IVec::from(key.as_ref()), None)])),
         }
     }
@@ -168,6 +185,7 @@ impl Tree {
                 }
                 t.apply_batch(b)
             }
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => {
                 t.write(batch.writes);
                 Ok(())
@@ -179,6 +197,7 @@ impl Tree {
     pub fn clear(&self) -> Result<(), KvError> {
         match &self.0 {
             TreeKind::Sled(t) => t.clear(),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => {
                 let keys = t.read().keys().map(|k| (k.clone(), None)).collect();
                 t.write(keys);
@@ -191,6 +210,7 @@ impl Tree {
     pub fn flush(&self) -> Result<(), KvError> {
         match &self.0 {
             TreeKind::Sled(t) => t.flush().map(drop),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => {
                 t.db.flush();
                 Ok(())
@@ -207,6 +227,7 @@ impl Tree {
     pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
         match &self.0 {
             TreeKind::Sled(t) => Iter(IterKind::Sled(Box::new(t.scan_prefix(prefix)))),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => {
                 let p = prefix.as_ref();
                 let map = t.read();
@@ -224,6 +245,7 @@ impl Tree {
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
         match &self.0 {
             TreeKind::Sled(t) => Iter(IterKind::Sled(Box::new(t.range(range)))),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => {
                 let bounds = (as_bytes(range.start_bound()), as_bytes(range.end_bound()));
                 let found = t
@@ -240,6 +262,7 @@ impl Tree {
     pub fn len(&self) -> usize {
         match &self.0 {
             TreeKind::Sled(t) => t.len(),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => t.read().len(),
         }
     }
@@ -248,11 +271,13 @@ impl Tree {
     pub fn is_empty(&self) -> bool {
         match &self.0 {
             TreeKind::Sled(t) => t.is_empty(),
+            #[cfg(any(test, feature = "test-utils"))]
             TreeKind::Memory(t) => t.read().is_empty(),
         }
     }
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 fn as_bytes<K: AsRef<[u8]>>(b: Bound<&K>) -> Bound<&[u8]> {
     match b {
         Bound::Included(k) => Bound::Included(k.as_ref()),
@@ -267,6 +292,7 @@ pub struct Iter(IterKind);
 enum IterKind {
     /// Boxed: sled's iterator is ten times the size of the other.
     Sled(Box<sled::Iter>),
+    #[cfg(any(test, feature = "test-utils"))]
     Memory(std::vec::IntoIter<(IVec, IVec)>),
 }
 
@@ -276,6 +302,7 @@ impl Iterator for Iter {
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
             IterKind::Sled(i) => i.next(),
+            #[cfg(any(test, feature = "test-utils"))]
             IterKind::Memory(i) => i.next().map(Ok),
         }
     }
@@ -285,16 +312,19 @@ impl DoubleEndedIterator for Iter {
     fn next_back(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
             IterKind::Sled(i) => i.next_back(),
+            #[cfg(any(test, feature = "test-utils"))]
             IterKind::Memory(i) => i.next_back().map(Ok),
         }
     }
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 /// An in-memory database whose crash loses exactly the writes since the last flush. Cloning it
 /// shares it: the simulation keeps one per node across the node's crashes and restarts.
 #[derive(Clone, Default)]
 pub struct MemoryDb(Arc<MemoryInner>);
 
+#[cfg(any(test, feature = "test-utils"))]
 #[derive(Default)]
 struct MemoryInner {
     trees: Mutex<HashMap<String, Arc<RwLock<Map>>>>,
@@ -303,16 +333,19 @@ struct MemoryInner {
     unflushed: Mutex<Vec<Undo>>,
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 struct Undo {
     tree: Arc<RwLock<Map>>,
     key: IVec,
     replaced: Option<IVec>,
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 impl MemoryDb {
     /// A new, empty database.
     pub fn new() -> MemoryDb {
@@ -366,6 +399,7 @@ impl MemoryDb {
     }
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 /// One tree of a [`MemoryDb`].
 #[derive(Clone)]
 struct MemoryTree {
@@ -373,6 +407,7 @@ struct MemoryTree {
     map: Arc<RwLock<Map>>,
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 impl MemoryTree {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Map> {
         self.map.read().unwrap_or_else(|e| e.into_inner())

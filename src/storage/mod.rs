@@ -109,6 +109,7 @@ impl Storage {
 
     /// Opens (or creates from `genesis`) a database in memory, as [`Storage::open`] does on disk:
     /// for the simulation, which keeps `db` across a node's crash and restart.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn open_memory(
         db: &kv::MemoryDb,
         genesis: &Genesis,
