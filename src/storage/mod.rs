@@ -119,25 +119,26 @@ impl Storage {
         s.load(existed, genesis)
     }
 
+    /// Checks an opened database (initialising an empty one from `genesis`) and loads the state;
+    /// `existed`: the database was there before, so an empty one is damaged, not new.
     fn load(
         self,
         existed: bool,
         genesis: &Genesis,
     ) -> Result<(Storage, LedgerState), StorageError> {
-        let s = self;
-        let fresh = s.get(Table::Meta, META_SCHEMA)?.is_none();
+        let fresh = self.get(Table::Meta, META_SCHEMA)?.is_none();
         if fresh {
             // sled opens a damaged or truncated log as an empty (or shorter) database: an
             // existing database without a schema is damaged, never silently re-created.
             if existed {
-                return Err(s.corrupt("schema version missing (the database files are damaged or were never fully created)"));
+                return Err(self.corrupt("schema version missing (the database files are damaged or were never fully created)"));
             }
-            s.init(genesis)?;
+            self.init(genesis)?;
         }
-        s.check_header(genesis)?;
-        let state = s.load_state(genesis)?;
-        s.catch_up_tx_index(state.height)?;
-        Ok((s, state))
+        self.check_header(genesis)?;
+        let state = self.load_state(genesis)?;
+        self.catch_up_tx_index(state.height)?;
+        Ok((self, state))
     }
 
     fn open_raw(dir: &Path) -> Result<Storage, StorageError> {

@@ -318,6 +318,13 @@ impl Shared {
 
     /// See [`crate::p2p::P2pHandle::send_to_each`]: the message is encoded, keyed and framed once.
     pub(crate) fn send_to_each(&self, peers: &[PeerId], msg: Message) -> usize {
+        let targets: Vec<Arc<Peer>> = peers
+            .iter()
+            .filter_map(|id| self.peers.get(id).map(|p| p.clone()))
+            .collect();
+        if targets.is_empty() {
+            return 0;
+        }
         let payload = msg.to_bytes();
         if payload.len() > self.cfg.max_frame {
             tracing::warn!(target: "p2p", "not sending a {}-byte {} message: above the frame limit",
@@ -327,10 +334,7 @@ impl Shared {
         let key = gossip_key(&msg, &payload);
         let frame = Arc::new(frame::encode_frame(&payload));
         let mut queued = 0;
-        for id in peers {
-            let Some(p) = self.peers.get(id).map(|p| p.clone()) else {
-                continue;
-            };
+        for p in targets {
             if let Some(k) = key {
                 lock(&p.known).insert(k);
             }
