@@ -13,6 +13,14 @@ struct Session {
     name: String,
 }
 
+/// `tmux` on the session's own server (socket named after the session): tests that start
+/// sessions at once never race to start, or find half-started, one shared server.
+fn tmux_on(name: &str) -> Command {
+    let mut c = Command::new("tmux");
+    c.args(["-L", name]);
+    c
+}
+
 impl Session {
     /// A detached session running `cmd`, named after this process and a counter, so that
     /// another run of the suite (or another test here) never reuses, or kills, it.
@@ -23,7 +31,7 @@ impl Session {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let st = Command::new("tmux")
+        let st = tmux_on(&name)
             .env("TERM", "xterm-256color")
             .args([
                 "new-session",
@@ -43,7 +51,7 @@ impl Session {
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux")
+        let out = tmux_on(&self.name)
             .args(["capture-pane", "-p", "-t", &self.name])
             .output()
             .unwrap();
@@ -53,11 +61,11 @@ impl Session {
     fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", &self.name];
         args.extend_from_slice(keys);
-        assert!(Command::new("tmux").args(&args).status().unwrap().success());
+        assert!(tmux_on(&self.name).args(&args).status().unwrap().success());
     }
 
     fn literal(&self, text: &str) {
-        assert!(Command::new("tmux")
+        assert!(tmux_on(&self.name)
             .args(["send-keys", "-t", &self.name, "-l", text])
             .status()
             .unwrap()
@@ -66,7 +74,7 @@ impl Session {
 
     /// The screen with its colours and attributes as escape sequences.
     fn screen_styled(&self) -> String {
-        let out = Command::new("tmux")
+        let out = tmux_on(&self.name)
             .args(["capture-pane", "-e", "-p", "-t", &self.name])
             .output()
             .unwrap();
@@ -75,7 +83,7 @@ impl Session {
 
     /// The pid of the pane's first child: the command the pane's shell runs.
     fn child_pid(&self) -> u32 {
-        let out = Command::new("tmux")
+        let out = tmux_on(&self.name)
             .args(["display", "-p", "-t", &self.name, "#{pane_pid}"])
             .output()
             .unwrap();
@@ -91,7 +99,7 @@ impl Session {
     }
 
     fn alternate_screen(&self) -> bool {
-        let out = Command::new("tmux")
+        let out = tmux_on(&self.name)
             .args(["display", "-p", "-t", &self.name, "#{alternate_on}"])
             .output()
             .unwrap();
@@ -116,9 +124,16 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .output();
+        // The session's server goes with it, and so does its socket file.
+        let socket = tmux_on(&self.name)
+            .args(["display", "-p", "#{socket_path}"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        let _ = tmux_on(&self.name).arg("kill-server").output();
+        if !socket.is_empty() {
+            let _ = std::fs::remove_file(socket);
+        }
     }
 }
 
