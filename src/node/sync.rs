@@ -5,6 +5,11 @@
 //! does not start at the height asked for) is dropped and reported as misbehaviour. Requests
 //! rotate among the connected peers that claim to be ahead, so one liar cannot hold the node
 //! back: after a failure the next request goes to another peer.
+//!
+//! A request that is slow for its kind (lost on the way, or its peer busy) is hedged: the same
+//! range goes to a second peer as well, without blaming the first, which keeps its full
+//! [`REQUEST_TIMEOUT`]. Whichever answers first moves the node on; the other answer is still
+//! one we asked for, and its blocks, already held, are skipped.
 
 use crate::p2p::PeerId;
 use std::collections::{HashMap, HashSet};
@@ -17,6 +22,12 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Being one block behind is normal for a moment (a peer decided first); after this long it
 /// is worth a request.
 const ONE_BEHIND_GRACE: Duration = Duration::from_millis(400);
+/// A request is hedged once it is outstanding this long, or [`HEDGE_FACTOR`] times as long as
+/// replies have been taking, whichever is longer.
+pub const HEDGE_AFTER: Duration = Duration::from_secs(1);
+/// How many typical reply times a request may take before it is hedged: a large range that is
+/// merely slow to serve is not asked for twice.
+const HEDGE_FACTOR: u32 = 4;
 
 /// An outstanding range request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,11 +56,16 @@ pub enum SyncAction {
     },
 }
 
-/// Peers' claimed heights and the range request in flight.
+/// Peers' claimed heights and the range requests in flight.
 #[derive(Debug, Default)]
 pub struct SyncTracker {
     claims: HashMap<PeerId, u64>,
-    request: Option<Request>,
+    /// At most one per peer. Those starting one above our height are live (at most two: a
+    /// request and its hedge); the others were overtaken by another peer's answer and are kept
+    /// only until their own answer or timeout.
+    requests: Vec<Request>,
+    /// Smoothed time from request to answer, which sets when a request is hedged.
+    reply_time: Option<Duration>,
     behind_since: Option<Instant>,
     /// Peers that did not serve a claim: their claims count only once they serve again, and
     /// they are asked only when no other peer is ahead.
@@ -172,9 +188,7 @@ impl SyncTracker {
     pub fn retain_connected(&mut self, connected: impl Fn(&PeerId) -> bool) {
         self.claims.retain(|p, _| connected(p));
         self.failed.retain(|p| connected(p));
-        if self.request.is_some_and(|r| !connected(&r.peer)) {
-            self.request = None;
-        }
+        self.requests.retain(|r| connected(&r.peer));
     }
 
     /// The highest height claimed by a connected peer that has not failed to serve a claim.
@@ -186,21 +200,33 @@ impl SyncTracker {
             .max()
     }
 
-    /// The request in flight, if any.
-    pub fn request(&self) -> Option<Request> {
-        self.request
+    /// Our outstanding request to `peer`, if any.
+    pub fn request_to(&self, peer: &PeerId) -> Option<Request> {
+        self.requests.iter().find(|r| r.peer == *peer).copied()
+    }
+
+    /// Requests outstanding, live or overtaken.
+    pub fn in_flight(&self) -> usize {
+        self.requests.len()
     }
 
     /// Whether `peer` has a request of ours outstanding.
     pub fn awaiting(&self, peer: &PeerId) -> bool {
-        self.request.is_some_and(|r| r.peer == *peer)
+        self.request_to(peer).is_some()
     }
 
-    /// `peer` served the blocks we asked for: the request is closed and its claims count again.
-    pub fn on_served(&mut self, peer: &PeerId) {
-        if self.awaiting(peer) {
-            self.request = None;
+    /// `peer` served the blocks we asked for (at `now`): its request is closed and its claims
+    /// count again.
+    pub fn on_served(&mut self, peer: &PeerId, now: Instant) {
+        if let Some(r) = self.request_to(peer) {
+            let took = now.saturating_duration_since(r.at);
+            // An exponential average over about four answers.
+            self.reply_time = Some(match self.reply_time {
+                Some(t) => (t * 3 + took) / 4,
+                None => took,
+            });
         }
+        self.requests.retain(|r| r.peer != *peer);
         self.failed.remove(peer);
     }
 
@@ -208,22 +234,38 @@ impl SyncTracker {
     /// again) and the next request goes elsewhere. Returns the peer to report, if any.
     pub fn on_failure(&mut self, peer: PeerId) -> PeerId {
         self.claims.remove(&peer);
-        if self.awaiting(&peer) {
-            self.request = None;
-        }
+        self.requests.retain(|r| r.peer != peer);
         self.failed.insert(peer);
         peer
     }
 
+    /// How long a live request waits before it is hedged.
+    fn hedge_after(&self) -> Duration {
+        self.reply_time
+            .map_or(HEDGE_AFTER, |t| (t * HEDGE_FACTOR).max(HEDGE_AFTER))
+    }
+
     /// Decides whether to ask for blocks, given our height. A request that timed out is a
-    /// failure of its peer (returned in the second field, for reporting).
+    /// failure of its peer (returned in the second field, for reporting; one per call).
     pub fn poll(&mut self, ours: u64, now: Instant) -> (SyncAction, Option<PeerId>) {
-        let mut failed = None;
-        if let Some(r) = self.request {
-            if now.duration_since(r.at) < REQUEST_TIMEOUT {
-                return (SyncAction::Wait, None);
-            }
-            failed = Some(self.on_failure(r.peer));
+        let failed = self
+            .requests
+            .iter()
+            .find(|r| now.duration_since(r.at) >= REQUEST_TIMEOUT)
+            .map(|r| r.peer)
+            .map(|p| self.on_failure(p));
+        // Requests from one above our height would still move us on.
+        let live: Vec<Request> = self
+            .requests
+            .iter()
+            .filter(|r| r.from == ours + 1)
+            .copied()
+            .collect();
+        let hedge_after = self.hedge_after();
+        match live.as_slice() {
+            [] => {}
+            [r] if now.duration_since(r.at) >= hedge_after => {}
+            _ => return (SyncAction::Wait, failed),
         }
         // Peers that failed once are asked only when no other peer is ahead; a claim at or
         // below our height does not count as ahead (or it would hide them for good).
@@ -249,6 +291,8 @@ impl SyncTracker {
         if ahead.iter().any(|(p, _)| !self.failed.contains(p)) {
             ahead.retain(|(p, _)| !self.failed.contains(p));
         }
+        // One request per peer: a peer still answering an earlier one is not asked again.
+        ahead.retain(|(p, _)| !self.awaiting(p));
         let Some(&(peer, claim)) = ahead.get(self.turn % ahead.len().max(1)) else {
             return (SyncAction::Wait, failed);
         };
@@ -260,7 +304,8 @@ impl SyncTracker {
 
     /// The request of [`SyncAction::Request`] was sent.
     pub fn sent(&mut self, peer: PeerId, from: u64, now: Instant) {
-        self.request = Some(Request {
+        self.requests.retain(|r| r.peer != peer);
+        self.requests.push(Request {
             peer,
             from,
             at: now,
@@ -299,7 +344,7 @@ mod tests {
                 asked.push(p);
                 s.sent(p, 11, now);
                 if p == honest {
-                    s.on_served(&p);
+                    s.on_served(&p, now);
                 }
             }
             now += REQUEST_TIMEOUT + Duration::from_millis(1);
@@ -321,7 +366,7 @@ mod tests {
         s.sent(p, 1, Instant::now());
         s.retain_connected(|_| false);
         assert_eq!(s.best_claim(), None);
-        assert!(s.request().is_none());
+        assert!(!s.awaiting(&p));
         assert_eq!(s.poll(0, Instant::now()).0, SyncAction::Wait);
     }
 
@@ -424,7 +469,85 @@ mod tests {
         );
         s.sent(p, 1, t0);
         assert_eq!(s.poll(0, t0 + Duration::from_secs(1)).0, SyncAction::Wait);
-        s.on_served(&p);
+        s.on_served(&p, t0 + Duration::from_secs(1));
         assert!(requested(s.poll(0, t0 + Duration::from_secs(1)).0).is_some());
+    }
+
+    /// The range request a restarted node sent was lost: after [`HEDGE_AFTER`] the same range
+    /// goes to another peer, without blaming the first. The first answer moves the node on;
+    /// the other is still one it asked for. Before, the node waited out the 5 s timeout while
+    /// every other peer claimed more (simulation s12, seed 89).
+    #[test]
+    fn a_lost_request_is_hedged_to_another_peer_without_blaming_the_first() {
+        let (a, b, c) = (peer(1), peer(2), peer(3));
+        let mut s = SyncTracker::default();
+        let t0 = Instant::now();
+        for p in [a, b, c] {
+            s.on_status(p, 20);
+        }
+        let first = requested(s.poll(10, t0).0).unwrap();
+        s.sent(first, 11, t0);
+        let almost = t0 + HEDGE_AFTER - Duration::from_millis(1);
+        assert_eq!(s.poll(10, almost), (SyncAction::Wait, None));
+        let t1 = t0 + HEDGE_AFTER;
+        let (action, failed) = s.poll(10, t1);
+        assert_eq!(failed, None, "the first peer is not blamed early");
+        let SyncAction::Request {
+            peer: second,
+            from,
+            count,
+        } = action
+        else {
+            panic!("not hedged: {action:?}");
+        };
+        assert_ne!(second, first);
+        assert_eq!((from, count), (11, 10), "the same range");
+        s.sent(second, 11, t1);
+        // Two live requests: no third.
+        assert_eq!(s.poll(10, t1 + HEDGE_AFTER * 2), (SyncAction::Wait, None));
+        // The hedge answers; the node moves on and asks nothing of the first meanwhile.
+        s.on_served(&second, t1 + Duration::from_millis(20));
+        assert!(s.awaiting(&first), "its answer is still one we asked for");
+        let next = requested(s.poll(20, t1 + Duration::from_millis(30)).0);
+        assert_eq!(next, None, "in sync");
+        // The first never answers: at its full timeout it is a failure, as without a hedge.
+        let (_, failed) = s.poll(20, t0 + REQUEST_TIMEOUT);
+        assert_eq!(failed, Some(first));
+    }
+
+    /// Replies that take long because the ranges are large (a deep catch-up) are not asked for
+    /// twice: the hedge waits several typical reply times.
+    #[test]
+    fn a_request_as_slow_as_the_usual_replies_is_not_hedged() {
+        let (a, b) = (peer(1), peer(2));
+        let mut s = SyncTracker::default();
+        let mut now = Instant::now();
+        for p in [a, b] {
+            s.on_status(p, 100_000);
+        }
+        let mut ours = 0;
+        // Four ranges, each served in 1.5 s.
+        for _ in 0..4 {
+            let p = requested(s.poll(ours, now).0).unwrap();
+            s.sent(p, ours + 1, now);
+            now += Duration::from_millis(1_500);
+            s.on_served(&p, now);
+            ours += u64::from(SYNC_BATCH);
+        }
+        let p = requested(s.poll(ours, now).0).unwrap();
+        s.sent(p, ours + 1, now);
+        let later = now + Duration::from_secs(4);
+        assert_eq!(
+            s.poll(ours, later).0,
+            SyncAction::Wait,
+            "hedged a normal reply"
+        );
+        // Without that history, the same wait is hedged.
+        let mut fresh = SyncTracker::default();
+        fresh.on_status(a, 100_000);
+        fresh.on_status(b, 100_000);
+        let p = requested(fresh.poll(0, now).0).unwrap();
+        fresh.sent(p, 1, now);
+        assert!(requested(fresh.poll(0, later).0).is_some());
     }
 }

@@ -19,14 +19,17 @@ impl Driver {
         }
         if let SyncAction::Request { peer, from, count } = action {
             if self.net.send(peer, Message::GetBlocks { from, count }) {
+                // Earlier requests still unanswered (a slow one this request hedges, or ones
+                // another peer's answer overtook).
+                let unanswered = self.sync.in_flight();
                 self.sync.sent(peer, from, now);
-                tracing::debug!(target: "sync", peer = %peer.short(), from, count, "requesting blocks");
+                tracing::debug!(target: "sync", peer = %peer.short(), from, count, unanswered, "requesting blocks");
             }
         }
     }
 
     pub(super) fn on_blocks(&mut self, peer: PeerId, blocks: Vec<(Block, CommitCertificate)>) {
-        let Some(req) = self.sync.request().filter(|r| r.peer == peer) else {
+        let Some(req) = self.sync.request_to(&peer) else {
             // A reply that arrives after we caught up (or after its request timed out) is
             // harmless; blocks nobody asked for are not.
             if blocks
@@ -47,7 +50,7 @@ impl Driver {
             self.net.report(peer, Misbehaviour::UnservedClaim);
             return;
         }
-        self.sync.on_served(&peer);
+        self.sync.on_served(&peer, self.clock.now());
         let before = self.state.height;
         for (block, cert) in blocks {
             if block.header.height <= self.state.height {
