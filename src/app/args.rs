@@ -287,6 +287,12 @@ pub struct BenchArgs {
     /// throughput a little and latency a lot (waiting in the mempool).
     #[arg(long, value_name = "N")]
     pub in_flight: Option<usize>,
+    /// Submit at TXS_PER_S transactions per second, whether or not earlier ones are final (an
+    /// open-loop load, as CometBFT's QA runs it), instead of keeping --in-flight outstanding:
+    /// finality is then measured at that offered load. --in-flight still caps what is
+    /// outstanding [then default: 8000]
+    #[arg(long, value_name = "TXS_PER_S")]
+    pub rate: Option<u64>,
     /// After the timed phase a fresh node (empty data dir, not a masternode) syncs the chain
     /// over TLS; reports sync_tps and sync_blocks_per_s.
     #[arg(long)]

@@ -1,6 +1,7 @@
 //! Runs a small `timed bench` end to end (4 masternodes over TLS in one process) and checks that
 //! every submitted transaction was finalized and that the figures are sane; then the same with
-//! `--sync` (a fresh node catches up the chain) and `--latency-ms` (emulated link delay).
+//! `--sync` (a fresh node catches up the chain), `--latency-ms` (emulated link delay) and
+//! `--rate` (an open-loop load).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::support::{empty_config, ports, timed};
@@ -133,6 +134,24 @@ fn latency_mode_delays_every_message() {
     // (fails if the delay model does nothing).
     assert!(num("finality_ms_p50") >= 3.0 * 20.0, "{r}");
     assert!(num("finality_ms_p50") <= num("finality_ms_p99"), "{r}");
+}
+
+#[test]
+fn rate_mode_submits_on_schedule() {
+    // 400 transactions at 400 tx/s: the last batch is due 0.98 s after the first. Unpaced,
+    // this bench finalizes them in well under half that.
+    let (line, _) = run_bench(400, &["--rate", "400"]);
+    let r: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let num = |k: &str| num(&r, k);
+    assert_eq!(num("rate"), 400.0, "{r}");
+    assert_eq!(
+        num("batch"),
+        8.0,
+        "{r}: 400 tx/s in 50 submissions a second"
+    );
+    assert_eq!(num("txs_finalized"), 400.0, "{r}");
+    assert!(num("duration_s") >= 0.98, "{r}");
+    assert!(num("finalized_tps") <= 400.0 * 1.05, "{r}");
 }
 
 /// The figures of a `timed bench --nodes 4 --txs 300 --json` report that ran `wall_s` seconds

@@ -35,6 +35,8 @@ pub(super) struct Collector {
     out: Outcome,
     index: HashMap<Hash, usize>,
     permits: Arc<Semaphore>,
+    /// Transactions per submission batch (which node a transaction went to).
+    batch: usize,
     /// Earliest finality of each transaction on any node (lag fallback).
     any_final: Vec<Option<Instant>>,
     done: Vec<bool>,
@@ -46,10 +48,12 @@ pub(super) struct Collector {
 }
 
 impl Collector {
-    /// A collector of `n` transactions over `nodes` nodes; `index` maps txids to positions.
+    /// A collector of `n` transactions submitted in batches of `batch` over `nodes` nodes;
+    /// `index` maps txids to positions.
     pub(super) fn new(
         n: usize,
         nodes: usize,
+        batch: usize,
         index: HashMap<Hash, usize>,
         permits: Arc<Semaphore>,
     ) -> Self {
@@ -68,6 +72,7 @@ impl Collector {
             },
             index,
             permits,
+            batch,
             any_final: vec![None; n],
             done: vec![false; n],
             lagging: vec![false; nodes],
@@ -119,7 +124,7 @@ impl Collector {
                     if let (false, Some(at), true) = (
                         self.done[idx],
                         self.any_final[idx],
-                        node_of(idx, nodes) == node,
+                        node_of(idx, nodes, self.batch) == node,
                     ) {
                         self.out.lag_fallback += 1;
                         self.finish(idx, at);
@@ -142,7 +147,7 @@ impl Collector {
             if self.any_final[idx].is_none() {
                 self.any_final[idx] = Some(f.at);
             }
-            let owner = node_of(idx, nodes);
+            let owner = node_of(idx, nodes, self.batch);
             if owner == node {
                 self.finish(idx, f.at);
             } else if self.lagging[owner] && !self.done[idx] {

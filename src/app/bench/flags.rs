@@ -7,6 +7,8 @@ use crate::types::Transaction;
 
 /// Largest `--latency-ms` and `--jitter-ms`.
 const MAX_LINK_DELAY_MS: u64 = 10_000;
+/// Largest `--rate`.
+const MAX_RATE: u64 = 1_000_000;
 
 /// Refuses flags the bench cannot run with, naming the flag and its range.
 pub(super) fn check_args(a: &BenchArgs) -> Result<(), String> {
@@ -38,6 +40,11 @@ pub(super) fn check_args(a: &BenchArgs) -> Result<(), String> {
                 "--in-flight must be between {BATCH} (one submission batch) and {max} (a mempool)"
             ));
         }
+    }
+    if a.rate.is_some_and(|r| !(1..=MAX_RATE).contains(&r)) {
+        return Err(format!(
+            "--rate must be between 1 and {MAX_RATE} transactions per second"
+        ));
     }
     if a.latency_ms > MAX_LINK_DELAY_MS || a.jitter_ms > MAX_LINK_DELAY_MS {
         return Err(format!(

@@ -181,20 +181,52 @@ async fn bench(net: &Devnet, args: &BenchArgs) -> Result<BenchReport, String> {
     })?;
     let presign_s = presign_start.elapsed().as_secs_f64();
     let tx_size = plan.txs.first().map(Transaction::size).unwrap_or(0);
-    let in_flight_cap = args
-        .in_flight
-        .unwrap_or_else(|| in_flight_cap(&net.nodes[0]));
+    let load = Load::of(args, &net.nodes[0]);
     let rounds_before = net.rounds_over_0();
-    let outcome = timed_phase(net, plan, in_flight_cap, progress).await?;
+    let outcome = timed_phase(net, plan, load, progress).await?;
     let rounds_after = net.rounds_over_0();
     Ok(outcome.report(Context {
         args,
         rounds_over_0: rounds_after.saturating_sub(rounds_before),
         tx_size,
-        in_flight_cap,
+        load,
         setup_s,
         presign_s,
     }))
+}
+
+/// Submissions per second of the open-loop load (`--rate`): its batches are this much smaller
+/// than [`BATCH`], so that the load is smooth at the scale of a block.
+const RATE_STEPS_PER_S: u64 = 50;
+
+/// How the timed phase offers its transactions.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Load {
+    /// Most transactions submitted but not final at once.
+    pub(super) in_flight_cap: usize,
+    /// Transactions per `submit_txs` call.
+    pub(super) batch: usize,
+    /// Transactions per second, submitted on schedule (`None`: as fast as the cap allows).
+    pub(super) rate: Option<u64>,
+}
+
+impl Load {
+    fn of(args: &BenchArgs, node: &NodeHandle) -> Load {
+        let rate = args.rate;
+        let batch = rate.map_or(BATCH, |r| {
+            (r / RATE_STEPS_PER_S).clamp(1, BATCH as u64) as usize
+        });
+        // Open loop: the cap only bounds memory (within a mempool); closed loop: one proposal.
+        let default_cap = match rate {
+            Some(_) => node.spec.mempool.max_txs * 4 / 5,
+            None => in_flight_cap(node),
+        };
+        Load {
+            in_flight_cap: args.in_flight.unwrap_or(default_cap),
+            batch,
+            rate,
+        }
+    }
 }
 
 /// Submitted-but-not-final transactions allowed at once unless `--in-flight` says otherwise: one

@@ -2,7 +2,7 @@
 //! `tests/bench_small.rs`), nearest-rank percentiles, and the human-readable output.
 
 use super::collector::Outcome;
-use super::{sync, BenchArgs, BATCH};
+use super::{sync, BenchArgs, Load};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -72,6 +72,10 @@ pub struct BenchReport {
     pub in_flight_cap: usize,
     /// Transactions per `submit_txs` call.
     pub batch: usize,
+    /// The open-loop load of `--rate` (transactions per second offered); absent for the
+    /// closed loop of `--in-flight`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<u64>,
     /// Seconds spent connecting the devnet and funding (not timed).
     pub setup_s: f64,
     /// Seconds spent signing the transactions (not timed).
@@ -90,7 +94,7 @@ pub(super) struct Context<'a> {
     pub(super) args: &'a BenchArgs,
     pub(super) rounds_over_0: u64,
     pub(super) tx_size: usize,
-    pub(super) in_flight_cap: usize,
+    pub(super) load: Load,
     pub(super) setup_s: f64,
     pub(super) presign_s: f64,
 }
@@ -168,8 +172,9 @@ impl Outcome {
             inputs: ctx.args.inputs,
             outputs: ctx.args.outputs,
             tx_size: ctx.tx_size,
-            in_flight_cap: ctx.in_flight_cap,
-            batch: BATCH,
+            in_flight_cap: ctx.load.in_flight_cap,
+            batch: ctx.load.batch,
+            rate: ctx.load.rate,
             setup_s: ctx.setup_s,
             presign_s: ctx.presign_s,
             latency_ms: ctx.args.latency_ms,
@@ -194,8 +199,12 @@ pub(super) fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         "  submitted {}  finalized {}  rejected {}  mempool-full retries {}",
         r.txs_submitted, r.txs_finalized, r.txs_rejected, r.mempool_full_retries
     );
+    let offered = match r.rate {
+        Some(rate) => format!("offered {rate} tx/s (--rate), "),
+        None => String::new(),
+    };
     println!(
-        "  throughput  {:.0} finalized tx/s over {:.2} s, at most {} in flight (--in-flight)",
+        "  throughput  {:.0} finalized tx/s over {:.2} s, {offered}at most {} in flight (--in-flight)",
         r.finalized_tps, r.duration_s, r.in_flight_cap
     );
     println!(

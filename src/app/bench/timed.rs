@@ -1,11 +1,11 @@
-//! The timed phase: one submitter per node (batches round-robin, within the in-flight budget,
-//! retrying what a full mempool turns away) and one finality listener per node, feeding the
-//! [`Collector`].
+//! The timed phase: one submitter per node (batches round-robin, within the in-flight budget
+//! and, with `--rate`, each at its time on the schedule; retrying what a full mempool turns
+//! away) and one finality listener per node, feeding the [`Collector`].
 
 use super::collector::{collect, Collector, Outcome};
 use super::devnet::Devnet;
 use super::presign::Plan;
-use super::BATCH;
+use super::Load;
 use crate::mempool::MempoolError;
 use crate::node::{Finalized, NodeHandle};
 use crate::types::{Hash, Transaction};
@@ -36,16 +36,22 @@ pub(super) enum Event {
     Lagged { node: usize, n: u64 },
 }
 
-/// Node that transaction `idx` is submitted to: batches round-robin over the nodes.
-pub(super) fn node_of(idx: usize, nodes: usize) -> usize {
-    (idx / BATCH) % nodes
+/// Node that transaction `idx` is submitted to: batches of `batch` round-robin over the nodes.
+pub(super) fn node_of(idx: usize, nodes: usize, batch: usize) -> usize {
+    (idx / batch.max(1)) % nodes
+}
+
+/// When the batch starting at transaction `start` is due, `rate` transactions per second after
+/// the phase's start.
+fn due(started: tokio::time::Instant, start: usize, rate: u64) -> tokio::time::Instant {
+    started + Duration::from_secs_f64(start as f64 / rate.max(1) as f64)
 }
 
 /// Submits every transaction, collects finality, and returns the measurements.
 pub(super) async fn timed_phase(
     net: &Devnet,
     plan: Plan,
-    in_flight_cap: usize,
+    load: Load,
     progress: bool,
 ) -> Result<Outcome, String> {
     let n = plan.txs.len();
@@ -62,13 +68,19 @@ pub(super) async fn timed_phase(
             stop.clone(),
         )));
     }
-    let permits = Arc::new(Semaphore::new(in_flight_cap));
+    let permits = Arc::new(Semaphore::new(load.in_flight_cap));
     let txs = Arc::new(plan.txs);
+    let started = tokio::time::Instant::now();
     let mut submitters = Vec::new();
     for (i, h) in net.nodes.iter().enumerate() {
-        submitters.push(tokio::spawn(submit(
-            i,
+        let share = Share {
+            node: i,
             nodes,
+            load,
+            started,
+        };
+        submitters.push(tokio::spawn(submit(
+            share,
             h.clone(),
             txs.clone(),
             permits.clone(),
@@ -85,7 +97,7 @@ pub(super) async fn timed_phase(
         .collect();
     let deadline = Instant::now() + Duration::from_secs(120) + Duration::from_millis(n as u64);
     let result = collect(
-        Collector::new(n, nodes, index, permits),
+        Collector::new(n, nodes, load.batch, index, permits),
         ev_rx,
         deadline,
         progress,
@@ -126,11 +138,21 @@ async fn listen(
     }
 }
 
-/// Submits node `node`'s batches in order, within the in-flight budget, retrying what a full
-/// mempool turns away.
-async fn submit(
+/// Which batches one submitter sends, and how.
+#[derive(Clone, Copy)]
+struct Share {
+    /// Its node: it sends every `nodes`-th batch from this one.
     node: usize,
     nodes: usize,
+    load: Load,
+    /// The start of the phase, which the schedule of `--rate` counts from.
+    started: tokio::time::Instant,
+}
+
+/// Submits one node's batches in order, within the in-flight budget (and on schedule with
+/// `--rate`), retrying what a full mempool turns away.
+async fn submit(
+    share: Share,
     handle: NodeHandle,
     txs: Arc<Vec<Transaction>>,
     permits: Arc<Semaphore>,
@@ -138,9 +160,16 @@ async fn submit(
     stop: CancellationToken,
 ) {
     let n = txs.len();
-    let mut start = node * BATCH;
+    let batch = share.load.batch;
+    let mut start = share.node * batch;
     while start < n {
-        let end = (start + BATCH).min(n);
+        let end = (start + batch).min(n);
+        if let Some(rate) = share.load.rate {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep_until(due(share.started, start, rate)) => {}
+            }
+        }
         let acquired = tokio::select! {
             _ = stop.cancelled() => return,
             p = permits.acquire_many((end - start) as u32) => p,
@@ -191,7 +220,7 @@ async fn submit(
             }
             pending = retry;
         }
-        start += nodes * BATCH;
+        start += share.nodes * batch;
     }
     let _ = events.send(Event::SubmitterDone);
 }
@@ -202,8 +231,17 @@ mod tests {
 
     #[test]
     fn batches_rotate_over_nodes() {
-        assert_eq!(node_of(0, 4), 0);
-        assert_eq!(node_of(BATCH, 4), 1);
-        assert_eq!(node_of(4 * BATCH + 1, 4), 0);
+        assert_eq!(node_of(0, 4, 500), 0);
+        assert_eq!(node_of(500, 4, 500), 1);
+        assert_eq!(node_of(4 * 500 + 1, 4, 500), 0);
+        assert_eq!(node_of(250, 4, 100), 2);
+    }
+
+    #[test]
+    fn the_schedule_spaces_batches_by_the_rate() {
+        let t = tokio::time::Instant::now();
+        assert_eq!(due(t, 0, 5_000), t);
+        assert_eq!(due(t, 100, 5_000), t + Duration::from_millis(20));
+        assert_eq!(due(t, 10_000, 5_000), t + Duration::from_secs(2));
     }
 }
