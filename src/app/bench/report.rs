@@ -221,8 +221,14 @@ pub(super) fn print_report(r: &BenchReport, json: bool) -> Result<(), String> {
         "  blocks      {} ({} with txs, at most {} txs), round changes {} (all nodes)",
         r.blocks, r.blocks_with_txs, r.max_block_txs, r.rounds_over_0
     );
+    // An offered load below the bound caps the efficiency: it then measures the load.
+    let capped = if r.rate.is_some() {
+        " (at most the offered rate over the bound)"
+    } else {
+        ""
+    };
     println!(
-        "  machine     {:.0} Ed25519 verifications/s on {} cores -> bound {:.0} tx/s, efficiency {:.2}",
+        "  machine     {:.0} Ed25519 verifications/s on {} cores -> bound {:.0} tx/s, efficiency {:.2}{capped}",
         r.verify_rate, r.cores, r.verify_bound_tps, r.efficiency
     );
     println!(

@@ -95,7 +95,12 @@ pub(super) async fn timed_phase(
         .enumerate()
         .map(|(i, id)| (*id, i))
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(120) + Duration::from_millis(n as u64);
+    // A slow schedule (`--rate`) takes its own time on top.
+    let schedule = load.rate.map_or(Duration::ZERO, |r| {
+        due(started, n, r).duration_since(started)
+    });
+    let deadline =
+        Instant::now() + Duration::from_secs(120) + Duration::from_millis(n as u64) + schedule;
     let result = collect(
         Collector::new(n, nodes, load.batch, index, permits),
         ev_rx,
