@@ -232,6 +232,11 @@ impl Mempool {
         self.entries.contains_key(txid)
     }
 
+    /// Whether `txid` is pooled or was rejected recently: fetching it again would gain nothing.
+    pub fn knows(&self, txid: &Hash, now: Instant) -> bool {
+        self.entries.contains_key(txid) || self.rejected.contains(txid, now)
+    }
+
     /// A pooled transaction.
     pub fn get(&self, txid: &Hash) -> Option<&PoolEntry> {
         self.entries.get(txid).map(Box::as_ref)

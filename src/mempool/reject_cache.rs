@@ -48,6 +48,13 @@ impl<V: Clone> RecentCache<V> {
             .map(|(v, _)| v.clone())
     }
 
+    /// Whether `txid` has an entry younger than the TTL.
+    pub fn contains(&self, txid: &Hash, now: Instant) -> bool {
+        self.map
+            .get(txid)
+            .is_some_and(|(_, at)| now.saturating_duration_since(*at) < self.ttl)
+    }
+
     /// Entries held, expired ones included until newer ones push them out.
     pub fn len(&self) -> usize {
         self.map.len()

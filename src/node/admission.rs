@@ -12,14 +12,17 @@
 //!    may have changed), relay, and penalties for context-free faults only
 //!    ([`MempoolError::is_context_free`]): never for what depends on the local tip or pool.
 
+mod fetch;
 mod pending;
 mod verify;
 
+pub use fetch::{TxFetcher, FETCH_TIMEOUT};
 pub use pending::{PendingTxs, PENDING_MAX_BYTES, PENDING_PEER_MAX_BYTES};
 
 use super::io::Network;
 use crate::ledger::{ChainParams, LedgerState};
 use crate::mempool::{Mempool, MempoolError, Provisional};
+use crate::p2p::message::MAX_TX_IDS;
 use crate::p2p::{Message, Misbehaviour, PeerId};
 use crate::types::{Hash, Transaction};
 use std::time::Instant;
@@ -38,18 +41,33 @@ pub enum Source {
 
 /// What admission does to the network: the p2p layer in the node, a recorder in tests.
 pub trait TxNet {
-    /// Sends an admitted transaction on to every peer but the one it came from.
-    fn relay(&self, tx: Transaction, from: Source);
+    /// Passes an admitted transaction (id `txid`) on: our own in full to every peer, a peer's
+    /// as an announcement of its id to every peer but that one (who fetch it if they lack it).
+    fn relay(&self, tx: &Transaction, txid: Hash, from: Source);
+    /// Asks `peer` for the transactions `ids` it announced.
+    fn request(&self, peer: PeerId, ids: Vec<Hash>);
+    /// Sends `peer` a transaction it asked for; false if it is gone or its queue is full.
+    fn send_tx(&self, peer: PeerId, tx: Transaction) -> bool;
     /// Reports `peer` for a transaction no honest node would have relayed.
     fn penalise(&self, peer: PeerId);
 }
 
 impl<N: Network + ?Sized> TxNet for N {
-    fn relay(&self, tx: Transaction, from: Source) {
+    fn relay(&self, tx: &Transaction, txid: Hash, from: Source) {
         match from {
-            Source::Peer(p) => self.broadcast_except(p, Message::Tx(tx)),
-            Source::Local => self.broadcast(Message::Tx(tx)),
+            Source::Peer(p) => self.broadcast_except(p, Message::TxAnnounce(vec![txid])),
+            Source::Local => self.broadcast(Message::Tx(tx.clone())),
         }
+    }
+
+    fn request(&self, peer: PeerId, ids: Vec<Hash>) {
+        for chunk in ids.chunks(MAX_TX_IDS) {
+            self.send(peer, Message::GetTxs(chunk.to_vec()));
+        }
+    }
+
+    fn send_tx(&self, peer: PeerId, tx: Transaction) -> bool {
+        self.send(peer, Message::Tx(tx))
     }
 
     fn penalise(&self, peer: PeerId) {
@@ -66,12 +84,18 @@ pub struct AdmissionStats {
     pub sig_items: u64,
     /// Gossiped transactions dropped because the buffer was full.
     pub dropped: u64,
+    /// Announced ids asked for (first asks and asks of a next announcer).
+    pub fetched: u64,
+    /// Transactions sent to peers that asked for them.
+    pub served: u64,
 }
 
-/// Admission state: the buffer of gossiped transactions and the work counters.
+/// Admission state: the buffer of gossiped transactions, the announced ids being fetched and
+/// the work counters.
 pub struct Admission {
     params: ChainParams,
     pending: PendingTxs,
+    fetcher: TxFetcher,
     stats: AdmissionStats,
 }
 
@@ -92,6 +116,7 @@ impl Admission {
         Admission {
             params,
             pending: PendingTxs::default(),
+            fetcher: TxFetcher::default(),
             stats: AdmissionStats::default(),
         }
     }
@@ -105,6 +130,56 @@ impl Admission {
             tracing::debug!(target: "mempool", peer = %peer.short(), waiting = self.pending.len(), "gossip buffer full: transaction dropped");
         }
         queued
+    }
+
+    /// `peer` announced `ids` (the p2p layer passes on only ids it never delivered): asks it
+    /// for those the pool neither holds nor recently rejected and nobody else is asked for.
+    pub fn on_announce(
+        &mut self,
+        peer: PeerId,
+        ids: Vec<Hash>,
+        pool: &Mempool,
+        net: &(impl TxNet + ?Sized),
+        now: Instant,
+    ) {
+        let unknown = ids.into_iter().filter(|id| !pool.knows(id, now));
+        let ask = self.fetcher.on_announce(peer, unknown, now);
+        if !ask.is_empty() {
+            self.stats.fetched += ask.len() as u64;
+            net.request(peer, ask);
+        }
+    }
+
+    /// `peer` asked for `ids`: sends it those in the pool (what we admitted, so what we would
+    /// relay). Ids we lack are not answered; the asker moves on to its next announcer.
+    pub fn on_get_txs(
+        &mut self,
+        peer: PeerId,
+        ids: &[Hash],
+        pool: &Mempool,
+        net: &(impl TxNet + ?Sized),
+    ) {
+        for id in ids {
+            if let Some(e) = pool.get(id) {
+                if !net.send_tx(peer, e.tx.clone()) {
+                    return;
+                }
+                self.stats.served += 1;
+            }
+        }
+    }
+
+    /// Asks the next announcer for ids whose asked peer did not deliver in time.
+    pub fn poll_fetches(&mut self, net: &(impl TxNet + ?Sized), now: Instant) {
+        for (peer, ids) in self.fetcher.poll(now) {
+            self.stats.fetched += ids.len() as u64;
+            net.request(peer, ids);
+        }
+    }
+
+    /// Announced ids being fetched.
+    pub fn fetching(&self) -> usize {
+        self.fetcher.len()
     }
 
     /// Whether gossiped transactions wait for admission.
@@ -175,11 +250,13 @@ impl Admission {
     ) -> Vec<Result<Hash, MempoolError>> {
         let started = Instant::now();
         let params = &self.params;
+        let fetcher = &mut self.fetcher;
         let mut provisional = Provisional::default();
         let stages: Vec<Stage> = txs
             .iter()
             .map(|(tx, _)| {
                 let txid = tx.txid();
+                fetcher.on_received(&txid);
                 match pool.precheck(tx, txid, state, params, now, &provisional) {
                     Ok(_) => {
                         provisional.add(tx, txid);
@@ -213,7 +290,7 @@ impl Admission {
             match (&r, src) {
                 (Ok(txid), _) => {
                     if let Some(e) = pool.get(txid) {
-                        net.relay(e.tx.clone(), src);
+                        net.relay(&e.tx, *txid, src);
                     }
                 }
                 (Err(e), Source::Peer(p)) if e.is_context_free() => net.penalise(p),

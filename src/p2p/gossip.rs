@@ -110,13 +110,30 @@ impl Hasher for FingerprintHasher {
 /// back). Transactions are delivered once. Consensus messages reach the node every time it did
 /// not send them itself: it may have dropped an earlier copy unused (a height it had not
 /// reached), and it deduplicates what it accepted.
+/// An announcement of one transaction id reaches the node if that transaction never did (the
+/// id is not marked seen: only the transaction itself is).
 pub fn on_receive(seen: &mut SeenSet, known: &mut SeenSet, msg: &Message, key: Hash) -> bool {
-    if matches!(msg, Message::Tx(_)) {
-        known.insert(key);
-        seen.insert(key)
-    } else {
-        on_receive_consensus(seen, known, key)
+    match msg {
+        Message::Tx(_) => {
+            known.insert(key);
+            seen.insert(key)
+        }
+        Message::TxAnnounce(_) => announced_unseen(seen, known, key),
+        _ => on_receive_consensus(seen, known, key),
     }
+}
+
+/// The ids of a received `TxAnnounce` that reach the node: those whose transactions it never
+/// received nor sent. The sender has each of them, so none is sent or announced back to it.
+pub fn on_announce(seen: &SeenSet, known: &mut SeenSet, ids: Vec<Hash>) -> Vec<Hash> {
+    ids.into_iter()
+        .filter(|id| announced_unseen(seen, known, *id))
+        .collect()
+}
+
+fn announced_unseen(seen: &SeenSet, known: &mut SeenSet, id: Hash) -> bool {
+    known.insert(id);
+    !seen.contains(&id)
 }
 
 /// [`on_receive`] for a vote, proposal or evidence message, which needs only its key: the p2p

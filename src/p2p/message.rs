@@ -25,6 +25,8 @@ pub const TX_BATCH_BYTES: usize = 1024 * 1024;
 pub const TX_TAG: u8 = tag::TX;
 /// Tag byte of [`Message::Txs`].
 pub const TXS_TAG: u8 = tag::TXS;
+/// Tag byte of [`Message::TxAnnounce`] (the writer batches one-id announcements by it).
+pub const TX_ANNOUNCE_TAG: u8 = tag::TX_ANNOUNCE;
 /// Label of the TLS exporter whose value the Hello signs.
 pub const EXPORTER_LABEL: &[u8] = b"EXPORTER-timecoin-p2p-v1";
 
@@ -389,10 +391,14 @@ impl Decode for Message {
 }
 
 /// The key under which a gossip message is deduplicated (per peer and node-wide), or `None`
-/// for request/response and control messages, which are never deduplicated.
+/// for request/response and control messages, which are never deduplicated. An announcement
+/// of one transaction has the transaction's key, so that it goes only to peers not known to
+/// have that transaction (the p2p layer batches such announcements on the way out and
+/// filters batches id by id on the way in).
 pub fn gossip_key(msg: &Message, encoded: &[u8]) -> Option<Hash> {
     match msg {
         Message::Tx(tx) => Some(tx.txid()),
+        Message::TxAnnounce(ids) if ids.len() == 1 => ids.first().copied(),
         Message::Vote(_) | Message::Proposal { .. } | Message::Evidence(_) => {
             Some(encoded_key(encoded))
         }

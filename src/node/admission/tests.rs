@@ -4,6 +4,7 @@ use super::*;
 use crate::ledger::testkit::{coins_of, TestChain};
 use crate::ledger::TxError;
 use crate::mempool::MempoolLimits;
+use crate::node::io::Network;
 use crate::types::tx::MasternodeExit;
 use crate::types::{Amount, OutPoint, SecretKey, TxKind};
 use std::cell::RefCell;
@@ -13,12 +14,24 @@ use std::time::Instant;
 #[derive(Default)]
 struct Recorder {
     relayed: RefCell<Vec<Hash>>,
+    requested: RefCell<Vec<(PeerId, Vec<Hash>)>>,
+    sent: RefCell<Vec<(PeerId, Hash)>>,
     penalised: RefCell<Vec<PeerId>>,
 }
 
 impl TxNet for Recorder {
-    fn relay(&self, tx: Transaction, _from: Source) {
-        self.relayed.borrow_mut().push(tx.txid());
+    fn relay(&self, tx: &Transaction, txid: Hash, _from: Source) {
+        assert_eq!(tx.txid(), txid);
+        self.relayed.borrow_mut().push(txid);
+    }
+
+    fn request(&self, peer: PeerId, ids: Vec<Hash>) {
+        self.requested.borrow_mut().push((peer, ids));
+    }
+
+    fn send_tx(&self, peer: PeerId, tx: Transaction) -> bool {
+        self.sent.borrow_mut().push((peer, tx.txid()));
+        true
     }
 
     fn penalise(&self, peer: PeerId) {
@@ -282,4 +295,94 @@ fn pending_buffer_is_bounded_per_peer_and_in_bytes() {
     // Another peer still has room.
     assert!(adm.enqueue(peer(2), tx.clone()));
     assert_eq!(adm.pending_len(), queued + 1);
+}
+
+#[test]
+fn announced_ids_are_asked_for_once_unless_pooled_and_again_of_the_next_announcer() {
+    let (chain, outs, mut adm, mut pool, net) = setup();
+    let pooled = chain.transfer_from(&outs[0..1], 1, 1_000);
+    let pooled_id = pooled.txid();
+    let t0 = Instant::now();
+    assert!(adm.submit(vec![pooled], &mut pool, &chain.state, &net, t0)[0].is_ok());
+    let wanted = chain.transfer_from(&outs[1..2], 1, 1_000);
+    let wanted_id = wanted.txid();
+
+    adm.on_announce(peer(1), vec![pooled_id, wanted_id], &pool, &net, t0);
+    adm.on_announce(peer(2), vec![wanted_id], &pool, &net, t0);
+    assert_eq!(
+        *net.requested.borrow(),
+        vec![(peer(1), vec![wanted_id])],
+        "the pooled id is not asked for, the wanted one of its first announcer only"
+    );
+    adm.poll_fetches(&net, t0 + FETCH_TIMEOUT);
+    assert_eq!(net.requested.borrow()[1], (peer(2), vec![wanted_id]));
+
+    // Once it arrives, nobody is asked again.
+    admit_from(&mut adm, peer(2), vec![wanted], &mut pool, &chain, &net);
+    adm.poll_fetches(&net, t0 + 3 * FETCH_TIMEOUT);
+    assert_eq!(net.requested.borrow().len(), 2);
+    assert_eq!(adm.fetching(), 0);
+    assert_eq!(adm.stats().fetched, 2);
+}
+
+#[test]
+fn asks_are_answered_from_the_pool_only() {
+    let (chain, outs, mut adm, mut pool, net) = setup();
+    let pooled = chain.transfer_from(&outs[0..1], 1, 1_000);
+    let pooled_id = pooled.txid();
+    assert!(adm.submit(vec![pooled], &mut pool, &chain.state, &net, Instant::now())[0].is_ok());
+    adm.on_get_txs(peer(3), &[Hash([9; 32]), pooled_id], &pool, &net);
+    assert_eq!(*net.sent.borrow(), vec![(peer(3), pooled_id)]);
+    assert_eq!(adm.stats().served, 1);
+    assert!(net.penalised.borrow().is_empty(), "asking is no offence");
+}
+
+/// A [`Network`] that records what is broadcast, to see what the node's [`TxNet`] sends.
+#[derive(Default)]
+struct Wire(std::sync::Mutex<Vec<(Option<PeerId>, Message)>>);
+
+impl Network for Wire {
+    fn broadcast(&self, msg: Message) {
+        self.0.lock().unwrap().push((None, msg));
+    }
+    fn broadcast_except(&self, peer: PeerId, msg: Message) {
+        self.0.lock().unwrap().push((Some(peer), msg));
+    }
+    fn send(&self, peer: PeerId, msg: Message) -> bool {
+        self.0.lock().unwrap().push((Some(peer), msg));
+        true
+    }
+    fn report(&self, _: PeerId, _: Misbehaviour) {}
+    fn is_connected(&self, _: &PeerId) -> bool {
+        true
+    }
+    fn connected(&self) -> Vec<PeerId> {
+        vec![]
+    }
+}
+
+#[test]
+fn our_transactions_are_pushed_and_a_peers_announced() {
+    let (chain, outs, mut adm, mut pool, _) = setup();
+    let wire = Wire::default();
+    let ours = chain.transfer_from(&outs[0..1], 1, 1_000);
+    let theirs = chain.transfer_from(&outs[1..2], 1, 1_000);
+    let theirs_id = theirs.txid();
+    assert!(adm.submit(
+        vec![ours.clone()],
+        &mut pool,
+        &chain.state,
+        &wire,
+        Instant::now()
+    )[0]
+    .is_ok());
+    assert!(adm.enqueue(peer(1), theirs));
+    adm.admit_pending(&mut pool, &chain.state, &wire, Instant::now());
+    assert_eq!(
+        *wire.0.lock().unwrap(),
+        vec![
+            (None, Message::Tx(ours)),
+            (Some(peer(1)), Message::TxAnnounce(vec![theirs_id])),
+        ]
+    );
 }

@@ -462,6 +462,15 @@ impl Driver {
             Message::Tx(tx) => {
                 self.admission.enqueue(peer, tx);
             }
+            Message::TxAnnounce(ids) => {
+                let now = self.clock.now();
+                self.admission
+                    .on_announce(peer, ids, &self.mempool, &*self.net, now);
+            }
+            Message::GetTxs(ids) => {
+                self.admission
+                    .on_get_txs(peer, &ids, &self.mempool, &*self.net)
+            }
             Message::Proposal { proposal, block } => self.on_proposal(peer, proposal, block),
             Message::Vote(v) => self.on_vote(peer, v),
             Message::Status { height, tip: _ } => self.on_status(peer, height),
@@ -506,6 +515,7 @@ impl Driver {
         self.check_sync();
         self.rebroadcast_if_stuck();
         let now = self.clock.now();
+        self.admission.poll_fetches(&*self.net, now);
         if now.duration_since(self.tps_second.0) >= Duration::from_secs(1) {
             push_bounded(&mut self.snapshot.tps, self.tps_second.1, 60);
             self.tps_second = (now, 0);

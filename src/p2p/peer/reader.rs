@@ -121,6 +121,16 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                     }
                 }
             }
+            Message::TxAnnounce(ids) => {
+                // Only ids whose transactions never reached the node go on, as one message.
+                let unseen = gossip::on_announce(&lock(&sh.seen), &mut lock(&peer.known), ids);
+                if unseen.is_empty() {
+                    continue;
+                }
+                if let Err(reason) = deliver(sh, peer, Message::TxAnnounce(unseen), &budget).await {
+                    return reason;
+                }
+            }
             other => {
                 if let Message::Status { height, .. } = &other {
                     peer.height.store(*height, Ordering::Relaxed);
