@@ -340,6 +340,40 @@ fn s9_wan_sparse_topology() {
     );
 }
 
+/// Eight masternodes on a ring: a node pushes the transactions it was sent to its two
+/// neighbours, which announce them by id; every node further away gets them only by asking an
+/// announcer (`GetTxs`): each node must have fetched some, and been served. (A node that is
+/// far from a submitter may see a transaction first in a final block, so not every node admits
+/// every one.) A tenth of the seeds: each run is long (24 heights, past the submissions).
+#[test]
+fn s9c_transactions_reach_a_ring_by_announcement() {
+    run_scenario(
+        "s9c_transactions_reach_a_ring_by_announcement",
+        SEEDS / 10,
+        |_| {
+            let mut c = Config::bronze("9c eight masternodes on a ring, client transactions", 8);
+            c.net.topology = Topology::Random { degree: 2 };
+            // Past the 3 s over which the transactions are submitted.
+            c.target = 24;
+            c
+        },
+        |c, o| {
+            let mut v = vec![];
+            for (i, a) in o.admission.iter().enumerate() {
+                if a.fetched == 0 {
+                    v.push(format!("node {i} fetched nothing ({a:?}, {} txs)", c.txs));
+                }
+            }
+            // Every node is two hops or more from some submitter: each was served at least once.
+            let served: u64 = o.admission.iter().map(|a| a.served).sum();
+            if served < o.admission.len() as u64 {
+                v.push(format!("only {served} fetched transactions were served"));
+            }
+            v
+        },
+    );
+}
+
 /// Ten masternodes on a ring under WAN latencies and 5% loss: most nodes are several hops
 /// from most others, heights often need later rounds, and a lost copy may be the only one.
 /// Three faults of the node stalled it for good before: a re-proposal of a block held from an

@@ -30,6 +30,7 @@ use timecoin::consensus::ConsensusParams;
 use timecoin::ledger::genesis::{GenesisMasternode, GenesisSpec};
 use timecoin::ledger::Genesis;
 use timecoin::mempool::MempoolLimits;
+use timecoin::node::admission::AdmissionStats;
 use timecoin::node::driver::{Command, Driver, Event, Finalized, Held, TICK};
 use timecoin::node::io::{Io, Timeout};
 use timecoin::node::signer_store::SignerStore;
@@ -254,6 +255,8 @@ pub struct Outcome {
     /// For each node, how many certificates of the longest honest stored chain carry its
     /// precommit.
     pub certified: Vec<u64>,
+    /// Each node's admission counters at the end (default: not running then).
+    pub admission: Vec<AdmissionStats>,
 
     /// When every honest node had committed the target (None: never).
     pub target_at: Option<Ms>,
@@ -492,6 +495,7 @@ impl Sim {
                 held_max: Held::default(),
                 set_sizes: vec![],
                 certified: vec![0; members],
+                admission: vec![AdmissionStats::default(); members],
                 target_at: None,
             },
             cfg,
@@ -1228,6 +1232,11 @@ impl Sim {
         let v = checks::chains(&self.genesis, &chains);
         self.out.violations.extend(v);
         self.count_certified(&chains);
+        for (i, node) in self.nodes.iter().enumerate().take(self.members) {
+            if let Some(d) = &node.driver {
+                self.out.admission[i] = d.admission_stats();
+            }
+        }
         self.out
     }
 

@@ -441,6 +441,11 @@ impl Driver {
         &self.sigs
     }
 
+    /// Admission's work counters (verified, fetched, served transactions).
+    pub fn admission_stats(&self) -> super::admission::AdmissionStats {
+        self.admission.stats()
+    }
+
     /// Bytes held in the driver's bounded buffers, for checks that they stay bounded.
     pub fn held(&self) -> Held {
         Held {
