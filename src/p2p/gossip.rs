@@ -110,6 +110,7 @@ impl Hasher for FingerprintHasher {
 /// back). Transactions are delivered once. Consensus messages reach the node every time it did
 /// not send them itself: it may have dropped an earlier copy unused (a height it had not
 /// reached), and it deduplicates what it accepted.
+///
 /// An announcement of one transaction id reaches the node if that transaction never did (the
 /// id is not marked seen: only the transaction itself is).
 pub fn on_receive(seen: &mut SeenSet, known: &mut SeenSet, msg: &Message, key: Hash) -> bool {
