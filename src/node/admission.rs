@@ -16,7 +16,8 @@ mod fetch;
 mod pending;
 mod verify;
 
-pub use fetch::{TxFetcher, FETCH_TIMEOUT};
+use fetch::TxFetcher;
+pub use fetch::FETCH_TIMEOUT;
 pub use pending::{PendingTxs, PENDING_MAX_BYTES, PENDING_PEER_MAX_BYTES};
 
 use super::io::Network;
@@ -151,7 +152,8 @@ impl Admission {
     }
 
     /// `peer` asked for `ids`: sends it those in the pool (what we admitted, so what we would
-    /// relay). Ids we lack are not answered; the asker moves on to its next announcer.
+    /// relay), each once however often the request names it. Ids we lack are not answered; the
+    /// asker moves on to its next announcer.
     pub fn on_get_txs(
         &mut self,
         peer: PeerId,
@@ -159,7 +161,11 @@ impl Admission {
         pool: &Mempool,
         net: &(impl TxNet + ?Sized),
     ) {
+        let mut asked = std::collections::HashSet::with_capacity(ids.len());
         for id in ids {
+            if !asked.insert(id) {
+                continue;
+            }
             if let Some(e) = pool.get(id) {
                 if !net.send_tx(peer, e.tx.clone()) {
                     return;

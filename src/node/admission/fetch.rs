@@ -87,11 +87,9 @@ impl TxFetcher {
                 break;
             }
             self.order.pop_front();
-            let Some(f) = self.fetches.get(&id) else {
+            // Received since, or asked again (a later entry of `order` stands for that ask).
+            if self.fetches.get(&id).is_none_or(|f| f.at != at) {
                 continue;
-            };
-            if f.at != at {
-                continue; // asked again since; a later entry of `order` stands for it
             }
             let Some(f) = self.fetches.remove(&id) else {
                 continue;
@@ -114,11 +112,6 @@ impl TxFetcher {
     /// Ids being fetched.
     pub fn len(&self) -> usize {
         self.fetches.len()
-    }
-
-    /// Whether nothing is being fetched.
-    pub fn is_empty(&self) -> bool {
-        self.fetches.is_empty()
     }
 
     fn ask(&mut self, id: Hash, peer: PeerId, next: Vec<PeerId>, now: Instant) {
@@ -191,7 +184,7 @@ mod tests {
         let t1 = t0 + FETCH_TIMEOUT;
         assert_eq!(f.poll(t1 + FETCH_TIMEOUT), vec![(peer(3), vec![id(1)])]);
         assert!(f.poll(t1 + 2 * FETCH_TIMEOUT).is_empty());
-        assert!(f.is_empty() && f.asked_of.is_empty());
+        assert!(f.len() == 0 && f.asked_of.is_empty());
     }
 
     #[test]
@@ -223,7 +216,7 @@ mod tests {
             f.on_announce(peer(1), [id(n)], t0);
             f.on_received(&id(n));
         }
-        assert!(f.is_empty());
+        assert_eq!(f.len(), 0);
         assert!(f.order.len() <= 4 * MAX_FETCHES + 1, "{}", f.order.len());
     }
 

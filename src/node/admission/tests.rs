@@ -337,6 +337,16 @@ fn asks_are_answered_from_the_pool_only() {
     assert!(net.penalised.borrow().is_empty(), "asking is no offence");
 }
 
+#[test]
+fn an_id_named_many_times_in_one_ask_is_sent_once() {
+    let (chain, outs, mut adm, mut pool, net) = setup();
+    let pooled = chain.transfer_from(&outs[0..1], 1, 1_000);
+    let pooled_id = pooled.txid();
+    assert!(adm.submit(vec![pooled], &mut pool, &chain.state, &net, Instant::now())[0].is_ok());
+    adm.on_get_txs(peer(3), &[pooled_id; 1_000], &pool, &net);
+    assert_eq!(*net.sent.borrow(), vec![(peer(3), pooled_id)]);
+}
+
 /// A [`Network`] that records what is broadcast, to see what the node's [`TxNet`] sends.
 #[derive(Default)]
 struct Wire(std::sync::Mutex<Vec<(Option<PeerId>, Message)>>);
