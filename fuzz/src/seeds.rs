@@ -119,27 +119,29 @@ impl Chain {
             kind,
         };
         let mut txs = [
-            tx(TxKind::MasternodeRegister(MasternodeRegistration {
-                collateral,
-                tier: Tier::Bronze,
-                node_key: validator_key(2).public(),
-                p2p_addr: "203.0.113.7:24000".into(),
-                payout: self.payout(),
-                owner: owner.public(),
-                owner_signature: Default::default(),
-            })),
-            tx(TxKind::MasternodeUpdate(MasternodeUpdate {
+            tx(TxKind::MasternodeRegister(Box::new(
+                MasternodeRegistration {
+                    collateral,
+                    tier: Tier::Bronze,
+                    node_key: validator_key(2).public(),
+                    p2p_addr: "203.0.113.7:24000".into(),
+                    payout: self.payout(),
+                    owner: owner.public(),
+                    owner_signature: Default::default(),
+                },
+            ))),
+            tx(TxKind::MasternodeUpdate(Box::new(MasternodeUpdate {
                 collateral,
                 p2p_addr: "[2001:db8::1]:24000".into(),
                 payout: self.payout(),
                 owner: owner.public(),
                 owner_signature: Default::default(),
-            })),
-            tx(TxKind::MasternodeExit(MasternodeExit {
+            }))),
+            tx(TxKind::MasternodeExit(Box::new(MasternodeExit {
                 collateral,
                 owner: owner.public(),
                 owner_signature: Default::default(),
-            })),
+            }))),
         ];
         for t in &mut txs {
             t.sign_inputs(&self.chain_id, &[&owner], Some(&owner));

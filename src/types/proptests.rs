@@ -47,7 +47,7 @@ fn kind() -> impl Strategy<Value = TxKind> {
         )
             .prop_map(
                 |(collateral, tier, node_key, p2p_addr, payout, owner, owner_signature)| {
-                    TxKind::MasternodeRegister(tx::MasternodeRegistration {
+                    TxKind::MasternodeRegister(Box::new(tx::MasternodeRegistration {
                         collateral,
                         tier,
                         node_key,
@@ -55,26 +55,26 @@ fn kind() -> impl Strategy<Value = TxKind> {
                         payout,
                         owner,
                         owner_signature,
-                    })
+                    }))
                 }
             ),
         (outpoint(), "[a-z0-9.:]{0,64}", address(), pubkey(), sig()).prop_map(
             |(collateral, p2p_addr, payout, owner, owner_signature)| {
-                TxKind::MasternodeUpdate(tx::MasternodeUpdate {
+                TxKind::MasternodeUpdate(Box::new(tx::MasternodeUpdate {
                     collateral,
                     p2p_addr,
                     payout,
                     owner,
                     owner_signature,
-                })
+                }))
             }
         ),
         (outpoint(), pubkey(), sig()).prop_map(|(collateral, owner, owner_signature)| {
-            TxKind::MasternodeExit(tx::MasternodeExit {
+            TxKind::MasternodeExit(Box::new(tx::MasternodeExit {
                 collateral,
                 owner,
                 owner_signature,
-            })
+            }))
         }),
     ]
 }

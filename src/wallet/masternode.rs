@@ -91,7 +91,7 @@ impl Wallet {
             .entry_for(&coll.output.address)
             .cloned()
             .ok_or(WalletError::UnknownCollateral(coll.outpoint))?;
-        let kind = TxKind::MasternodeRegister(MasternodeRegistration {
+        let kind = TxKind::MasternodeRegister(Box::new(MasternodeRegistration {
             collateral: coll.outpoint,
             tier,
             node_key,
@@ -99,7 +99,7 @@ impl Wallet {
             payout: payout.unwrap_or(owner.address),
             owner: owner.pubkey,
             owner_signature: Signature::default(),
-        });
+        }));
         let mut exclude = self.collateral_set();
         exclude.insert(coll.outpoint);
         exclude.extend(registered.iter().copied());
@@ -233,11 +233,11 @@ impl Wallet {
         collateral: OutPoint,
     ) -> Result<Transaction> {
         let tx = self.sign_as_owner(chain, collateral, "masternode exit", |owner| {
-            TxKind::MasternodeExit(MasternodeExit {
+            TxKind::MasternodeExit(Box::new(MasternodeExit {
                 collateral,
                 owner,
                 owner_signature: Signature::default(),
-            })
+            }))
         })?;
         self.state.collaterals.retain(|c| c.outpoint != collateral);
         self.save()?;
@@ -290,13 +290,13 @@ impl Wallet {
         let p2p_addr = p2p_addr.unwrap_or(current.0);
         check_p2p_addr(p2p_addr)?;
         let tx = self.sign_as_owner(chain, collateral, "masternode update", |owner| {
-            TxKind::MasternodeUpdate(MasternodeUpdate {
+            TxKind::MasternodeUpdate(Box::new(MasternodeUpdate {
                 collateral,
                 p2p_addr: p2p_addr.to_string(),
                 payout: payout.unwrap_or(current.1),
                 owner,
                 owner_signature: Signature::default(),
-            })
+            }))
         })?;
         self.save()?;
         Ok(tx)

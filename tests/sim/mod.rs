@@ -399,11 +399,11 @@ fn exit_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transaction
         .find(|m| m.node_key == keys.nodes[i].public())
         .map(|m| m.collateral)
         .expect("genesis masternode");
-    let kind = TxKind::MasternodeExit(timecoin::types::tx::MasternodeExit {
+    let kind = TxKind::MasternodeExit(Box::new(timecoin::types::tx::MasternodeExit {
         collateral,
         owner: owner.public(),
         owner_signature: Default::default(),
-    });
+    }));
     faucet_paid(genesis, keys, fee_coin(genesis, keys, n), kind, Some(owner))
 }
 
@@ -416,7 +416,7 @@ fn register_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transac
         .first()
         .copied()
         .expect("the joiner's collateral at genesis");
-    let kind = TxKind::MasternodeRegister(timecoin::types::tx::MasternodeRegistration {
+    let kind = TxKind::MasternodeRegister(Box::new(timecoin::types::tx::MasternodeRegistration {
         collateral,
         tier: Tier::Bronze,
         node_key: keys.nodes[i].public(),
@@ -424,7 +424,7 @@ fn register_tx(genesis: &Genesis, keys: &RunKeys, i: usize, n: usize) -> Transac
         payout: owner_addr,
         owner: owner.public(),
         owner_signature: Default::default(),
-    });
+    }));
     faucet_paid(genesis, keys, fee_coin(genesis, keys, n), kind, Some(owner))
 }
 

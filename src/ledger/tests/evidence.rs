@@ -49,24 +49,24 @@ fn comeback_attempts(chain: &mut TestChain, node: u32) -> Vec<Transaction> {
         chain,
         u,
         &[],
-        TxKind::MasternodeExit(MasternodeExit {
+        TxKind::MasternodeExit(Box::new(MasternodeExit {
             collateral: c,
             owner: owner.public(),
             owner_signature: Signature::default(),
-        }),
+        })),
         Some(&owner),
     );
     let update = pay(
         chain,
         u,
         &[],
-        TxKind::MasternodeUpdate(MasternodeUpdate {
+        TxKind::MasternodeUpdate(Box::new(MasternodeUpdate {
             collateral: c,
             p2p_addr: "10.0.0.1:1".into(),
             payout: addr(&owner),
             owner: owner.public(),
             owner_signature: Signature::default(),
-        }),
+        })),
         Some(&owner),
     );
     let same_key = register_tx(chain, fresh, Tier::Bronze, &key, &owner);

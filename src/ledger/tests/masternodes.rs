@@ -280,11 +280,11 @@ fn exit_and_update_need_the_owner() {
             chain,
             u,
             &[],
-            TxKind::MasternodeExit(MasternodeExit {
+            TxKind::MasternodeExit(Box::new(MasternodeExit {
                 collateral,
                 owner: owner_key.public(),
                 owner_signature: Signature::default(),
-            }),
+            })),
             Some(signer),
         )
     }
@@ -310,13 +310,13 @@ fn exit_and_update_need_the_owner() {
         &chain,
         u,
         &[],
-        TxKind::MasternodeUpdate(MasternodeUpdate {
+        TxKind::MasternodeUpdate(Box::new(MasternodeUpdate {
             collateral: c,
             p2p_addr: "10.0.0.1:1".into(),
             payout: new_payout,
             owner: owner.public(),
             owner_signature: Signature::default(),
-        }),
+        })),
         Some(&owner),
     );
     let before = chain.state.masternode(&c).unwrap().clone();

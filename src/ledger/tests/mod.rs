@@ -225,7 +225,7 @@ fn fund(chain: &mut TestChain, owner: &SecretKey, amount: Amount) -> OutPoint {
 }
 
 fn registration(collateral: OutPoint, tier: Tier, node: &SecretKey, owner: &SecretKey) -> TxKind {
-    TxKind::MasternodeRegister(MasternodeRegistration {
+    TxKind::MasternodeRegister(Box::new(MasternodeRegistration {
         collateral,
         tier,
         node_key: node.public(),
@@ -233,7 +233,7 @@ fn registration(collateral: OutPoint, tier: Tier, node: &SecretKey, owner: &Secr
         payout: addr(owner),
         owner: owner.public(),
         owner_signature: Signature::default(),
-    })
+    }))
 }
 
 /// A registration transaction whose fee is paid by a faucet output.

@@ -249,11 +249,11 @@ proptest! {
                             &chain,
                             fee,
                             &[],
-                            TxKind::MasternodeExit(MasternodeExit {
+                            TxKind::MasternodeExit(Box::new(MasternodeExit {
                                 collateral: m.collateral,
                                 owner: faucet.public(),
                                 owner_signature: Signature::default(),
-                            }),
+                            })),
                             Some(&faucet),
                         ));
                     }

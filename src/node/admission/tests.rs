@@ -248,11 +248,11 @@ fn tip_dependent_failures_are_not_penalised() {
     let double_spend = chain.transfer_from(&outs[0..1], 1, 200_000);
     let below_local_floor = chain.transfer_from(&outs[2..3], 1, 1_000);
     let mut exit_unregistered = chain.transfer_from(&outs[3..4], 1, 100_000);
-    exit_unregistered.kind = TxKind::MasternodeExit(MasternodeExit {
+    exit_unregistered.kind = TxKind::MasternodeExit(Box::new(MasternodeExit {
         collateral: outs[4].0,
         owner: chain.faucet.public(),
         owner_signature: Default::default(),
-    });
+    }));
     exit_unregistered.sign_inputs(
         &chain.genesis.params.chain_id,
         &[&chain.faucet],
