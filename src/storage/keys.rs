@@ -10,8 +10,11 @@ pub enum Table {
     Cert = b'C',
     /// block hash -> height (BE).
     BlockIndex = b'H',
-    /// txid -> height (BE) + position (BE).
+    /// txid -> height (BE) + position (BE): the index as older versions wrote it, and as genesis
+    /// and a reindex write it.
     TxIndex = b'T',
+    /// run id (BE) + first txid -> a chunk of a sorted run of the index (see `tx_runs`).
+    TxRun = b'R',
     /// chunk number (BE) -> a chunk of the state snapshot's UTXO set (see `state_snapshot`).
     Snapshot = b'S',
     /// name -> value.
@@ -35,6 +38,8 @@ pub const META_UTXO_COUNT: &[u8] = b"utxo_count";
 pub const META_SNAPSHOT: &[u8] = b"snapshot";
 /// Height up to which the transaction index is complete (see `tx_index`).
 pub const META_TXINDEX_HEIGHT: &[u8] = b"txindex_height";
+/// The transaction index's runs (see `tx_runs`).
+pub const META_TXINDEX_RUNS: &[u8] = b"txindex_runs";
 
 /// `table || k`.
 pub fn key(t: Table, k: &[u8]) -> Vec<u8> {

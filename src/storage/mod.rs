@@ -19,6 +19,7 @@ mod read;
 mod reindex;
 mod state_snapshot;
 mod tx_index;
+mod tx_runs;
 
 use crate::ledger::{Genesis, LedgerState, SigPolicy};
 use crate::types::{Amount, CommitCertificate, Decode, DecodeError, Encode, Hash, ValidatorSet};
@@ -91,6 +92,8 @@ pub struct Storage {
     chain: kv::Tree,
     /// Committed transactions the index does not hold yet (see [`tx_index`]).
     unindexed: tx_index::Unindexed,
+    /// The index's sorted runs (see [`tx_runs`]).
+    runs: tx_runs::Runs,
 }
 
 fn be64(v: u64) -> [u8; 8] {
@@ -176,12 +179,22 @@ impl Storage {
             path: path.clone(),
             source,
         })?;
-        Ok(Storage {
+        let s = Storage {
             path,
             db,
             chain,
             unindexed: tx_index::Unindexed::default(),
-        })
+            runs: tx_runs::Runs::default(),
+        };
+        s.runs.load(&s.chain).map_err(|e| s.run_err(e))?;
+        Ok(s)
+    }
+
+    fn run_err(&self, e: tx_runs::RunError) -> StorageError {
+        match e {
+            tx_runs::RunError::Kv(e) => self.sled_err(e),
+            tx_runs::RunError::Malformed(what) => self.corrupt(format!("{what} is malformed")),
+        }
     }
 
     fn sled_err(&self, source: sled::Error) -> StorageError {
@@ -431,13 +444,26 @@ impl Storage {
         let Some(last) = blocks.iter().map(|(h, _)| *h).max() else {
             return Ok(());
         };
+        let entries: Vec<tx_runs::Entry> = blocks
+            .iter()
+            .flat_map(|(height, txids)| {
+                txids.iter().enumerate().map(|(i, t)| tx_runs::Entry {
+                    txid: t.0,
+                    loc: TxLocation {
+                        height: *height,
+                        index: i as u32,
+                    },
+                })
+            })
+            .collect();
         let mut batch = kv::Batch::default();
-        for (h, txids) in blocks {
-            tx_index::put_entries(&mut batch, *h, txids);
-        }
+        let planned = self
+            .runs
+            .plan(&self.chain, entries, &mut batch)
+            .map_err(|e| self.run_err(e))?;
         tx_index::put_height(&mut batch, last);
-        self.chain
-            .apply_batch(batch)
+        self.runs
+            .apply(planned, || self.chain.apply_batch(batch))
             .map_err(|e| self.sled_err(e))?;
         for (h, txids) in blocks {
             self.unindexed.remove(*h, txids);

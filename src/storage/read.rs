@@ -51,6 +51,13 @@ impl Storage {
         if let Some(loc) = self.unindexed.get(txid) {
             return Ok(Some(loc));
         }
+        if let Some(loc) = self
+            .runs
+            .find(&self.chain, txid)
+            .map_err(|e| self.run_err(e))?
+        {
+            return Ok(Some(loc));
+        }
         match self.get(Table::TxIndex, &txid.0)? {
             None => Ok(None),
             Some(b) if b.len() == 12 => {

@@ -51,6 +51,7 @@ impl Storage {
         let derived = [
             Table::BlockIndex,
             Table::TxIndex,
+            Table::TxRun,
             Table::Snapshot,
             Table::Meta,
         ]
@@ -62,6 +63,7 @@ impl Storage {
             }
         }
         s.chain.apply_batch(batch).map_err(|e| s.sled_err(e))?;
+        s.runs.clear();
         s.init(genesis)?;
         let mut state = genesis.state();
         for (i, (b, c)) in blocks.iter().enumerate() {
