@@ -9,11 +9,12 @@
 //! log-structured merge), so a lookup probes at most `FANOUT` runs per level, newest first: one
 //! range seek and a binary search each. A merge reads and writes at most [`MAX_MERGE_ENTRIES`]
 //! entries; runs that would merge past it are sealed and probed each on its own (a streaming
-//! merge would lift that bound). The run list is stored with the runs it describes, in
-//! the same batch, and updated in memory around the batch so that a lookup never misses an
-//! entry that a merge is moving. Transaction ids are unique in a valid chain, so the first run
-//! holding an id holds its only entry. Index entries written one key per transaction (by older
-//! versions, at genesis and by a reindex) stay where they are, found after the runs.
+//! merge would lift that bound). The run list is stored with the runs it describes, in the same
+//! batch, and updated in memory around the batch so that a lookup never misses an entry that a
+//! merge is moving (and looks again if the list changed while it missed). Transaction ids are
+//! unique in a valid chain, so the first run holding an id holds its only entry. Index entries
+//! written one key per transaction (by older versions, at genesis and by a reindex) stay where
+//! they are, found after the runs.
 
 use super::keys::{self, Table, META_TXINDEX_RUNS};
 use super::kv;
@@ -97,9 +98,13 @@ impl RunList {
 /// The run list in memory, shared by the storage handle's clones.
 #[derive(Clone)]
 pub(super) struct Runs {
-    list: Arc<Mutex<RunList>>,
+    /// The list, and how often it changed (a lookup that missed while it changed looks again).
+    list: Arc<Mutex<(RunList, u64)>>,
     merge_cap: u64,
 }
+
+/// Times a lookup looks again because the list changed under it.
+const LOOKUP_RETRIES: usize = 8;
 
 impl Default for Runs {
     fn default() -> Runs {
@@ -124,8 +129,18 @@ impl From<kv::KvError> for RunError {
 }
 
 impl Runs {
-    fn lock(&self) -> MutexGuard<'_, RunList> {
+    fn lock(&self) -> MutexGuard<'_, (RunList, u64)> {
         self.list.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish(&self, list: RunList) {
+        let mut g = self.lock();
+        g.0 = list;
+        g.1 += 1;
+    }
+
+    fn current(&self) -> RunList {
+        self.lock().0.clone()
     }
 
     /// Reads the stored run list (none: an empty index).
@@ -136,13 +151,13 @@ impl Runs {
                 RunList::decode(&b).ok_or(RunError::Malformed("transaction index run list"))?
             }
         };
-        *self.lock() = list;
+        self.publish(list);
         Ok(())
     }
 
     /// Forgets every run (their keys are gone: a reindex dropped them).
     pub(super) fn clear(&self) {
-        *self.lock() = RunList::default();
+        self.publish(RunList::default());
     }
 
     /// Where the runs hold `txid`.
@@ -151,16 +166,26 @@ impl Runs {
         tree: &kv::Tree,
         txid: &Hash,
     ) -> Result<Option<TxLocation>, RunError> {
-        let runs = self.lock().runs.clone();
-        for run in runs {
-            let lo = run_prefix(run.id);
-            let hi = chunk_key(run.id, &txid.0);
-            let Some(item) = tree.range(lo.as_slice()..=hi.as_slice()).next_back() else {
-                continue;
+        for _ in 0..LOOKUP_RETRIES {
+            let (runs, version) = {
+                let g = self.lock();
+                (g.0.runs.clone(), g.1)
             };
-            let (_, chunk) = item?;
-            if let Some(loc) = search(&chunk, &txid.0)? {
-                return Ok(Some(loc));
+            for run in runs {
+                let lo = run_prefix(run.id);
+                let hi = chunk_key(run.id, &txid.0);
+                let Some(item) = tree.range(lo.as_slice()..=hi.as_slice()).next_back() else {
+                    continue;
+                };
+                let (_, chunk) = item?;
+                if let Some(loc) = search(&chunk, &txid.0)? {
+                    return Ok(Some(loc));
+                }
+            }
+            // A miss stands unless a batch changed the runs meanwhile: a merge may have moved
+            // the entry from a run this lookup had still to probe into one it did not know.
+            if self.lock().1 == version {
+                break;
             }
         }
         Ok(None)
@@ -174,7 +199,7 @@ impl Runs {
         mut entries: Vec<Entry>,
         batch: &mut kv::Batch,
     ) -> Result<Planned, RunError> {
-        let old = self.lock().clone();
+        let old = self.current();
         let mut new = old.clone();
         entries.sort_unstable_by_key(|e| e.txid);
         let first = new.next_id;
@@ -234,37 +259,38 @@ impl Runs {
     }
 
     /// Applies `batch` (from [`Runs::plan`]) with `apply`: while it lands, lookups probe the
-    /// old runs and the new ones; afterwards only the new list. On failure the old list stays.
+    /// old runs, then the new ones (the batch lands between two probes: an entry is in an old
+    /// run before it and in a new one after it); afterwards only the new list. On failure the
+    /// old list stays.
     pub(super) fn apply<E>(
         &self,
         planned: Planned,
         apply: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
-        {
-            let mut list = self.lock();
-            let mut both = planned.new.clone();
-            both.runs.extend(planned.old.runs.iter().copied());
-            *list = both;
-        }
+        let mut both = planned.old.clone();
+        both.runs.extend(planned.new.runs.iter().copied());
+        both.next_id = planned.new.next_id;
+        self.publish(both);
         let result = apply();
-        *self.lock() = if result.is_ok() {
+        self.publish(if result.is_ok() {
             planned.new
         } else {
             planned.old
-        };
+        });
         result
     }
 
     /// Number of runs (for tests).
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.lock().runs.len()
+        self.lock().0.runs.len()
     }
 
     /// Sealed runs (for tests).
     #[cfg(test)]
     fn sealed(&self) -> usize {
         self.lock()
+            .0
             .runs
             .iter()
             .filter(|r| r.level == SEALED)
