@@ -213,7 +213,6 @@ impl Runs {
                 entries: entries.len() as u64,
             },
         );
-        let mut removed = Vec::new();
         let mut level = 0u8;
         while level < SEALED - 1 {
             let members: Vec<Run> = new
@@ -249,7 +248,6 @@ impl Runs {
                     entries: merged.len() as u64,
                 },
             );
-            removed.extend(members.iter().map(|r| r.id));
             // A merged run of this batch is only in the batch: it must not be read back.
             entries = merged;
             level += 1;
@@ -268,7 +266,13 @@ impl Runs {
         apply: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
         let mut both = planned.old.clone();
-        both.runs.extend(planned.new.runs.iter().copied());
+        both.runs.extend(
+            planned
+                .new
+                .runs
+                .iter()
+                .filter(|r| !planned.old.runs.contains(r)),
+        );
         both.next_id = planned.new.next_id;
         self.publish(both);
         let result = apply();
