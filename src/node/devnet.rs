@@ -101,6 +101,7 @@ impl DevnetLayout {
             reindex: false,
             link_delay: None,
             future_buffer: Default::default(),
+            verify_slots: Default::default(),
         }
     }
 

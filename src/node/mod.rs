@@ -17,6 +17,7 @@ pub mod snapshot;
 pub mod spec;
 pub mod storage_writer;
 pub mod sync;
+pub mod verify_slots;
 
 pub use driver::{Command, Finalized, MempoolEntryInfo, WalletChainData, MAX_PROPOSAL_TXS};
 pub use snapshot::NodeSnapshot;

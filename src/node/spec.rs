@@ -3,6 +3,7 @@
 use crate::consensus::ConsensusParams;
 use crate::ledger::Genesis;
 use crate::mempool::MempoolLimits;
+use crate::node::verify_slots::VerifySlots;
 use crate::node::FutureLimits;
 use crate::p2p::LinkDelay;
 use crate::types::{Network, SecretKey};
@@ -62,6 +63,8 @@ pub struct NodeSpec {
     /// Bounds of the buffer of next-height consensus messages: the defaults, except in the
     /// simulation.
     pub future_buffer: FutureLimits,
+    /// Slots for admission's signature verification: the process's, except in tests.
+    pub verify_slots: VerifySlots,
 }
 
 /// Why a node key file is unusable.

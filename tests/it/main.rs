@@ -22,6 +22,7 @@ mod support;
 mod wallet_support;
 
 // One module per area.
+mod admission_slots;
 mod bench_small;
 mod certificate_props;
 mod cli_errors;

@@ -579,6 +579,7 @@ impl Sim {
             reindex: false,
             link_delay: None,
             future_buffer: self.cfg.future_limits,
+            verify_slots: Default::default(),
         }
     }
 

@@ -274,6 +274,7 @@ pub fn plan(c: &Config, args: &NodeArgs) -> Result<Plan, ConfigError> {
         // A test and bench link model only: never from a configuration.
         link_delay: None,
         future_buffer: Default::default(),
+        verify_slots: Default::default(),
     })))
 }
 

@@ -340,6 +340,7 @@ impl Driver {
     ) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let slots = self.spec.verify_slots.clone();
         self.publish(true);
         loop {
             tokio::select! {
@@ -360,10 +361,11 @@ impl Driver {
                 Some(d) = loops.committed.recv() => self.handle(Event::Committed(d)),
                 Some(t) = loops.timeouts.recv() => self.handle(Event::Timeout(t)),
                 _ = tick.tick() => self.handle(Event::Tick),
-                // More gossiped transactions wait for admission: take the next chunk now.
-                _ = std::future::ready(()), if self.admission.has_pending() => {}
+                // Gossiped transactions wait for admission: the next chunk once a verification
+                // slot is free (meanwhile the other branches keep consensus going).
+                Some(_slot) = slots.acquire(), if self.admission.has_pending() => self.admit_chunk(),
             }
-            self.settle();
+            self.settle_events();
         }
         // Let the writer finish what was decided, then wait for it.
         self.writer.finish();
@@ -384,13 +386,24 @@ impl Driver {
         }
     }
 
-    /// The work that follows events: admits a chunk of gossiped transactions, starts the next
+    /// The work that follows events: admits a chunk of gossiped transactions (without waiting
+    /// for a verification slot: the caller runs the nodes one at a time), starts the next
     /// height when it is due, and publishes the snapshot.
     pub fn settle(&mut self) {
+        self.admit_chunk();
+        self.settle_events();
+    }
+
+    /// Admits a chunk of the gossiped transactions waiting.
+    fn admit_chunk(&mut self) {
         let now = self.clock.now();
         self.dirty |= self
             .admission
             .admit_pending(&mut self.mempool, &self.state, &*self.net, now);
+    }
+
+    /// Starts the next height when it is due and publishes the snapshot.
+    fn settle_events(&mut self) {
         self.maybe_start_height();
         self.publish(false);
     }

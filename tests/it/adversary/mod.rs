@@ -11,6 +11,7 @@ use timecoin::consensus::ConsensusParams;
 use timecoin::ledger::Genesis;
 use timecoin::mempool::MempoolLimits;
 use timecoin::node::devnet::DevnetLayout;
+use timecoin::node::verify_slots::VerifySlots;
 use timecoin::node::{self, NodeHandle};
 use timecoin::p2p::message::{Hello, ROLE_DIALER};
 use timecoin::p2p::{frame, tls, Message};
@@ -40,6 +41,8 @@ pub async fn until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool
 /// An in-process devnet of `n` masternodes over TLS on 127.0.0.1 with ephemeral ports.
 pub struct Net {
     pub genesis: Genesis,
+    /// The verification slots the nodes started from now on get (the process's by default).
+    pub verify_slots: VerifySlots,
     layout: DevnetLayout,
     nodes: Vec<Option<(NodeHandle, JoinHandle<()>, CancellationToken)>>,
     _tmp: tempfile::TempDir,
@@ -60,6 +63,7 @@ impl Net {
         };
         Net {
             genesis: layout.genesis(),
+            verify_slots: VerifySlots::process(),
             layout,
             nodes: (0..n).map(|_| None).collect(),
             _tmp: tmp,
@@ -95,6 +99,7 @@ impl Net {
         spec.connect = vec![];
         spec.rpc_bind = None;
         spec.metrics_bind = None;
+        spec.verify_slots = self.verify_slots.clone();
         let token = CancellationToken::new();
         let (h, t) = node::start(spec, token.clone()).await.unwrap();
         self.nodes[i as usize] = Some((h, t, token));
