@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 /// The figures of one run, printed as JSON with `--json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct BenchReport {
     /// Masternodes in the devnet.
     pub nodes: u32,
@@ -54,7 +54,8 @@ pub struct BenchReport {
     pub lag_fallback: u64,
     /// Peak resident set of the whole process (VmHWM), in MiB.
     pub peak_rss_mb: f64,
-    /// Ed25519 single verifications per second on all cores of this machine.
+    /// Ed25519 single verifications per second on all cores of this machine: the faster of a
+    /// probe before the run and one after.
     pub verify_rate: f64,
     /// Cores used for the verification measurement.
     pub cores: usize,
@@ -97,6 +98,21 @@ pub(super) struct Context<'a> {
     pub(super) load: Load,
     pub(super) setup_s: f64,
     pub(super) presign_s: f64,
+}
+
+impl BenchReport {
+    /// Sets the machine's verification rate measured on `cores` cores, and the bound and the
+    /// efficiency that follow from it for `nodes` nodes.
+    pub fn set_verify_rate(&mut self, verify_rate: f64, cores: usize, nodes: u32) {
+        self.verify_rate = verify_rate;
+        self.cores = cores;
+        self.verify_bound_tps = verify_rate / f64::from(nodes.max(1));
+        self.efficiency = if self.verify_bound_tps > 0.0 {
+            self.finalized_tps / self.verify_bound_tps
+        } else {
+            0.0
+        };
+    }
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -254,5 +270,19 @@ mod tests {
         assert_eq!(percentile(&v, 50.0), 50.0);
         assert_eq!(percentile(&v, 99.0), 99.0);
         assert_eq!(percentile(&[], 99.0), 0.0);
+    }
+
+    #[test]
+    fn efficiency_is_finality_over_the_verification_bound_of_each_node() {
+        let mut r = BenchReport {
+            finalized_tps: 900.0,
+            ..Default::default()
+        };
+        r.set_verify_rate(48_000.0, 2, 16);
+        assert_eq!((r.verify_rate, r.cores), (48_000.0, 2));
+        assert_eq!(r.verify_bound_tps, 3_000.0);
+        assert!((r.efficiency - 0.3).abs() < 1e-9, "{}", r.efficiency);
+        r.set_verify_rate(0.0, 2, 16);
+        assert_eq!(r.efficiency, 0.0);
     }
 }
