@@ -54,6 +54,5 @@ async fn gossip_waits_for_a_verification_slot_and_consensus_does_not() {
         "node1 admitted a gossiped transaction without a verification slot"
     );
     drop(held);
-    assert_eq!(slots.available(), 1);
     net.shutdown().await;
 }
