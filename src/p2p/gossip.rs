@@ -145,6 +145,12 @@ pub fn on_receive_consensus(seen: &mut SeenSet, known: &mut SeenSet, key: Hash) 
     !seen.contains(&key)
 }
 
+/// Notes that the peer whose `known` set is given announced the proposal `key` (a `Have`): it
+/// is not sent one. A false claim only keeps the proposal from the peer that made it.
+pub fn on_have(known: &mut SeenSet, key: Hash) {
+    known.insert(key);
+}
+
 /// Notes that we broadcast the item `key`: copies coming back are not delivered again.
 pub fn on_broadcast(seen: &mut SeenSet, key: Hash) {
     seen.insert(key);

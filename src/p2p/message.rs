@@ -7,8 +7,9 @@ use crate::types::{
     Transaction, Vote,
 };
 
-/// Protocol version carried in the Hello; peers with another version are refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Protocol version carried in the Hello; peers with another version are refused. Version 2
+/// relays proposals by announcement ([`Message::Have`], [`Message::GetProposal`]).
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Longest listen address string in a Hello or a Peers reply.
 pub const MAX_ADDR_LEN: usize = 64;
 /// Most addresses in one Peers reply.
@@ -164,6 +165,11 @@ pub enum Message {
     /// Several transactions in one frame, at most [`MAX_TX_BATCH`]. The p2p layer forms
     /// batches from queued `Tx` messages and unpacks received ones: the node sees only `Tx`.
     Txs(Vec<Transaction>),
+    /// The sender relays the proposal whose gossip key is this: it accepted it and sends it to
+    /// a peer that asks. Handled inside the p2p layer, as is [`Message::GetProposal`].
+    Have(Hash),
+    /// Asks for the proposal with this gossip key, announced by the receiver.
+    GetProposal(Hash),
 }
 
 mod tag {
@@ -182,6 +188,8 @@ mod tag {
     pub const BLOCKS: u8 = 12;
     pub const EVIDENCE: u8 = 13;
     pub const TXS: u8 = 14;
+    pub const HAVE: u8 = 15;
+    pub const GET_PROPOSAL: u8 = 16;
 }
 
 /// Largest encoded message of each kind, tag byte included; `None` for an unknown tag.
@@ -201,6 +209,7 @@ pub fn max_len_for_tag(t: u8) -> Option<usize> {
         tag::BLOCKS => 4 * MIB,
         tag::EVIDENCE => 1024,
         tag::TXS => 4 * MIB,
+        tag::HAVE | tag::GET_PROPOSAL => 1 + 32,
         _ => return None,
     })
 }
@@ -224,6 +233,8 @@ impl Message {
             Message::Blocks(_) => "blocks",
             Message::Evidence(_) => "evidence",
             Message::Txs(_) => "txs",
+            Message::Have(_) => "have",
+            Message::GetProposal(_) => "getproposal",
         }
     }
 
@@ -244,6 +255,8 @@ impl Message {
             Message::Blocks(_) => tag::BLOCKS,
             Message::Evidence(_) => tag::EVIDENCE,
             Message::Txs(_) => tag::TXS,
+            Message::Have(_) => tag::HAVE,
+            Message::GetProposal(_) => tag::GET_PROPOSAL,
         }
     }
 
@@ -278,6 +291,8 @@ impl Message {
                 | Message::Pong(_)
                 | Message::GetPeers
                 | Message::Peers(_)
+                | Message::Have(_)
+                | Message::GetProposal(_)
         )
     }
 }
@@ -319,6 +334,7 @@ impl Encode for Message {
             }
             Message::Evidence(e) => e.encode_to(out),
             Message::Txs(txs) => put::vec(out, txs),
+            Message::Have(key) | Message::GetProposal(key) => key.encode_to(out),
         }
     }
 }
@@ -380,6 +396,8 @@ impl Decode for Message {
             }
             tag::EVIDENCE => Message::Evidence(Evidence::decode_from(r)?),
             tag::TXS => Message::Txs(r.vec("batched transactions", MAX_TX_BATCH)?),
+            tag::HAVE => Message::Have(Hash::decode_from(r)?),
+            tag::GET_PROPOSAL => Message::GetProposal(Hash::decode_from(r)?),
             tag => {
                 return Err(DecodeError::InvalidTag {
                     what: "message",
@@ -414,6 +432,11 @@ pub fn consensus_key_of_encoded(encoded: &[u8]) -> Option<Hash> {
         Some(&(tag::VOTE | tag::PROPOSAL | tag::EVIDENCE)) => Some(encoded_key(encoded)),
         _ => None,
     }
+}
+
+/// Whether an encoded message is a proposal (by its tag byte).
+pub fn is_proposal(encoded: &[u8]) -> bool {
+    encoded.first() == Some(&tag::PROPOSAL)
 }
 
 fn encoded_key(encoded: &[u8]) -> Hash {

@@ -44,6 +44,7 @@ pub mod link_delay;
 pub mod message;
 mod netgroup;
 mod peer;
+pub mod proposal_relay;
 pub mod score;
 pub mod store;
 pub mod tls;

@@ -107,6 +107,8 @@ pub(crate) fn all_variants() -> Vec<Message> {
         Message::Evidence(Evidence::from_pair(v, v2)),
         Message::Txs(vec![sample_tx(3), sample_tx(4)]),
         Message::Txs(vec![]),
+        Message::Have(Hash([5; 32])),
+        Message::GetProposal(Hash([6; 32])),
     ]
 }
 
@@ -130,7 +132,7 @@ fn every_variant_round_trips() {
         longer.push(0);
         assert!(Message::decode(&longer).is_err());
     }
-    assert_eq!(kinds.len(), 15, "every variant covered");
+    assert_eq!(kinds.len(), 17, "every variant covered");
 }
 
 #[test]

@@ -38,6 +38,7 @@ mod p2p_addrs;
 mod p2p_bad_input;
 mod p2p_bans;
 mod p2p_cluster;
+mod p2p_proposal_relay;
 mod ports;
 mod rpc_block_on;
 mod rpc_cli;

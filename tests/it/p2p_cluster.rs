@@ -441,25 +441,11 @@ async fn twenty_thousand_txs_a_second_are_batched_not_rate_limited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_proposal_and_blocks_reply_flow() {
-    use timecoin::types::{Block, BlockHeader, CommitCertificate, Proposal, PublicKey};
+    use timecoin::types::{CommitCertificate, Proposal, PublicKey};
     let a = node(95).await;
     let b = node(96).await;
     connect_pair(&a, &b).await;
-    let block = Block {
-        header: BlockHeader {
-            version: timecoin::types::block::BLOCK_VERSION,
-            height: 9,
-            prev_hash: Hash([1; 32]),
-            time_ms: 1,
-            merkle_root: Hash([2; 32]),
-            proposer: PublicKey([3; 32]),
-            validator_set_hash: Hash([4; 32]),
-            last_commit_hash: Hash([5; 32]),
-        },
-        txs: (0..30_000).map(tx).collect(),
-        evidence: vec![],
-        last_commit: Default::default(),
-    };
+    let block = block(9, 30_000, PublicKey([3; 32]));
     let proposal = Proposal::new_signed(chain(), 9, 0, None, block.hash(), &a.key);
     let msg = Message::Proposal {
         proposal,

@@ -36,8 +36,9 @@ use super::addr_book::{valid_addr, AddrBook, SharedBook, MAX_ADDR_BOOK};
 use super::exchange::AddrExchange;
 use super::frame;
 use super::gossip::{self, SeenSet};
-use super::message::{gossip_key, Message};
+use super::message::{gossip_key, is_proposal, Message};
 use super::netgroup::{gossipable, InboundLimiter};
+use super::proposal_relay::ProposalRelay;
 use super::store::{BanEntry, PeerStore};
 use super::{tls, Direction, InboundMessage, P2pConfig, P2pError, PeerId, PeerInfo};
 use crate::types::encoding::Encode;
@@ -55,6 +56,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Gossip ids remembered node-wide (already delivered to the node or sent by it).
 const SEEN_CAP: usize = 65_536;
+/// Proposals one peer can get on request in a connection (it asks only for what it lacks).
+const PEER_SERVED_CAP: usize = 16;
 /// Consecutive queue-full drops after which a slow peer is disconnected.
 const MAX_CONSECUTIVE_DROPS: u32 = 1_024;
 
@@ -77,6 +80,8 @@ pub(crate) struct Peer {
     queued_bytes: Arc<AtomicUsize>,
     cancel: CancellationToken,
     known: Mutex<SeenSet>,
+    /// Proposals sent to this peer on its request.
+    served: Mutex<SeenSet>,
     exchange: Mutex<AddrExchange>,
     bytes_in: AtomicU64,
     bytes_out: Arc<AtomicU64>,
@@ -173,6 +178,8 @@ pub(crate) struct Shared {
     /// Node-wide inbound budget (KiB of decoded messages not yet dropped by the node).
     inbound_budget: Arc<Semaphore>,
     seen: Mutex<SeenSet>,
+    /// Proposals received, and those relayed by announcement, for peers that ask.
+    relay: Mutex<ProposalRelay>,
     store: Arc<dyn PeerStore>,
     height: watch::Receiver<(u64, Hash)>,
     pub(crate) peers_tx: watch::Sender<Vec<PeerInfo>>,
@@ -248,6 +255,7 @@ pub(crate) async fn start(
         inbound_tx,
         inbound_budget: Arc::new(Semaphore::new((cfg.inbound_bytes / BUDGET_UNIT).max(1))),
         seen: Mutex::new(SeenSet::new(SEEN_CAP)),
+        relay: Mutex::new(ProposalRelay::default()),
         store,
         height,
         peers_tx,
@@ -293,7 +301,17 @@ impl Shared {
         if let Some(k) = key {
             gossip::on_broadcast(&mut lock(&self.seen), k);
         }
-        let frame = Arc::new(frame::encode_frame(&payload));
+        let mut frame = Arc::new(frame::encode_frame(&payload));
+        // A proposal it sent is one the node need not ask for; a relayed one goes out as its
+        // announcement, and peers that lack it ask.
+        if let (Some(k), true) = (key, is_proposal(&payload)) {
+            let mut relay = lock(&self.relay);
+            relay.on_received(k);
+            if except.is_some() {
+                relay.hold(k, frame);
+                frame = Arc::new(frame::encode_frame(&Message::Have(k).to_bytes()));
+            }
+        }
         for p in self.peers.iter() {
             if Some(p.id) == except {
                 continue;
@@ -304,6 +322,31 @@ impl Shared {
                 }
             }
             p.enqueue(frame.clone(), self.max_queue_bytes());
+        }
+    }
+
+    /// Notes that the proposal `key` reached the node from a peer.
+    fn on_proposal_received(&self, key: Hash) {
+        lock(&self.relay).on_received(key);
+    }
+
+    /// `peer` announced the proposal `key`: it is not sent one, and is asked for it unless the
+    /// node has it or asked another peer less than [`crate::p2p::proposal_relay::ASK_TIMEOUT`] ago.
+    fn on_have(&self, peer: &Peer, key: Hash) {
+        gossip::on_have(&mut lock(&peer.known), key);
+        if lock(&self.relay).should_ask(key, Instant::now()) {
+            self.queue_control(peer, &Message::GetProposal(key));
+        }
+    }
+
+    /// `peer` asked for the proposal `key`: sent if the node relayed it lately, at most once
+    /// per peer and proposal (a request costs 33 bytes, the answer up to 4 MiB).
+    fn on_get_proposal(&self, peer: &Peer, key: Hash) {
+        let Some(frame) = lock(&self.relay).held(&key) else {
+            return;
+        };
+        if lock(&peer.served).insert(key) {
+            peer.enqueue(frame, self.max_queue_bytes());
         }
     }
 

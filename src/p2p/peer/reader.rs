@@ -7,7 +7,7 @@ use super::disconnect::DisconnectReason;
 use super::{lock, Peer, Shared};
 use crate::p2p::frame::{self, FrameError};
 use crate::p2p::gossip::{self, Rate, RateGate};
-use crate::p2p::message::{consensus_key_of_encoded, gossip_key, Message};
+use crate::p2p::message::{consensus_key_of_encoded, gossip_key, is_proposal, Message};
 use crate::p2p::score::Misbehaviour;
 use crate::p2p::InboundMessage;
 use std::sync::atomic::Ordering;
@@ -61,6 +61,9 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
             if !gossip::on_receive_consensus(&mut lock(&sh.seen), &mut lock(&peer.known), k) {
                 continue;
             }
+            if is_proposal(&bytes) {
+                sh.on_proposal_received(k);
+            }
         }
         // The frame's share of the inbound budgets, by its decoded size (taken before decoding
         // by its wire size, then topped up): reading pauses while the node holds too much.
@@ -108,6 +111,8 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                 }
             }
             Message::Peers(addrs) => sh.on_peers(peer, addrs),
+            Message::Have(k) => sh.on_have(peer, k),
+            Message::GetProposal(k) => sh.on_get_proposal(peer, k),
             Message::Txs(txs) => {
                 // A batch is delivered to the node as individual transactions.
                 for tx in txs {

@@ -72,6 +72,7 @@ pub(crate) async fn run_peer(
         queued_bytes: Arc::new(AtomicUsize::new(0)),
         cancel: cancel.clone(),
         known: Mutex::new(SeenSet::new(PEER_KNOWN_CAP)),
+        served: Mutex::new(SeenSet::new(super::PEER_SERVED_CAP)),
         exchange: Mutex::new(AddrExchange::new()),
         bytes_in: AtomicU64::new(0),
         bytes_out: Arc::new(AtomicU64::new(0)),

@@ -190,6 +190,30 @@ pub fn tx(n: u64) -> Transaction {
     }
 }
 
+/// A block at `height` by `proposer` carrying the transactions `tx(0..txs)`.
+pub fn block(
+    height: u64,
+    txs: u64,
+    proposer: timecoin::types::PublicKey,
+) -> timecoin::types::Block {
+    use timecoin::types::*;
+    Block {
+        header: BlockHeader {
+            version: block::BLOCK_VERSION,
+            height,
+            prev_hash: Hash([1; 32]),
+            time_ms: 1,
+            merkle_root: Hash([2; 32]),
+            proposer,
+            validator_set_hash: Hash([4; 32]),
+            last_commit_hash: Hash([5; 32]),
+        },
+        txs: (0..txs).map(tx).collect(),
+        evidence: vec![],
+        last_commit: Default::default(),
+    }
+}
+
 pub fn is_vote(n: u64) -> impl Fn(&Message) -> bool {
     let v = vote(n);
     move |m| matches!(m, Message::Vote(x) if *x == v)
