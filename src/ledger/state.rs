@@ -1,11 +1,12 @@
 //! The in-memory chain state: UTXO set, masternode registry, tip and supply.
 
 use crate::types::encoding::{put, Decode, DecodeError, Encode, Reader};
+use crate::types::id_map::{IdMap, IdSet};
 use crate::types::tx::MAX_P2P_ADDR_LEN;
 use crate::types::{
     Address, Amount, Domain, Hash, OutPoint, PublicKey, Tier, TxOut, Validator, ValidatorSet,
 };
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// An unspent output and where it was created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,9 +115,9 @@ pub struct BlockEffects {
 /// The chain state after some block.
 #[derive(Clone, Debug, Default)]
 pub struct LedgerState {
-    utxos: HashMap<OutPoint, Utxo>,
+    utxos: IdMap<OutPoint, Utxo>,
     /// The UTXO set's outpoints by address, for wallets and RPC.
-    by_address: HashMap<Address, HashSet<OutPoint>>,
+    by_address: IdMap<Address, IdSet<OutPoint>>,
     masternodes: BTreeMap<OutPoint, MasternodeEntry>,
     /// Height of the tip (genesis = 0).
     pub height: u64,
@@ -140,7 +141,7 @@ impl UtxoView for LedgerState {
 impl LedgerState {
     /// Rebuilds a state from stored parts.
     pub fn from_parts(
-        utxos: HashMap<OutPoint, Utxo>,
+        utxos: IdMap<OutPoint, Utxo>,
         masternodes: Vec<MasternodeEntry>,
         height: u64,
         tip_hash: Hash,
@@ -148,7 +149,7 @@ impl LedgerState {
         supply: Amount,
         tip_validators: ValidatorSet,
     ) -> LedgerState {
-        let mut by_address: HashMap<Address, HashSet<OutPoint>> = HashMap::new();
+        let mut by_address: IdMap<Address, IdSet<OutPoint>> = IdMap::default();
         for (o, u) in &utxos {
             by_address.entry(u.output.address).or_default().insert(*o);
         }

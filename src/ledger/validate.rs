@@ -5,6 +5,7 @@ use super::error::{BlockError, TxError};
 use super::params::ChainParams;
 use super::state::{BlockEffects, LedgerState, MasternodeEntry, Utxo, UtxoView};
 use crate::types::block::MAX_BLOCK_SIZE;
+use crate::types::id_map::{IdMap, IdSet};
 use crate::types::keys::verify_batch;
 use crate::types::sig_cache::SigCache;
 use crate::types::tx::{MAX_TX_SIZE, TX_VERSION};
@@ -12,7 +13,6 @@ use crate::types::{
     Address, Amount, Block, CommitCertificate, Encode, Hash, OutPoint, PublicKey, Signature, Tier,
     Transaction, TxKind, ValidatorSet,
 };
-use std::collections::{HashMap, HashSet};
 
 /// What a valid non-coinbase transaction pays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub fn signature_items(tx: &Transaction, chain_id: &Hash) -> Vec<SigItem> {
 pub fn distinct_signature_items(tx: &Transaction, chain_id: &Hash) -> Vec<SigItem> {
     let mut items = signature_items(tx, chain_id);
     if items.len() > 1 {
-        let mut seen = HashSet::with_capacity(items.len());
+        let mut seen = IdSet::with_capacity_and_hasher(items.len(), Default::default());
         items.retain(|item| seen.insert(*item));
     }
     items
@@ -122,7 +122,7 @@ pub fn check_tx_stateful(
     if let Some(i) = tx.outputs.iter().position(|o| o.amount.0 == 0) {
         return Err(TxError::ZeroOutput(i));
     }
-    let mut seen = HashSet::with_capacity(tx.inputs.len());
+    let mut seen = IdSet::with_capacity_and_hasher(tx.inputs.len(), Default::default());
     let mut total_in = Amount::ZERO;
     for (i, input) in tx.inputs.iter().enumerate() {
         if !seen.insert(input.prev) {
@@ -174,7 +174,7 @@ fn check_masternode_kind(
     tx: &Transaction,
     utxos: &dyn UtxoView,
     state: &LedgerState,
-    spent_by_tx: &HashSet<OutPoint>,
+    spent_by_tx: &IdSet<OutPoint>,
 ) -> Result<(), TxError> {
     match &tx.kind {
         TxKind::Transfer | TxKind::Coinbase { .. } => Ok(()),
@@ -261,8 +261,8 @@ pub fn validate_tx(
 /// UTXO view of the state plus the outputs created and minus those spent earlier in a block.
 struct BlockOverlay<'a> {
     base: &'a LedgerState,
-    created: HashMap<OutPoint, Utxo>,
-    spent: HashSet<OutPoint>,
+    created: IdMap<OutPoint, Utxo>,
+    spent: IdSet<OutPoint>,
 }
 
 impl UtxoView for BlockOverlay<'_> {
@@ -415,8 +415,8 @@ fn validate(
 
     let mut overlay = BlockOverlay {
         base: state,
-        created: HashMap::new(),
-        spent: HashSet::new(),
+        created: IdMap::default(),
+        spent: IdSet::default(),
     };
     let mut fx = BlockEffects {
         height,
@@ -424,13 +424,13 @@ fn validate(
         validators: validators.clone(),
         ..Default::default()
     };
-    let mut registry_changes: HashMap<OutPoint, Option<MasternodeEntry>> = HashMap::new();
+    let mut registry_changes: IdMap<OutPoint, Option<MasternodeEntry>> = IdMap::default();
     let mut fees = Amount::ZERO;
     let mut to_verify: Vec<(usize, &Transaction)> = Vec::new();
     // Outputs created and spent within the block: in neither `fx.created` nor `fx.spent`,
     // taken out of `fx.created` once after the loop (one pass, not one per spend: a block
     // chaining its transactions would otherwise cost the square of its length).
-    let mut spent_in_block: HashSet<OutPoint> = HashSet::new();
+    let mut spent_in_block: IdSet<OutPoint> = IdSet::default();
 
     for (idx, tx) in rest.iter().enumerate() {
         let index = idx + 1;
@@ -542,7 +542,7 @@ fn validate(
     fx.minted = params.block_reward;
 
     // Evidence bans the offender.
-    let mut offenders = HashSet::new();
+    let mut offenders = IdSet::default();
     for ev in &block.evidence {
         ev.verify(&params.chain_id)
             .map_err(|e| BlockError::Evidence(e.to_string()))?;
@@ -592,10 +592,10 @@ fn apply_masternode_kind(
     state: &LedgerState,
     params: &ChainParams,
     height: u64,
-    changes: &mut HashMap<OutPoint, Option<MasternodeEntry>>,
+    changes: &mut IdMap<OutPoint, Option<MasternodeEntry>>,
 ) {
     let current =
-        |c: &OutPoint, changes: &HashMap<OutPoint, Option<MasternodeEntry>>| match changes.get(c) {
+        |c: &OutPoint, changes: &IdMap<OutPoint, Option<MasternodeEntry>>| match changes.get(c) {
             Some(x) => x.clone(),
             None => state.masternode(c).cloned(),
         };

@@ -17,11 +17,12 @@ mod reject_cache;
 
 use crate::ledger::validate::{check_tx_stateful, verify_tx_signatures};
 use crate::ledger::{ChainParams, LedgerState, TxError, Utxo, UtxoView};
+use crate::types::id_map::{IdMap, IdSet};
 use crate::types::{Amount, Block, Hash, OutPoint, Transaction};
 use error::context_free;
 pub use error::MempoolError;
 pub use reject_cache::{RecentCache, RejectCache};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// How many recent admissions the snapshot can show.
@@ -112,9 +113,9 @@ pub struct Mempool {
     /// Boxed: a transaction is about 300 bytes inline (the masternode kinds), and a table keeps
     /// up to twice as many slots as entries, so unboxed the empty slots cost more than the
     /// transactions themselves.
-    entries: HashMap<Hash, Box<PoolEntry>>,
-    spends: HashMap<OutPoint, Hash>,
-    created: HashMap<OutPoint, Utxo>,
+    entries: IdMap<Hash, Box<PoolEntry>>,
+    spends: IdMap<OutPoint, Hash>,
+    created: IdMap<OutPoint, Utxo>,
     by_rate: BTreeSet<(u64, std::cmp::Reverse<u64>, Hash)>,
     bytes: usize,
     /// Sum of pooled fees in base units.
@@ -136,9 +137,9 @@ pub struct Mempool {
 /// spend what they spend.
 #[derive(Default)]
 pub struct Provisional {
-    spends: HashMap<OutPoint, Hash>,
-    created: HashMap<OutPoint, Utxo>,
-    ids: HashSet<Hash>,
+    spends: IdMap<OutPoint, Hash>,
+    created: IdMap<OutPoint, Utxo>,
+    ids: IdSet<Hash>,
 }
 
 impl Provisional {
@@ -197,9 +198,9 @@ impl Mempool {
     pub fn new(limits: MempoolLimits) -> Mempool {
         Mempool {
             limits,
-            entries: HashMap::new(),
-            spends: HashMap::new(),
-            created: HashMap::new(),
+            entries: IdMap::default(),
+            spends: IdMap::default(),
+            created: IdMap::default(),
             by_rate: BTreeSet::new(),
             bytes: 0,
             fees: 0,
@@ -476,11 +477,11 @@ impl Mempool {
     /// pooled transactions it spends from, within `max_bytes`. Returns them with their fees.
     pub fn select(&self, max_bytes: usize, max_txs: usize) -> (Vec<Transaction>, Amount) {
         let mut chosen: Vec<Transaction> = Vec::new();
-        let mut chosen_ids: HashSet<Hash> = HashSet::new();
+        let mut chosen_ids: IdSet<Hash> = IdSet::default();
         let mut fees = Amount::ZERO;
         let mut bytes = 0usize;
         let mut deferred: Vec<&PoolEntry> = Vec::new();
-        let ready = |e: &PoolEntry, ids: &HashSet<Hash>| {
+        let ready = |e: &PoolEntry, ids: &IdSet<Hash>| {
             e.tx.inputs
                 .iter()
                 .all(|i| !self.entries.contains_key(&i.prev.txid) || ids.contains(&i.prev.txid))
@@ -535,7 +536,7 @@ impl Mempool {
         params: &ChainParams,
     ) -> Vec<Hash> {
         let mut dropped = Vec::new();
-        let mut spent_by_block = HashSet::new();
+        let mut spent_by_block = IdSet::default();
         for (tx, id) in block.txs.iter().zip(txids) {
             if self.entries.contains_key(id) {
                 self.remove_entry(id);
@@ -592,7 +593,7 @@ impl Mempool {
     /// entries leave) once less than a quarter of it is in use: rehashing what is left costs
     /// about as much as the removals that emptied it.
     fn shrink_if_sparse(&mut self) {
-        fn shrink<K: Eq + std::hash::Hash, V>(m: &mut HashMap<K, V>) {
+        fn shrink<K: Eq + std::hash::Hash, V>(m: &mut IdMap<K, V>) {
             if m.capacity() > 4 * m.len().max(SHRINK_FLOOR) {
                 m.shrink_to(2 * m.len());
             }

@@ -6,19 +6,19 @@
 //! second again.
 
 use crate::ledger::{BlockEffects, LedgerState, Utxo, UtxoView};
+use crate::types::id_map::{IdMap, IdSet};
 use crate::types::{Address, Hash, OutPoint};
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The durable view over `state` with `ahead` (oldest first) applied in memory only.
 pub struct DurableView<'a> {
     state: &'a LedgerState,
     /// Outputs created by blocks in flight.
-    created: HashMap<OutPoint, Utxo>,
+    created: IdMap<OutPoint, Utxo>,
     /// Outputs spent by blocks in flight that storage still holds unspent.
-    spent: HashMap<OutPoint, Utxo>,
+    spent: IdMap<OutPoint, Utxo>,
     /// Transactions of blocks in flight.
-    txids: HashSet<Hash>,
+    txids: IdSet<Hash>,
 }
 
 impl<'a> DurableView<'a> {
@@ -27,9 +27,9 @@ impl<'a> DurableView<'a> {
         state: &'a LedgerState,
         ahead: impl IntoIterator<Item = &'b Arc<BlockEffects>>,
     ) -> DurableView<'a> {
-        let mut created = HashMap::new();
-        let mut spent = HashMap::new();
-        let mut txids = HashSet::new();
+        let mut created = IdMap::default();
+        let mut spent = IdMap::default();
+        let mut txids = IdSet::default();
         for fx in ahead {
             created.extend(fx.created.iter().map(|(o, u)| (*o, *u)));
             for (o, u) in &fx.spent {
@@ -94,6 +94,7 @@ impl<'a> DurableView<'a> {
 mod tests {
     use super::*;
     use crate::ledger::testkit::{coins_of, TestChain};
+    use std::collections::HashSet;
 
     #[test]
     fn blocks_in_flight_are_pending_and_what_they_spend_stays_durable() {

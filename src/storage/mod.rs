@@ -22,6 +22,7 @@ mod tx_index;
 mod tx_runs;
 
 use crate::ledger::{Genesis, LedgerState, SigPolicy};
+use crate::types::id_map::IdMap;
 use crate::types::{Amount, CommitCertificate, Decode, DecodeError, Encode, Hash, ValidatorSet};
 pub use commit::BlockCommit;
 use commit::{decode_tip, write_block};
@@ -32,7 +33,6 @@ use keys::{
 pub use read::TxLocation;
 pub use state_snapshot::EncodedSnapshot;
 use state_snapshot::SnapshotHeader;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -394,7 +394,10 @@ impl Storage {
         let header = self
             .snapshot_header()?
             .ok_or_else(|| self.corrupt("state snapshot missing"))?;
-        let mut utxos = HashMap::with_capacity(header.utxo_count.min(1 << 24) as usize);
+        let mut utxos = IdMap::with_capacity_and_hasher(
+            header.utxo_count.min(1 << 24) as usize,
+            Default::default(),
+        );
         for i in 0..header.chunks {
             let chunk = self
                 .chain

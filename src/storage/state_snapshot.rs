@@ -11,8 +11,8 @@ use super::keys::{self, Table, META_SNAPSHOT};
 use super::kv;
 use crate::ledger::{LedgerState, MasternodeEntry, Utxo};
 use crate::types::encoding::{put, Decode, DecodeError, Encode, Reader};
+use crate::types::id_map::IdMap;
 use crate::types::{Amount, Hash, OutPoint, ValidatorSet};
-use std::collections::HashMap;
 
 /// UTXOs per chunk: about 75 KB, under the size at which sled moves a value to its own file.
 const CHUNK_UTXOS: usize = 1_000;
@@ -140,7 +140,7 @@ pub(super) fn write(batch: &mut kv::Batch, snapshot: EncodedSnapshot, old_chunks
 /// Adds the UTXOs of one encoded chunk to `out`.
 pub(super) fn decode_chunk(
     bytes: &[u8],
-    out: &mut HashMap<OutPoint, Utxo>,
+    out: &mut IdMap<OutPoint, Utxo>,
 ) -> Result<(), DecodeError> {
     let mut r = Reader::new(bytes);
     let n = r.len_prefix("snapshot chunk", CHUNK_UTXOS, ENTRY_LEN)?;
@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(header.utxo_count, count as u64);
         assert_eq!(header.height, state.height);
         assert_eq!(header.masternodes.len(), 4);
-        let mut back = HashMap::new();
+        let mut back = IdMap::default();
         for c in &snap.chunks {
             decode_chunk(c, &mut back).unwrap();
         }
@@ -244,6 +244,6 @@ mod tests {
         let mut v = Vec::new();
         put::len(&mut v, 5);
         v.extend_from_slice(&[0u8; ENTRY_LEN]);
-        assert!(decode_chunk(&v, &mut HashMap::new()).is_err());
+        assert!(decode_chunk(&v, &mut IdMap::default()).is_err());
     }
 }

@@ -7,6 +7,7 @@ pub mod block;
 pub(crate) mod ed25519_rule;
 pub mod encoding;
 pub mod hash;
+pub mod id_map;
 pub mod keys;
 pub mod network;
 pub mod sig_cache;

@@ -124,7 +124,7 @@ proptest! {
         );
         prop_assert_eq!(rebuilt.utxo_set_hash(), s.utxo_set_hash());
         // Any change of one output's value changes it.
-        let mut changed: std::collections::HashMap<OutPoint, Utxo> = entries.iter().copied().collect();
+        let mut changed: crate::types::id_map::IdMap<OutPoint, Utxo> = entries.iter().copied().collect();
         let (o, u) = entries[0];
         changed.insert(o, Utxo { output: TxOut { amount: Amount(u.output.amount.0 + 1), ..u.output }, ..u });
         let other = LedgerState::from_parts(changed, vec![], 0, Hash::ZERO, 0, Amount::ZERO, Default::default());
