@@ -11,6 +11,7 @@
 //! [`Message::GetProposal`]: super::Message::GetProposal
 
 use super::gossip::SeenSet;
+use super::PeerId;
 use crate::types::Hash;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -24,8 +25,18 @@ const HELD_MAX: usize = 8;
 pub const HELD_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Most outstanding asks remembered; the oldest is forgotten first.
 const ASKED_CAP: usize = 64;
-/// An ask unanswered this long is sent again, to the next peer that announces the proposal.
+/// Most further announcers remembered per ask, asked in turn.
+const NEXT_ANNOUNCERS: usize = 8;
+/// An ask unanswered this long goes to the next peer that announced the proposal.
 pub const ASK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One outstanding ask: when it was sent, and the other peers that announced the proposal.
+#[derive(Debug)]
+struct Ask {
+    key: Hash,
+    at: Instant,
+    next: VecDeque<PeerId>,
+}
 
 /// What the node knows of proposals on the way in and out of the p2p layer.
 #[derive(Debug)]
@@ -33,7 +44,7 @@ pub struct ProposalRelay {
     received: SeenSet,
     held: VecDeque<(Hash, Arc<Vec<u8>>)>,
     held_bytes: usize,
-    asked: VecDeque<(Hash, Instant)>,
+    asks: VecDeque<Ask>,
 }
 
 impl Default for ProposalRelay {
@@ -42,38 +53,61 @@ impl Default for ProposalRelay {
             received: SeenSet::new(RECEIVED_CAP),
             held: VecDeque::new(),
             held_bytes: 0,
-            asked: VecDeque::new(),
+            asks: VecDeque::new(),
         }
     }
 }
 
 impl ProposalRelay {
-    /// Notes that the proposal `key` reached the node (from any peer).
+    /// Notes that the proposal `key` reached the node (from any peer, or its own).
     pub fn on_received(&mut self, key: Hash) {
         self.received.insert(key);
-        self.asked.retain(|(k, _)| *k != key);
+        self.asks.retain(|a| a.key != key);
     }
 
-    /// Whether to ask the peer that just announced `key` for it, at `now`: not if it reached
-    /// the node already, nor while an earlier ask for it is younger than [`ASK_TIMEOUT`].
-    pub fn should_ask(&mut self, key: Hash, now: Instant) -> bool {
+    /// Whether to ask `peer`, which just announced `key`, for it at `now`: not if it reached
+    /// the node already, nor while an earlier ask is younger than [`ASK_TIMEOUT`] (then `peer`
+    /// is asked next, by [`ProposalRelay::due_asks`], if that one goes unanswered).
+    pub fn should_ask(&mut self, key: Hash, peer: PeerId, now: Instant) -> bool {
         if self.received.contains(&key) {
             return false;
         }
-        if let Some(i) = self.asked.iter().position(|(k, _)| *k == key) {
-            let Some((_, at)) = self.asked.get(i) else {
-                return false;
-            };
-            if now.saturating_duration_since(*at) < ASK_TIMEOUT {
+        if let Some(ask) = self.asks.iter_mut().find(|a| a.key == key) {
+            if now.saturating_duration_since(ask.at) < ASK_TIMEOUT {
+                if ask.next.len() < NEXT_ANNOUNCERS && !ask.next.contains(&peer) {
+                    ask.next.push_back(peer);
+                }
                 return false;
             }
-            self.asked.remove(i);
+            ask.at = now;
+            ask.next.retain(|p| *p != peer);
+            return true;
         }
-        if self.asked.len() >= ASKED_CAP {
-            self.asked.pop_front();
+        if self.asks.len() >= ASKED_CAP {
+            self.asks.pop_front();
         }
-        self.asked.push_back((key, now));
+        self.asks.push_back(Ask {
+            key,
+            at: now,
+            next: VecDeque::new(),
+        });
         true
+    }
+
+    /// The asks to send at `now`: for each proposal whose last ask is [`ASK_TIMEOUT`] old, the
+    /// next peer that announced it (each announcer is asked once).
+    pub fn due_asks(&mut self, now: Instant) -> Vec<(Hash, PeerId)> {
+        let mut due = Vec::new();
+        for ask in &mut self.asks {
+            if now.saturating_duration_since(ask.at) < ASK_TIMEOUT {
+                continue;
+            }
+            if let Some(peer) = ask.next.pop_front() {
+                ask.at = now;
+                due.push((ask.key, peer));
+            }
+        }
+        due
     }
 
     /// Keeps the frame of the relayed proposal `key` for peers that ask, forgetting the oldest
@@ -109,32 +143,65 @@ mod tests {
         Hash([i; 32])
     }
 
-    #[test]
-    fn a_proposal_is_asked_for_once_per_timeout_and_never_once_received() {
-        let mut r = ProposalRelay::default();
-        let t0 = Instant::now();
-        assert!(r.should_ask(key(1), t0));
-        assert!(
-            !r.should_ask(key(1), t0 + ASK_TIMEOUT / 2),
-            "an ask is pending"
-        );
-        assert!(r.should_ask(key(1), t0 + ASK_TIMEOUT), "the ask timed out");
-        r.on_received(key(1));
-        assert!(!r.should_ask(key(1), t0 + ASK_TIMEOUT * 3));
-        r.on_received(key(2));
-        assert!(!r.should_ask(key(2), t0));
+    fn peer(i: u8) -> PeerId {
+        crate::types::PublicKey([i; 32])
     }
 
     #[test]
-    fn outstanding_asks_are_bounded_and_the_oldest_is_forgotten() {
+    fn a_proposal_is_asked_of_one_announcer_then_the_next_and_never_once_received() {
+        let mut r = ProposalRelay::default();
+        let t0 = Instant::now();
+        assert!(r.should_ask(key(1), peer(1), t0));
+        assert!(!r.should_ask(key(1), peer(2), t0), "an ask is pending");
+        assert!(!r.should_ask(key(1), peer(3), t0));
+        assert!(r.due_asks(t0 + ASK_TIMEOUT / 2).is_empty());
+        assert_eq!(r.due_asks(t0 + ASK_TIMEOUT), vec![(key(1), peer(2))]);
+        assert!(
+            r.due_asks(t0 + ASK_TIMEOUT * 3 / 2).is_empty(),
+            "asked 2 just now"
+        );
+        assert_eq!(r.due_asks(t0 + ASK_TIMEOUT * 2), vec![(key(1), peer(3))]);
+        assert!(
+            r.due_asks(t0 + ASK_TIMEOUT * 3).is_empty(),
+            "every announcer was asked"
+        );
+        assert!(
+            r.should_ask(key(1), peer(4), t0 + ASK_TIMEOUT * 3),
+            "a new announcer"
+        );
+        assert!(!r.should_ask(key(1), peer(5), t0 + ASK_TIMEOUT * 3));
+        r.on_received(key(1));
+        assert!(
+            r.due_asks(t0 + ASK_TIMEOUT * 9).is_empty(),
+            "received: nothing to ask"
+        );
+        assert!(!r.should_ask(key(1), peer(6), t0 + ASK_TIMEOUT * 9));
+        r.on_received(key(2));
+        assert!(!r.should_ask(key(2), peer(1), t0));
+    }
+
+    #[test]
+    fn outstanding_asks_and_their_announcers_are_bounded() {
         let mut r = ProposalRelay::default();
         let t0 = Instant::now();
         for i in 0..=ASKED_CAP as u8 {
-            assert!(r.should_ask(key(i), t0));
+            assert!(r.should_ask(key(i), peer(0), t0));
         }
-        assert_eq!(r.asked.len(), ASKED_CAP);
-        assert!(r.should_ask(key(0), t0), "the oldest ask was forgotten");
-        assert!(!r.should_ask(key(ASKED_CAP as u8), t0));
+        assert_eq!(r.asks.len(), ASKED_CAP);
+        assert!(
+            r.should_ask(key(0), peer(0), t0),
+            "the oldest ask was forgotten"
+        );
+        assert!(!r.should_ask(key(ASKED_CAP as u8), peer(0), t0));
+        for i in 0..100u8 {
+            r.should_ask(key(0), peer(i), t0);
+        }
+        let next = r
+            .asks
+            .iter()
+            .find(|a| a.key == key(0))
+            .map(|a| a.next.len());
+        assert_eq!(next, Some(NEXT_ANNOUNCERS));
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod dialer;
 pub mod disconnect;
 mod handshake;
 mod listener;
+mod proposal_asks;
 mod reader;
 mod session;
 mod status;
@@ -274,6 +275,7 @@ pub(crate) async fn start(
     tokio::spawn(dialer::dial_loop(shared.clone()));
     tokio::spawn(status::snapshot_loop(shared.clone()));
     tokio::spawn(status::status_loop(shared.clone()));
+    tokio::spawn(proposal_asks::retry_loop(shared.clone()));
     tokio::spawn(
         shared
             .book
@@ -322,31 +324,6 @@ impl Shared {
                 }
             }
             p.enqueue(frame.clone(), self.max_queue_bytes());
-        }
-    }
-
-    /// Notes that the proposal `key` reached the node from a peer.
-    fn on_proposal_received(&self, key: Hash) {
-        lock(&self.relay).on_received(key);
-    }
-
-    /// `peer` announced the proposal `key`: it is not sent one, and is asked for it unless the
-    /// node has it or asked another peer less than [`crate::p2p::proposal_relay::ASK_TIMEOUT`] ago.
-    fn on_have(&self, peer: &Peer, key: Hash) {
-        gossip::on_have(&mut lock(&peer.known), key);
-        if lock(&self.relay).should_ask(key, Instant::now()) {
-            self.queue_control(peer, &Message::GetProposal(key));
-        }
-    }
-
-    /// `peer` asked for the proposal `key`: sent if the node relayed it lately, at most once
-    /// per peer and proposal (a request costs 33 bytes, the answer up to 4 MiB).
-    fn on_get_proposal(&self, peer: &Peer, key: Hash) {
-        let Some(frame) = lock(&self.relay).held(&key) else {
-            return;
-        };
-        if lock(&peer.served).insert(key) {
-            peer.enqueue(frame, self.max_queue_bytes());
         }
     }
 
