@@ -1,6 +1,6 @@
 //! Misbehaviour scoring and per-peer token buckets.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Offences a peer can commit; each adds points to the peer's score, and reaching the ban
 /// threshold (default 100) bans and disconnects the peer. Equivocation is not among them: the
@@ -96,9 +96,7 @@ impl TokenBucket {
 
     /// Takes `n` tokens if available at `now`.
     pub fn try_take_at(&mut self, n: f64, now: Instant) -> bool {
-        let dt = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now.max(self.last);
-        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
+        self.refill(now);
         if self.tokens >= n {
             self.tokens -= n;
             true
@@ -106,12 +104,38 @@ impl TokenBucket {
             false
         }
     }
+
+    /// Spends `n` tokens at `now` whether or not they are there: the bucket may go into debt
+    /// (down to minus `burst`), which later takes must wait out.
+    pub fn charge_at(&mut self, n: f64, now: Instant) {
+        self.refill(now);
+        self.tokens = (self.tokens - n).max(-self.burst);
+    }
+
+    /// How long after `now` until `n` tokens are there (zero if they are now; a second when
+    /// the bucket never refills).
+    pub fn wait_at(&mut self, n: f64, now: Instant) -> Duration {
+        self.refill(now);
+        let missing = n.min(self.burst) - self.tokens;
+        if missing <= 0.0 {
+            Duration::ZERO
+        } else if self.rate <= 0.0 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs_f64(missing / self.rate)
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now.max(self.last);
+        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn bucket_allows_burst_then_rate() {
@@ -144,6 +168,24 @@ mod tests {
             }
         }
         assert!((7_900..=8_100).contains(&ok), "{ok}");
+    }
+
+    #[test]
+    fn charges_go_into_debt_that_waits_are_measured_against() {
+        let ms = |d: Duration| (d.as_secs_f64() * 1e3 * 1e6).round() / 1e6;
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new_at(1_000.0, 4.0, t0);
+        assert_eq!(b.wait_at(1.0, t0), Duration::ZERO);
+        b.charge_at(5.0, t0); // 4 - 5 = -1
+        assert_eq!(ms(b.wait_at(1.0, t0)), 2.0);
+        assert!(!b.try_take_at(1.0, t0 + Duration::from_millis(1)));
+        assert!(b.try_take_at(1.0, t0 + Duration::from_millis(2)));
+        let t2 = t0 + Duration::from_millis(2);
+        b.charge_at(100.0, t2); // floored at -4
+        assert_eq!(ms(b.wait_at(1.0, t2)), 5.0, "debt is bounded by the burst");
+        let mut dry = TokenBucket::new_at(0.0, 1.0, t0);
+        dry.charge_at(1.0, t0);
+        assert_eq!(dry.wait_at(1.0, t0), Duration::from_secs(1));
     }
 
     #[test]

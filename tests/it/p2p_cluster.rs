@@ -439,6 +439,49 @@ async fn twenty_thousand_txs_a_second_are_batched_not_rate_limited() {
     assert!(b.handle.bans().is_empty());
 }
 
+/// An honest node relaying a steady stream of transactions that each arrive alone would send
+/// each in its own frame. Here both nodes take 200 frames a second from a peer (burst 400) and
+/// the stream is 500 transactions a second for 3 s: one frame each is 1,500 frames where the
+/// receiver takes about 1,000, so it dropped a third of them and scored the sender. The writer
+/// paces transaction frames under that rate, so the stream goes out batched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_stream_of_single_txs_is_paced_into_batches_not_dropped() {
+    use timecoin::p2p::RateLimit;
+    let slow = |c: &mut timecoin::p2p::P2pConfig| {
+        c.msg_rate = RateLimit {
+            per_sec: 200.0,
+            burst: 400.0,
+        }
+    };
+    let a = start_node(93, slow, Arc::new(MemoryPeerStore::new()), false).await;
+    let b = start_node(94, slow, Arc::new(MemoryPeerStore::new()), false).await;
+    connect_pair(&a, &b).await;
+    let total = 1_500u64;
+    let sender = a.handle.clone();
+    let start = std::time::Instant::now();
+    let paced = std::thread::spawn(move || {
+        for i in 0..total {
+            let due = start + Duration::from_millis(2 * i);
+            if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            sender.broadcast(Message::Tx(tx(2_000_000 + i)));
+        }
+    });
+    let got = || b.count(|m| matches!(m, Message::Tx(t) if t.lock_time >= 2_000_000)) as u64;
+    wait_for("all txs delivered", || got() == total).await;
+    paced.join().expect("the sending thread");
+    let info = fresh_peers(&b).await.first().cloned().unwrap();
+    println!(
+        "steady stream: {total} txs in {:?} carried by {} frames, score {}",
+        start.elapsed(),
+        info.msgs_in,
+        info.score
+    );
+    assert_eq!(info.score, 0, "honest gossip is not penalised");
+    assert_eq!(got(), total, "each delivered once");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_proposal_and_blocks_reply_flow() {
     use timecoin::types::{CommitCertificate, Proposal, PublicKey};

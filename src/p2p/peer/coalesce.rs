@@ -45,6 +45,11 @@ impl Batchable {
     }
 }
 
+/// Whether `f` is a frame that [`coalesce_txs`] combines with the ones behind it.
+pub(super) fn is_batchable(f: &[u8], max_frame: usize) -> bool {
+    Batchable::of(f, max_frame).is_some()
+}
+
 /// Frames of the same batchable kind due right behind `first` (from `next`) are sent as one,
 /// so a busy network needs few messages per second (the receiver unpacks the batch). Nothing
 /// waits for a batch to fill: only what is already due is combined. The first frame that does

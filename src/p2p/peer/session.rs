@@ -148,6 +148,7 @@ pub(crate) async fn run_peer(
         sh.cfg.ping_interval,
         sh.nonce.fetch_add(1 << 32, Ordering::Relaxed),
         sh.cfg.max_frame,
+        writer::FramePace::under(sh.cfg.msg_rate),
     ));
     if direction == Direction::Outbound {
         lock(&peer.exchange).asked();

@@ -1,10 +1,11 @@
 //! The session's writer: the peer's queue (through the emulated link delay when one is set),
-//! pings, transaction coalescing, bounded writes and flushes.
+//! pings, transaction coalescing paced under the peer's rate limit, bounded writes and flushes.
 
 use super::{coalesce, lock, Frame, Peer};
 use crate::p2p::frame;
 use crate::p2p::link_delay::{DelayLine, LinkDelay};
 use crate::p2p::message::Message;
+use crate::p2p::{RateLimit, TokenBucket};
 use crate::types::encoding::Encode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -107,6 +108,31 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
+/// The pace of the frames sent to a peer, kept under what a node with our configuration
+/// accepts from one peer (its `msg_rate`). Every frame counts, but only transaction frames
+/// wait for the pace, and while one waits the transactions queued behind it join its batch:
+/// a fast stream of transactions goes out in fewer, larger frames instead of being dropped
+/// (and scored) by the receiver, and consensus messages never wait behind it.
+pub(super) struct FramePace(TokenBucket);
+
+impl FramePace {
+    /// Half of `limit`'s rate and burst: the rest is room for the frames that do not wait
+    /// and for frames that arrive bunched.
+    pub(super) fn under(limit: RateLimit) -> FramePace {
+        FramePace(TokenBucket::new(limit.per_sec / 2.0, limit.burst / 2.0))
+    }
+
+    /// How long a transaction frame waits at `now` before it goes out.
+    fn batch_wait(&mut self, now: Instant) -> Duration {
+        self.0.wait_at(1.0, now)
+    }
+
+    /// Counts a frame sent at `now`.
+    fn sent(&mut self, now: Instant) {
+        self.0.charge_at(1.0, now);
+    }
+}
+
 /// Writes the peer's frames (transactions coalesced), flushing once nothing more is due, and
 /// pings every `ping_every`; on any write failure or timeout it cancels the session.
 pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
@@ -116,6 +142,7 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     ping_every: Duration,
     nonce_base: u64,
     max_frame: usize,
+    mut pace: FramePace,
 ) {
     let mut tick = tokio::time::interval(ping_every.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -140,10 +167,20 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
                 },
             },
         };
+        if coalesce::is_batchable(&first, max_frame) {
+            let wait = pace.batch_wait(Instant::now());
+            if !wait.is_zero() {
+                tokio::select! {
+                    _ = peer.cancel.cancelled() => break,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
         let frame = coalesce::coalesce_txs(first, || out.try_next(&peer), &mut held, max_frame);
         if write_one(&mut wr, &frame, &peer).await.is_err() {
             break;
         }
+        pace.sent(Instant::now());
         // Keep writing whatever is due; flush once nothing is.
         if held.is_none() {
             held = out.try_next(&peer);
